@@ -1,0 +1,164 @@
+// Session timeout warning (progressive enhancement; signed-in pages only). Without it, nothing changes:
+// the server still signs an idle user out and the next page goes to /login/timeout.
+//
+// The GOV.UK / HMRC timeout pattern: a modal dialog some minutes before the sign-in expires, saying when,
+// with "Stay signed in" (one ordinary GET, which slides the sign-in) and "Sign out" (the page's own sign-out
+// form, so CSRF applies). When time is up it goes to /login/timeout.
+// How long is left comes from GET /session-state, sent with `X-SessionReadOnly: true`: asking never extends it.
+//
+// No HTML sinks: every node is made with createElement and textContent (the CSP requires Trusted Types).
+
+const STATE_URL = '/session-state'
+const TIMED_OUT_URL = '/login/timeout'
+const WARN_SECONDS = 5 * 60
+const MAX_POLL_SECONDS = 5 * 60
+const MIN_POLL_SECONDS = 15
+
+/** @returns {Promise<number | null>} seconds left, or null when the question could not be answered */
+async function remainingSeconds () {
+  try {
+    const response = await fetch(STATE_URL, {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json', 'X-SessionReadOnly': 'true' }
+    })
+    if (!response.ok) return null
+    const body = await response.json()
+    return typeof body?.remainingSeconds === 'number' ? body.remainingSeconds : null
+  } catch {
+    return null
+  }
+}
+
+/** "4 minutes" / "1 minute" / "45 seconds": the coarse time screen readers are told. */
+function describe (seconds) {
+  if (seconds >= 60) {
+    const minutes = Math.ceil(seconds / 60)
+    return `${minutes} minute${minutes === 1 ? '' : 's'}`
+  }
+  const s = Math.max(0, Math.ceil(seconds / 15) * 15)
+  return `${s} second${s === 1 ? '' : 's'}`
+}
+
+function element (tag, className, text) {
+  const node = document.createElement(tag)
+  if (className) node.className = className
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+function buildDialog (onStay, signOutForm) {
+  const dialog = element('dialog', 'app-timeout-dialog')
+  dialog.setAttribute('aria-labelledby', 'app-timeout-heading')
+  dialog.setAttribute('aria-describedby', 'app-timeout-message')
+  dialog.dataset.qa = 'timeout-dialog'
+
+  const heading = element('h2', 'govuk-heading-m', 'You’re about to be signed out')
+  heading.id = 'app-timeout-heading'
+  const message = element('p', 'govuk-body')
+  message.id = 'app-timeout-message'
+  const prefix = document.createTextNode('For your security, we will sign you out in ')
+  const time = element('strong', 'govuk-!-font-weight-bold')
+  const suffix = document.createTextNode('.')
+  message.append(prefix, time, suffix)
+  // Screen readers hear the time when it changes, not every second.
+  const live = element('p', 'govuk-visually-hidden')
+  live.setAttribute('aria-live', 'polite')
+
+  const stay = element('button', 'govuk-button', 'Stay signed in')
+  stay.type = 'button'
+  stay.dataset.qa = 'stay-signed-in'
+  stay.addEventListener('click', onStay)
+
+  const group = element('div', 'govuk-button-group')
+  group.append(stay)
+  if (signOutForm) {
+    const out = element('button', 'govuk-button govuk-button--secondary', 'Sign out')
+    out.type = 'button'
+    out.addEventListener('click', () => { signOutForm.requestSubmit() })
+    group.append(out)
+  }
+  dialog.append(heading, message, live, group)
+  dialog.addEventListener('cancel', (event) => { event.preventDefault(); onStay() })
+  document.body.append(dialog)
+
+  let spoken = ''
+  return {
+    dialog,
+    show (seconds) {
+      const text = describe(seconds)
+      time.textContent = text
+      if (text !== spoken) { spoken = text; live.textContent = `We will sign you out in ${text}.` }
+      if (!dialog.open) {
+        dialog.showModal()
+        stay.focus()
+      }
+    },
+    hide () {
+      if (dialog.open) dialog.close()
+      spoken = ''
+    }
+  }
+}
+
+export function initSessionTimeout () {
+  if (typeof window.fetch !== 'function' || typeof HTMLDialogElement !== 'function') return
+  const signOutForm = document.querySelector('form.app-sign-out')
+  let timer = 0
+  let deadline = 0
+  let tick = 0
+  let ui = null
+  let returnFocus = null
+
+  const expire = () => { window.location.assign(TIMED_OUT_URL) }
+
+  const schedule = (seconds) => {
+    window.clearTimeout(timer)
+    timer = window.setTimeout(check, Math.max(1, seconds) * 1000)
+  }
+
+  const stopCountdown = () => { window.clearInterval(tick); tick = 0 }
+
+  const startCountdown = () => {
+    if (tick !== 0) return
+    returnFocus = document.activeElement
+    tick = window.setInterval(() => {
+      const left = Math.round((deadline - Date.now()) / 1000)
+      if (left <= 0) { stopCountdown(); expire(); return }
+      ui.show(left)
+    }, 1000)
+  }
+
+  const stay = async () => {
+    stopCountdown()
+    ui?.hide()
+    if (returnFocus instanceof HTMLElement) returnFocus.focus()
+    // Any ordinary signed-in GET slides the sign-in; this page is one the user may already see.
+    try {
+      await fetch(window.location.pathname, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'text/html' } })
+    } catch { /* the next check will tell */ }
+    check()
+  }
+
+  async function check () {
+    const left = await remainingSeconds()
+    if (left === null) { schedule(MAX_POLL_SECONDS); return }
+    if (left <= 0) { expire(); return }
+    deadline = Date.now() + left * 1000
+    if (left <= WARN_SECONDS) {
+      ui ??= buildDialog(() => { void stay() }, signOutForm)
+      ui.show(left)
+      startCountdown()
+      // Another tab may extend the sign-in meanwhile: ask again before the end.
+      schedule(Math.max(MIN_POLL_SECONDS, Math.min(60, left - 5)))
+      return
+    }
+    stopCountdown()
+    ui?.hide()
+    schedule(Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, left - WARN_SECONDS)))
+  }
+
+  void check()
+}
+
+initSessionTimeout()

@@ -1,0 +1,212 @@
+/**
+ * Bench results as a Markdown table, JSON and a hand-written SVG bar chart (no dependency).
+ * Pure functions: bench/report.test.ts checks them.
+ */
+
+export interface Side {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly requests: number;
+  readonly statuses: Readonly<Record<string, number>>;
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly title: string;
+  readonly skipped?: string;
+  readonly app?: Side;
+  readonly ceiling?: Side;
+  /** Bytes of the response body (as sent). */
+  readonly bodyBytes?: number;
+  /** Minimum ratio to the ceiling this scenario must reach (issue 6), if it has a target. */
+  readonly target?: number;
+  /** Reference figure the 10x check compares with. */
+  readonly reference: 'static' | 'gzip';
+  readonly note?: string;
+}
+
+export interface RunResult {
+  readonly startedAt: string;
+  readonly machine: string;
+  readonly tool: string;
+  readonly connections: number;
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly workers: number;
+  readonly serverCpus: string;
+  readonly clientCpus: string;
+  readonly store: string;
+  readonly peakRssBytes: number;
+  readonly scenarios: readonly ScenarioResult[];
+  readonly notes: readonly string[];
+}
+
+/** The figures issue 6 quotes, measured on this machine class, one core each. */
+export const REFERENCES = {
+  flaskStatic: 1200,
+  expressPage: 2000,
+  expressGzip: 340,
+} as const;
+
+export const STATIC_P99_LIMIT_MS = 10;
+
+export function ratio(s: ScenarioResult): number | undefined {
+  if (s.app === undefined || s.ceiling === undefined || s.ceiling.rps === 0) return undefined;
+  return s.app.rps / s.ceiling.rps;
+}
+
+/** The slower of the reference servers for what this scenario does, times ten. */
+export function tenTimesFloor(s: ScenarioResult): number {
+  return s.reference === 'gzip' ? 10 * REFERENCES.expressGzip : 10 * Math.max(REFERENCES.flaskStatic, REFERENCES.expressPage);
+}
+
+export interface Verdict { readonly ok: boolean; readonly why: string }
+
+export function verdict(s: ScenarioResult): Verdict {
+  if (s.app === undefined) return { ok: true, why: 'skipped' };
+  const problems: string[] = [];
+  const r = ratio(s);
+  if (s.target !== undefined && r !== undefined && r < s.target) problems.push(`ratio ${r.toFixed(2)} < ${String(s.target)}`);
+  if (s.target === 0.6 && s.app.p99 >= STATIC_P99_LIMIT_MS) problems.push(`p99 ${s.app.p99.toFixed(1)} ms >= ${String(STATIC_P99_LIMIT_MS)}`);
+  if (s.app.rps < tenTimesFloor(s)) problems.push(`< 10x reference (${String(tenTimesFloor(s))}/s)`);
+  if (s.app.errors > 0) problems.push(`${String(s.app.errors)} errors`);
+  return problems.length === 0 ? { ok: true, why: 'ok' } : { ok: false, why: problems.join('; ') };
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-GB');
+const ms = (n: number): string => n.toFixed(2);
+
+export function markdown(run: RunResult): string {
+  const lines = [
+    `# lpa-front bench, ${run.startedAt}`,
+    '',
+    `${run.machine}; load generator ${run.tool} on cpu ${run.clientCpus}, ${String(run.connections)} connections; ` +
+      `server on cpu ${run.serverCpus}, ${String(run.workers)} worker(s); ${String(run.rounds)} alternating rounds of ${String(run.seconds)} s after warm-up; session store: ${run.store}.`,
+    '',
+    '| scenario | app req/s | p50 ms | p99 ms | errors | ceiling req/s | ceiling p99 ms | ratio | target | ≥10× ref | verdict |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  for (const s of run.scenarios) {
+    if (s.app === undefined || s.ceiling === undefined) {
+      lines.push(`| ${s.title} | – | – | – | – | – | – | – | ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} |`);
+      continue;
+    }
+    const r = ratio(s);
+    const v = verdict(s);
+    const ten = s.app.rps >= tenTimesFloor(s);
+    lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
+  }
+  lines.push('', `Peak RSS of the app (sum of each process's VmHWM): ${(run.peakRssBytes / 1048576).toFixed(1)} MiB.`, '');
+  lines.push('Reference figures (issue 6, same machine class, one core): Flask + Talisman + gunicorn ≈ 1,200 req/s (static page); ' +
+    'Express + helmet + Nunjucks ≈ 2,000 req/s (full GOV.UK page), ≈ 340 req/s with gzip. ' +
+    '"≥10× ref" compares with 10 × 2,000 = 20,000 req/s (10 × 340 = 3,400 for compressed responses).', '');
+  for (const s of run.scenarios) if (s.note !== undefined) lines.push(`- ${s.title}: ${s.note}`);
+  for (const n of run.notes) lines.push(`- ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+}
+
+/** Horizontal bars: each scenario's req/s beside its ceiling's, one scale for all. */
+export function svg(run: RunResult): string {
+  const rows = run.scenarios.filter((s) => s.app !== undefined && s.ceiling !== undefined);
+  const max = Math.max(1, ...rows.flatMap((s) => [s.app?.rps ?? 0, s.ceiling?.rps ?? 0]));
+  const left = 320;
+  const width = 980;
+  const barMax = width - left - 110;
+  const rowHeight = 46;
+  const top = 50;
+  const height = top + rows.length * rowHeight + 40;
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" font-family="sans-serif" font-size="12">`,
+    `<title>lpa-front requests per second beside the ceiling</title>`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">lpa-front vs ceiling (requests/s, ${escapeXml(run.tool)}, ${String(run.connections)} connections)</text>`,
+    `<rect x="${String(left)}" y="30" width="12" height="10" fill="#1d70b8"/><text x="${String(left + 16)}" y="39">lpa-front</text>`,
+    `<rect x="${String(left + 90)}" y="30" width="12" height="10" fill="#b1b4b6"/><text x="${String(left + 106)}" y="39">ceiling (bare node:http, same bytes)</text>`,
+  ];
+  rows.forEach((s, i) => {
+    const y = top + i * rowHeight;
+    const app = s.app?.rps ?? 0;
+    const ceiling = s.ceiling?.rps ?? 0;
+    const r = ratio(s);
+    out.push(`<text x="10" y="${String(y + 20)}">${escapeXml(s.title)}</text>`);
+    out.push(`<rect x="${String(left)}" y="${String(y + 4)}" width="${(barMax * app / max).toFixed(1)}" height="16" fill="#1d70b8"/>`);
+    out.push(`<text x="${(left + barMax * app / max + 4).toFixed(1)}" y="${String(y + 16)}">${int(app)}${r === undefined ? '' : ` (${r.toFixed(2)})`}</text>`);
+    out.push(`<rect x="${String(left)}" y="${String(y + 22)}" width="${(barMax * ceiling / max).toFixed(1)}" height="16" fill="#b1b4b6"/>`);
+    out.push(`<text x="${(left + barMax * ceiling / max + 4).toFixed(1)}" y="${String(y + 34)}">${int(ceiling)}</text>`);
+  });
+  out.push(`<text x="10" y="${String(height - 12)}" fill="#505a5f">${escapeXml(`${run.startedAt} · ${run.machine} · server cpu ${run.serverCpus}, client cpu ${run.clientCpus}`)}</text>`);
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Soak (memory check)
+
+export interface SoakSample { readonly requests: number; readonly rssBytes: number }
+
+export interface SoakVerdict {
+  readonly warmupRequests: number;
+  readonly rssAfterWarmup: number;
+  readonly rssEnd: number;
+  readonly rssMaxAfterWarmup: number;
+  /** Growth over the second half of the post-warm-up run, in bytes per 100,000 requests (least squares). */
+  readonly slopePer100k: number;
+  readonly flat: boolean;
+}
+
+/**
+ * RSS has stopped growing when, after warm-up (the first `warmupFraction` of requests), the least-squares
+ * slope over the second half of the samples is under 1 MiB per 100,000 requests, and RSS at the end is at
+ * most 10 % (or 8 MiB, whichever is larger) above RSS at the end of warm-up.
+ */
+export function soakVerdict(samples: readonly SoakSample[], warmupFraction = 0.2): SoakVerdict {
+  const total = samples.at(-1)?.requests ?? 0;
+  const warmupRequests = Math.round(total * warmupFraction);
+  const after = samples.filter((s) => s.requests >= warmupRequests);
+  const rssAfterWarmup = after[0]?.rssBytes ?? 0;
+  const rssEnd = samples.at(-1)?.rssBytes ?? 0;
+  const rssMaxAfterWarmup = Math.max(0, ...after.map((s) => s.rssBytes));
+  const half = after.slice(Math.floor(after.length / 2));
+  let slope = 0;
+  if (half.length >= 2) {
+    const mx = half.reduce((n, s) => n + s.requests, 0) / half.length;
+    const my = half.reduce((n, s) => n + s.rssBytes, 0) / half.length;
+    const num = half.reduce((n, s) => n + (s.requests - mx) * (s.rssBytes - my), 0);
+    const den = half.reduce((n, s) => n + (s.requests - mx) ** 2, 0);
+    slope = den === 0 ? 0 : (num / den) * 100_000;
+  }
+  const flat = slope < 1048576 && rssEnd - rssAfterWarmup <= Math.max(8 * 1048576, rssAfterWarmup * 0.1);
+  return { warmupRequests, rssAfterWarmup, rssEnd, rssMaxAfterWarmup, slopePer100k: slope, flat };
+}
+
+export function soakSvg(samples: readonly SoakSample[], title: string): string {
+  const width = 800;
+  const height = 320;
+  const pad = 50;
+  const maxX = Math.max(1, ...samples.map((s) => s.requests));
+  const maxY = Math.max(1, ...samples.map((s) => s.rssBytes)) * 1.1;
+  const x = (v: number): string => (pad + (width - 2 * pad) * v / maxX).toFixed(1);
+  const y = (v: number): string => (height - pad - (height - 2 * pad) * v / maxY).toFixed(1);
+  const points = samples.map((s) => `${x(s.requests)},${y(s.rssBytes)}`).join(' ');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(title)}</title>`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
+    `<line x1="${String(pad)}" y1="${String(height - pad)}" x2="${String(width - pad)}" y2="${String(height - pad)}" stroke="#0b0c0c"/>`,
+    `<line x1="${String(pad)}" y1="${String(pad)}" x2="${String(pad)}" y2="${String(height - pad)}" stroke="#0b0c0c"/>`,
+    `<text x="${String(width - pad)}" y="${String(height - pad + 30)}" text-anchor="end">${int(maxX)} requests</text>`,
+    `<text x="${String(pad - 4)}" y="${String(pad)}" text-anchor="end">${(maxY / 1048576).toFixed(0)}</text>`,
+    `<text x="${String(pad - 4)}" y="${String(height - pad)}" text-anchor="end">0</text>`,
+    `<text x="10" y="${String(height / 2)}">RSS MiB</text>`,
+    `<polyline fill="none" stroke="#1d70b8" stroke-width="2" points="${points}"/>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,446 @@
+/**
+ * `npm run bench`: lpa-front in production mode against a ceiling (bare node:http writing the same bytes),
+ * in alternating rounds, server and load generator pinned to different cores, on loopback.
+ * `npm run bench -- --soak`: a long bounded run sampling RSS (does memory stop growing after warm-up?).
+ *
+ * Options (all optional):
+ *   --rounds 3 --seconds 5 --warmup 2 --connections 50 --workers 1 --server-cpus 0 --client-cpus 1
+ *   --only static,form-get   --tool wrk|autocannon   --name bench   --log-level info   --no-redis
+ *   --soak --soak-requests 500000
+ *   --profile   (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
+ * Results: bench/results/<name>.md, .json, .svg (soak: <name>-soak.*). See docs/adr/0006-performance.md.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Captured, LoadResult, Proc, RequestSpec } from './lib.ts';
+import {
+  cookieHeader, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
+} from './lib.ts';
+import type { RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
+import { REFERENCES, markdown, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    workers: { type: 'string', default: '1' },
+    'server-cpus': { type: 'string', default: '0' },
+    'client-cpus': { type: 'string', default: '1' },
+    only: { type: 'string' },
+    tool: { type: 'string' },
+    name: { type: 'string', default: 'bench' },
+    'log-level': { type: 'string', default: 'info' },
+    'no-redis': { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'soak-requests': { type: 'string', default: '500000' },
+  },
+  strict: true,
+});
+
+const rounds = Number(opts.rounds);
+const seconds = Number(opts.seconds);
+const warmup = Number(opts.warmup);
+const connections = Number(opts.connections);
+const workers = Number(opts.workers);
+const serverCpus = opts['server-cpus'];
+const clientCpus = opts['client-cpus'];
+const only = opts.only === undefined ? null : new Set(opts.only.split(','));
+const notes: string[] = [];
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the run needs: wrk and redis-server from Debian (installed by the project's script when missing and
+// we are root), the built assets, Node 24 (this process: npm puts node_modules/.bin first on PATH).
+
+if (Number(process.versions.node.split('.')[0]) < 24) throw new Error(`bench needs Node 24 (run it with npm run bench); this is ${process.version}`);
+if ((!has('wrk') || !has('redis-server') || !has('taskset')) && process.getuid?.() === 0 && existsSync(path.join(ROOT, 'scripts/ensure-system-packages.sh'))) {
+  say('bench: installing missing system packages (wrk, redis-server) with scripts/ensure-system-packages.sh');
+  spawnSync('bash', [path.join(ROOT, 'scripts/ensure-system-packages.sh')], { stdio: 'inherit' });
+}
+const tool: 'wrk' | 'autocannon' = opts.tool === 'autocannon' || (opts.tool === undefined && !has('wrk')) ? 'autocannon' : 'wrk';
+if (tool === 'autocannon') notes.push('wrk was not available: autocannon (Node, single process) generated the load; the ceilings may be limited by the client.');
+if (!has('taskset')) notes.push('taskset was not available: processes were not pinned to cores.');
+if (!existsSync(path.join(ROOT, 'dist/assets/manifest.json'))) {
+  say('bench: building assets (npm run build)');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-assets.ts')], { stdio: 'inherit', cwd: ROOT });
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'lpa-bench-'));
+const dataDir = path.join(work, 'data');
+mkdirSync(dataDir);
+mkdirSync(RESULTS, { recursive: true });
+const started: Proc[] = [];
+let cleaning = false;
+async function cleanup(): Promise<void> {
+  if (cleaning) return;
+  cleaning = true;
+  for (const p of started.reverse()) await p.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { void cleanup().then(() => process.exit(130)); });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis (the session store shared with the PHP front), the app, a user to sign in with
+
+let redisUrl: string | undefined;
+if (!opts['no-redis'] && has('redis-server')) {
+  const port = await freePort();
+  const redis = startPinned(serverCpus, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], process.env, path.join(work, 'redis.log'));
+  started.push(redis);
+  await waitForPort(port, redis);
+  redisUrl = `redis://127.0.0.1:${String(port)}`;
+}
+
+const appPort = await freePort();
+const publicOrigin = `https://127.0.0.1:${String(appPort)}`;
+const host = `127.0.0.1:${String(appPort)}`;
+const appEnv: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  PORT: String(appPort),
+  PUBLIC_ORIGIN: publicOrigin,
+  SESSION_SECRET: randomBytes(48).toString('base64'),
+  WORKERS: String(workers),
+  LOG_LEVEL: opts['log-level'],
+  DATA_DIR: dataDir,
+  ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
+};
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+const user = { email: 'bench.user@example.com', password: `Bench-${randomBytes(12).toString('hex')}-Aa1!` };
+let userNote: string | null = null;
+if (pkg.scripts?.['user:add'] === undefined) {
+  userNote = 'sign-in has not landed yet (no `npm run user:add`)';
+} else {
+  const r = spawnSync('npm', ['run', '--silent', 'user:add', '--', '--email', user.email, '--name', 'Bench User'], {
+    cwd: ROOT, env: appEnv, input: `${user.password}\n`, encoding: 'utf8',
+  });
+  if (r.status !== 0) userNote = `npm run user:add failed (${String(r.status)}): ${(r.stderr + r.stdout).trim().split('\n').filter((l) => /Error|error/.test(l)).slice(0, 2).join(' ')}`;
+}
+
+say(`bench: starting lpa-front (production, ${String(workers)} worker(s), cpu ${serverCpus}) on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}`);
+const profileDir = path.join(RESULTS, 'profiles');
+if (opts.profile) mkdirSync(profileDir, { recursive: true });
+const nodeFlags = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+const app = startPinned(serverCpus, process.execPath, [...nodeFlags, path.join(ROOT, 'src/server.ts')], appEnv, path.join(work, 'app.log'));
+started.push(app);
+await waitForPort(appPort, app);
+await sleep(workers > 1 ? 1500 : 300);
+const storeKind = /"store":"([a-z-]+)"/.exec(readFileSync(app.logFile, 'utf8'))?.[1] ?? 'unknown';
+if (redisUrl !== undefined && storeKind !== 'redis') notes.push(`REDIS_URL was set but the app reported session store "${storeKind}" (the Redis store may not have landed yet).`);
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios
+
+const BROWSER: Record<string, string> = {
+  host,
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36',
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'accept-language': 'en-GB,en;q=0.9',
+};
+
+interface Prepared { spec: RequestSpec; expectStatus: number; rotate?: RequestSpec[] }
+type Prepare = () => Promise<Prepared | string>;
+
+interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly target?: number;
+  readonly reference: 'static' | 'gzip';
+  readonly prepare: Prepare;
+}
+
+const get = (p: string, extra: Record<string, string> = {}): RequestSpec => ({ method: 'GET', path: p, headers: { ...BROWSER, ...extra } });
+
+function formPost(p: string, body: Record<string, string>, cookie: string): RequestSpec {
+  const text = new URLSearchParams(body).toString();
+  return {
+    method: 'POST',
+    path: p,
+    headers: {
+      ...BROWSER, cookie, origin: publicOrigin, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: text,
+  };
+}
+
+async function formPage(p: string): Promise<{ page: Captured; cookie: string; token: string } | string> {
+  const page = await request(appPort, get(p));
+  if (page.status === 404) return `${p} answers 404 (not built yet)`;
+  if (page.status !== 200) return `GET ${p} answered ${String(page.status)}`;
+  const field = inputValue(page.body.toString('utf8'), '_csrf');
+  if (field === undefined) return `no _csrf field on ${p}`;
+  return { page, cookie: cookieHeader(page), token: field };
+}
+
+const cssPath = (JSON.parse(readFileSync(path.join(ROOT, 'dist/assets/manifest.json'), 'utf8')) as Record<string, string>)['css/govuk-frontend.min.css'];
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'static', title: '/ (static page)', target: 0.6, reference: 'static', prepare: async () => ({ spec: get('/'), expectStatus: 200 }) },
+  { name: 'long', title: '/accessibility (long page)', target: 0.6, reference: 'static', prepare: async () => ({ spec: get('/accessibility'), expectStatus: 200 }) },
+  {
+    name: 'form-get', title: 'GET /send-feedback (new session + token)', target: 0.4, reference: 'static',
+    prepare: async () => {
+      const probe = await formPage('/send-feedback');
+      return typeof probe === 'string' ? probe : { spec: get('/send-feedback'), expectStatus: 200 };
+    },
+  },
+  {
+    name: 'form-post', title: 'POST /send-feedback (validation error)', reference: 'static',
+    prepare: async () => {
+      // One session per connection, as from that many people: one person does not send 50 forms at once.
+      const specs: RequestSpec[] = [];
+      for (let i = 0; i < connections; i++) {
+        const form = await formPage('/send-feedback');
+        if (typeof form === 'string') return form;
+        // Every field empty but the token: the schema refuses it and the page is rendered again with errors.
+        specs.push(formPost('/send-feedback', { _csrf: form.token }, form.cookie));
+      }
+      // Leave FEEDBACK_MIN_SECONDS (default 3) to pass, as a person would, so the rule in force is not bypassed.
+      await sleep(3500);
+      const [first] = specs;
+      return first === undefined ? 'no connections' : { spec: first, rotate: specs, expectStatus: 400 };
+    },
+  },
+  {
+    name: 'dashboard', title: '/user/dashboard (signed in, session in Redis)', reference: 'static',
+    prepare: async () => {
+      if (userNote !== null) return userNote;
+      if (storeKind !== 'redis') return `session store is "${storeKind}", not Redis`;
+      const login = await formPage('/login');
+      if (typeof login === 'string') return login;
+      const fields = inputs(login.page.body.toString('utf8'));
+      const email = fields.find((f) => f.type === 'email' || /email|user/i.test(f.name))?.name;
+      const password = fields.find((f) => f.type === 'password')?.name;
+      if (email === undefined || password === undefined) return 'could not find the sign-in fields on /login';
+      const res = await request(appPort, formPost('/login', { [email]: user.email, [password]: user.password, _csrf: login.token }, login.cookie));
+      if (res.status < 300 || res.status >= 400) return `sign-in answered ${String(res.status)}, not a redirect`;
+      const cookie = cookieHeader(res, login.cookie);
+      const dash = await request(appPort, get('/user/dashboard', { cookie }));
+      if (dash.status !== 200) return `GET /user/dashboard after sign-in answered ${String(dash.status)} (${header(dash, 'location') ?? ''})`;
+      return { spec: get('/user/dashboard', { cookie }), expectStatus: 200 };
+    },
+  },
+  {
+    name: 'asset', title: 'CSS asset (br, pre-compressed)', reference: 'static',
+    prepare: async () => (cssPath === undefined ? 'no css in the asset manifest'
+      : { spec: get(cssPath, { accept: 'text/css,*/*;q=0.1', 'accept-encoding': 'gzip, deflate, br, zstd' }), expectStatus: 200 }),
+  },
+  {
+    name: 'static-gzip', title: '/ with Accept-Encoding: br, gzip', target: 0.3, reference: 'gzip',
+    prepare: async () => ({ spec: get('/', { 'accept-encoding': 'br, gzip' }), expectStatus: 200 }),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Running
+
+let peakSampled = 0;
+function sampleDuring<T>(work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => { peakSampled = Math.max(peakSampled, rssOf(app.pid)); }, 250);
+  return work.finally(() => { clearInterval(timer); });
+}
+
+function side(results: readonly LoadResult[]): Side {
+  const requests = results.reduce((n, r) => n + r.requests, 0);
+  const secs = results.reduce((n, r) => n + r.seconds, 0);
+  const sorted = results.map((r) => r.p50).sort((a, b) => a - b);
+  const statuses: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  return {
+    rps: secs === 0 ? 0 : requests / secs,
+    p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
+    p99: Math.max(0, ...results.map((r) => r.p99)),
+    errors: results.reduce((n, r) => n + r.socketErrors + r.unexpected, 0),
+    requests,
+    statuses,
+  };
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-GB');
+
+async function runScenario(s: Scenario, index: number, total: number): Promise<ScenarioResult> {
+  const label = `[${String(index)}/${String(total)}] ${s.title}`;
+  const base = { name: s.name, title: s.title, reference: s.reference, ...(s.target === undefined ? {} : { target: s.target }) };
+  const prepared = await s.prepare();
+  if (typeof prepared === 'string') {
+    say(`${label}: skipped (${prepared})`);
+    return { ...base, skipped: prepared };
+  }
+  const captured = await request(appPort, prepared.spec);
+  if (captured.status !== prepared.expectStatus) {
+    const why = `expected ${String(prepared.expectStatus)}, got ${String(captured.status)}`;
+    say(`${label}: skipped (${why})`);
+    return { ...base, skipped: why };
+  }
+  const file = path.join(work, `ceiling-${s.name}.json`);
+  writeFileSync(file, JSON.stringify({ status: captured.status, headers: captured.headers, body: captured.body.toString('base64') }));
+  const ceilingPort = await freePort();
+  const ceiling = startPinned(serverCpus, process.execPath, [path.join(ROOT, 'bench/ceiling.ts'), file, String(ceilingPort), String(workers)], process.env, path.join(work, `ceiling-${s.name}.log`));
+  started.push(ceiling);
+  try {
+    await waitForPort(ceilingPort, ceiling);
+    const check = await request(ceilingPort, prepared.spec);
+    if (!check.body.equals(captured.body) || check.status !== captured.status) throw new Error('the ceiling does not replay the captured response');
+    const encoding = header(captured, 'content-encoding');
+    say(`${label}: ${String(captured.body.length)} bytes${encoding === undefined ? '' : ` (${encoding})`}, warming up`);
+    const run = (port: number, secs: number): Promise<LoadResult> => load({
+      tool, cpus: clientCpus, port, spec: prepared.spec, expectStatus: prepared.expectStatus, connections, seconds: secs, workDir: work,
+      ...(prepared.rotate === undefined ? {} : { rotate: prepared.rotate }),
+    });
+    await sampleDuring(run(appPort, warmup));
+    await run(ceilingPort, warmup);
+    const appRuns: LoadResult[] = [];
+    const ceilingRuns: LoadResult[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which goes first, so neither always follows the other.
+      const order = r % 2 === 0 ? ['app', 'ceiling'] as const : ['ceiling', 'app'] as const;
+      const line: string[] = [];
+      for (const who of order) {
+        const result = who === 'app' ? await sampleDuring(run(appPort, seconds)) : await run(ceilingPort, seconds);
+        (who === 'app' ? appRuns : ceilingRuns).push(result);
+        line.push(`${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`);
+      }
+      say(`${label}: round ${String(r + 1)}/${String(rounds)}: ${line.join(' | ')}`);
+    }
+    const appSide = side(appRuns);
+    let note: string | undefined;
+    if (appSide.errors > 0) {
+      // Say why: the first distinct error lines the app logged (messages only, the log is redacted anyway).
+      const errors = readFileSync(app.logFile, 'utf8').split('\n').filter((l) => l.includes('"level":"error"'));
+      const reasons = [...new Set(errors.map((l) => /"msg":"([^"]*)"/.exec(l)?.[1] ?? '').concat(errors.map((l) => /"message":"([^"]{0,160})/.exec(l)?.[1] ?? '')))].filter((m) => m !== '');
+      note = `statuses ${JSON.stringify(appSide.statuses)}; app errors logged: ${reasons.slice(0, 4).join(' / ') || 'none'}`;
+      say(`${label}: ${note}`);
+    }
+    const result: ScenarioResult = { ...base, app: appSide, ceiling: side(ceilingRuns), bodyBytes: captured.body.length, ...(note === undefined ? {} : { note }) };
+    const ra = ratio(result);
+    say(`${label}: ${fmt(result.app?.rps ?? 0)} vs ${fmt(result.ceiling?.rps ?? 0)} req/s, ratio ${ra === undefined ? '–' : ra.toFixed(2)}: ${verdict(result).why}`);
+    return result;
+  } finally {
+    await ceiling.stop();
+  }
+}
+
+async function bench(): Promise<void> {
+  const chosen = SCENARIOS.filter((s) => only === null || only.has(s.name));
+  const results: ScenarioResult[] = [];
+  for (const [i, s] of chosen.entries()) {
+    try {
+      results.push(await runScenario(s, i + 1, chosen.length));
+    } catch (err) {
+      const why = err instanceof Error ? err.message.split('\n').slice(0, 4).join(' ') : String(err);
+      say(`[${String(i + 1)}/${String(chosen.length)}] ${s.title}: FAILED ${why}`);
+      results.push({ name: s.name, title: s.title, reference: s.reference, skipped: `failed: ${why}` });
+    }
+  }
+  const run: RunResult = {
+    startedAt: new Date().toISOString(),
+    machine: `${os.cpus()[0]?.model.trim() ?? 'cpu'} × ${String(os.availableParallelism())}, ${os.platform()} ${os.release()}, Node ${process.version}`,
+    tool,
+    connections,
+    rounds,
+    seconds,
+    workers,
+    serverCpus,
+    clientCpus,
+    store: storeKind,
+    peakRssBytes: Math.max(peakRssOf(app.pid), peakSampled),
+    scenarios: results,
+    notes,
+  };
+  const md = markdown(run);
+  writeFileSync(path.join(RESULTS, `${opts.name}.md`), md);
+  writeFileSync(path.join(RESULTS, `${opts.name}.json`), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, `${opts.name}.svg`), svg(run));
+  say('');
+  say(md);
+  say(`Reference (issue 6): Flask ${fmt(REFERENCES.flaskStatic)} req/s static; Express + helmet ${fmt(REFERENCES.expressPage)} req/s, ${fmt(REFERENCES.expressGzip)} with gzip.`);
+  for (const s of results) {
+    if (s.app === undefined) continue;
+    const floor = tenTimesFloor(s);
+    say(`  ≥10× check ${s.title}: ${fmt(s.app.rps)} req/s vs ${fmt(floor)} needed: ${s.app.rps >= floor ? 'PASS' : 'FAIL'}`);
+  }
+  say(`Results: ${path.relative(ROOT, path.join(RESULTS, `${opts.name}.{md,json,svg}`))}`);
+}
+
+async function soak(): Promise<void> {
+  const target = Number(opts['soak-requests']);
+  const specs: RequestSpec[] = [get('/'), get('/', { 'accept-encoding': 'br, gzip' }), get('/accessibility', { 'accept-encoding': 'gzip' })];
+  if (cssPath !== undefined) specs.push(get(cssPath, { 'accept-encoding': 'br, gzip' }));
+  const mix = ['/', '/ (gzip)', '/accessibility (gzip)', 'css (br)'];
+  const form = await formPage('/send-feedback');
+  if (typeof form !== 'string') {
+    if (storeKind === 'redis') {
+      specs.push(get('/send-feedback'));
+      mix.push('GET /send-feedback (new session each)');
+    } else {
+      notes.push(`GET /send-feedback left out of the soak: with the "${storeKind}" store every request keeps a new session in the app's memory for SESSION_TTL_SECONDS, so RSS would grow by design (and the memory store refuses new sessions past its cap).`);
+    }
+  }
+  say(`soak: ${fmt(target)} requests, mix: ${mix.join(', ')}`);
+  const samples: SoakSample[] = [{ requests: 0, rssBytes: rssOf(app.pid) }];
+  let total = 0;
+  let errors = 0;
+  const startedAt = Date.now();
+  while (total < target) {
+    const r = await load({ tool, cpus: clientCpus, port: appPort, spec: specs[0] ?? get('/'), rotate: specs, expectStatus: 200, connections, seconds: 2, workDir: work });
+    total += r.requests;
+    errors += r.socketErrors + r.unexpected;
+    const rss = rssOf(app.pid);
+    samples.push({ requests: total, rssBytes: rss });
+    say(`soak: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, RSS ${(rss / 1048576).toFixed(1)} MiB${errors > 0 ? `, errors ${String(errors)}` : ''}`);
+  }
+  const v = soakVerdict(samples);
+  const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
+  const md = [
+    `# lpa-front soak (memory check), ${new Date().toISOString()}`,
+    '',
+    `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s (${tool}, ${String(connections)} connections, ${String(workers)} worker(s), store ${storeKind}); mix: ${mix.join(', ')}; errors: ${String(errors)}.`,
+    '',
+    '| measure | value |',
+    '| --- | ---: |',
+    `| RSS at start | ${mib(samples[0]?.rssBytes ?? 0)} |`,
+    `| RSS after warm-up (${fmt(v.warmupRequests)} requests) | ${mib(v.rssAfterWarmup)} |`,
+    `| highest RSS after warm-up | ${mib(v.rssMaxAfterWarmup)} |`,
+    `| RSS at end | ${mib(v.rssEnd)} |`,
+    `| growth over the last half (least squares) | ${mib(v.slopePer100k)} per 100,000 requests |`,
+    `| peak RSS (VmHWM) | ${mib(peakRssOf(app.pid))} |`,
+    '',
+    `Verdict: ${v.flat ? 'RSS stopped growing after warm-up' : 'RSS was STILL GROWING after warm-up'} (criterion: slope < 1 MiB per 100,000 requests and end ≤ max(8 MiB, 10 %) above the post-warm-up value).`,
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+  writeFileSync(path.join(RESULTS, `${opts.name}-soak.md`), md);
+  writeFileSync(path.join(RESULTS, `${opts.name}-soak.json`), `${JSON.stringify({ total, errors, mix, store: storeKind, workers, verdict: v, samples }, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, `${opts.name}-soak.svg`), soakSvg(samples, `lpa-front RSS over ${fmt(total)} requests`));
+  say('');
+  say(md);
+}
+
+try {
+  if (opts.soak) await soak();
+  else await bench();
+} catch (err) {
+  say(`bench failed: ${err instanceof Error ? err.message : String(err)}\n--- app log ---\n${tail(app.logFile)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}

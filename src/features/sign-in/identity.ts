@@ -1,0 +1,90 @@
+/**
+ * The signed-in identity in the session, read and written exactly as the PHP front does
+ * (`$_SESSION['identity']` = `{userId, token, tokenExpiresAt, lastLogin, sharedSpaceId}`, dates in PHP's
+ * `c` format), and the per-request check the auth guard calls (`resolveUser`):
+ *
+ * - no identity → anonymous;
+ * - an identity whose token has expired, or that the backend no longer accepts → the identity is removed
+ *   and the request is marked `signedOutByTimeout`, so the guard sends the user to /login/timeout;
+ * - a token that was last slid more than `refreshAfterSeconds` ago is slid through the backend (the PHP
+ *   front's IdentityTokenRefreshMiddleware does it on every request; once a minute keeps the idle timeout
+ *   just as accurate with far fewer API calls). Never for /session-state, which must not extend it.
+ */
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { CredentialBackend } from '../../backends/credentials.ts';
+import { TOKEN_LIFETIME_SECONDS, phpIsoDate } from '../../backends/credentials.ts';
+import type { SignedInUser } from '../../platform/auth-guard.ts';
+import { PATHS } from '../../paths.ts';
+import { SESSION_KEYS } from '../../sessions/session-store.ts';
+
+export interface IdentityRecord {
+  readonly userId: string;
+  readonly token: string;
+  readonly tokenExpiresAt: string;
+  readonly lastLogin: string | null;
+  readonly sharedSpaceId: null;
+}
+
+export function newIdentity(userId: string, token: string, expiresAt: Date, lastLogin: Date | null): IdentityRecord {
+  return { userId, token, tokenExpiresAt: phpIsoDate(expiresAt), lastLogin: lastLogin === null ? null : phpIsoDate(lastLogin), sharedSpaceId: null };
+}
+
+function identityObject(raw: unknown): Record<string, unknown> | null {
+  return raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+}
+
+/** The identity's `lastLogin` as a Date, or null. */
+export function lastLoginFromSession(raw: unknown): Date | null {
+  const value = identityObject(raw)?.lastLogin;
+  if (typeof value !== 'string') return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export interface ResolveUserOptions {
+  readonly backend: CredentialBackend;
+  /** The session's identity check (services.ts `identityFromSession`). */
+  readonly identityFromSession: (raw: unknown, now?: Date) => SignedInUser | undefined;
+  /** Slide the token once it has been this long since it was last slid. */
+  readonly refreshAfterSeconds?: number;
+  readonly now?: () => number;
+  readonly logger?: FastifyBaseLogger;
+}
+
+export function createResolveUser(options: ResolveUserOptions): (request: FastifyRequest) => Promise<SignedInUser | undefined> {
+  const refreshAfterMs = (options.refreshAfterSeconds ?? 60) * 1000;
+  const now = options.now ?? Date.now;
+
+  return async (request: FastifyRequest) => {
+    const session = request.session as FastifyRequest['session'] | null;
+    if (session === null) return undefined;
+    const raw = session.get(SESSION_KEYS.identity);
+    const record = identityObject(raw);
+    if (record === null) return undefined;
+    const at = now();
+    const user = options.identityFromSession(raw, new Date(at));
+    if (user === undefined) {
+      // Expired or malformed: signed out, and told so if it was a real identity.
+      session.delete(SESSION_KEYS.identity);
+      if (typeof record.userId === 'string') request.signedOutByTimeout = true;
+      return undefined;
+    }
+    if (request.routeOptions.url === PATHS.sessionState || session.readOnly) return user;
+    const remainingMs = user.tokenExpiresAt.getTime() - at;
+    if (remainingMs > TOKEN_LIFETIME_SECONDS * 1000 - refreshAfterMs) return user;
+
+    const result = await options.backend.refresh(user.token, request.id);
+    if (result.ok) {
+      session.set(SESSION_KEYS.identity, { ...record, tokenExpiresAt: phpIsoDate(result.expiresAt) });
+      return { ...user, tokenExpiresAt: result.expiresAt };
+    }
+    if (result.reason === 'api-error') {
+      // Could not tell: the token is still within its known lifetime, so carry on.
+      (options.logger ?? request.log).warn({ event: 'auth.token_refresh.error' }, 'token refresh failed; keeping the session until it expires');
+      return user;
+    }
+    session.delete(SESSION_KEYS.identity);
+    request.signedOutByTimeout = true;
+    return undefined;
+  };
+}

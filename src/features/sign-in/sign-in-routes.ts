@@ -1,0 +1,141 @@
+/**
+ * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST /logout`.
+ *
+ * - Unlike the PHP front, the sign-in form has a CSRF token (login CSRF); the platform checks it.
+ * - Every attempt is throttled (per source address, per account) and audited (one event, see audit.ts).
+ * - Failures show the live service's messages, which never say whether the account exists, and take at
+ *   least `failureDelayMs` (the live front sleeps 1 s): the backend already makes a wrong password and an
+ *   unknown user cost the same (one scrypt, or one API call); the floor hides what is left.
+ * - Success: a new session id (the old one deleted), the identity written as the PHP front writes it,
+ *   a fresh CSRF token, then 303 to the remembered page (local paths only) or the dashboard.
+ * - Sign-out destroys the session (store entry and cookie; the PHP front shares it, so both are signed out)
+ *   and goes where the live service goes.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
+import { PATHS, safeLocalPath } from '../../paths.ts';
+import { RESUME_KEY } from '../../platform/auth-guard.ts';
+import { httpError } from '../../platform/http-error.ts';
+import { SESSION_KEYS } from '../../sessions/session-store.ts';
+import { auditSignIn, createUserHasher } from './audit.ts';
+import { newIdentity } from './identity.ts';
+import type { FieldError, SignInBodyType } from './sign-in-schema.ts';
+import { SignInBody, readSignIn } from './sign-in-schema.ts';
+import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
+import { DEFAULT_THROTTLE_LIMITS, checkSignInThrottle, resetAccountThrottle } from './throttle.ts';
+
+/** Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`). */
+export const SIGNED_OUT_REDIRECT = 'https://www.gov.uk/done/lasting-power-of-attorney';
+
+/** Pages still served by the PHP front that the sign-in page links to. */
+export const LEGACY_LINKS = {
+  register: '/signup',
+  forgotPassword: '/forgot-password',
+  resendActivation: '/signup/resend-email',
+} as const;
+
+/** The live service's texts (service-front auth/partials/error-summary.twig). */
+export const AUTH_MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
+  'authentication-failed': 'Email and password combination not recognised. Please try signing in again below or create an account.',
+  locked: 'This user account has been locked. Please reset your password or you can attempt again in 15 minutes.',
+  'not-activated': 'Your account has not been activated. Click on the link in the email sent to you when you created the account.',
+  'api-error': 'Sorry, the service is unavailable. Please try again later.',
+};
+
+export interface SignInPolicy {
+  readonly throttle: ThrottleLimits;
+  /** A failed attempt is answered no sooner than this after it arrived. */
+  readonly failureDelayMs: number;
+}
+
+export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = { throttle: DEFAULT_THROTTLE_LIMITS, failureDelayMs: 1000 };
+
+export interface SignInRoutesOptions {
+  readonly credentials: CredentialBackend;
+  readonly throttleStore: ThrottleStore;
+  /** Keys the audit log's user hashes (config.sessionSecret; a separate key is derived from it). */
+  readonly auditSecret: Buffer;
+  readonly policy?: Partial<SignInPolicy>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
+
+interface FormState {
+  readonly email?: string;
+  readonly errors?: readonly FieldError[];
+  readonly authError?: AuthFailureReason;
+  readonly timeout?: boolean;
+}
+
+function renderForm(reply: FastifyReply, state: FormState, status: number): FastifyReply {
+  const errors = state.errors ?? [];
+  const fieldErrors: Record<string, string> = {};
+  for (const e of errors) fieldErrors[e.href.slice(1)] ??= e.text;
+  return reply.view('sign-in/login.njk', {
+    email: state.email ?? '',
+    errors: errors.length > 0 ? errors : undefined,
+    fieldErrors,
+    authError: state.authError,
+    timeout: state.timeout === true,
+    legacy: LEGACY_LINKS,
+  }, status);
+}
+
+export default async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions): Promise<void> {
+  const { credentials, throttleStore } = options;
+  const policy: SignInPolicy = { ...DEFAULT_SIGN_IN_POLICY, ...options.policy };
+  const userHash = createUserHasher(options.auditSecret);
+
+  const showForm = (timeout: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
+    return renderForm(reply, { timeout: timeout || request.signedOutByTimeout === true }, 200);
+  };
+
+  app.get(PATHS.login, showForm(false));
+  app.get(PATHS.loginTimeout, showForm(true));
+
+  app.post<{ Body: SignInBodyType }>(PATHS.login, { schema: { body: SignInBody } }, async (request, reply) => {
+    const started = performance.now();
+    const { input, errors } = readSignIn(request.body);
+    const accountKey = input.email === '' ? null : userHash(input.email);
+
+    const verdict = await checkSignInThrottle(throttleStore, policy.throttle, request.ip, accountKey);
+    if (verdict.limited) {
+      auditSignIn(request, { event: 'auth.sign_in.throttled', userHash: accountKey, reason: verdict.by });
+      reply.header('retry-after', String(verdict.retryAfterSeconds));
+      throw httpError(429, `sign-in throttled by ${verdict.by}`);
+    }
+    if (errors.length > 0) {
+      auditSignIn(request, { event: 'auth.sign_in.failure', userHash: accountKey, reason: 'incomplete' });
+      return renderForm(reply, { email: input.email, errors }, 400);
+    }
+
+    const result = await credentials.authenticate(input.email, input.password, request.id);
+    if (!result.ok) {
+      auditSignIn(request, { event: result.reason === 'locked' ? 'auth.sign_in.locked' : 'auth.sign_in.failure', userHash: accountKey, reason: result.reason });
+      const wait = policy.failureDelayMs - (performance.now() - started);
+      if (wait > 0) await sleep(wait);
+      return renderForm(reply, {
+        email: input.email,
+        errors: [{ text: AUTH_MESSAGES[result.reason], href: '#email' }],
+        authError: result.reason,
+      }, result.reason === 'api-error' ? 503 : 400);
+    }
+
+    if (accountKey !== null) await resetAccountThrottle(throttleStore, accountKey);
+    const session = request.session;
+    const resume = session.get(RESUME_KEY);
+    session.regenerate();
+    session.delete(RESUME_KEY);
+    session.delete(SESSION_KEYS.csrf); // a new token for the signed-in session
+    session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
+    auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
+    return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
+  });
+
+  app.post(PATHS.logout, async (request, reply) => {
+    request.log.info({ event: 'auth.sign_out', signedIn: request.user !== undefined }, 'signed out');
+    request.session.destroy();
+    return reply.redirect(SIGNED_OUT_REDIRECT, 303);
+  });
+}

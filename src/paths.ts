@@ -1,0 +1,102 @@
+/**
+ * Every URL path lpa-front serves, declared once.
+ *
+ * Routes, redirects, templates (via the `paths` view global), the nginx generator (deploy/nginx) and the
+ * tests all read these constants. A path that is not here is not served by lpa-front: nginx sends it to
+ * the legacy PHP front, and the auth guard treats any route missing from PUBLIC_ROUTES as signed-in only.
+ *
+ * This module imports nothing, so the lowest layers (config, sessions) may use it.
+ */
+export const PATHS = {
+  home: '/',
+  start: '/home',
+  accessibility: '/accessibility',
+  cookies: '/cookies',
+  privacy: '/privacy-notice',
+  terms: '/terms',
+  contact: '/contact',
+  feedback: '/send-feedback',
+  feedbackThanks: '/feedback-thanks',
+  robots: '/robots.txt',
+  securityTxt: '/.well-known/security.txt',
+  ping: '/ping',
+  pingJson: '/ping/json',
+  pingElb: '/ping/elb',
+  cspReport: '/csp-report',
+  login: '/login',
+  loginTimeout: '/login/timeout',
+  logout: '/logout',
+  sessionState: '/session-state',
+  dashboard: '/user/dashboard',
+  aboutYou: '/user/about-you',
+  assets: '/assets/',
+} as const;
+
+export type PathName = keyof typeof PATHS;
+export type AppPath = (typeof PATHS)[PathName];
+
+/** The prefix under which content-hashed static files are served. */
+export const ASSET_PREFIX = PATHS.assets;
+
+/**
+ * Deny by default: a route is public only if its exact path (and method) is listed here.
+ * Everything else needs a signed-in user. The route-table test walks every registered route
+ * against this table, so a new page cannot become public by accident.
+ */
+export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
+  [PATHS.home]: ['GET', 'HEAD'],
+  [PATHS.start]: ['GET', 'HEAD'],
+  [PATHS.accessibility]: ['GET', 'HEAD'],
+  [PATHS.cookies]: ['GET', 'HEAD'],
+  [PATHS.privacy]: ['GET', 'HEAD'],
+  [PATHS.terms]: ['GET', 'HEAD'],
+  [PATHS.contact]: ['GET', 'HEAD'],
+  [PATHS.feedback]: ['GET', 'HEAD', 'POST'],
+  [PATHS.feedbackThanks]: ['GET', 'HEAD'],
+  [PATHS.robots]: ['GET', 'HEAD'],
+  [PATHS.securityTxt]: ['GET', 'HEAD'],
+  [PATHS.ping]: ['GET', 'HEAD'],
+  [PATHS.pingJson]: ['GET', 'HEAD'],
+  [PATHS.pingElb]: ['GET', 'HEAD'],
+  [PATHS.cspReport]: ['POST'],
+  [PATHS.login]: ['GET', 'HEAD', 'POST'],
+  [PATHS.loginTimeout]: ['GET', 'HEAD'],
+  [PATHS.logout]: ['POST'],
+  [PATHS.sessionState]: ['GET', 'HEAD'],
+  [`${PATHS.assets}*`]: ['GET', 'HEAD'],
+};
+
+export function isPublicRoute(routePattern: string, method: string): boolean {
+  const methods = PUBLIC_ROUTES[routePattern];
+  return methods?.includes(method) === true;
+}
+
+/** Paths that are health checks or assets: left out of access logs. */
+export const QUIET_PATHS: ReadonlySet<string> = new Set([PATHS.pingElb, PATHS.robots]);
+
+/**
+ * A redirect target from user input is only ever a path on this site: it starts with a single `/`,
+ * has no scheme, no `//` or `/\` (protocol-relative), no backslashes or control characters.
+ * Returns the safe path or the fallback.
+ */
+export function safeLocalPath(candidate: unknown, fallback: string = PATHS.home): string {
+  if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 512) return fallback;
+  if (!candidate.startsWith('/')) return fallback;
+  if (candidate.startsWith('//')) return fallback;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what we refuse
+  if (/[\\\u0000-\u001f\u007f]/.test(candidate)) return fallback;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(candidate);
+  } catch {
+    return fallback;
+  }
+  if (decoded.startsWith('//') || decoded.includes('\\') || /^\/[^/]*:/.test(decoded)) return fallback;
+  try {
+    const url = new URL(candidate, 'http://local.invalid');
+    if (url.origin !== 'http://local.invalid') return fallback;
+    return url.pathname + url.search;
+  } catch {
+    return fallback;
+  }
+}

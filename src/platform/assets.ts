@@ -1,0 +1,125 @@
+/**
+ * Static assets: the content-hashed files built by scripts/build-assets.ts, held in memory.
+ *
+ * A request is answered only when its exact path is a key of the built manifest, so no path, encoded or
+ * not, can reach the file system (no traversal by construction). Files are immutable (their names change
+ * with their content) and served with the pre-compressed brotli or gzip variant the client accepts.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ASSET_PREFIX } from '../paths.ts';
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/manifest+json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+};
+
+export interface Asset {
+  readonly type: string;
+  readonly identity: Buffer;
+  readonly br: Buffer | undefined;
+  readonly gzip: Buffer | undefined;
+}
+
+export interface AssetCatalogue {
+  /** Logical name (e.g. `css/govuk-frontend.min.css`) to URL path. */
+  readonly urls: Readonly<Record<string, string>>;
+  readonly files: ReadonlyMap<string, Asset>;
+  url(logical: string): string;
+}
+
+/* eslint-disable security/detect-non-literal-fs-filename -- `dir` is the build output folder fixed in code (services.ts), never request data */
+export function loadAssets(dir: string): AssetCatalogue {
+  let urls: Record<string, string>;
+  try {
+    urls = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, string>;
+  } catch {
+    throw new Error('dist/assets is missing: run `npm run build` first');
+  }
+  const files = new Map<string, Asset>();
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) {
+        walk(full);
+        continue;
+      }
+      const ext = extname(name);
+      const type = TYPES[ext];
+      if (type === undefined) continue; // .br / .gz variants and the manifest itself
+      const rel = relative(dir, full).split(sep).join('/');
+      const read = (suffix: string): Buffer | undefined => {
+        try {
+          return readFileSync(full + suffix);
+        } catch {
+          return undefined;
+        }
+      };
+      files.set(ASSET_PREFIX + rel, { type, identity: readFileSync(full), br: read('.br'), gzip: read('.gz') });
+    }
+  };
+  walk(dir);
+  files.delete(`${ASSET_PREFIX}manifest.json`);
+  return {
+    urls,
+    files,
+    url(logical: string): string {
+      const u = urls[logical];
+      if (u === undefined) throw new Error(`unknown asset ${logical}`);
+      return u;
+    },
+  };
+}
+
+/* eslint-enable security/detect-non-literal-fs-filename */
+
+/** Which encoding to send: br, then gzip, honouring q=0 refusals. */
+export function chooseEncoding(acceptEncoding: string | undefined, asset: { br?: Buffer | undefined; gzip?: Buffer | undefined }): 'br' | 'gzip' | 'identity' {
+  if (acceptEncoding === undefined || acceptEncoding === '') return 'identity';
+  let br = false;
+  let gzip = false;
+  for (const part of acceptEncoding.toLowerCase().split(',')) {
+    const [coding, ...params] = part.trim().split(';');
+    const refused = params.some((p) => ['q=0', 'q=0.0', 'q=0.00', 'q=0.000'].includes(p.replace(/\s/g, '')));
+    if (coding === 'br') br = !refused;
+    else if (coding === 'gzip' || coding === 'x-gzip') gzip = !refused;
+    else if (coding === '*' && !refused) {
+      br ||= true;
+      gzip ||= true;
+    }
+  }
+  if (br && asset.br !== undefined) return 'br';
+  if (gzip && asset.gzip !== undefined) return 'gzip';
+  return 'identity';
+}
+
+async function assets(app: FastifyInstance, options: { catalogue: AssetCatalogue }): Promise<void> {
+  const { files } = options.catalogue;
+  app.get(`${ASSET_PREFIX}*`, { config: { session: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    const asset = files.get(path);
+    if (asset === undefined) {
+      reply.callNotFound();
+      return reply;
+    }
+    const encoding = chooseEncoding(request.headers['accept-encoding'], asset);
+    reply
+      .header('content-type', asset.type)
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('vary', 'Accept-Encoding');
+    if (encoding === 'identity') return reply.send(asset.identity);
+    reply.header('content-encoding', encoding);
+    return reply.send(encoding === 'br' ? asset.br : asset.gzip);
+  });
+}
+
+export default fp(assets, { name: 'lpa-assets' });

@@ -1,0 +1,98 @@
+/**
+ * CSRF protection on every state-changing request (POST, PUT, PATCH, DELETE), checked at preValidation,
+ * where the body is parsed and before any handler or schema runs.
+ *
+ * Two independent checks, both required:
+ * 1. Fetch metadata and Origin: a request the browser marks `Sec-Fetch-Site: cross-site` or `same-site`,
+ *    or whose Origin is not PUBLIC_ORIGIN, is refused outright.
+ * 2. A synchronizer token: the hidden `_csrf` field (never a header) must equal the session's token,
+ *    compared in constant time. The token lives in the session under `__csrf`, the key the PHP front's
+ *    mezzio-csrf uses, one per session (not per form), so concurrent tabs and requests never invalidate it.
+ *
+ * A POST whose session has gone (expired, or the cookie was lost) is told apart from a forged or wrong
+ * token, so the 403 page can say "your form timed out" to real users (see errors.ts).
+ * Routes opt out only with `config: { csrf: false }` and a reason (the CSP report endpoint).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SESSION_KEYS } from '../sessions/session-store.ts';
+import { HttpError } from './http-error.ts';
+import type { Session } from './session.ts';
+
+export const CSRF_FIELD = '_csrf';
+const TOKEN_PATTERN = /^[0-9a-f]{32,128}$/;
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export type CsrfFailure = 'cross-site' | 'expired' | 'missing' | 'mismatch';
+
+export class CsrfError extends HttpError {
+  readonly reason: CsrfFailure;
+  constructor(reason: CsrfFailure) {
+    super(403, `CSRF check failed: ${reason}`);
+    this.name = 'CsrfError';
+    this.reason = reason;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: no CSRF check (only for endpoints that change nothing a user owns; say why at the route). */
+    csrf?: boolean;
+  }
+}
+
+export interface CsrfOptions {
+  readonly publicOrigin: string;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The cross-site part of the check, on its own for unit tests. */
+export function crossSiteReason(secFetchSite: string | undefined, origin: string | undefined, publicOrigin: string): boolean {
+  if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') return true;
+  if (origin !== undefined && origin !== publicOrigin) return true;
+  return false;
+}
+
+export function tokensMatch(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
+  app.decorateRequest('csrfToken', undefined);
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.config.session === false) return;
+    request.csrfToken = () => {
+      const session = request.session;
+      const existing = session.get(SESSION_KEYS.csrf);
+      if (typeof existing === 'string' && TOKEN_PATTERN.test(existing)) return existing;
+      const token = randomBytes(16).toString('hex');
+      session.set(SESSION_KEYS.csrf, token);
+      return token;
+    };
+  });
+
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    // Unknown routes change nothing: the 404/405 handler answers them.
+    if (!UNSAFE.has(request.method) || request.routeOptions.url === undefined || request.routeOptions.config.csrf === false) return;
+    if (crossSiteReason(header(request, 'sec-fetch-site'), header(request, 'origin'), options.publicOrigin)) throw new CsrfError('cross-site');
+    const session = request.session as Session | null;
+    const body = request.body as Record<string, unknown> | null | undefined;
+    const given = body?.[CSRF_FIELD];
+    const expected = session?.get(SESSION_KEYS.csrf);
+    if (session === null || session.isNew || typeof expected !== 'string') {
+      throw new CsrfError(typeof given === 'string' && given !== '' ? 'expired' : 'missing');
+    }
+    if (typeof given !== 'string' || given === '') throw new CsrfError('missing');
+    if (!tokensMatch(given, expected)) throw new CsrfError('mismatch');
+  });
+}
+
+export default fp(csrf, { name: 'lpa-csrf', dependencies: ['lpa-session'] });

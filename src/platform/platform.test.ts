@@ -1,0 +1,165 @@
+/** Unit tests of the small pure parts of the platform plugins; the plugins themselves are proven over HTTP in test/integration. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { Session, decodeCookieValue, encodeCookieValue, newSessionId, readCookie, serializeCookie } from './session.ts';
+import { crossSiteReason, tokensMatch } from './csrf.ts';
+import { MAX_FIELDS, parseForm } from './limits.ts';
+import { contentSecurityPolicy, nextNonce, staticSecurityHeaders } from './security-headers.ts';
+import { chooseEncoding } from './assets.ts';
+import { loggerOptions, newRequestId } from './logging.ts';
+import { statusFor } from './errors.ts';
+import { CsrfError } from './csrf.ts';
+import { HttpError } from './http-error.ts';
+import { DELETE } from '../sessions/session-store.ts';
+
+const key = Buffer.alloc(32, 7);
+const signed = { name: 'lpa-session', secure: true, signingKey: key };
+const php = { name: 'lpa3', secure: true, signingKey: null };
+
+test('session ids are 32 lowercase hex characters and unique', () => {
+  const ids = new Set(Array.from({ length: 1000 }, newSessionId));
+  assert.equal(ids.size, 1000);
+  for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
+});
+
+test('signed cookies verify; tampered, truncated or foreign ones do not', () => {
+  const id = newSessionId();
+  const value = encodeCookieValue(id, signed);
+  assert.equal(decodeCookieValue(value, signed), id);
+  const other = newSessionId();
+  const bad = [
+    `${other}${value.slice(32)}`,
+    value.slice(0, -1),
+    `${value}x`,
+    id,
+    encodeCookieValue(id, { ...signed, signingKey: Buffer.alloc(32, 8) }),
+    '',
+    undefined,
+  ];
+  for (const v of bad) assert.equal(decodeCookieValue(v, signed), null, String(v));
+});
+
+test('PHP-shared cookies are the bare id, and only a well-formed one is accepted', () => {
+  const id = newSessionId();
+  assert.equal(encodeCookieValue(id, php), id);
+  assert.equal(decodeCookieValue(id, php), id);
+  for (const v of ['../../etc', `${id}x`, id.toUpperCase(), 'PHPREDIS_SESSION:abc', '']) assert.equal(decodeCookieValue(v, php), null);
+});
+
+test('cookie attributes: HttpOnly, SameSite=Lax, Path=/, Secure when https, no Domain', () => {
+  const c = serializeCookie('lpa3', 'abc', php);
+  assert.equal(c, 'lpa3=abc; Path=/; HttpOnly; SameSite=Lax; Secure');
+  assert.doesNotMatch(c, /Domain/i);
+  assert.doesNotMatch(serializeCookie('x', 'y', { ...php, secure: false }), /Secure/);
+  assert.match(serializeCookie('x', '', php, true), /Max-Age=0/);
+});
+
+test('readCookie finds one cookie by exact name', () => {
+  assert.equal(readCookie('a=1; lpa3=xyz; b=2', 'lpa3'), 'xyz');
+  assert.equal(readCookie('xlpa3=1; lpa3x=2', 'lpa3'), undefined);
+  assert.equal(readCookie(undefined, 'lpa3'), undefined);
+});
+
+test('a session records only what changed, and regenerate moves every key to a new id', () => {
+  const s = new Session('a'.repeat(32), new Map<string, unknown>([['keep', 1], ['drop', 2]]), false);
+  assert.equal(s.changed, false);
+  s.set('new', 'x');
+  s.delete('drop');
+  s.delete('absent');
+  const { changes, oldId } = s.takeChanges();
+  assert.deepEqual([...changes], [['new', 'x'], ['drop', DELETE]]);
+  assert.equal(oldId, null);
+  s.regenerate();
+  assert.equal(s.id, null);
+  assert.equal(s.changed, true, 'a regenerated session is saved under its new id');
+  const moved = s.takeChanges();
+  assert.equal(moved.oldId, 'a'.repeat(32));
+  assert.deepEqual([...moved.changes.keys()], [], 'the store copies the old session; nothing is rewritten');
+});
+
+test('cross-site requests are recognised from fetch metadata or Origin', () => {
+  const origin = 'https://lpa.example';
+  assert.equal(crossSiteReason('same-origin', origin, origin), false);
+  assert.equal(crossSiteReason(undefined, undefined, origin), false);
+  assert.equal(crossSiteReason('none', undefined, origin), false);
+  assert.equal(crossSiteReason('cross-site', undefined, origin), true);
+  assert.equal(crossSiteReason('same-site', undefined, origin), true);
+  assert.equal(crossSiteReason(undefined, 'https://evil.example', origin), true);
+  assert.equal(crossSiteReason(undefined, 'null', origin), true);
+  assert.equal(crossSiteReason('same-origin', 'https://lpa.example.evil.example', origin), true);
+});
+
+test('CSRF tokens compare exactly', () => {
+  assert.equal(tokensMatch('abc', 'abc'), true);
+  assert.equal(tokensMatch('abc', 'abd'), false);
+  assert.equal(tokensMatch('abc', 'abcd'), false);
+});
+
+test('form bodies: strings only, no repeats, bounded field count, no prototype keys', () => {
+  const f = parseForm('a=1&b=%3Cx%3E&c=');
+  assert.equal(Object.getPrototypeOf(f), null);
+  assert.deepEqual({ ...f }, { a: '1', b: '<x>', c: '' });
+  assert.throws(() => parseForm('a=1&a=2'), (e: HttpError) => e.statusCode === 400);
+  assert.throws(() => parseForm(Array.from({ length: MAX_FIELDS + 1 }, (_, i) => `f${String(i)}=1`).join('&')), (e: HttpError) => e.statusCode === 413);
+  const proto = parseForm('__proto__=x&constructor=y');
+  assert.equal(({} as Record<string, unknown>).x, undefined);
+  assert.equal(proto.__proto__, 'x');
+});
+
+test('nonces are 128-bit, base64 and never repeat', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const n = nextNonce();
+    assert.match(n, /^[A-Za-z0-9+/]{22}==$/);
+    seen.add(n);
+  }
+  assert.equal(seen.size, 5000);
+});
+
+test('the CSP is strict', () => {
+  const csp = contentSecurityPolicy('NONCE', true);
+  for (const d of ["script-src 'self' 'nonce-NONCE'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'", "form-action 'self'", "require-trusted-types-for 'script'", "style-src 'self'", 'upgrade-insecure-requests']) {
+    assert.ok(csp.includes(d), d);
+  }
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*|data:|http:/);
+  assert.doesNotMatch(contentSecurityPolicy('N', false), /upgrade-insecure-requests/);
+  const h = staticSecurityHeaders();
+  assert.match(h['strict-transport-security'] ?? '', /max-age=31536000; includeSubDomains/);
+  assert.equal(h['x-xss-protection'], '0');
+});
+
+test('asset encoding follows Accept-Encoding, including refusals', () => {
+  const both = { br: Buffer.alloc(1), gzip: Buffer.alloc(1) };
+  assert.equal(chooseEncoding('gzip, deflate, br', both), 'br');
+  assert.equal(chooseEncoding('gzip', both), 'gzip');
+  assert.equal(chooseEncoding('br;q=0, gzip', both), 'gzip');
+  assert.equal(chooseEncoding('identity', both), 'identity');
+  assert.equal(chooseEncoding(undefined, both), 'identity');
+  assert.equal(chooseEncoding('br', { gzip: Buffer.alloc(1) }), 'identity');
+  assert.equal(chooseEncoding('*', both), 'br');
+});
+
+test('request ids are short and distinct', () => {
+  const ids = new Set(Array.from({ length: 2000 }, newRequestId));
+  assert.equal(ids.size, 2000);
+  for (const id of ids) assert.match(id, /^[A-Z0-9]{8}$/);
+});
+
+test('logs redact secrets wherever a handler puts them', () => {
+  let out = '';
+  const sink = new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } });
+  const log = pino(loggerOptions('info'), sink);
+  log.info({ password: 'hunter2', body: { _csrf: 'csrfvalue', email: 'someone@example.com' }, headers: { cookie: 'lpa3=abc' }, user: { token: 'tok123' } }, 'oops');
+  for (const secret of ['hunter2', 'csrfvalue', 'someone@example.com', 'lpa3=abc', 'tok123']) assert.ok(!out.includes(secret), secret);
+  assert.match(out, /\[redacted\]/);
+});
+
+test('errors map to statuses without trusting arbitrary codes', () => {
+  assert.equal(statusFor(new CsrfError('mismatch')), 403);
+  assert.equal(statusFor(new HttpError(413, 'x')), 413);
+  assert.equal(statusFor(new HttpError(418, 'x')), 400);
+  assert.equal(statusFor(new Error('boom')), 500);
+  assert.equal(statusFor(Object.assign(new Error('v'), { validation: [] })), 400);
+});

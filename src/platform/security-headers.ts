@@ -1,0 +1,121 @@
+/**
+ * Security headers on every response this app produces: pages, redirects, errors, 404s, assets, health
+ * checks, and the raw responses Node writes for malformed requests (see `rawErrorResponse`).
+ *
+ * The Content-Security-Policy carries a fresh nonce per response; govuk-frontend's page template reads it
+ * as `cspNonce`. Everything but the nonce is computed once at start-up. Decisions: docs/adr/0001 (X-XSS-Protection: 0)
+ * and docs/adr/0002 (the policy).
+ */
+import { randomFillSync } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PATHS } from '../paths.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This response's CSP nonce (base64, 128 bits). */
+    cspNonce: string;
+  }
+}
+
+export interface SecurityHeadersOptions {
+  /** Adds upgrade-insecure-requests and HSTS semantics meant for https origins. */
+  readonly https: boolean;
+}
+
+/** The policy, as directives; the nonce goes into script-src. */
+export function cspDirectives(nonce: string, https: boolean): string[] {
+  const directives = [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-src 'none'",
+    "frame-ancestors 'self'",
+    "form-action 'self'",
+    "require-trusted-types-for 'script'",
+    `report-uri ${PATHS.cspReport}`,
+    'report-to csp',
+  ];
+  if (https) directives.push('upgrade-insecure-requests');
+  return directives;
+}
+
+export function contentSecurityPolicy(nonce: string, https: boolean): string {
+  return cspDirectives(nonce, https).join('; ');
+}
+
+/** Every header but the CSP: the same on every response. */
+export function staticSecurityHeaders(): Record<string, string> {
+  return {
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'SAMEORIGIN',
+    // ADR 0001: the XSS auditor is gone from browsers and `1; mode=block` could itself leak data; 0 is OWASP's advice.
+    'x-xss-protection': '0',
+    'referrer-policy': 'strict-origin-when-cross-origin',
+    'permissions-policy': 'accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), usb=(), browsing-topics=()',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+    'origin-agent-cluster': '?1',
+    'x-permitted-cross-domain-policies': 'none',
+    'x-dns-prefetch-control': 'off',
+    'reporting-endpoints': `csp="${PATHS.cspReport}"`,
+  };
+}
+
+const POOL_SIZE = 16 * 512;
+let pool = Buffer.alloc(0);
+let poolOffset = POOL_SIZE;
+
+/** 128 random bits, base64. Drawn from a CSPRNG pool refilled 512 nonces at a time (one syscall, not one per response). */
+export function nextNonce(): string {
+  if (poolOffset >= POOL_SIZE) {
+    pool = randomFillSync(Buffer.alloc(POOL_SIZE));
+    poolOffset = 0;
+  }
+  const nonce = pool.toString('base64', poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return nonce;
+}
+
+/** Headers for a response Node writes itself, outside Fastify (malformed request, header overflow). */
+export function rawErrorResponse(status: number, reason: string, https: boolean): string {
+  const headers = { ...staticSecurityHeaders(), 'content-security-policy': contentSecurityPolicy(nextNonce(), https) };
+  const body = `${String(status)} ${reason}\n`;
+  let head = `HTTP/1.1 ${String(status)} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n${body}`;
+}
+
+async function securityHeaders(app: FastifyInstance, options: SecurityHeadersOptions): Promise<void> {
+  const fixed = staticSecurityHeaders();
+  const https = options.https;
+  const [cspBefore, cspAfter] = contentSecurityPolicy('\u0000', https).split('\u0000') as [string, string];
+
+  app.decorateRequest('cspNonce', '');
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const nonce = nextNonce();
+    request.cspNonce = nonce;
+    reply.headers(fixed);
+    reply.header('content-security-policy', cspBefore + nonce + cspAfter);
+    // Safe default: nothing is cached unless a route says so (assets do).
+    reply.header('cache-control', 'no-store');
+  });
+  // Error and 404 replies keep the headers above; this re-asserts them should anything have removed one.
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (!reply.hasHeader('content-security-policy')) {
+      reply.headers(fixed);
+      reply.header('content-security-policy', cspBefore + request.cspNonce + cspAfter);
+    }
+    reply.removeHeader('x-powered-by');
+    return payload;
+  });
+}
+
+export default fp(securityHeaders, { name: 'lpa-security-headers' });

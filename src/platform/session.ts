@@ -1,0 +1,220 @@
+/**
+ * Sessions: one cookie checklist, one Session object per request, written only when changed.
+ *
+ * - The cookie holds only a random 128-bit id (32 hex characters, as PHP makes them). With the embedded
+ *   store it is also HMAC-signed (`<id>.<sig>`), so forged ids are refused without a store lookup; when the
+ *   session is shared with the PHP front (REDIS_URL) the cookie must be the bare id PHP reads (ADR 0003).
+ * - HttpOnly, SameSite=Lax, Path=/, no Domain, no Expires (ends with the browser); Secure whenever the public
+ *   origin is https; `__Host-` prefixed by default in production when not shared with PHP.
+ * - Nothing is stored and no cookie is set until a handler writes something (no saveUninitialized).
+ * - Idle expiry slides with each request (store TTL); a request carrying a non-empty X-SessionReadOnly other
+ *   than `0` never writes or slides the session (the PHP front's rule).
+ * - Only changed keys are committed (see sessions/session-store.ts).
+ * - `regenerate()` issues a new id and deletes the old one (sign-in); `destroy()` deletes the session and
+ *   expires the cookie (sign-out).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
+import { DELETE } from '../sessions/session-store.ts';
+
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export function newSessionId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export class Session {
+  #id: string | null;
+  #data: SessionData;
+  readonly #changes = new Map<string, unknown>();
+  #oldId: string | null = null;
+  #destroyed = false;
+  readonly readOnly: boolean;
+
+  constructor(id: string | null, data: SessionData | null, readOnly: boolean) {
+    this.#id = id;
+    this.#data = data ?? new Map<string, unknown>();
+    this.readOnly = readOnly;
+  }
+
+  /** The id, or null while the session has never been stored. */
+  get id(): string | null {
+    return this.#id;
+  }
+
+  get isNew(): boolean {
+    return this.#id === null;
+  }
+
+  get changed(): boolean {
+    return this.#changes.size > 0 || this.#oldId !== null || this.#destroyed;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  get(key: string): SessionValue {
+    return this.#data.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#data.has(key);
+  }
+
+  set(key: string, value: SessionValue): void {
+    this.#data.set(key, value);
+    this.#changes.set(key, value);
+  }
+
+  delete(key: string): void {
+    if (!this.#data.has(key) && !this.#changes.has(key)) return;
+    this.#data.delete(key);
+    this.#changes.set(key, DELETE);
+  }
+
+  /**
+   * New id for the same data (sign-in, privilege change). On save the store copies the old session to the
+   * new id byte for byte, applies this request's changes, and deletes the old id.
+   */
+  regenerate(): void {
+    if (this.#id !== null && this.#oldId === null) this.#oldId = this.#id;
+    this.#id = null;
+  }
+
+  /** Removes everything: store entry deleted, cookie expired. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#data = new Map<string, unknown>();
+    this.#changes.clear();
+  }
+
+  /** @internal used by the plugin */
+  takeChanges(): { changes: SessionChanges; oldId: string | null } {
+    const changes = new Map(this.#changes);
+    this.#changes.clear();
+    const oldId = this.#oldId;
+    this.#oldId = null;
+    return { changes, oldId };
+  }
+
+  /** @internal used by the plugin */
+  assignId(id: string): void {
+    this.#id = id;
+  }
+}
+
+export interface SessionCookieOptions {
+  readonly name: string;
+  readonly secure: boolean;
+  /** Sign the id with HMAC (embedded mode); false when PHP must read the same cookie. */
+  readonly signingKey: Buffer | null;
+}
+
+export interface SessionPluginOptions {
+  readonly store: SessionStore;
+  readonly cookie: SessionCookieOptions;
+  readonly ttlSeconds: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: Session;
+  }
+  interface FastifyContextConfig {
+    /** false: the route never reads or writes a session (assets, health checks). */
+    session?: boolean;
+    /** true: the route reads the session but never writes or slides it, whatever the request says. */
+    sessionReadOnly?: boolean;
+  }
+}
+
+function sign(id: string, key: Buffer): string {
+  return createHmac('sha256', key).update(id).digest('base64url').slice(0, 27);
+}
+
+export function encodeCookieValue(id: string, options: SessionCookieOptions): string {
+  return options.signingKey === null ? id : `${id}.${sign(id, options.signingKey)}`;
+}
+
+/** The id from a cookie value, or null when it is malformed or its signature is wrong. */
+export function decodeCookieValue(value: string | undefined, options: SessionCookieOptions): string | null {
+  if (value === undefined) return null;
+  if (options.signingKey === null) return ID_PATTERN.test(value) ? value : null;
+  const dot = value.indexOf('.');
+  if (dot !== 32) return null;
+  const id = value.slice(0, 32);
+  if (!ID_PATTERN.test(id)) return null;
+  const given = Buffer.from(value.slice(33));
+  const expected = Buffer.from(sign(id, options.signingKey));
+  return given.length === expected.length && timingSafeEqual(given, expected) ? id : null;
+}
+
+export function serializeCookie(name: string, value: string, options: SessionCookieOptions, expire = false): string {
+  let cookie = `${name}=${value}; Path=/; HttpOnly; SameSite=Lax`;
+  if (options.secure) cookie += '; Secure';
+  if (expire) cookie += '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  return cookie;
+}
+
+/** The value of one cookie from a Cookie header, without parsing the rest. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export function isReadOnlyRequest(request: FastifyRequest): boolean {
+  const header = request.headers['x-sessionreadonly'];
+  const value = Array.isArray(header) ? header[0] : header;
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions): Promise<void> {
+  const { store, cookie, ttlSeconds } = options;
+
+  app.decorateRequest('session', null as unknown as Session);
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.config.session === false) return;
+    const readOnly = request.routeOptions.config.sessionReadOnly === true || isReadOnlyRequest(request);
+    const id = decodeCookieValue(readCookie(request.headers.cookie, cookie.name), cookie);
+    const data = id === null ? null : await store.load(id);
+    request.session = new Session(data === null ? null : id, data, readOnly);
+  });
+
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const session = request.session as Session | null;
+    if (session === null) return payload;
+    if (session.destroyed) {
+      const { oldId } = session.takeChanges();
+      const id = session.id ?? oldId;
+      if (id !== null) await store.destroy(id);
+      reply.header('set-cookie', serializeCookie(cookie.name, '', cookie, true));
+      return payload;
+    }
+    if (session.readOnly) return payload;
+    if (!session.changed) {
+      if (session.id !== null) await store.touch(session.id, ttlSeconds);
+      return payload;
+    }
+    const { changes, oldId } = session.takeChanges();
+    let id = session.id;
+    if (id === null) {
+      id = newSessionId();
+      session.assignId(id);
+      reply.header('set-cookie', serializeCookie(cookie.name, encodeCookieValue(id, cookie), cookie));
+    }
+    await store.commit(id, changes, ttlSeconds, oldId ?? undefined);
+    if (oldId !== null) await store.destroy(oldId);
+    return payload;
+  });
+}
+
+export default fp(sessionPlugin, { name: 'lpa-session' });

@@ -1,0 +1,161 @@
+/**
+ * Views: Nunjucks with autoescape on, govuk-frontend's own macros and page template, templates compiled
+ * once and cached. Every render receives `cspNonce` (read by govuk-frontend's template) and `csrfToken`.
+ *
+ * Pages whose content is the same for everyone (`reply.staticView`) are rendered once per process with a
+ * random marker in place of the nonce; each response then only joins the parts with its own nonce.
+ * A test proves the two ways give the same bytes apart from the nonce.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import nunjucks from 'nunjucks';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PATHS } from '../paths.ts';
+import type { AssetCatalogue } from './assets.ts';
+import type { GzipSplice } from './compression.ts';
+import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
+
+export type ViewContext = Record<string, unknown>;
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Renders a template with the request's nonce and CSRF token and sends it as HTML. */
+    view(template: string, context?: ViewContext, status?: number): FastifyReply;
+    /**
+     * Sends a page that is the same for every visitor but for the CSP nonce and the CSRF token, rendered once
+     * per process. `context`, if any, must be the same object on every call (a module constant): a different
+     * one throws. Signed-in requests are rendered normally (their navigation differs).
+     */
+    staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;
+  }
+  interface FastifyRequest {
+    /** Set by the CSRF plugin when the route has a session; read by views. */
+    csrfToken?: () => string;
+  }
+}
+
+const root = join(import.meta.dirname, '..');
+
+export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}): nunjucks.Environment {
+  const loader = new nunjucks.FileSystemLoader(
+    [join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')],
+    { noCache: false, watch: false },
+  );
+  const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
+  env.addGlobal('paths', PATHS);
+  env.addGlobal('serviceName', 'Make a lasting power of attorney');
+  env.addGlobal('asset', (logical: string) => catalogue.url(logical));
+  for (const [k, v] of Object.entries(extraGlobals)) env.addGlobal(k, v);
+  return env;
+}
+
+export interface ViewsOptions {
+  readonly catalogue: AssetCatalogue;
+  readonly globals?: Record<string, unknown>;
+}
+
+/** Renders `template` once with a marker nonce and returns the parts to join with a real nonce. */
+export function prerender(env: nunjucks.Environment, template: string, context: ViewContext = {}): readonly Buffer[] {
+  const marker = `nonce-marker-${randomBytes(12).toString('hex')}`;
+  const html = env.render(template, { ...context, cspNonce: marker, prerendered: true });
+  return html.split(marker).map((part) => Buffer.from(part));
+}
+
+export type Slot = 'nonce' | 'csrf';
+
+/** Renders `template` once with marker nonce and CSRF token; returns the parts and what goes in each gap. */
+export function prerenderSlots(env: nunjucks.Environment, template: string, context: ViewContext = {}): { parts: readonly Buffer[]; slots: readonly Slot[] } {
+  const id = randomBytes(12).toString('hex');
+  const nonce = `nonce-marker-${id}`;
+  const csrf = `csrf-marker-${id}`;
+  const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf, prerendered: true });
+  const parts: Buffer[] = [];
+  const slots: Slot[] = [];
+  let from = 0;
+  for (;;) {
+    const n = html.indexOf(nonce, from);
+    const c = html.indexOf(csrf, from);
+    const at = n === -1 ? c : c === -1 ? n : Math.min(n, c);
+    if (at === -1) break;
+    parts.push(Buffer.from(html.slice(from, at)));
+    slots.push(at === n ? 'nonce' : 'csrf');
+    from = at + (at === n ? nonce.length : csrf.length);
+  }
+  parts.push(Buffer.from(html.slice(from)));
+  return { parts, slots };
+}
+
+/** Values spliced in raw must not need escaping: nonces are base64, tokens hex. */
+const SPLICE_SAFE = /^[A-Za-z0-9+/=_-]*$/;
+
+export function joinWithNonce(parts: readonly Buffer[], nonce: string): Buffer {
+  if (parts.length === 1) return parts[0] ?? Buffer.alloc(0);
+  const n = Buffer.from(nonce);
+  const chunks: Buffer[] = [];
+  parts.forEach((p, i) => {
+    if (i > 0) chunks.push(n);
+    chunks.push(p);
+  });
+  return Buffer.concat(chunks);
+}
+
+async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
+  const env = createEnvironment(options.catalogue, options.globals);
+  const prerendered = new Map<string, { readonly parts: readonly Buffer[]; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>();
+  app.decorate('views', env);
+
+  app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
+    const request = this.request;
+    const html = env.render(template, {
+      ...context,
+      cspNonce: request.cspNonce,
+      csrfToken: request.csrfToken ?? (() => ""),
+      currentPath: request.url.split('?', 1)[0],
+      signedIn: (request as { user?: unknown }).user !== undefined,
+    });
+    return this.code(status).type('text/html; charset=utf-8').send(html);
+  });
+
+  app.decorateReply('staticView', function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
+    const request = this.request;
+    if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
+    const currentPath = request.url.split('?', 1)[0] ?? '';
+    const key = `${template} ${currentPath}`;
+    let page = prerendered.get(key);
+    if (page === undefined) {
+      page = { ...prerenderSlots(env, template, { ...context, currentPath }), context };
+      if (prerendered.size < 100) prerendered.set(key, page);
+    } else if (page.context !== context) {
+      throw new Error(`staticView(${template}): context must be the same object on every call`);
+    }
+    let token: string | undefined;
+    const values = page.slots.map((slot) => {
+      if (slot === 'nonce') return request.cspNonce;
+      if (request.csrfToken === undefined) throw new Error(`staticView(${template}): the page has a CSRF token but the route has no session`);
+      token ??= request.csrfToken();
+      return token;
+    });
+    if (!values.every((v) => SPLICE_SAFE.test(v))) throw new Error('staticView: a value to splice in would need escaping');
+    this.code(status).type('text/html; charset=utf-8').header('vary', 'Accept-Encoding');
+    if (acceptsGzip(request.headers['accept-encoding'])) {
+      // Compressed once per process; only the nonce and token are spliced in per response (compression.ts, docs/adr/0006).
+      page.gzip ??= prepareGzipSplice(page.parts);
+      return this.header('content-encoding', 'gzip').send(spliceGzip(page.gzip, values));
+    }
+    const chunks: Buffer[] = [];
+    page.parts.forEach((p, i) => {
+      if (i > 0) chunks.push(Buffer.from(values[i - 1] ?? ''));
+      chunks.push(p);
+    });
+    return this.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    views: nunjucks.Environment;
+  }
+}
+
+export default fp(views, { name: 'lpa-views' });

@@ -1,0 +1,65 @@
+/**
+ * The process: check the runtime, load config, start workers, listen, drain on SIGTERM/SIGINT.
+ * Nothing else lives here; the application is assembled in app.ts.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { loggerOptions } from './platform/logging.ts';
+import { assertSupportedRuntime } from './platform/runtime-guard.ts';
+import { buildApp } from './app.ts';
+import { createServices } from './services.ts';
+
+assertSupportedRuntime();
+
+const bootLogger = pino(loggerOptions(process.env.LOG_LEVEL ?? 'info'));
+let config;
+try {
+  config = loadConfig(process.env, { onNotice: (m) => { if (cluster.isPrimary) bootLogger.warn(m); } });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    bootLogger.fatal({ setting: err.setting }, err.message);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+const workers = config.workers === 0 ? availableParallelism() : config.workers;
+
+if (workers > 1 && cluster.isPrimary) {
+  // Workers must agree on the session secret; an ephemeral one is made once here and handed down.
+  const env = config.sessionSecretIsEphemeral ? { SESSION_SECRET: config.sessionSecret.toString('base64') } : {};
+  for (let i = 0; i < workers; i++) cluster.fork(env);
+  let stopping = false;
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    bootLogger.error({ worker: worker.id, code, signal }, 'worker exited; starting another');
+    cluster.fork(env);
+  });
+  const stop = (signal: string) => {
+    stopping = true;
+    bootLogger.info({ signal }, 'stopping workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  };
+  process.once('SIGTERM', () => { stop('SIGTERM'); });
+  process.once('SIGINT', () => { stop('SIGINT'); });
+  bootLogger.info({ workers, host: config.host, port: config.port }, 'lpa-front primary started');
+} else {
+  const logger = pino(loggerOptions(config.logLevel));
+  const services = createServices(config, { logger });
+  const app = await buildApp(config, services, logger);
+  await app.listen({ host: config.host, port: config.port });
+  logger.info({ host: config.host, port: config.port, store: services.sessionStore.kind }, 'lpa-front listening');
+
+  const drain = async (signal: string): Promise<void> => {
+    logger.info({ signal }, 'draining');
+    const timer = setTimeout(() => { process.exit(1); }, 10_000);
+    timer.unref();
+    await app.close(); // stops accepting, finishes in-flight requests, runs onClose hooks
+    await services.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => { void drain('SIGTERM'); });
+  process.once('SIGINT', () => { void drain('SIGINT'); });
+}

@@ -1,0 +1,114 @@
+/**
+ * The app's dependencies, built once from config. Tests build their own with real alternatives
+ * (memory store, local backends) through the same function's options.
+ */
+import { join } from 'node:path';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from './config/config.ts';
+import type { SessionStore } from './sessions/session-store.ts';
+import { MemoryStore } from './sessions/memory-store.ts';
+import { RedisStore } from './sessions/redis-store.ts';
+import { RedisThrottleStore } from './sessions/redis-throttle-store.ts';
+import type { SessionCookieOptions } from './platform/session.ts';
+import type { SignedInUser } from './platform/auth-guard.ts';
+import type { AssetCatalogue } from './platform/assets.ts';
+import { loadAssets } from './platform/assets.ts';
+import type { HealthCheck } from './features/status/status-routes.ts';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { loggerOptions } from './platform/logging.ts';
+import { openStore } from './backends/sqlite-store.ts';
+import { apiClientFor } from './backends/api-client.ts';
+import type { CredentialBackend } from './backends/credentials.ts';
+import { createApiCredentials } from './backends/api-credentials.ts';
+import { LOCAL_CREDENTIALS_MIGRATIONS, createLocalCredentials } from './backends/local-credentials.ts';
+import { createResolveUser } from './features/sign-in/identity.ts';
+import type { ThrottleStore } from './features/sign-in/throttle.ts';
+import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
+import type { SignInPolicy } from './features/sign-in/sign-in-routes.ts';
+import type { FeedbackService } from './features/feedback/feedback-service.ts';
+import { createFeedbackService } from './features/feedback/feedback-service.ts';
+
+export interface Services {
+  readonly sessionStore: SessionStore;
+  readonly sessionCookie: SessionCookieOptions;
+  readonly assets: AssetCatalogue;
+  readonly resolveUser: (request: FastifyRequest) => Promise<SignedInUser | undefined>;
+  readonly healthChecks: readonly HealthCheck[];
+  readonly feedback: FeedbackService;
+  /** Who users are: the LPA API when API_BASE_URL is set, else local users in the SQLite store. */
+  readonly credentials: CredentialBackend;
+  /** Sign-in attempt counters (memory; shared Redis when configured). */
+  readonly throttleStore: ThrottleStore;
+  /** Sign-in limits and failure delay; undefined: the defaults in sign-in-routes.ts. */
+  readonly signInPolicy?: Partial<SignInPolicy>;
+  close(): Promise<void>;
+}
+
+export const ASSETS_DIR = join(import.meta.dirname, '..', 'dist', 'assets');
+
+/** The identity as the PHP front stores it; anything malformed or expired means "not signed in". */
+export function identityFromSession(raw: unknown, now: Date = new Date()): SignedInUser | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const r = raw as Record<string, unknown>;
+  const { userId, token, tokenExpiresAt } = r;
+  if (typeof userId !== 'string' || typeof token !== 'string' || typeof tokenExpiresAt !== 'string') return undefined;
+  const expires = new Date(tokenExpiresAt);
+  if (Number.isNaN(expires.getTime()) || expires <= now) return undefined;
+  return { userId, token, tokenExpiresAt: expires };
+}
+
+export interface ServiceOverrides {
+  readonly sessionStore?: SessionStore;
+  readonly assets?: AssetCatalogue;
+  readonly logger?: Logger;
+  readonly credentials?: CredentialBackend;
+  readonly throttleStore?: ThrottleStore;
+  readonly signInPolicy?: Partial<SignInPolicy>;
+}
+
+export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
+  const logger = overrides.logger ?? pino(loggerOptions(config.logLevel));
+  const sessionStore = overrides.sessionStore
+    ?? (config.redisUrl !== undefined
+      ? new RedisStore({ url: config.redisUrl, prefix: config.sessionKeyPrefix, logger: logger.child({ component: 'redis' }), ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }) })
+      : new MemoryStore());
+  const sharedWithPhp = config.redisUrl !== undefined;
+  const sessionCookie: SessionCookieOptions = {
+    name: config.sessionCookieName,
+    secure: config.publicOrigin.protocol === 'https:',
+    signingKey: sharedWithPhp ? null : config.sessionSecret,
+  };
+  const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
+  const store = openStore(config.dataDir, { migrations: LOCAL_CREDENTIALS_MIGRATIONS });
+  const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger);
+  const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db }));
+  // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
+  const throttleStore = overrides.throttleStore
+    ?? (sessionStore instanceof RedisStore ? new RedisThrottleStore({ redis: sessionStore.client }) : new MemoryThrottleStore());
+  const healthChecks: HealthCheck[] = [
+    { name: 'sessionStore', required: true, check: () => sessionStore.ping() },
+    { name: 'store', required: true, check: () => store.ping() },
+    ...(api === undefined ? [] : [{ name: 'api', required: true, check: () => api.ping() }]),
+  ];
+  const feedback = createFeedbackService({ store, api, logger: logger.child({ component: 'feedback' }) });
+  return {
+    sessionStore,
+    sessionCookie,
+    assets,
+    resolveUser: createResolveUser({ backend: credentials, identityFromSession }),
+    healthChecks,
+    feedback,
+    credentials,
+    throttleStore,
+    ...(overrides.signInPolicy === undefined ? {} : { signInPolicy: overrides.signInPolicy }),
+    close: async () => {
+      await credentials.close();
+      await throttleStore.close?.();
+      await feedback.stop();
+      api?.close();
+      store.close();
+      await sessionStore.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The session store contract. Implementations: memory-store.ts (embedded default) and redis-store.ts
+ * (shared with the PHP front, PHP `php` serialization).
+ *
+ * A session is an ordered map of top-level keys, exactly like PHP's $_SESSION. Writers never replace
+ * the whole session: they commit only the keys they changed, applied on top of what is stored at that
+ * moment, so two concurrent requests cannot lose each other's updates (the race in the PHP front's
+ * ADR 0002 that lost CSRF tokens).
+ *
+ * Values are plain data: string, number, bigint, boolean, null, arrays and null-prototype objects.
+ * A store may keep values it does not understand in an opaque form; the app never evaluates them.
+ */
+export const DELETE: unique symbol = Symbol('session.delete');
+export type SessionValue = unknown;
+/** Changed keys: the new value, or DELETE to remove the key. */
+export type SessionChanges = ReadonlyMap<string, SessionValue>;
+export type SessionData = Map<string, SessionValue>;
+
+export interface SessionStore {
+  readonly kind: 'memory' | 'redis';
+  /** The session's keys, or null when there is no such (unexpired) session. */
+  load(id: string): Promise<SessionData | null>;
+  /**
+   * Applies the changed keys on top of the stored session (creating it), and sets its idle TTL.
+   * With `copyFrom` (a regenerated id), the new session starts as an exact copy of that one: keys this
+   * app never touched keep their stored bytes.
+   */
+  commit(id: string, changes: SessionChanges, ttlSeconds: number, copyFrom?: string): Promise<void>;
+  /** Slides the idle TTL without changing data. */
+  touch(id: string, ttlSeconds: number): Promise<void>;
+  destroy(id: string): Promise<void>;
+  /** Resolves when the store is reachable; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Well-known top-level session keys shared with the PHP front. */
+export const SESSION_KEYS = {
+  /** The PHP front's CSRF token (mezzio-csrf's default key): one token per session, shared by both sites. */
+  csrf: '__csrf',
+  /** The signed-in identity: {userId, token, tokenExpiresAt, lastLogin, sharedSpaceId}. */
+  identity: 'identity',
+} as const;

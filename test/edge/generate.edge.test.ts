@@ -1,0 +1,164 @@
+/**
+ * The generator without traffic: one source of truth with the app's route table, the properties every
+ * generated config must have, refusal of unsafe input, and `nginx -t` on every variant (HTTP, FastCGI, none).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ASSET_PREFIX, PATHS, PUBLIC_ROUTES } from '../../src/paths.ts';
+import { ASSET_REGEX, assertPlainPath, declaredPaths, generateNginxConf, renderHttpBlock } from '../../deploy/nginx/generate.ts';
+import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
+import { build } from '../helpers/app.ts';
+import { makeCertificates, systemBinary } from '../helpers/services.ts';
+
+const execFileAsync = promisify(execFile);
+
+const BASE: EdgeOptions = {
+  publicHost: 'www.example.test',
+  httpsPort: 443,
+  httpPort: 80,
+  certFile: '/etc/ssl/lpa/fullchain.pem',
+  keyFile: '/etc/ssl/lpa/key.pem',
+  upstreams: ['10.0.0.1:8005', { address: '10.0.0.2:8005', maxFails: 2, failTimeout: '5s' }],
+};
+
+/** Full paths from Fastify's printRoutes tree (commonPrefix: false). */
+function routesFromTree(tree: string): string[] {
+  const stack: string[] = [];
+  const out: string[] = [];
+  for (const line of tree.split('\n')) {
+    // eslint-disable-next-line security/detect-unsafe-regex -- one line of Fastify's own route tree, in a test
+    const m = /^((?:[│ ] {3})*)(?:[├└]── )?(\S+) \(/.exec(line);
+    if (m === null) continue;
+    const depth = (m[1]?.length ?? 0) / 4 + (line.includes('── ') ? 1 : 0);
+    stack.length = depth;
+    const full = (depth > 0 ? (stack[depth - 1] ?? '') : '') + (m[2] ?? '');
+    stack[depth] = full.replace(/\/?$/, (s) => s);
+    out.push(full.replace(/^\/\//, '/'));
+  }
+  return out;
+}
+
+test('every route the app registers is declared in PATHS, so nginx sends it to lpa-front', async (t) => {
+  const { app } = await build(t);
+  const routes = routesFromTree(app.printRoutes({ commonPrefix: false }));
+  const declared = new Set(declaredPaths());
+  assert.ok(routes.length >= 15, `routes parsed: ${routes.join(' ')}`);
+  for (const r of routes) {
+    if (r.endsWith('*')) continue; // the one wildcard: checked below
+    assert.ok(declared.has(r), `${r} is served by the app but not declared in PATHS: nginx would never route it`);
+  }
+  assert.equal(routes.filter((r) => r.endsWith('*')).length, 1, 'exactly one wildcard route (assets)');
+  assert.ok(app.hasRoute({ url: `${ASSET_PREFIX}*`, method: 'GET' }), 'the wildcard is the asset prefix');
+  // And the other way: every declared path is a route of the app (for some method).
+  for (const p of declared) {
+    const methods = PUBLIC_ROUTES[p] ?? ['GET', 'POST'];
+    assert.ok(methods.some((method) => app.hasRoute({ url: p, method })), `${p} is declared but the app has no route for it`);
+  }
+});
+
+test('the config has an exact location for every declared path, one asset regex, and nothing else to lpa-front', () => {
+  const conf = renderHttpBlock({ ...BASE, legacy: { kind: 'http', servers: ['10.0.0.9:80'] } });
+  const toFront = [...conf.matchAll(/location (.+) \{\n\s+proxy_pass http:\/\/lpa_front([^;]*);/g)].map((m) => [m[1]?.trim(), m[2]]);
+  const exact = toFront.filter(([loc]) => loc?.startsWith('= ')).map(([loc, uri]) => {
+    assert.equal(`= ${uri ?? ''}`, loc, 'the declared path is passed as a literal');
+    return loc?.slice(2);
+  });
+  assert.deepEqual(exact.sort(), declaredPaths());
+  assert.deepEqual(toFront.filter(([loc]) => !loc?.startsWith('= ')), [[`~ "${ASSET_REGEX}"`, '$uri']]);
+  assert.equal([...conf.matchAll(/lpa_front/g)].length, toFront.length + 1, 'lpa_front appears only in those locations and its upstream block');
+  assert.match(conf, /location \/ \{\n\s+# [^\n]*\n\s+proxy_pass http:\/\/lpa_legacy;/);
+  for (const path of Object.values(PATHS)) if (path !== ASSET_PREFIX) assert.ok(conf.includes(`location = ${path} {`), path);
+});
+
+test('the asset regex admits only content-hashed names', () => {
+  // eslint-disable-next-line security/detect-non-literal-regexp -- the generator's constant, the very thing under test
+  const re = new RegExp(ASSET_REGEX);
+  for (const ok of ['/assets/css/govuk-frontend.min-9fe50e9010.css', '/assets/images/favicon-dcd99aa1df.ico', '/assets/manifest-d7dcc0afcc.json', '/assets/fonts/bold-affa96571d-v2-5a2a925237.woff2']) {
+    assert.ok(re.test(ok), ok);
+  }
+  for (const bad of ['/assets/', '/assets/x.css', '/assets/css/../x-0123456789.css', '/assets/css/.x-0123456789.css', '/assets/./x-0123456789.css',
+    '/assets/a/b/x-0123456789.css', '/assets/x-0123456789.css/', '/assets/x-0123456789.css\n', '/assets/x-0123456789.CSS', '/assets/x-0123456789.css;a',
+    '/assets/x y-0123456789.css', '/assets/x-0123456789.css%00', '/assets//x-0123456789.css', '/ASSETS/x-0123456789.css', '/assets/x-0123456789.php.']) {
+    assert.ok(!re.test(bad), JSON.stringify(bad));
+  }
+});
+
+test('headers are added with `always` at server level, never in a location, and never from a request variable', () => {
+  const conf = renderHttpBlock(BASE);
+  const adds = [...conf.matchAll(/^\s*add_header .*$/gm)].map((m) => m[0].trim());
+  assert.ok(adds.length >= 10);
+  for (const a of adds) {
+    assert.match(a, / always;$/, a);
+    assert.match(a, /^add_header [a-z-]+ \$lpa_edge_[a-z_]+ always;$/, a);
+  }
+  assert.doesNotMatch(conf, /\$http_(?!user_agent)/, 'no request header is used anywhere except the log\'s user agent');
+  // No add_header inside a location (it would silently drop the server-level ones there).
+  for (const block of conf.split(/\n\s+location /).slice(1)) {
+    const body = block.slice(0, block.indexOf('\n    }'));
+    assert.doesNotMatch(body, /add_header/);
+  }
+  assert.match(conf, /map \$upstream_http_strict_transport_security \$lpa_edge_strict_transport_security \{\n\s+"" "max-age=31536000; includeSubDomains";\n\s+default "";/);
+});
+
+test('TLS, limits, forwarding and logging settings', () => {
+  const conf = renderHttpBlock(BASE);
+  for (const line of [
+    'server_tokens off;', 'ssl_protocols TLSv1.2 TLSv1.3;', 'ssl_prefer_server_ciphers off;', 'ssl_session_tickets off;',
+    'client_max_body_size 1m;', 'client_body_timeout 10s;', 'client_header_timeout 10s;', 'send_timeout 30s;', 'large_client_header_buffers 4 16k;',
+    'proxy_connect_timeout 2s;', 'proxy_send_timeout 10s;', 'proxy_read_timeout 30s;',
+    'proxy_set_header X-Forwarded-For $remote_addr;', 'proxy_set_header X-Forwarded-Proto $scheme;', 'proxy_set_header Host www.example.test;',
+    'proxy_next_upstream error timeout http_502 http_503;', 'proxy_next_upstream_tries 2;', 'merge_slashes on;',
+    'return 301 https://www.example.test$request_uri;', 'server 10.0.0.2:8005 max_fails=2 fail_timeout=5s;', 'keepalive 32;',
+  ]) assert.ok(conf.includes(line), line);
+  assert.doesNotMatch(conf, /proxy_next_upstream [^;]*non_idempotent/);
+  assert.doesNotMatch(conf, /proxy_add_x_forwarded_for/);
+  assert.doesNotMatch(conf, /SSLv|TLSv1 |TLSv1\.1/);
+  assert.match(conf, /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:[A-Z0-9:-]+;/);
+  assert.doesNotMatch(conf, /ssl_ciphers [^;]*(CBC|SHA:|RC4|3DES|DES-CBC|NULL|EXPORT|[ :]DHE-)/);
+  const logFormat = /log_format lpa_json escape=json ([\s\S]*?);\n/.exec(conf)?.[1] ?? '';
+  assert.match(logFormat, /\$lpa_log_path/);
+  assert.doesNotMatch(logFormat, /\$request_uri|\$request\b|\$args|\$query_string|\$http_cookie|\$cookie_|\$http_authorization/);
+});
+
+test('unsafe input is refused instead of written into the config', () => {
+  for (const bad of ['/a b', '/a;b', '/a{', '/a/../b', '//a', 'a', '/a$b', '/a"b', '/a\nb']) assert.throws(() => { assertPlainPath(bad); }, /not a plain absolute path/, bad);
+  assert.throws(() => renderHttpBlock({ ...BASE, publicHost: 'x; evil' }), /publicHost/);
+  assert.throws(() => renderHttpBlock({ ...BASE, upstreams: ['10.0.0.1:80; server evil:80'] }), /upstream/);
+  assert.throws(() => renderHttpBlock({ ...BASE, certFile: '/a b' }), /certFile/);
+  assert.throws(() => renderHttpBlock({ ...BASE, fallbackCsp: "default-src 'none'\"; evil" }), /header value/);
+  assert.throws(() => renderHttpBlock({ ...BASE, upstreams: [] }), /at least one/);
+});
+
+test('nginx -t accepts every variant: legacy over HTTP, over FastCGI (with and without static files), none', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-gen-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const certs = await makeCertificates(dir);
+  const variants: [string, EdgeOptions['legacy']][] = [
+    ['http', { kind: 'http', servers: ['127.0.0.1:9'] }],
+    ['fastcgi', { kind: 'fastcgi', servers: ['127.0.0.1:9000'], scriptFilename: '/app/public/index.php' }],
+    ['fastcgi-static', { kind: 'fastcgi', servers: ['127.0.0.1:9000'], scriptFilename: '/app/public/index.php', staticRoot: '/app/public' }],
+    ['none', undefined],
+  ];
+  for (const [name, legacy] of variants) {
+    const prefix = path.join(dir, name);
+    await mkdir(path.join(prefix, 'logs'), { recursive: true });
+    await mkdir(path.join(prefix, 'temp'), { recursive: true });
+    const conf = generateNginxConf({ ...BASE, httpsPort: 1, httpPort: 2, certFile: certs.certFile, keyFile: certs.keyFile, legacy, prefix });
+    if (name.startsWith('fastcgi')) {
+      assert.match(conf, /fastcgi_param SCRIPT_FILENAME \/app\/public\/index\.php;/);
+      assert.match(conf, /fastcgi_param HTTP_X_ORIGINAL_URL "";/);
+      assert.match(conf, /fastcgi_param HTTP_PROXY "";/);
+      assert.doesNotMatch(conf, /\\\.php|\$fastcgi_script_name|\$document_root\$/, 'one fixed front controller, no script from the URL');
+    }
+    const file = path.join(prefix, 'nginx.conf');
+    await writeFile(file, conf);
+    await execFileAsync(systemBinary('nginx'), ['-t', '-q', '-p', prefix, '-c', file, '-e', path.join(prefix, 'logs/error.log')]).catch((err: unknown) => {
+      throw new Error(`nginx -t rejected the ${name} variant: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    });
+  }
+});

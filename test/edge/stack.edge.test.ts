@@ -1,0 +1,310 @@
+/**
+ * The whole stack (scripts/stack.ts) on loopback and free ports: nginx with the generated config and a local
+ * test CA, two real lpa-front instances in production mode, one Redis. Every declared path reaches lpa-front;
+ * the Mozilla HTTP Observatory grades the site; a signed-in user keeps their session whichever instance answers,
+ * also while one instance is stopped and restarted under load; SIGTERM drains an in-flight request.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startStack } from '../../scripts/stack.ts';
+import type { Stack } from '../../scripts/stack.ts';
+import { declaredPaths } from '../../deploy/nginx/generate.ts';
+import { PATHS } from '../../src/paths.ts';
+import { rawRequest } from './edge-client.ts';
+
+const execFileAsync = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const OBSERVATORY = '@mdn/mdn-http-observatory@1.4.8';
+const OBSERVATORY_DIR = path.join(ROOT, 'node_modules/.cache/lpa-observatory-1.4.8');
+
+const EMAIL = 'edge.tester@example.com';
+const PASSWORD = 'correct horse battery staple edge';
+
+let stack: Stack;
+let dir: string;
+let agent: https.Agent;
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTPS request through nginx, trusting only the stack's CA. */
+function request(method: string, p: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${stack.origin}${p}`, { method, headers, agent, timeout: 15_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${p} timed out`)));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** A cookie-keeping client through nginx. */
+class Client {
+  readonly cookies = new Map<string, string>();
+  async send(method: string, p: string, form?: Record<string, string>): Promise<Reply> {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    let body: string | undefined;
+    if (form !== undefined) {
+      body = new URLSearchParams(form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers.origin = stack.origin;
+      headers['sec-fetch-site'] = 'same-origin';
+    }
+    const res = await request(method, p, headers, body);
+    const setCookie = res.headers['set-cookie'];
+    for (const c of Array.isArray(setCookie) ? setCookie : []) {
+      const pair = c.split(';')[0] ?? '';
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      const value = pair.slice(eq + 1);
+      if (/max-age=0/i.test(c) || value === '') this.cookies.delete(pair.slice(0, eq));
+      else this.cookies.set(pair.slice(0, eq), value);
+    }
+    return res;
+  }
+}
+
+function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (m?.[1] === undefined) throw new Error('no CSRF token on the page');
+  return m[1];
+}
+
+async function signIn(): Promise<Client> {
+  const c = new Client();
+  const form = await c.send('GET', PATHS.login);
+  assert.equal(form.status, 200, 'the sign-in page');
+  const res = await c.send('POST', PATHS.login, { email: EMAIL, password: PASSWORD, _csrf: csrfFrom(form.body) });
+  assert.equal(res.status, 303, `signed in (got ${String(res.status)}: ${res.body.slice(0, 300)})`);
+  return c;
+}
+
+/** Requests answered per instance so far, from each instance's own access log. */
+async function answeredBy(): Promise<number[]> {
+  return Promise.all(stack.instances.map(async (inst) => {
+    const text = await readFile(inst.service.logFile, 'utf8').catch(() => '');
+    return text.split('\n').filter((l) => l.includes('"msg":"request"')).length;
+  }));
+}
+
+async function addUser(dataDir: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/user-add.ts', '--email', EMAIL, '--name', 'Edge Tester'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, NODE_ENV: 'development' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`npm run user:add failed (${String(code)}): ${err}`));
+    });
+    child.stdin.end(`${PASSWORD}\n`);
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-stack-'));
+  stack = await startStack({ dir, httpsPort: 0, httpPort: 0, instances: 2, redis: true });
+  agent = new https.Agent({ ca: stack.caPem, keepAlive: true, maxSockets: 20 });
+  await addUser(path.join(dir, 'data'));
+});
+
+after(async () => {
+  agent.destroy();
+  await stack.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the stack', () => {
+  test('every declared path reaches lpa-front through nginx; an undeclared one does not', async () => {
+    // Only lpa-front's CSP names its report endpoint; nginx's fallback policy does not.
+    const fromApp = (r: Reply): boolean => typeof r.headers['content-security-policy'] === 'string' && r.headers['content-security-policy'].includes('report-uri /csp-report');
+    for (const p of declaredPaths()) {
+      const res = await request('GET', p);
+      assert.ok(res.status < 500, `${p}: ${String(res.status)}`);
+      assert.ok(fromApp(res), `${p} was answered by lpa-front (status ${String(res.status)})`);
+    }
+    const home = await request('GET', '/');
+    const css = /href="(\/assets\/[^"]+\.css)"/.exec(home.body)?.[1];
+    assert.ok(css !== undefined, 'the start page links its stylesheet');
+    const asset = await request('GET', css, { 'accept-encoding': 'br, gzip' });
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(asset.headers['content-encoding'], 'br', "lpa-front's own brotli, not recompressed by nginx");
+    assert.ok(fromApp(asset));
+    const undeclared = await request('GET', '/admin');
+    assert.equal(undeclared.status, 404);
+    assert.ok(!fromApp(undeclared), 'nginx answered /admin itself (no legacy front configured)');
+    assert.equal(undeclared.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+  });
+
+  test('HTTP redirects to HTTPS', async () => {
+    const res = await rawRequest(stack.httpPort, { path: '/cookies?a=1' });
+    assert.equal(res.status, 301);
+    assert.equal(res.header('location'), `${stack.origin}/cookies?a=1`);
+  });
+
+  test('Mozilla HTTP Observatory grades the site A+', async () => {
+    const scanner = await ensureObservatory();
+    const { stdout } = await execFileAsync(process.execPath, [scanner, `127.0.0.1:${String(stack.httpsPort)}`], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: stack.caFile },
+      timeout: 60_000,
+    });
+    const result = JSON.parse(stdout) as { scan?: { grade: string; score: number; testsPassed: number; testsQuantity: number }; tests?: Record<string, { result: string; scoreModifier: number; pass: boolean }>; error?: string };
+    assert.ok(result.scan !== undefined, `scan failed: ${result.error ?? stdout.slice(0, 500)}`);
+    const lines = Object.entries(result.tests ?? {}).map(([k, v]) => `  ${v.pass ? 'pass' : 'FAIL'} ${k}: ${v.result} (${v.scoreModifier >= 0 ? '+' : ''}${String(v.scoreModifier)})`);
+    process.stdout.write(`# Observatory: grade ${result.scan.grade}, score ${String(result.scan.score)}, ${String(result.scan.testsPassed)}/${String(result.scan.testsQuantity)} tests passed\n${lines.join('\n')}\n`);
+    assert.equal(result.scan.grade, 'A+');
+    assert.equal(result.scan.testsPassed, result.scan.testsQuantity);
+  });
+
+  test('a signed-in user keeps the session whichever instance answers', async () => {
+    const user = await signIn();
+    const before = await answeredBy();
+    for (let i = 0; i < 20; i++) {
+      const res = await user.send('GET', PATHS.dashboard);
+      assert.equal(res.status, 200, `request ${String(i)}: still signed in`);
+      assert.ok(res.body.includes(EMAIL));
+    }
+    const afterCounts = await answeredBy();
+    const served = afterCounts.map((n, i) => n - (before[i] ?? 0));
+    assert.ok(served.every((n) => n >= 5), `both instances answered (${served.join(' / ')})`);
+  });
+
+  test('stopping and restarting an instance under load loses no session and fails no idempotent request', async () => {
+    const users = await Promise.all(Array.from({ length: 4 }, () => signIn()));
+    const logBefore = (await readFile(stack.nginx.accessLog, 'utf8')).length;
+    const TOTAL = 2000;
+    const CONCURRENCY = 20;
+    let sent = 0;
+    let done = 0;
+    let failed = 0;
+    let lost = 0;
+    const failures: string[] = [];
+    let restart: Promise<void> | undefined;
+    const victim = stack.instances[0];
+    assert.ok(victim !== undefined);
+    const started = performance.now();
+    const worker = async (w: number): Promise<void> => {
+      const user = users[w % users.length];
+      assert.ok(user !== undefined);
+      while (sent < TOTAL) {
+        sent++;
+        try {
+          const res = await user.send('GET', PATHS.dashboard);
+          if (res.status === 302 || res.status === 303) lost++;
+          else if (res.status !== 200 || !res.body.includes(EMAIL)) {
+            failed++;
+            failures.push(String(res.status));
+          }
+        } catch (err) {
+          failed++;
+          failures.push(err instanceof Error ? err.message : String(err));
+        }
+        done++;
+        if (done === 400) restart = victim.stop().then(() => victim.start());
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_u, w) => worker(w)));
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(restart !== undefined);
+    await restart;
+    // nginx's access log shows the failover: requests that needed a second upstream ("a, b" in upstream_status).
+    const entries = (await readFile(stack.nginx.accessLog, 'utf8')).slice(logBefore).trim().split('\n').map((l) => JSON.parse(l) as { upstream_status: string; upstream: string });
+    const retried = entries.filter((e) => e.upstream_status.includes(',')).length;
+    const victimServed = entries.filter((e) => e.upstream === `127.0.0.1:${String(victim.port)}`).length;
+    process.stdout.write(`# failover: ${String(sent)} requests sent at concurrency ${String(CONCURRENCY)} in ${seconds.toFixed(1)} s, ${String(failed)} failed, ${String(lost)} sessions lost; instance 1 stopped (SIGTERM) after 400 and restarted; ${String(retried)} retried by nginx on the other instance; ${String(victimServed)} answered by instance 1${failures.length > 0 ? `; failures: ${failures.slice(0, 5).join(', ')}` : ''}\n`);
+    assert.match(victim.service.log(), /"msg":"draining"/, 'the stopped instance drained');
+    assert.equal(sent, TOTAL);
+    assert.equal(failed, 0, 'no idempotent request failed');
+    assert.equal(lost, 0, 'no session was lost');
+    for (const u of users) assert.equal((await u.send('GET', PATHS.dashboard)).status, 200);
+  });
+
+  test('SIGTERM drains: a slow request in flight completes; new connections are refused', async () => {
+    const inst = stack.instances[1];
+    assert.ok(inst !== undefined);
+    const body = JSON.stringify({ 'csp-report': { 'document-uri': 'https://127.0.0.1/', 'violated-directive': 'script-src' } });
+    const socket = net.connect({ host: '127.0.0.1', port: inst.port });
+    await new Promise<void>((r) => socket.once('connect', () => {
+      r();
+    }));
+    const response = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+      });
+      socket.on('close', () => {
+        resolve(text);
+      });
+    });
+    socket.write(`POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:${String(stack.httpsPort)}\r\nContent-Type: application/csp-report\r\nContent-Length: ${String(body.length)}\r\nConnection: close\r\n\r\n`);
+    socket.write(body.slice(0, 10)); // the request is in flight: headers read, body still arriving
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = inst.stop(); // SIGTERM
+    await new Promise((r) => setTimeout(r, 700));
+    const refused = await new Promise<boolean>((resolve) => {
+      const probe = net.connect({ host: '127.0.0.1', port: inst.port });
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(false);
+      });
+      probe.once('error', () => {
+        resolve(true);
+      });
+    });
+    socket.write(body.slice(10));
+    const text = await response;
+    await stopped;
+    const exit = await inst.service.exited;
+    await inst.start();
+    assert.match(text, /^HTTP\/1\.1 204 /, `the in-flight request completed: ${text.slice(0, 120)}`);
+    assert.ok(refused, 'the draining instance no longer accepted connections');
+    assert.deepEqual(exit, { code: 0, signal: null }, 'clean exit after draining');
+  });
+});
+
+/** The Observatory scanner, installed once (with --ignore-scripts) into its own folder under node_modules/.cache. */
+async function ensureObservatory(): Promise<string> {
+  const scanner = path.join(OBSERVATORY_DIR, 'node_modules/@mdn/mdn-http-observatory/src/scan.js');
+  const preload = path.join(OBSERVATORY_DIR, 'node_modules/@mdn/mdn-http-observatory/conf/hsts-preload.json');
+  if (!existsSync(scanner)) {
+    await mkdir(OBSERVATORY_DIR, { recursive: true });
+    await writeFile(path.join(OBSERVATORY_DIR, 'package.json'), '{ "name": "lpa-observatory-cache", "private": true }\n');
+    try {
+      await execFileAsync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--save-exact', '--prefix', OBSERVATORY_DIR, OBSERVATORY], {
+        cwd: OBSERVATORY_DIR,
+        timeout: 180_000,
+      });
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+      throw new Error(`could not install ${OBSERVATORY} from the npm registry (is it reachable?), needed for the Observatory scan:\n${stderr.slice(-2000)}`, { cause: err });
+    }
+  }
+  // The scanner reads the HSTS preload list from this file; --ignore-scripts skipped the download that makes it.
+  if (!existsSync(preload)) await writeFile(preload, '{}\n');
+  return scanner;
+}

@@ -1,0 +1,600 @@
+// Real services for integration tests: Redis, PHP's built-in server (the legacy front's session writer) and
+// nginx, each started on 127.0.0.1 and a port chosen at run time, and stopped afterwards.
+//
+// Everything started here runs in its own process group. stop() signals the whole group (so a shell's
+// children go too) and waits for the exit; whatever a test forgot to stop is killed when the test process
+// exits (process.on('exit')) or is interrupted (SIGINT/SIGTERM).
+// The system packages come from scripts/ensure-system-packages.sh.
+import { spawn, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, writeFile, readFile, rm, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+const LOOPBACK = '127.0.0.1';
+const OUTPUT_CAP = 64 * 1024;
+
+// ---------------------------------------------------------------------------------------------------------
+// Small utilities
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('freePort: no port assigned'));
+        return;
+      }
+      const { port } = address;
+      server.close((err) => (err ? reject(err) : resolve(port)));
+    });
+  });
+}
+
+export interface WaitForOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** Words for the timeout message: "timed out after 5000 ms waiting for <what>". */
+  what?: string;
+}
+
+/**
+ * Calls fn until it returns a truthy value (which is returned) without throwing. On timeout, rejects with
+ * an error naming `what` and carrying the last error fn threw as its cause.
+ */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' }: WaitForOptions = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Resolves true when something accepts a TCP connection on host:port. */
+export function canConnect(port: number, host = LOOPBACK, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** One HTTP GET on loopback; resolves with status and body text. */
+export function httpGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+
+export interface StartProcessOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Resolves truthy once the process is ready to serve; polled until it does or timeoutMs passes. */
+  readyCheck?: () => Promise<boolean> | boolean;
+  timeoutMs?: number;
+  /** Name used in error messages; defaults to the command. */
+  name?: string;
+}
+
+export interface StartedProcess {
+  readonly pid: number;
+  readonly name: string;
+  /** stdout and stderr so far (the last 64 KiB), for diagnostics. */
+  output(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Signals the whole process group (SIGTERM, then SIGKILL after 5 s) and waits for the exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let exitHooksInstalled = false;
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal); // the whole group: spawned with detached: true
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) killGroup(child, 'SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      for (const child of live) killGroup(child, 'SIGKILL');
+      process.removeListener(signal, onSignal);
+      // Only re-raise when nobody else listens, so the default action (exit) still happens.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+/**
+ * Spawns cmd in its own process group, collects its output, and waits for readyCheck (if given). Rejects,
+ * with the collected output in the message, if the process exits or readyCheck does not pass in time.
+ */
+export async function startProcess(
+  cmd: string,
+  args: readonly string[],
+  { env, cwd, readyCheck, timeoutMs = 15_000, name = path.basename(cmd) }: StartProcessOptions = {},
+): Promise<StartedProcess> {
+  installExitHooks();
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  live.add(child);
+  let out = '';
+  const collect = (chunk: Buffer): void => {
+    out += chunk.toString('utf8');
+    if (out.length > OUTPUT_CAP) out = out.slice(-OUTPUT_CAP);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+
+  const state = { exited: false };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      state.exited = true;
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  // 'close' follows 'exit' once the pipes are drained (never, while a left-over grandchild holds them).
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+
+  // Neither the child nor its pipes keep the test process alive; the exit hook cleans up.
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream instanceof net.Socket) stream.unref();
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (state.exited) return;
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      // A group member that ignored SIGTERM and outlived the leader.
+      killGroup(child, 'SIGKILL');
+    })();
+    return stopping;
+  };
+
+  const started: StartedProcess = {
+    get pid() {
+      return child.pid ?? -1;
+    },
+    name,
+    output: () => out,
+    exited,
+    stop,
+  };
+
+  const failure = (why: string): Error =>
+    new Error(`${name} ${why}\n$ ${cmd} ${args.join(' ')}\n--- output ---\n${out.trimEnd()}`);
+
+  const spawned = await Promise.race([
+    new Promise<null>((resolve) => child.once('spawn', () => resolve(null))),
+    spawnError.then((err) => failure(`could not be started: ${err.message}`)),
+  ]);
+  if (spawned !== null) throw spawned;
+
+  if (readyCheck) {
+    let failed: Error | undefined;
+    try {
+      await waitFor(async () => state.exited || (await readyCheck()), { timeoutMs, what: `${name} to be ready` });
+    } catch (err) {
+      failed = failure(err instanceof Error ? err.message : String(err));
+    }
+    if (failed === undefined && !state.exited) return started;
+    if (failed === undefined) {
+      const { code, signal } = await exited;
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 500))]); // its last words, for the message
+      failed = failure(`exited before it was ready (code ${String(code)}, signal ${String(signal)})`);
+    }
+    await stop();
+    throw failed;
+  }
+  return started;
+}
+
+/** Finds a system binary on PATH or in the sbin folders a non-root PATH often lacks. */
+export function systemBinary(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`${name} not found on PATH: run scripts/ensure-system-packages.sh`);
+}
+
+async function tempDir(prefix: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `lpa-${prefix}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis
+
+/** Sends one command over RESP and resolves with the raw reply (sockets made by connect()). */
+function respCommand(connect: () => net.Socket, args: readonly string[], timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect();
+    let reply = '';
+    const finish = (err?: Error): void => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(reply);
+    };
+    socket.setTimeout(timeoutMs, () => finish(new Error('redis: no reply')));
+    socket.on('error', (err) => finish(err));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('utf8');
+      if (reply.endsWith('\r\n')) finish();
+    });
+    let frame = `*${args.length}\r\n`;
+    for (const a of args) frame += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    socket.write(frame);
+  });
+}
+
+async function redisPing(connect: () => net.Socket): Promise<boolean> {
+  return (await respCommand(connect, ['PING'])).startsWith('+PONG');
+}
+
+export interface RedisOptions {
+  /** Extra redis-server arguments, e.g. ['--requirepass', 'x']. */
+  args?: readonly string[];
+  timeoutMs?: number;
+}
+
+export interface StartedRedis {
+  /** redis://127.0.0.1:<port> (rediss:// for TLS). */
+  readonly url: string;
+  readonly port: number;
+  readonly process: StartedProcess;
+  stop(): Promise<void>;
+}
+
+const REDIS_BASE_ARGS = [
+  '--bind', LOOPBACK,
+  '--save', '',
+  '--appendonly', 'no',
+  '--protected-mode', 'yes',
+  '--daemonize', 'no',
+  '--loglevel', 'warning',
+] as const;
+
+/** redis-server on 127.0.0.1 and a free port, without persistence; resolves once it answers PING. */
+export async function startRedis(opts: RedisOptions = {}): Promise<StartedRedis> {
+  const port = await freePort();
+  const work = await tempDir('redis');
+  const proc = await startProcess(
+    systemBinary('redis-server'),
+    ['--port', String(port), ...REDIS_BASE_ARGS, '--dir', work.dir, ...(opts.args ?? [])],
+    {
+      name: 'redis-server',
+      readyCheck: () => redisPing(() => net.connect({ port, host: LOOPBACK })),
+      timeoutMs: opts.timeoutMs,
+    },
+  ).catch(async (err: unknown) => {
+    await work.remove();
+    throw err;
+  });
+  return {
+    url: `redis://${LOOPBACK}:${port}`,
+    port,
+    process: proc,
+    stop: async () => {
+      await proc.stop();
+      await work.remove();
+    },
+  };
+}
+
+export interface StartedRedisTls extends StartedRedis {
+  /** PEM of the CA that signed the server certificate (CN/SAN 127.0.0.1); pass as `tls: { ca }`. */
+  readonly ca: string;
+}
+
+/**
+ * redis-server with TLS only (port 0 for plain TCP) and a throwaway CA and server certificate made with the
+ * openssl CLI. Clients need no certificate (--tls-auth-clients no).
+ */
+export async function startRedisTls(opts: RedisOptions = {}): Promise<StartedRedisTls> {
+  const port = await freePort();
+  const work = await tempDir('redis-tls');
+  try {
+    const { ca, certFile, keyFile, caFile } = await makeCertificates(work.dir);
+    const proc = await startProcess(
+      systemBinary('redis-server'),
+      [
+        '--port', '0',
+        '--tls-port', String(port),
+        '--tls-cert-file', certFile,
+        '--tls-key-file', keyFile,
+        '--tls-ca-cert-file', caFile,
+        '--tls-auth-clients', 'no',
+        ...REDIS_BASE_ARGS,
+        '--dir', work.dir,
+        ...(opts.args ?? []),
+      ],
+      {
+        name: 'redis-server (tls)',
+        readyCheck: () => redisPing(() => tls.connect({ port, host: LOOPBACK, ca })),
+        timeoutMs: opts.timeoutMs,
+      },
+    );
+    return {
+      url: `rediss://${LOOPBACK}:${port}`,
+      port,
+      ca,
+      process: proc,
+      stop: async () => {
+        await proc.stop();
+        await work.remove();
+      },
+    };
+  } catch (err) {
+    await work.remove();
+    throw err;
+  }
+}
+
+export interface Certificates {
+  ca: string;
+  caFile: string;
+  cert: string;
+  certFile: string;
+  key: string;
+  keyFile: string;
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 / localhost, written into dir (openssl CLI). */
+export async function makeCertificates(dir: string): Promise<Certificates> {
+  const f = (n: string): string => path.join(dir, n);
+  const openssl = async (args: string[]): Promise<void> => {
+    try {
+      await execFileAsync('openssl', args, { cwd: dir });
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? '';
+      throw new Error(`openssl ${args.join(' ')} failed: ${stderr}`, { cause: err });
+    }
+  };
+  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=lpa-front test CA']);
+  await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  await writeFile(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'),
+    '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('server.ext')]);
+  return {
+    ca: await readFile(f('ca.crt'), 'utf8'),
+    caFile: f('ca.crt'),
+    cert: await readFile(f('server.crt'), 'utf8'),
+    certFile: f('server.crt'),
+    key: await readFile(f('server.key'), 'utf8'),
+    keyFile: f('server.key'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PHP built-in server
+
+export interface PhpServerOptions {
+  env?: Record<string, string>;
+  /** Passed as `-d key=value`, e.g. { 'session.save_handler': 'redis', 'session.name': 'lpa3' }. */
+  iniSettings?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export interface StartedPhpServer {
+  /** http://127.0.0.1:<port> */
+  readonly origin: string;
+  readonly port: number;
+  readonly process: StartedProcess;
+  stop(): Promise<void>;
+}
+
+/** Ini settings that make PHP keep its sessions in the given Redis the way the legacy front does. */
+export function phpRedisSessionIni(redisPort: number, sessionName = 'lpa3'): Record<string, string> {
+  return {
+    'session.save_handler': 'redis',
+    'session.save_path': `tcp://${LOOPBACK}:${redisPort}`,
+    'session.name': sessionName,
+    'session.serialize_handler': 'php',
+    'session.use_strict_mode': '1',
+    // The live front's ids: 32 hex characters (Debian's php.ini would otherwise make 26 of base 32).
+    'session.sid_length': '32',
+    'session.sid_bits_per_character': '4',
+  };
+}
+
+/** `php -S 127.0.0.1:<free port> -t docroot`; resolves once it answers HTTP (any status). */
+export async function startPhpServer(docroot: string, opts: PhpServerOptions = {}): Promise<StartedPhpServer> {
+  const port = await freePort();
+  // Values are double-quoted: PHP's ini parser silently drops this and every later -d when a value holds '='.
+  const ini = Object.entries(opts.iniSettings ?? {}).flatMap(([k, v]) => ['-d', `${k}="${v}"`]);
+  const origin = `http://${LOOPBACK}:${port}`;
+  const proc = await startProcess(
+    systemBinary('php'),
+    [...ini, '-S', `${LOOPBACK}:${port}`, '-t', docroot],
+    {
+      name: 'php -S',
+      env: opts.env,
+      cwd: docroot,
+      readyCheck: async () => (await httpGet(`${origin}/`)).status > 0,
+      timeoutMs: opts.timeoutMs,
+    },
+  );
+  return { origin, port, process: proc, stop: () => proc.stop() };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// nginx
+
+/**
+ * A whole nginx.conf whose pid, logs and temp paths all sit inside prefix, so nginx runs unprivileged
+ * paths-wise and leaves nothing behind. httpBody goes inside `http { }`: add server blocks there.
+ */
+export function nginxBaseConfig(prefix: string, httpBody = ''): string {
+  const p = (rel: string): string => path.join(prefix, rel);
+  return `worker_processes 1;
+pid ${p('logs/nginx.pid')};
+error_log ${p('logs/error.log')} info;
+events { worker_connections 256; }
+http {
+  access_log ${p('logs/access.log')};
+  default_type application/octet-stream;
+  client_body_temp_path ${p('temp/client_body')};
+  proxy_temp_path ${p('temp/proxy')};
+  fastcgi_temp_path ${p('temp/fastcgi')};
+  uwsgi_temp_path ${p('temp/uwsgi')};
+  scgi_temp_path ${p('temp/scgi')};
+${httpBody}
+}
+`;
+}
+
+export interface NginxOptions {
+  /** Port to wait for; defaults to the first `listen` port in the config. */
+  port?: number;
+  timeoutMs?: number;
+}
+
+export interface StartedNginx {
+  readonly prefix: string;
+  readonly confFile: string;
+  readonly process: StartedProcess;
+  errorLog(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function firstListenPort(conf: string): number | undefined {
+  // "listen 8080;", "listen 127.0.0.1:8080 ssl;", "listen [::1]:8080;": the port follows the last colon.
+  const listenArg = /(?:^|[{;\s])listen\s+([^\s;]+)/.exec(conf)?.[1];
+  if (listenArg === undefined) return undefined;
+  const portText = listenArg.slice(listenArg.lastIndexOf(':') + 1);
+  return /^\d+$/.test(portText) ? Number(portText) : undefined;
+}
+
+/**
+ * Writes the config into a fresh prefix directory, checks it with `nginx -t` (rejecting with nginx's own
+ * message) and runs `nginx -p prefix -c conf -g 'daemon off;'` until the listen port accepts connections.
+ * confText may be a function of the prefix, to use nginxBaseConfig(prefix, servers).
+ */
+export async function startNginx(
+  confText: string | ((prefix: string) => string),
+  opts: NginxOptions = {},
+): Promise<StartedNginx> {
+  const work = await tempDir('nginx');
+  const prefix = work.dir;
+  try {
+    // As root, nginx's workers run as nobody and must reach files under the prefix.
+    await chmod(prefix, 0o755);
+    await mkdir(path.join(prefix, 'logs'));
+    await mkdir(path.join(prefix, 'temp'));
+    const conf = typeof confText === 'function' ? confText(prefix) : confText;
+    const confFile = path.join(prefix, 'nginx.conf');
+    await writeFile(confFile, conf);
+    const port = opts.port ?? firstListenPort(conf);
+    if (port === undefined) throw new Error('startNginx: no `listen <port>` in the config and no opts.port');
+    const nginx = systemBinary('nginx');
+    // -e: the startup error log before the config is read (the compiled-in one is /var/log/nginx).
+    const base = ['-p', prefix, '-c', confFile, '-e', path.join(prefix, 'logs/error.log')];
+    try {
+      await execFileAsync(nginx, [...base, '-t', '-q']);
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? String(err);
+      throw new Error(`nginx -t rejected the config:\n${stderr.trim()}`, { cause: err });
+    }
+    const proc = await startProcess(nginx, [...base, '-g', 'daemon off;'], {
+      name: 'nginx',
+      readyCheck: () => canConnect(port),
+      timeoutMs: opts.timeoutMs,
+    });
+    const errorLog = async (): Promise<string> => {
+      try {
+        return await readFile(path.join(prefix, 'logs/error.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    return {
+      prefix,
+      confFile,
+      process: proc,
+      errorLog,
+      stop: async () => {
+        await proc.stop();
+        await work.remove();
+      },
+    };
+  } catch (err) {
+    await work.remove();
+    throw err;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Deny by default, proven over the whole route table: every route Fastify has, for every method it has,
+ * is asked for anonymously. Public ones answer; every other one sends a page request to sign-in (302
+ * /login), a JSON request gets 401, and nothing else gets through. PUBLIC_ROUTES itself is pinned here, so
+ * making a route public is a visible change to this file.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from '../helpers/app.ts';
+import { PATHS, PUBLIC_ROUTES, isPublicRoute } from '../../src/paths.ts';
+
+const EXPECTED_PUBLIC: Record<string, string[]> = {
+  '/': ['GET', 'HEAD'],
+  '/home': ['GET', 'HEAD'],
+  '/accessibility': ['GET', 'HEAD'],
+  '/cookies': ['GET', 'HEAD'],
+  '/privacy-notice': ['GET', 'HEAD'],
+  '/terms': ['GET', 'HEAD'],
+  '/contact': ['GET', 'HEAD'],
+  '/send-feedback': ['GET', 'HEAD', 'POST'],
+  '/feedback-thanks': ['GET', 'HEAD'],
+  '/robots.txt': ['GET', 'HEAD'],
+  '/.well-known/security.txt': ['GET', 'HEAD'],
+  '/ping': ['GET', 'HEAD'],
+  '/ping/json': ['GET', 'HEAD'],
+  '/ping/elb': ['GET', 'HEAD'],
+  '/csp-report': ['POST'],
+  '/login': ['GET', 'HEAD', 'POST'],
+  '/login/timeout': ['GET', 'HEAD'],
+  '/logout': ['POST'],
+  '/session-state': ['GET', 'HEAD'],
+  '/assets/*': ['GET', 'HEAD'],
+};
+
+/** Routes that must exist and must need a signed-in user: a guard against the walk finding nothing. */
+const KNOWN_PROTECTED: [string, string][] = [
+  ['GET', PATHS.dashboard], ['GET', PATHS.aboutYou], ['POST', PATHS.aboutYou],
+];
+
+export interface RouteEntry {
+  readonly url: string;
+  readonly methods: readonly string[];
+}
+
+/**
+ * Reads Fastify's route table from `printRoutes()` (its radix tree: each line is one node, the full path is
+ * the concatenation of the nodes from the root, and a node with methods is a route).
+ */
+export function routesFromTree(tree: string): RouteEntry[] {
+  const stack: string[] = [];
+  const routes: RouteEntry[] = [];
+  for (const line of tree.split('\n')) {
+    if (line.trim() === '') continue;
+    const branch = line.search(/[├└]── /);
+    if (branch < 0 || branch % 4 !== 0 || !/^[│ ]*$/.test(line.slice(0, branch))) throw new Error(`unexpected printRoutes line: ${line}`);
+    const depth = branch / 4;
+    let node = line.slice(branch + 4);
+    const methods = / \(([A-Z, ]+)\)$/.exec(node);
+    if (methods !== null) node = node.slice(0, methods.index);
+    stack.length = depth;
+    stack[depth] = node;
+    if (methods !== null) routes.push({ url: stack.join(''), methods: (methods[1] ?? '').split(',').map((s) => s.trim()) });
+  }
+  return routes;
+}
+
+describe('access control', () => {
+  test('PUBLIC_ROUTES is exactly the reviewed list', () => {
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(PUBLIC_ROUTES).map(([k, v]) => [k, [...v].sort()])),
+      Object.fromEntries(Object.entries(EXPECTED_PUBLIC).map(([k, v]) => [k, [...v].sort()])),
+    );
+  });
+
+  test('the route-table reader understands the tree format', () => {
+    const tree = ['└── / (GET, HEAD)', '    ├── a', '    │   ├── ssets/', '    │   │   └── * (GET, HEAD)', '    │   └── bout (POST)', '    └── log', '        └── in (GET)'].join('\n');
+    assert.deepEqual(routesFromTree(tree), [
+      { url: '/', methods: ['GET', 'HEAD'] }, { url: '/assets/*', methods: ['GET', 'HEAD'] },
+      { url: '/about', methods: ['POST'] }, { url: '/login', methods: ['GET'] },
+    ]);
+  });
+
+  test('every registered route and method, asked for anonymously', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
+    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    const built = await build(t, { env: { DATA_DIR: dataDir } });
+    const routes = routesFromTree(built.app.printRoutes());
+    // Cross-check the reader against Fastify's own lookup.
+    for (const r of routes) for (const m of r.methods) assert.ok(built.app.hasRoute({ url: r.url, method: m }), `${m} ${r.url}`);
+    const pairs = routes.flatMap((r) => r.methods.map((m) => [m, r.url] as [string, string]));
+    for (const [m, url] of KNOWN_PROTECTED) assert.ok(pairs.some(([pm, pu]) => pm === m && pu === url), `${m} ${url} is registered`);
+    assert.ok(pairs.length >= 30, `found ${String(pairs.length)} route/method pairs`);
+
+    const protectedSeen: string[] = [];
+    for (const [method, pattern] of pairs) {
+      const url = pattern.replace(/\*$/, 'no-such-file.css').replace(/:[^/]+/g, 'x');
+      const body = method === 'GET' || method === 'HEAD' ? undefined : 'a=1';
+      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' };
+      const res = await fetch(built.origin + url, { method, headers, body, redirect: 'manual' });
+      await res.arrayBuffer();
+      const where = `${method} ${pattern} → ${String(res.status)} ${res.headers.get('location') ?? ''}`;
+      if (isPublicRoute(pattern, method)) {
+        assert.ok(!(res.status === 302 && res.headers.get('location') === PATHS.login), `public route sent to sign-in: ${where}`);
+        assert.notEqual(res.status, 401, where);
+        assert.ok(res.status < 500, where);
+        continue;
+      }
+      protectedSeen.push(`${method} ${pattern}`);
+      if (res.status === 401) {
+        assert.match(res.headers.get('content-type') ?? '', /application\/json/, where);
+        continue;
+      }
+      assert.equal(res.status, 302, where);
+      assert.equal(res.headers.get('location'), PATHS.login, where);
+    }
+    t.diagnostic(`protected: ${protectedSeen.join(', ')}`);
+    for (const [m, url] of KNOWN_PROTECTED) assert.ok(protectedSeen.includes(`${m} ${url}`));
+  });
+
+  test('a protected page redirects to sign-in even when JSON is asked for', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
+    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    const built = await build(t, { env: { DATA_DIR: dataDir } });
+    const res = await fetch(`${built.origin}${PATHS.dashboard}`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    assert.equal(res.status, 302, 'pages redirect whatever the Accept header');
+    assert.equal(res.headers.get('location'), PATHS.login);
+  });
+});

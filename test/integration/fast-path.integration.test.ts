@@ -1,0 +1,147 @@
+/**
+ * Keeps the fast path honest (issue 6, docs/adr/0006): pages rendered once per process (reply.staticView)
+ * are byte-identical to a normal render of the same template with the same nonce, every response has its
+ * own nonce, and the gzip splice decompresses to exactly the identity body with the same headers.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import type { Built } from '../helpers/app.ts';
+import { build } from '../helpers/app.ts';
+import { CONTENT_PAGES } from '../../src/features/content/content-routes.ts';
+import { DETAILS_MAX_CHARACTERS, RATINGS } from '../../src/features/feedback/feedback-schema.ts';
+import { prerenderSlots } from '../../src/platform/views.ts';
+import { prepareGzipSplice, spliceGzip } from '../../src/platform/compression.ts';
+
+interface Raw {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** One GET with exactly the headers given (fetch would add and decode Accept-Encoding by itself). */
+function rawGet(origin: string, path: string, headers: Record<string, string> = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${origin}${path}`, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+function nonceOf(res: Raw): string {
+  const csp = res.headers['content-security-policy'];
+  const m = typeof csp === 'string' ? /'nonce-([A-Za-z0-9+/=]+)'/.exec(csp) : null;
+  assert.ok(m?.[1] !== undefined, 'the CSP carries a nonce');
+  return m[1];
+}
+
+/** Every nonce="..." attribute in the page. */
+function pageNonces(html: string): string[] {
+  return [...html.matchAll(/\bnonce="([^"]*)"/g)].map((m) => m[1] ?? '');
+}
+
+/** The headers that must be the same whatever the encoding (all but length, encoding, date and the nonce). */
+function comparableHeaders(res: Raw): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (['content-length', 'content-encoding', 'date', 'connection', 'keep-alive'].includes(k)) continue;
+    out[k] = k === 'content-security-policy' && typeof v === 'string' ? v.replace(/'nonce-[^']*'/, "'nonce-X'") : v;
+  }
+  return out;
+}
+
+describe('fast path: pre-rendered pages', () => {
+  let built: Built;
+  const cleanups: (() => unknown)[] = [];
+  before(async () => {
+    built = await build({ after: (fn: () => unknown) => { cleanups.push(fn); } });
+  });
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+
+  test('each pre-rendered page is byte-identical to a normal render with the same nonce', async () => {
+    for (const page of CONTENT_PAGES) {
+      const res = await rawGet(built.origin, page.path);
+      assert.equal(res.status, 200, page.path);
+      const nonce = nonceOf(res);
+      const normal = built.app.views.render(page.template, {
+        cspNonce: nonce,
+        csrfToken: () => '',
+        currentPath: page.path,
+        signedIn: false,
+      });
+      assert.ok(res.body.length > 1000, `${page.path} is a whole page`);
+      assert.equal(res.body.toString('utf8'), normal, `${page.path} differs from a normal render`);
+      assert.ok(pageNonces(normal).length >= 1, `${page.path} carries its nonce in the page`);
+    }
+  });
+
+  test('the nonce differs on every response, and the page carries the same nonce as its CSP', async () => {
+    const seen = new Set<string>();
+    let first: string | undefined;
+    for (let i = 0; i < 25; i++) {
+      const res = await rawGet(built.origin, '/', i % 2 === 0 ? {} : { 'accept-encoding': 'gzip' });
+      const nonce = nonceOf(res);
+      assert.match(nonce, /^[A-Za-z0-9+/]{22}==$/, '128 random bits, base64');
+      assert.ok(!seen.has(nonce), `nonce ${nonce} was used twice`);
+      seen.add(nonce);
+      const html = (res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body).toString('utf8');
+      const inPage = pageNonces(html);
+      assert.ok(inPage.length >= 1);
+      for (const n of inPage) assert.equal(n, nonce);
+      // Apart from the nonce, every response is the same page.
+      const neutral = html.split(nonce).join('NONCE');
+      first ??= neutral;
+      assert.equal(neutral, first);
+    }
+  });
+
+  test('gzip: decompresses to exactly the identity body for that nonce, with the same headers', async () => {
+    for (const page of CONTENT_PAGES) {
+      for (const acceptEncoding of ['gzip', 'br, gzip', 'gzip, deflate, br, zstd', '*']) {
+        const gz = await rawGet(built.origin, page.path, { 'accept-encoding': acceptEncoding });
+        assert.equal(gz.headers['content-encoding'], 'gzip', `${page.path} with ${acceptEncoding}`);
+        assert.match(String(gz.headers.vary), /accept-encoding/i);
+        assert.equal(Number(gz.headers['content-length']), gz.body.length);
+        const plain = await rawGet(built.origin, page.path);
+        assert.equal(plain.headers['content-encoding'], undefined);
+        assert.match(String(plain.headers.vary), /accept-encoding/i);
+        const nonce = nonceOf(gz);
+        const expected = built.app.views.render(page.template, { cspNonce: nonce, csrfToken: () => '', currentPath: page.path, signedIn: false });
+        assert.equal(gunzipSync(gz.body).toString('utf8'), expected);
+        assert.ok(gz.body.length < plain.body.length / 2, `${page.path}: ${String(gz.body.length)} gzip bytes vs ${String(plain.body.length)}`);
+        assert.deepEqual(comparableHeaders(gz), comparableHeaders(plain));
+      }
+    }
+  });
+
+  test('gzip is not sent when refused or not offered', async () => {
+    for (const acceptEncoding of ['br', 'gzip;q=0', 'identity', 'gzip;q=0, br', '*;q=0']) {
+      const res = await rawGet(built.origin, '/', { 'accept-encoding': acceptEncoding });
+      assert.equal(res.headers['content-encoding'], undefined, acceptEncoding);
+      assert.match(res.body.toString('utf8'), /^<!DOCTYPE html>/);
+    }
+  });
+
+  test('a form page pre-rendered with nonce and CSRF token slots equals a normal render, identity and gzip', () => {
+    const context = { ratings: RATINGS, detailsMax: DETAILS_MAX_CHARACTERS, values: { rating: '', details: '', email: '', phone: '' }, fieldErrors: {}, currentPath: '/send-feedback' };
+    const { parts, slots } = prerenderSlots(built.app.views, 'feedback/feedback.njk', context);
+    assert.ok(slots.includes('nonce') && slots.includes('csrf'), `slots: ${slots.join(',')}`);
+    const splice = prepareGzipSplice(parts);
+    for (let i = 0; i < 5; i++) {
+      const nonce = Buffer.from(String(Math.random())).toString('base64');
+      const token = Buffer.from(String(Math.random())).toString('hex');
+      const values = slots.map((s) => (s === 'nonce' ? nonce : token));
+      const joined = parts.map((p, j) => (j === 0 ? '' : values[j - 1] ?? '') + p.toString('utf8')).join('');
+      const normal = built.app.views.render('feedback/feedback.njk', { ...context, cspNonce: nonce, csrfToken: () => token, signedIn: false });
+      assert.equal(joined, normal);
+      assert.equal(gunzipSync(spliceGzip(splice, values)).toString('utf8'), normal);
+    }
+  });
+});

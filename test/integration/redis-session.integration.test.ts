@@ -1,0 +1,128 @@
+/**
+ * The Redis session store against a real redis-server: PHP-format bytes, TTL, read-only requests, and the
+ * lost-update race of the PHP front's ADR 0002 replayed through the whole app.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { startRedis } from '../helpers/services.ts';
+import type { StartedRedis } from '../helpers/services.ts';
+import { RedisStore } from '../../src/sessions/redis-store.ts';
+import { DELETE } from '../../src/sessions/session-store.ts';
+import { build } from '../helpers/app.ts';
+import { Browser, csrfTokenFrom } from '../helpers/http.ts';
+
+let redis: StartedRedis;
+let raw: Redis;
+const PREFIX = 'PHPREDIS_SESSION:';
+
+before(async () => {
+  redis = await startRedis();
+  raw = new Redis(redis.url);
+});
+after(async () => {
+  raw.disconnect();
+  await redis.stop();
+});
+
+describe('RedisStore', () => {
+  test('writes PHP session bytes, keeps unknown keys byte-for-byte and slides the TTL', async () => {
+    const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+    try {
+      const id = 'a'.repeat(32);
+      // A session as the PHP front (laminas era) might have left it, with an object this app does not understand.
+      const php = 'legacy|O:8:"stdClass":1:{s:1:"a";d:0.1;}__csrf|s:32:"0123456789abcdef0123456789abcdef";';
+      await raw.set(PREFIX + id, php, 'EX', 100);
+      const data = await store.load(id);
+      assert.equal(data?.get('__csrf'), '0123456789abcdef0123456789abcdef');
+      await store.commit(id, new Map([['identity', { userId: 'u1', token: 't', tokenExpiresAt: '2026-08-21T14:20:00+00:00', lastLogin: null, sharedSpaceId: null }]]), 10800);
+      const stored = await raw.get(PREFIX + id);
+      assert.equal(stored, `${php}identity|a:5:{s:6:"userId";s:2:"u1";s:5:"token";s:1:"t";s:14:"tokenExpiresAt";s:25:"2026-08-21T14:20:00+00:00";s:9:"lastLogin";N;s:13:"sharedSpaceId";N;}`);
+      assert.ok((await raw.ttl(PREFIX + id)) > 10000);
+      await store.commit(id, new Map([['identity', DELETE]]), 50);
+      assert.equal(await raw.get(PREFIX + id), php);
+      await store.touch(id, 5000);
+      assert.ok((await raw.ttl(PREFIX + id)) > 4000);
+      await store.destroy(id);
+      assert.equal(await raw.exists(PREFIX + id), 0);
+      assert.equal(await store.load(id), null);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('concurrent commits of different keys never lose each other (compare-and-set)', async () => {
+    const stores = [0, 1, 2, 3].map(() => new RedisStore({ url: new URL(redis.url), prefix: PREFIX }));
+    try {
+      const id = 'b'.repeat(32);
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 40; i++) {
+        for (const [n, store] of stores.entries()) if (n === i % 4) writes.push(store.commit(id, new Map([[`k${String(i)}`, i]]), 100));
+      }
+      await Promise.all(writes);
+      const reader = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+      stores.push(reader);
+      const data = await reader.load(id);
+      assert.ok(data !== null);
+      assert.equal(data.size, 40);
+      for (let i = 0; i < 40; i++) assert.equal(data.get(`k${String(i)}`), i);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
+
+describe('the app on Redis', () => {
+  test('replays ADR 0002: a slow read-only request cannot wipe the CSRF token a newer page added', async (t) => {
+    const built = await build(t, { env: { REDIS_URL: redis.url } });
+    const browser = new Browser(built.origin);
+    // A page with a form creates the session and its token.
+    const form = await browser.get('/send-feedback');
+    assert.equal(form.status, 200);
+    const cookie = browser.cookies.get('lpa3');
+    assert.ok(cookie !== undefined && /^[0-9a-f]{32}$/.test(cookie), 'lpa3 cookie with a bare PHP-style id');
+    const token = csrfTokenFrom(form.text);
+    const before = await raw.get(PREFIX + cookie);
+    assert.ok(before?.includes(`__csrf|s:32:"${token}";`), 'token stored in PHP format under __csrf');
+
+    // Simulate the race: another writer (the PHP front) adds a key while our read-only request is in flight,
+    // then the read-only request finishes. It must write nothing.
+    const readOnly = browser.get('/session-state', { 'x-sessionreadonly': 'true', accept: 'application/json' });
+    await raw.set(PREFIX + cookie, `${before ?? ''}TermsAndConditionsCheck|a:1:{s:4:"seen";b:1;}`, 'EX', 10800);
+    await readOnly;
+    const afterRead = await raw.get(PREFIX + cookie);
+    assert.ok(afterRead?.includes('TermsAndConditionsCheck'), 'the concurrent writer’s key survived');
+    assert.ok(afterRead?.includes(`__csrf|s:32:"${token}";`), 'the CSRF token survived');
+
+    // And a normal request that changes one key keeps the others.
+    const posted = await browser.post('/send-feedback', { _csrf: token, rating: 'satisfied', details: 'fine', email: '', phone: '' });
+    assert.ok([303, 400].includes(posted.status), `status ${String(posted.status)}`);
+    const afterPost = await raw.get(PREFIX + cookie);
+    assert.ok(afterPost?.includes('TermsAndConditionsCheck'));
+    assert.ok(afterPost?.includes(`__csrf|s:32:"${token}";`));
+  });
+
+  test('X-SessionReadOnly with a value writes nothing and does not slide the TTL; "0" does', async (t) => {
+    const built = await build(t, { env: { REDIS_URL: redis.url } });
+    const browser = new Browser(built.origin);
+    await browser.get('/send-feedback');
+    const id = browser.cookies.get('lpa3') ?? '';
+    await raw.expire(PREFIX + id, 500);
+    await browser.get('/send-feedback', { 'x-sessionreadonly': 'true' });
+    assert.ok((await raw.ttl(PREFIX + id)) <= 500, 'read-only request did not slide the TTL');
+    await browser.get('/send-feedback', { 'x-sessionreadonly': '0' });
+    assert.ok((await raw.ttl(PREFIX + id)) > 10000, 'X-SessionReadOnly: 0 allows writes, as in the PHP front');
+  });
+
+  test('health checks touch no session: no key and no cookie per probe', async (t) => {
+    const built = await build(t, { env: { REDIS_URL: redis.url } });
+    const keysBefore = await raw.dbsize();
+    for (const path of ['/ping/elb', '/ping/json', '/ping', '/robots.txt', '/']) {
+      const res = await fetch(built.origin + path);
+      assert.equal(res.headers.get('set-cookie'), null, path);
+    }
+    assert.equal(await raw.dbsize(), keysBefore);
+    const json = await (await fetch(`${built.origin}/ping/json`)).json() as { checks: { sessionStore: { ok: boolean } } };
+    assert.equal(json.checks.sessionStore.ok, true);
+  });
+});
