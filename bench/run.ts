@@ -143,7 +143,12 @@ const app = startPinned(serverCpus, process.execPath, [...nodeFlags, path.join(R
 started.push(app);
 await waitForPort(appPort, app);
 await sleep(workers > 1 ? 1500 : 300);
-const storeKind = /"store":"([a-z-]+)"/.exec(readFileSync(app.logFile, 'utf8'))?.[1] ?? 'unknown';
+// The app buffers its log lines (flushed every second), so wait for the start-up line to land.
+let storeKind = 'unknown';
+for (let i = 0; i < 30 && storeKind === 'unknown'; i++) {
+  storeKind = /"store":"([a-z-]+)"/.exec(readFileSync(app.logFile, 'utf8'))?.[1] ?? 'unknown';
+  if (storeKind === 'unknown') await sleep(100);
+}
 if (redisUrl !== undefined && storeKind !== 'redis') notes.push(`REDIS_URL was set but the app reported session store "${storeKind}" (the Redis store may not have landed yet).`);
 
 // ---------------------------------------------------------------------------------------------------------

@@ -35,6 +35,12 @@ export const PATHS = {
 export type PathName = keyof typeof PATHS;
 export type AppPath = (typeof PATHS)[PathName];
 
+/**
+ * Where sign-out lands, as on the live service (GOV.UK's "done" page). A form whose response redirects off-site
+ * needs that origin in the CSP's form-action, so the policy reads it from here.
+ */
+export const SIGNED_OUT_URL = 'https://www.gov.uk/done/lasting-power-of-attorney';
+
 /** The prefix under which content-hashed static files are served. */
 export const ASSET_PREFIX = PATHS.assets;
 

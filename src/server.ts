@@ -46,7 +46,13 @@ if (workers > 1 && cluster.isPrimary) {
   process.once('SIGINT', () => { stop('SIGINT'); });
   bootLogger.info({ workers, host: config.host, port: config.port }, 'lpa-front primary started');
 } else {
-  const logger = pino(loggerOptions(config.logLevel));
+  // Log lines are buffered and written in batches (at 4 KB, every second, and on exit), not one write per
+  // request: the access line was the largest single cost of a static page (docs/adr/0006).
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const flusher = setInterval(() => { destination.flush(); }, 1000);
+  flusher.unref();
+  process.on('exit', () => { destination.flushSync(); });
+  const logger = pino(loggerOptions(config.logLevel), destination);
   const services = createServices(config, { logger });
   const app = await buildApp(config, services, logger);
   await app.listen({ host: config.host, port: config.port });

@@ -120,7 +120,7 @@ test('nonces are 128-bit, base64 and never repeat', () => {
 
 test('the CSP is strict', () => {
   const csp = contentSecurityPolicy('NONCE', true);
-  for (const d of ["script-src 'self' 'nonce-NONCE'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'", "form-action 'self'", "require-trusted-types-for 'script'", "style-src 'self'", 'upgrade-insecure-requests']) {
+  for (const d of ["script-src 'self' 'nonce-NONCE'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'", "form-action 'self' https://www.gov.uk;", "require-trusted-types-for 'script'", "style-src 'self'", 'upgrade-insecure-requests']) {
     assert.ok(csp.includes(d), d);
   }
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*|data:|http:/);

@@ -9,7 +9,7 @@
 import { randomFillSync } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PATHS } from '../paths.ts';
+import { PATHS, SIGNED_OUT_URL } from '../paths.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,7 +37,8 @@ export function cspDirectives(nonce: string, https: boolean): string[] {
     "base-uri 'none'",
     "frame-src 'none'",
     "frame-ancestors 'self'",
-    "form-action 'self'",
+    // Sign-out is a form whose response redirects to GOV.UK's "done" page; browsers apply form-action to that redirect.
+    `form-action 'self' ${new URL(SIGNED_OUT_URL).origin}`,
     "require-trusted-types-for 'script'",
     `report-uri ${PATHS.cspReport}`,
     'report-to csp',

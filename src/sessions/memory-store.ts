@@ -8,7 +8,8 @@ interface Entry {
 
 /**
  * In-process session store: the embedded default when no Redis is configured, and the store most unit
- * and integration tests use. Expired entries are swept lazily and by a bounded periodic sweep.
+ * and integration tests use. Expired entries are swept lazily and by a bounded periodic sweep; at
+ * `maxEntries` the oldest sessions are evicted.
  * `structuredClone` keeps callers from sharing mutable objects with the store.
  */
 export class MemoryStore implements SessionStore {
@@ -43,12 +44,14 @@ export class MemoryStore implements SessionStore {
     let entry = this.#entries.get(id);
     const source = copyFrom === undefined ? undefined : this.#entries.get(copyFrom);
     if (source !== undefined && source.expiresAt > this.#now() && entry === undefined) {
-      entry = { data: structuredClone(source.data), expiresAt: 0 };
+      entry = { data: structuredClone(source.data), expiresAt: source.expiresAt };
       this.#entries.set(id, entry);
     }
     if (entry === undefined || entry.expiresAt <= this.#now()) {
       if (this.#entries.size >= this.#maxEntries) this.sweep();
-      if (this.#entries.size >= this.#maxEntries) return Promise.reject(new Error('memory session store is full'));
+      // Still full: drop the oldest sessions (Map order is creation order) rather than refuse new visitors,
+      // so a flood of anonymous form views cannot stop the site working. Production shares sessions in Redis.
+      if (this.#entries.size >= this.#maxEntries) this.evictOldest(Math.max(1, Math.floor(this.#maxEntries / 100)));
       entry = { data: new Map(), expiresAt: 0 };
       this.#entries.set(id, entry);
     }
@@ -79,6 +82,14 @@ export class MemoryStore implements SessionStore {
     clearInterval(this.#sweeper);
     this.#entries.clear();
     return Promise.resolve();
+  }
+
+  evictOldest(count: number): void {
+    let left = count;
+    for (const id of this.#entries.keys()) {
+      if (left-- <= 0) break;
+      this.#entries.delete(id);
+    }
   }
 
   sweep(): void {

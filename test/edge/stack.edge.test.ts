@@ -100,6 +100,8 @@ async function signIn(): Promise<Client> {
 
 /** Requests answered per instance so far, from each instance's own access log. */
 async function answeredBy(): Promise<number[]> {
+  // The instances batch their log lines and flush them at least once a second (src/server.ts).
+  await new Promise((resolve) => setTimeout(resolve, 1300));
   return Promise.all(stack.instances.map(async (inst) => {
     const text = await readFile(inst.service.logFile, 'utf8').catch(() => '');
     return text.split('\n').filter((l) => l.includes('"msg":"request"')).length;

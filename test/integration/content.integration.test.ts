@@ -121,7 +121,7 @@ function assertSecurityHeaders(get: HeaderGetter, where: string): void {
   assert.deepEqual(d.get('object-src'), ["'none'"], `${where}: object-src`);
   assert.ok(d.has('base-uri') && /^'(none|self)'$/.test((d.get('base-uri') ?? []).join(' ')), `${where}: base-uri`);
   assert.deepEqual(d.get('frame-ancestors'), ["'self'"], `${where}: frame-ancestors`);
-  assert.deepEqual(d.get('form-action'), ["'self'"], `${where}: form-action`);
+  assert.deepEqual(d.get('form-action'), ["'self'", 'https://www.gov.uk'], `${where}: form-action (sign-out lands on GOV.UK)`);
   assert.deepEqual(d.get('require-trusted-types-for'), ["'script'"], `${where}: require-trusted-types-for`);
   assert.ok(d.has('default-src'), `${where}: default-src`);
   assert.ok(d.has('style-src') && !(d.get('style-src') ?? []).includes("'unsafe-inline'"), `${where}: style-src`);

@@ -36,7 +36,9 @@ export interface FeedbackRoutesOptions {
   readonly now?: () => number;
 }
 
-const EMPTY_VALUES: FeedbackValues = { rating: '', details: '', email: '', phone: '' };
+const EMPTY_VALUES: FeedbackValues = Object.freeze({ rating: '', details: '', email: '', phone: '' });
+/** The blank form is the same for everyone but its nonce and CSRF token: rendered once, spliced per response. */
+const EMPTY_FORM = Object.freeze({ ratings: RATINGS, detailsMax: DETAILS_MAX_CHARACTERS, values: EMPTY_VALUES, errors: undefined, fieldErrors: Object.freeze({}) });
 const NOT_A_SOURCE_PAGE: ReadonlySet<string> = new Set([PATHS.feedback, PATHS.feedbackThanks]);
 
 interface FormContext {
@@ -90,7 +92,7 @@ export default async function feedbackRoutes(app: FastifyInstance, options: Feed
     } else {
       session.delete(FEEDBACK_SESSION_KEYS.fromPage);
     }
-    return renderForm(reply, { values: EMPTY_VALUES });
+    return reply.staticView('feedback/feedback.njk', 200, EMPTY_FORM);
   });
 
   app.post<{ Body: FeedbackBodyType }>(PATHS.feedback, { schema: { body: FeedbackBody } }, async (request, reply) => {

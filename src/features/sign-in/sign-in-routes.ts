@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
-import { PATHS, safeLocalPath } from '../../paths.ts';
+import { PATHS, safeLocalPath, SIGNED_OUT_URL } from '../../paths.ts';
 import { RESUME_KEY } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -25,7 +25,7 @@ import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
 import { DEFAULT_THROTTLE_LIMITS, checkSignInThrottle, resetAccountThrottle } from './throttle.ts';
 
 /** Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`). */
-export const SIGNED_OUT_REDIRECT = 'https://www.gov.uk/done/lasting-power-of-attorney';
+export const SIGNED_OUT_REDIRECT = SIGNED_OUT_URL;
 
 /** Pages still served by the PHP front that the sign-in page links to. */
 export const LEGACY_LINKS = {
