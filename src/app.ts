@@ -18,7 +18,7 @@ import views from './platform/views.ts';
 import authGuard from './platform/auth-guard.ts';
 import csrf from './platform/csrf.ts';
 import errors from './platform/errors.ts';
-import accessLog, { newRequestId } from './platform/logging.ts';
+import accessLog, { newRequestId, requestChildLogger } from './platform/logging.ts';
 import contentRoutes from './features/content/content-routes.ts';
 import statusRoutes from './features/status/status-routes.ts';
 import cspReportRoutes from './features/csp-report/csp-report-routes.ts';
@@ -32,6 +32,7 @@ export function serverOptions(config: Config, logger: Logger): FastifyServerOpti
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => newRequestId(),
+    childLoggerFactory: requestChildLogger,                                                        // request.log made on first use
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,

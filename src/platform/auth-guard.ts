@@ -7,7 +7,7 @@
  * GET only); JSON routes get 401.
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { PATHS, isPublicRoute, safeLocalPath } from '../paths.ts';
 import { sendErrorPage } from './errors.ts';
 
@@ -37,20 +37,44 @@ export interface AuthGuardOptions {
 async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promise<void> {
   app.decorateRequest('user', undefined);
   app.decorateRequest('signedOutByTimeout', false);
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const route = request.routeOptions.url;
-    if (route === undefined) return; // not found: the 404 handler answers
-    if (request.routeOptions.config.session !== false) request.user = await options.resolveUser(request);
-    if (isPublicRoute(route, request.method)) return;
-    if (request.user !== undefined) return;
-    if (request.routeOptions.config.json === true) {
-      return sendErrorPage(request, reply, 401);
+  // Callback style: routes without sessions (content pages) decide without a promise.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const { url: route, config } = request.routeOptions;
+    if (route === undefined) {
+      done(); // not found: the 404 handler answers
+      return;
     }
-    if (request.method === 'GET' && request.routeOptions.config.session !== false) {
-      request.session.set(RESUME_KEY, safeLocalPath(request.url, PATHS.dashboard));
+    if (config.session === false) {
+      decide(request, reply, route, config, done);
+      return;
     }
-    return reply.redirect(request.signedOutByTimeout === true ? PATHS.loginTimeout : PATHS.login, 302);
+    options.resolveUser(request).then((user) => {
+      request.user = user;
+      decide(request, reply, route, config, done);
+    }, (err: unknown) => {
+      done(err instanceof Error ? err : new Error(String(err)));
+    });
   });
+
+  /** Lets the request through (done), or answers it (401 or redirect to sign-in) without calling done. */
+  function decide(request: FastifyRequest, reply: FastifyReply, route: string, config: FastifyContextConfig, done: HookHandlerDoneFunction): void {
+    if (isPublicRoute(route, request.method) || request.user !== undefined) {
+      done();
+      return;
+    }
+    try {
+      if (config.json === true) {
+        sendErrorPage(request, reply, 401);
+        return;
+      }
+      if (request.method === 'GET' && config.session !== false) {
+        request.session.set(RESUME_KEY, safeLocalPath(request.url, PATHS.dashboard));
+      }
+      reply.redirect(request.signedOutByTimeout === true ? PATHS.loginTimeout : PATHS.login, 302);
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
 }
 
 export default fp(authGuard, { name: 'lpa-auth-guard', dependencies: ['lpa-session'] });

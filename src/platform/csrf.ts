@@ -13,12 +13,13 @@
  * token, so the 403 page can say "your form timed out" to real users (see errors.ts).
  * Routes opt out only with `config: { csrf: false }` and a reason (the CSP report endpoint).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { SESSION_KEYS } from '../sessions/session-store.ts';
 import { HttpError } from './http-error.ts';
 import type { Session } from './session.ts';
+import { randomHex128 } from './session.ts';
 
 export const CSRF_FIELD = '_csrf';
 const TOKEN_PATTERN = /^[0-9a-f]{32,128}$/;
@@ -67,32 +68,44 @@ export function tokensMatch(given: string, expected: string): boolean {
 async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
   app.decorateRequest('csrfToken', undefined);
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (request.routeOptions.config.session === false) return;
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
+    if ((request.session as Session | null) === null) {
+      done(); // routes with `config: { session: false }` (the session plugin left no Session)
+      return;
+    }
     request.csrfToken = () => {
       const session = request.session;
       const existing = session.get(SESSION_KEYS.csrf);
       if (typeof existing === 'string' && TOKEN_PATTERN.test(existing)) return existing;
-      const token = randomBytes(16).toString('hex');
+      const token = randomHex128();
       session.set(SESSION_KEYS.csrf, token);
       return token;
     };
+    done();
   });
 
-  app.addHook('preValidation', async (request: FastifyRequest) => {
+  app.addHook('preValidation', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
+    done(check(request) ?? undefined);
+  });
+
+  /** The check, as the error to refuse the request with (null: it passes). */
+  function check(request: FastifyRequest): CsrfError | null {
     // Unknown routes change nothing: the 404/405 handler answers them.
-    if (!UNSAFE.has(request.method) || request.routeOptions.url === undefined || request.routeOptions.config.csrf === false) return;
-    if (crossSiteReason(header(request, 'sec-fetch-site'), header(request, 'origin'), options.publicOrigin)) throw new CsrfError('cross-site');
+    if (!UNSAFE.has(request.method)) return null;
+    const route = request.routeOptions;
+    if (route.url === undefined || route.config.csrf === false) return null;
+    if (crossSiteReason(header(request, 'sec-fetch-site'), header(request, 'origin'), options.publicOrigin)) return new CsrfError('cross-site');
     const session = request.session as Session | null;
     const body = request.body as Record<string, unknown> | null | undefined;
     const given = body?.[CSRF_FIELD];
     const expected = session?.get(SESSION_KEYS.csrf);
     if (session === null || session.isNew || typeof expected !== 'string') {
-      throw new CsrfError(typeof given === 'string' && given !== '' ? 'expired' : 'missing');
+      return new CsrfError(typeof given === 'string' && given !== '' ? 'expired' : 'missing');
     }
-    if (typeof given !== 'string' || given === '') throw new CsrfError('missing');
-    if (!tokensMatch(given, expected)) throw new CsrfError('mismatch');
-  });
+    if (typeof given !== 'string' || given === '') return new CsrfError('missing');
+    if (!tokensMatch(given, expected)) return new CsrfError('mismatch');
+    return null;
+  }
 }
 
 export default fp(csrf, { name: 'lpa-csrf', dependencies: ['lpa-session'] });

@@ -9,7 +9,7 @@
  */
 import { parse as parseQuery } from 'node:querystring';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { httpError } from './http-error.ts';
 
 export const MAX_FIELDS = 32;
@@ -81,8 +81,9 @@ async function limits(app: FastifyInstance, options: LimitsOptions): Promise<voi
 
   if (options.checkHost) {
     const expected = options.publicHost.toLowerCase();
-    app.addHook('onRequest', async (request: FastifyRequest) => {
-      if (request.host.toLowerCase() !== expected) throw httpError(400, 'unexpected Host');
+    app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
+      if (request.host.toLowerCase() !== expected) done(httpError(400, 'unexpected Host'));
+      else done();
     });
   }
 }

@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Session, decodeCookieValue, encodeCookieValue, newSessionId, readCookie, serializeCookie } from './session.ts';
+import { Session, decodeCookieValue, encodeCookieValue, newSessionId, randomHex128, readCookie, serializeCookie } from './session.ts';
 import { crossSiteReason, tokensMatch } from './csrf.ts';
 import { MAX_FIELDS, parseForm } from './limits.ts';
 import { contentSecurityPolicy, nextNonce, staticSecurityHeaders } from './security-headers.ts';
 import { chooseEncoding } from './assets.ts';
-import { loggerOptions, newRequestId } from './logging.ts';
+import { LazyRequestLogger, loggerOptions, newRequestId, requestChildLogger } from './logging.ts';
 import { statusFor } from './errors.ts';
 import { CsrfError } from './csrf.ts';
 import { HttpError } from './http-error.ts';
@@ -154,6 +154,45 @@ test('logs redact secrets wherever a handler puts them', () => {
   log.info({ password: 'hunter2', body: { _csrf: 'csrfvalue', email: 'someone@example.com' }, headers: { cookie: 'lpa3=abc' }, user: { token: 'tok123' } }, 'oops');
   for (const secret of ['hunter2', 'csrfvalue', 'someone@example.com', 'lpa3=abc', 'tok123']) assert.ok(!out.includes(secret), secret);
   assert.match(out, /\[redacted\]/);
+});
+
+test('the per-request logger is made on first use, keeps the request id and redacts like the real child', () => {
+  let out = '';
+  const sink = new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } });
+  const root = pino(loggerOptions('info'), sink);
+  let children = 0;
+  const counting = Object.create(root) as typeof root;
+  counting.child = (bindings, options) => {
+    children++;
+    return root.child(bindings, options);
+  };
+  const log = requestChildLogger(counting, { reqId: 'ABCD1234' }, {});
+  assert.ok(log instanceof LazyRequestLogger);
+  assert.equal(children, 0, 'no child logger until something logs');
+  assert.equal(log.level, 'info');
+  log.info({ password: 'hunter2', body: { _csrf: 'csrfvalue', email: 'someone@example.com' }, headers: { cookie: 'lpa3=abc' }, user: { token: 'tok123' } }, 'oops');
+  log.warn({ authorization: 'Bearer xyz' }, 'again');
+  assert.equal(children, 1, 'one child, reused');
+  for (const secret of ['hunter2', 'csrfvalue', 'someone@example.com', 'lpa3=abc', 'tok123', 'Bearer xyz']) assert.ok(!out.includes(secret), secret);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 2);
+  for (const line of lines) assert.equal(line.reqId, 'ABCD1234');
+  assert.equal(lines[0]?.password, '[redacted]');
+  // Debug is below the level: nothing written, as with a real child.
+  log.debug({ password: 'x' }, 'quiet');
+  assert.equal(out.trim().split('\n').length, 2);
+  // A route's log level reaches the child.
+  const debugLog = requestChildLogger(root, { reqId: 'EFGH5678' }, { level: 'debug' });
+  assert.equal(debugLog.level, 'debug');
+  debugLog.debug({ token: 'secret-token' }, 'loud');
+  assert.match(out, /"reqId":"EFGH5678"/);
+  assert.ok(!out.includes('secret-token'));
+});
+
+test('pooled 128-bit hex values are well-formed and never repeat', () => {
+  const values = new Set(Array.from({ length: 5000 }, randomHex128));
+  assert.equal(values.size, 5000);
+  for (const v of values) assert.match(v, /^[0-9a-f]{32}$/);
 });
 
 test('errors map to statuses without trusting arbitrary codes', () => {

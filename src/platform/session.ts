@@ -13,16 +13,34 @@
  * - `regenerate()` issues a new id and deletes the old one (sign-in); `destroy()` deletes the session and
  *   expires the cookie (sign-out).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
 import { DELETE } from '../sessions/session-store.ts';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
+const RANDOM_POOL = 16 * 256;
+let randomPool = Buffer.alloc(0);
+let randomOffset = RANDOM_POOL;
+
+/**
+ * 128 random bits as 32 lowercase hex characters (session ids, CSRF tokens). Drawn from a CSPRNG pool refilled
+ * 256 values at a time, as Node's own crypto.randomUUID does; each value is used once.
+ */
+export function randomHex128(): string {
+  if (randomOffset >= RANDOM_POOL) {
+    randomPool = randomFillSync(Buffer.alloc(RANDOM_POOL));
+    randomOffset = 0;
+  }
+  const value = randomPool.toString('hex', randomOffset, randomOffset + 16);
+  randomOffset += 16;
+  return value;
+}
+
 export function newSessionId(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex128();
 }
 
 export class Session {
@@ -181,40 +199,65 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
 
   app.decorateRequest('session', null as unknown as Session);
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (request.routeOptions.config.session === false) return;
-    const readOnly = request.routeOptions.config.sessionReadOnly === true || isReadOnlyRequest(request);
+  // Callback style, so a request without a session cookie (or a route without sessions) costs no promise.
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
+    const config = request.routeOptions.config;
+    if (config.session === false) {
+      done();
+      return;
+    }
+    const readOnly = config.sessionReadOnly === true || isReadOnlyRequest(request);
     const id = decodeCookieValue(readCookie(request.headers.cookie, cookie.name), cookie);
-    const data = id === null ? null : await store.load(id);
-    request.session = new Session(data === null ? null : id, data, readOnly);
+    if (id === null) {
+      request.session = new Session(null, null, readOnly);
+      done();
+      return;
+    }
+    store.load(id).then((data) => {
+      request.session = new Session(data === null ? null : id, data, readOnly);
+      done();
+    }, (err: unknown) => {
+      done(err instanceof Error ? err : new Error(String(err)));
+    });
   });
 
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
     const session = request.session as Session | null;
-    if (session === null) return payload;
+    if (session === null || (session.readOnly && !session.destroyed) || (!session.changed && session.id === null)) {
+      done(null, payload); // nothing to write, slide or expire
+      return;
+    }
+    commitSession(session, reply).then(() => {
+      done(null, payload);
+    }, (err: unknown) => {
+      done(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+
+  async function commitSession(session: Session, reply: FastifyReply): Promise<void> {
     if (session.destroyed) {
       const { oldId } = session.takeChanges();
       const id = session.id ?? oldId;
       if (id !== null) await store.destroy(id);
       reply.header('set-cookie', serializeCookie(cookie.name, '', cookie, true));
-      return payload;
+      return;
     }
-    if (session.readOnly) return payload;
+    if (session.readOnly) return;
     if (!session.changed) {
       if (session.id !== null) await store.touch(session.id, ttlSeconds);
-      return payload;
+      return;
     }
     const { changes, oldId } = session.takeChanges();
     let id = session.id;
+    const made = id === null;
     if (id === null) {
       id = newSessionId();
       session.assignId(id);
       reply.header('set-cookie', serializeCookie(cookie.name, encodeCookieValue(id, cookie), cookie));
     }
-    await store.commit(id, changes, ttlSeconds, oldId ?? undefined);
+    await store.commit(id, changes, ttlSeconds, oldId !== null ? { copyFrom: oldId } : made ? 'new' : undefined);
     if (oldId !== null) await store.destroy(oldId);
-    return payload;
-  });
+  }
 }
 
 export default fp(sessionPlugin, { name: 'lpa-session' });

@@ -30,7 +30,7 @@ test('sessions expire after their idle TTL, and touch slides it', async () => {
 test('a regenerated id starts as a copy of the old session', async () => {
   const store = new MemoryStore();
   await store.commit('old', new Map([['keep', 'v']]), 60);
-  await store.commit('new', new Map([['added', 1]]), 60, 'old');
+  await store.commit('new', new Map([['added', 1]]), 60, { copyFrom: 'old' });
   assert.deepEqual(Object.fromEntries((await store.load('new')) ?? []), { keep: 'v', added: 1 });
   await store.close();
 });

@@ -1,4 +1,4 @@
-import type { SessionChanges, SessionData, SessionStore } from './session-store.ts';
+import type { SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
 
 interface Entry {
@@ -40,9 +40,9 @@ export class MemoryStore implements SessionStore {
     return Promise.resolve(structuredClone(entry.data));
   }
 
-  commit(id: string, changes: SessionChanges, ttlSeconds: number, copyFrom?: string): Promise<void> {
+  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<void> {
     let entry = this.#entries.get(id);
-    const source = copyFrom === undefined ? undefined : this.#entries.get(copyFrom);
+    const source = base === undefined || base === 'new' ? undefined : this.#entries.get(base.copyFrom);
     if (source !== undefined && source.expiresAt > this.#now() && entry === undefined) {
       entry = { data: structuredClone(source.data), expiresAt: source.expiresAt };
       this.#entries.set(id, entry);

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { decodeSession } from './php-session-codec.ts';
 import { fromPlain, toPlain } from './php-serialize.ts';
-import type { SessionChanges, SessionData, SessionStore } from './session-store.ts';
+import type { SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
 
 const CAS_SCRIPT = `
@@ -109,13 +109,15 @@ export class RedisStore implements SessionStore {
     return data;
   }
 
-  async commit(id: string, changes: SessionChanges, ttlSeconds: number, copyFrom?: string): Promise<void> {
+  async commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<void> {
     const key = this.key(id);
+    const copyFrom = base === undefined || base === 'new' ? undefined : base.copyFrom;
     for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
-      const current = await this.#redis.getBuffer(key);
+      // An id made by this request cannot be stored yet: skip the read (the script still checks it is absent).
+      const current = attempt === 0 && base === 'new' ? null : await this.#redis.getBuffer(key);
       // A regenerated id starts from the old session's exact bytes, so keys nobody changed move untouched.
-      const base = current ?? (copyFrom === undefined ? null : await this.#redis.getBuffer(this.key(copyFrom)));
-      const session = decodeSession(base ?? Buffer.alloc(0));
+      const start = current ?? (copyFrom === undefined ? null : await this.#redis.getBuffer(this.key(copyFrom)));
+      const session = decodeSession(start ?? Buffer.alloc(0));
       for (const [name, value] of changes) {
         if (value === DELETE) session.delete(name);
         else session.set(name, fromPlain(value));

@@ -15,6 +15,7 @@ export type SessionValue = unknown;
 /** Changed keys: the new value, or DELETE to remove the key. */
 export type SessionChanges = ReadonlyMap<string, SessionValue>;
 export type SessionData = Map<string, SessionValue>;
+export type SessionBase = { readonly copyFrom: string } | 'new';
 
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
@@ -22,10 +23,11 @@ export interface SessionStore {
   load(id: string): Promise<SessionData | null>;
   /**
    * Applies the changed keys on top of the stored session (creating it), and sets its idle TTL.
-   * With `copyFrom` (a regenerated id), the new session starts as an exact copy of that one: keys this
-   * app never touched keep their stored bytes.
+   * `base`: `{ copyFrom }` (a regenerated id) starts the new session as an exact copy of that one, so keys this
+   * app never touched keep their stored bytes; `'new'` says the id was just made here, so nothing can be stored
+   * under it yet (the Redis store then skips its read).
    */
-  commit(id: string, changes: SessionChanges, ttlSeconds: number, copyFrom?: string): Promise<void>;
+  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<void>;
   /** Slides the idle TTL without changing data. */
   touch(id: string, ttlSeconds: number): Promise<void>;
   destroy(id: string): Promise<void>;

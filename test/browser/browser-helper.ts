@@ -20,20 +20,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Page, Response } from 'playwright-core';
 import type { AxeResults, RunOptions } from 'axe-core';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import type { Config } from '../../src/config/config.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { buildApp } from '../../src/app.ts';
-import type { Services } from '../../src/services.ts';
-import { createServices } from '../../src/services.ts';
-import { loggerOptions } from '../../src/platform/logging.ts';
-import { TEST_SECRET } from '../helpers/app.ts';
-import { freePort } from '../helpers/services.ts';
+import { startTestApp } from '../helpers/app.ts';
+import type { Started } from '../helpers/app.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -56,54 +47,12 @@ export const AXE_TAGS: readonly string[] = ['wcag2a', 'wcag2aa', 'wcag21a', 'wca
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-export interface RunningApp {
-  readonly app: FastifyInstance;
-  readonly origin: string;
-  readonly config: Config;
-  readonly services: Services;
-  /** Every log line the app wrote, parsed. */
-  readonly logs: Record<string, unknown>[];
-  close(): Promise<void>;
-}
+/** The app a browser suite drives (see test/helpers/app.ts). */
+export type RunningApp = Started;
 
 /** The real app on 127.0.0.1, on the port PUBLIC_ORIGIN names; logs captured in memory; DATA_DIR in a temp folder. */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${String(port)}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'lpa-browser-data-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    SESSION_SECRET: TEST_SECRET,
-    PUBLIC_ORIGIN: origin,
-    FEEDBACK_MIN_SECONDS: '0',
-    DATA_DIR: dataDir,
-    ...env,
-  });
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-      cb();
-    },
-  });
-  const logger = pino(loggerOptions('info'), sink);
-  const services = createServices(config, { logger });
-  const app = await buildApp(config, services, logger);
-  await app.listen({ host: '127.0.0.1', port });
-  return {
-    app,
-    origin,
-    config,
-    services,
-    get logs() {
-      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    },
-    async close() {
-      await app.close();
-      await services.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return startTestApp({ env, port: 'public', logLevel: 'info' });
 }
 
 export interface Problems {

@@ -9,12 +9,14 @@ import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/app.ts';
 import type { Services } from '../../src/services.ts';
 import { createServices } from '../../src/services.ts';
 import { loggerOptions } from '../../src/platform/logging.ts';
+import { freePort } from './services.ts';
 
 export const TEST_SECRET = 'test-secret-for-lpa-front-tests-only-000000';
 
@@ -29,27 +31,24 @@ export interface Built {
   logText(): string;
 }
 
-export interface BuildOptions {
-  readonly env?: Record<string, string>;
-  /** Make services from the config (default: createServices). */
-  readonly services?: (config: Config) => Services | Promise<Services>;
-  readonly logLevel?: string;
+export interface Started extends Built {
+  close(): Promise<void>;
 }
 
-export async function build(t: TestContext | { after(fn: () => unknown): void }, options: BuildOptions = {}): Promise<Built> {
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    SESSION_SECRET: TEST_SECRET,
-    PUBLIC_ORIGIN: 'http://127.0.0.1:8005',
-    FEEDBACK_MIN_SECONDS: '0',
-    ...options.env,
-  };
-  if (env.DATA_DIR === undefined) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-front-test-'));
-    env.DATA_DIR = dataDir;
-    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
-  }
-  const config = loadConfig(env);
+export interface BuildOptions {
+  readonly env?: Record<string, string>;
+  /** Make services from the config (default: createServices with the captured logger). */
+  readonly services?: (config: Config, logger: Logger) => Services | Promise<Services>;
+  readonly logLevel?: string;
+  /**
+   * 'public': listen on a free port and make PUBLIC_ORIGIN that same origin, as a real browser needs for the
+   * CSRF Origin check. Default: any free port, PUBLIC_ORIGIN http://127.0.0.1:8005 (what `Browser` sends).
+   */
+  readonly port?: 'public';
+}
+
+/** A pino logger whose lines are kept in memory. */
+export function captureLogger(level = 'debug'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -57,25 +56,48 @@ export async function build(t: TestContext | { after(fn: () => unknown): void },
       cb();
     },
   });
-  const logger = pino(loggerOptions(options.logLevel ?? 'debug'), sink);
-  const services = options.services ? await options.services(config) : createServices(config);
+  return { logger: pino(loggerOptions(level), sink), lines };
+}
+
+/** The real app on 127.0.0.1 with a temporary DATA_DIR; the caller closes it. */
+export async function startTestApp(options: BuildOptions = {}): Promise<Started> {
+  const port = options.port === 'public' ? await freePort() : 0;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    SESSION_SECRET: TEST_SECRET,
+    PUBLIC_ORIGIN: port === 0 ? 'http://127.0.0.1:8005' : `http://127.0.0.1:${String(port)}`,
+    FEEDBACK_MIN_SECONDS: '0',
+    ...options.env,
+  };
+  const ownDataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'lpa-front-test-')) : undefined;
+  if (ownDataDir !== undefined) env.DATA_DIR = ownDataDir;
+  const config = loadConfig(env);
+  const { logger, lines } = captureLogger(options.logLevel);
+  const services = options.services ? await options.services(config, logger) : createServices(config, { logger });
   const app = await buildApp(config, services, logger);
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
-  const origin = `http://127.0.0.1:${String(address.port)}`;
-  t.after(async () => {
-    await app.close();
-    await services.close();
-  });
   return {
     app,
-    origin,
+    origin: `http://127.0.0.1:${String(address.port)}`,
     config,
     services,
     get logs() {
       return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     logText: () => lines.join('\n'),
+    async close() {
+      await app.close();
+      await services.close();
+      if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+    },
   };
+}
+
+/** build(t): startTestApp, closed after the test. */
+export async function build(t: TestContext | { after(fn: () => unknown): void }, options: BuildOptions = {}): Promise<Built> {
+  const started = await startTestApp(options);
+  t.after(() => started.close());
+  return started;
 }

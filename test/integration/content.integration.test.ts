@@ -10,19 +10,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'node-html-parser';
-import { pino } from 'pino';
-import { build } from '../helpers/app.ts';
+import { build, captureLogger } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
 import { PATHS } from '../../src/paths.ts';
 import { CONTENT_PAGES } from '../../src/features/content/content-routes.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/app.ts';
 import { createServices } from '../../src/services.ts';
-import { loggerOptions } from '../../src/platform/logging.ts';
 
 interface RawResponse {
   readonly status: number;
@@ -404,14 +401,7 @@ describe('production error pages', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-content-it-'));
     t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
     const config = loadConfig({ ...env, DATA_DIR: dataDir });
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-        cb();
-      },
-    });
-    const logger = pino(loggerOptions('info'), sink);
+    const { logger, lines } = captureLogger('info');
     const base = createServices(config, { logger });
     // A signed-in user, so the auth guard lets the request reach the failing handler.
     const services = {

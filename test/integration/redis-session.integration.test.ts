@@ -51,6 +51,21 @@ describe('RedisStore', () => {
     }
   });
 
+  test("a commit marked 'new' skips the read but still never overwrites a stored session", async () => {
+    const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+    try {
+      const id = 'c'.repeat(32);
+      await raw.set(PREFIX + id, 'php|s:4:"kept";', 'EX', 100);
+      await store.commit(id, new Map([['ours', 1]]), 100, 'new');
+      assert.equal(await raw.get(PREFIX + id), 'php|s:4:"kept";ours|i:1;');
+      const fresh = 'd'.repeat(32);
+      await store.commit(fresh, new Map([['ours', 2]]), 100, 'new');
+      assert.equal(await raw.get(PREFIX + fresh), 'ours|i:2;');
+    } finally {
+      await store.close();
+    }
+  });
+
   test('concurrent commits of different keys never lose each other (compare-and-set)', async () => {
     const stores = [0, 1, 2, 3].map(() => new RedisStore({ url: new URL(redis.url), prefix: PREFIX }));
     try {
