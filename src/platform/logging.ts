@@ -6,7 +6,7 @@
  * is the second line of defence for anything a handler logs by mistake: cookies, authorisation headers,
  * CSRF values, tokens, passwords and email addresses are censored wherever they appear (two levels deep).
  */
-import { randomFillSync } from 'node:crypto';
+import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, LoggerOptions } from 'pino';
@@ -49,20 +49,8 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
-const ID_POOL = 6 * 1024;
-let idPool = Buffer.alloc(0);
-let idOffset = ID_POOL;
-
 /** A short random request id, also the error reference shown on 500 pages. */
-export function newRequestId(): string {
-  if (idOffset >= ID_POOL) {
-    idPool = randomFillSync(Buffer.alloc(ID_POOL));
-    idOffset = 0;
-  }
-  const id = idPool.toString('base64url', idOffset, idOffset + 6).toUpperCase().replace(/[-_]/g, 'X');
-  idOffset += 6;
-  return id;
-}
+export const newRequestId: () => string = randomPool(6, 1024, (pool, start, end) => pool.toString('base64url', start, end).toUpperCase().replace(/[-_]/g, 'X'));
 
 /**
  * The request's logger (`request.log`), created only when something logs through it.

@@ -6,7 +6,7 @@
  * as `cspNonce`. Everything but the nonce is computed once at start-up. Decisions: docs/adr/0001 (X-XSS-Protection: 0)
  * and docs/adr/0002 (the policy).
  */
-import { randomFillSync } from 'node:crypto';
+import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { PATHS, SIGNED_OUT_URL } from '../paths.ts';
@@ -70,20 +70,8 @@ export function staticSecurityHeaders(): Record<string, string> {
   };
 }
 
-const POOL_SIZE = 16 * 512;
-let pool = Buffer.alloc(0);
-let poolOffset = POOL_SIZE;
-
-/** 128 random bits, base64. Drawn from a CSPRNG pool refilled 512 nonces at a time (one syscall, not one per response). */
-export function nextNonce(): string {
-  if (poolOffset >= POOL_SIZE) {
-    pool = randomFillSync(Buffer.alloc(POOL_SIZE));
-    poolOffset = 0;
-  }
-  const nonce = pool.toString('base64', poolOffset, poolOffset + 16);
-  poolOffset += 16;
-  return nonce;
-}
+/** 128 random bits, base64, from a CSPRNG pool refilled 512 nonces at a time (one syscall, not one per response). */
+export const nextNonce: () => string = randomPool(16, 512, (pool, start, end) => pool.toString('base64', start, end));
 
 /** Headers for a response Node writes itself, outside Fastify (malformed request, header overflow). */
 export function rawErrorResponse(status: number, reason: string, https: boolean): string {

@@ -13,7 +13,8 @@
  * - `regenerate()` issues a new id and deletes the old one (sign-in); `destroy()` deletes the session and
  *   expires the cookie (sign-out).
  */
-import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
@@ -21,23 +22,8 @@ import { DELETE } from '../sessions/session-store.ts';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
-const RANDOM_POOL = 16 * 256;
-let randomPool = Buffer.alloc(0);
-let randomOffset = RANDOM_POOL;
-
-/**
- * 128 random bits as 32 lowercase hex characters (session ids, CSRF tokens). Drawn from a CSPRNG pool refilled
- * 256 values at a time, as Node's own crypto.randomUUID does; each value is used once.
- */
-export function randomHex128(): string {
-  if (randomOffset >= RANDOM_POOL) {
-    randomPool = randomFillSync(Buffer.alloc(RANDOM_POOL));
-    randomOffset = 0;
-  }
-  const value = randomPool.toString('hex', randomOffset, randomOffset + 16);
-  randomOffset += 16;
-  return value;
-}
+/** 128 random bits as 32 lowercase hex characters (session ids, CSRF tokens), from a CSPRNG pool. */
+export const randomHex128: () => string = randomPool(16, 256, (pool, start, end) => pool.toString('hex', start, end));
 
 export function newSessionId(): string {
   return randomHex128();
