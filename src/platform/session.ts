@@ -228,7 +228,6 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       reply.header('set-cookie', serializeCookie(cookie.name, '', cookie, true));
       return;
     }
-    if (session.readOnly) return;
     if (!session.changed) {
       if (session.id !== null) await store.touch(session.id, ttlSeconds);
       return;

@@ -18,8 +18,8 @@ import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { MemoryStore } from '../../src/sessions/memory-store.ts';
 import { SESSION_KEYS } from '../../src/sessions/session-store.ts';
 import { RESUME_KEY } from '../../src/platform/auth-guard.ts';
-import { PATHS } from '../../src/paths.ts';
-import { AUTH_MESSAGES, SIGNED_OUT_REDIRECT } from '../../src/features/sign-in/sign-in-routes.ts';
+import { PATHS, SIGNED_OUT_URL } from '../../src/paths.ts';
+import { AUTH_MESSAGES } from '../../src/features/sign-in/sign-in-routes.ts';
 import type { SignInPolicy } from '../../src/features/sign-in/sign-in-routes.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 
@@ -261,8 +261,8 @@ describe('sign-in', () => {
     const cookieBefore = browser.cookieHeader();
     const res = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(dash.text) });
     assert.equal(res.status, 303);
-    assert.equal(res.headers.get('location'), SIGNED_OUT_REDIRECT);
-    assert.equal(SIGNED_OUT_REDIRECT, 'https://www.gov.uk/done/lasting-power-of-attorney');
+    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
+    assert.equal(SIGNED_OUT_URL, 'https://www.gov.uk/done/lasting-power-of-attorney');
     const setCookie = res.headers.getSetCookie().join('\n');
     assert.ok(setCookie.includes(`${built.config.sessionCookieName}=;`) && setCookie.includes('Max-Age=0'), setCookie);
     assert.equal(await built.store.load(id), null);

@@ -24,9 +24,6 @@ import { SignInBody, readSignIn } from './sign-in-schema.ts';
 import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
 import { DEFAULT_THROTTLE_LIMITS, checkSignInThrottle, resetAccountThrottle } from './throttle.ts';
 
-/** Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`). */
-export const SIGNED_OUT_REDIRECT = SIGNED_OUT_URL;
-
 /** Pages still served by the PHP front that the sign-in page links to. */
 export const LEGACY_LINKS = {
   register: '/signup',
@@ -136,6 +133,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   app.post(PATHS.logout, async (request, reply) => {
     request.log.info({ event: 'auth.sign_out', signedIn: request.user !== undefined }, 'signed out');
     request.session.destroy();
-    return reply.redirect(SIGNED_OUT_REDIRECT, 303);
+    // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
+    return reply.redirect(SIGNED_OUT_URL, 303);
   });
 }
