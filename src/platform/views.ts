@@ -15,6 +15,7 @@ import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
+import { installFastFilters, markedSafe, ResolveCachingLoader } from './view-speedups.ts';
 
 export type ViewContext = Record<string, unknown>;
 
@@ -38,16 +39,52 @@ declare module 'fastify' {
 const root = join(import.meta.dirname, '..');
 
 export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}): nunjucks.Environment {
-  const loader = new nunjucks.FileSystemLoader(
+  const loader = new ResolveCachingLoader(
     [join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')],
     { noCache: false, watch: false },
   );
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
+  installFastFilters(env);
   env.addGlobal('paths', PATHS);
   env.addGlobal('serviceName', 'Make a lasting power of attorney');
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
+  env.addGlobal('fragment', fragmentRenderer(env));
   for (const [k, v] of Object.entries(extraGlobals)) env.addGlobal(k, v);
   return env;
+}
+
+/** What a fragment may be given: a few scalars, so the rendered versions are few and the key is exact. */
+export type FragmentArgs = Readonly<Record<string, string | number | boolean>>;
+
+const FRAGMENT_NAME = /^[a-z][a-z-]{0,40}$/;
+const MAX_FRAGMENTS = 64;
+
+/**
+ * The `fragment(name, args)` global: `views/fragments/<name>.njk` rendered once per distinct `args` and reused
+ * (the header, phase banner, sign-out button and footer were 90% of a page's render time; docs/adr/0006).
+ *
+ * A fragment is rendered with its `args` and the environment's globals only (paths, serviceName, asset), never
+ * the page's context, so cached HTML cannot hold anything of one request (nonce, CSRF token, a person's data)
+ * for another: `csrfToken()` there fails the render and `cspNonce` is empty. Args must be scalars; past
+ * MAX_FRAGMENTS distinct versions a fragment is rendered every time rather than cached.
+ */
+export function fragmentRenderer(env: nunjucks.Environment): (name: unknown, args?: unknown) => object {
+  const cache = new Map<string, object>();
+  return (name: unknown, args: unknown = {}) => {
+    if (typeof name !== 'string' || !FRAGMENT_NAME.test(name)) throw new Error(`fragment: bad name ${String(name)}`);
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error(`fragment(${name}): arguments must be an object`);
+    const entries = Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [key, value] of entries) {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`fragment(${name}): argument ${key} is not a string, number or boolean`);
+    }
+    const key = `${name}${JSON.stringify(entries)}`;
+    let html = cache.get(key);
+    if (html === undefined) {
+      html = markedSafe(env.render(`fragments/${name}.njk`, Object.fromEntries(entries)).trim()); // autoescaped by its own render
+      if (cache.size < MAX_FRAGMENTS) cache.set(key, html);
+    }
+    return html;
+  };
 }
 
 export interface ViewsOptions {

@@ -21,9 +21,9 @@ describe('scanText', () => {
     for (const line of good) assert.deepEqual(scanText('src/views/a.njk', line), [], line);
   });
 
-  test('flags markSafe and SafeString in TypeScript, with the line number', () => {
-    const code = "import nunjucks from 'nunjucks';\nconst a = nunjucks.runtime.markSafe(x);\nconst b = new nunjucks.runtime.SafeString(y);\n";
-    assert.deepEqual(scanText('src/platform/views.ts', code).map((f) => [f.line, f.kind]), [[2, 'markSafe'], [3, 'SafeString']]);
+  test('flags markSafe, SafeString and the markedSafe wrapper in TypeScript, with the line number', () => {
+    const code = "import nunjucks from 'nunjucks';\nconst a = nunjucks.runtime.markSafe(x);\nconst b = new nunjucks.runtime.SafeString(y);\nconst c = markedSafe (z);\n";
+    assert.deepEqual(scanText('src/platform/views.ts', code).map((f) => [f.line, f.kind]), [[2, 'markSafe'], [3, 'SafeString'], [4, 'markedSafe']]);
   });
 });
 

@@ -1,0 +1,157 @@
+/**
+ * The render speed-ups change nothing a visitor receives: the fast filters equal Nunjucks' own on generated
+ * input, every page renders byte for byte as with a stock environment, and a cached fragment never sees the page.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import fc from 'fast-check';
+import nunjucks from 'nunjucks';
+import { PATHS } from '../paths.ts';
+import type { AssetCatalogue } from './assets.ts';
+import { createEnvironment, fragmentRenderer } from './views.ts';
+import { fastIndent, fastTrim, isMarkedSafe, markedSafe } from './view-speedups.ts';
+
+type Filter = (value: unknown, ...args: unknown[]) => unknown;
+const stockFilter = (name: string): Filter => new nunjucks.Environment().getFilter(name) as Filter;
+
+/** Text rich in the characters that matter here: every kind of JavaScript white space, newlines, markup. */
+const text = fc.string({
+  unit: fc.constantFrom(' ', '\n', '\r', '\t', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u2028', '\u2029', '\u202f', '\u3000', '\ufeff', '\u200b', 'a', 'Z', '<', '&', '"', 'é'),
+  maxLength: 40,
+});
+
+/** What a filter gave: the string and whether it is marked safe (so escaping is unchanged too). */
+function outcome(run: () => unknown): { value: string; safe: boolean } | { threw: string } {
+  try {
+    const value = run();
+    return { value: String(value), safe: isMarkedSafe(value) };
+  } catch (err) {
+    return { threw: err instanceof Error ? err.constructor.name : String(err) };
+  }
+}
+
+describe('fast filters', () => {
+  const trim = stockFilter('trim');
+  const indent = stockFilter('indent');
+  const fastT = fastTrim(trim);
+  const fastI = fastIndent(indent);
+
+  test('trim equals the built-in on strings and safe strings', () => {
+    fc.assert(fc.property(text, fc.boolean(), (s, safe) => {
+      const input = safe ? markedSafe(s) : s;
+      assert.deepEqual(outcome(() => fastT(input)), outcome(() => trim(input)));
+    }), { numRuns: 3000 });
+  });
+
+  test('trim equals the built-in on everything else too', () => {
+    for (const odd of [undefined, null, false, true, 0, 42, ['a '], { a: 1 }]) {
+      assert.deepEqual(outcome(() => fastT(odd)), outcome(() => trim(odd)), JSON.stringify(odd));
+    }
+  });
+
+  test('indent equals the built-in for any width and first-line flag', () => {
+    const width = fc.constantFrom(undefined, null, 0, 1, 2, 4, 6, -1, '2', 'x', true, false);
+    const first = fc.constantFrom(undefined, null, true, false, 0, 1, '', 'yes');
+    fc.assert(fc.property(text, fc.boolean(), width, first, (s, safe, w, f) => {
+      const input = safe ? markedSafe(s) : s;
+      assert.deepEqual(outcome(() => fastI(input, w, f)), outcome(() => indent(input, w, f)));
+    }), { numRuns: 3000 });
+  });
+
+  test('indent equals the built-in on everything else too', () => {
+    for (const odd of [undefined, null, false, true, 0, 42, ['a\nb'], '']) {
+      assert.deepEqual(outcome(() => fastI(odd, 2)), outcome(() => indent(odd, 2)), String(odd));
+    }
+  });
+});
+
+describe('every page renders as with a stock environment', () => {
+  const catalogue = { url: (logical: string) => `/assets/${logical}` } as unknown as AssetCatalogue;
+  const fast = createEnvironment(catalogue);
+  // Stock: Nunjucks' own loader and filters, and fragments rendered afresh every time.
+  const root = join(import.meta.dirname, '..');
+  const stock = new nunjucks.Environment(
+    new nunjucks.FileSystemLoader([join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')]),
+    { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true },
+  );
+  stock.addGlobal('paths', PATHS);
+  stock.addGlobal('serviceName', 'Make a lasting power of attorney');
+  stock.addGlobal('asset', (logical: string) => catalogue.url(logical));
+  stock.addGlobal('fragment', (name: string, args: Record<string, unknown> = {}) => markedSafe(stock.render(`fragments/${name}.njk`, args).trim()));
+
+  const templates = [
+    ...readdirSync(join(root, 'features'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.njk')),
+    ...readdirSync(join(root, 'views', 'errors')).map((f) => relative(join(root, 'views'), join(root, 'views', 'errors', f))),
+  ];
+  const contexts = [
+    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.home, signedIn: false },
+    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.dashboard, signedIn: true, fullName: 'Ann <b>Smith</b>', email: 'a&b@example.com', notice: 'Saved "x"' },
+    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.aboutYou, signedIn: true, errors: [{ text: 'Enter <x>', href: '#a' }], fieldErrors: { firstName: 'Enter <first>' }, values: { firstName: '"><script>' } },
+    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.feedback, signedIn: false, errors: [{ text: 'Select a rating', href: '#rating' }], values: { details: '  \n<i>odd</i>\n ' } },
+  ];
+
+  test('the templates were found', () => {
+    assert.ok(templates.length >= 12, templates.join(', '));
+  });
+  for (const template of templates) {
+    test(template, () => {
+      for (const context of contexts) {
+        for (let twice = 0; twice < 2; twice++) {
+          assert.equal(fast.render(template, context), stock.render(template, context), `${template} ${context.currentPath} (render ${String(twice + 1)})`);
+        }
+      }
+    });
+  }
+});
+
+describe('fragments', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lpa-fragments-'));
+  mkdirSync(join(dir, 'fragments'));
+  writeFileSync(join(dir, 'fragments', 'probe.njk'), '[{{ cspNonce }}][{{ who }}][{{ secret }}][{{ count() }}]');
+  writeFileSync(join(dir, 'fragments', 'token.njk'), '{{ csrfToken() }}');
+  let renders = 0;
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir), { autoescape: true });
+  env.addGlobal('count', () => ++renders);
+  env.addGlobal('fragment', fragmentRenderer(env));
+  const page = (tpl: string, context: object): string => env.renderString(tpl, context);
+
+  test('see their arguments and the globals, never the page', () => {
+    const out = page('{{ fragment("probe", { who: "<x>" }) }}', { cspNonce: 'n1', secret: 'visitor data', who: 'page' });
+    assert.equal(out, '[][&lt;x&gt;][][1]');
+  });
+
+  test('are rendered once per distinct arguments', () => {
+    renders = 0;
+    const a = page('{{ fragment("probe", { who: "a", n: 1 }) }}', {});
+    const b = page('{{ fragment("probe", { n: 1, who: "a" }) }}', {});
+    const c = page('{{ fragment("probe", { who: "c" }) }}', {});
+    assert.equal(a, b);
+    assert.equal(renders, 2);
+    assert.equal(c, '[][c][][2]');
+  });
+
+  test('cannot call the page\'s CSRF token', () => {
+    assert.throws(() => page('{{ fragment("token") }}', { csrfToken: () => 'tok' }), /csrfToken/);
+  });
+
+  test('refuse bad names and non-scalar arguments', () => {
+    assert.throws(() => page('{{ fragment("../probe") }}', {}), /bad name/);
+    assert.throws(() => page('{{ fragment("probe", { who: ["a"] }) }}', {}), /not a string/);
+    assert.throws(() => page('{{ fragment("probe", "who") }}', {}), /must be an object/);
+  });
+
+  test('stop caching past the bound but still render correctly', () => {
+    for (let i = 0; i < 80; i++) page('{{ fragment("probe", { who: w }) }}', { w: `v${String(i)}` });
+    renders = 0;
+    assert.equal(page('{{ fragment("probe", { who: "v79" }) }}', {}), '[][v79][][1]');
+    assert.equal(renders, 1, 'the 80th version was not kept');
+    renders = 0;
+    page('{{ fragment("probe", { who: "a", n: 1 }) }}', {});
+    assert.equal(renders, 0, 'an early version still is');
+  });
+
+  test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+});

@@ -1,0 +1,65 @@
+/**
+ * Three drop-in replacements for Nunjucks internals that a CPU profile of a GOV.UK page render showed as hot
+ * (docs/adr/0006). Each gives the same output as the built-in it replaces, which view-speedups.test.ts checks
+ * against the built-in on generated input; none changes escaping.
+ *
+ * - `trim`: the built-in runs `/^\s*|\s*$/g` over every macro's caller output (14% of a render). JavaScript's
+ *   `\s` and `String.prototype.trim` remove the same set of characters, so native trim is the same function.
+ * - `indent`: the built-in splits into lines and joins again; replacing every newline is the same string.
+ * - template name resolution: every `{% include "./template.njk" %}` inside a govuk-frontend macro resolved its
+ *   path with `path.resolve` on every call (10% of a render). The answer depends only on the two names.
+ */
+import nunjucks from 'nunjucks';
+
+/** Whether Nunjucks holds `value` as already-escaped HTML. */
+export const isMarkedSafe = (value: unknown): value is nunjucks.runtime.SafeString => value instanceof nunjucks.runtime.SafeString;
+/** `html` marked as already-escaped, for a result whose input was (filters keep the input's safeness, as the built-ins do). */
+export const markedSafe = (html: string): object => new nunjucks.runtime.SafeString(html);
+
+type Filter = (value: unknown, ...args: unknown[]) => unknown;
+
+/** Nunjucks' `trim`, without the regular expression. Anything but a string goes to the built-in (which throws as before). */
+export function fastTrim(builtin: Filter): Filter {
+  return (value: unknown) => {
+    if (typeof value === 'string') return value.trim();
+    if (isMarkedSafe(value)) return markedSafe(String(value).trim());
+    return builtin(value);
+  };
+}
+
+/** Nunjucks' `indent(width = 4, first = false)`, as one replace instead of split, map and join. */
+export function fastIndent(builtin: Filter): Filter {
+  return (value: unknown, width?: unknown, indentFirst?: unknown) => {
+    if (value === '') return '';
+    const safe = isMarkedSafe(value);
+    if (typeof value !== 'string' && !safe) return builtin(value, width, indentFirst);
+    // As the built-in: `width || 4` spaces, counted the way its loop compares (`i < width`).
+    // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- the built-in's own `||`: 0, '' and false mean 4 too
+    const count = Number(width || 4);
+    let pad = '';
+    for (let i = 0; i < count; i++) pad += ' ';
+    const out = (indentFirst ? pad : '') + String(value).replaceAll('\n', `\n${pad}`);
+    return safe ? markedSafe(out) : out;
+  };
+}
+
+/** A FileSystemLoader whose relative-name resolution is remembered (bounded: template names come from templates, not requests). */
+export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
+  readonly #resolved = new Map<string, string>();
+
+  override resolve(from: string, to: string): string {
+    const key = `${from}\u0000${to}`;
+    let hit = this.#resolved.get(key);
+    if (hit === undefined) {
+      hit = super.resolve(from, to);
+      if (this.#resolved.size < 1000) this.#resolved.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+/** Installs the two filters on an environment. */
+export function installFastFilters(env: nunjucks.Environment): void {
+  env.addFilter('trim', fastTrim(env.getFilter('trim') as Filter));
+  env.addFilter('indent', fastIndent(env.getFilter('indent') as Filter));
+}
