@@ -114,7 +114,7 @@ function writeStored(out: Buffer, offset: number, data: Buffer): number {
 /**
  * The gzip body of `parts[0] + fill + parts[1] + fill + ... + parts[n-1]`, built from the pre-compressed
  * parts: only the fill is new. With one value (the nonce) every gap gets it, and the result decompresses
- * to exactly `joinWithNonce(parts, nonce)`; with an array, gap i gets `fill[i]` (nonce, CSRF token, ...).
+ * to exactly the parts joined with the nonce in every gap; with an array, gap i gets `fill[i]` (nonce, CSRF token, ...).
  */
 export function spliceGzip(splice: GzipSplice, fill: string | Buffer | readonly (string | Buffer)[]): Buffer {
   const { parts, deflated } = splice;

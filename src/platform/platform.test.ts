@@ -8,7 +8,7 @@ import { crossSiteReason, tokensMatch } from './csrf.ts';
 import { MAX_FIELDS, parseForm } from './limits.ts';
 import { contentSecurityPolicy, nextNonce, staticSecurityHeaders } from './security-headers.ts';
 import { chooseEncoding } from './assets.ts';
-import { LazyRequestLogger, loggerOptions, newRequestId, requestChildLogger } from './logging.ts';
+import { accessLineWriter, LazyRequestLogger, loggerOptions, newRequestId, requestChildLogger } from './logging.ts';
 import { statusFor } from './errors.ts';
 import { CsrfError } from './csrf.ts';
 import { HttpError } from './http-error.ts';
@@ -144,7 +144,32 @@ test('asset encoding follows Accept-Encoding, including refusals', () => {
 test('request ids are short and distinct', () => {
   const ids = new Set(Array.from({ length: 2000 }, newRequestId));
   assert.equal(ids.size, 2000);
-  for (const id of ids) assert.match(id, /^[A-Z0-9]{8}$/);
+  for (const id of ids) assert.match(id, /^[0-9A-HJKMNP-TV-Z]{8}$/, 'Crockford base32: no I, L, O or U');
+  // 40 random bits spread over all 32 symbols in every position.
+  for (let pos = 0; pos < 8; pos++) assert.equal(new Set([...ids].map((id) => id[pos])).size, 32, `position ${String(pos)}`);
+});
+
+test('the access line is what pino itself would write for the same fields', () => {
+  const lines: string[] = [];
+  const sink = new Writable({ write(c: Buffer, _e, cb) { lines.push(...c.toString().split('\n').filter((l) => l !== '')); cb(); } });
+  const log = pino(loggerOptions('info'), sink);
+  const fast = accessLineWriter(log);
+  const paths = ['/', '/user/dashboard', '/a"b\\c', '/\u0001\u001f\u007f', '/é/€/😀', '/\ud800x', `/${'x'.repeat(300)}`];
+  for (const path of paths) {
+    const fields = { reqId: newRequestId(), method: 'GET', path, status: 404, ms: 1.3 };
+    log.info({ ...fields }, 'request');
+    fast(fields);
+  }
+  assert.equal(lines.length, paths.length * 2);
+  for (let i = 0; i < lines.length; i += 2) {
+    const [viaPino, viaFast] = [lines[i] ?? '', lines[i + 1] ?? ''];
+    const noTime = (l: string): string => l.replace(/"time":"[^"]+"/, '"time":"T"');
+    assert.equal(noTime(viaFast), noTime(viaPino));
+    assert.deepEqual(Object.keys(JSON.parse(viaFast) as object), ['level', 'time', 'service', 'pid', 'reqId', 'method', 'path', 'status', 'ms', 'msg']);
+  }
+  const quiet = pino(loggerOptions('warn'), sink);
+  accessLineWriter(quiet)({ reqId: 'X', method: 'GET', path: '/', status: 200, ms: 1 });
+  assert.equal(lines.length, paths.length * 2, 'nothing below the level is written');
 });
 
 test('logs redact secrets wherever a handler puts them', () => {

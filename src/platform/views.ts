@@ -92,13 +92,6 @@ export interface ViewsOptions {
   readonly globals?: Record<string, unknown>;
 }
 
-/** Renders `template` once with a marker nonce and returns the parts to join with a real nonce. */
-export function prerender(env: nunjucks.Environment, template: string, context: ViewContext = {}): readonly Buffer[] {
-  const marker = `nonce-marker-${randomBytes(12).toString('hex')}`;
-  const html = env.render(template, { ...context, cspNonce: marker, prerendered: true });
-  return html.split(marker).map((part) => Buffer.from(part));
-}
-
 export type Slot = 'nonce' | 'csrf';
 
 /** Renders `template` once with marker nonce and CSRF token; returns the parts and what goes in each gap. */
@@ -126,20 +119,24 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
 /** Values spliced in raw must not need escaping: nonces are base64, tokens hex. */
 const SPLICE_SAFE = /^[A-Za-z0-9+/=_-]*$/;
 
-export function joinWithNonce(parts: readonly Buffer[], nonce: string): Buffer {
-  if (parts.length === 1) return parts[0] ?? Buffer.alloc(0);
-  const n = Buffer.from(nonce);
-  const chunks: Buffer[] = [];
-  parts.forEach((p, i) => {
-    if (i > 0) chunks.push(n);
-    chunks.push(p);
+/** The parts with the values between them, copied once into one buffer (values are ASCII: SPLICE_SAFE). */
+export function splice(parts: readonly Buffer[], partBytes: number, values: readonly string[]): Buffer {
+  if (values.length === 0 && parts.length === 1 && parts[0] !== undefined) return parts[0];
+  let size = partBytes;
+  for (const v of values) size += v.length;
+  const out = Buffer.alloc(size);
+  let at = 0;
+  parts.forEach((part, i) => {
+    if (i > 0) at += out.write(values[i - 1] ?? '', at, 'latin1');
+    at += part.copy(out, at);
   });
-  return Buffer.concat(chunks);
+  if (at !== size) throw new Error('splice: size mismatch');
+  return out;
 }
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const env = createEnvironment(options.catalogue, options.globals);
-  const prerendered = new Map<string, { readonly parts: readonly Buffer[]; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>();
+  const prerendered = new Map<string, { readonly parts: readonly Buffer[]; readonly bytes: number; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>();
   app.decorate('views', env);
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
@@ -161,31 +158,33 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     const key = `${template} ${currentPath}`;
     let page = prerendered.get(key);
     if (page === undefined) {
-      page = { ...prerenderSlots(env, template, { ...context, currentPath }), context };
+      const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
+      page = { parts, slots, bytes: parts.reduce((n, p) => n + p.length, 0), context };
       if (prerendered.size < 100) prerendered.set(key, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }
+    const values: string[] = [];
     let token: string | undefined;
-    const values = page.slots.map((slot) => {
-      if (slot === 'nonce') return request.cspNonce;
-      if (request.csrfToken === undefined) throw new Error(`staticView(${template}): the page has a CSRF token but the route has no session`);
-      token ??= request.csrfToken();
-      return token;
-    });
-    if (!values.every((v) => SPLICE_SAFE.test(v))) throw new Error('staticView: a value to splice in would need escaping');
+    for (const slot of page.slots) {
+      let value: string;
+      if (slot === 'nonce') {
+        value = request.cspNonce;
+      } else {
+        if (request.csrfToken === undefined) throw new Error(`staticView(${template}): the page has a CSRF token but the route has no session`);
+        token ??= request.csrfToken();
+        value = token;
+      }
+      if (!SPLICE_SAFE.test(value)) throw new Error('staticView: a value to splice in would need escaping');
+      values.push(value);
+    }
     this.code(status).type('text/html; charset=utf-8').header('vary', 'Accept-Encoding');
     if (acceptsGzip(request.headers['accept-encoding'])) {
       // Compressed once per process; only the nonce and token are spliced in per response (compression.ts, docs/adr/0006).
       page.gzip ??= prepareGzipSplice(page.parts);
       return this.header('content-encoding', 'gzip').send(spliceGzip(page.gzip, values));
     }
-    const chunks: Buffer[] = [];
-    page.parts.forEach((p, i) => {
-      if (i > 0) chunks.push(Buffer.from(values[i - 1] ?? ''));
-      chunks.push(p);
-    });
-    return this.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    return this.send(splice(page.parts, page.bytes, values));
   });
 }
 

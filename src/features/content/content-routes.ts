@@ -17,6 +17,6 @@ export const CONTENT_PAGES: readonly { readonly path: string; readonly template:
 
 export default async function contentRoutes(app: FastifyInstance): Promise<void> {
   for (const page of CONTENT_PAGES) {
-    app.get(page.path, { config: { session: false } }, async (_request, reply) => reply.staticView(page.template));
+    app.get(page.path, { config: { session: false } }, (_request, reply) => reply.staticView(page.template)); // no promise: nothing to wait for
   }
 }
