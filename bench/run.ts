@@ -4,7 +4,7 @@
  * `npm run bench -- --soak`: a long bounded run sampling RSS (does memory stop growing after warm-up?).
  *
  * Options (all optional):
- *   --rounds 3 --seconds 5 --warmup 2 --connections 50 --workers 1 --server-cpus 0 --client-cpus 1
+ *   --rounds 10 --seconds 2 --warmup 2 --connections 50 --workers 1 --server-cpus 0 --client-cpus 1
  *   --only static,form-get   --tool wrk|autocannon   --name bench   --log-level info   --no-redis
  *   --soak --soak-requests 500000
  *   --profile   (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
@@ -28,8 +28,8 @@ const RESULTS = path.join(ROOT, 'bench', 'results');
 
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     workers: { type: 'string', default: '1' },
@@ -268,12 +268,14 @@ function side(results: readonly LoadResult[]): Side {
   const requests = results.reduce((n, r) => n + r.requests, 0);
   const secs = results.reduce((n, r) => n + r.seconds, 0);
   const sorted = results.map((r) => r.p50).sort((a, b) => a - b);
+  const p99s = results.map((r) => r.p99).sort((a, b) => a - b);
   const statuses: Record<string, number> = {};
   for (const r of results) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   return {
     rps: secs === 0 ? 0 : requests / secs,
     p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
-    p99: Math.max(0, ...results.map((r) => r.p99)),
+    p99: p99s[Math.floor(p99s.length / 2)] ?? 0,
+    p99Worst: Math.max(0, ...p99s),
     errors: results.reduce((n, r) => n + r.socketErrors + r.unexpected, 0),
     requests,
     statuses,
@@ -335,7 +337,8 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
       note = `statuses ${JSON.stringify(appSide.statuses)}; app errors logged: ${reasons.slice(0, 4).join(' / ') || 'none'}`;
       say(`${label}: ${note}`);
     }
-    const result: ScenarioResult = { ...base, app: appSide, ceiling: side(ceilingRuns), bodyBytes: captured.body.length, ...(note === undefined ? {} : { note }) };
+    const pairRatios = appRuns.map((a, i) => a.rps / Math.max(1, ceilingRuns[i]?.rps ?? 0));
+    const result: ScenarioResult = { ...base, app: appSide, ceiling: side(ceilingRuns), pairRatios, bodyBytes: captured.body.length, ...(note === undefined ? {} : { note }) };
     const ra = ratio(result);
     say(`${label}: ${fmt(result.app?.rps ?? 0)} vs ${fmt(result.ceiling?.rps ?? 0)} req/s, ratio ${ra === undefined ? '–' : ra.toFixed(2)}: ${verdict(result).why}`);
     return result;
