@@ -116,7 +116,7 @@ export class RedisStore implements SessionStore {
     const key = this.key(id);
     const copyFrom = base === undefined || base === 'new' ? undefined : base.copyFrom;
     for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
-      // An id made by this request cannot be stored yet: skip the read (the script still checks it is absent).
+      // An id made by this request cannot be stored yet: skip the read (the write still checks it is absent).
       const current = attempt === 0 && base === 'new' ? null : await this.#redis.getBuffer(key);
       // A regenerated id starts from the old session's exact bytes, so keys nobody changed move untouched.
       const start = current ?? (copyFrom === undefined ? null : await this.#redis.getBuffer(this.key(copyFrom)));
@@ -127,7 +127,12 @@ export class RedisStore implements SessionStore {
       }
       const next = session.encode();
       const expected = current === null ? '' : createHash('sha1').update(current).digest('hex');
-      if ((await this.#redis.casSession(key, expected, next, ttlSeconds)) === 1) return;
+      // A new id's first write only needs "store if absent": plain SET NX, without running the script (Redis
+      // shares the app's core under load). Otherwise the compare-and-set script.
+      const stored = attempt === 0 && base === 'new'
+        ? (await this.#redis.set(key, next, 'EX', ttlSeconds, 'NX')) === 'OK'
+        : (await this.#redis.casSession(key, expected, next, ttlSeconds)) === 1;
+      if (stored) return;
       // Someone else wrote in between: back off a little (jittered) and re-apply on top of their write.
       // eslint-disable-next-line @microsoft/sdl/no-insecure-random -- retry jitter, not a secret
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * (attempt + 1)));
