@@ -175,7 +175,47 @@ export function svg(run: RunResult): string {
 // ---------------------------------------------------------------------------------------------------------
 // Soak (memory check)
 
-export interface SoakSample { readonly requests: number; readonly rssBytes: number }
+export interface SoakSample {
+  readonly requests: number;
+  readonly rssBytes: number;
+  /** V8's live heap after the latest full (mark-compact) collection, from the app's --trace-gc lines. */
+  readonly liveHeapBytes?: number;
+}
+
+/** Least-squares growth of `value` per 100,000 requests. */
+export function growthPer100k(points: readonly { readonly requests: number; readonly value: number }[]): number {
+  if (points.length < 2) return 0;
+  const mx = points.reduce((n, p) => n + p.requests, 0) / points.length;
+  const my = points.reduce((n, p) => n + p.value, 0) / points.length;
+  const num = points.reduce((n, p) => n + (p.requests - mx) * (p.value - my), 0);
+  const den = points.reduce((n, p) => n + (p.requests - mx) ** 2, 0);
+  return den === 0 ? 0 : (num / den) * 100_000;
+}
+
+/** The live heap after the last full collection in a chunk of --trace-gc output, in bytes (undefined: none). */
+export function lastMajorGcLive(text: string): number | undefined {
+  let last: number | undefined;
+  for (const m of text.matchAll(/Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g)) last = Number(m[1]) * 1048576;
+  return last;
+}
+
+export interface HeapVerdict { readonly liveAfterWarmup: number; readonly liveEnd: number; readonly slopePer100k: number; readonly flat: boolean; readonly collections: number }
+
+/** Is the live heap (what a leak would grow) flat after warm-up? Slope < 0.5 MiB per 100,000 requests over the last half. */
+export function heapVerdict(samples: readonly SoakSample[], warmupFraction = 0.2): HeapVerdict | undefined {
+  const total = samples.at(-1)?.requests ?? 0;
+  const after = samples.filter((s) => s.requests >= total * warmupFraction && s.liveHeapBytes !== undefined);
+  if (after.length < 4) return undefined;
+  const half = after.slice(Math.floor(after.length / 2));
+  const slopePer100k = growthPer100k(half.map((s) => ({ requests: s.requests, value: s.liveHeapBytes ?? 0 })));
+  return {
+    liveAfterWarmup: after[0]?.liveHeapBytes ?? 0,
+    liveEnd: after.at(-1)?.liveHeapBytes ?? 0,
+    slopePer100k,
+    flat: slopePer100k < 0.5 * 1048576,
+    collections: new Set(after.map((s) => s.liveHeapBytes)).size,
+  };
+}
 
 export interface SoakVerdict {
   readonly warmupRequests: number;
@@ -200,14 +240,7 @@ export function soakVerdict(samples: readonly SoakSample[], warmupFraction = 0.2
   const rssEnd = samples.at(-1)?.rssBytes ?? 0;
   const rssMaxAfterWarmup = Math.max(0, ...after.map((s) => s.rssBytes));
   const half = after.slice(Math.floor(after.length / 2));
-  let slope = 0;
-  if (half.length >= 2) {
-    const mx = half.reduce((n, s) => n + s.requests, 0) / half.length;
-    const my = half.reduce((n, s) => n + s.rssBytes, 0) / half.length;
-    const num = half.reduce((n, s) => n + (s.requests - mx) * (s.rssBytes - my), 0);
-    const den = half.reduce((n, s) => n + (s.requests - mx) ** 2, 0);
-    slope = den === 0 ? 0 : (num / den) * 100_000;
-  }
+  const slope = growthPer100k(half.map((s) => ({ requests: s.requests, value: s.rssBytes })));
   const flat = slope < 1048576 && rssEnd - rssAfterWarmup <= Math.max(8 * 1048576, rssAfterWarmup * 0.1);
   return { warmupRequests, rssAfterWarmup, rssEnd, rssMaxAfterWarmup, slopePer100k: slope, flat };
 }

@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import {
   cookieHeader, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
 } from './lib.ts';
 import type { RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
-import { REFERENCES, markdown, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
+import { REFERENCES, heapVerdict, lastMajorGcLive, markdown, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -120,6 +120,8 @@ const appEnv: NodeJS.ProcessEnv = {
   WORKERS: String(workers),
   LOG_LEVEL: opts['log-level'],
   DATA_DIR: dataDir,
+  // As the Dockerfile runs it (docs/adr/0006); MALLOC_ARENA_MAX in the bench's own environment overrides it.
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
   ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
 };
 
@@ -138,7 +140,8 @@ if (pkg.scripts?.['user:add'] === undefined) {
 say(`bench: starting lpa-front (production, ${String(workers)} worker(s), cpu ${serverCpus}) on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}`);
 const profileDir = path.join(RESULTS, 'profiles');
 if (opts.profile) mkdirSync(profileDir, { recursive: true });
-const nodeFlags = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+// The soak also has V8 report each collection, so the live heap after full collections can be followed (a leak grows it).
+const nodeFlags = [...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(opts.soak ? ['--trace-gc'] : [])];
 const app = startPinned(serverCpus, process.execPath, [...nodeFlags, path.join(ROOT, 'src/server.ts')], appEnv, path.join(work, 'app.log'));
 started.push(app);
 await waitForPort(appPort, app);
@@ -405,6 +408,21 @@ async function soak(): Promise<void> {
   }
   say(`soak: ${fmt(target)} requests, mix: ${mix.join(', ')}`);
   const samples: SoakSample[] = [{ requests: 0, rssBytes: rssOf(app.pid) }];
+  // Read only what the app's log gained since the last sample (it grows by a line per request).
+  let logOffset = 0;
+  let live: number | undefined;
+  const newLog = (): string => {
+    const fd = openSync(app.logFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.max(0, size - logOffset));
+      readSync(fd, buf, 0, buf.length, logOffset);
+      logOffset = size;
+      return buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  };
   let total = 0;
   let errors = 0;
   const startedAt = Date.now();
@@ -413,10 +431,12 @@ async function soak(): Promise<void> {
     total += r.requests;
     errors += r.socketErrors + r.unexpected;
     const rss = rssOf(app.pid);
-    samples.push({ requests: total, rssBytes: rss });
-    say(`soak: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, RSS ${(rss / 1048576).toFixed(1)} MiB${errors > 0 ? `, errors ${String(errors)}` : ''}`);
+    live = lastMajorGcLive(newLog()) ?? live;
+    samples.push({ requests: total, rssBytes: rss, ...(live === undefined ? {} : { liveHeapBytes: live }) });
+    say(`soak: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, RSS ${(rss / 1048576).toFixed(1)} MiB${live === undefined ? '' : `, live heap after last full GC ${(live / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`);
   }
   const v = soakVerdict(samples);
+  const h = heapVerdict(samples);
   const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
   const md = [
     `# lpa-front soak (memory check), ${new Date().toISOString()}`,
@@ -431,13 +451,20 @@ async function soak(): Promise<void> {
     `| RSS at end | ${mib(v.rssEnd)} |`,
     `| growth over the last half (least squares) | ${mib(v.slopePer100k)} per 100,000 requests |`,
     `| peak RSS (VmHWM) | ${mib(peakRssOf(app.pid))} |`,
+    ...(h === undefined ? [] : [
+      `| V8 live heap after a full collection, after warm-up | ${mib(h.liveAfterWarmup)} |`,
+      `| V8 live heap after the last full collection | ${mib(h.liveEnd)} |`,
+      `| live heap growth over the last half (least squares) | ${mib(h.slopePer100k)} per 100,000 requests |`,
+    ]),
     '',
+    h === undefined ? 'Live heap: no full collections were reported (--trace-gc).' :
+      `Live heap: ${h.flat ? 'FLAT (no leak in JavaScript objects)' : 'GROWING'} (criterion: < 0.5 MiB per 100,000 requests over the last half).`,
     `Verdict: ${v.flat ? 'RSS stopped growing after warm-up' : 'RSS was STILL GROWING after warm-up'} (criterion: slope < 1 MiB per 100,000 requests and end ≤ max(8 MiB, 10 %) above the post-warm-up value).`,
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
   writeFileSync(path.join(RESULTS, `${opts.name}-soak.md`), md);
-  writeFileSync(path.join(RESULTS, `${opts.name}-soak.json`), `${JSON.stringify({ total, errors, mix, store: storeKind, workers, verdict: v, samples }, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, `${opts.name}-soak.json`), `${JSON.stringify({ total, errors, mix, store: storeKind, workers, verdict: v, heap: h ?? null, samples }, null, 2)}\n`);
   writeFileSync(path.join(RESULTS, `${opts.name}-soak.svg`), soakSvg(samples, `lpa-front RSS over ${fmt(total)} requests`));
   say('');
   say(md);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
-import { markdown, quantile, ratio, ratioSpread, svg, verdict } from '../../bench/report.ts';
+import { growthPer100k, heapVerdict, lastMajorGcLive, markdown, quantile, ratio, ratioSpread, soakVerdict, svg, verdict } from '../../bench/report.ts';
 
 const side = (rps: number, p99: number, p99Worst = p99): Side => ({ rps, p50: 1, p99, p99Worst, errors: 0, requests: rps * 10, statuses: { 200: rps * 10 } });
 
@@ -41,5 +41,30 @@ describe('bench report', () => {
     const md = markdown(run);
     assert.match(md, /\| \/ \(static page\) \| 25,000 \| 1\.00 \| 8\.00 \(40\.00\) \| 0 \| 40,000 \| 5\.00 \| 0\.62 \| 0\.61–0\.63 \| ≥ 0\.6 \| yes \(13×\) \| ok \|/);
     assert.match(svg(run), /^<svg[\s\S]*25,000 \(0\.62\)[\s\S]*<\/svg>\n?$/);
+  });
+});
+
+describe('soak arithmetic', () => {
+  test('reads the live heap after the last full collection from --trace-gc output', () => {
+    const text = [
+      '{"level":"info","msg":"request"}',
+      '[7611:0x3c3ee000]    40976 ms: Mark-Compact 58.6 (184.8) -> 21.6 (176.3) MB, pooled: 23 MB, 7.98 / 0.01 ms',
+      '[7611:0x3c3ee000]    41000 ms: Scavenge 60.1 (184.8) -> 40.0 (176.3) MB, 1.2 / 0.0 ms',
+      '[7611:0x3c3ee000]    43982 ms: Mark-Compact (reduce) 58.3 (185.3) -> 20.5 (175.3) MB, pooled: 24 MB',
+    ].join('\n');
+    assert.equal(lastMajorGcLive(text), 20.5 * 1048576);
+    assert.equal(lastMajorGcLive('Scavenge 1 (2) -> 1 (2) MB'), undefined);
+  });
+
+  test('a flat live heap passes and a growing one does not, whatever RSS does', () => {
+    const mib = 1048576;
+    const flat = Array.from({ length: 20 }, (_, i) => ({ requests: i * 25_000, rssBytes: (300 + i) * mib, liveHeapBytes: (21 + (i % 2) * 0.3) * mib }));
+    const leak = flat.map((s, i) => ({ ...s, liveHeapBytes: (21 + i * 2) * mib }));
+    assert.equal(heapVerdict(flat)?.flat, true);
+    assert.equal(heapVerdict(leak)?.flat, false);
+    assert.ok((heapVerdict(leak)?.slopePer100k ?? 0) > 7 * mib);
+    assert.equal(soakVerdict(flat).flat, false, 'RSS in the same run grew 4 MiB per 100,000 requests');
+    assert.equal(heapVerdict(flat.slice(0, 3)), undefined, 'too few samples to say');
+    assert.equal(growthPer100k([{ requests: 0, value: 0 }, { requests: 100_000, value: 5 }]), 5);
   });
 });
