@@ -119,19 +119,20 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
 /** Values spliced in raw must not need escaping: nonces are base64, tokens hex. */
 const SPLICE_SAFE = /^[A-Za-z0-9+/=_-]*$/;
 
-/** The parts with the values between them, copied once into one buffer (values are ASCII: SPLICE_SAFE). */
+/** The parts with the values between them, in one buffer (values are ASCII: SPLICE_SAFE). */
 export function splice(parts: readonly Buffer[], partBytes: number, values: readonly string[]): Buffer {
   if (values.length === 0 && parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const chunks: Buffer[] = [];
   let size = partBytes;
-  for (const v of values) size += v.length;
-  const out = Buffer.alloc(size);
-  let at = 0;
   parts.forEach((part, i) => {
-    if (i > 0) at += out.write(values[i - 1] ?? '', at, 'latin1');
-    at += part.copy(out, at);
+    if (i > 0) {
+      const value = Buffer.from(values[i - 1] ?? '', 'latin1');
+      size += value.length;
+      chunks.push(value);
+    }
+    chunks.push(part);
   });
-  if (at !== size) throw new Error('splice: size mismatch');
-  return out;
+  return Buffer.concat(chunks, size);
 }
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
