@@ -45,16 +45,24 @@ export function fastIndent(builtin: Filter): Filter {
 
 /** A FileSystemLoader whose relative-name resolution is remembered (bounded: template names come from templates, not requests). */
 export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
-  readonly #resolved = new Map<string, string>();
+  /** from -> to -> resolved; nested so a lookup builds no key string. */
+  readonly #resolved = new Map<string, Map<string, string>>();
+  #count = 0;
 
   override resolve(from: string, to: string): string {
-    const key = `${from}\u0000${to}`;
-    let hit = this.#resolved.get(key);
-    if (hit === undefined) {
-      hit = super.resolve(from, to);
-      if (this.#resolved.size < 1000) this.#resolved.set(key, hit);
+    let byTarget = this.#resolved.get(from);
+    const hit = byTarget?.get(to);
+    if (hit !== undefined) return hit;
+    const resolved = super.resolve(from, to);
+    if (this.#count < 1000) {
+      if (byTarget === undefined) {
+        byTarget = new Map();
+        this.#resolved.set(from, byTarget);
+      }
+      byTarget.set(to, resolved);
+      this.#count++;
     }
-    return hit;
+    return resolved;
   }
 }
 
