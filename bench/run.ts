@@ -21,7 +21,7 @@ import {
   cookieHeader, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
 } from './lib.ts';
 import type { RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
-import { REFERENCES, heapVerdict, lastMajorGcLive, markdown, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
+import { REFERENCES, heapVerdict, lastMajorGcLive, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -270,14 +270,13 @@ function sampleDuring<T>(work: Promise<T>): Promise<T> {
 function side(results: readonly LoadResult[]): Side {
   const requests = results.reduce((n, r) => n + r.requests, 0);
   const secs = results.reduce((n, r) => n + r.seconds, 0);
-  const sorted = results.map((r) => r.p50).sort((a, b) => a - b);
-  const p99s = results.map((r) => r.p99).sort((a, b) => a - b);
+  const p99s = results.map((r) => r.p99);
   const statuses: Record<string, number> = {};
   for (const r of results) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   return {
     rps: secs === 0 ? 0 : requests / secs,
-    p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
-    p99: p99s[Math.floor(p99s.length / 2)] ?? 0,
+    p50: quantile(results.map((r) => r.p50), 0.5),
+    p99: quantile(p99s, 0.5),
     p99Worst: Math.max(0, ...p99s),
     errors: results.reduce((n, r) => n + r.socketErrors + r.unexpected, 0),
     requests,
