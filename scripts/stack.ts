@@ -14,14 +14,14 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { generateNginxConf } from '../deploy/nginx/generate.ts';
 import type { EdgeOptions, LegacyUpstream } from '../deploy/nginx/generate.ts';
-import { canConnect, freePort, systemBinary, waitFor } from '../test/helpers/services.ts';
+import { canConnect, freePort, reservePort, systemBinary, waitFor } from '../test/helpers/services.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -249,9 +249,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
   // As root, nginx's workers run as nobody: they must traverse to the temp folders.
   chmodSync(dir, 0o755);
-  const pick = async (p: number): Promise<number> => (p === 0 ? freePort() : p);
-  const httpsPort = await pick(options.httpsPort ?? envPort('STACK_PORT', 8443));
-  const httpPort = await pick(options.httpPort ?? envPort('STACK_HTTP_PORT', 8080));
+  // A port chosen here (0 asked for) stays held until nginx starts, so nothing else can take it in between and
+  // answer in nginx's place.
+  const pick = async (p: number): Promise<{ port: number; release(): Promise<void> }> => (p === 0 ? reservePort() : { port: p, release: async () => undefined });
+  const httpsReserved = await pick(options.httpsPort ?? envPort('STACK_PORT', 8443));
+  const httpReserved = await pick(options.httpPort ?? envPort('STACK_HTTP_PORT', 8080));
+  const httpsPort = httpsReserved.port;
+  const httpPort = httpReserved.port;
   const publicHost = `${LOOPBACK}:${String(httpsPort)}`;
   const { caFile, certFile, keyFile } = await ensureCertificates(dir);
   const started: Service[] = [];
@@ -352,9 +356,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } catch (err) {
       throw new Error(`nginx -t rejected ${confFile}:\n${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
     }
+    // nginx writes its pid file (generate.ts puts it in the prefix) only once its listening sockets are open, so
+    // a port answering before that is not nginx.
+    const pidFile = join(prefix, 'logs/nginx.pid');
+    rmSync(pidFile, { force: true });
+    await httpsReserved.release();
+    await httpReserved.release();
     const nginxService = spawnService('nginx', nginxBin, [...base, '-g', 'daemon off;'], process.env, join(prefix, 'logs/error.log'));
     started.push(nginxService);
-    await waitReady(nginxService, async () => (await canConnect(httpsPort)) && canConnect(httpPort), `nginx on ${String(httpsPort)}/${String(httpPort)}`);
+    await waitReady(nginxService, async () => existsSync(pidFile) && (await canConnect(httpsPort)) && canConnect(httpPort), `nginx on ${String(httpsPort)}/${String(httpPort)}`);
     say(`nginx      https://${publicHost}  (http://${LOOPBACK}:${String(httpPort)} redirects; config ${confFile})`);
     say(`test CA    ${caFile}`);
 
@@ -375,6 +385,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
   } catch (err) {
     await stopAll();
+    await httpsReserved.release();
+    await httpReserved.release();
     throw err;
   }
 }

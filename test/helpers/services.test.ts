@@ -14,6 +14,7 @@ import {
   httpGet,
   nginxBaseConfig,
   phpRedisSessionIni,
+  reservePort,
   startNginx,
   startPhpServer,
   startProcess,
@@ -62,6 +63,20 @@ async function redisPing(url: string, options: { tls?: tls.ConnectionOptions } =
 }
 
 describe('freePort and waitFor', () => {
+  test('reservePort holds its port until released, then it can be bound; releasing twice is harmless', async () => {
+    const reserved = await reservePort();
+    const bind = (): Promise<net.Server> => new Promise((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(reserved.port, '127.0.0.1', () => { resolve(server); });
+    });
+    await assert.rejects(bind(), /EADDRINUSE/);
+    await reserved.release();
+    await reserved.release();
+    const server = await bind();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
   test('freePort gives a port that can be bound on 127.0.0.1', async () => {
     const port = await freePort();
     assert.ok(port > 1024 && port < 65536);

@@ -43,6 +43,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A free loopback port, held open until `release()`: for a server that starts seconds later (nginx in the
+ * stack, after the instances that must know its address), so no other test's freePort() can take it meanwhile.
+ */
+export async function reservePort(): Promise<{ readonly port: number; release(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('reservePort: no port assigned'));
+        return;
+      }
+      // Idempotent, so an error path may release again.
+      const release = (): Promise<void> => new Promise<void>((done, fail) => {
+        if (!server.listening) {
+          done();
+          return;
+        }
+        server.close((err) => (err ? fail(err) : done()));
+      });
+      resolve({ port: address.port, release });
+    });
+  });
+}
+
 export interface WaitForOptions {
   timeoutMs?: number;
   intervalMs?: number;
