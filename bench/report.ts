@@ -180,6 +180,8 @@ export interface SoakSample {
   readonly rssBytes: number;
   /** V8's live heap after the latest full (mark-compact) collection, from the app's --trace-gc lines. */
   readonly liveHeapBytes?: number;
+  /** V8's committed heap (what it holds from the OS) after that collection: RSS minus this is memory outside V8's heap. */
+  readonly heapCommittedBytes?: number;
 }
 
 /** Least-squares growth of `value` per 100,000 requests. */
@@ -192,14 +194,27 @@ export function growthPer100k(points: readonly { readonly requests: number; read
   return den === 0 ? 0 : (num / den) * 100_000;
 }
 
-/** The live heap after the last full collection in a chunk of --trace-gc output, in bytes (undefined: none). */
-export function lastMajorGcLive(text: string): number | undefined {
-  let last: number | undefined;
-  for (const m of text.matchAll(/Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g)) last = Number(m[1]) * 1048576;
+/** The live and committed heap after the last full collection in a chunk of --trace-gc output, in bytes (undefined: none). */
+export function lastMajorGc(text: string): { readonly liveBytes: number; readonly committedBytes: number } | undefined {
+  let last: { liveBytes: number; committedBytes: number } | undefined;
+  for (const m of text.matchAll(/Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\)/g)) {
+    last = { liveBytes: Number(m[1]) * 1048576, committedBytes: Number(m[2]) * 1048576 };
+  }
   return last;
 }
 
-export interface HeapVerdict { readonly liveAfterWarmup: number; readonly liveEnd: number; readonly slopePer100k: number; readonly flat: boolean; readonly collections: number }
+export interface HeapVerdict {
+  readonly liveAfterWarmup: number;
+  readonly liveEnd: number;
+  readonly slopePer100k: number;
+  readonly flat: boolean;
+  readonly collections: number;
+  /** V8's committed heap, and RSS outside it, at the first sample after warm-up and at the last (undefined: not reported). */
+  readonly committedAfterWarmup?: number;
+  readonly committedEnd?: number;
+  readonly outsideAfterWarmup?: number;
+  readonly outsideEnd?: number;
+}
 
 /** Is the live heap (what a leak would grow) flat after warm-up? Slope < 0.5 MiB per 100,000 requests over the last half. */
 export function heapVerdict(samples: readonly SoakSample[], warmupFraction = 0.2): HeapVerdict | undefined {
@@ -208,12 +223,23 @@ export function heapVerdict(samples: readonly SoakSample[], warmupFraction = 0.2
   if (after.length < 4) return undefined;
   const half = after.slice(Math.floor(after.length / 2));
   const slopePer100k = growthPer100k(half.map((s) => ({ requests: s.requests, value: s.liveHeapBytes ?? 0 })));
+  const first = after[0];
+  const last = after.at(-1);
+  const committed = first?.heapCommittedBytes !== undefined && last?.heapCommittedBytes !== undefined
+    ? {
+      committedAfterWarmup: first.heapCommittedBytes,
+      committedEnd: last.heapCommittedBytes,
+      outsideAfterWarmup: first.rssBytes - first.heapCommittedBytes,
+      outsideEnd: last.rssBytes - last.heapCommittedBytes,
+    }
+    : {};
   return {
-    liveAfterWarmup: after[0]?.liveHeapBytes ?? 0,
-    liveEnd: after.at(-1)?.liveHeapBytes ?? 0,
+    liveAfterWarmup: first?.liveHeapBytes ?? 0,
+    liveEnd: last?.liveHeapBytes ?? 0,
     slopePer100k,
     flat: slopePer100k < 0.5 * 1048576,
     collections: new Set(after.map((s) => s.liveHeapBytes)).size,
+    ...committed,
   };
 }
 

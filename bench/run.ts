@@ -21,7 +21,7 @@ import {
   cookieHeader, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
 } from './lib.ts';
 import type { RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
-import { REFERENCES, heapVerdict, lastMajorGcLive, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
+import { REFERENCES, heapVerdict, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -409,7 +409,7 @@ async function soak(): Promise<void> {
   const samples: SoakSample[] = [{ requests: 0, rssBytes: rssOf(app.pid) }];
   // Read only what the app's log gained since the last sample (it grows by a line per request).
   let logOffset = 0;
-  let live: number | undefined;
+  let gc: { readonly liveBytes: number; readonly committedBytes: number } | undefined;
   const newLog = (): string => {
     const fd = openSync(app.logFile, 'r');
     try {
@@ -430,9 +430,9 @@ async function soak(): Promise<void> {
     total += r.requests;
     errors += r.socketErrors + r.unexpected;
     const rss = rssOf(app.pid);
-    live = lastMajorGcLive(newLog()) ?? live;
-    samples.push({ requests: total, rssBytes: rss, ...(live === undefined ? {} : { liveHeapBytes: live }) });
-    say(`soak: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, RSS ${(rss / 1048576).toFixed(1)} MiB${live === undefined ? '' : `, live heap after last full GC ${(live / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`);
+    gc = lastMajorGc(newLog()) ?? gc;
+    samples.push({ requests: total, rssBytes: rss, ...(gc === undefined ? {} : { liveHeapBytes: gc.liveBytes, heapCommittedBytes: gc.committedBytes }) });
+    say(`soak: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, RSS ${(rss / 1048576).toFixed(1)} MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`);
   }
   const v = soakVerdict(samples);
   const h = heapVerdict(samples);
@@ -454,6 +454,10 @@ async function soak(): Promise<void> {
       `| V8 live heap after a full collection, after warm-up | ${mib(h.liveAfterWarmup)} |`,
       `| V8 live heap after the last full collection | ${mib(h.liveEnd)} |`,
       `| live heap growth over the last half (least squares) | ${mib(h.slopePer100k)} per 100,000 requests |`,
+      ...(h.committedAfterWarmup === undefined || h.committedEnd === undefined || h.outsideAfterWarmup === undefined || h.outsideEnd === undefined ? [] : [
+        `| V8 heap committed (held from the OS), after warm-up → end | ${mib(h.committedAfterWarmup)} → ${mib(h.committedEnd)} |`,
+        `| RSS outside V8's heap (native: buffers, zlib, sockets, code), after warm-up → end | ${mib(h.outsideAfterWarmup)} → ${mib(h.outsideEnd)} |`,
+      ]),
     ]),
     '',
     h === undefined ? 'Live heap: no full collections were reported (--trace-gc).' :

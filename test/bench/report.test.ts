@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
-import { growthPer100k, heapVerdict, lastMajorGcLive, markdown, quantile, ratio, ratioSpread, soakVerdict, svg, verdict } from '../../bench/report.ts';
+import { growthPer100k, heapVerdict, lastMajorGc, markdown, quantile, ratio, ratioSpread, soakVerdict, svg, verdict } from '../../bench/report.ts';
 
 const side = (rps: number, p99: number, p99Worst = p99): Side => ({ rps, p50: 1, p99, p99Worst, errors: 0, requests: rps * 10, statuses: { 200: rps * 10 } });
 
@@ -52,8 +52,8 @@ describe('soak arithmetic', () => {
       '[7611:0x3c3ee000]    41000 ms: Scavenge 60.1 (184.8) -> 40.0 (176.3) MB, 1.2 / 0.0 ms',
       '[7611:0x3c3ee000]    43982 ms: Mark-Compact (reduce) 58.3 (185.3) -> 20.5 (175.3) MB, pooled: 24 MB',
     ].join('\n');
-    assert.equal(lastMajorGcLive(text), 20.5 * 1048576);
-    assert.equal(lastMajorGcLive('Scavenge 1 (2) -> 1 (2) MB'), undefined);
+    assert.deepEqual(lastMajorGc(text), { liveBytes: 20.5 * 1048576, committedBytes: 175.3 * 1048576 });
+    assert.equal(lastMajorGc('Scavenge 1 (2) -> 1 (2) MB'), undefined);
   });
 
   test('a flat live heap passes and a growing one does not, whatever RSS does', () => {
@@ -65,6 +65,14 @@ describe('soak arithmetic', () => {
     assert.ok((heapVerdict(leak)?.slopePer100k ?? 0) > 7 * mib);
     assert.equal(soakVerdict(flat).flat, false, 'RSS in the same run grew 4 MiB per 100,000 requests');
     assert.equal(heapVerdict(flat.slice(0, 3)), undefined, 'too few samples to say');
+    // RSS split into V8's committed heap and the rest, at the first sample after warm-up (20 %) and the last.
+    const split = heapVerdict(flat.map((s, i) => ({ ...s, heapCommittedBytes: (150 + i) * mib })));
+    assert.ok(split !== undefined);
+    assert.equal(split.committedAfterWarmup, 154 * mib);
+    assert.equal(split.committedEnd, 169 * mib);
+    assert.equal(split.outsideAfterWarmup, 150 * mib);
+    assert.equal(split.outsideEnd, 150 * mib);
+    assert.equal(heapVerdict(flat)?.committedEnd, undefined, 'no committed figure without one in the trace');
     assert.equal(growthPer100k([{ requests: 0, value: 0 }, { requests: 100_000, value: 5 }]), 5);
   });
 });
