@@ -12,6 +12,7 @@ import {
   PhpReference,
   PhpSerializeError,
   formatPhpFloat,
+  formatPhpFloatDigits,
   fromPlain,
   normalizeKey,
   phpEquals,
@@ -350,5 +351,13 @@ describe('php-serialize: value model', () => {
       [2.5, '2.5'],
     ];
     for (const [x, s] of table) assert.equal(formatPhpFloat(x), s, String(x));
+  });
+  test('the plain-decimal fast path agrees with the general digits algorithm, edges included', () => {
+    const edges = [1e-4, 9.999999999999999e-5, 1.0000000000000002e-4, 1e17, 99999999999999984, 1e16, 0.001, 1, 5, 1795000000.123, Date.now() / 1000];
+    const random = Array.from({ length: 20_000 }, (_, i) => {
+      const sign = i % 2 === 0 ? 1 : -1;
+      return sign * Math.random() * 10 ** (Math.floor(i / 2) % 26 - 6);
+    });
+    for (const x of [...edges, ...edges.map((v) => -v), ...random]) assert.equal(formatPhpFloat(x), formatPhpFloatDigits(x), String(x));
   });
 });

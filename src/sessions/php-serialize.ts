@@ -464,6 +464,15 @@ function tablesEqual(a: OrderedTable<PhpKey>, b: OrderedTable<PhpKey>, depth: nu
 // (zend_gcvt over the shortest round-trip digits, 17 as the exponential-format threshold).
 
 export function formatPhpFloat(x: number): string {
+  // In [1e-4, 1e17) PHP writes the shortest round-trip digits in plain decimal, which is exactly what
+  // JavaScript's own number-to-string does there (it goes exponential only outside [1e-6, 1e21)).
+  const a = x < 0 ? -x : x;
+  if (a >= 1e-4 && a < 1e17) return String(x);
+  return formatPhpFloatDigits(x);
+}
+
+/** The general case, from the shortest digits and decimal exponent (the unit test checks the fast path against it). */
+export function formatPhpFloatDigits(x: number): string {
   if (Number.isNaN(x)) return 'NAN';
   if (x === Infinity) return 'INF';
   if (x === -Infinity) return '-INF';
