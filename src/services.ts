@@ -3,14 +3,13 @@
  * (memory store, local backends) through the same function's options.
  */
 import { join } from 'node:path';
-import type { FastifyRequest } from 'fastify';
 import type { Config } from './config/config.ts';
 import type { SessionStore } from './sessions/session-store.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import { RedisThrottleStore } from './sessions/redis-throttle-store.ts';
 import type { SessionCookieOptions } from './platform/session.ts';
-import type { SignedInUser } from './platform/auth-guard.ts';
+import type { ResolveUser, SignedInUser } from './platform/auth-guard.ts';
 import type { AssetCatalogue } from './platform/assets.ts';
 import { loadAssets } from './platform/assets.ts';
 import type { HealthCheck } from './features/status/status-routes.ts';
@@ -33,7 +32,7 @@ export interface Services {
   readonly sessionStore: SessionStore;
   readonly sessionCookie: SessionCookieOptions;
   readonly assets: AssetCatalogue;
-  readonly resolveUser: (request: FastifyRequest) => Promise<SignedInUser | undefined>;
+  readonly resolveUser: ResolveUser;
   readonly healthChecks: readonly HealthCheck[];
   readonly feedback: FeedbackService;
   /** Who users are: the LPA API when API_BASE_URL is set, else local users in the SQLite store. */

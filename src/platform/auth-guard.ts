@@ -17,6 +17,9 @@ export interface SignedInUser {
   readonly tokenExpiresAt: Date;
 }
 
+/** Finds the request's signed-in user (undefined: anonymous); a plain value when no I/O is needed, else a promise. */
+export type ResolveUser = (request: FastifyRequest) => SignedInUser | undefined | Promise<SignedInUser | undefined>;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The signed-in user, set by the auth guard; undefined for anonymous requests. */
@@ -31,7 +34,7 @@ export const RESUME_KEY = 'lpaFrontResumeUrl';
 
 export interface AuthGuardOptions {
   /** Finds the signed-in user for a request (reads and checks the session identity). */
-  readonly resolveUser: (request: FastifyRequest) => Promise<SignedInUser | undefined>;
+  readonly resolveUser: ResolveUser;
 }
 
 async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promise<void> {
@@ -48,7 +51,13 @@ async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promi
       decide(request, reply, route, config, done);
       return;
     }
-    options.resolveUser(request).then((user) => {
+    const resolved = options.resolveUser(request);
+    if (!(resolved instanceof Promise)) {
+      request.user = resolved;
+      decide(request, reply, route, config, done);
+      return;
+    }
+    resolved.then((user) => {
       request.user = user;
       decide(request, reply, route, config, done);
     }, (err: unknown) => {

@@ -37,6 +37,10 @@ export class CsrfError extends HttpError {
 }
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** The session's CSRF token, made and stored on first use; undefined on routes without a session. */
+    csrfToken(): string | undefined;
+  }
   interface FastifyContextConfig {
     /** false: no CSRF check (only for endpoints that change nothing a user owns; say why at the route). */
     csrf?: boolean;
@@ -66,22 +70,15 @@ export function tokensMatch(given: string, expected: string): boolean {
 }
 
 async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
-  app.decorateRequest('csrfToken', undefined);
-
-  app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
-    if ((request.session as Session | null) === null) {
-      done(); // routes with `config: { session: false }` (the session plugin left no Session)
-      return;
-    }
-    request.csrfToken = () => {
-      const session = request.session;
-      const existing = session.get(SESSION_KEYS.csrf);
-      if (typeof existing === 'string' && TOKEN_PATTERN.test(existing)) return existing;
-      const token = randomHex128();
-      session.set(SESSION_KEYS.csrf, token);
-      return token;
-    };
-    done();
+  // A method on every request, not a closure made per request by a hook: the token is made on first use.
+  app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest): string | undefined {
+    const session = this.session as Session | null;
+    if (session === null) return undefined; // routes with `config: { session: false }` (the session plugin left no Session)
+    const existing = session.get(SESSION_KEYS.csrf);
+    if (typeof existing === 'string' && TOKEN_PATTERN.test(existing)) return existing;
+    const token = randomHex128();
+    session.set(SESSION_KEYS.csrf, token);
+    return token;
   });
 
   app.addHook('preValidation', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {

@@ -30,10 +30,6 @@ declare module 'fastify' {
      */
     staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;
   }
-  interface FastifyRequest {
-    /** Set by the CSRF plugin when the route has a session; read by views. */
-    csrfToken?: () => string;
-  }
 }
 
 const root = join(import.meta.dirname, '..');
@@ -135,9 +131,17 @@ export function splice(parts: readonly Buffer[], partBytes: number, values: read
   return Buffer.concat(chunks, size);
 }
 
+const MAX_PRERENDERED = 100;
+
+function noSession(template: string): never {
+  throw new Error(`staticView(${template}): the page has a CSRF token but the route has no session`);
+}
+
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const env = createEnvironment(options.catalogue, options.globals);
-  const prerendered = new Map<string, { readonly parts: readonly Buffer[]; readonly bytes: number; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>();
+  // Template, then path (no key string made per request); at most MAX_PRERENDERED pages are kept.
+  const prerendered = new Map<string, Map<string, { readonly parts: readonly Buffer[]; readonly bytes: number; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>>();
+  let pagesKept = 0;
   app.decorate('views', env);
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
@@ -145,7 +149,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     const html = env.render(template, {
       ...context,
       cspNonce: request.cspNonce,
-      csrfToken: request.csrfToken ?? (() => ""),
+      csrfToken: () => request.csrfToken() ?? '',
       currentPath: request.url.split('?', 1)[0],
       signedIn: (request as { user?: unknown }).user !== undefined,
     });
@@ -155,13 +159,22 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   app.decorateReply('staticView', function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
     const request = this.request;
     if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
-    const currentPath = request.url.split('?', 1)[0] ?? '';
-    const key = `${template} ${currentPath}`;
-    let page = prerendered.get(key);
+    const url = request.url;
+    const query = url.indexOf('?');
+    const currentPath = query < 0 ? url : url.slice(0, query);
+    let byPath = prerendered.get(template);
+    if (byPath === undefined) {
+      byPath = new Map();
+      prerendered.set(template, byPath);
+    }
+    let page = byPath.get(currentPath);
     if (page === undefined) {
       const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
       page = { parts, slots, bytes: parts.reduce((n, p) => n + p.length, 0), context };
-      if (prerendered.size < 100) prerendered.set(key, page);
+      if (pagesKept < MAX_PRERENDERED) {
+        byPath.set(currentPath, page);
+        pagesKept++;
+      }
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }
@@ -172,8 +185,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       if (slot === 'nonce') {
         value = request.cspNonce;
       } else {
-        if (request.csrfToken === undefined) throw new Error(`staticView(${template}): the page has a CSRF token but the route has no session`);
-        token ??= request.csrfToken();
+        token ??= request.csrfToken() ?? noSession(template);
         value = token;
       }
       if (!SPLICE_SAFE.test(value)) throw new Error('staticView: a value to splice in would need escaping');

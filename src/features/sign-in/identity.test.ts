@@ -82,3 +82,13 @@ test('expired, rejected or malformed identities sign out; an API outage does not
   assert.ok(await outage(kept));
   assert.equal(kept.session.has(SESSION_KEYS.identity), true);
 });
+
+test('an anonymous request is answered at once, not through a promise; one with an identity is not', async () => {
+  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, []), identityFromSession, now: () => NOW });
+  assert.equal(resolve(request(undefined)), undefined);
+  assert.equal(resolve(request('not an identity')), undefined);
+  assert.equal(resolve({ session: null } as unknown as FastifyRequest), undefined);
+  const signedIn = resolve(request(identityExpiringIn(4480)));
+  assert.ok(signedIn instanceof Promise);
+  assert.equal((await signedIn)?.userId, 'u'.repeat(32));
+});

@@ -13,7 +13,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { CredentialBackend } from '../../backends/credentials.ts';
 import { TOKEN_LIFETIME_SECONDS, phpIsoDate } from '../../backends/credentials.ts';
-import type { SignedInUser } from '../../platform/auth-guard.ts';
+import type { ResolveUser, SignedInUser } from '../../platform/auth-guard.ts';
 import { PATHS } from '../../paths.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 
@@ -51,16 +51,21 @@ export interface ResolveUserOptions {
   readonly logger?: FastifyBaseLogger;
 }
 
-export function createResolveUser(options: ResolveUserOptions): (request: FastifyRequest) => Promise<SignedInUser | undefined> {
+export function createResolveUser(options: ResolveUserOptions): ResolveUser {
   const refreshAfterMs = (options.refreshAfterSeconds ?? 60) * 1000;
   const now = options.now ?? Date.now;
 
-  return async (request: FastifyRequest) => {
+  // No session or no identity in it (every anonymous request): answered at once, without a promise.
+  return (request: FastifyRequest) => {
     const session = request.session as FastifyRequest['session'] | null;
     if (session === null) return undefined;
     const raw = session.get(SESSION_KEYS.identity);
     const record = identityObject(raw);
     if (record === null) return undefined;
+    return resolveIdentity(request, session, raw, record);
+  };
+
+  async function resolveIdentity(request: FastifyRequest, session: FastifyRequest['session'], raw: unknown, record: Record<string, unknown>): Promise<SignedInUser | undefined> {
     const at = now();
     const user = options.identityFromSession(raw, new Date(at));
     if (user === undefined) {
@@ -86,5 +91,5 @@ export function createResolveUser(options: ResolveUserOptions): (request: Fastif
     session.delete(SESSION_KEYS.identity);
     request.signedOutByTimeout = true;
     return undefined;
-  };
+  }
 }
