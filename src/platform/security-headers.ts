@@ -104,7 +104,7 @@ async function securityHeaders(app: FastifyInstance, options: SecurityHeadersOpt
       reply.headers(fixed);
       reply.header('content-security-policy', cspBefore + request.cspNonce + cspAfter);
     }
-    reply.removeHeader('x-powered-by');
+    if (reply.hasHeader('x-powered-by')) reply.removeHeader('x-powered-by');
     done(null, payload);
   });
 }
