@@ -29,6 +29,10 @@ export interface ScenarioResult {
   readonly reference: 'static' | 'gzip';
   /** app ÷ ceiling requests per second in each round pair (the two run back to back). */
   readonly pairRatios?: readonly number[];
+  /** Per pair, the largest share of a bench core's time the hypervisor took (steal) during either round; 0 to 1. */
+  readonly pairSteal?: readonly number[];
+  /** Per pair, the app round's p99 in ms (the pair's order, as pairRatios). */
+  readonly appRoundP99s?: readonly number[];
   readonly note?: string;
 }
 
@@ -56,6 +60,68 @@ export const REFERENCES = {
 } as const;
 
 export const STATIC_P99_LIMIT_MS = 10;
+
+/** A round pair is "quiet" when the hypervisor took less than this share of any bench core during it. */
+export const QUIET_STEAL = 0.02;
+
+// ---------------------------------------------------------------------------------------------------------
+// CPU steal: on a shared VM the hypervisor sometimes runs other tenants on our cores. The load generator and
+// server then both stall, latency tails grow by tens of ms, and a pair's ratio says more about the neighbours
+// than about the app. Each round reads /proc/stat before and after, so the report can show it.
+
+/** Per-CPU tick counters from /proc/stat text: cpu number → [user, nice, system, idle, iowait, irq, softirq, steal, ...]. */
+export function parseProcStat(text: string): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const line of text.split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) out.set(Number(m[1]), m[2].trim().split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+/** CPU numbers from a taskset list ("0", "0,2", "0-1"); null: every CPU in `all`. */
+export function cpuList(spec: string | null, all: readonly number[]): number[] {
+  if (spec === null) return [...all];
+  const out = new Set<number>();
+  for (const part of spec.split(',')) {
+    const [a, b] = part.split('-').map((x) => Number(x.trim()));
+    if (a === undefined || !Number.isInteger(a)) continue;
+    const end = b === undefined || !Number.isInteger(b) ? a : b;
+    for (let c = a; c <= end; c++) out.add(c);
+  }
+  return [...out];
+}
+
+/** The largest share of elapsed ticks that went to steal on any of `cpus` between two readings (0 to 1). */
+export function stealShare(before: ReadonlyMap<number, readonly number[]>, after: ReadonlyMap<number, readonly number[]>, cpus: readonly number[]): number {
+  let worst = 0;
+  for (const cpu of cpus) {
+    const a = before.get(cpu);
+    const b = after.get(cpu);
+    if (a === undefined || b === undefined) continue;
+    const delta = b.map((v, i) => v - (a[i] ?? 0));
+    const total = delta.slice(0, 8).reduce((n, v) => n + v, 0);
+    if (total > 0) worst = Math.max(worst, (delta[7] ?? 0) / total);
+  }
+  return worst;
+}
+
+export interface QuietSummary { readonly pairs: number; readonly of: number; readonly ratio?: number; readonly appP99?: number }
+
+/** The ratio and app p99 over only the quiet pairs (steal below QUIET_STEAL), shown beside the all-pairs figures. */
+export function quietSummary(s: ScenarioResult, threshold = QUIET_STEAL): QuietSummary | undefined {
+  const { pairRatios, pairSteal, appRoundP99s } = s;
+  if (pairRatios === undefined || pairSteal?.length !== pairRatios.length) return undefined;
+  const quiet = pairRatios.flatMap((_r, i) => ((pairSteal[i] ?? 1) < threshold ? [i] : []));
+  if (quiet.length === 0) return { pairs: 0, of: pairRatios.length };
+  const p99s = appRoundP99s === undefined ? [] : quiet.map((i) => appRoundP99s[i] ?? 0);
+  return {
+    pairs: quiet.length,
+    of: pairRatios.length,
+    ratio: quantile(quiet.map((i) => pairRatios[i] ?? 0), 0.5),
+    ...(p99s.length === 0 ? {} : { appP99: quantile(p99s, 0.5) }),
+  };
+}
 
 /** The value below which a share `q` (0 to 1) of the sorted values lie (nearest rank). */
 export function quantile(values: readonly number[], q: number): number {
@@ -109,21 +175,26 @@ export function markdown(run: RunResult): string {
       `server on cpu ${run.serverCpus}, ${String(run.workers)} worker(s); ${String(run.rounds)} alternating rounds of ${String(run.seconds)} s after warm-up; session store: ${run.store}.`,
     '',
     'req/s are totals over all rounds; "ratio" is the median of the rounds\' app ÷ ceiling pairs (each pair run back to back), ' +
-      'with the middle half of the pairs beside it; p99 is the median of the rounds\' p99s, the worst round in brackets.',
+      'with the middle half of the pairs beside it; p99 is the median of the rounds\' p99s, the worst round in brackets. ' +
+      `"steal" is the largest share of a bench core the hypervisor gave other tenants during a pair (median and worst pair); ` +
+      `"quiet pairs" repeats the ratio and app p99 over only the pairs with steal under ${String(QUIET_STEAL * 100)} %. The verdict uses all pairs.`,
     '',
-    '| scenario | app req/s | p50 ms | p99 ms (worst round) | errors | ceiling req/s | ceiling p99 ms | ratio | ratio q1–q3 | target | ≥10× ref | verdict |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| scenario | app req/s | p50 ms | p99 ms (worst round) | errors | ceiling req/s | ceiling p99 ms | ratio | ratio q1–q3 | steal % (worst) | quiet pairs: ratio, p99 ms | target | ≥10× ref | verdict |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |',
   ];
   for (const s of run.scenarios) {
     if (s.app === undefined || s.ceiling === undefined) {
-      lines.push(`| ${s.title} | – | – | – | – | – | – | – | – | ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} |`);
+      lines.push(`| ${s.title} | – | – | – | – | – | – | – | – | – | – | ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} |`);
       continue;
     }
     const r = ratio(s);
     const v = verdict(s);
     const ten = s.app.rps >= tenTimesFloor(s);
     const worst = s.app.p99Worst === undefined ? '' : ` (${ms(s.app.p99Worst)})`;
-    lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
+    const q = quietSummary(s);
+    const steal = s.pairSteal === undefined || s.pairSteal.length === 0 ? '–' : `${(quantile(s.pairSteal, 0.5) * 100).toFixed(1)} (${(Math.max(...s.pairSteal) * 100).toFixed(1)})`;
+    const quiet = q === undefined ? '–' : q.ratio === undefined ? `0 of ${String(q.of)}` : `${String(q.pairs)} of ${String(q.of)}: ${q.ratio.toFixed(2)}, ${q.appP99 === undefined ? '–' : ms(q.appP99)}`;
+    lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${steal} | ${quiet} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
   }
   lines.push('', `Peak RSS of the app (sum of each process's VmHWM): ${(run.peakRssBytes / 1048576).toFixed(1)} MiB.`, '');
   lines.push('Reference figures (issue 6, same machine class, one core): Flask + Talisman + gunicorn ≈ 1,200 req/s (static page); ' +

@@ -6,7 +6,7 @@
  * Options (all optional):
  *   --rounds 10 --seconds 2 --warmup 2 --connections 50 --workers 1 --server-cpus 0 --client-cpus 1
  *   --only static,form-get   --tool wrk|autocannon   --name bench   --log-level info   --no-redis
- *   --soak --soak-requests 500000
+ *   --soak --soak-requests 3000000   (about 10 minutes: RSS settles only after ~500,000, and warm-up is the first 20 %)
  *   --profile   (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
  * Results: bench/results/<name>.md, .json, .svg (soak: <name>-soak.*). See docs/adr/0006-performance.md.
  */
@@ -21,7 +21,7 @@ import {
   cookieHeader, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
 } from './lib.ts';
 import type { RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
-import { REFERENCES, heapVerdict, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
+import { REFERENCES, cpuList, heapVerdict, parseProcStat, stealShare, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -42,7 +42,7 @@ const { values: opts } = parseArgs({
     'no-redis': { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
-    'soak-requests': { type: 'string', default: '500000' },
+    'soak-requests': { type: 'string', default: '3000000' },
   },
   strict: true,
 });
@@ -54,6 +54,17 @@ const connections = Number(opts.connections);
 const workers = Number(opts.workers);
 const serverCpus = opts['server-cpus'];
 const clientCpus = opts['client-cpus'];
+/** /proc/stat per CPU (empty where there is none: steal then reads 0). */
+const procStat = (): Map<number, number[]> => {
+  try {
+    return parseProcStat(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return new Map();
+  }
+};
+const allCpus = [...procStat().keys()];
+/** The cores the server and the load generator run on: steal on either disturbs a round. */
+const benchCpus = [...new Set([...cpuList(serverCpus, allCpus), ...cpuList(clientCpus, allCpus)])];
 const only = opts.only === undefined ? null : new Set(opts.only.split(','));
 const notes: string[] = [];
 
@@ -319,15 +330,21 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     await run(ceilingPort, warmup);
     const appRuns: LoadResult[] = [];
     const ceilingRuns: LoadResult[] = [];
+    const pairSteal: number[] = [];
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first, so neither always follows the other.
       const order = r % 2 === 0 ? ['app', 'ceiling'] as const : ['ceiling', 'app'] as const;
       const line: string[] = [];
+      let steal = 0;
       for (const who of order) {
+        const before = procStat();
         const result = who === 'app' ? await sampleDuring(run(appPort, seconds)) : await run(ceilingPort, seconds);
+        const taken = stealShare(before, procStat(), benchCpus);
+        steal = Math.max(steal, taken);
         (who === 'app' ? appRuns : ceilingRuns).push(result);
-        line.push(`${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`);
+        line.push(`${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms steal ${(taken * 100).toFixed(1)} %${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`);
       }
+      pairSteal.push(steal);
       say(`${label}: round ${String(r + 1)}/${String(rounds)}: ${line.join(' | ')}`);
     }
     const appSide = side(appRuns);
@@ -340,7 +357,10 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
       say(`${label}: ${note}`);
     }
     const pairRatios = appRuns.map((a, i) => a.rps / Math.max(1, ceilingRuns[i]?.rps ?? 0));
-    const result: ScenarioResult = { ...base, app: appSide, ceiling: side(ceilingRuns), pairRatios, bodyBytes: captured.body.length, ...(note === undefined ? {} : { note }) };
+    const result: ScenarioResult = {
+      ...base, app: appSide, ceiling: side(ceilingRuns), pairRatios, pairSteal, appRoundP99s: appRuns.map((a) => a.p99), bodyBytes: captured.body.length,
+      ...(note === undefined ? {} : { note }),
+    };
     const ra = ratio(result);
     say(`${label}: ${fmt(result.app?.rps ?? 0)} vs ${fmt(result.ceiling?.rps ?? 0)} req/s, ratio ${ra === undefined ? '–' : ra.toFixed(2)}: ${verdict(result).why}`);
     return result;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
-import { growthPer100k, heapVerdict, lastMajorGc, markdown, quantile, ratio, ratioSpread, soakVerdict, svg, verdict } from '../../bench/report.ts';
+import { cpuList, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, soakVerdict, stealShare, svg, verdict } from '../../bench/report.ts';
 
 const side = (rps: number, p99: number, p99Worst = p99): Side => ({ rps, p50: 1, p99, p99Worst, errors: 0, requests: rps * 10, statuses: { 200: rps * 10 } });
 
@@ -39,8 +39,44 @@ describe('bench report', () => {
       serverCpus: '0', clientCpus: '1', store: 'redis', peakRssBytes: 1 << 20, scenarios: [scenario()], notes: [],
     };
     const md = markdown(run);
-    assert.match(md, /\| \/ \(static page\) \| 25,000 \| 1\.00 \| 8\.00 \(40\.00\) \| 0 \| 40,000 \| 5\.00 \| 0\.62 \| 0\.61–0\.63 \| ≥ 0\.6 \| yes \(13×\) \| ok \|/);
+    assert.match(md, /\| \/ \(static page\) \| 25,000 \| 1\.00 \| 8\.00 \(40\.00\) \| 0 \| 40,000 \| 5\.00 \| 0\.62 \| 0\.61–0\.63 \| – \| – \| ≥ 0\.6 \| yes \(13×\) \| ok \|/);
+    const withSteal = markdown({ ...run, scenarios: [scenario({ pairSteal: [0.3, 0, 0.01, 0.05, 0], appRoundP99s: [90, 7, 8, 30, 9] })] });
+    assert.match(withSteal, /\| 0\.62 \| 0\.61–0\.63 \| 1\.0 \(30\.0\) \| 3 of 5: 0\.62, 8\.00 \| ≥ 0\.6 \|/);
     assert.match(svg(run), /^<svg[\s\S]*25,000 \(0\.62\)[\s\S]*<\/svg>\n?$/);
+  });
+});
+
+describe('CPU steal', () => {
+  const stat = (steal0: number, steal1: number, busy: number) => [
+    'cpu  1 2 3 4 5 6 7 8 0 0',
+    `cpu0 ${String(busy)} 0 0 0 0 0 0 ${String(steal0)} 0 0`,
+    `cpu1 ${String(busy)} 0 0 0 0 0 0 ${String(steal1)} 0 0`,
+    'intr 1 2 3',
+  ].join('\n');
+
+  test('reads per-CPU counters, not the total line, and the taskset list forms', () => {
+    const parsed = parseProcStat(stat(1, 2, 100));
+    assert.deepEqual([...parsed.keys()], [0, 1]);
+    assert.equal(parsed.get(1)?.[7], 2);
+    assert.deepEqual(cpuList('0', [0, 1]), [0]);
+    assert.deepEqual(cpuList('0-2,5', [0, 1]), [0, 1, 2, 5]);
+    assert.deepEqual(cpuList(null, [0, 1]), [0, 1]);
+  });
+
+  test('steal is the worst core\'s share of the ticks between two readings', () => {
+    const before = parseProcStat(stat(0, 0, 100));
+    const after = parseProcStat(stat(10, 30, 190)); // cpu0: 90 busy + 10 steal; cpu1: 90 busy + 30 steal
+    assert.equal(stealShare(before, after, [0]), 0.1);
+    assert.equal(stealShare(before, after, [0, 1]), 0.25);
+    assert.equal(stealShare(before, after, [7]), 0, 'an unknown CPU reads as none');
+  });
+
+  test('quiet pairs: the ratio and app p99 over only the pairs the hypervisor left alone', () => {
+    const s = scenario({ pairRatios: [0.4, 0.5, 0.6, 0.7], pairSteal: [0.2, 0.01, 0.0, 0.019], appRoundP99s: [300, 9, 8, 10] });
+    assert.deepEqual(quietSummary(s), { pairs: 3, of: 4, ratio: 0.6, appP99: 9 });
+    assert.deepEqual(quietSummary({ ...s, pairSteal: [1, 1, 1, 1] }), { pairs: 0, of: 4 });
+    assert.equal(quietSummary(scenario()), undefined, 'no steal readings: nothing to say');
+    assert.equal(ratio(s), 0.6, 'the verdict\'s ratio still uses every pair');
   });
 });
 
