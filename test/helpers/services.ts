@@ -24,23 +24,11 @@ const OUTPUT_CAP = 64 * 1024;
 // ---------------------------------------------------------------------------------------------------------
 // Small utilities
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close). */
+/** A TCP port on 127.0.0.1 that was free a moment ago (reserved, then released at once). */
 export async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('freePort: no port assigned'));
-        return;
-      }
-      const { port } = address;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
+  const reserved = await reservePort();
+  await reserved.release();
+  return reserved.port;
 }
 
 /**
