@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PATHS, PUBLIC_ROUTES, isPublicRoute, safeLocalPath } from './paths.ts';
+import { PATHS, PUBLIC_ROUTES, isPublicRoute, pathOf, safeLocalPath } from './paths.ts';
 
 test('every path is declared once, is absolute and unique', () => {
   const values = Object.values(PATHS);
@@ -46,3 +46,11 @@ for (const [input, expected] of redirects) {
     assert.equal(safeLocalPath(input), expected);
   });
 }
+
+test('pathOf drops the query string and nothing else', () => {
+  assert.equal(pathOf('/send-feedback'), '/send-feedback');
+  assert.equal(pathOf('/feedback-thanks?returnTarget=%2F'), '/feedback-thanks');
+  assert.equal(pathOf('/a?b?c'), '/a');
+  assert.equal(pathOf('?x'), '');
+  assert.equal(pathOf(''), '');
+});

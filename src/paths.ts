@@ -78,6 +78,12 @@ export function isPublicRoute(routePattern: string, method: string): boolean {
 }
 
 /** Paths that are health checks or assets: left out of access logs. */
+/** A request URL's path: everything before the query string. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 export const QUIET_PATHS: ReadonlySet<string> = new Set([PATHS.pingElb, PATHS.robots]);
 
 /**

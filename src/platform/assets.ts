@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ASSET_PREFIX } from '../paths.ts';
+import { ASSET_PREFIX, pathOf } from '../paths.ts';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.css': 'text/css; charset=utf-8',
@@ -105,7 +105,7 @@ export function chooseEncoding(acceptEncoding: string | undefined, asset: { br?:
 async function assets(app: FastifyInstance, options: { catalogue: AssetCatalogue }): Promise<void> {
   const { files } = options.catalogue;
   app.get(`${ASSET_PREFIX}*`, { config: { session: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?', 1)[0] ?? '';
+    const path = pathOf(request.url);
     const asset = files.get(path);
     if (asset === undefined) {
       reply.callNotFound();

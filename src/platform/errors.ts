@@ -8,6 +8,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CsrfError } from './csrf.ts';
+import { pathOf } from '../paths.ts';
 
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Sorry, there is a problem with your request',
@@ -59,7 +60,7 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, stat
 
 async function errors(app: FastifyInstance): Promise<void> {
   app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?', 1)[0] ?? '';
+    const path = pathOf(request.url);
     const allowed = app.allowedMethods(path);
     if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '));

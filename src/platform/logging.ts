@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { pino } from 'pino';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, Logger, LoggerOptions } from 'pino';
-import { ASSET_PREFIX, QUIET_PATHS } from '../paths.ts';
+import { ASSET_PREFIX, QUIET_PATHS, pathOf } from '../paths.ts';
 
 const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'authToken', '_csrf', '__csrf', 'csrf', 'email', 'username', 'cookie', 'authorization', 'set-cookie', 'secret', 'sessionSecret'];
 
@@ -44,7 +44,7 @@ export function loggerOptions(level: string): LoggerOptions {
     timestamp,
     formatters: { level: (label: string) => ({ level: label }) },
     serializers: {
-      req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: (req.url ?? '').split('?', 1)[0], id: req.id }),
+      req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: pathOf(req.url ?? ''), id: req.id }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
   };
@@ -149,7 +149,7 @@ async function accessLog(app: FastifyInstance): Promise<void> {
   const access = accessLineWriter(app.log);
   // Callback style: Fastify runs it without a promise and a microtask per request.
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const path = request.url.split('?', 1)[0] ?? '';
+    const path = pathOf(request.url);
     if (!QUIET_PATHS.has(path) && !(path.startsWith(ASSET_PREFIX) && reply.statusCode < 400)) {
       access({ reqId: request.id, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 });
     }

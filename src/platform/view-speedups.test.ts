@@ -12,7 +12,7 @@ import nunjucks from 'nunjucks';
 import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { createEnvironment, fragmentRenderer } from './views.ts';
-import { fastIndent, fastTrim, isMarkedSafe, markedSafe } from './view-speedups.ts';
+import { TwoKeyCache, fastIndent, fastTrim, isMarkedSafe, markedSafe } from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
 const stockFilter = (name: string): Filter => new nunjucks.Environment().getFilter(name) as Filter;
@@ -154,4 +154,15 @@ describe('fragments', () => {
   });
 
   test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+});
+
+test('TwoKeyCache keeps values by both keys, and at most its bound', () => {
+  const cache = new TwoKeyCache<number>(2);
+  cache.set('a', 'x', 1);
+  cache.set('a', 'y', 2);
+  cache.set('b', 'x', 3);
+  assert.equal(cache.get('a', 'x'), 1);
+  assert.equal(cache.get('a', 'y'), 2);
+  assert.equal(cache.get('b', 'x'), undefined, 'past the bound nothing new is kept');
+  assert.equal(cache.get('x', 'a'), undefined);
 });

@@ -43,25 +43,44 @@ export function fastIndent(builtin: Filter): Filter {
   };
 }
 
-/** A FileSystemLoader whose relative-name resolution is remembered (bounded: template names come from templates, not requests). */
-export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
-  /** from -> to -> resolved; nested so a lookup builds no key string. */
-  readonly #resolved = new Map<string, Map<string, string>>();
+/**
+ * A map keyed by two strings, nested so a lookup builds no key string, holding at most `max` values (past that,
+ * `set` keeps nothing new). For keys that come from code and templates, not from requests.
+ */
+export class TwoKeyCache<V> {
+  readonly #outer = new Map<string, Map<string, V>>();
+  readonly #max: number;
   #count = 0;
 
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get(a: string, b: string): V | undefined {
+    return this.#outer.get(a)?.get(b);
+  }
+
+  set(a: string, b: string, value: V): void {
+    if (this.#count >= this.#max) return;
+    let inner = this.#outer.get(a);
+    if (inner === undefined) {
+      inner = new Map();
+      this.#outer.set(a, inner);
+    }
+    if (!inner.has(b)) this.#count++;
+    inner.set(b, value);
+  }
+}
+
+/** A FileSystemLoader whose relative-name resolution is remembered (bounded: template names come from templates, not requests). */
+export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
+  readonly #resolved = new TwoKeyCache<string>(1000);
+
   override resolve(from: string, to: string): string {
-    let byTarget = this.#resolved.get(from);
-    const hit = byTarget?.get(to);
+    const hit = this.#resolved.get(from, to);
     if (hit !== undefined) return hit;
     const resolved = super.resolve(from, to);
-    if (this.#count < 1000) {
-      if (byTarget === undefined) {
-        byTarget = new Map();
-        this.#resolved.set(from, byTarget);
-      }
-      byTarget.set(to, resolved);
-      this.#count++;
-    }
+    this.#resolved.set(from, to, resolved);
     return resolved;
   }
 }

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PATHS } from '../paths.ts';
+import { PATHS, pathOf } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
-import { installFastFilters, markedSafe, ResolveCachingLoader } from './view-speedups.ts';
+import { installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
 
 export type ViewContext = Record<string, unknown>;
 
@@ -139,9 +139,8 @@ function noSession(template: string): never {
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const env = createEnvironment(options.catalogue, options.globals);
-  // Template, then path (no key string made per request); at most MAX_PRERENDERED pages are kept.
-  const prerendered = new Map<string, Map<string, { readonly parts: readonly Buffer[]; readonly bytes: number; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>>();
-  let pagesKept = 0;
+  // By template, then path; at most MAX_PRERENDERED pages are kept.
+  const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bytes: number; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(MAX_PRERENDERED);
   app.decorate('views', env);
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
@@ -150,7 +149,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       ...context,
       cspNonce: request.cspNonce,
       csrfToken: () => request.csrfToken() ?? '',
-      currentPath: request.url.split('?', 1)[0],
+      currentPath: pathOf(request.url),
       signedIn: (request as { user?: unknown }).user !== undefined,
     });
     return this.code(status).type('text/html; charset=utf-8').send(html);
@@ -159,22 +158,12 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   app.decorateReply('staticView', function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
     const request = this.request;
     if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
-    const url = request.url;
-    const query = url.indexOf('?');
-    const currentPath = query < 0 ? url : url.slice(0, query);
-    let byPath = prerendered.get(template);
-    if (byPath === undefined) {
-      byPath = new Map();
-      prerendered.set(template, byPath);
-    }
-    let page = byPath.get(currentPath);
+    const currentPath = pathOf(request.url);
+    let page = prerendered.get(template, currentPath);
     if (page === undefined) {
       const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
       page = { parts, slots, bytes: parts.reduce((n, p) => n + p.length, 0), context };
-      if (pagesKept < MAX_PRERENDERED) {
-        byPath.set(currentPath, page);
-        pagesKept++;
-      }
+      prerendered.set(template, currentPath, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }
