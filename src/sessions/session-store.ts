@@ -7,14 +7,27 @@
  * moment, so two concurrent requests cannot lose each other's updates (the race in the PHP front's
  * ADR 0002 that lost CSRF tokens).
  *
- * Values are plain data: string, number, bigint, boolean, null, arrays and null-prototype objects.
+ * Values are plain data: string, number, bigint, boolean, null, arrays and null-prototype objects. A PHP float
+ * read from the Redis store is a `PhpFloat` (it keeps its exact text), so read numbers with `sessionNumber`.
  * A store may keep values it does not understand in an opaque form; the app never evaluates them.
  */
+import { PhpFloat } from './php-serialize.ts';
+
 export const DELETE: unique symbol = Symbol('session.delete');
 export type SessionValue = unknown;
 /** Changed keys: the new value, or DELETE to remove the key. */
 export type SessionChanges = ReadonlyMap<string, SessionValue>;
 export type SessionData = Map<string, SessionValue>;
+/**
+ * A finite number kept in the session, however the store returns it: a JS number (memory store, or a PHP int
+ * from Redis) or a `PhpFloat` (a PHP float from Redis, such as the PHP front's `microtime(true)`); otherwise
+ * undefined.
+ */
+export function sessionNumber(value: SessionValue): number | undefined {
+  const n = value instanceof PhpFloat ? value.value : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
 export type SessionBase = { readonly copyFrom: string } | 'new';
 
 export interface SessionStore {

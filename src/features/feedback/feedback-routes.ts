@@ -16,6 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, safeLocalPath } from '../../paths.ts';
 import type { FeedbackService } from './feedback-service.ts';
 import { UNKNOWN_PAGE } from './feedback-service.ts';
+import { sessionNumber } from '../../sessions/session-store.ts';
 import type { FeedbackBodyType, FeedbackField, FeedbackValues, FormError } from './feedback-schema.ts';
 import { DETAILS_MAX_CHARACTERS, FeedbackBody, MESSAGES, RATINGS, validateFeedback } from './feedback-schema.ts';
 
@@ -98,8 +99,8 @@ export default async function feedbackRoutes(app: FastifyInstance, options: Feed
   app.post<{ Body: FeedbackBodyType }>(PATHS.feedback, { schema: { body: FeedbackBody } }, async (request, reply) => {
     const session = request.session;
     const nowSeconds = now() / 1000;
-    const shownAt = session.get(FEEDBACK_SESSION_KEYS.shownAt);
-    const tooFast = minSeconds > 0 && (typeof shownAt !== 'number' || !Number.isFinite(shownAt) || nowSeconds - shownAt < minSeconds);
+    const shownAt = sessionNumber(session.get(FEEDBACK_SESSION_KEYS.shownAt));
+    const tooFast = minSeconds > 0 && (shownAt === undefined || nowSeconds - shownAt < minSeconds);
     const result = validateFeedback(request.body);
 
     if (tooFast || !result.ok) {
