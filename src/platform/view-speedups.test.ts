@@ -12,7 +12,7 @@ import nunjucks from 'nunjucks';
 import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { createEnvironment, fragmentRenderer } from './views.ts';
-import { TwoKeyCache, fastIndent, fastTrim, isMarkedSafe, markedSafe } from './view-speedups.ts';
+import { TwoKeyCache, fastIndent, fastTrim, installExportCache, isMarkedSafe, markedSafe } from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
 const stockFilter = (name: string): Filter => new nunjucks.Environment().getFilter(name) as Filter;
@@ -151,6 +151,62 @@ describe('fragments', () => {
     renders = 0;
     page('{{ fragment("probe", { who: "a", n: 1 }) }}', {});
     assert.equal(renders, 0, 'an early version still is');
+  });
+
+  test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+});
+
+describe('imports without context run their top level once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lpa-imports-'));
+  // The top level counts its runs; the macro sets a variable of its own and calls another macro from the file.
+  writeFileSync(join(dir, 'macros.njk'), '{% set runs = count() %}{% macro tag(x) %}<{{ x }}>{% endmacro %}{% macro hello(name) %}{% set inner = name %}Hello {{ tag(inner) }}[{{ runs }}][{{ secret }}]{% endmacro %}');
+  writeFileSync(join(dir, 'page.njk'), '{% from "macros.njk" import hello %}{{ hello(who) }} {{ hello("again") }}');
+  writeFileSync(join(dir, 'aliased.njk'), '{% import "macros.njk" as m %}{{ m.hello(who) }}');
+  writeFileSync(join(dir, 'with-context.njk'), '{% from "macros.njk" import hello with context %}{{ hello(who) }}');
+  writeFileSync(join(dir, 'failing.njk'), '{% set ok = mayFail() %}{% macro x() %}x{% endmacro %}');
+  writeFileSync(join(dir, 'uses-failing.njk'), '{% from "failing.njk" import x %}{{ x() }}');
+  const setUp = (cached: boolean): { env: nunjucks.Environment; runs: () => number; fail: (on: boolean) => void } => {
+    let runs = 0;
+    let failing = false;
+    const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir), { autoescape: true });
+    env.addGlobal('count', () => ++runs);
+    env.addGlobal('mayFail', () => {
+      if (failing) throw new Error('top level failed');
+      return ++runs;
+    });
+    if (cached) installExportCache(env);
+    return { env, runs: () => runs, fail: (on) => { failing = on; } };
+  };
+
+  test('same output as Nunjucks, from one run of the imported file', () => {
+    const stock = setUp(false);
+    const fast = setUp(true);
+    for (const who of ['Ann', '<b>Bo</b>', 'Cy']) {
+      const context = { who, secret: 'page data' };
+      // The stock run count moves on every render, so compare with it stripped of the count.
+      const strip = (html: string): string => html.replaceAll(/\[\d+\]/g, '[n]');
+      assert.equal(strip(fast.env.render('page.njk', context)), strip(stock.env.render('page.njk', context)));
+      assert.equal(strip(fast.env.render('aliased.njk', context)), strip(stock.env.render('aliased.njk', context)));
+    }
+    assert.equal(fast.env.render('page.njk', { who: '<i>' }), 'Hello <&lt;i&gt;>[1][] Hello <again>[1][]', 'escaped; the page context is not visible');
+    assert.equal(fast.runs(), 1, 'the top level ran once across renders, templates and import forms');
+    assert.equal(stock.runs(), 6, 'control: stock Nunjucks runs it on every import');
+  });
+
+  test('imports with context still run every time and see the page', () => {
+    const fast = setUp(true);
+    assert.equal(fast.env.render('with-context.njk', { who: 'A', secret: 's1' }), 'Hello <A>[1][s1]');
+    assert.equal(fast.env.render('with-context.njk', { who: 'B', secret: 's2' }), 'Hello <B>[2][s2]');
+  });
+
+  test('a failed top level is not kept', () => {
+    const fast = setUp(true);
+    fast.fail(true);
+    assert.throws(() => fast.env.render('uses-failing.njk'), /top level failed/);
+    fast.fail(false);
+    assert.equal(fast.env.render('uses-failing.njk'), 'x');
+    assert.equal(fast.env.render('uses-failing.njk'), 'x');
+    assert.equal(fast.runs(), 1);
   });
 
   test.after(() => { rmSync(dir, { recursive: true, force: true }); });

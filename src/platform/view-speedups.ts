@@ -1,5 +1,5 @@
 /**
- * Three drop-in replacements for Nunjucks internals that a CPU profile of a GOV.UK page render showed as hot
+ * Four drop-in replacements for Nunjucks internals that a CPU profile of a GOV.UK page render showed as hot
  * (docs/adr/0006). Each gives the same output as the built-in it replaces, which view-speedups.test.ts checks
  * against the built-in on generated input; none changes escaping.
  *
@@ -8,6 +8,9 @@
  * - `indent`: the built-in splits into lines and joins again; replacing every newline is the same string.
  * - template name resolution: every `{% include "./template.njk" %}` inside a govuk-frontend macro resolved its
  *   path with `path.resolve` on every call (10% of a render). The answer depends only on the two names.
+ * - imports: every `{% from "x" import y %}` ran x's top level again on every render, to define its macros anew
+ *   (govuk-frontend's page template imports five macro files, and each component's template imports more): a
+ *   quarter of a signed-in page's render. `installExportCache` keeps what an import without context exports.
  */
 import nunjucks from 'nunjucks';
 
@@ -83,6 +86,47 @@ export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
     this.#resolved.set(from, to, resolved);
     return resolved;
   }
+}
+
+/** What Nunjucks' `Template` has inside (not in its type declarations). */
+interface TemplateInternals {
+  readonly env: unknown;
+  getExported: (this: TemplateInternals, ...args: unknown[]) => unknown;
+}
+type ExportCallback = (err: unknown, exported?: unknown) => void;
+
+const exportCaching = new WeakSet<nunjucks.Environment>();
+const exportsOf = new WeakMap<TemplateInternals, unknown>();
+let exportCacheInstalled = false;
+
+/**
+ * Makes `env` run a template's top level once per process when it is imported without context (`{% from "x"
+ * import y %}` and `{% import "x" as y %}`, which Nunjucks compiles to `getExported(callback)`): later imports get
+ * the same exported macros. Same output, because such an import's context is empty but for the environment's
+ * globals, so its top level defines the same macros every time; a macro keeps nothing between calls (each call
+ * gets a fresh frame, as when one page calls it twice). Needs what views.ts guarantees: templates never change
+ * while the process runs, and every render is synchronous (no async filters or loaders), so two renders never
+ * interleave inside one macro. Imports `with context` run as before. Other environments are left alone.
+ */
+export function installExportCache(env: nunjucks.Environment): void {
+  exportCaching.add(env);
+  if (exportCacheInstalled) return;
+  exportCacheInstalled = true;
+  const proto = (nunjucks.Template as unknown as { prototype: TemplateInternals }).prototype;
+  const builtin = proto.getExported;
+  proto.getExported = function getExported(this: TemplateInternals, ...args: unknown[]): unknown {
+    const [done] = args;
+    if (args.length !== 1 || typeof done !== 'function' || !exportCaching.has(this.env as nunjucks.Environment)) return builtin.apply(this, args);
+    const callback = done as ExportCallback;
+    if (exportsOf.has(this)) {
+      callback(null, exportsOf.get(this));
+      return undefined;
+    }
+    return builtin.call(this, (err: unknown, exported?: unknown) => {
+      if (err === null || err === undefined) exportsOf.set(this, exported);
+      callback(err, exported);
+    });
+  };
 }
 
 /** Installs the two filters on an environment. */

@@ -15,7 +15,7 @@ import { PATHS, pathOf } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
-import { installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
+import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
 
 export type ViewContext = Record<string, unknown>;
 
@@ -41,6 +41,7 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   );
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
   installFastFilters(env);
+  installExportCache(env);
   env.addGlobal('paths', PATHS);
   env.addGlobal('serviceName', 'Make a lasting power of attorney');
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
