@@ -91,7 +91,7 @@ export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
 /** What Nunjucks' `Template` has inside (not in its type declarations). */
 interface TemplateInternals {
   readonly env: unknown;
-  getExported: (this: TemplateInternals, ...args: unknown[]) => unknown;
+  getExported: (this: TemplateInternals, ctx?: unknown, parentFrame?: unknown, cb?: unknown) => unknown;
 }
 type ExportCallback = (err: unknown, exported?: unknown) => void;
 
@@ -114,17 +114,17 @@ export function installExportCache(env: nunjucks.Environment): void {
   exportCacheInstalled = true;
   const proto = (nunjucks.Template as unknown as { prototype: TemplateInternals }).prototype;
   const builtin = proto.getExported;
-  proto.getExported = function getExported(this: TemplateInternals, ...args: unknown[]): unknown {
-    const [done] = args;
-    if (args.length !== 1 || typeof done !== 'function' || !exportCaching.has(this.env as nunjucks.Environment)) return builtin.apply(this, args);
-    const callback = done as ExportCallback;
-    if (exportsOf.has(this)) {
-      callback(null, exportsOf.get(this));
+  proto.getExported = function getExported(this: TemplateInternals, ctx?: unknown, parentFrame?: unknown, cb?: unknown): unknown {
+    if (typeof ctx !== 'function' || parentFrame !== undefined || cb !== undefined || !exportCaching.has(this.env as nunjucks.Environment)) return builtin.call(this, ctx, parentFrame, cb);
+    const callback = ctx as ExportCallback;
+    const exported = exportsOf.get(this); // always an object once kept
+    if (exported !== undefined) {
+      callback(null, exported);
       return undefined;
     }
-    return builtin.call(this, (err: unknown, exported?: unknown) => {
-      if (err === null || err === undefined) exportsOf.set(this, exported);
-      callback(err, exported);
+    return builtin.call(this, (err: unknown, result?: unknown) => {
+      if ((err === null || err === undefined) && result !== undefined) exportsOf.set(this, result);
+      callback(err, result);
     });
   };
 }
