@@ -28,7 +28,8 @@ describe('bench report', () => {
 
   test('the verdict checks the ratio target, the median p99 and the tenfold reference', () => {
     assert.deepEqual(verdict(scenario()), { ok: true, why: 'ok' });
-    assert.match(verdict(scenario({ pairRatios: [0.5, 0.55, 0.59] })).why, /ratio 0\.55 < 0\.6/);
+    assert.match(verdict(scenario({ pairRatios: [0.5, 0.55, 0.59] })).why, /ratio 0\.550 < 0\.6/);
+    assert.match(verdict(scenario({ pairRatios: [0.59, 0.5999, 0.6] })).why, /ratio 0\.599 < 0\.6/, 'just under the target never reads as the target');
     assert.match(verdict(scenario({ app: side(25_000, 12) })).why, /p99 12\.0 ms >= 10/);
     assert.match(verdict(scenario({ app: side(15_000, 8) })).why, /< 10x reference/);
   });
