@@ -83,10 +83,10 @@ interface Sites {
   readonly legacy: Browser;
 }
 
-async function sites(t: TestContext): Promise<Sites> {
+async function sites(t: TestContext, env: Record<string, string> = {}): Promise<Sites> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lpa-interop-'));
   dirs.push(dataDir);
-  const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: dataDir } });
+  const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: dataDir, ...env } });
   assert.equal(built.config.sessionCookieName, COOKIE);
   assert.equal(built.config.sessionKeyPrefix, PREFIX);
   const users = built.services.credentials as LocalCredentials;
@@ -456,6 +456,25 @@ describe('sessions of every shape', () => {
     const both = decodeSession((await stored(id)) ?? Buffer.alloc(0));
     assert.equal(both.rawOf('fromPhp')?.toString('utf8'), bytes.toString('utf8'));
     assert.equal(serialize(both.get('fromPhp') ?? null).toString('utf8'), bytes.toString('utf8'));
+  });
+});
+
+describe('numbers PHP writes', () => {
+  test('the feedback form time as PHP writes it (a float) counts for the bot check', async (t) => {
+    const s = await sites(t, { FEEDBACK_MIN_SECONDS: '3' });
+    const form = await s.app.get(PATHS.feedback);
+    const token = csrfTokenFrom(form.text);
+    const valid = { _csrf: token, rating: 'satisfied', details: 'Clear.', email: '', phone: '' };
+    const phpWrites = async (secondsAgo: number): Promise<void> => {
+      const wrote = await s.legacy.post('/write.php', { key: 'feedback_form_generated_time', json: (Date.now() / 1000 - secondsAgo).toFixed(4) });
+      assert.equal(wrote.status, 200, wrote.text);
+      assert.match((await stored(sessionId(s)))?.toString('latin1') ?? '', /feedback_form_generated_time\|d:\d+\.\d+;/, 'PHP stored a float');
+    };
+    await phpWrites(0);
+    assert.equal((await s.app.post(PATHS.feedback, valid)).status, 400, 'control: shown just now is too fast');
+    await phpWrites(10);
+    const sent = await s.app.post(PATHS.feedback, valid);
+    assert.equal(sent.status, 303, 'shown ten seconds ago by the PHP front: sent');
   });
 });
 
