@@ -33,6 +33,9 @@ export interface ScenarioResult {
   readonly pairSteal?: readonly number[];
   /** Per pair, the app round's p99 in ms (the pair's order, as pairRatios). */
   readonly appRoundP99s?: readonly number[];
+  /** Per pair, CPU time (user + system) per request in µs: the app's, with Redis's, and the ceiling's. Not in the verdict. */
+  readonly appCpuUs?: readonly number[];
+  readonly ceilingCpuUs?: readonly number[];
   readonly note?: string;
 }
 
@@ -123,6 +126,21 @@ export function quietSummary(s: ScenarioResult, threshold = QUIET_STEAL): QuietS
   };
 }
 
+export interface CpuSummary { readonly app: number; readonly ceiling: number; readonly ratio: number }
+
+/**
+ * The CPU each side spent per request (medians over the rounds) and the median of the pairs' ceiling ÷ app CPU:
+ * what the app's own work costs against the ceiling's. Time the hypervisor gave other tenants is in neither, so
+ * steal moves this far less than the requests-per-second ratio; it explains the verdict, it does not replace it.
+ */
+export function cpuSummary(s: ScenarioResult): CpuSummary | undefined {
+  const { appCpuUs: app, ceilingCpuUs: ceiling } = s;
+  if (app === undefined || ceiling?.length !== app.length || app.length === 0) return undefined;
+  const pairs = app.flatMap((a, i) => (a > 0 && (ceiling[i] ?? 0) > 0 ? [(ceiling[i] ?? 0) / a] : []));
+  if (pairs.length === 0) return undefined;
+  return { app: quantile(app, 0.5), ceiling: quantile(ceiling, 0.5), ratio: quantile(pairs, 0.5) };
+}
+
 /** The value below which a share `q` (0 to 1) of the sorted values lie (nearest rank). */
 export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -178,14 +196,15 @@ export function markdown(run: RunResult): string {
     'req/s are totals over all rounds; "ratio" is the median of the rounds\' app ÷ ceiling pairs (each pair run back to back), ' +
       'with the middle half of the pairs beside it; p99 is the median of the rounds\' p99s, the worst round in brackets. ' +
       `"steal" is the largest share of a bench core the hypervisor gave other tenants during a pair (median and worst pair); ` +
-      `"quiet pairs" repeats the ratio and app p99 over only the pairs with steal under ${String(QUIET_STEAL * 100)} %. The verdict uses all pairs.`,
+      `"quiet pairs" repeats the ratio and app p99 over only the pairs with steal under ${String(QUIET_STEAL * 100)} %. ` +
+      '"CPU µs/req" is the CPU time (user + system, the app\'s with Redis\'s) per request, median over the rounds, and in brackets the median pair\'s ceiling ÷ app CPU, which steal hardly moves. The verdict uses all pairs and requests per second.',
     '',
-    '| scenario | app req/s | p50 ms | p99 ms (worst round) | errors | ceiling req/s | ceiling p99 ms | ratio | ratio q1–q3 | steal % (worst) | quiet pairs: ratio, p99 ms | target | ≥10× ref | verdict |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |',
+    '| scenario | app req/s | p50 ms | p99 ms (worst round) | errors | ceiling req/s | ceiling p99 ms | ratio | ratio q1–q3 | steal % (worst) | quiet pairs: ratio, p99 ms | CPU µs/req app, ceiling (ratio) | target | ≥10× ref | verdict |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |',
   ];
   for (const s of run.scenarios) {
     if (s.app === undefined || s.ceiling === undefined) {
-      lines.push(`| ${s.title} | – | – | – | – | – | – | – | – | – | – | ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} |`);
+      lines.push(`| ${s.title} | – | – | – | – | – | – | – | – | – | – | – | ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} |`);
       continue;
     }
     const r = ratio(s);
@@ -195,7 +214,9 @@ export function markdown(run: RunResult): string {
     const q = quietSummary(s);
     const steal = s.pairSteal === undefined || s.pairSteal.length === 0 ? '–' : `${(quantile(s.pairSteal, 0.5) * 100).toFixed(1)} (${(Math.max(...s.pairSteal) * 100).toFixed(1)})`;
     const quiet = q === undefined ? '–' : q.ratio === undefined ? `0 of ${String(q.of)}` : `${String(q.pairs)} of ${String(q.of)}: ${q.ratio.toFixed(2)}, ${q.appP99 === undefined ? '–' : ms(q.appP99)}`;
-    lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${steal} | ${quiet} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
+    const c = cpuSummary(s);
+    const cpu = c === undefined ? '–' : `${c.app.toFixed(0)}, ${c.ceiling.toFixed(0)} (${c.ratio.toFixed(2)})`;
+    lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${steal} | ${quiet} | ${cpu} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
   }
   lines.push('', `Peak RSS of the app (sum of each process's VmHWM): ${(run.peakRssBytes / 1048576).toFixed(1)} MiB.`, '');
   lines.push('Reference figures (issue 6, same machine class, one core): Flask + Talisman + gunicorn ≈ 1,200 req/s (static page); ' +

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Captured, LoadResult, Proc, RequestSpec } from './lib.ts';
 import {
-  cookieHeader, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
+  cookieHeader, cpuTimeOf, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
 } from './lib.ts';
 import type { RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
 import { REFERENCES, cpuList, heapVerdict, parseProcStat, stealShare, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
@@ -109,12 +109,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Redis (the session store shared with the PHP front), the app, a user to sign in with
 
 let redisUrl: string | undefined;
+let redisPid: number | undefined;
 if (!opts['no-redis'] && has('redis-server')) {
   const port = await freePort();
   const redis = startPinned(serverCpus, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], process.env, path.join(work, 'redis.log'));
   started.push(redis);
   await waitForPort(port, redis);
   redisUrl = `redis://127.0.0.1:${String(port)}`;
+  redisPid = redis.pid;
 }
 
 const appPort = await freePort();
@@ -331,6 +333,9 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     const appRuns: LoadResult[] = [];
     const ceilingRuns: LoadResult[] = [];
     const pairSteal: number[] = [];
+    // CPU time per request: the app's includes Redis, which serves only the app and runs on the same core(s).
+    const appCpuPids = redisPid === undefined ? [app.pid] : [app.pid, redisPid];
+    const cpuUs: Record<'app' | 'ceiling', number[]> = { app: [], ceiling: [] };
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first, so neither always follows the other.
       const order = r % 2 === 0 ? ['app', 'ceiling'] as const : ['ceiling', 'app'] as const;
@@ -338,11 +343,15 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
       let steal = 0;
       for (const who of order) {
         const before = procStat();
+        const cpuPids = who === 'app' ? appCpuPids : [ceiling.pid];
+        const cpuBefore = cpuTimeOf(cpuPids);
         const result = who === 'app' ? await sampleDuring(run(appPort, seconds)) : await run(ceilingPort, seconds);
+        const perRequest = (cpuTimeOf(cpuPids) - cpuBefore) / Math.max(1, result.requests);
         const taken = stealShare(before, procStat(), benchCpus);
         steal = Math.max(steal, taken);
         (who === 'app' ? appRuns : ceilingRuns).push(result);
-        line.push(`${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms steal ${(taken * 100).toFixed(1)} %${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`);
+        cpuUs[who].push(perRequest);
+        line.push(`${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms cpu ${perRequest.toFixed(0)} µs/req steal ${(taken * 100).toFixed(1)} %${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`);
       }
       pairSteal.push(steal);
       say(`${label}: round ${String(r + 1)}/${String(rounds)}: ${line.join(' | ')}`);
@@ -359,6 +368,7 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     const pairRatios = appRuns.map((a, i) => a.rps / Math.max(1, ceilingRuns[i]?.rps ?? 0));
     const result: ScenarioResult = {
       ...base, app: appSide, ceiling: side(ceilingRuns), pairRatios, pairSteal, appRoundP99s: appRuns.map((a) => a.p99), bodyBytes: captured.body.length,
+      appCpuUs: cpuUs.app, ceilingCpuUs: cpuUs.ceiling,
       ...(note === undefined ? {} : { note }),
     };
     const ra = ratio(result);

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
-import { cpuList, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, soakVerdict, stealShare, svg, verdict } from '../../bench/report.ts';
+import { cpuTicksFromStat } from '../../bench/lib.ts';
+import { cpuList, cpuSummary, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, soakVerdict, stealShare, svg, verdict } from '../../bench/report.ts';
 
 const side = (rps: number, p99: number, p99Worst = p99): Side => ({ rps, p50: 1, p99, p99Worst, errors: 0, requests: rps * 10, statuses: { 200: rps * 10 } });
 
@@ -40,10 +41,32 @@ describe('bench report', () => {
       serverCpus: '0', clientCpus: '1', store: 'redis', peakRssBytes: 1 << 20, scenarios: [scenario()], notes: [],
     };
     const md = markdown(run);
-    assert.match(md, /\| \/ \(static page\) \| 25,000 \| 1\.00 \| 8\.00 \(40\.00\) \| 0 \| 40,000 \| 5\.00 \| 0\.62 \| 0\.61–0\.63 \| – \| – \| ≥ 0\.6 \| yes \(13×\) \| ok \|/);
+    assert.match(md, /\| \/ \(static page\) \| 25,000 \| 1\.00 \| 8\.00 \(40\.00\) \| 0 \| 40,000 \| 5\.00 \| 0\.62 \| 0\.61–0\.63 \| – \| – \| – \| ≥ 0\.6 \| yes \(13×\) \| ok \|/);
     const withSteal = markdown({ ...run, scenarios: [scenario({ pairSteal: [0.3, 0, 0.01, 0.05, 0], appRoundP99s: [90, 7, 8, 30, 9] })] });
-    assert.match(withSteal, /\| 0\.62 \| 0\.61–0\.63 \| 1\.0 \(30\.0\) \| 3 of 5: 0\.62, 8\.00 \| ≥ 0\.6 \|/);
+    assert.match(withSteal, /\| 0\.62 \| 0\.61–0\.63 \| 1\.0 \(30\.0\) \| 3 of 5: 0\.62, 8\.00 \| – \| ≥ 0\.6 \|/);
+    const withCpu = markdown({ ...run, scenarios: [scenario({ appCpuUs: [120, 130, 110, 125, 400], ceilingCpuUs: [70, 72, 66, 75, 71] })] });
+    assert.match(withCpu, /\| – \| – \| 125, 71 \(0\.58\) \| ≥ 0\.6 \|/);
     assert.match(svg(run), /^<svg[\s\S]*25,000 \(0\.62\)[\s\S]*<\/svg>\n?$/);
+  });
+});
+
+describe('CPU per request', () => {
+  test('the medians of each side and of the pairs\' ceiling ÷ app CPU, not moved by one bad round', () => {
+    const c = cpuSummary(scenario({ appCpuUs: [120, 130, 110, 125, 400], ceilingCpuUs: [70, 72, 66, 75, 71] }));
+    assert.ok(c !== undefined);
+    assert.equal(c.app, 125);
+    assert.equal(c.ceiling, 71);
+    assert.equal(c.ratio, 70 / 120, 'pairs 0.18, 0.55, 0.58, 0.60, 0.60: the middle one');
+    assert.equal(cpuSummary(scenario()), undefined, 'older results have no CPU figures');
+    assert.equal(cpuSummary(scenario({ appCpuUs: [1, 2], ceilingCpuUs: [1] })), undefined, 'unpaired');
+    assert.equal(cpuSummary(scenario({ appCpuUs: [0], ceilingCpuUs: [5] })), undefined, 'no CPU measured');
+  });
+
+  test('reads utime and stime from /proc/<pid>/stat, whatever the command name holds', () => {
+    // Fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+    assert.equal(cpuTicksFromStat('4242 (node) S 1 4242 4242 0 -1 4194304 100 0 0 0 1234 56 0 0 20 0 11 0'), 1290);
+    assert.equal(cpuTicksFromStat('4242 (odd) name (x)) R 1 4242 4242 0 -1 4194304 100 0 0 0 7 3 0 0 20 0 11 0'), 10);
+    assert.equal(cpuTicksFromStat('garbage'), 0);
   });
 });
 
