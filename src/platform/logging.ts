@@ -94,22 +94,28 @@ export class LazyRequestLogger implements FastifyBaseLogger {
     this.real.level = level;
   }
 
-  fatal: LogFn = (...args: Parameters<LogFn>) => this.real.fatal(...args);
-  error: LogFn = (...args: Parameters<LogFn>) => this.real.error(...args);
-  warn: LogFn = (...args: Parameters<LogFn>) => this.real.warn(...args);
-  info: LogFn = (...args: Parameters<LogFn>) => this.real.info(...args);
-  debug: LogFn = (...args: Parameters<LogFn>) => this.real.debug(...args);
-  trace: LogFn = (...args: Parameters<LogFn>) => this.real.trace(...args);
-  silent: LogFn = (...args: Parameters<LogFn>) => this.real.silent(...args);
+  // Methods on the prototype, not arrow-function fields: one object per request instead of eight.
+  fatal(...args: Parameters<LogFn>): void { this.real.fatal(...args); }
+  error(...args: Parameters<LogFn>): void { this.real.error(...args); }
+  warn(...args: Parameters<LogFn>): void { this.real.warn(...args); }
+  info(...args: Parameters<LogFn>): void { this.real.info(...args); }
+  debug(...args: Parameters<LogFn>): void { this.real.debug(...args); }
+  trace(...args: Parameters<LogFn>): void { this.real.trace(...args); }
+  silent(...args: Parameters<LogFn>): void { this.real.silent(...args); }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.real.child(bindings, options);
   }
 }
 
+function hasOwnKeys(options: object): boolean {
+  for (const key in options) if (Object.hasOwn(options, key)) return true;
+  return false;
+}
+
 /** Fastify's `childLoggerFactory`: the per-request logger, made lazily (see LazyRequestLogger). */
 export function requestChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  return new LazyRequestLogger(logger, bindings, Object.keys(options).length === 0 ? undefined : options);
+  return new LazyRequestLogger(logger, bindings, hasOwnKeys(options) ? options : undefined);
 }
 
 export interface AccessFields {
