@@ -9,8 +9,8 @@
  * - template name resolution: every `{% include "./template.njk" %}` inside a govuk-frontend macro resolved its
  *   path with `path.resolve` on every call (10% of a render). The answer depends only on the two names.
  * - imports: every `{% from "x" import y %}` ran x's top level again on every render, to define its macros anew
- *   (govuk-frontend's page template imports five macro files, and each component's template imports more): a
- *   quarter of a signed-in page's render. `installExportCache` keeps what an import without context exports.
+ *   (govuk-frontend's page template imports five macro files, and each component's template imports more): about
+ *   a third of the signed-in dashboard's render. `installExportCache` keeps what an import without context exports.
  */
 import nunjucks from 'nunjucks';
 
