@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import nunjucks from 'nunjucks';
 import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
-import { createEnvironment, fragmentRenderer } from './views.ts';
+import { compileAllTemplates, createEnvironment, fragmentRenderer } from './views.ts';
 import { TwoKeyCache, fastIndent, fastTrim, installExportCache, isMarkedSafe, markedSafe } from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
@@ -105,6 +105,28 @@ describe('every page renders as with a stock environment', () => {
       }
     });
   }
+
+  /** An environment whose loader fails the test if it is asked to read a template file. */
+  const noFileReads = (env: nunjucks.Environment): void => {
+    const [loader] = (env as unknown as { loaders: { getSource: (name: string) => unknown }[] }).loaders;
+    assert.ok(loader !== undefined);
+    loader.getSource = (name: string) => { throw new Error(`read ${name} from disk while rendering`); };
+  };
+
+  test('compileAllTemplates: afterwards no render reads a template file (production start-up)', () => {
+    const env = createEnvironment(catalogue);
+    assert.ok(compileAllTemplates(env) >= 150);
+    noFileReads(env);
+    for (const template of templates) {
+      for (const context of contexts) assert.equal(env.render(template, context), stock.render(template, context), template);
+    }
+  });
+
+  test('compileAllTemplates: control, without it the first render reads files', () => {
+    const env = createEnvironment(catalogue);
+    noFileReads(env);
+    assert.throws(() => env.render('content/start.njk', contexts[0]), /from disk while rendering/);
+  });
 });
 
 describe('fragments', () => {
