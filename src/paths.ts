@@ -77,13 +77,13 @@ export function isPublicRoute(routePattern: string, method: string): boolean {
   return methods?.includes(method) === true;
 }
 
-/** Paths that are health checks or assets: left out of access logs. */
 /** A request URL's path: everything before the query string. */
 export function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query < 0 ? url : url.slice(0, query);
 }
 
+/** Paths that are health checks or assets: left out of access logs. */
 export const QUIET_PATHS: ReadonlySet<string> = new Set([PATHS.pingElb, PATHS.robots]);
 
 /**
