@@ -10,6 +10,7 @@ import fp from 'fastify-plugin';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { PATHS, isPublicRoute, safeLocalPath } from '../paths.ts';
 import { sendErrorPage } from './errors.ts';
+import { addRouteHook, routeMethods } from './route-hooks.ts';
 
 export interface SignedInUser {
   readonly userId: string;
@@ -40,13 +41,17 @@ export interface AuthGuardOptions {
 async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promise<void> {
   app.decorateRequest('user', undefined);
   app.decorateRequest('signedOutByTimeout', false);
-  // Callback style: routes without sessions (content pages) decide without a promise.
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const { url: route, config } = request.routeOptions;
-    if (route === undefined) {
-      done(); // not found: the 404 handler answers
-      return;
-    }
+  // Every route gets the guard (route-hooks.ts) except one that can only pass it: public for every method it
+  // answers and without a session, so there is no user to find. Unknown paths get none: the 404 handler answers.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.session === false && routeMethods(route).every((method) => isPublicRoute(route.url, method))) return;
+    addRouteHook(route, 'onRequest', guard);
+  });
+
+  // Callback style: routes without sessions decide without a promise.
+  function guard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const { url, config } = request.routeOptions;
+    const route = url ?? ''; // always set on a route; '' is public for no method, so the guard would deny
     if (config.session === false) {
       decide(request, reply, route, config, done);
       return;
@@ -63,7 +68,7 @@ async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promi
     }, (err: unknown) => {
       done(err instanceof Error ? err : new Error(String(err)));
     });
-  });
+  }
 
   /** Lets the request through (done), or answers it (401 or redirect to sign-in) without calling done. */
   function decide(request: FastifyRequest, reply: FastifyReply, route: string, config: FastifyContextConfig, done: HookHandlerDoneFunction): void {

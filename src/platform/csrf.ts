@@ -15,7 +15,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { addRouteHook, routeMethods } from './route-hooks.ts';
 import { SESSION_KEYS } from '../sessions/session-store.ts';
 import { HttpError } from './http-error.ts';
 import type { Session } from './session.ts';
@@ -81,16 +82,21 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     return token;
   });
 
-  app.addHook('preValidation', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
-    done(check(request) ?? undefined);
+  // Every route that answers a state-changing method gets the check (route-hooks.ts), unless it opts out;
+  // a GET-only route cannot change state, so it has no check to run.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.csrf === false || !routeMethods(route).some((method) => UNSAFE.has(method))) return;
+    addRouteHook(route, 'preValidation', csrfCheck);
   });
+
+  function csrfCheck(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    done(check(request) ?? undefined);
+  }
 
   /** The check, as the error to refuse the request with (null: it passes). */
   function check(request: FastifyRequest): CsrfError | null {
-    // Unknown routes change nothing: the 404/405 handler answers them.
+    // A route answering GET and POST has the hook; its GETs pass.
     if (!UNSAFE.has(request.method)) return null;
-    const route = request.routeOptions;
-    if (route.url === undefined || route.config.csrf === false) return null;
     if (crossSiteReason(header(request, 'sec-fetch-site'), header(request, 'origin'), options.publicOrigin)) return new CsrfError('cross-site');
     const session = request.session as Session | null;
     const body = request.body as Record<string, unknown> | null | undefined;

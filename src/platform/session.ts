@@ -16,6 +16,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
+import { addRouteHook } from './route-hooks.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
 import { DELETE } from '../sessions/session-store.ts';
@@ -185,14 +186,16 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
 
   app.decorateRequest('session', null as unknown as Session);
 
-  // Callback style, so a request without a session cookie (or a route without sessions) costs no promise.
-  app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
-    const config = request.routeOptions.config;
-    if (config.session === false) {
-      done();
-      return;
-    }
-    const readOnly = config.sessionReadOnly === true || isReadOnlyRequest(request);
+  // Only routes with sessions get the two hooks (route-hooks.ts): pages with `config: { session: false }`, and
+  // unknown paths, never touch the store. Callback style, so a request without a session cookie costs no promise.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.session === false) return;
+    addRouteHook(route, 'onRequest', loadSession);
+    addRouteHook(route, 'onSend', commitOnSend);
+  });
+
+  function loadSession(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const readOnly = request.routeOptions.config.sessionReadOnly === true || isReadOnlyRequest(request);
     const id = decodeCookieValue(readCookie(request.headers.cookie, cookie.name), cookie);
     if (id === null) {
       request.session = new Session(null, null, readOnly);
@@ -205,9 +208,9 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     }, (err: unknown) => {
       done(err instanceof Error ? err : new Error(String(err)));
     });
-  });
+  }
 
-  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
+  function commitOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
     const session = request.session as Session | null;
     if (session === null || (session.readOnly && !session.destroyed) || (!session.changed && session.id === null)) {
       done(null, payload); // nothing to write, slide or expire
@@ -218,7 +221,7 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     }, (err: unknown) => {
       done(err instanceof Error ? err : new Error(String(err)));
     });
-  });
+  }
 
   async function commitSession(session: Session, reply: FastifyReply): Promise<void> {
     if (session.destroyed) {

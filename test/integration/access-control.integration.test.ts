@@ -128,4 +128,42 @@ describe('access control', () => {
     assert.equal(res.status, 302, 'pages redirect whatever the Accept header');
     assert.equal(res.headers.get('location'), PATHS.login);
   });
+
+  test('every route that takes a state-changing method runs the CSRF check first', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
+    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    const built = await build(t, { env: { DATA_DIR: dataDir } });
+    const checked: string[] = [];
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+      const tree = built.app.printRoutes({ includeHooks: true, commonPrefix: false, method });
+      for (const [route, hooks] of hooksByRoute(tree)) {
+        if (route === PATHS.cspReport) {
+          assert.ok(!(hooks.preValidation ?? []).includes('csrfCheck()'), 'the CSP report endpoint opts out (config.csrf: false)');
+          continue;
+        }
+        assert.equal(hooks.preValidation?.[0], 'csrfCheck()', `${method} ${route}: ${JSON.stringify(hooks)}`);
+        checked.push(`${method} ${route}`);
+      }
+    }
+    t.diagnostic(`checked: ${checked.join(', ')}`);
+    for (const route of ['POST /send-feedback', 'POST /login', 'POST /logout', `POST ${PATHS.aboutYou}`]) assert.ok(checked.includes(route), route);
+  });
 });
+
+/** Each route's hooks from `printRoutes({ includeHooks: true, commonPrefix: false })`: route line, then `• (hook) [names]` lines. */
+function hooksByRoute(tree: string): Map<string, Record<string, string[]>> {
+  const routes = new Map<string, Record<string, string[]>>();
+  let current: Record<string, string[]> | undefined;
+  for (const line of tree.split('\n')) {
+    const route = /(\/\S*) \([A-Z, ]+\)$/.exec(line);
+    if (route !== null) {
+      current = {};
+      routes.set(route[1] ?? '', current);
+      continue;
+    }
+    const hook = /• \((\w+)\) (\[.*\])$/.exec(line);
+    if (hook !== null && current !== undefined) current[hook[1] ?? ''] = JSON.parse(hook[2] ?? '[]') as string[];
+  }
+  return routes;
+}
+
