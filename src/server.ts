@@ -6,7 +6,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.ts';
-import { loggerOptions } from './platform/logging.ts';
+import { TurnBatchedSink, loggerOptions } from './platform/logging.ts';
 import { assertSupportedRuntime } from './platform/runtime-guard.ts';
 import { buildApp } from './app.ts';
 import { createServices } from './services.ts';
@@ -47,8 +47,9 @@ if (workers > 1 && cluster.isPrimary) {
   bootLogger.info({ workers, host: config.host, port: config.port }, 'lpa-front primary started');
 } else {
   // Log lines are buffered and written in batches (at 4 KB, every second, and on exit), not one write per
-  // request: the access line was the largest single cost of a static page (docs/adr/0006).
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // request: the access line was the largest single cost of a static page (docs/adr/0006). Each turn's lines
+  // reach the buffer as one string (TurnBatchedSink).
+  const destination = new TurnBatchedSink(pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const flusher = setInterval(() => { destination.flush(); }, 1000);
   flusher.unref();
   process.on('exit', () => { destination.flushSync(); });

@@ -164,3 +164,53 @@ async function accessLog(app: FastifyInstance): Promise<void> {
 }
 
 export default fp(accessLog, { name: 'lpa-access-log' });
+
+/** What the process's logger writes to: pino's SonicBoom destination, or anything with these three methods. */
+export interface LineSink {
+  write(data: string): boolean;
+  flush(cb?: (err?: Error) => void): void;
+  flushSync(): void;
+}
+
+/**
+ * Hands the lines written during one turn of the event loop to `sink` as one string, in order, from a
+ * `setImmediate` (after the turn's I/O callbacks). SonicBoom measures the byte length of its whole pending
+ * buffer (up to 16 KB, flattened: a copy) on every write, so one write per line costs more the more is
+ * pending; one write per turn pays that once for all the turn's lines (docs/adr/0006). `flush` and
+ * `flushSync` hand over what is pending first, so the exit handler still writes every line.
+ */
+export class TurnBatchedSink implements LineSink {
+  #pending = '';
+  #scheduled = false;
+  readonly #sink: LineSink;
+  readonly #handOver = (): void => {
+    this.#scheduled = false;
+    if (this.#pending === '') return;
+    const lines = this.#pending;
+    this.#pending = '';
+    this.#sink.write(lines);
+  };
+
+  constructor(sink: LineSink) {
+    this.#sink = sink;
+  }
+
+  write(data: string): boolean {
+    this.#pending += data;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#handOver);
+    }
+    return true;
+  }
+
+  flush(cb?: (err?: Error) => void): void {
+    this.#handOver();
+    this.#sink.flush(cb);
+  }
+
+  flushSync(): void {
+    this.#handOver();
+    this.#sink.flushSync();
+  }
+}

@@ -8,7 +8,7 @@ import { crossSiteReason, tokensMatch } from './csrf.ts';
 import { MAX_FIELDS, parseForm } from './limits.ts';
 import { contentSecurityPolicy, nextNonce, staticSecurityHeaders } from './security-headers.ts';
 import { chooseEncoding } from './assets.ts';
-import { accessLineWriter, LazyRequestLogger, loggerOptions, newRequestId, requestChildLogger } from './logging.ts';
+import { accessLineWriter, LazyRequestLogger, loggerOptions, newRequestId, requestChildLogger, TurnBatchedSink } from './logging.ts';
 import { statusFor } from './errors.ts';
 import { CsrfError } from './csrf.ts';
 import { HttpError } from './http-error.ts';
@@ -170,6 +170,38 @@ test('the access line is what pino itself would write for the same fields', () =
   const quiet = pino(loggerOptions('warn'), sink);
   accessLineWriter(quiet)({ reqId: 'X', method: 'GET', path: '/', status: 200, ms: 1 });
   assert.equal(lines.length, paths.length * 2, 'nothing below the level is written');
+});
+
+test('a turn\'s log lines reach the destination as one write, in order; flushes hand over what is pending', async () => {
+  const writes: string[] = [];
+  let flushes = 0;
+  let syncFlushes = 0;
+  const sink = {
+    write: (data: string) => { writes.push(data); return true; },
+    flush: (cb?: (err?: Error) => void) => { flushes++; cb?.(); },
+    flushSync: () => { syncFlushes++; },
+  };
+  const batched = new TurnBatchedSink(sink);
+  const log = pino(loggerOptions('info'), batched);
+  const access = accessLineWriter(log);
+  log.info('first');
+  access({ reqId: 'A', method: 'GET', path: '/', status: 200, ms: 1 });
+  log.warn('third');
+  assert.equal(writes.length, 0, 'nothing is written before the turn ends');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 1);
+  assert.deepEqual((writes[0] ?? '').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['first', 'request', 'third']);
+
+  log.info('fourth');
+  batched.flushSync();
+  assert.equal(writes.length, 2, 'flushSync hands pending lines over before flushing the destination');
+  assert.equal(syncFlushes, 1);
+  log.info('fifth');
+  await new Promise<void>((resolve) => { batched.flush(() => { resolve(); }); });
+  assert.equal(writes.length, 3);
+  assert.equal(flushes, 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 3, 'the turn\'s scheduled hand-over finds nothing left');
 });
 
 test('logs redact secrets wherever a handler puts them', () => {
