@@ -19,6 +19,7 @@ import authGuard from './platform/auth-guard.ts';
 import csrf from './platform/csrf.ts';
 import errors from './platform/errors.ts';
 import accessLog, { newRequestId, requestChildLogger } from './platform/logging.ts';
+import writeBatching from './platform/write-batching.ts';
 import contentRoutes from './features/content/content-routes.ts';
 import statusRoutes from './features/status/status-routes.ts';
 import cspReportRoutes from './features/csp-report/csp-report-routes.ts';
@@ -62,6 +63,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   const https = config.publicOrigin.protocol === 'https:';
 
   await app.register(accessLog);                                                                  // one JSON line per request, redacted
+  await app.register(writeBatching);                                                              // a turn's responses written together
   await app.register(limits, { publicHost: config.publicOrigin.host, checkHost: config.isProduction }); // host, methods, body type/size/fields
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
