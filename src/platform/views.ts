@@ -3,7 +3,8 @@
  * once and cached. Every render receives `cspNonce` (read by govuk-frontend's template) and `csrfToken`.
  *
  * Pages whose content is the same for everyone (`reply.staticView`) are rendered once per process with a
- * random marker in place of the nonce; each response then only joins the parts with its own nonce.
+ * random marker in place of the nonce; each response then only puts its own nonce (and token) between the parts,
+ * into a body reused once written (body-pool.ts, docs/adr/0016).
  * A test proves the two ways give the same bytes apart from the nonce.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PATHS, pathOf } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
+import { BodyPool, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
 import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
@@ -135,25 +137,6 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
   return { parts, slots };
 }
 
-/** Values spliced in raw must not need escaping: nonces are base64, tokens hex. */
-const SPLICE_SAFE = /^[A-Za-z0-9+/=_-]*$/;
-
-/** The parts with the values between them, in one buffer (values are ASCII: SPLICE_SAFE). */
-export function splice(parts: readonly Buffer[], partBytes: number, values: readonly string[]): Buffer {
-  if (values.length === 0 && parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const chunks: Buffer[] = [];
-  let size = partBytes;
-  parts.forEach((part, i) => {
-    if (i > 0) {
-      const value = Buffer.from(values[i - 1] ?? '', 'latin1');
-      size += value.length;
-      chunks.push(value);
-    }
-    chunks.push(part);
-  });
-  return Buffer.concat(chunks, size);
-}
-
 const MAX_PRERENDERED = 100;
 
 function noSession(template: string): never {
@@ -164,7 +147,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   const env = createEnvironment(options.catalogue, options.globals);
   if (options.precompile === true) compileAllTemplates(env);
   // By template, then path; at most MAX_PRERENDERED pages are kept.
-  const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bytes: number; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(MAX_PRERENDERED);
+  const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(MAX_PRERENDERED);
   app.decorate('views', env);
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
@@ -186,7 +169,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     let page = prerendered.get(template, currentPath);
     if (page === undefined) {
       const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
-      page = { parts, slots, bytes: parts.reduce((n, p) => n + p.length, 0), context };
+      page = { parts, slots, bodies: new BodyPool(parts), context };
       prerendered.set(template, currentPath, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
@@ -210,7 +193,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       page.gzip ??= prepareGzipSplice(page.parts);
       return this.header('content-encoding', 'gzip').send(spliceGzip(page.gzip, values));
     }
-    return this.send(splice(page.parts, page.bytes, values));
+    return this.send(page.bodies.body(values, this.raw));
   });
 }
 

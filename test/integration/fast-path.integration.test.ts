@@ -102,6 +102,43 @@ describe('fast path: pre-rendered pages', () => {
     }
   });
 
+  test('under concurrent load on kept-alive connections, each response carries only its own nonce and token', async () => {
+    // Bodies are reused once written (src/platform/body-pool.ts): no response may ever show another's values.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    try {
+      for (const path of ['/', '/send-feedback']) {
+        const get = (): Promise<Raw> => new Promise((resolve, reject) => {
+          http.get(`${built.origin}${path}`, { agent }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
+            res.on('error', reject);
+          }).on('error', reject);
+        });
+        const responses = await Promise.all(Array.from({ length: 150 }, get));
+        const nonces = new Set<string>();
+        const tokens = new Set<string>();
+        let neutral: string | undefined;
+        for (const res of responses) {
+          assert.equal(res.status, 200, path);
+          const nonce = nonceOf(res);
+          const html = res.body.toString('utf8');
+          for (const n of pageNonces(html)) assert.equal(n, nonce, `${path}: a page carries another response's nonce`);
+          nonces.add(nonce);
+          const found = /name="_csrf" value="([0-9a-f]+)"/.exec(html)?.[1] ?? '';
+          if (found !== '') tokens.add(found);
+          const page = html.split(nonce).join('NONCE').split(found === '' ? 'NONE' : found).join('TOKEN');
+          neutral ??= page;
+          assert.equal(page, neutral, `${path}: apart from its nonce and token, every response is the same page`);
+        }
+        assert.equal(nonces.size, responses.length, `${path}: every nonce is new`);
+        if (path === '/send-feedback') assert.equal(tokens.size, responses.length, 'every new session has its own token in its page');
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test('gzip: decompresses to exactly the identity body for that nonce, with the same headers', async () => {
     for (const page of CONTENT_PAGES) {
       for (const acceptEncoding of ['gzip', 'br, gzip', 'gzip, deflate, br, zstd', '*']) {

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { BodyPool, splice } from './body-pool.ts';
+
+const parts = [Buffer.from('<p nonce="'), Buffer.from('">a</p><input value="'), Buffer.from('">')];
+const bytes = parts.reduce((n, p) => n + p.length, 0);
+const text = (b: Buffer): string => b.toString('latin1');
+
+test('splice puts each value between two parts, and refuses values that would need escaping', () => {
+  assert.equal(text(splice(parts, bytes, ['N1', 'T1'])), '<p nonce="N1">a</p><input value="T1">');
+  assert.throws(() => splice(parts, bytes, ['"><script>', 'T']), /escaping/);
+  assert.throws(() => splice(parts, bytes, ['N']), /between each two parts/);
+  const single = [Buffer.from('static')];
+  assert.equal(splice(single, 6, []), single[0], 'a page with nothing to splice is sent as it is');
+});
+
+test('a body goes back to the pool only when its response finishes, and is reused with the new values', () => {
+  const pool = new BodyPool(parts);
+  const first = new EventEmitter();
+  const second = new EventEmitter();
+  const a = pool.body(['AAAA', 'TTTTTTTT'], first);
+  const b = pool.body(['BBBB', 'UUUUUUUU'], second);
+  const apart = a.buffer !== b.buffer || a.byteOffset + a.length <= b.byteOffset || b.byteOffset + b.length <= a.byteOffset;
+  assert.ok(apart, 'two responses in flight never share a byte of body');
+  assert.equal(text(a), '<p nonce="AAAA">a</p><input value="TTTTTTTT">');
+  assert.equal(pool.free, 0, 'nothing is reused while its response is being written');
+  first.emit('close');
+  assert.equal(pool.free, 0, 'a response that closed without finishing keeps its body');
+  second.emit('finish');
+  assert.equal(pool.free, 1);
+  const third = new EventEmitter();
+  const c = pool.body(['CCCC', 'VVVVVVVV'], third);
+  assert.equal(c, b, 'the finished body is the one reused');
+  assert.equal(text(c), '<p nonce="CCCC">a</p><input value="VVVVVVVV">');
+  assert.equal(pool.free, 0);
+});
+
+test('values of another length get a new body, never a reused one', () => {
+  const pool = new BodyPool(parts);
+  const res = new EventEmitter();
+  const a = pool.body(['AAAA', 'TTTT'], res);
+  res.emit('finish');
+  const longer = pool.body(['AAAAAA', 'TTTT'], new EventEmitter());
+  assert.notEqual(longer, a);
+  assert.equal(text(longer), '<p nonce="AAAAAA">a</p><input value="TTTT">');
+  assert.equal(pool.free, 1, 'the pooled body stays for values that fit it');
+  assert.throws(() => pool.body(['"><x>', 'TTTT'], new EventEmitter()), /escaping/, 'a reused body checks its values too');
+});
+
+test('the pool keeps at most its bound', () => {
+  const pool = new BodyPool(parts, 2);
+  const responses = [0, 1, 2].map(() => new EventEmitter());
+  for (const res of responses) pool.body(['AAAA', 'TTTT'], res);
+  for (const res of responses) res.emit('finish');
+  assert.equal(pool.free, 2);
+});

@@ -1,0 +1,92 @@
+/**
+ * The bodies of one pre-rendered page (views.ts `staticView`), reused once they have been written (docs/adr/0016).
+ *
+ * A page is its constant parts with a value (nonce, CSRF token) between each two. Joining them makes a new
+ * 13–40 KB buffer per response, and V8 counts every such buffer against its external-memory limit: at a few
+ * hundred MB a second that forced a full mark-compact (7–10 ms, every request waits) several times a second.
+ *
+ * Instead a body, once its response has finished, goes back to its page's free list; the next response takes it
+ * and overwrites only the values, which sit at the same offsets when they have the same lengths (nonces and
+ * tokens do). A body is in at most one response at a time: it is taken off the list by one response and put
+ * back only by that response's `finish` event, which Node emits after the operating system has taken the last
+ * byte. A response that never finishes (the client went away) never gives its body back.
+ */
+/** What a body waits on: the response it was sent in (a node:http ServerResponse). */
+export interface Finishes {
+  once(event: 'finish', listener: () => void): unknown;
+}
+
+/** Values spliced in raw must not need escaping: nonces are base64, tokens hex. */
+export const SPLICE_SAFE = /^[A-Za-z0-9+/=_-]*$/;
+
+/** The parts with the values between them, in one new buffer (values are ASCII: SPLICE_SAFE). */
+export function splice(parts: readonly Buffer[], partBytes: number, values: readonly string[]): Buffer {
+  if (values.length !== parts.length - 1) throw new Error('splice: one value goes between each two parts');
+  if (values.length === 0 && parts[0] !== undefined) return parts[0]; // nothing to splice: the page itself, never written to
+  let size = partBytes;
+  for (const value of values) {
+    if (!SPLICE_SAFE.test(value)) throw new Error('splice: a value to splice in would need escaping');
+    size += value.length;
+  }
+  const chunks: Buffer[] = [];
+  parts.forEach((part, i) => {
+    if (i > 0) chunks.push(Buffer.from(values[i - 1] ?? '', 'latin1'));
+    chunks.push(part);
+  });
+  return Buffer.concat(chunks, size);
+}
+
+export class BodyPool {
+  readonly #parts: readonly Buffer[];
+  readonly #partBytes: number;
+  readonly #max: number;
+  readonly #free: Buffer[] = [];
+  /** The value lengths pooled bodies are laid out for (the first response's), and where each value starts. */
+  #lengths: readonly number[] | undefined;
+  #offsets: readonly number[] = [];
+
+  constructor(parts: readonly Buffer[], max = 64) {
+    this.#parts = parts;
+    this.#partBytes = parts.reduce((n, p) => n + p.length, 0);
+    this.#max = max;
+  }
+
+  /** Bodies waiting to be reused. */
+  get free(): number {
+    return this.#free.length;
+  }
+
+  /** A body with `values` in it, for `res` only: it comes back to the pool when `res` has finished. */
+  body(values: readonly string[], res: Finishes): Buffer {
+    const lengths = (this.#lengths ??= this.#layout(values));
+    if (values.length === 0 || values.some((v, i) => v.length !== lengths[i])) return splice(this.#parts, this.#partBytes, values);
+    let body = this.#free.pop();
+    if (body === undefined) {
+      body = splice(this.#parts, this.#partBytes, values);
+    } else {
+      const reused = body;
+      this.#offsets.forEach((offset, i) => {
+        const value = values[i] ?? '';
+        if (!SPLICE_SAFE.test(value)) throw new Error('splice: a value to splice in would need escaping');
+        reused.write(value, offset, 'latin1');
+      });
+    }
+    const taken = body;
+    res.once('finish', () => {
+      if (this.#free.length < this.#max) this.#free.push(taken);
+    });
+    return body;
+  }
+
+  #layout(values: readonly string[]): readonly number[] {
+    const offsets: number[] = [];
+    let at = 0;
+    values.forEach((value, i) => {
+      at += this.#parts[i]?.length ?? 0;
+      offsets.push(at);
+      at += value.length;
+    });
+    this.#offsets = offsets;
+    return values.map((v) => v.length);
+  }
+}
