@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { Browser, BrowserContext, BrowserContextOptions, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page, Request, Response } from 'playwright-core';
 import type { AxeResults, RunOptions } from 'axe-core';
 import { startTestApp } from '../helpers/app.ts';
 import type { Started } from '../helpers/app.ts';
@@ -90,11 +90,21 @@ export async function watch(context: BrowserContext, page: Page): Promise<Proble
     }
   });
   page.on('pageerror', (error) => problems.pageErrors.push(`${error.name}: ${error.message}`));
+  // Each request with the number of main-frame navigations begun before it: a request the browser cancels because
+  // the page it belongs to is being left (a click on a form's button while the page's script is still fetching)
+  // is not a failure of the page.
+  let navigations = 0;
+  const navigationsBefore = new WeakMap<Request, number>();
+  page.on('request', (request) => {
+    navigationsBefore.set(request, navigations);
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations++;
+  });
   page.on('requestfailed', (request) => {
     const why = request.failure()?.errorText ?? 'failed';
+    const pageLeft = why === 'net::ERR_ABORTED' && (request.isNavigationRequest() || navigations > (navigationsBefore.get(request) ?? navigations));
     if (/csp/i.test(why)) problems.csp.push(`blocked: ${request.url()} (${why})`);
-    // A navigation replaced by another (e.g. a form POST answered with a redirect) is not a failure.
-    else if (!(request.isNavigationRequest() && why === 'net::ERR_ABORTED')) problems.failedRequests.push(`${request.url()}: ${why}`);
+    // A navigation replaced by another (e.g. a form POST answered with a redirect), or a request of a page being left.
+    else if (!pageLeft) problems.failedRequests.push(`${request.url()}: ${why}`);
   });
   page.on('response', (response) => {
     if (response.status() < 400) return;
