@@ -52,7 +52,19 @@ export interface RunResult {
   readonly store: string;
   readonly peakRssBytes: number;
   readonly scenarios: readonly ScenarioResult[];
+  /** The first seconds of load on the freshly started app (before the first scenario's warm-up ends). */
+  readonly coldStart?: ColdStart;
   readonly notes: readonly string[];
+}
+
+/** Load on an app that has just started, measured apart from the rounds (which measure it warm). */
+export interface ColdStart {
+  readonly title: string;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
 }
 
 /** The figures issue 6 quotes, measured on this machine class, one core each. */
@@ -219,6 +231,11 @@ export function markdown(run: RunResult): string {
     lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${steal} | ${quiet} | ${cpu} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
   }
   lines.push('', `Peak RSS of the app (sum of each process's VmHWM): ${(run.peakRssBytes / 1048576).toFixed(1)} MiB.`, '');
+  const cold = run.coldStart;
+  if (cold !== undefined) {
+    lines.push(`Cold start, not in the table: the first ${String(cold.seconds)} s of load on the newly started app (${cold.title}) ran at ${int(cold.rps)} req/s, ` +
+      `p50 ${ms(cold.p50)} ms, p99 ${ms(cold.p99)} ms, ${String(cold.errors)} errors, while V8 was still compiling the request path; that scenario then warmed up longer than the others before its rounds.`, '');
+  }
   lines.push('Reference figures (issue 6, same machine class, one core): Flask + Talisman + gunicorn ≈ 1,200 req/s (static page); ' +
     'Express + helmet + Nunjucks ≈ 2,000 req/s (full GOV.UK page), ≈ 340 req/s with gzip. ' +
     '"≥10× ref" compares with 10 × 2,000 = 20,000 req/s (10 × 340 = 3,400 for compressed responses).', '');

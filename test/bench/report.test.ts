@@ -47,6 +47,9 @@ describe('bench report', () => {
     const withCpu = markdown({ ...run, scenarios: [scenario({ appCpuUs: [120, 130, 110, 125, 400], ceilingCpuUs: [70, 72, 66, 75, 71] })] });
     assert.match(withCpu, /\| – \| – \| 125, 71 \(0\.58\) \| ≥ 0\.6 \|/);
     assert.match(svg(run), /^<svg[\s\S]*25,000 \(0\.62\)[\s\S]*<\/svg>\n?$/);
+    assert.doesNotMatch(md, /Cold start/, 'no cold start measured, none shown');
+    const withCold = markdown({ ...run, coldStart: { title: '/ (static page)', seconds: 2, rps: 8622.2, p50: 5.05, p99: 68.68, errors: 0 } });
+    assert.match(withCold, /Cold start, not in the table: the first 2 s of load on the newly started app \(\/ \(static page\)\) ran at 8,622 req\/s, p50 5\.05 ms, p99 68\.68 ms, 0 errors/);
   });
 });
 
