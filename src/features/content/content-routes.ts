@@ -1,6 +1,9 @@
 /**
- * Public content pages. Their HTML is the same for every visitor, so each is rendered once per process
- * and only the CSP nonce changes per response (reply.staticView).
+ * Public content pages. Their HTML is the same for every anonymous visitor, so each is rendered once per process
+ * and only the CSP nonce changes per response (reply.staticView). They load the session like every other page:
+ * a signed-in user gets the same navigation, sign-out form and session-timeout script as on the pages behind
+ * sign-in, and the visit keeps the session alive (staticView renders those in full). A request without a session
+ * cookie reads nothing from the store.
  */
 import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../paths.ts';
@@ -17,6 +20,6 @@ export const CONTENT_PAGES: readonly { readonly path: string; readonly template:
 
 export default async function contentRoutes(app: FastifyInstance): Promise<void> {
   for (const page of CONTENT_PAGES) {
-    app.get(page.path, { config: { session: false } }, (_request, reply) => reply.staticView(page.template)); // no promise: nothing to wait for
+    app.get(page.path, (_request, reply) => reply.staticView(page.template)); // no promise: nothing to wait for
   }
 }
