@@ -36,6 +36,16 @@ export type PathName = keyof typeof PATHS;
 export type AppPath = (typeof PATHS)[PathName];
 
 /**
+ * Paths lpa-front serves that the edge still sends to the legacy front, each with the reason. A page is taken over
+ * only when it does everything the legacy page does (ADR 0017); until then lpa-front's version runs only where
+ * lpa-front is the whole site (`npm start`, the tests). Redirects to a held-back path reach the legacy page, which
+ * reads the same session.
+ */
+export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
+  [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
+};
+
+/**
  * Where sign-out lands, as on the live service (GOV.UK's "done" page). A form whose response redirects off-site
  * needs that origin in the CSP's form-action, so the policy reads it from here.
  */

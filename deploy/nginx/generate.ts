@@ -20,7 +20,7 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { ASSET_PREFIX, PATHS } from '../../src/paths.ts';
+import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS } from '../../src/paths.ts';
 import { staticSecurityHeaders } from '../../src/platform/security-headers.ts';
 
 export interface UpstreamServer {
@@ -116,9 +116,12 @@ export const CLEARED_REQUEST_HEADERS = [
   'X-Method-Override',
 ] as const;
 
-/** Every exact path lpa-front serves, from PATHS (the asset prefix is handled by ASSET_REGEX). */
+/**
+ * Every exact path the edge sends to lpa-front: PATHS, less the asset prefix (handled by ASSET_REGEX) and the
+ * paths held back for the legacy front (EDGE_HELD_BACK).
+ */
 export function declaredPaths(): string[] {
-  const paths = Object.values(PATHS).filter((p) => p !== ASSET_PREFIX);
+  const paths = Object.values(PATHS).filter((p) => p !== ASSET_PREFIX && !Object.hasOwn(EDGE_HELD_BACK, p));
   for (const p of paths) assertPlainPath(p);
   return [...new Set(paths)].sort();
 }

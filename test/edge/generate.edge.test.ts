@@ -9,7 +9,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ASSET_PREFIX, PATHS, PUBLIC_ROUTES } from '../../src/paths.ts';
+import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, PUBLIC_ROUTES } from '../../src/paths.ts';
 import { ASSET_REGEX, assertPlainPath, declaredPaths, generateNginxConf, renderHttpBlock } from '../../deploy/nginx/generate.ts';
 import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
 import { build } from '../helpers/app.ts';
@@ -43,14 +43,19 @@ function routesFromTree(tree: string): string[] {
   return out;
 }
 
-test('every route the app registers is declared in PATHS, so nginx sends it to lpa-front', async (t) => {
+test('every route the app registers is declared in PATHS, so nginx sends it to lpa-front unless it is held back', async (t) => {
   const { app } = await build(t);
   const routes = routesFromTree(app.printRoutes({ commonPrefix: false }));
   const declared = new Set(declaredPaths());
+  const heldBack = Object.keys(EDGE_HELD_BACK);
   assert.ok(routes.length >= 15, `routes parsed: ${routes.join(' ')}`);
   for (const r of routes) {
     if (r.endsWith('*')) continue; // the one wildcard: checked below
-    assert.ok(declared.has(r), `${r} is served by the app but not declared in PATHS: nginx would never route it`);
+    assert.ok(declared.has(r) || heldBack.includes(r), `${r} is served by the app but not declared in PATHS: nginx would never route it`);
+  }
+  for (const p of heldBack) {
+    assert.ok(routes.includes(p), `${p} is held back at the edge but is no route of the app`);
+    assert.ok(!declared.has(p), `${p} is held back but still sent to lpa-front`);
   }
   assert.equal(routes.filter((r) => r.endsWith('*')).length, 1, 'exactly one wildcard route (assets)');
   assert.ok(app.hasRoute({ url: `${ASSET_PREFIX}*`, method: 'GET' }), 'the wildcard is the asset prefix');
@@ -72,7 +77,12 @@ test('the config has an exact location for every declared path, one asset regex,
   assert.deepEqual(toFront.filter(([loc]) => !loc?.startsWith('= ')), [[`~ "${ASSET_REGEX}"`, '$uri']]);
   assert.equal([...conf.matchAll(/lpa_front/g)].length, toFront.length + 1, 'lpa_front appears only in those locations and its upstream block');
   assert.match(conf, /location \/ \{\n\s+# [^\n]*\n\s+proxy_pass http:\/\/lpa_legacy;/);
-  for (const path of Object.values(PATHS)) if (path !== ASSET_PREFIX) assert.ok(conf.includes(`location = ${path} {`), path);
+  for (const path of Object.values(PATHS)) {
+    if (path === ASSET_PREFIX) continue;
+    if (Object.hasOwn(EDGE_HELD_BACK, path)) assert.ok(!conf.includes(`location = ${path} {`), `${path} is held back: the legacy front answers it`);
+    else assert.ok(conf.includes(`location = ${path} {`), path);
+  }
+  assert.ok(Object.hasOwn(EDGE_HELD_BACK, PATHS.dashboard), 'the dashboard lists no LPAs yet, so the legacy front keeps it (ADR 0017)');
 });
 
 test('the asset regex admits only content-hashed names', () => {
