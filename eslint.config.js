@@ -34,7 +34,7 @@ const insecureUrlExceptions = [
 ];
 
 /**
- * Nunjucks must escape on output (STYLE.md #15). Nunjucks defaults to autoescape: true, so the only way to
+ * Nunjucks must escape on output (the team's STYLE.md #15, outside this repository). Nunjucks defaults to autoescape: true, so the only way to
  * lose it is to say so: forbid any `autoescape` property or assignment whose value is not the literal `true`,
  * and forbid passing Nunjucks options through a variable, where the lint could not see them.
  * `| safe` and `{% autoescape false %}` inside templates are caught by scripts/lint-templates.ts.
@@ -174,7 +174,7 @@ export default defineConfig(
     },
   },
   {
-    // Application code logs through the pino logger it is given (STYLE.md #16).
+    // Application code logs through the pino logger it is given (the team's STYLE.md #16, outside this repository).
     files: ['src/**'],
     rules: {
       'no-console': 'error',

@@ -1,4 +1,4 @@
-// Template escaping gate (ADR 0008 A03, STYLE.md #15), run by `npm run lint` after eslint.
+// Template escaping gate (ADR 0008 A03, the team's STYLE.md #15, outside this repository), run by `npm run lint` after eslint.
 // Nunjucks escapes every {{ value }} unless a template or the code opts out. Any opt-out must be reviewed:
 //   - in src/**/*.njk: the `safe` filter (`| safe`, `|safe`) and `{% autoescape false %}`;
 //   - in src/**/*.ts:  `markSafe(` and `SafeString` (Nunjucks' ways to mark a string as trusted HTML), and
