@@ -4,7 +4,7 @@
  * - Host: in production the Host (or, from a trusted proxy, X-Forwarded-Host) must be PUBLIC_ORIGIN's host.
  * - Methods: only those a route declares; others get 405 with Allow (see errors.ts, which reads `allowedMethods`).
  * - Bodies: only application/x-www-form-urlencoded (415 otherwise), at most BODY_LIMIT_BYTES (413), at most
- *   MAX_FIELDS fields, each name once (400). Routes may add their own parser (the CSP report endpoint).
+ *   MAX_FIELDS fields (413), each name once (400). Routes may add their own parser (the CSP report endpoint).
  * Sizes of headers and timeouts for slow clients are server options (see app.ts `serverOptions`).
  */
 import { parse as parseQuery } from 'node:querystring';
