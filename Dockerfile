@@ -44,6 +44,8 @@ COPY --chown=root:root src ./src
 VOLUME ["/data"]
 USER node
 EXPOSE 8005
+# The probe reaches the app by address (Host 127.0.0.1:8005): /ping/elb is one of the paths the production Host check
+# lets through (HOST_CHECK_EXEMPT in src/platform/limits.ts).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT ?? '8005') + '/ping/elb').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "src/server.ts"]

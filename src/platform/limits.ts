@@ -1,7 +1,8 @@
 /**
  * Request limits: what a request may be before any handler sees it.
  *
- * - Host: in production the Host (or, from a trusted proxy, X-Forwarded-Host) must be PUBLIC_ORIGIN's host.
+ * - Host: in production the Host (or, from a trusted proxy, X-Forwarded-Host) must be PUBLIC_ORIGIN's host,
+ *   except on the machine health checks (HOST_CHECK_EXEMPT).
  * - Methods: only those a route declares; others get 405 with Allow (see errors.ts, which reads `allowedMethods`).
  * - Bodies: only application/x-www-form-urlencoded (415 otherwise), at most BODY_LIMIT_BYTES (413), at most
  *   MAX_FIELDS fields (413), each name once (400). Routes may add their own parser (the CSP report endpoint).
@@ -11,8 +12,17 @@ import { parse as parseQuery } from 'node:querystring';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { httpError } from './http-error.ts';
+import { PATHS, pathOf } from '../paths.ts';
 
 export const MAX_FIELDS = 32;
+
+/**
+ * Paths the Host check lets through, whatever the Host. A load balancer's or the container's health check
+ * reaches an instance by its address (Host 10.0.0.5:8005), as it reaches the PHP front's /ping/elb; refusing it
+ * would mark every healthy instance down. Neither answer is built from the Host (plain text and JSON: no links,
+ * no redirects), and neither touches the session. /ping, a page for people, is reached by the public host.
+ */
+export const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set([PATHS.pingElb, PATHS.pingJson]);
 
 export interface LimitsOptions {
   readonly publicHost: string;
@@ -82,8 +92,8 @@ async function limits(app: FastifyInstance, options: LimitsOptions): Promise<voi
   if (options.checkHost) {
     const expected = options.publicHost.toLowerCase();
     app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
-      if (request.host.toLowerCase() !== expected) done(httpError(400, 'unexpected Host'));
-      else done();
+      if (request.host.toLowerCase() === expected || HOST_CHECK_EXEMPT.has(pathOf(request.url))) done();
+      else done(httpError(400, 'unexpected Host'));
     });
   }
 }

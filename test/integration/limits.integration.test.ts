@@ -1,11 +1,13 @@
 /**
- * Production request limits over real HTTP: the Host must be PUBLIC_ORIGIN's host, and X-Forwarded-* are believed
- * only from a configured proxy address (TRUSTED_PROXIES), so a client cannot pick its own Host or source address.
+ * Production request limits over real HTTP: the Host must be PUBLIC_ORIGIN's host (except on the health checks),
+ * and X-Forwarded-* are believed only from a configured proxy address (TRUSTED_PROXIES), so a client cannot pick
+ * its own Host or source address.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { build } from '../helpers/app.ts';
+import { PATHS } from '../../src/paths.ts';
 
 const PRODUCTION = {
   NODE_ENV: 'production',
@@ -42,6 +44,18 @@ describe('Host checks in production', () => {
       assert.equal(res.status, 400, host);
       assert.match(String(res.headers['content-security-policy']), /nonce-/, `${host}: CSP on the refusal`);
     }
+  });
+
+  test('the load balancer and container health checks reach an instance by its address', async (t) => {
+    const built = await build(t, { env: PRODUCTION });
+    const byAddress = { host: '10.0.0.5:8005' };
+    const elb = await get(built.origin, PATHS.pingElb, byAddress);
+    assert.equal(elb.status, 200);
+    assert.equal(elb.body, 'Happy face');
+    assert.equal((await get(built.origin, PATHS.pingJson, byAddress)).status, 200);
+    // Only the health checks: a page by that Host is still refused.
+    assert.equal((await get(built.origin, PATHS.home, byAddress)).status, 400);
+    assert.equal((await get(built.origin, PATHS.ping, byAddress)).status, 400);
   });
 
   test('without TRUSTED_PROXIES, X-Forwarded-Host and X-Forwarded-For are ignored', async (t) => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { DEFAULT_RULES, checkDockerfile, checkDockerignore, parseDockerfile } from '../../scripts/check-dockerfile.ts';
+import { HOST_CHECK_EXEMPT } from '../../src/platform/limits.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const dockerfile = await readFile(new URL('Dockerfile', ROOT), 'utf8');
@@ -32,6 +33,10 @@ describe('the repository Dockerfile', () => {
     const major = Number(/^>=\s*(\d+)\./.exec(pkg.engines?.node ?? '')?.[1]);
     assert.equal(major, 24);
     assert.deepEqual(checkDockerfile(dockerfile, { ...DEFAULT_RULES, nodeMajor: major }), []);
+  });
+
+  test('the HEALTHCHECK path is one the production Host check lets through (the probe reaches the container by address)', () => {
+    assert.ok(HOST_CHECK_EXEMPT.has(DEFAULT_RULES.healthPath), `${DEFAULT_RULES.healthPath} is refused for a Host other than PUBLIC_ORIGIN's`);
   });
 
   test('.dockerignore denies everything first and keeps secrets, .git, node_modules and data out', () => {
