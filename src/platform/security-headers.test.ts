@@ -26,3 +26,22 @@ test('a route cannot send a response without the CSP and headers, or with X-Powe
     await app.close();
   }
 });
+
+test('a request refused by an earlier onRequest hook gets a policy without a nonce source, and no-store', async () => {
+  const app = Fastify();
+  // As the production Host check in limits.ts: registered first, it refuses before this plugin's onRequest runs.
+  app.addHook('onRequest', (_request, reply, done) => { void reply.code(400).send('refused'); done(); });
+  await app.register(securityHeaders, { https: true });
+  app.get('/', async () => 'ok');
+  try {
+    const res = await app.inject({ url: '/' });
+    assert.equal(res.statusCode, 400);
+    const csp = String(res.headers['content-security-policy']);
+    assert.match(csp, /(?:^|; )script-src 'self'; /);
+    assert.doesNotMatch(csp, /nonce-/);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    for (const [name, value] of Object.entries(staticSecurityHeaders())) assert.equal(res.headers[name], value, name);
+  } finally {
+    await app.close();
+  }
+});

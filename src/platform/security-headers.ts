@@ -2,9 +2,9 @@
  * Security headers on every response this app produces: pages, redirects, errors, 404s, assets, health
  * checks, and the raw responses Node writes for malformed requests (see `rawErrorResponse`).
  *
- * The Content-Security-Policy carries a fresh nonce per response; govuk-frontend's page template reads it
- * as `cspNonce`. Everything but the nonce is computed once at start-up. Decisions: docs/adr/0001 (X-XSS-Protection: 0)
- * and docs/adr/0002 (the policy).
+ * The Content-Security-Policy carries a fresh nonce per response (none on a request refused before this plugin's
+ * onRequest hook ran); govuk-frontend's page template reads it as `cspNonce`. Everything but the nonce is computed
+ * once at start-up. Decisions: docs/adr/0001 (X-XSS-Protection: 0) and docs/adr/0002 (the policy).
  */
 import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
@@ -23,11 +23,11 @@ export interface SecurityHeadersOptions {
   readonly https: boolean;
 }
 
-/** The policy, as directives; the nonce goes into script-src. */
-export function cspDirectives(nonce: string, https: boolean): string[] {
+/** The policy, as directives; the nonce goes into script-src. Without one, no inline script may run. */
+export function cspDirectives(nonce: string | undefined, https: boolean): string[] {
   const directives = [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}'`,
+    nonce === undefined ? "script-src 'self'" : `script-src 'self' 'nonce-${nonce}'`,
     "style-src 'self'",
     "img-src 'self'",
     "font-src 'self'",
@@ -47,7 +47,7 @@ export function cspDirectives(nonce: string, https: boolean): string[] {
   return directives;
 }
 
-export function contentSecurityPolicy(nonce: string, https: boolean): string {
+export function contentSecurityPolicy(nonce: string | undefined, https: boolean): string {
   return cspDirectives(nonce, https).join('; ');
 }
 
@@ -86,6 +86,7 @@ async function securityHeaders(app: FastifyInstance, options: SecurityHeadersOpt
   const fixed = staticSecurityHeaders();
   const https = options.https;
   const [cspBefore, cspAfter] = contentSecurityPolicy('\u0000', https).split('\u0000') as [string, string];
+  const cspWithoutNonce = contentSecurityPolicy(undefined, https);
 
   app.decorateRequest('cspNonce', '');
   // Callback-style hooks (here and in the other plugins): Fastify runs them without a promise and a microtask each.
@@ -102,7 +103,16 @@ async function securityHeaders(app: FastifyInstance, options: SecurityHeadersOpt
   app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
     if (!reply.hasHeader('content-security-policy')) {
       reply.headers(fixed);
-      reply.header('content-security-policy', cspBefore + request.cspNonce + cspAfter);
+      if (request.cspNonce !== '') {
+        reply.header('content-security-policy', cspBefore + request.cspNonce + cspAfter);
+      } else {
+        // An earlier onRequest hook refused the request (the Host check in limits.ts), so the hook above never ran:
+        // no nonce was issued and the error page was rendered without one. A policy with no nonce source is the
+        // narrowest that fits (the page's own script still loads from 'self'; no inline script runs), and an
+        // empty 'nonce-' would be invalid. No route ran to choose caching, so the default applies.
+        reply.header('content-security-policy', cspWithoutNonce);
+        reply.header('cache-control', 'no-store');
+      }
     }
     if (reply.hasHeader('x-powered-by')) reply.removeHeader('x-powered-by');
     done(null, payload);

@@ -42,7 +42,13 @@ describe('Host checks in production', () => {
     for (const host of ['evil.example', 'lpa.example.gov.uk.evil.example', '127.0.0.1', 'LPA.example.gov.uk:8443']) {
       const res = await get(built.origin, '/accessibility', { host });
       assert.equal(res.status, 400, host);
-      assert.match(String(res.headers['content-security-policy']), /nonce-/, `${host}: CSP on the refusal`);
+      // Refused before a nonce was issued: the policy names no nonce (never an empty one), and nothing is cached.
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /(?:^|; )script-src 'self'; /, `${host}: CSP on the refusal`);
+      assert.doesNotMatch(csp, /nonce-/, `${host}: no nonce source`);
+      assert.match(csp, /frame-ancestors 'self'/, `${host}: the rest of the policy`);
+      assert.equal(res.headers['cache-control'], 'no-store', `${host}: Cache-Control`);
+      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', `${host}: the other headers`);
     }
   });
 
