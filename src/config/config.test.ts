@@ -29,6 +29,12 @@ test('sharing the PHP session switches the cookie to lpa3', () => {
   assert.equal(loadConfig({ ...prod, REDIS_URL: 'redis://127.0.0.1:6379' }).sessionCookieName, 'lpa3');
 });
 
+test('several workers share sessions and sign-in counters through Redis', () => {
+  assert.equal(loadConfig({ WORKERS: '4', REDIS_URL: 'redis://127.0.0.1:6379' }).workers, 4);
+  assert.equal(loadConfig({ WORKERS: '0', REDIS_URL: 'redis://127.0.0.1:6379' }).workers, 0);
+  assert.equal(loadConfig({}).workers, 1);
+});
+
 const refusals: [string, Record<string, string>, string][] = [
   ['no SESSION_SECRET in production', { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://a.example' }, 'SESSION_SECRET'],
   ['short secret', { ...prod, SESSION_SECRET: 'short-but-not-32-bytes' }, 'SESSION_SECRET'],
@@ -48,6 +54,8 @@ const refusals: [string, Record<string, string>, string][] = [
   ['bad host', { HOST: 'example.com' }, 'HOST'],
   ['bad cookie name', { SESSION_COOKIE_NAME: 'a;b' }, 'SESSION_COOKIE_NAME'],
   ['ttl too short', { SESSION_TTL_SECONDS: '5' }, 'SESSION_TTL_SECONDS'],
+  ['more than one worker without Redis', { WORKERS: '2' }, 'WORKERS'],
+  ['one worker per core without Redis', { WORKERS: '0' }, 'WORKERS'],
   ['both NAME and NAME_FILE', { SESSION_SECRET: STRONG, SESSION_SECRET_FILE: '/run/secrets/x' }, 'SESSION_SECRET'],
   ['unreadable NAME_FILE', { SESSION_SECRET_FILE: '/nonexistent/secret' }, 'SESSION_SECRET_FILE'],
 ];

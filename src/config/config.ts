@@ -121,7 +121,7 @@ export const SETTINGS = {
   SESSION_COOKIE_NAME: { doc: 'Session cookie name. Default lpa3 (the PHP front\'s) when REDIS_URL is set, else lpa-session (__Host- prefixed in production).', parse: (raw) => { if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new SettingError('must be 1-64 letters, digits, _ or -'); return raw; } },
   SESSION_KEY_PREFIX: { doc: 'Redis key prefix for sessions (the phpredis default).', default: 'PHPREDIS_SESSION:', parse: (raw) => raw },
   SESSION_TTL_SECONDS: { doc: 'Idle session lifetime in seconds (sliding).', default: '10800', parse: integer(60, 86_400) },
-  WORKERS: { doc: 'Worker processes (node:cluster). 0 means one per core.', default: '1', parse: integer(0, 64) },
+  WORKERS: { doc: 'Worker processes (node:cluster). 0 means one per core. More than 1 (or 0) needs REDIS_URL, so that workers share sessions and sign-in counters.', default: '1', parse: integer(0, 64) },
   EGRESS_ALLOW_PRIVATE: { doc: 'Comma-separated hostnames that may resolve to private or loopback addresses (for a co-located API). Empty: none.', default: '', parse: list },
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
@@ -220,6 +220,11 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
 
   const redisUrl = get('REDIS_URL') as URL | undefined;
   const redisTlsCaFile = get('REDIS_TLS_CA_FILE') as string | undefined;
+  // Without Redis each worker keeps its own sessions and sign-in counters: a session (and its CSRF token) would be
+  // lost whenever the next request reached another worker, and each worker would allow the full sign-in attempts.
+  // 0 (one per core) counts as several, which it is on any machine with more than one core.
+  const workers = get('WORKERS') as number;
+  if (workers !== 1 && redisUrl === undefined) throw new ConfigError('WORKERS', 'must be 1 without REDIS_URL: workers share sessions and sign-in counters only through Redis');
   if (redisTlsCaFile !== undefined && redisUrl?.protocol !== 'rediss:') throw new ConfigError('REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
@@ -241,7 +246,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     sessionCookieName: cookieName,
     sessionKeyPrefix: get('SESSION_KEY_PREFIX') as string,
     sessionTtlSeconds: get('SESSION_TTL_SECONDS') as number,
-    workers: get('WORKERS') as number,
+    workers,
     egressAllowPrivate: get('EGRESS_ALLOW_PRIVATE') as readonly string[],
     feedbackMinSeconds: get('FEEDBACK_MIN_SECONDS') as number,
     bodyLimitBytes: get('BODY_LIMIT_BYTES') as number,
