@@ -29,6 +29,11 @@ test('sharing the PHP session switches the cookie to lpa3', () => {
   assert.equal(loadConfig({ ...prod, REDIS_URL: 'redis://127.0.0.1:6379' }).sessionCookieName, 'lpa3');
 });
 
+test('trusted proxies may be addresses or CIDR ranges of 1 bit up to the full length', () => {
+  const proxies = ['127.0.0.1', '10.0.0.0/8', '192.0.2.7/32', '::1', 'fd00::/8', '2001:db8::1/128', '::ffff:10.0.0.0/104'];
+  assert.deepEqual(loadConfig({ TRUSTED_PROXIES: proxies.join(', ') }).trustedProxies, proxies);
+});
+
 test('several workers share sessions and sign-in counters through Redis', () => {
   assert.equal(loadConfig({ WORKERS: '4', REDIS_URL: 'redis://127.0.0.1:6379' }).workers, 4);
   assert.equal(loadConfig({ WORKERS: '0', REDIS_URL: 'redis://127.0.0.1:6379' }).workers, 0);
@@ -51,6 +56,10 @@ const refusals: [string, Record<string, string>, string][] = [
   ['bad REDIS_URL', { REDIS_URL: 'http://redis' }, 'REDIS_URL'],
   ['CA file without TLS', { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_TLS_CA_FILE: '/etc/ca.pem' }, 'REDIS_TLS_CA_FILE'],
   ['bad proxy', { TRUSTED_PROXIES: '127.0.0.1,nginx' }, 'TRUSTED_PROXIES'],
+  ['IPv4 prefix longer than 32 bits', { TRUSTED_PROXIES: '10.0.0.0/8,10.0.0.0/99' }, 'TRUSTED_PROXIES'],
+  ['IPv6 prefix longer than 128 bits', { TRUSTED_PROXIES: 'fd00::/129' }, 'TRUSTED_PROXIES'],
+  ['a zero-length prefix (every address a proxy)', { TRUSTED_PROXIES: '0.0.0.0/0' }, 'TRUSTED_PROXIES'],
+  ['two prefixes', { TRUSTED_PROXIES: '10.0.0.0/8/16' }, 'TRUSTED_PROXIES'],
   ['bad host', { HOST: 'example.com' }, 'HOST'],
   ['bad cookie name', { SESSION_COOKIE_NAME: 'a;b' }, 'SESSION_COOKIE_NAME'],
   ['ttl too short', { SESSION_TTL_SECONDS: '5' }, 'SESSION_TTL_SECONDS'],

@@ -98,9 +98,17 @@ function list(raw: string): readonly string[] {
 function proxyList(raw: string): readonly string[] {
   const items = list(raw);
   for (const item of items) {
-    const [addr, bits] = item.split('/');
-    if (addr === undefined || isIP(addr) === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+    const parts = item.split('/');
+    const [addr, bits] = parts;
+    const family = addr === undefined ? 0 : isIP(addr);
+    if (family === 0 || parts.length > 2 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
       throw new SettingError(`"${item}" is not an IP address or CIDR range`);
+    }
+    // Checked here so the error names the setting; Fastify's proxy-addr refuses the same ranges only when the app
+    // is built. /0 (every address a proxy) is refused too.
+    const maxBits = family === 4 ? 32 : 128;
+    if (bits !== undefined && (Number(bits) < 1 || Number(bits) > maxBits)) {
+      throw new SettingError(`"${item}" needs a prefix length from 1 to ${String(maxBits)}`);
     }
   }
   return items;
