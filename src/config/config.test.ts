@@ -25,6 +25,16 @@ test('production starts with its secrets and uses a __Host- cookie', () => {
   assert.equal(config.sessionSecretIsEphemeral, false);
 });
 
+test('production accepts generated secrets in the usual encodings', () => {
+  for (const secret of [
+    'a3f1c9e07b2d4865f0e1d2c3b4a59687',                                   // openssl rand -hex 16
+    '9c4e1f7a2b8d0e5f3a6c9b1d4e7f0a2c5b8d1e4f7a0c3b6d9e2f5a8c1b4d7e0f', // openssl rand -hex 32
+    'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2FsZG9mcmVk',          // base64
+  ]) {
+    assert.equal(loadConfig({ ...prod, SESSION_SECRET: secret }).sessionSecret.toString(), secret);
+  }
+});
+
 test('sharing the PHP session switches the cookie to lpa3', () => {
   assert.equal(loadConfig({ ...prod, REDIS_URL: 'redis://127.0.0.1:6379' }).sessionCookieName, 'lpa3');
 });
@@ -45,6 +55,8 @@ const refusals: [string, Record<string, string>, string][] = [
   ['short secret', { ...prod, SESSION_SECRET: 'short-but-not-32-bytes' }, 'SESSION_SECRET'],
   ['development default secret in production', { ...prod, SESSION_SECRET: DEVELOPMENT_SECRETS[0] ?? '' }, 'SESSION_SECRET'],
   ['repetitive secret', { ...prod, SESSION_SECRET: 'a'.repeat(40) }, 'SESSION_SECRET'],
+  ['secret that is a short pattern repeated', { ...prod, SESSION_SECRET: 'abcdefgh'.repeat(4) }, 'SESSION_SECRET'],
+  ['secret that is a pattern repeated with a partial copy', { ...prod, SESSION_SECRET: `${'Tr0ub4dor&3xyz'.repeat(3)}Tr0` }, 'SESSION_SECRET'],
   ['no PUBLIC_ORIGIN in production', { NODE_ENV: 'production', SESSION_SECRET: STRONG }, 'PUBLIC_ORIGIN'],
   ['http origin in production', { ...prod, PUBLIC_ORIGIN: 'http://lpa.example' }, 'PUBLIC_ORIGIN'],
   ['origin with a path', { PUBLIC_ORIGIN: 'https://a.example/x' }, 'PUBLIC_ORIGIN'],

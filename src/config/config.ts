@@ -119,7 +119,7 @@ export const SETTINGS = {
   HOST: { doc: 'Address to listen on. Loopback by default; a container sets 0.0.0.0.', default: '127.0.0.1', parse: (raw) => { if (isIP(raw) === 0 && raw !== 'localhost') throw new SettingError('must be an IP address'); return raw; } },
   PORT: { doc: 'TCP port to listen on.', default: '8005', parse: integer(1, 65535) },
   PUBLIC_ORIGIN: { doc: 'The external origin users see (scheme, host, port). Used for Host and Origin checks and absolute URLs.', default: 'http://127.0.0.1:8005', requiredInProduction: true, parse: origin },
-  SESSION_SECRET: { doc: 'At least 32 bytes of random data. Keys cookie signatures and the keyed hashes in audit logs. Generate with: openssl rand -base64 48', secret: true, requiredInProduction: true, parse: (raw) => raw },
+  SESSION_SECRET: { doc: 'At least 32 bytes of random data (production refuses published values, and ones with under 8 distinct bytes or made of a short pattern repeated). Keys cookie signatures and the keyed hashes in audit logs. Generate with: openssl rand -base64 48', secret: true, requiredInProduction: true, parse: (raw) => raw },
   DATA_DIR: { doc: 'Folder for the embedded SQLite store (feedback, local users, outbox).', default: './data', parse: (raw) => raw },
   API_BASE_URL: { doc: 'Base URL of the LPA API. Unset: the embedded store is used instead.', parse: url(['http:', 'https:']) },
   LOG_LEVEL: { doc: 'pino log level.', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
@@ -170,6 +170,20 @@ function readRaw(name: string, env: Env, readFile: (path: string) => string): st
     }
   }
   return direct === '' ? undefined : direct;
+}
+
+/**
+ * True when the bytes are a shorter sequence said again (`abcdefgh` four times, a partial last copy included): such a
+ * secret holds no more randomness than its pattern, though it passes the length and distinct-byte checks. A cheap
+ * screen for typed-in secrets, not an entropy estimate; a generated one (hex, base64) is, in practice, never periodic.
+ */
+function isRepeatedPattern(bytes: Buffer): boolean {
+  for (let period = 1; period <= bytes.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; repeats && i < bytes.length; i++) repeats = bytes[i] === bytes[i - period];
+    if (repeats) return true;
+  }
+  return false;
 }
 
 export interface LoadOptions {
@@ -223,7 +237,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     if (DEVELOPMENT_SECRETS.includes(secretRaw)) {
       if (production) throw new ConfigError('SESSION_SECRET', 'is a published development value; generate a real secret');
     }
-    if (production && new Set(sessionSecret).size < 8) throw new ConfigError('SESSION_SECRET', 'is too repetitive to be random');
+    if (production && (new Set(sessionSecret).size < 8 || isRepeatedPattern(sessionSecret))) {
+      throw new ConfigError('SESSION_SECRET', 'is too repetitive to be random');
+    }
   }
 
   const redisUrl = get('REDIS_URL') as URL | undefined;
