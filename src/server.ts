@@ -13,10 +13,14 @@ import { createServices } from './services.ts';
 
 assertSupportedRuntime();
 
-const bootLogger = pino(loggerOptions(process.env.LOG_LEVEL ?? 'info'));
+// The boot logger exists before LOG_LEVEL is checked, so it starts at a fixed level: pino throws on a level it does
+// not know, and a bad LOG_LEVEL must get the config error that names it. It takes LOG_LEVEL once that is valid;
+// notices wait until then, so a quieter level still silences them.
+const bootLogger = pino(loggerOptions('info'));
+const notices: string[] = [];
 let config;
 try {
-  config = loadConfig(process.env, { onNotice: (m) => { if (cluster.isPrimary) bootLogger.warn(m); } });
+  config = loadConfig(process.env, { onNotice: (m) => { notices.push(m); } });
 } catch (err) {
   if (err instanceof ConfigError) {
     bootLogger.fatal({ setting: err.setting }, err.message);
@@ -24,6 +28,8 @@ try {
   }
   throw err;
 }
+bootLogger.level = config.logLevel;
+if (cluster.isPrimary) for (const m of notices) bootLogger.warn(m);
 
 const workers = config.workers === 0 ? availableParallelism() : config.workers;
 
