@@ -42,7 +42,7 @@ export interface Config {
 type Parsed = string | number | boolean | URL | readonly string[] | undefined;
 
 interface Setting {
-  /** What it is for; printed by `npm run config:doc` and in .env.example. */
+  /** What it is for; written into .env.example by scripts/env-example.ts. */
   readonly doc: string;
   /** Never logged, never echoed in an error. */
   readonly secret?: true;
