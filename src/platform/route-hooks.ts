@@ -12,27 +12,47 @@ import type { RouteOptions } from 'fastify';
 
 export type RouteHookName = 'onRequest' | 'preValidation' | 'onSend';
 
+/** The type of one hook of a route's `name` list, as Fastify declares it. */
+type RouteHook<K extends RouteHookName> = Extract<NonNullable<RouteOptions[K]>, readonly unknown[]>[number];
+
 type AnyHook = (...args: never[]) => unknown;
 
 const platformHooks = new WeakSet<AnyHook>();
 
-function asList(value: unknown): AnyHook[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? [...(value as AnyHook[])] : [value as AnyHook];
-}
-
-/** Adds `hook` to the route's `name` hooks: after the platform hooks already there, before the route's own. */
-export function addRouteHook(route: RouteOptions, name: RouteHookName, hook: AnyHook): void {
+/** A route's hook list (one hook, a list or none) as a new list with `hook` inserted after the platform hooks. */
+function withHook<H extends AnyHook>(existing: H | H[] | undefined, hook: H): H[] {
   // A new array every time: Fastify copies a GET route's options, arrays shared, for its HEAD route.
-  const hooks = asList(route[name]);
+  const hooks = existing === undefined ? [] : Array.isArray(existing) ? [...existing] : [existing];
   let at = 0;
-  for (const existing of hooks) {
-    if (!platformHooks.has(existing)) break;
+  for (const h of hooks) {
+    if (!platformHooks.has(h)) break;
     at++;
   }
   platformHooks.add(hook);
   hooks.splice(at, 0, hook);
-  (route as unknown as Record<RouteHookName, AnyHook[]>)[name] = hooks;
+  return hooks;
+}
+
+/**
+ * Adds `hook` to the route's `name` hooks: after the platform hooks already there, before the route's own.
+ * The name and the hook are one tuple, so each case below knows the hook's exact type and Fastify's own types
+ * check the assignment (a hook with the wrong signature for `name` does not compile).
+ */
+export function addRouteHook(
+  route: RouteOptions,
+  ...[name, hook]: ['onRequest', RouteHook<'onRequest'>] | ['preValidation', RouteHook<'preValidation'>] | ['onSend', RouteHook<'onSend'>]
+): void {
+  switch (name) {
+    case 'onRequest':
+      route.onRequest = withHook(route.onRequest, hook);
+      break;
+    case 'preValidation':
+      route.preValidation = withHook(route.preValidation, hook);
+      break;
+    case 'onSend':
+      route.onSend = withHook(route.onSend, hook);
+      break;
+  }
 }
 
 /** The methods a route answers, as a list. */
