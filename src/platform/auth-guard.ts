@@ -81,7 +81,8 @@ async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promi
         sendErrorPage(request, reply, 401);
         return;
       }
-      if (request.method === 'GET' && config.session !== false) {
+      // A route without a session (`config: { session: false }`) has nowhere to remember the page.
+      if (request.method === 'GET' && request.session !== null) {
         request.session.set(RESUME_KEY, safeLocalPath(request.url, PATHS.dashboard));
       }
       reply.redirect(request.signedOutByTimeout === true ? PATHS.loginTimeout : PATHS.login, 302);

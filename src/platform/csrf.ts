@@ -19,7 +19,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { addRouteHook, routeMethods } from './route-hooks.ts';
 import { SESSION_KEYS } from '../sessions/session-store.ts';
 import { HttpError } from './http-error.ts';
-import type { Session } from './session.ts';
 import { randomHex128 } from './session.ts';
 
 export const CSRF_FIELD = '_csrf';
@@ -73,7 +72,7 @@ export function tokensMatch(given: string, expected: string): boolean {
 async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
   // A method on every request, not a closure made per request by a hook: the token is made on first use.
   app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest): string | undefined {
-    const session = this.session as Session | null;
+    const session = this.session;
     if (session === null) return undefined; // routes with `config: { session: false }` (the session plugin left no Session)
     const existing = session.get(SESSION_KEYS.csrf);
     if (typeof existing === 'string' && TOKEN_PATTERN.test(existing)) return existing;
@@ -98,7 +97,7 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     // A route answering GET and POST has the hook; its GETs pass.
     if (!UNSAFE.has(request.method)) return null;
     if (crossSiteReason(header(request, 'sec-fetch-site'), header(request, 'origin'), options.publicOrigin)) return new CsrfError('cross-site');
-    const session = request.session as Session | null;
+    const session = request.session;
     const body = request.body as Record<string, unknown> | null | undefined;
     const given = body?.[CSRF_FIELD];
     const expected = session?.get(SESSION_KEYS.csrf);

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { Session, decodeCookieValue, encodeCookieValue, newSessionId, randomHex128, readCookie, serializeCookie } from './session.ts';
+import type { FastifyRequest } from 'fastify';
+import { Session, decodeCookieValue, encodeCookieValue, newSessionId, randomHex128, readCookie, requireSession, serializeCookie } from './session.ts';
 import { crossSiteReason, tokensMatch } from './csrf.ts';
 import { MAX_FIELDS, parseForm } from './limits.ts';
 import { contentSecurityPolicy, nextNonce, staticSecurityHeaders } from './security-headers.ts';
@@ -77,6 +78,15 @@ test('a session records only what changed, and regenerate moves every key to a n
   const moved = s.takeChanges();
   assert.equal(moved.oldId, 'a'.repeat(32));
   assert.deepEqual([...moved.changes.keys()], [], 'the store copies the old session; nothing is rewritten');
+});
+
+test('requireSession: the session where the route has one; a 500 naming the route where it has none', () => {
+  const session = new Session(null, null, false);
+  const withSession = { session, routeOptions: { url: '/page' } } as unknown as FastifyRequest;
+  assert.equal(requireSession(withSession), session);
+  // A route with `config: { session: false }`: the session plugin leaves request.session null.
+  const without = { session: null, routeOptions: { url: '/no-session' } } as unknown as FastifyRequest;
+  assert.throws(() => requireSession(without), (err: unknown) => err instanceof HttpError && err.statusCode === 500 && err.message.includes('/no-session'));
 });
 
 test('cross-site requests are recognised from fetch metadata or Origin', () => {

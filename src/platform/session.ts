@@ -20,6 +20,7 @@ import { addRouteHook } from './route-hooks.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
 import { DELETE } from '../sessions/session-store.ts';
+import { httpError } from './http-error.ts';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
@@ -126,7 +127,8 @@ export interface SessionPluginOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    session: Session;
+    /** null on routes with `config: { session: false }`: narrow it, or call `requireSession`. */
+    session: Session | null;
   }
   interface FastifyContextConfig {
     /** false: the route never reads or writes a session (assets, health checks). */
@@ -175,6 +177,15 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
+/**
+ * The request's session, for handlers that need one. A route with `config: { session: false }` has none; reaching
+ * here from such a route is a programming error, answered with a 500 that names the route, not a TypeError.
+ */
+export function requireSession(request: FastifyRequest): Session {
+  if (request.session === null) throw httpError(500, `route ${request.routeOptions.url ?? '(none)'} needs a session but has config.session false`);
+  return request.session;
+}
+
 export function isReadOnlyRequest(request: FastifyRequest): boolean {
   const header = request.headers['x-sessionreadonly'];
   const value = Array.isArray(header) ? header[0] : header;
@@ -184,7 +195,7 @@ export function isReadOnlyRequest(request: FastifyRequest): boolean {
 async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions): Promise<void> {
   const { store, cookie, ttlSeconds } = options;
 
-  app.decorateRequest('session', null as unknown as Session);
+  app.decorateRequest('session', null);
 
   // Only routes with sessions get the two hooks (route-hooks.ts): pages with `config: { session: false }`, and
   // unknown paths, never touch the store. Callback style, so a request without a session cookie costs no promise.
@@ -211,7 +222,7 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   }
 
   function commitOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
-    const session = request.session as Session | null;
+    const session = request.session;
     if (session === null || (session.readOnly && !session.destroyed) || (!session.changed && session.id === null)) {
       done(null, payload); // nothing to write, slide or expire
       return;

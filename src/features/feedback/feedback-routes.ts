@@ -14,6 +14,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, safeLocalPath } from '../../paths.ts';
+import { requireSession } from '../../platform/session.ts';
 import type { FeedbackService } from './feedback-service.ts';
 import { UNKNOWN_PAGE } from './feedback-service.ts';
 import { sessionNumber } from '../../sessions/session-store.ts';
@@ -85,7 +86,7 @@ export default async function feedbackRoutes(app: FastifyInstance, options: Feed
   });
 
   app.get(PATHS.feedback, async (request, reply) => {
-    const session = request.session;
+    const session = requireSession(request);
     session.set(FEEDBACK_SESSION_KEYS.shownAt, now() / 1000);
     const from = sourcePage(request.headers.referer, originOf(request));
     if (from !== undefined) {
@@ -97,7 +98,7 @@ export default async function feedbackRoutes(app: FastifyInstance, options: Feed
   });
 
   app.post<{ Body: FeedbackBodyType }>(PATHS.feedback, { schema: { body: FeedbackBody } }, async (request, reply) => {
-    const session = request.session;
+    const session = requireSession(request);
     const nowSeconds = now() / 1000;
     const shownAt = sessionNumber(session.get(FEEDBACK_SESSION_KEYS.shownAt));
     const tooFast = minSeconds > 0 && (shownAt === undefined || nowSeconds - shownAt < minSeconds);

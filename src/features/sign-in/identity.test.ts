@@ -22,9 +22,9 @@ function backend(result: RefreshResult, calls: string[]): CredentialBackend {
   };
 }
 
-function request(identity: unknown, url: string = PATHS.dashboard, readOnly = false) {
+function request(identity: unknown, url: string = PATHS.dashboard, readOnly = false): FastifyRequest & { session: Session } {
   const session = new Session('0'.repeat(32), new Map(identity === undefined ? [] : [[SESSION_KEYS.identity, identity]]), readOnly);
-  return { session, id: 'REQ', routeOptions: { url }, log: pino({ level: 'silent' }) } as unknown as FastifyRequest;
+  return { session, id: 'REQ', routeOptions: { url }, log: pino({ level: 'silent' }) } as unknown as FastifyRequest & { session: Session };
 }
 
 const identityExpiringIn = (seconds: number) => newIdentity('u'.repeat(32), 'tok', new Date(NOW + seconds * 1000), null);

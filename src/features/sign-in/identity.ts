@@ -14,6 +14,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { CredentialBackend } from '../../backends/credentials.ts';
 import { TOKEN_LIFETIME_SECONDS, phpIsoDate } from '../../backends/credentials.ts';
 import type { ResolveUser, SignedInUser } from '../../platform/auth-guard.ts';
+import type { Session } from '../../platform/session.ts';
 import { PATHS } from '../../paths.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 
@@ -57,7 +58,7 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
 
   // No session or no identity in it (every anonymous request): answered at once, without a promise.
   return (request: FastifyRequest) => {
-    const session = request.session as FastifyRequest['session'] | null;
+    const session = request.session;
     if (session === null) return undefined;
     const raw = session.get(SESSION_KEYS.identity);
     const record = identityObject(raw);
@@ -65,7 +66,7 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
     return resolveIdentity(request, session, raw, record);
   };
 
-  async function resolveIdentity(request: FastifyRequest, session: FastifyRequest['session'], raw: unknown, record: Record<string, unknown>): Promise<SignedInUser | undefined> {
+  async function resolveIdentity(request: FastifyRequest, session: Session, raw: unknown, record: Record<string, unknown>): Promise<SignedInUser | undefined> {
     const at = now();
     const user = options.identityFromSession(raw, new Date(at));
     if (user === undefined) {

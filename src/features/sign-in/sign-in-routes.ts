@@ -16,6 +16,7 @@ import type { AuthFailureReason, CredentialBackend } from '../../backends/creden
 import { PATHS, safeLocalPath, SIGNED_OUT_URL } from '../../paths.ts';
 import { RESUME_KEY } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
+import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { auditSignIn, createUserHasher } from './audit.ts';
 import { newIdentity } from './identity.ts';
@@ -120,7 +121,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     }
 
     if (accountKey !== null) await resetAccountThrottle(throttleStore, accountKey);
-    const session = request.session;
+    const session = requireSession(request);
     const resume = session.get(RESUME_KEY);
     session.regenerate();
     session.delete(RESUME_KEY);
@@ -132,7 +133,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
 
   app.post(PATHS.logout, async (request, reply) => {
     request.log.info({ event: 'auth.sign_out', signedIn: request.user !== undefined }, 'signed out');
-    request.session.destroy();
+    requireSession(request).destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
     return reply.redirect(SIGNED_OUT_URL, 303);
   });

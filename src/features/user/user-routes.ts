@@ -12,6 +12,7 @@ import type { CredentialBackend } from '../../backends/credentials.ts';
 import { PATHS } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
+import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import type { AboutYouBodyType, AboutYouValues, FieldError } from './user-schema.ts';
 import { AboutYouBody, NAME_LIMITS, readAboutYou } from './user-schema.ts';
@@ -43,7 +44,7 @@ export function formatDateTime(date: Date): string {
 }
 
 function lastLoginOf(request: FastifyRequest): Date | null {
-  const identity = request.session.get(SESSION_KEYS.identity);
+  const identity = requireSession(request).get(SESSION_KEYS.identity);
   const value = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
   if (typeof value !== 'string') return null;
   const d = new Date(value);
@@ -52,7 +53,7 @@ function lastLoginOf(request: FastifyRequest): Date | null {
 
 /** The backend no longer accepts the token: sign out and say why. */
 function tokenRejected(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  request.session.delete(SESSION_KEYS.identity);
+  requireSession(request).delete(SESSION_KEYS.identity);
   return reply.redirect(PATHS.loginTimeout, 303);
 }
 
@@ -70,8 +71,9 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
     const user = signedInUser(request);
     const details = await credentials.getUser(user.userId, user.token, request.id);
     if (details === null) return tokenRejected(request, reply);
-    const noticeKey = request.session.get(NOTICE_KEY);
-    if (noticeKey !== undefined) request.session.delete(NOTICE_KEY);
+    const session = requireSession(request);
+    const noticeKey = session.get(NOTICE_KEY);
+    if (noticeKey !== undefined) session.delete(NOTICE_KEY);
     const lastLogin = lastLoginOf(request);
     return reply.view('user/dashboard.njk', {
       fullName: details.name === null ? null : [details.name.title, details.name.first, details.name.last].filter((p) => p !== undefined && p !== '').join(' '),
@@ -95,7 +97,7 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
     if (name === null) return renderAboutYou(reply, values, errors, 400);
     const saved = await credentials.updateName(user.userId, user.token, name, request.id);
     if (!saved) return tokenRejected(request, reply);
-    request.session.set(NOTICE_KEY, 'name-updated');
+    requireSession(request).set(NOTICE_KEY, 'name-updated');
     return reply.redirect(PATHS.dashboard, 303);
   });
 
