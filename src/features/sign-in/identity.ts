@@ -34,14 +34,6 @@ function identityObject(raw: unknown): Record<string, unknown> | null {
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
 }
 
-/** The identity's `lastLogin` as a Date, or null. */
-export function lastLoginFromSession(raw: unknown): Date | null {
-  const value = identityObject(raw)?.lastLogin;
-  if (typeof value !== 'string') return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
 export interface ResolveUserOptions {
   readonly backend: CredentialBackend;
   /** The session's identity check (services.ts `identityFromSession`). */
