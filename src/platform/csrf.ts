@@ -11,7 +11,8 @@
  *
  * A POST whose session has gone (expired, or the cookie was lost) is told apart from a forged or wrong
  * token, so the 403 page can say "your form timed out" to real users (see errors.ts).
- * Routes opt out only with `config: { csrf: false }` and a reason (the CSP report endpoint).
+ * Routes opt out only with `config: { csrf: false }` and a reason (the CSP report endpoint). One route, sign-out,
+ * lets a request with no live session through the token check (`csrfPassesWithoutSession`, ADR 0018).
  */
 import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
@@ -44,6 +45,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: no CSRF check (only for endpoints that change nothing a user owns; say why at the route). */
     csrf?: boolean;
+    /**
+     * true: a request with no live session (none stored, or no cookie) passes the token check; the cross-site
+     * check still applies, and a live session still needs its token. Only for sign-out (ADR 0018): with no session
+     * there is nothing a forged request could sign out, and refusing would tell someone whose session expired
+     * that their form timed out instead of signing them out.
+     */
+    csrfPassesWithoutSession?: boolean;
   }
 }
 
@@ -102,6 +110,8 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     const given = body?.[CSRF_FIELD];
     const expected = session?.get(SESSION_KEYS.csrf);
     if (session === null || session.isNew || typeof expected !== 'string') {
+      // isNew: nothing was stored under the cookie (or there is none). A stored session without a token is live.
+      if (session?.isNew === true && request.routeOptions.config.csrfPassesWithoutSession === true) return null;
       return new CsrfError(typeof given === 'string' && given !== '' ? 'expired' : 'missing');
     }
     if (typeof given !== 'string' || given === '') return new CsrfError('missing');

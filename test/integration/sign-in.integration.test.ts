@@ -272,6 +272,40 @@ describe('sign-in', () => {
     assert.equal(replay.headers.get('location'), PATHS.login);
   });
 
+  test('sign-out after the session has expired signs out; with a live session the token is still required', async (t) => {
+    const built = await setup(t);
+    await built.users.addUser({ email: 'idle@example.com', password: PASSWORD, name: null });
+    const browser = new Browser(built.origin);
+    await signIn(browser, 'idle@example.com', PASSWORD);
+    const id = sessionIdOf(browser, built);
+    const token = csrfTokenFrom((await browser.get(PATHS.dashboard)).text);
+    // Idle expiry: the store no longer has the session, but the page (and its form) is still open.
+    await built.store.destroy(id);
+    const res = await browser.post(PATHS.logout, { _csrf: token });
+    assert.equal(res.status, 303, 'not the "your form timed out" page');
+    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
+    const setCookie = res.headers.getSetCookie().join('\n');
+    assert.ok(setCookie.includes(`${built.config.sessionCookieName}=;`) && setCookie.includes('Max-Age=0'), setCookie);
+    // No cookie at all (lost, or the browser was restarted): the same.
+    const none = await new Browser(built.origin).post(PATHS.logout, {});
+    assert.equal(none.status, 303);
+    assert.equal(none.headers.get('location'), SIGNED_OUT_URL);
+    // Still refused cross-site, as every state-changing request is.
+    assert.equal((await new Browser(built.origin).post(PATHS.logout, {}, { 'sec-fetch-site': 'cross-site' })).status, 403);
+
+    // A live session is never signed out without its token: not with a wrong one, nor when the session has no
+    // token yet (just after sign-in, before any page was shown), where a forged form has none to send.
+    const live = new Browser(built.origin);
+    await signIn(live, 'idle@example.com', PASSWORD);
+    const liveId = sessionIdOf(live, built);
+    assert.equal((await built.store.load(liveId))?.has(SESSION_KEYS.csrf), false, 'no token in the session yet');
+    assert.equal((await live.post(PATHS.logout, {})).status, 403);
+    await live.get(PATHS.dashboard);
+    assert.equal((await live.post(PATHS.logout, { _csrf: '0'.repeat(32) })).status, 403);
+    assert.notEqual(await built.store.load(liveId), null, 'still signed in');
+    assert.equal((await live.get(PATHS.dashboard)).status, 200);
+  });
+
   test('the page asked for before sign-in is resumed, but only a local path', async (t) => {
     const built = await setup(t);
     await built.users.addUser({ email: 'resume@example.com', password: PASSWORD, name: null });

@@ -131,7 +131,10 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
   });
 
-  app.post(PATHS.logout, async (request, reply) => {
+  // Without JavaScript, a sign-out after an idle timeout arrives with no live session: nothing to sign out of and
+  // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
+  // A live session still needs its token (ADR 0018).
+  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, async (request, reply) => {
     request.log.info({ event: 'auth.sign_out', signedIn: request.user !== undefined }, 'signed out');
     requireSession(request).destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
