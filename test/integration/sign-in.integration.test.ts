@@ -69,6 +69,10 @@ function auditEvents(built: Built): Record<string, unknown>[] {
   return built.logs.filter((l) => typeof l.event === 'string' && l.event.startsWith('auth.sign_in.'));
 }
 
+function signOutEvents(built: Built): Record<string, unknown>[] {
+  return built.logs.filter((l) => l.event === 'auth.sign_out');
+}
+
 function expectedHash(email: string): string {
   const key = Buffer.from(hkdfSync('sha256', Buffer.from(TEST_SECRET), Buffer.alloc(0), 'lpa-front audit user hash v1', 32));
   return createHmac('sha256', key).update(email.trim().toLowerCase()).digest('hex').slice(0, 32);
@@ -410,7 +414,7 @@ describe('throttling', () => {
 });
 
 describe('audit', () => {
-  test('one event per attempt, with hashes, and no secret anywhere in the logs', async (t) => {
+  test('one event per attempt and per sign-out, with hashes, and no secret anywhere in the logs', async (t) => {
     const built = await setup(t);
     const email = 'Secret.Person@Example.com';
     await built.users.addUser({ email, password: PASSWORD, name: { first: 'Secret', last: 'Person' } });
@@ -424,7 +428,8 @@ describe('audit', () => {
     assert.equal(ok.status, 303);
     const id = sessionIdOf(browser, built);
     const identity = (await built.store.load(id))?.get(SESSION_KEYS.identity) as { token: string };
-    await browser.get(PATHS.dashboard);
+    const dash = await browser.get(PATHS.dashboard);
+    assert.equal((await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(dash.text) }, { 'user-agent': ua })).status, 303);
 
     const events = auditEvents(built);
     assert.deepEqual(events.map((e) => e.event), ['auth.sign_in.failure', 'auth.sign_in.failure', 'auth.sign_in.success']);
@@ -438,6 +443,22 @@ describe('audit', () => {
     assert.equal(events[0]?.userHash, expectedHash(email));
     assert.equal(events[2]?.userHash, expectedHash(email));
     assert.equal(events[1]?.userHash, expectedHash('unknown.person@example.com'));
+
+    // Sign-out says who, as sign-in does: the same keyed hash, so one account's lines can be followed.
+    const out = signOutEvents(built);
+    assert.equal(out.length, 1);
+    const [signedOut] = out;
+    assert.ok(signedOut);
+    assert.equal(signedOut.audit, true);
+    assert.equal(signedOut.userHash, expectedHash(email));
+    assert.equal(signedOut.signedIn, true);
+    assert.equal(signedOut.ip, '127.0.0.1');
+    assert.equal(String(signedOut.userAgent).length, 200);
+    const logoutIds = built.logs.filter((l) => l.msg === 'request' && l.path === PATHS.logout).map((l) => l.reqId);
+    assert.ok(logoutIds.includes(signedOut.reqId), 'reqId is the request id on the access line');
+    // No one signed in: no one to name.
+    assert.equal((await new Browser(built.origin).post(PATHS.logout, {})).status, 303);
+    assert.deepEqual(signOutEvents(built).slice(1).map((e) => [e.userHash, e.signedIn]), [[null, false]]);
 
     const text = built.logText();
     for (const secret of [PASSWORD, 'the wrong password', 'another wrong one', identity.token, email, email.toLowerCase(), 'unknown.person@example.com', token, id]) {

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { pino } from 'pino';
 import type { FastifyRequest } from 'fastify';
-import { auditSignIn, createUserHasher } from './audit.ts';
+import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
 
 const SECRET = Buffer.from('a-secret-of-at-least-32-bytes-for-the-test');
 
@@ -35,4 +35,22 @@ test('one line per event, user agent cleaned and cut, warn for failures', () => 
   assert.equal(a.ip, '192.0.2.1');
   assert.equal(String(a.userAgent).length, 200);
   assert.equal(String(a.userAgent).includes('\n'), false);
+});
+
+test('sign-out: one info line in the sign-in events\' shape, naming the account by its hash', () => {
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString()); cb(); } })).child({ reqId: 'REQ2' });
+  const request = { ip: '192.0.2.2', id: 'REQ2', headers: { 'user-agent': `agent\r\n${'y'.repeat(300)}` }, log } as unknown as FastifyRequest;
+  auditSignOut(request, { userHash: 'ef'.repeat(16), signedIn: true });
+  auditSignOut(request, { userHash: null, signedIn: false });
+  const [a, b] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(a && b);
+  assert.deepEqual(
+    { audit: a.audit, event: a.event, userHash: a.userHash, signedIn: a.signedIn, ip: a.ip, reqId: a.reqId, level: a.level },
+    { audit: true, event: 'auth.sign_out', userHash: 'ef'.repeat(16), signedIn: true, ip: '192.0.2.2', reqId: 'REQ2', level: 30 },
+  );
+  assert.equal(String(a.userAgent).length, 200);
+  assert.equal(/[\r\n]/.test(String(a.userAgent)), false);
+  assert.equal(b.userHash, null);
+  assert.equal(b.signedIn, false);
 });

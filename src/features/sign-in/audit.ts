@@ -1,6 +1,7 @@
 /**
  * The sign-in audit trail (ADR 0008: "we will need to log all login attempts"): exactly one structured
- * event per attempt, through the request's logger, so it carries the request id like every other line.
+ * event per attempt, and one per sign-out, through the request's logger, so it carries the request id like
+ * every other line.
  *
  * The account is identified by a keyed hash (HMAC-SHA256 of the lowercased email, under a key derived from
  * SESSION_SECRET with HKDF), so that attempts on one account can be correlated, and an email can be checked
@@ -39,17 +40,37 @@ function printable(value: string | undefined, max: number): string | undefined {
   return value.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, max);
 }
 
-export function auditSignIn(request: FastifyRequest, audit: SignInAudit): void {
+/** The fields every audit event has, in this order. */
+function auditEntry(request: FastifyRequest, event: string, userHash: string | null, extra: Record<string, unknown>) {
   const ua = request.headers['user-agent'];
-  const entry = {
+  return {
     audit: true,
-    event: audit.event,
-    userHash: audit.userHash,
-    ...(audit.reason === undefined ? {} : { reason: audit.reason }),
+    event,
+    userHash,
+    ...extra,
     ip: request.ip,
     userAgent: printable(typeof ua === 'string' ? ua : undefined, USER_AGENT_MAX),
   };
+}
+
+export function auditSignIn(request: FastifyRequest, audit: SignInAudit): void {
+  const entry = auditEntry(request, audit.event, audit.userHash, audit.reason === undefined ? {} : { reason: audit.reason });
   // request.log carries `reqId` (the request id, also on the access line and error pages).
   if (audit.event === 'auth.sign_in.success') request.log.info(entry, 'sign-in attempt');
   else request.log.warn(entry, 'sign-in attempt');
+}
+
+export interface SignOutAudit {
+  /**
+   * The hash sign-in logged for this account. The session holds no email to hash again, so sign-in keeps its
+   * hash in the session (sign-in-routes.ts USER_HASH_KEY). null when no one was signed in, or the session
+   * has none (signed in by the PHP front).
+   */
+  readonly userHash: string | null;
+  /** Whether the request carried a live signed-in identity. */
+  readonly signedIn: boolean;
+}
+
+export function auditSignOut(request: FastifyRequest, audit: SignOutAudit): void {
+  request.log.info(auditEntry(request, 'auth.sign_out', audit.userHash, { signedIn: audit.signedIn }), 'signed out');
 }

@@ -9,7 +9,7 @@
  * - Success: a new session id (the old one deleted), the identity written as the PHP front writes it,
  *   a fresh CSRF token, then 303 to the remembered page (local paths only) or the dashboard.
  * - Sign-out destroys the session (store entry and cookie; the PHP front shares it, so both are signed out)
- *   and goes where the live service goes.
+ *   and goes where the live service goes. It is audited with the account's hash, which sign-in kept in the session.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
@@ -18,7 +18,7 @@ import { RESUME_KEY } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import { auditSignIn, createUserHasher } from './audit.ts';
+import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
 import { newIdentity } from './identity.ts';
 import type { FieldError, SignInBodyType } from './sign-in-schema.ts';
 import { SignInBody, readSignIn } from './sign-in-schema.ts';
@@ -31,6 +31,13 @@ export const LEGACY_LINKS = {
   forgotPassword: '/forgot-password',
   resendActivation: '/signup/resend-email',
 } as const;
+
+/**
+ * Session key holding the signed-in account's audit hash, so sign-out can say who signed out: the session
+ * has no email to hash again. A keyed hash, like the log lines it is copied into; never the email.
+ */
+export const USER_HASH_KEY = 'lpaFrontUserHash';
+const USER_HASH_PATTERN = /^[0-9a-f]{32}$/;
 
 /** The live service's texts (service-front auth/partials/error-summary.twig). */
 export const AUTH_MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
@@ -127,6 +134,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     session.delete(RESUME_KEY);
     session.delete(SESSION_KEYS.csrf); // a new token for the signed-in session
     session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
+    session.set(USER_HASH_KEY, accountKey);
     auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
     return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
   });
@@ -135,8 +143,13 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
   // A live session still needs its token (ADR 0018).
   app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, async (request, reply) => {
-    request.log.info({ event: 'auth.sign_out', signedIn: request.user !== undefined }, 'signed out');
-    requireSession(request).destroy();
+    const session = requireSession(request);
+    const signedIn = request.user !== undefined;
+    // Named only while signed in: once the identity has expired, the hash left in the session names no one who
+    // is signing out now.
+    const stored = session.get(USER_HASH_KEY);
+    auditSignOut(request, { userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null, signedIn });
+    session.destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
     return reply.redirect(SIGNED_OUT_URL, 303);
   });
