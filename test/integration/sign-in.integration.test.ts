@@ -266,7 +266,9 @@ describe('sign-in', () => {
     const res = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(dash.text) });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
-    assert.equal(SIGNED_OUT_URL, 'https://www.gov.uk/done/lasting-power-of-attorney');
+    // A browser follows a form's redirect only if the page's CSP form-action allows where it goes.
+    const formAction = /(?:^|;)\s*form-action ([^;]*)/.exec(dash.headers.get('content-security-policy') ?? '')?.[1]?.trim().split(/\s+/) ?? [];
+    assert.ok(formAction.includes(new URL(SIGNED_OUT_URL).origin), `form-action ${formAction.join(' ')} lets the browser reach ${SIGNED_OUT_URL}`);
     const setCookie = res.headers.getSetCookie().join('\n');
     assert.ok(setCookie.includes(`${built.config.sessionCookieName}=;`) && setCookie.includes('Max-Age=0'), setCookie);
     assert.equal(await built.store.load(id), null);
