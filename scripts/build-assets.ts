@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { ASSET_PREFIX } from '../src/paths.ts';
 
 const root = join(import.meta.dirname, '..');
 const govuk = join(root, 'node_modules/govuk-frontend/dist/govuk');
 const out = join(root, 'dist/assets');
-const PREFIX = '/assets/';
+const PREFIX = ASSET_PREFIX;
 const COMPRESSIBLE = new Set(['.css', '.js', '.mjs', '.svg', '.json', '.ico', '.txt']);
 
 const manifest: Record<string, string> = {};

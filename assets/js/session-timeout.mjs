@@ -1,23 +1,24 @@
 // Session timeout warning (progressive enhancement; signed-in pages only). Without it, nothing changes:
-// the server still signs an idle user out and the next page goes to /login/timeout.
+// the server still signs an idle user out and the next page goes to the "signed out" sign-in page.
 //
 // The GOV.UK / HMRC timeout pattern: a modal dialog some minutes before the sign-in expires, saying when,
 // with "Stay signed in" (one ordinary GET, which slides the sign-in) and "Sign out" (the page's own sign-out
-// form, so CSRF applies). When time is up it goes to /login/timeout.
-// How long is left comes from GET /session-state, sent with `X-SessionReadOnly: true`: asking never extends it.
+// form, so CSRF applies). When time is up it goes to that page (PATHS.loginTimeout).
+// How long is left comes from GET PATHS.sessionState, sent with `X-SessionReadOnly: true`: asking never extends it.
+//
+// The URLs are the server's (src/paths.ts), read from this script's own element, which the layout renders as
+// <script ... data-app-session-timeout data-state-url="…" data-timed-out-url="…">. Without them it does nothing.
 //
 // No HTML sinks: every node is made with createElement and textContent (the CSP requires Trusted Types).
 
-const STATE_URL = '/session-state'
-const TIMED_OUT_URL = '/login/timeout'
 const WARN_SECONDS = 5 * 60
 const MAX_POLL_SECONDS = 5 * 60
 const MIN_POLL_SECONDS = 15
 
 /** @returns {Promise<number | null>} seconds left, or null when the question could not be answered */
-async function remainingSeconds () {
+async function remainingSeconds (stateUrl) {
   try {
-    const response = await fetch(STATE_URL, {
+    const response = await fetch(stateUrl, {
       credentials: 'same-origin',
       cache: 'no-store',
       headers: { Accept: 'application/json', 'X-SessionReadOnly': 'true' }
@@ -101,8 +102,19 @@ function buildDialog (onStay, signOutForm) {
   }
 }
 
+/** The settings the server put on this script's element, or null when they are missing. */
+function readSettings () {
+  const script = document.querySelector('script[data-app-session-timeout]')
+  const stateUrl = script?.dataset.stateUrl
+  const timedOutUrl = script?.dataset.timedOutUrl
+  if (!stateUrl || !timedOutUrl) return null
+  return { stateUrl, timedOutUrl }
+}
+
 export function initSessionTimeout () {
   if (typeof window.fetch !== 'function' || typeof HTMLDialogElement !== 'function') return
+  const settings = readSettings()
+  if (settings === null) return
   const signOutForm = document.querySelector('form.app-sign-out')
   let timer = 0
   let deadline = 0
@@ -110,7 +122,7 @@ export function initSessionTimeout () {
   let ui = null
   let returnFocus = null
 
-  const expire = () => { window.location.assign(TIMED_OUT_URL) }
+  const expire = () => { window.location.assign(settings.timedOutUrl) }
 
   const schedule = (seconds) => {
     window.clearTimeout(timer)
@@ -141,7 +153,7 @@ export function initSessionTimeout () {
   }
 
   async function check () {
-    const left = await remainingSeconds()
+    const left = await remainingSeconds(settings.stateUrl)
     if (left === null) { schedule(MAX_POLL_SECONDS); return }
     if (left <= 0) { expire(); return }
     deadline = Date.now() + left * 1000

@@ -145,6 +145,10 @@ describe('sign-in', () => {
     assert.match(html(dash.text).querySelector('h1')?.textContent ?? '', /Your LPAs/);
     assert.ok(html(dash.text).querySelector('[data-qa="empty-state"]'));
     assert.match(dash.text, /\/assets\/js\/session-timeout-[0-9a-f]{10}\.mjs/, 'the timeout warning is loaded on signed-in pages');
+    const warning = html(dash.text).querySelector('script[data-app-session-timeout]');
+    assert.ok(warning, 'the timeout warning script carries its settings');
+    assert.equal(warning.getAttribute('data-state-url'), PATHS.sessionState, 'the warning is told where to ask, from PATHS');
+    assert.equal(warning.getAttribute('data-timed-out-url'), PATHS.loginTimeout, 'and where to go, from PATHS');
     assert.ok(html(dash.text).querySelector('form.app-sign-out'));
 
     const event: Record<string, unknown> | undefined = auditEvents(built)[0];
