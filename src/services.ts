@@ -81,7 +81,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
   const store = openStore(config.dataDir, { migrations: LOCAL_CREDENTIALS_MIGRATIONS });
   const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger);
-  const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db }));
+  const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
   const throttleStore = overrides.throttleStore
     ?? (sessionStore instanceof RedisStore ? new RedisThrottleStore({ redis: sessionStore.client }) : new MemoryThrottleStore());

@@ -7,11 +7,12 @@
 // How long is left comes from GET PATHS.sessionState, sent with `X-SessionReadOnly: true`: asking never extends it.
 //
 // The URLs are the server's (src/paths.ts), read from this script's own element, which the layout renders as
-// <script ... data-app-session-timeout data-state-url="…" data-timed-out-url="…">. Without them it does nothing.
+// <script ... data-app-session-timeout data-state-url="…" data-timed-out-url="…" data-warning-seconds="…">.
+// Without the URLs it does nothing; without a valid data-warning-seconds (SESSION_WARNING_SECONDS) it warns 5 minutes before.
 //
 // No HTML sinks: every node is made with createElement and textContent (the CSP requires Trusted Types).
 
-const WARN_SECONDS = 5 * 60
+const DEFAULT_WARN_SECONDS = 5 * 60
 const MAX_POLL_SECONDS = 5 * 60
 const MIN_POLL_SECONDS = 15
 
@@ -108,7 +109,8 @@ function readSettings () {
   const stateUrl = script?.dataset.stateUrl
   const timedOutUrl = script?.dataset.timedOutUrl
   if (!stateUrl || !timedOutUrl) return null
-  return { stateUrl, timedOutUrl }
+  const warnSeconds = Number(script.dataset.warningSeconds)
+  return { stateUrl, timedOutUrl, warnSeconds: Number.isInteger(warnSeconds) && warnSeconds > 0 ? warnSeconds : DEFAULT_WARN_SECONDS }
 }
 
 export function initSessionTimeout () {
@@ -157,7 +159,7 @@ export function initSessionTimeout () {
     if (left === null) { schedule(MAX_POLL_SECONDS); return }
     if (left <= 0) { expire(); return }
     deadline = Date.now() + left * 1000
-    if (left <= WARN_SECONDS) {
+    if (left <= settings.warnSeconds) {
       ui ??= buildDialog(() => { void stay() }, signOutForm)
       ui.show(left)
       startCountdown()
@@ -167,7 +169,7 @@ export function initSessionTimeout () {
     }
     stopCountdown()
     ui?.hide()
-    schedule(Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, left - WARN_SECONDS)))
+    schedule(Math.min(MAX_POLL_SECONDS, Math.max(MIN_POLL_SECONDS, left - settings.warnSeconds)))
   }
 
   void check()

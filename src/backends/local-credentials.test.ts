@@ -123,6 +123,20 @@ describe('local credential backend', () => {
     assert.ok((await users.authenticate('lock@example.com', PASSWORD, 't')).ok);
   });
 
+  test('a shorter token lifetime (LOCAL_TOKEN_LIFETIME_SECONDS) applies to sign-in and to each slide', async () => {
+    const shortLived = createLocalCredentials({ db: () => store.db, scrypt: FAST, now: () => clock, tokenLifetimeSeconds: 30 });
+    await shortLived.addUser({ email: 'short@example.com', password: PASSWORD, name: null });
+    const result = await shortLived.authenticate('short@example.com', PASSWORD, 't');
+    assert.ok(result.ok);
+    assert.equal(result.expiresAt.getTime(), clock + 30_000);
+    clock += 20_000;
+    const refreshed = await shortLived.refresh(result.token, 't');
+    assert.ok(refreshed.ok);
+    assert.equal(refreshed.expiresAt.getTime(), clock + 30_000);
+    clock += 31_000;
+    assert.deepEqual(await shortLived.refresh(result.token, 't'), { ok: false, reason: 'invalid' });
+  });
+
   test('inactive users are told so only with the right password', async () => {
     await users.addUser({ email: 'new@example.com', password: PASSWORD, name: null, active: false });
     assert.deepEqual(await users.authenticate('new@example.com', 'wrong password!', 't'), { ok: false, reason: 'authentication-failed' });

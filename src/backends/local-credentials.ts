@@ -12,7 +12,8 @@
  *   ACCOUNT_LOCK_TIME). The counter is kept per email whether or not an account exists, so "locked" does
  *   not reveal that an account exists either. It resets on success or when the lock runs out.
  * - Tokens are 32 random bytes (base64url, 43 characters like the API's base62 ones), stored only as their
- *   SHA-256, expiring TOKEN_LIFETIME_SECONDS after the last refresh (sliding, like the API).
+ *   SHA-256, expiring TOKEN_LIFETIME_SECONDS after the last refresh (sliding, like the API; LOCAL_TOKEN_LIFETIME_SECONDS
+ *   changes it for this backend only).
  *
  * node:sqlite is synchronous: every statement touches one row; the slow part (scrypt) runs on libuv's pool.
  */
@@ -147,6 +148,8 @@ export interface LocalCredentialsOptions {
   readonly db: () => DatabaseSync;
   readonly scrypt?: ScryptParams;
   readonly now?: () => number;
+  /** Idle token lifetime (sliding); default TOKEN_LIFETIME_SECONDS, the API's. */
+  readonly tokenLifetimeSeconds?: number;
 }
 
 export interface NewUser {
@@ -202,6 +205,7 @@ function toName(row: Row): PersonName | null {
 export function createLocalCredentials(options: LocalCredentialsOptions): LocalCredentials {
   const params = options.scrypt ?? DEFAULT_SCRYPT;
   const now = options.now ?? Date.now;
+  const tokenLifetimeMs = (options.tokenLifetimeSeconds ?? TOKEN_LIFETIME_SECONDS) * 1000;
   // One dummy hash with the current parameters, so an unknown email costs exactly one scrypt too.
   const dummyHash = hashPassword(randomBytes(18).toString('base64url'), params);
   let statements: ReturnType<typeof prepare> | undefined;
@@ -286,7 +290,7 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       if (failureRow !== undefined) s.clearFailures.run(emailKey);
       if (needsRehash(storedHash, params)) s.rehash.run(await hashPassword(password, params), userId);
       const token = newToken();
-      const expiresAt = at + TOKEN_LIFETIME_SECONDS * 1000;
+      const expiresAt = at + tokenLifetimeMs;
       s.insertToken.run(sha256(token), userId, expiresAt, at);
       s.signedIn.run(at, userId);
       return { ok: true, userId, token, expiresAt: new Date(expiresAt), lastLogin: previous === null ? null : new Date(previous) };
@@ -295,7 +299,7 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
     refresh(token: string): Promise<RefreshResult> {
       const at = now();
       if (tokenOwner(token, at) === null) return Promise.resolve({ ok: false, reason: 'invalid' });
-      const expiresAt = at + TOKEN_LIFETIME_SECONDS * 1000;
+      const expiresAt = at + tokenLifetimeMs;
       const changed = st().slideToken.run(expiresAt, sha256(token), at).changes;
       return Promise.resolve(Number(changed) === 1 ? { ok: true, expiresAt: new Date(expiresAt) } : { ok: false, reason: 'invalid' });
     },

@@ -77,6 +77,8 @@ const refusals: [string, Record<string, string>, string][] = [
   ['ttl too short', { SESSION_TTL_SECONDS: '5' }, 'SESSION_TTL_SECONDS'],
   ['more than one worker without Redis', { WORKERS: '2' }, 'WORKERS'],
   ['one worker per core without Redis', { WORKERS: '0' }, 'WORKERS'],
+  ['local token lifetime too short', { LOCAL_TOKEN_LIFETIME_SECONDS: '29' }, 'LOCAL_TOKEN_LIFETIME_SECONDS'],
+  ['a timeout warning that could never close', { LOCAL_TOKEN_LIFETIME_SECONDS: '300' }, 'SESSION_WARNING_SECONDS'],
   ['both NAME and NAME_FILE', { SESSION_SECRET: STRONG, SESSION_SECRET_FILE: '/run/secrets/x' }, 'SESSION_SECRET'],
   ['unreadable NAME_FILE', { SESSION_SECRET_FILE: '/nonexistent/secret' }, 'SESSION_SECRET_FILE'],
 ];
@@ -91,6 +93,17 @@ for (const [name, env, setting] of refusals) {
     });
   });
 }
+
+test('the timeout warning and the local sign-in lifetime: the API\'s 75 minutes, 5 minutes\' warning, both adjustable', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.localTokenLifetimeSeconds, 4500);
+  assert.equal(defaults.sessionWarningSeconds, 300);
+  const short = loadConfig({ LOCAL_TOKEN_LIFETIME_SECONDS: '30', SESSION_WARNING_SECONDS: '20' });
+  assert.equal(short.localTokenLifetimeSeconds, 30);
+  assert.equal(short.sessionWarningSeconds, 20);
+  // With the API the lifetime is the API's, so the local one is not compared.
+  assert.equal(loadConfig({ API_BASE_URL: 'https://api.example', LOCAL_TOKEN_LIFETIME_SECONDS: '60' }).sessionWarningSeconds, 300);
+});
 
 test('a refused secret is never echoed in the error', () => {
   const secret = 'tooShortButSecretValue';

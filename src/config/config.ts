@@ -32,6 +32,8 @@ export interface Config {
   readonly sessionCookieName: string;
   readonly sessionKeyPrefix: string;
   readonly sessionTtlSeconds: number;
+  readonly sessionWarningSeconds: number;
+  readonly localTokenLifetimeSeconds: number;
   readonly workers: number;
   readonly egressAllowPrivate: readonly string[];
   readonly feedbackMinSeconds: number;
@@ -129,6 +131,8 @@ export const SETTINGS = {
   SESSION_COOKIE_NAME: { doc: 'Session cookie name. Default lpa3 (the PHP front\'s) when REDIS_URL is set, else lpa-session (__Host- prefixed in production).', parse: (raw) => { if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new SettingError('must be 1-64 letters, digits, _ or -'); return raw; } },
   SESSION_KEY_PREFIX: { doc: 'Redis key prefix for sessions (the phpredis default).', default: 'PHPREDIS_SESSION:', parse: (raw) => raw },
   SESSION_TTL_SECONDS: { doc: 'Idle session lifetime in seconds (sliding).', default: '10800', parse: integer(60, 86_400) },
+  SESSION_WARNING_SECONDS: { doc: 'How many seconds before a signed-in user\'s sign-in expires the "You\'re about to be signed out" dialog appears.', default: '300', parse: integer(10, 3600) },
+  LOCAL_TOKEN_LIFETIME_SECONDS: { doc: 'Idle sign-in lifetime in seconds (sliding) of the embedded store\'s users, when API_BASE_URL is unset (the API\'s is 4500). Lower it to see the timeout warning and sign-out sooner.', default: '4500', parse: integer(30, 86_400) },
   WORKERS: { doc: 'Worker processes (node:cluster). 0 means one per core. More than 1 (or 0) needs REDIS_URL, so that workers share sessions and sign-in counters.', default: '1', parse: integer(0, 64) },
   EGRESS_ALLOW_PRIVATE: { doc: 'Comma-separated hostnames that may resolve to private or loopback addresses (for a co-located API). Empty: none.', default: '', parse: list },
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
@@ -250,6 +254,11 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const workers = get('WORKERS') as number;
   if (workers !== 1 && redisUrl === undefined) throw new ConfigError('WORKERS', 'must be 1 without REDIS_URL: workers share sessions and sign-in counters only through Redis');
   if (redisTlsCaFile !== undefined && redisUrl?.protocol !== 'rediss:') throw new ConfigError('REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL');
+  const sessionWarningSeconds = get('SESSION_WARNING_SECONDS') as number;
+  const localTokenLifetimeSeconds = get('LOCAL_TOKEN_LIFETIME_SECONDS') as number;
+  if (get('API_BASE_URL') === undefined && sessionWarningSeconds >= localTokenLifetimeSeconds) {
+    throw new ConfigError('SESSION_WARNING_SECONDS', 'must be less than LOCAL_TOKEN_LIFETIME_SECONDS, or the warning would never close');
+  }
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -270,6 +279,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     sessionCookieName: cookieName,
     sessionKeyPrefix: get('SESSION_KEY_PREFIX') as string,
     sessionTtlSeconds: get('SESSION_TTL_SECONDS') as number,
+    sessionWarningSeconds,
+    localTokenLifetimeSeconds,
     workers,
     egressAllowPrivate: get('EGRESS_ALLOW_PRIVATE') as readonly string[],
     feedbackMinSeconds: get('FEEDBACK_MIN_SECONDS') as number,

@@ -149,6 +149,7 @@ describe('sign-in', () => {
     assert.ok(warning, 'the timeout warning script carries its settings');
     assert.equal(warning.getAttribute('data-state-url'), PATHS.sessionState, 'the warning is told where to ask, from PATHS');
     assert.equal(warning.getAttribute('data-timed-out-url'), PATHS.loginTimeout, 'and where to go, from PATHS');
+    assert.equal(warning.getAttribute('data-warning-seconds'), '300', 'and when to warn (SESSION_WARNING_SECONDS)');
     assert.ok(html(dash.text).querySelector('form.app-sign-out'));
 
     const event: Record<string, unknown> | undefined = auditEvents(built)[0];
