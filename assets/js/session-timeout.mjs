@@ -137,10 +137,18 @@ export function initSessionTimeout () {
     if (tick !== 0) return
     returnFocus = document.activeElement
     tick = window.setInterval(() => {
-      const left = Math.round((deadline - Date.now()) / 1000)
-      if (left <= 0) { stopCountdown(); expire(); return }
-      ui.show(left)
+      const ms = deadline - Date.now()
+      if (ms <= 0) { stopCountdown(); void finish(); return }
+      ui.show(Math.ceil(ms / 1000))
     }, 1000)
+  }
+
+  // Time is up by this page's clock: leave only once the server agrees. Arriving at the timed-out page while
+  // still signed in would be sent on to the dashboard, and that page view would extend the sign-in.
+  const finish = async () => {
+    const left = await remainingSeconds(settings.stateUrl)
+    if (left === null) { expire(); return }
+    update(left)
   }
 
   const stay = async () => {
@@ -157,6 +165,10 @@ export function initSessionTimeout () {
   async function check () {
     const left = await remainingSeconds(settings.stateUrl)
     if (left === null) { schedule(MAX_POLL_SECONDS); return }
+    update(left)
+  }
+
+  function update (left) {
     if (left <= 0) { expire(); return }
     deadline = Date.now() + left * 1000
     if (left <= settings.warnSeconds) {

@@ -108,6 +108,7 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
   }, async (request, reply) => {
     const remainingMs = request.user === undefined ? 0 : request.user.tokenExpiresAt.getTime() - now();
     reply.header('cache-control', 'no-store');
-    return reply.type('application/json; charset=utf-8').send({ remainingSeconds: Math.max(0, Math.floor(remainingMs / 1000)) });
+    // Rounded up: 0 only once the sign-in has ended, so a page that waits this long never arrives while it lasts.
+    return reply.type('application/json; charset=utf-8').send({ remainingSeconds: Math.max(0, Math.ceil(remainingMs / 1000)) });
   });
 }
