@@ -135,7 +135,6 @@ export function initSessionTimeout () {
 
   const startCountdown = () => {
     if (tick !== 0) return
-    returnFocus = document.activeElement
     tick = window.setInterval(() => {
       const ms = deadline - Date.now()
       if (ms <= 0) { stopCountdown(); void finish(); return }
@@ -173,6 +172,8 @@ export function initSessionTimeout () {
     deadline = Date.now() + left * 1000
     if (left <= settings.warnSeconds) {
       ui ??= buildDialog(() => { void stay() }, signOutForm)
+      // Where the user was, taken before the dialog moves focus to its button.
+      if (!ui.dialog.open) returnFocus = document.activeElement
       ui.show(left)
       startCountdown()
       // Another tab may extend the sign-in meanwhile: ask again before the end.
