@@ -13,6 +13,7 @@ import { PATHS } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
+import type { Session } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import type { AboutYouBodyType, AboutYouValues, FieldError } from './user-schema.ts';
 import { AboutYouBody, NAME_LIMITS, readAboutYou } from './user-schema.ts';
@@ -43,8 +44,8 @@ export function formatDateTime(date: Date): string {
   return `${parts.day ?? ''} ${parts.month ?? ''} ${parts.year ?? ''} at ${parts.hour ?? ''}:${parts.minute ?? ''}${(parts.dayPeriod ?? '').toLowerCase()}`;
 }
 
-function lastLoginOf(request: FastifyRequest): Date | null {
-  const identity = requireSession(request).get(SESSION_KEYS.identity);
+function lastLoginOf(session: Session): Date | null {
+  const identity = session.get(SESSION_KEYS.identity);
   const value = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
   if (typeof value !== 'string') return null;
   const d = new Date(value);
@@ -74,7 +75,7 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
     const session = requireSession(request);
     const noticeKey = session.get(NOTICE_KEY);
     if (noticeKey !== undefined) session.delete(NOTICE_KEY);
-    const lastLogin = lastLoginOf(request);
+    const lastLogin = lastLoginOf(session);
     return reply.view('user/dashboard.njk', {
       fullName: details.name === null ? null : [details.name.title, details.name.first, details.name.last].filter((p) => p !== undefined && p !== '').join(' '),
       email: details.email,
