@@ -31,8 +31,11 @@ describe('browser helper: failed requests', () => {
     await page.goto(suite.url(PATHS.accessibility), { waitUntil: 'load' });
     assert.deepEqual(problems.failedRequests, [], describeProblems(problems));
 
+    // Wait for the failure itself, not a fixed time (a busy machine can take longer): the helper's listener was
+    // registered first, so it has recorded the failure by the time this one hears of it.
+    const failed = page.waitForEvent('requestfailed', (request) => request.url().endsWith('/aborted-by-test'));
     await fetchFromPage('/aborted-by-test');
-    await page.waitForTimeout(100);
+    await failed;
     assert.equal(problems.failedRequests.length, 1, describeProblems(problems));
     assert.match(problems.failedRequests.join('\n'), /aborted-by-test: net::ERR_ABORTED/);
     await page.close();
