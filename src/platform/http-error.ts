@@ -16,7 +16,7 @@ export function httpError(statusCode: number, logMessage: string): HttpError {
 }
 
 /** Seconds a client is told to wait after a 503: long enough for a Redis failover or restart (ADR 0021). */
-export const STORE_RETRY_AFTER_SECONDS = 30;
+export const STORE_RETRY_AFTER_SECONDS = 10;
 
 /**
  * A store the request needs cannot be reached in time (down, hung, failing over): 503 with Retry-After and the

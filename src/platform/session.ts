@@ -247,9 +247,11 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     commitSession(request, session, reply).then(() => {
       done(null, payload);
     }, (err: unknown) => {
-      // The error page is sent through this hook too: it must not repeat the write, nor keep the page's redirect.
+      // The error page is sent through this hook too: it must not repeat the write, nor keep the page's redirect
+      // or encoding (a pre-gzipped page's header would mislabel the plain error page).
       spent.add(session);
       reply.removeHeader('location');
+      reply.removeHeader('content-encoding');
       done(err instanceof Error ? err : new Error(String(err)));
     });
   }
