@@ -8,6 +8,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CsrfError } from './csrf.ts';
+import { HttpError } from './http-error.ts';
 import { pathOf } from '../paths.ts';
 
 const TITLES: Readonly<Record<number, string>> = {
@@ -20,10 +21,12 @@ const TITLES: Readonly<Record<number, string>> = {
   415: 'Sorry, there is a problem with what you sent',
   429: 'Sorry, there have been too many attempts',
   500: 'Sorry, there is a problem with the service',
+  503: 'Sorry, there is a problem with the service',
 };
 
 export function statusFor(error: FastifyError | Error): number {
   if (error instanceof CsrfError) return 403;
+  if (error instanceof HttpError && error.statusCode === 503) return 503; // a store or dependency down: try again later
   const e = error as FastifyError;
   if (e.validation !== undefined) return 400;
   const status = e.statusCode;
@@ -71,6 +74,7 @@ async function errors(app: FastifyInstance): Promise<void> {
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusFor(error);
+    if (error instanceof HttpError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     if (status >= 500) {
       request.log.error({ err: error, reference: request.id }, 'unhandled error');
     } else {

@@ -12,6 +12,9 @@
  * - Only changed keys are committed (see sessions/session-store.ts).
  * - `regenerate()` issues a new id and deletes the old one (sign-in); `destroy()` deletes the session and
  *   expires the cookie (sign-out).
+ * - The store failing (ADR 0021): a public GET or HEAD carries on as if there were no session, so public pages
+ *   answer whatever the store does; a page that then needs to write, and every other request, answers 503 with
+ *   Retry-After (StoreUnavailableError). A failed idle slide (touch) is only logged: the page is served.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { randomPool } from './random-pool.ts';
@@ -20,7 +23,8 @@ import { addRouteHook } from './route-hooks.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
 import { DELETE } from '../sessions/session-store.ts';
-import { httpError } from './http-error.ts';
+import { StoreUnavailableError, httpError } from './http-error.ts';
+import { isPublicRoute } from '../paths.ts';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
@@ -196,6 +200,10 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   const { store, cookie, ttlSeconds } = options;
 
   app.decorateRequest('session', null);
+  // Sessions the store could not load (public pages only): readable as empty, but never written or slid.
+  const unavailable = new WeakSet<Session>();
+  // Sessions whose write already failed: the error page's own send must not try it again.
+  const spent = new WeakSet<Session>();
 
   // Only routes with sessions get the two hooks (route-hooks.ts): pages with `config: { session: false }`, and
   // unknown paths, never touch the store. Callback style, so a request without a session cookie costs no promise.
@@ -217,33 +225,53 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       request.session = new Session(data === null ? null : id, data, readOnly);
       done();
     }, (err: unknown) => {
+      const method = request.method === 'HEAD' ? 'GET' : request.method;
+      if (err instanceof StoreUnavailableError && method === 'GET' && isPublicRoute(request.routeOptions.url ?? '', method)) {
+        request.log.warn({ event: 'session.store_unavailable', err }, 'session store unavailable: public page served without the session');
+        const session = new Session(null, null, readOnly);
+        unavailable.add(session);
+        request.session = session;
+        done();
+        return;
+      }
       done(err instanceof Error ? err : new Error(String(err)));
     });
   }
 
   function commitOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
     const session = request.session;
-    if (session === null || (session.readOnly && !session.destroyed) || (!session.changed && session.id === null)) {
+    if (session === null || spent.has(session) || (session.readOnly && !session.destroyed) || (!session.changed && session.id === null)) {
       done(null, payload); // nothing to write, slide or expire
       return;
     }
-    commitSession(session, reply).then(() => {
+    commitSession(request, session, reply).then(() => {
       done(null, payload);
     }, (err: unknown) => {
+      // The error page is sent through this hook too: it must not repeat the write, nor keep the page's redirect
+      // or encoding (a pre-gzipped page's header would mislabel the plain error page).
+      spent.add(session);
+      reply.removeHeader('location');
+      reply.removeHeader('content-encoding');
       done(err instanceof Error ? err : new Error(String(err)));
     });
   }
 
-  async function commitSession(session: Session, reply: FastifyReply): Promise<void> {
+  async function commitSession(request: FastifyRequest, session: Session, reply: FastifyReply): Promise<void> {
     if (session.destroyed) {
       const { oldId } = session.takeChanges();
       const id = session.id ?? oldId;
-      if (id !== null) await store.destroy(id);
+      // Expired first: even if the store fails, the browser forgets the session.
       reply.header('set-cookie', serializeCookie(cookie.name, '', cookie, true));
+      if (id !== null && !unavailable.has(session)) await store.destroy(id);
+      return;
+    }
+    if (unavailable.has(session)) {
+      if (session.changed) throw new StoreUnavailableError('session store unavailable: cannot keep what this page needs');
       return;
     }
     if (!session.changed) {
-      if (session.id !== null) await store.touch(session.id, ttlSeconds);
+      // Only the idle slide: a failure (a failover's READONLY, a hung store) costs the user nothing on this page.
+      if (session.id !== null) await store.touch(session.id, ttlSeconds).catch((err: unknown) => { request.log.warn({ event: 'session.touch_failed', err }, 'session idle slide failed'); });
       return;
     }
     const { changes, oldId } = session.takeChanges();
@@ -252,10 +280,13 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     if (id === null) {
       id = newSessionId();
       session.assignId(id);
-      reply.header('set-cookie', serializeCookie(cookie.name, encodeCookieValue(id, cookie), cookie));
     }
-    await store.commit(id, changes, ttlSeconds, oldId !== null ? { copyFrom: oldId } : made ? 'new' : undefined);
-    if (oldId !== null) await store.destroy(oldId);
+    const stored = await store.commit(id, changes, ttlSeconds, oldId !== null ? { copyFrom: oldId } : made ? 'new' : undefined);
+    // Gone since it was loaded (signed out meanwhile, here or in the PHP front): it stays gone (ADR 0021).
+    if (!stored) request.log.info({ event: 'session.gone_before_write' }, 'session destroyed or expired during the request: write dropped');
+    // The cookie only once the session it names exists.
+    if (made) reply.header('set-cookie', serializeCookie(cookie.name, encodeCookieValue(id, cookie), cookie));
+    if (oldId !== null) await store.destroy(oldId).catch((err: unknown) => { request.log.warn({ event: 'session.old_id_not_deleted', err }, 'pre-sign-in session not deleted; it expires with its idle TTL'); });
   }
 }
 

@@ -40,8 +40,10 @@ export class MemoryStore implements SessionStore {
     return Promise.resolve(structuredClone(entry.data));
   }
 
-  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<void> {
+  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean> {
     let entry = this.#entries.get(id);
+    // An existing session that has gone since it was loaded (destroyed, expired) is not re-created (ADR 0021).
+    if (base === undefined && (entry === undefined || entry.expiresAt <= this.#now())) return Promise.resolve(false);
     const source = base === undefined || base === 'new' ? undefined : this.#entries.get(base.copyFrom);
     if (source !== undefined && source.expiresAt > this.#now() && entry === undefined) {
       entry = { data: structuredClone(source.data), expiresAt: source.expiresAt };
@@ -60,7 +62,7 @@ export class MemoryStore implements SessionStore {
       else entry.data.set(key, structuredClone(value));
     }
     entry.expiresAt = this.#now() + ttlSeconds * 1000;
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   touch(id: string, ttlSeconds: number): Promise<void> {

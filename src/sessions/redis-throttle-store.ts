@@ -12,6 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { StoreUnavailableError } from '../platform/http-error.ts';
+import { redactRedisMessage } from './redis-store.ts';
 
 /**
  * The contract of `ThrottleStore` (features/sign-in/throttle.ts), restated because sessions/ sits below
@@ -75,11 +77,20 @@ export class RedisThrottleStore implements SharedThrottleStore {
   async hit(key: string, windowSeconds: number): Promise<number> {
     if (!Number.isFinite(windowSeconds) || windowSeconds <= 0) throw new RangeError('windowSeconds must be positive');
     const windowMs = Math.ceil(windowSeconds * 1000);
-    return this.#redis.lpaThrottleHit(this.key(key), windowMs, randomBytes(9).toString('base64url'), this.#cap);
+    try {
+      return await this.#redis.lpaThrottleHit(this.key(key), windowMs, randomBytes(9).toString('base64url'), this.#cap);
+    } catch (err) {
+      // Cannot count: the sign-in is refused with the service's 503 page rather than let through unthrottled.
+      throw new StoreUnavailableError(`throttle store failed: ${redactRedisMessage(err)}`);
+    }
   }
 
   async reset(key: string): Promise<void> {
-    await this.#redis.del(this.key(key));
+    try {
+      await this.#redis.del(this.key(key));
+    } catch (err) {
+      throw new StoreUnavailableError(`throttle store failed: ${redactRedisMessage(err)}`);
+    }
   }
 
   /** The connection belongs to whoever passed it in. */

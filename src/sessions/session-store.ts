@@ -35,13 +35,17 @@ export interface SessionStore {
   /** The session's keys, or null when there is no such (unexpired) session. */
   load(id: string): Promise<SessionData | null>;
   /**
-   * Applies the changed keys on top of the stored session (creating it), and sets its idle TTL.
+   * Applies the changed keys on top of the stored session, and sets its idle TTL. Resolves true when written.
    * `base`: `{ copyFrom }` (a regenerated id) starts the new session as an exact copy of that one, so keys this
    * app never touched keep their stored bytes; `'new'` says the id was just made here, so nothing can be stored
-   * under it yet (the Redis store then skips its read).
+   * under it yet (the Redis store then skips its read). Only these two may create the session: without a base
+   * the session must still exist, and when it has gone (destroyed by a sign-out here or in the PHP front, or
+   * expired, since this request loaded it) nothing is written and it resolves false. A destroyed session stays
+   * destroyed (ADR 0021).
+   * Rejects with a StoreUnavailableError (platform/http-error.ts) when the store cannot be reached in time.
    */
-  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<void>;
-  /** Slides the idle TTL without changing data. */
+  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean>;
+  /** Slides the idle TTL without changing data (never creates the session). */
   touch(id: string, ttlSeconds: number): Promise<void>;
   destroy(id: string): Promise<void>;
   /** Resolves when the store is reachable; rejects otherwise. */

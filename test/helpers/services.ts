@@ -615,3 +615,47 @@ export async function startNginx(
     throw err;
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// A switchable TCP proxy (one address in front of moving servers, like a failover DNS name)
+
+export interface StartedTcpProxy {
+  readonly port: number;
+  /** New connections go to this port from now on; open ones stay where they are (as after a DNS move). */
+  switchTo(targetPort: number): void;
+  /** Closes the listener and every open connection. */
+  close(): Promise<void>;
+}
+
+/** A TCP proxy on 127.0.0.1 and a free port, forwarding to 127.0.0.1:targetPort until switched. */
+export async function startTcpProxy(targetPort: number): Promise<StartedTcpProxy> {
+  let target = targetPort;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ port: target, host: LOOPBACK });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('startTcpProxy: no port assigned');
+  return {
+    port: address.port,
+    switchTo: (port) => { target = port; },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}

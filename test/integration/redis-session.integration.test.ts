@@ -70,7 +70,8 @@ describe('RedisStore', () => {
     const stores = [0, 1, 2, 3].map(() => new RedisStore({ url: new URL(redis.url), prefix: PREFIX }));
     try {
       const id = 'b'.repeat(32);
-      const writes: Promise<void>[] = [];
+      await stores[0]?.commit(id, new Map(), 100, 'new');
+      const writes: Promise<boolean>[] = [];
       for (let i = 0; i < 40; i++) {
         for (const [n, store] of stores.entries()) if (n === i % 4) writes.push(store.commit(id, new Map([[`k${String(i)}`, i]]), 100));
       }

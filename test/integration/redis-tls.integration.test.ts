@@ -43,7 +43,7 @@ describe('RedisStore over rediss://', () => {
     try {
       await store.ping();
       const id = 'c'.repeat(32);
-      await store.commit(id, new Map([['__csrf', '0123456789abcdef0123456789abcdef']]), 600);
+      await store.commit(id, new Map([['__csrf', '0123456789abcdef0123456789abcdef']]), 600, 'new');
       assert.equal(await raw.get(PREFIX + id), '__csrf|s:32:"0123456789abcdef0123456789abcdef";');
       assert.equal((await store.load(id))?.get('__csrf'), '0123456789abcdef0123456789abcdef');
     } finally {
