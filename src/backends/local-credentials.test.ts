@@ -123,6 +123,18 @@ describe('local credential backend', () => {
     assert.ok((await users.authenticate('lock@example.com', PASSWORD, 't')).ok);
   });
 
+  test('revoke: the token stops working at once, other sign-ins of the same user keep theirs', async () => {
+    const id = await users.addUser({ email: 'revoke@example.com', password: PASSWORD, name: null });
+    const first = await users.authenticate('revoke@example.com', PASSWORD, 't');
+    const second = await users.authenticate('revoke@example.com', PASSWORD, 't');
+    assert.ok(first.ok && second.ok);
+    assert.equal(await users.revoke(first.token, 't'), true);
+    assert.deepEqual(await users.refresh(first.token, 't'), { ok: false, reason: 'invalid' });
+    assert.equal(await users.getUser(id, first.token), null);
+    assert.ok((await users.refresh(second.token, 't')).ok);
+    assert.equal(await users.revoke(first.token, 't'), true, 'revoking twice is fine');
+  });
+
   test('concurrent failures are all counted: 7 parallel wrong passwords after 2 failures lock at the 5th', async () => {
     for (const email of ['parallel@example.com', 'parallel-nobody@example.com']) {
       if (email === 'parallel@example.com') await users.addUser({ email, password: PASSWORD, name: null });

@@ -14,7 +14,7 @@
  *   counted by one atomic UPDATE … RETURNING, so concurrent wrong passwords lock at the 5th as serial ones do.
  * - Tokens are 32 random bytes (base64url, 43 characters like the API's base62 ones), stored only as their
  *   SHA-256, expiring TOKEN_LIFETIME_SECONDS after the last refresh (sliding, like the API; LOCAL_TOKEN_LIFETIME_SECONDS
- *   changes it for this backend only).
+ *   changes it for this backend only). Sign-out deletes the token (`revoke`): it stops working at once.
  *
  * node:sqlite is synchronous: every statement touches one row; the slow part (scrypt) runs on libuv's pool.
  */
@@ -240,6 +240,7 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       insertToken: db.prepare('INSERT INTO auth_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)'),
       token: db.prepare('SELECT user_id, expires_at FROM auth_tokens WHERE token_hash = ?'),
       slideToken: db.prepare('UPDATE auth_tokens SET expires_at = ? WHERE token_hash = ? AND expires_at > ?'),
+      revokeToken: db.prepare('DELETE FROM auth_tokens WHERE token_hash = ?'),
       sweepTokens: db.prepare('DELETE FROM auth_tokens WHERE token_hash IN (SELECT token_hash FROM auth_tokens WHERE expires_at < ? LIMIT 500)'),
     } satisfies Record<string, StatementSync>;
   }
@@ -315,6 +316,11 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const expiresAt = at + tokenLifetimeMs;
       const changed = st().slideToken.run(expiresAt, sha256(token), at).changes;
       return Promise.resolve(Number(changed) === 1 ? { ok: true, expiresAt: new Date(expiresAt) } : { ok: false, reason: 'invalid' });
+    },
+
+    revoke(token: string): Promise<boolean> {
+      if (token.length > 0 && token.length <= 128) st().revokeToken.run(sha256(token));
+      return Promise.resolve(true);
     },
 
     getUser(userId: string, token: string): Promise<UserDetails | null> {

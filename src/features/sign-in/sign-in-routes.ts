@@ -8,8 +8,8 @@
  *   unknown user cost the same (one scrypt, or one API call); the floor hides what is left.
  * - Success: a new session id (the old one deleted), the identity written as the PHP front writes it,
  *   a fresh CSRF token, then 303 to the remembered page (local paths only) or the dashboard.
- * - Sign-out destroys the session (store entry and cookie; the PHP front shares it, so both are signed out)
- *   and goes where the live service goes. It is audited with the account's hash, which sign-in kept in the session.
+ * - Sign-out ends the token (deny-list and backend, `revokeSignIn`, ADR 0019), destroys the session (store entry
+ *   and cookie; the PHP front shares it, so both are signed out) and goes where the live service goes. It is audited with the account's hash, which sign-in kept in the session.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
@@ -19,7 +19,8 @@ import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
-import { newIdentity } from './identity.ts';
+import { newIdentity, revokeSignIn } from './identity.ts';
+import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import type { FieldError, SignInBodyType } from './sign-in-schema.ts';
 import { SignInBody, readSignIn } from './sign-in-schema.ts';
 import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
@@ -58,6 +59,8 @@ export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = { throttle: DEFAULT_THROTTLE
 export interface SignInRoutesOptions {
   readonly credentials: CredentialBackend;
   readonly throttleStore: ThrottleStore;
+  /** Signed-out tokens (ADR 0019); the auth guard's resolveUser reads the same store. */
+  readonly revocations: RevocationStore;
   /** Keys the audit log's user hashes (config.sessionSecret; a separate key is derived from it). */
   readonly auditSecret: Buffer;
   readonly policy?: Partial<SignInPolicy>;
@@ -149,6 +152,11 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     // is signing out now.
     const stored = session.get(USER_HASH_KEY);
     auditSignOut(request, { userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null, signedIn });
+    if (request.user !== undefined) {
+      // The token stops working everywhere, not only this cookie (ADR 0019).
+      const ended = await revokeSignIn({ backend: credentials, revocations: options.revocations }, request.user, request.id);
+      if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
+    }
     session.destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
     return reply.redirect(SIGNED_OUT_URL, 303);
