@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
 import { PATHS, safeLocalPath, SIGNED_OUT_URL } from '../../paths.ts';
 import { RESUME_KEY } from '../../platform/auth-guard.ts';
+import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -94,6 +95,12 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   const policy: SignInPolicy = { ...DEFAULT_SIGN_IN_POLICY, ...options.policy };
   const userHash = createUserHasher(options.auditSecret);
 
+  /** The one way a sign-in ends (sign-out, or someone else signing in on the same browser). */
+  async function endSignIn(request: FastifyRequest, user: SignedInUser): Promise<void> {
+    const ended = await revokeSignIn({ backend: credentials, revocations: options.revocations }, user, request.id);
+    if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
+  }
+
   const showForm = (timeout: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
     return renderForm(reply, { timeout: timeout || request.signedOutByTimeout === true }, 200);
@@ -133,9 +140,11 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     if (accountKey !== null) await resetAccountThrottle(throttleStore, accountKey);
     const session = requireSession(request);
     const resume = session.get(RESUME_KEY);
-    session.regenerate();
-    session.delete(RESUME_KEY);
-    session.delete(SESSION_KEYS.csrf); // a new token for the signed-in session
+    // Whoever was signed in on this browser is signed out: their token ends, as at any sign-out (ADR 0019).
+    if (request.user !== undefined) await endSignIn(request, request.user);
+    // A new id and an empty session: nothing from before (a previous user's notices, the PHP front's keys, the old
+    // CSRF token) carries over into this identity's session (ADR 0019). The resume path was read above.
+    session.regenerateEmpty();
     session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
     session.set(USER_HASH_KEY, accountKey);
     auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
@@ -152,11 +161,8 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     // is signing out now.
     const stored = session.get(USER_HASH_KEY);
     auditSignOut(request, { userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null, signedIn });
-    if (request.user !== undefined) {
-      // The token stops working everywhere, not only this cookie (ADR 0019).
-      const ended = await revokeSignIn({ backend: credentials, revocations: options.revocations }, request.user, request.id);
-      if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
-    }
+    // The token stops working everywhere, not only this cookie (ADR 0019).
+    if (request.user !== undefined) await endSignIn(request, request.user);
     session.destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
     return reply.redirect(SIGNED_OUT_URL, 303);
