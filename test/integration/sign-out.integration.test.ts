@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
-import { Browser, csrfTokenFrom } from '../helpers/http.ts';
+import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
 import { startRedis } from '../helpers/services.ts';
 import type { StartedRedis } from '../helpers/services.ts';
 import { createServices } from '../../src/services.ts';
@@ -60,6 +60,10 @@ async function signedIn(built: Built, email: string, origin = built.origin): Pro
   const identity = (await built.services.sessionStore.load(sessionIdOf(browser, built)))?.get(SESSION_KEYS.identity);
   assert.ok(identity !== null && typeof identity === 'object');
   return { browser, identity: identity as Record<string, unknown> };
+}
+
+function signOutEvents(built: Built): Record<string, unknown>[] {
+  return built.logs.filter((l) => l.event === 'auth.sign_out');
 }
 
 async function signOut(browser: Browser): Promise<void> {
@@ -120,5 +124,133 @@ describe('sign-out ends the sign-in token', () => {
     const res = await copy.get(PATHS.dashboard);
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('location'), PATHS.login);
+  });
+});
+
+/**
+ * The legacy pages' sign-out controls, exactly as the live front renders them (ministryofjustice/opg-lpa 8139e773,
+ * service-front/src/App/templates/application/partials/nav.twig and layout/partials/timeout.twig, with
+ * `url('application.logout')` = /logout and the timeout form's canonical URL on PUBLIC_ORIGIN).
+ */
+const LEGACY_NAV_LINK = `<li class="govuk-service-navigation__item">
+    <a class="govuk-service-navigation__link" href="/logout" data-cy="sign-out">
+        Sign Out
+    </a>
+</li>`;
+const legacyTimeoutForm = (origin: string) => `<form name="session-timeout-form" action="${origin}/logout" data-cy="session-timeout-form">
+    <button type="button" name="continue" id="session-timeout-continue" class="govuk-button js-ok-button">OK</button>
+    <button type="submit" name="submit" id="session-timeout-logout" class="button-secondary">Sign out</button>
+</form>`;
+
+/** What Chromium sends when the user follows a link (or submits a GET form) on a page of this origin. */
+function navigationFrom(page: string, publicOrigin: string, site = 'same-origin'): Record<string, string> {
+  return { 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-user': '?1', referer: publicOrigin + page };
+}
+
+describe('GET /logout (the legacy pages sign out with a link)', () => {
+  async function signedInBrowser(t: TestContext, email: string) {
+    const built = await app(t);
+    await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: null });
+    const { browser, identity } = await signedIn(built, email);
+    return { built, browser, token: String(identity.token), id: sessionIdOf(browser, built) };
+  }
+
+  async function assertSignedOut(built: Built, res: { status: number; headers: Headers }, id: string, token: string): Promise<void> {
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
+    const setCookie = res.headers.getSetCookie().join('\n');
+    assert.ok(setCookie.includes(`${built.config.sessionCookieName}=;`) && setCookie.includes('Max-Age=0'), setCookie);
+    assert.equal(await built.services.sessionStore.load(id), null, 'session destroyed');
+    assert.equal(await built.services.revocations.isRevoked(token), true, 'token on the deny-list');
+    assert.deepEqual(await built.services.credentials.refresh(token, 't'), { ok: false, reason: 'invalid' }, 'token ended in the backend');
+  }
+
+  test('the legacy nav\'s "Sign Out" link, followed from a legacy page, signs out', async (t) => {
+    const { built, browser, token, id } = await signedInBrowser(t, 'nav@example.com');
+    const href = html(LEGACY_NAV_LINK).querySelector('a[data-cy="sign-out"]')?.getAttribute('href');
+    assert.equal(href, PATHS.logout);
+    const res = await browser.get(new URL(href, built.config.publicOrigin).pathname, navigationFrom('/lpa/123/donor', built.config.publicOrigin.origin));
+    await assertSignedOut(built, res, id, token);
+    assert.equal((await browser.get(PATHS.dashboard)).status, 302, 'signed out on the next page too');
+    assert.equal(signOutEvents(built).length, 1);
+  });
+
+  test('the legacy timeout dialog\'s "Sign out" (a GET form to the canonical /logout) signs out', async (t) => {
+    const { built, browser, token, id } = await signedInBrowser(t, 'timeout@example.com');
+    const form = html(legacyTimeoutForm(built.config.publicOrigin.origin)).querySelector('form[name="session-timeout-form"]');
+    assert.ok(form);
+    assert.equal(form.getAttribute('method') ?? 'get', 'get', 'no method: the browser GETs');
+    const action = new URL(form.getAttribute('action') ?? '');
+    assert.equal(action.origin, built.config.publicOrigin.origin);
+    // The submit button's name with its empty value, as the browser builds the query.
+    const res = await browser.get(`${action.pathname}?submit=`, navigationFrom('/user/dashboard', built.config.publicOrigin.origin));
+    await assertSignedOut(built, res, id, token);
+  });
+
+  test('from lpa-front\'s own pages: the layout\'s sign-out form (POST), and /logout typed or bookmarked', async (t) => {
+    const { built, browser, token, id } = await signedInBrowser(t, 'own@example.com');
+    const page = await browser.get(PATHS.dashboard);
+    const form = html(page.text).querySelector('form.app-sign-out');
+    assert.ok(form);
+    assert.equal(form.getAttribute('action'), PATHS.logout);
+    assert.equal(form.getAttribute('method'), 'post');
+    const res = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
+    assert.equal(await built.services.sessionStore.load(id), null);
+    assert.equal(await built.services.revocations.isRevoked(token), true);
+
+    const typed = await signedIn(built, 'own@example.com');
+    const typedId = sessionIdOf(typed.browser, built);
+    const res2 = await typed.browser.get(PATHS.logout, { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-user': '?1' });
+    await assertSignedOut(built, res2, typedId, String(typed.identity.token));
+  });
+
+  test('a GET from anywhere else gets a confirm page and stays signed in; its button signs out', async (t) => {
+    const { built, browser, token, id } = await signedInBrowser(t, 'cross@example.com');
+    const origin = built.config.publicOrigin.origin;
+    const cases: [string, Record<string, string>][] = [
+      ['cross-site link', navigationFrom('/', 'https://evil.example', 'cross-site')],
+      ['same-site (a sibling subdomain) link', navigationFrom('/', 'https://other.lastingpowerofattorney.service.gov.uk', 'same-site')],
+      ['an <img> from another site', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' }],
+      ['no fetch metadata, no Referer', {}],
+      ['no fetch metadata, another site\'s Referer', { referer: 'https://evil.example/page' }],
+      ['no fetch metadata, a look-alike Referer', { referer: `${origin}.evil.example/` }],
+      ['no fetch metadata, a Referer that is no URL', { referer: 'not a url' }],
+      ['a same-origin prefetch', { ...navigationFrom('/user/dashboard', origin), 'sec-purpose': 'prefetch' }],
+      ['an old-style prefetch', { referer: `${origin}/user/dashboard`, purpose: 'prefetch' }],
+    ];
+    for (const [name, headers] of cases) {
+      const res = await browser.get(PATHS.logout, headers);
+      assert.equal(res.status, 200, name);
+      assert.equal(res.headers.get('location'), null, name);
+      assert.equal(res.headers.getSetCookie().some((c) => /max-age=0/i.test(c)), false, `${name}: cookie kept`);
+      const doc = html(res.text);
+      assert.match(doc.querySelector('h1')?.textContent ?? '', /Do you want to sign out\?/, name);
+      assert.equal(doc.querySelector('form[data-qa="confirm-sign-out-form"]')?.getAttribute('method'), 'post', name);
+    }
+    const head = await fetch(built.origin + PATHS.logout, { method: 'HEAD', headers: { cookie: browser.cookieHeader(), ...navigationFrom('/', origin) } });
+    assert.equal(head.status, 200, 'HEAD never signs out');
+    assert.notEqual(await built.services.sessionStore.load(id), null, 'still signed in');
+    assert.equal(await built.services.revocations.isRevoked(token), false);
+    assert.equal((await browser.get(PATHS.dashboard)).status, 200);
+    assert.equal(signOutEvents(built).length, 0);
+
+    // The confirm page's button: a POST with the session's CSRF token.
+    const confirm = await browser.get(PATHS.logout, navigationFrom('/', 'https://evil.example', 'cross-site'));
+    const form = html(confirm.text).querySelector('form[data-qa="confirm-sign-out-form"]');
+    assert.equal(form?.getAttribute('action'), PATHS.logout);
+    const res = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(confirm.text) });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
+    assert.equal(await built.services.sessionStore.load(id), null);
+    assert.equal(await built.services.revocations.isRevoked(token), true);
+  });
+
+  test('with no live session, any GET just clears the dead cookie (nothing to protect, ADR 0018)', async (t) => {
+    const built = await app(t);
+    const res = await new Browser(built.origin).get(PATHS.logout, navigationFrom('/', 'https://evil.example', 'cross-site'));
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
   });
 });

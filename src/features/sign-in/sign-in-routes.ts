@@ -1,5 +1,5 @@
 /**
- * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST /logout`.
+ * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST|GET /logout`.
  *
  * - Unlike the PHP front, the sign-in form has a CSRF token (login CSRF); the platform checks it.
  * - Every attempt is throttled (per source address, per account) and audited (one event, see audit.ts).
@@ -62,9 +62,31 @@ export interface SignInRoutesOptions {
   readonly throttleStore: ThrottleStore;
   /** Signed-out tokens (ADR 0019); the auth guard's resolveUser reads the same store. */
   readonly revocations: RevocationStore;
+  /** PUBLIC_ORIGIN's origin: a GET /logout whose Referer is on it came from this site (ADR 0020). */
+  readonly publicOrigin: string;
   /** Keys the audit log's user hashes (config.sessionSecret; a separate key is derived from it). */
   readonly auditSecret: Buffer;
   readonly policy?: Partial<SignInPolicy>;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Whether a GET /logout is the user's own: a navigation the browser marks `Sec-Fetch-Site: same-origin` (a link or
+ * form on this origin, which the edge shares with the legacy front) or `none` (typed, a bookmark), never a prefetch.
+ * A browser too old to send fetch metadata is believed only when its Referer is this origin (ADR 0020).
+ */
+export function signOutLinkFollowed(request: FastifyRequest, publicOrigin: string): boolean {
+  const purpose = `${header(request, 'sec-purpose') ?? ''} ${header(request, 'purpose') ?? ''}`.toLowerCase();
+  if (purpose.includes('prefetch') || purpose.includes('prerender')) return false;
+  const site = header(request, 'sec-fetch-site');
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
+  const referer = header(request, 'referer');
+  if (referer === undefined || !URL.canParse(referer)) return false;
+  return new URL(referer).origin === publicOrigin;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
@@ -151,20 +173,32 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
   });
 
-  // Without JavaScript, a sign-out after an idle timeout arrives with no live session: nothing to sign out of and
-  // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
-  // A live session still needs its token (ADR 0018).
-  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, async (request, reply) => {
+  /** Every sign-out: audited, the token ended (ADR 0019), the session destroyed, off to where the live service goes. */
+  async function signOut(request: FastifyRequest, reply: FastifyReply, status: 302 | 303): Promise<FastifyReply> {
     const session = requireSession(request);
     const signedIn = request.user !== undefined;
     // Named only while signed in: once the identity has expired, the hash left in the session names no one who
     // is signing out now.
     const stored = session.get(USER_HASH_KEY);
     auditSignOut(request, { userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null, signedIn });
-    // The token stops working everywhere, not only this cookie (ADR 0019).
+    // The token stops working everywhere, not only this cookie.
     if (request.user !== undefined) await endSignIn(request, request.user);
     session.destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
-    return reply.redirect(SIGNED_OUT_URL, 303);
+    return reply.redirect(SIGNED_OUT_URL, status);
+  }
+
+  // Without JavaScript, a sign-out after an idle timeout arrives with no live session: nothing to sign out of and
+  // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
+  // A live session still needs its token (ADR 0018).
+  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, (request, reply) => signOut(request, reply, 303));
+
+  // The legacy pages' "Sign Out" link and timeout dialog sign out with GET (ADR 0020). A GET that this site's own
+  // pages sent (or the user typed) signs out, like the live front; any other GET gets a page asking to confirm, whose
+  // button is the CSRF-checked POST above. With no live session there is nothing to protect (ADR 0018).
+  app.get(PATHS.logout, (request, reply) => {
+    const session = requireSession(request);
+    if (request.method === 'GET' && (session.isNew || signOutLinkFollowed(request, options.publicOrigin))) return signOut(request, reply, 302);
+    return reply.view('sign-in/sign-out.njk', {}, 200);
   });
 }
