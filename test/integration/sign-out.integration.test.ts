@@ -102,6 +102,24 @@ describe('sign-out ends the sign-in token', () => {
     assert.deepEqual(await built.services.credentials.refresh(String(identity.token), 't'), { ok: false, reason: 'invalid' });
   });
 
+  test('when the backend cannot be told, the deny-list still refuses the copy, and the failure is logged', async (t) => {
+    const built = await build(t, {
+      env: { DATA_DIR: tempDir() },
+      services: (config, logger) => {
+        const services = createServices(config, { logger, signInPolicy: { failureDelayMs: 0 } });
+        // The API down at the moment of sign-out: revoke answers "could not tell".
+        return { ...services, credentials: { ...services.credentials, revoke: () => Promise.resolve(false) } };
+      },
+    });
+    await (built.services.credentials as LocalCredentials).addUser({ email: 'outage@example.com', password: PASSWORD, name: null });
+    const { browser, identity } = await signedIn(built, 'outage@example.com');
+    await signOut(browser);
+    assert.equal(built.logs.filter((l) => l.event === 'auth.sign_out.backend_revoke_failed').length, 1);
+    const res = await (await withPlantedIdentity(built, identity)).get(PATHS.dashboard);
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), PATHS.login);
+  });
+
   test('with Redis, a token signed out on one instance is refused by another at once, and only its hash is kept', async (t) => {
     const dataDir = tempDir();
     const [a, b] = [await app(t, { REDIS_URL: redis.url }, dataDir), await app(t, { REDIS_URL: redis.url }, dataDir)];
