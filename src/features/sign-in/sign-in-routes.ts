@@ -6,10 +6,11 @@
  * - Failures show the live service's messages, which never say whether the account exists, and take at
  *   least `failureDelayMs` (the live front sleeps 1 s): the backend already makes a wrong password and an
  *   unknown user cost the same (one scrypt, or one API call); the floor hides what is left.
- * - Success: a new session id (the old one deleted), the identity written as the PHP front writes it,
- *   a fresh CSRF token, then 303 to the remembered page (local paths only) or the dashboard.
- * - Sign-out ends the token (deny-list and backend, `revokeSignIn`, ADR 0019), destroys the session (store entry
- *   and cookie; the PHP front shares it, so both are signed out) and goes where the live service goes. It is audited with the account's hash, which sign-in kept in the session.
+ * - Success: a new session id for an empty session (the old one deleted; nothing of it carries over, ADR 0019), the
+ *   identity written as the PHP front writes it, then 303 to the remembered page (local paths only) or the dashboard.
+ * - Sign-out (POST, or GET from this site's pages, ADR 0020) ends the token (deny-list and backend, ADR 0019),
+ *   destroys the session (store entry and cookie; the PHP front shares it, so both are signed out) and goes where the
+ *   live service goes. It is audited with the account's hash, which sign-in kept in the session.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
@@ -18,10 +19,10 @@ import { RESUME_KEY } from '../../platform/auth-guard.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
+import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
 import { newIdentity, revokeSignIn } from './identity.ts';
-import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import type { FieldError, SignInBodyType } from './sign-in-schema.ts';
 import { SignInBody, readSignIn } from './sign-in-schema.ts';
 import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
