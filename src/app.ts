@@ -77,7 +77,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(statusRoutes, { checks: services.healthChecks, publicOrigin: config.publicOrigin.origin });
   await app.register(cspReportRoutes);
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
-  await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
+  await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
 
   return app;

@@ -77,7 +77,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.cspReport]: ['POST'],
   [PATHS.login]: ['GET', 'HEAD', 'POST'],
   [PATHS.loginTimeout]: ['GET', 'HEAD'],
-  [PATHS.logout]: ['POST'],
+  [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };

@@ -8,6 +8,8 @@ import type { SessionStore } from './sessions/session-store.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import { RedisThrottleStore } from './sessions/redis-throttle-store.ts';
+import type { RevocationStore } from './sessions/revocation-store.ts';
+import { MemoryRevocationStore, RedisRevocationStore } from './sessions/revocation-store.ts';
 import type { SessionCookieOptions } from './platform/session.ts';
 import type { ResolveUser, SignedInUser } from './platform/auth-guard.ts';
 import type { AssetCatalogue } from './platform/assets.ts';
@@ -39,6 +41,8 @@ export interface Services {
   readonly credentials: CredentialBackend;
   /** Sign-in attempt counters (memory; shared Redis when configured). */
   readonly throttleStore: ThrottleStore;
+  /** Signed-out tokens, refused by resolveUser (memory; shared Redis when configured; ADR 0019). */
+  readonly revocations: RevocationStore;
   /** Sign-in limits and failure delay; undefined: the defaults in sign-in-routes.ts. */
   readonly signInPolicy?: Partial<SignInPolicy>;
   close(): Promise<void>;
@@ -63,6 +67,7 @@ export interface ServiceOverrides {
   readonly logger?: Logger;
   readonly credentials?: CredentialBackend;
   readonly throttleStore?: ThrottleStore;
+  readonly revocations?: RevocationStore;
   readonly signInPolicy?: Partial<SignInPolicy>;
 }
 
@@ -85,6 +90,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
   const throttleStore = overrides.throttleStore
     ?? (sessionStore instanceof RedisStore ? new RedisThrottleStore({ redis: sessionStore.client }) : new MemoryThrottleStore());
+  // Shared for the same reason: a token signed out on one instance must be refused by all of them at once.
+  const revocations = overrides.revocations
+    ?? (sessionStore instanceof RedisStore ? new RedisRevocationStore({ redis: sessionStore.client }) : new MemoryRevocationStore());
   const healthChecks: HealthCheck[] = [
     { name: 'sessionStore', required: true, check: () => sessionStore.ping() },
     { name: 'store', required: true, check: () => store.ping() },
@@ -95,15 +103,17 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     sessionStore,
     sessionCookie,
     assets,
-    resolveUser: createResolveUser({ backend: credentials, identityFromSession }),
+    resolveUser: createResolveUser({ backend: credentials, revocations, identityFromSession }),
     healthChecks,
     feedback,
     credentials,
     throttleStore,
+    revocations,
     ...(overrides.signInPolicy === undefined ? {} : { signInPolicy: overrides.signInPolicy }),
     close: async () => {
       await credentials.close();
       await throttleStore.close?.();
+      await revocations.close();
       await feedback.stop();
       api?.close();
       store.close();

@@ -16,6 +16,8 @@ export interface ApiCallOptions {
   readonly json?: unknown;
   /** The signed-in user's API token. */
   readonly token?: string;
+  /** A token the call is about rather than made with (`CheckedToken`, the API's /v2/session-* calls). */
+  readonly checkedToken?: string;
   /** The request id of the page request that caused this call. */
   readonly traceId?: string;
 }
@@ -87,6 +89,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (callOptions.token !== undefined) {
       if (!HEADER_VALUE.test(callOptions.token)) throw new Error('api-client: token has characters a header cannot carry');
       headers.token = callOptions.token;
+    }
+    if (callOptions.checkedToken !== undefined) {
+      if (!HEADER_VALUE.test(callOptions.checkedToken)) throw new Error('api-client: token has characters a header cannot carry');
+      headers.checkedtoken = callOptions.checkedToken;
     }
     return egress.request(urlFor(path), {
       method,

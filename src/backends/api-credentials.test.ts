@@ -49,6 +49,13 @@ function fakeApi(seen: Seen[], state: { status?: number; user: Record<string, un
         send(401, { type: 'x', title: 'Unauthorized', status: 401, detail: 'invalid-user-credentials' }, 'application/problem+json');
         return;
       }
+      if (req.url === '/v2/session-set-expiry' && req.method === 'POST') {
+        // The API's setSessionExpiryAction: the CheckedToken header names the token, the body the new lifetime.
+        // eslint-disable-next-line security/detect-possible-timing-attacks -- a test double, not a check
+        if (req.headers.checkedtoken === TOKEN) send(200, { valid: true, remainingSeconds: b.expireInSeconds });
+        else send(200, { valid: false, problem: 'invalid-token' });
+        return;
+      }
       if (req.url === `/v2/user/${USER_ID}`) {
         // eslint-disable-next-line security/detect-possible-timing-attacks -- a test double, not a check
         if (req.headers.token !== TOKEN) { send(401, { detail: 'no' }); return; }
@@ -124,6 +131,23 @@ describe('API credential backend', () => {
     assert.deepEqual(ok, { ok: true, expiresAt: new Date('2026-08-21T15:35:00Z') });
     assert.deepEqual(seen.at(-1)?.body, { authToken: TOKEN });
     assert.deepEqual(await backend.refresh('expired-token-expired-token', 't'), { ok: false, reason: 'invalid' });
+  });
+
+  test('sign-out: POST /v2/session-set-expiry {expireInSeconds: 0} with CheckedToken ends the token', async () => {
+    assert.equal(await backend.revoke(TOKEN, 'TRACE2'), true);
+    const call: Seen | undefined = seen.at(-1);
+    assert.ok(call);
+    assert.equal(call.method, 'POST');
+    assert.equal(call.url, '/v2/session-set-expiry');
+    assert.deepEqual(call.body, { expireInSeconds: 0 });
+    assert.equal(call.headers.checkedtoken, TOKEN);
+    assert.equal(call.headers.token, undefined, 'the token is the subject of the call, not its credential');
+    assert.equal(call.headers['x-trace-id'], 'TRACE2');
+    assert.equal(await backend.revoke('expired-token-expired-token', 't'), true, 'an already dead token needs no more');
+    state.status = 500;
+    assert.equal(await backend.revoke(TOKEN, 't'), false, 'an outage is reported, not thrown');
+    delete state.status;
+    assert.equal(await backend.revoke('bad\r\nheader', 't'), false, 'a token no header can carry is refused before sending');
   });
 
   test('details and name change through GET/PUT /v2/user/:id with the Token header', async () => {

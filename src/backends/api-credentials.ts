@@ -5,7 +5,10 @@
  * - sign-in: `POST /v2/authenticate {username, password}` (username lowercased) → 200
  *   `{userId, username, last_login, token, expiresIn, expiresAt}`; 401 problem+json whose `detail` says why;
  * - refresh: `POST /v2/authenticate {authToken}` slides the token (to now + 4500 s);
- * - details: `GET /v2/user/:id` and `PUT /v2/user/:id` with the header `Token`.
+ * - details: `GET /v2/user/:id` and `PUT /v2/user/:id` with the header `Token`;
+ * - sign-out: `POST /v2/session-set-expiry {expireInSeconds: 0}` with the header `CheckedToken`, which sets the
+ *   token's expiry to now (the API has no DELETE for a token or session; ADR 0019). The live front calls the same
+ *   endpoint (LpaAuthAdapter::setSessionExpiry) but not at sign-out.
  *
  * Failure codes map as the live front maps them: locked, not-activated, api-error (5xx, network, nonsense),
  * anything else authentication-failed. No password, token or username is ever logged here (api-client
@@ -120,6 +123,21 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
       const body = bodyOf(res);
       if (res.status !== 200 || body === null) return { ok: false, reason: 'invalid' };
       return { ok: true, expiresAt: expiryFrom(body, now()) };
+    },
+
+    async revoke(token: string, traceId: string): Promise<boolean> {
+      let res;
+      try {
+        res = await api.call('POST', '/v2/session-set-expiry', { json: { expireInSeconds: 0 }, checkedToken: token, traceId });
+      } catch {
+        return false;
+      }
+      if (res.status !== 200) return false;
+      // `{valid: true, remainingSeconds: 0}` (1 when the API's clock ticked a second between its two reads): ended
+      // now; `{valid: false, problem}`: already expired or unknown.
+      const body = bodyOf(res);
+      if (body === null) return false;
+      return body.valid === false || (body.valid === true && typeof body.remainingSeconds === 'number' && body.remainingSeconds <= 1);
     },
 
     async getUser(userId: string, token: string, traceId?: string): Promise<UserDetails | null> {

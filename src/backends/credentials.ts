@@ -55,6 +55,11 @@ export interface CredentialBackend {
   authenticate(email: string, password: string, traceId: string): Promise<AuthenticateResult>;
   /** Slides the token's expiry (the API's `{authToken}` call). */
   refresh(token: string, traceId: string): Promise<RefreshResult>;
+  /**
+   * Ends the token at once (sign-out). True when the backend no longer accepts it (ended now, or already
+   * expired or unknown); false when the backend could not be told (outage). Never throws.
+   */
+  revoke(token: string, traceId: string): Promise<boolean>;
   /** The user's details, or null when the token is no longer valid for that user. Throws on backend failure. */
   getUser(userId: string, token: string, traceId?: string): Promise<UserDetails | null>;
   /** Changes the user's name; false when the token is no longer valid. Throws on backend failure. */

@@ -123,6 +123,30 @@ describe('local credential backend', () => {
     assert.ok((await users.authenticate('lock@example.com', PASSWORD, 't')).ok);
   });
 
+  test('revoke: the token stops working at once, other sign-ins of the same user keep theirs', async () => {
+    const id = await users.addUser({ email: 'revoke@example.com', password: PASSWORD, name: null });
+    const first = await users.authenticate('revoke@example.com', PASSWORD, 't');
+    const second = await users.authenticate('revoke@example.com', PASSWORD, 't');
+    assert.ok(first.ok && second.ok);
+    assert.equal(await users.revoke(first.token, 't'), true);
+    assert.deepEqual(await users.refresh(first.token, 't'), { ok: false, reason: 'invalid' });
+    assert.equal(await users.getUser(id, first.token), null);
+    assert.ok((await users.refresh(second.token, 't')).ok);
+    assert.equal(await users.revoke(first.token, 't'), true, 'revoking twice is fine');
+  });
+
+  test('concurrent failures are all counted: 7 parallel wrong passwords after 2 failures lock at the 5th', async () => {
+    for (const email of ['parallel@example.com', 'parallel-nobody@example.com']) {
+      if (email === 'parallel@example.com') await users.addUser({ email, password: PASSWORD, name: null });
+      for (let i = 0; i < 2; i++) assert.equal((await users.authenticate(email, 'wrong password!', 't')).ok, false);
+      // Started together: every one reads the counter before any scrypt ends (libuv's pool runs them side by side).
+      const results = await Promise.all(Array.from({ length: 7 }, () => users.authenticate(email, 'wrong password!', 't')));
+      const reasons = results.map((r) => (r.ok ? 'ok' : r.reason)).sort();
+      assert.deepEqual(reasons, ['authentication-failed', 'authentication-failed', 'locked', 'locked', 'locked', 'locked', 'locked'], email);
+      assert.deepEqual(await users.authenticate(email, PASSWORD, 't'), { ok: false, reason: 'locked' }, `${email} stays locked`);
+    }
+  });
+
   test('a shorter token lifetime (LOCAL_TOKEN_LIFETIME_SECONDS) applies to sign-in and to each slide', async () => {
     const shortLived = createLocalCredentials({ db: () => store.db, scrypt: FAST, now: () => clock, tokenLifetimeSeconds: 30 });
     await shortLived.addUser({ email: 'short@example.com', password: PASSWORD, name: null });

@@ -10,10 +10,11 @@
  *   unknown user take the same time.
  * - 5 consecutive failures lock the email for 15 minutes (the API's MAX_ALLOWED_LOGIN_ATTEMPTS and
  *   ACCOUNT_LOCK_TIME). The counter is kept per email whether or not an account exists, so "locked" does
- *   not reveal that an account exists either. It resets on success or when the lock runs out.
+ *   not reveal that an account exists either. It resets on success or when the lock runs out. Each failure is
+ *   counted by one atomic UPDATE … RETURNING, so concurrent wrong passwords lock at the 5th as serial ones do.
  * - Tokens are 32 random bytes (base64url, 43 characters like the API's base62 ones), stored only as their
  *   SHA-256, expiring TOKEN_LIFETIME_SECONDS after the last refresh (sliding, like the API; LOCAL_TOKEN_LIFETIME_SECONDS
- *   changes it for this backend only).
+ *   changes it for this backend only). Sign-out deletes the token (`revoke`): it stops working at once.
  *
  * node:sqlite is synchronous: every statement touches one row; the slow part (scrypt) runs on libuv's pool.
  */
@@ -220,13 +221,26 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       signedIn: db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?'),
       updateName: db.prepare('UPDATE users SET title = ?, first_name = ?, last_name = ?, updated_at = ? WHERE id = ?'),
       failures: db.prepare('SELECT failures, locked_until FROM login_failures WHERE email_key = ?'),
-      setFailures: db.prepare(`INSERT INTO login_failures (email_key, failures, locked_until, updated_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (email_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, updated_at = excluded.updated_at`),
+      // One statement counts the failure and decides the lock, so concurrent failures cannot overwrite each other's
+      // count (a read before scrypt and a write after it lost them). A live lock is left as it is; one that ran out
+      // starts the count again; the failure that reaches the limit locks and resets the count.
+      countFailure: db.prepare(`INSERT INTO login_failures (email_key, failures, locked_until, updated_at)
+        VALUES (:key, CASE WHEN 1 >= :max THEN 0 ELSE 1 END, CASE WHEN 1 >= :max THEN :lockUntil END, :at)
+        ON CONFLICT (email_key) DO UPDATE SET
+          failures = CASE WHEN locked_until > :at THEN failures
+            WHEN (CASE WHEN locked_until IS NULL THEN failures ELSE 0 END) + 1 >= :max THEN 0
+            ELSE (CASE WHEN locked_until IS NULL THEN failures ELSE 0 END) + 1 END,
+          locked_until = CASE WHEN locked_until > :at THEN locked_until
+            WHEN (CASE WHEN locked_until IS NULL THEN failures ELSE 0 END) + 1 >= :max THEN :lockUntil
+            ELSE NULL END,
+          updated_at = :at
+        RETURNING failures, locked_until`),
       clearFailures: db.prepare('DELETE FROM login_failures WHERE email_key = ?'),
       sweepFailures: db.prepare('DELETE FROM login_failures WHERE email_key IN (SELECT email_key FROM login_failures WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?) LIMIT 500)'),
       insertToken: db.prepare('INSERT INTO auth_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)'),
       token: db.prepare('SELECT user_id, expires_at FROM auth_tokens WHERE token_hash = ?'),
       slideToken: db.prepare('UPDATE auth_tokens SET expires_at = ? WHERE token_hash = ? AND expires_at > ?'),
+      revokeToken: db.prepare('DELETE FROM auth_tokens WHERE token_hash = ?'),
       sweepTokens: db.prepare('DELETE FROM auth_tokens WHERE token_hash IN (SELECT token_hash FROM auth_tokens WHERE expires_at < ? LIMIT 500)'),
     } satisfies Record<string, StatementSync>;
   }
@@ -262,12 +276,11 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const emailKey = sha256(normalised);
       const s = st();
       const user: Row | undefined = normalised.length > 0 && normalised.length <= 320 ? s.userByEmail.get(normalised) : undefined;
-      const failureRow = s.failures.get(emailKey);
-      const started = now();
-      let failures = failureRow === undefined ? 0 : (num(failureRow, 'failures') ?? 0);
-      const lockedUntil = failureRow === undefined ? null : num(failureRow, 'locked_until');
-      const locked = lockedUntil !== null && lockedUntil > started;
-      if (lockedUntil !== null && !locked) failures = 0; // the lock ran out: start counting again
+      const lockedAt = (at: number): boolean => {
+        const lockedUntil = num(s.failures.get(emailKey) ?? {}, 'locked_until');
+        return lockedUntil !== null && lockedUntil > at;
+      };
+      const locked = lockedAt(now());
 
       // Always exactly one scrypt, whatever the outcome will be.
       const storedHash = user === undefined ? await dummyHash : (str(user, 'password_hash') ?? await dummyHash);
@@ -277,17 +290,18 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
 
       if (locked) return { ok: false, reason: 'locked' };
       if (!verified || user === undefined) {
-        failures += 1;
-        const lockNow = failures >= MAX_FAILED_ATTEMPTS;
-        s.setFailures.run(emailKey, lockNow ? 0 : failures, lockNow ? at + LOCK_SECONDS * 1000 : null, at);
+        const row = s.countFailure.get({ key: emailKey, max: MAX_FAILED_ATTEMPTS, lockUntil: at + LOCK_SECONDS * 1000, at });
+        const lockedUntil = row === undefined ? null : num(row, 'locked_until');
         // The API answers `invalid-user-credentials/account-locked` on the attempt that locks.
-        return { ok: false, reason: lockNow ? 'locked' : 'authentication-failed' };
+        return { ok: false, reason: lockedUntil !== null && lockedUntil > at ? 'locked' : 'authentication-failed' };
       }
+      // Locked by failures counted while this password was being checked: still locked.
+      if (lockedAt(at)) return { ok: false, reason: 'locked' };
       if (num(user, 'active') !== 1) return { ok: false, reason: 'not-activated' };
 
       const userId = str(user, 'id') ?? '';
       const previous = num(user, 'last_login_at');
-      if (failureRow !== undefined) s.clearFailures.run(emailKey);
+      s.clearFailures.run(emailKey);
       if (needsRehash(storedHash, params)) s.rehash.run(await hashPassword(password, params), userId);
       const token = newToken();
       const expiresAt = at + tokenLifetimeMs;
@@ -302,6 +316,11 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const expiresAt = at + tokenLifetimeMs;
       const changed = st().slideToken.run(expiresAt, sha256(token), at).changes;
       return Promise.resolve(Number(changed) === 1 ? { ok: true, expiresAt: new Date(expiresAt) } : { ok: false, reason: 'invalid' });
+    },
+
+    revoke(token: string): Promise<boolean> {
+      if (token.length > 0 && token.length <= 128) st().revokeToken.run(sha256(token));
+      return Promise.resolve(true);
     },
 
     getUser(userId: string, token: string): Promise<UserDetails | null> {

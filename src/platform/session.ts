@@ -94,6 +94,16 @@ export class Session {
     this.#id = null;
   }
 
+  /**
+   * `regenerate()` for a new identity (sign-in): the new id starts EMPTY, keys the PHP front wrote included, as the
+   * live front's LoginHandler does (regenerate + clear). Every key this request loaded is deleted in the change
+   * set, so the copy the store makes of the old session keeps none of them (ADR 0019).
+   */
+  regenerateEmpty(): void {
+    this.regenerate();
+    for (const key of [...this.#data.keys()]) this.delete(key);
+  }
+
   /** Removes everything: store entry deleted, cookie expired. */
   destroy(): void {
     this.#destroyed = true;

@@ -30,7 +30,7 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/csp-report': ['POST'],
   '/login': ['GET', 'HEAD', 'POST'],
   '/login/timeout': ['GET', 'HEAD'],
-  '/logout': ['POST'],
+  '/logout': ['GET', 'HEAD', 'POST'],
   '/session-state': ['GET', 'HEAD'],
   '/assets/*': ['GET', 'HEAD'],
 };

@@ -243,6 +243,19 @@ describe('sign-in', () => {
     assert.ok(auditEvents(built).some((e) => e.event === 'auth.sign_in.locked' && e.userHash === expectedHash('lock@example.com')));
   });
 
+  test('7 concurrent wrong passwords after 2 failures: the 5th failure locks, as serial ones do', async (t) => {
+    const built = await setup(t);
+    await built.users.addUser({ email: 'race@example.com', password: PASSWORD, name: null });
+    const browser = new Browser(built.origin);
+    const token = csrfTokenFrom((await browser.get(PATHS.login)).text);
+    const attempt = async () => errorSummary((await browser.post(PATHS.login, { email: 'race@example.com', password: 'not the password!', _csrf: token })).text).includes('locked') ? 'locked' : 'failed';
+    assert.deepEqual([await attempt(), await attempt()], ['failed', 'failed']);
+    const together = await Promise.all(Array.from({ length: 7 }, attempt));
+    assert.deepEqual(together.sort(), ['failed', 'failed', 'locked', 'locked', 'locked', 'locked', 'locked']);
+    const right = await browser.post(PATHS.login, { email: 'race@example.com', password: PASSWORD, _csrf: token });
+    assert.ok(errorSummary(right.text).includes(AUTH_MESSAGES.locked), 'locked, even with the right password');
+  });
+
   test('CSRF is required on POST /login and POST /logout', async (t) => {
     const built = await setup(t);
     await built.users.addUser({ email: 'csrf@example.com', password: PASSWORD, name: null });

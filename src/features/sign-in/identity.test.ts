@@ -7,7 +7,8 @@ import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { identityFromSession } from '../../services.ts';
 import type { CredentialBackend, RefreshResult } from '../../backends/credentials.ts';
 import { PATHS } from '../../paths.ts';
-import { createResolveUser, newIdentity } from './identity.ts';
+import { MemoryRevocationStore } from '../../sessions/revocation-store.ts';
+import { createResolveUser, newIdentity, revokeSignIn } from './identity.ts';
 
 const NOW = Date.UTC(2026, 7, 21, 12);
 
@@ -16,6 +17,7 @@ function backend(result: RefreshResult, calls: string[]): CredentialBackend {
     kind: 'local',
     authenticate: () => Promise.reject(new Error('unused')),
     refresh: (token) => { calls.push(token); return Promise.resolve(result); },
+    revoke: (token) => { calls.push(`revoke ${token}`); return Promise.resolve(true); },
     getUser: () => Promise.resolve(null),
     updateName: () => Promise.resolve(false),
     close: () => Promise.resolve(),
@@ -37,7 +39,7 @@ test('identity as the PHP front writes it', () => {
 
 test('fresh token: no refresh; older than a minute: slid and written back', async () => {
   const calls: string[] = [];
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
   const fresh = request(identityExpiringIn(4480));
   assert.equal((await resolve(fresh))?.userId, 'u'.repeat(32));
   assert.equal(calls.length, 0);
@@ -52,7 +54,7 @@ test('fresh token: no refresh; older than a minute: slid and written back', asyn
 
 test('/session-state and read-only requests never refresh', async () => {
   const calls: string[] = [];
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
   assert.ok(await resolve(request(identityExpiringIn(100), PATHS.sessionState)));
   assert.ok(await resolve(request(identityExpiringIn(100), PATHS.dashboard, true)));
   assert.equal(calls.length, 0);
@@ -60,7 +62,7 @@ test('/session-state and read-only requests never refresh', async () => {
 
 test('expired, rejected or malformed identities sign out; an API outage does not', async () => {
   const calls: string[] = [];
-  const invalid = createResolveUser({ backend: backend({ ok: false, reason: 'invalid' }, calls), identityFromSession, now: () => NOW });
+  const invalid = createResolveUser({ backend: backend({ ok: false, reason: 'invalid' }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
   const expired = request(identityExpiringIn(-1));
   assert.equal(await invalid(expired), undefined);
   assert.equal(expired.signedOutByTimeout, true);
@@ -77,18 +79,36 @@ test('expired, rejected or malformed identities sign out; an API outage does not
   assert.notEqual(junk.signedOutByTimeout, true, 'not a real identity: plain sign-in, no timeout notice');
   assert.equal(await invalid(request(undefined)), undefined);
 
-  const outage = createResolveUser({ backend: backend({ ok: false, reason: 'api-error' }, calls), identityFromSession, now: () => NOW });
+  const outage = createResolveUser({ backend: backend({ ok: false, reason: 'api-error' }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
   const kept = request(identityExpiringIn(1000));
   assert.ok(await outage(kept));
   assert.equal(kept.session.has(SESSION_KEYS.identity), true);
 });
 
 test('an anonymous request is answered at once, not through a promise; one with an identity is not', async () => {
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, []), identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, []), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
   assert.equal(resolve(request(undefined)), undefined);
   assert.equal(resolve(request('not an identity')), undefined);
   assert.equal(resolve({ session: null } as unknown as FastifyRequest), undefined);
   const signedIn = resolve(request(identityExpiringIn(4480)));
   assert.ok(signedIn instanceof Promise);
   assert.equal((await signedIn)?.userId, 'u'.repeat(32));
+});
+
+test('a revoked token is refused: the identity is removed and the request is anonymous, not timed out', async () => {
+  const calls: string[] = [];
+  const revocations = new MemoryRevocationStore({ now: () => NOW });
+  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), revocations, identityFromSession, now: () => NOW });
+  const identity = identityExpiringIn(4000);
+  const user = await resolve(request(identity));
+  assert.ok(user);
+  assert.equal(await revokeSignIn({ backend: backend({ ok: true, expiresAt: new Date() }, calls), revocations, now: () => NOW }, user, 'REQ'), true);
+  assert.deepEqual(calls, ['tok', 'revoke tok'], 'the backend is told too');
+
+  const copy = request(identity);
+  assert.equal(await resolve(copy), undefined);
+  assert.equal(copy.session.has(SESSION_KEYS.identity), false);
+  assert.notEqual(copy.signedOutByTimeout, true);
+  assert.equal(calls.length, 2, 'a revoked token is never slid');
+  await revocations.close();
 });

@@ -6,9 +6,13 @@
  * - no identity → anonymous;
  * - an identity whose token has expired, or that the backend no longer accepts → the identity is removed
  *   and the request is marked `signedOutByTimeout`, so the guard sends the user to /login/timeout;
+ * - an identity whose token signed out (the deny-list, ADR 0019) → the identity is removed: anonymous, so a
+ *   copy of a signed-out session's identity gets the sign-in page, never a signed-in one;
  * - a token that was last slid more than `refreshAfterSeconds` ago is slid through the backend (the PHP
  *   front's IdentityTokenRefreshMiddleware does it on every request; once a minute keeps the idle timeout
  *   just as accurate with far fewer API calls). Never for /session-state, which must not extend it.
+ *
+ * `revokeSignIn` is the one way a sign-in ends (ADR 0019): every sign-out calls it.
  */
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { CredentialBackend } from '../../backends/credentials.ts';
@@ -16,6 +20,7 @@ import { TOKEN_LIFETIME_SECONDS, phpIsoDate } from '../../backends/credentials.t
 import type { ResolveUser, SignedInUser } from '../../platform/auth-guard.ts';
 import type { Session } from '../../platform/session.ts';
 import { PATHS } from '../../paths.ts';
+import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 
 export interface IdentityRecord {
@@ -36,6 +41,8 @@ function identityObject(raw: unknown): Record<string, unknown> | null {
 
 export interface ResolveUserOptions {
   readonly backend: CredentialBackend;
+  /** Tokens that signed out: refused whatever the session says. */
+  readonly revocations: RevocationStore;
   /** The session's identity check (services.ts `identityFromSession`). */
   readonly identityFromSession: (raw: unknown, now?: Date) => SignedInUser | undefined;
   /** Slide the token once it has been this long since it was last slid. */
@@ -67,6 +74,11 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
       if (typeof record.userId === 'string') request.signedOutByTimeout = true;
       return undefined;
     }
+    if (await options.revocations.isRevoked(user.token)) {
+      // Signed out: whatever brought this identity back (a request in flight at sign-out, a copied value).
+      session.delete(SESSION_KEYS.identity);
+      return undefined;
+    }
     if (request.routeOptions.url === PATHS.sessionState || session.readOnly) return user;
     const remainingMs = user.tokenExpiresAt.getTime() - at;
     if (remainingMs > TOKEN_LIFETIME_SECONDS * 1000 - refreshAfterMs) return user;
@@ -85,4 +97,22 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
     request.signedOutByTimeout = true;
     return undefined;
   }
+}
+
+export interface RevokeSignInOptions {
+  readonly backend: CredentialBackend;
+  readonly revocations: RevocationStore;
+  readonly now?: () => number;
+}
+
+/**
+ * Ends a sign-in: the token goes on the deny-list first (at once, for every instance; for as long as the token
+ * could live), then the backend is told to end it. Resolves false when the backend could not be told: the deny-list
+ * still refuses the token here, and the caller logs it. Rejects only if the deny-list cannot be written.
+ */
+export async function revokeSignIn(options: RevokeSignInOptions, user: SignedInUser, traceId: string): Promise<boolean> {
+  const remainingSeconds = (user.tokenExpiresAt.getTime() - (options.now ?? Date.now)()) / 1000;
+  // A token slides by up to its whole lifetime at each refresh, so keep it listed for at least that long.
+  await options.revocations.revoke(user.token, Math.max(TOKEN_LIFETIME_SECONDS, remainingSeconds));
+  return options.backend.revoke(user.token, traceId);
 }

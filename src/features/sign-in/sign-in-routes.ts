@@ -1,25 +1,28 @@
 /**
- * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST /logout`.
+ * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST|GET /logout`.
  *
  * - Unlike the PHP front, the sign-in form has a CSRF token (login CSRF); the platform checks it.
  * - Every attempt is throttled (per source address, per account) and audited (one event, see audit.ts).
  * - Failures show the live service's messages, which never say whether the account exists, and take at
  *   least `failureDelayMs` (the live front sleeps 1 s): the backend already makes a wrong password and an
  *   unknown user cost the same (one scrypt, or one API call); the floor hides what is left.
- * - Success: a new session id (the old one deleted), the identity written as the PHP front writes it,
- *   a fresh CSRF token, then 303 to the remembered page (local paths only) or the dashboard.
- * - Sign-out destroys the session (store entry and cookie; the PHP front shares it, so both are signed out)
- *   and goes where the live service goes. It is audited with the account's hash, which sign-in kept in the session.
+ * - Success: a new session id for an empty session (the old one deleted; nothing of it carries over, ADR 0019), the
+ *   identity written as the PHP front writes it, then 303 to the remembered page (local paths only) or the dashboard.
+ * - Sign-out (POST, or GET from this site's pages, ADR 0020) ends the token (deny-list and backend, ADR 0019),
+ *   destroys the session (store entry and cookie; the PHP front shares it, so both are signed out) and goes where the
+ *   live service goes. It is audited with the account's hash, which sign-in kept in the session.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
 import { PATHS, safeLocalPath, SIGNED_OUT_URL } from '../../paths.ts';
 import { RESUME_KEY } from '../../platform/auth-guard.ts';
+import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
+import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
-import { newIdentity } from './identity.ts';
+import { newIdentity, revokeSignIn } from './identity.ts';
 import type { FieldError, SignInBodyType } from './sign-in-schema.ts';
 import { SignInBody, readSignIn } from './sign-in-schema.ts';
 import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
@@ -58,9 +61,33 @@ export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = { throttle: DEFAULT_THROTTLE
 export interface SignInRoutesOptions {
   readonly credentials: CredentialBackend;
   readonly throttleStore: ThrottleStore;
+  /** Signed-out tokens (ADR 0019); the auth guard's resolveUser reads the same store. */
+  readonly revocations: RevocationStore;
+  /** PUBLIC_ORIGIN's origin: a GET /logout whose Referer is on it came from this site (ADR 0020). */
+  readonly publicOrigin: string;
   /** Keys the audit log's user hashes (config.sessionSecret; a separate key is derived from it). */
   readonly auditSecret: Buffer;
   readonly policy?: Partial<SignInPolicy>;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Whether a GET /logout is the user's own: a navigation the browser marks `Sec-Fetch-Site: same-origin` (a link or
+ * form on this origin, which the edge shares with the legacy front) or `none` (typed, a bookmark), never a prefetch.
+ * A browser too old to send fetch metadata is believed only when its Referer is this origin (ADR 0020).
+ */
+export function signOutLinkFollowed(request: FastifyRequest, publicOrigin: string): boolean {
+  const purpose = `${header(request, 'sec-purpose') ?? ''} ${header(request, 'purpose') ?? ''}`.toLowerCase();
+  if (purpose.includes('prefetch') || purpose.includes('prerender')) return false;
+  const site = header(request, 'sec-fetch-site');
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
+  const referer = header(request, 'referer');
+  if (referer === undefined || !URL.canParse(referer)) return false;
+  return new URL(referer).origin === publicOrigin;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
@@ -90,6 +117,12 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   const { credentials, throttleStore } = options;
   const policy: SignInPolicy = { ...DEFAULT_SIGN_IN_POLICY, ...options.policy };
   const userHash = createUserHasher(options.auditSecret);
+
+  /** The one way a sign-in ends (sign-out, or someone else signing in on the same browser). */
+  async function endSignIn(request: FastifyRequest, user: SignedInUser): Promise<void> {
+    const ended = await revokeSignIn({ backend: credentials, revocations: options.revocations }, user, request.id);
+    if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
+  }
 
   const showForm = (timeout: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
@@ -130,27 +163,43 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     if (accountKey !== null) await resetAccountThrottle(throttleStore, accountKey);
     const session = requireSession(request);
     const resume = session.get(RESUME_KEY);
-    session.regenerate();
-    session.delete(RESUME_KEY);
-    session.delete(SESSION_KEYS.csrf); // a new token for the signed-in session
+    // Whoever was signed in on this browser is signed out: their token ends, as at any sign-out (ADR 0019).
+    if (request.user !== undefined) await endSignIn(request, request.user);
+    // A new id and an empty session: nothing from before (a previous user's notices, the PHP front's keys, the old
+    // CSRF token) carries over into this identity's session (ADR 0019). The resume path was read above.
+    session.regenerateEmpty();
     session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
     session.set(USER_HASH_KEY, accountKey);
     auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
     return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
   });
 
-  // Without JavaScript, a sign-out after an idle timeout arrives with no live session: nothing to sign out of and
-  // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
-  // A live session still needs its token (ADR 0018).
-  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, async (request, reply) => {
+  /** Every sign-out: audited, the token ended (ADR 0019), the session destroyed, off to where the live service goes. */
+  async function signOut(request: FastifyRequest, reply: FastifyReply, status: 302 | 303): Promise<FastifyReply> {
     const session = requireSession(request);
     const signedIn = request.user !== undefined;
     // Named only while signed in: once the identity has expired, the hash left in the session names no one who
     // is signing out now.
     const stored = session.get(USER_HASH_KEY);
     auditSignOut(request, { userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null, signedIn });
+    // The token stops working everywhere, not only this cookie.
+    if (request.user !== undefined) await endSignIn(request, request.user);
     session.destroy();
     // Where the live service sends a signed-out user (service-front ConfigProvider `redirects.logout`).
-    return reply.redirect(SIGNED_OUT_URL, 303);
+    return reply.redirect(SIGNED_OUT_URL, status);
+  }
+
+  // Without JavaScript, a sign-out after an idle timeout arrives with no live session: nothing to sign out of and
+  // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
+  // A live session still needs its token (ADR 0018).
+  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, (request, reply) => signOut(request, reply, 303));
+
+  // The legacy pages' "Sign Out" link and timeout dialog sign out with GET (ADR 0020). A GET that this site's own
+  // pages sent (or the user typed) signs out, like the live front; any other GET gets a page asking to confirm, whose
+  // button is the CSRF-checked POST above. With no live session there is nothing to protect (ADR 0018).
+  app.get(PATHS.logout, (request, reply) => {
+    const session = requireSession(request);
+    if (request.method === 'GET' && (session.isNew || signOutLinkFollowed(request, options.publicOrigin))) return signOut(request, reply, 302);
+    return reply.view('sign-in/sign-out.njk', {}, 200);
   });
 }
