@@ -206,11 +206,13 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     return tokens.issue(cookie, now());
   }
 
+  // Any page may show a form (the cookie banner is on every page, 404s included, and the not-found handler is no
+  // route), so the hook that sets a form cookie made while rendering is on every response.
+  app.addHook('onSend', setFormCookie);
+
   // Every route that answers a state-changing method gets the check (route-hooks.ts), unless it opts out;
-  // a GET-only route cannot change state, so it has no check to run. Every route may show a form, so every
-  // route gets the hook that sets a form cookie made while rendering.
+  // a GET-only route cannot change state, so it has no check to run.
   app.addHook('onRoute', (route) => {
-    addRouteHook(route, 'onSend', setFormCookie);
     if (route.config?.csrf === false || !routeMethods(route).some((method) => UNSAFE.has(method))) return;
     addRouteHook(route, 'preValidation', csrfCheck);
   });

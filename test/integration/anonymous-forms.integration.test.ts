@@ -19,6 +19,7 @@ import { createServices } from '../../src/services.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { MemoryStore } from '../../src/sessions/memory-store.ts';
 import { PATHS } from '../../src/paths.ts';
+import { MESSAGES } from '../../src/features/feedback/feedback-schema.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const FLOOD = 1000;
@@ -104,5 +105,26 @@ describe('anonymous forms store nothing', () => {
     const out = await browser.post(PATHS.logout, { _csrf: sessionToken });
     assert.equal(out.status, 303);
     assert.deepEqual(await raw.keys('PHPREDIS_SESSION:*'), [], 'signed out: no session left');
+  });
+
+  test('signed in, the feedback form still gets a form token (its show time); a session token there counts as too soon', async (t) => {
+    const built = await build(t, { env: { DATA_DIR: tempDir(t), FEEDBACK_MIN_SECONDS: '1' } });
+    await (built.services.credentials as LocalCredentials).addUser({ email: 'ada@example.com', password: PASSWORD, name: null });
+    const browser = new Browser(built.origin);
+    const login = await browser.get(PATHS.login);
+    assert.equal((await browser.post(PATHS.login, { email: 'ada@example.com', password: PASSWORD, _csrf: csrfTokenFrom(login.text) })).status, 303);
+    const sessionToken = csrfTokenFrom((await browser.get(PATHS.dashboard)).text);
+    assert.match(sessionToken, /^[0-9a-f]{32}$/);
+
+    const valid = { rating: 'satisfied', details: 'Fine.', email: '', phone: '' };
+    const form = await browser.get(PATHS.feedback);
+    assert.match(csrfTokenFrom(form.text), /^[0-9a-f]{43}$/);
+    const withSessionToken = await browser.post(PATHS.feedback, { _csrf: sessionToken, ...valid });
+    assert.equal(withSessionToken.status, 400, 'the session token passes CSRF but proves no show time');
+    assert.ok(withSessionToken.text.includes(MESSAGES.tooFast));
+    const reshown = csrfTokenFrom(withSessionToken.text);
+    assert.match(reshown, /^[0-9a-f]{43}$/, 'shown again with a form token');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await browser.post(PATHS.feedback, { _csrf: reshown, ...valid })).status, 303);
   });
 });
