@@ -139,10 +139,6 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
 
 const MAX_PRERENDERED = 100;
 
-function noSession(template: string): never {
-  throw new Error(`staticView(${template}): the page has a CSRF token but the route has no session`);
-}
-
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const env = createEnvironment(options.catalogue, options.globals);
   if (options.precompile === true) compileAllTemplates(env);
@@ -155,7 +151,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     const html = env.render(template, {
       ...context,
       cspNonce: request.cspNonce,
-      csrfToken: () => request.csrfToken() ?? '',
+      csrfToken: () => request.csrfToken(),
       currentPath: pathOf(request.url),
       signedIn: (request as { user?: unknown }).user !== undefined,
     });
@@ -181,7 +177,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       if (slot === 'nonce') {
         value = request.cspNonce;
       } else {
-        token ??= request.csrfToken() ?? noSession(template);
+        token ??= request.csrfToken();
         value = token;
       }
       if (!SPLICE_SAFE.test(value)) throw new Error('staticView: a value to splice in would need escaping');

@@ -1,12 +1,14 @@
 /**
  * The feedback form in Chromium: the page is clean (CSP, console, axe), GOV.UK Frontend's character count
  * is live, and the journey works with JavaScript on and off: a valid submission reaches the thanks page,
- * an empty one shows the error summary (focused, with JavaScript) whose links lead to the fields.
+ * an empty one shows the error summary (focused, with JavaScript) whose links lead to the fields, and an otherwise
+ * valid one sent too soon is answered with guidance whose link focuses the Send feedback button (issue 16 point 8).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/paths.ts';
+import { MESSAGES } from '../../src/features/feedback/feedback-schema.ts';
 import type { Suite } from './browser-helper.ts';
 import { describeProblems, describeViolations, problemCount, startSuite } from './browser-helper.ts';
 
@@ -74,7 +76,7 @@ describe('the feedback form in Chromium', () => {
     await page.waitForFunction(() => document.activeElement?.classList.contains('govuk-error-summary') === true);
     const links = page.locator(`${SUMMARY} a`);
     const texts = (await links.allTextContents()).map((t) => t.trim());
-    assert.deepEqual(texts, ['Select a rating for this service', 'Do not forget to leave your feedback in the box']);
+    assert.deepEqual(texts, [MESSAGES.rating, MESSAGES.detailsRequired]);
     // Each link leads to its field: GOV.UK Frontend moves focus to the input itself.
     await links.nth(0).click();
     await page.waitForFunction(() => (document.activeElement as HTMLInputElement | null)?.name === 'rating');
@@ -135,5 +137,48 @@ describe('the feedback form in Chromium', () => {
 
   test('no CSP report reached the app', () => {
     assert.deepEqual(suite.cspReportLines(), []);
+  });
+});
+
+describe('the feedback bot check in Chromium (FEEDBACK_MIN_SECONDS=30)', () => {
+  let suite: Suite;
+  before(async () => {
+    suite = await startSuite({ FEEDBACK_MIN_SECONDS: '30' });
+  });
+  after(async () => {
+    await suite.close();
+  });
+
+  test('an empty form sent at once gets only its own errors', async () => {
+    const { page, problems } = await suite.open(PATHS.feedback);
+    await sendEmpty(page);
+    assert.deepEqual((await page.locator(`${SUMMARY} a`).allTextContents()).map((t) => t.trim()), [MESSAGES.rating, MESSAGES.detailsRequired]);
+    assert.equal(problemCount(problems), 0, describeProblems(problems));
+    await page.close();
+  });
+
+  test('a valid form sent too soon: guidance in the focused summary, its link focuses the Send feedback button', async () => {
+    const { page, problems } = await suite.open(PATHS.feedback);
+    await fillValid(page);
+    await Promise.all([page.waitForURL(/\/send-feedback$/), page.locator(SEND).click()]);
+    await page.locator(SUMMARY).waitFor();
+    await page.waitForFunction(() => document.activeElement?.classList.contains('govuk-error-summary') === true);
+    const links = page.locator(`${SUMMARY} a`);
+    assert.deepEqual((await links.allTextContents()).map((t) => t.trim()), [MESSAGES.tooFast]);
+    assert.equal(await page.locator('#details').inputValue(), 'The start page was clear. <script>alert(1)</script>', 'the answers are kept');
+    await links.nth(0).click();
+    await page.waitForFunction(() => document.activeElement?.id === 'send');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent.trim()), 'Send feedback');
+    assert.equal(problemCount(problems), 0, describeProblems(problems));
+    await page.close();
+  });
+
+  test('axe: the "too soon" state has zero violations', async () => {
+    const violations = await suite.axe(PATHS.feedback, async (page) => {
+      await fillValid(page);
+      await Promise.all([page.waitForURL(/\/send-feedback$/), page.locator(SEND).click()]);
+      await page.locator(SUMMARY).waitFor();
+    });
+    assert.equal(violations.length, 0, `axe on the "too soon" state:\n${describeViolations(violations)}`);
   });
 });

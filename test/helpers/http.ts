@@ -69,6 +69,18 @@ export function csrfTokenFrom(html: string): string {
   return value;
 }
 
+/** Every hidden field of the page's form with this action, as a browser would send them (`_csrf` among them). */
+export function hiddenFieldsFrom(html: string, action: string): Record<string, string> {
+  const form = parse(html).querySelector(`form[action="${action}"]`);
+  if (form === null) throw new Error(`no form posting to ${action} on the page`);
+  const fields: Record<string, string> = {};
+  for (const input of form.querySelectorAll('input[type="hidden"]')) {
+    const name = input.getAttribute('name');
+    if (name !== undefined) fields[name] = input.getAttribute('value') ?? '';
+  }
+  return fields;
+}
+
 export function html(text: string) {
   return parse(text);
 }

@@ -10,12 +10,12 @@ import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
-import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
+import { Browser, csrfTokenFrom, hiddenFieldsFrom, html } from '../helpers/http.ts';
 import { createServices } from '../../src/services.ts';
 import { openStore } from '../../src/backends/sqlite-store.ts';
 import type { Store } from '../../src/backends/sqlite-store.ts';
 import { PATHS } from '../../src/paths.ts';
-import { MESSAGES } from '../../src/features/feedback/feedback-schema.ts';
+import { MESSAGES, TOO_FAST_TARGET } from '../../src/features/feedback/feedback-schema.ts';
 
 const PUBLIC_ORIGIN = 'http://127.0.0.1:8005';
 const VALID = { rating: 'satisfied', details: 'Clear and quick.', email: 'Someone@Example.com', phone: '', send: '' };
@@ -40,12 +40,12 @@ async function setup(t: TestContext, env: Record<string, string> = {}): Promise<
   return { built, dataDir, store };
 }
 
-/** A visitor who has opened the form: cookie kept, token scraped from the page. */
-async function visitor(origin: string, headers?: Record<string, string>): Promise<{ browser: Browser; token: string; page: string }> {
+/** A visitor who has opened the form: cookie kept, token (and every other hidden field) scraped from the page. */
+async function visitor(origin: string, headers?: Record<string, string>): Promise<{ browser: Browser; token: string; page: string; hidden: Record<string, string> }> {
   const browser = new Browser(origin, PUBLIC_ORIGIN);
   const page = await browser.get(PATHS.feedback, headers);
   assert.equal(page.status, 200);
-  return { browser, token: csrfTokenFrom(page.text), page: page.text };
+  return { browser, token: csrfTokenFrom(page.text), page: page.text, hidden: hiddenFieldsFrom(page.text, PATHS.feedback) };
 }
 
 function summaryErrors(text: string): string[] {
@@ -60,7 +60,7 @@ describe('GET /send-feedback', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
     assert.match(res.headers.get('cache-control') ?? '', /no-store/);
-    assert.ok(browser.cookies.size === 1, 'a session cookie is set');
+    assert.deepEqual([...browser.cookies.keys()], ['lpa-form'], 'only the form cookie: no session is made for looking at a form (ADR 0022)');
     const doc = html(res.text);
     const form = doc.querySelector(`form[action="${PATHS.feedback}"]`);
     assert.ok(form);
@@ -89,8 +89,9 @@ describe('GET /send-feedback', () => {
 describe('POST /send-feedback', () => {
   test('with the scraped token and cookie: 303 to thanks, stored in the embedded store', async (t) => {
     const { built, store } = await setup(t);
-    const { browser, token } = await visitor(built.origin, { referer: `${PUBLIC_ORIGIN}/cookies?secret=1` });
-    const res = await browser.post(PATHS.feedback, { _csrf: token, ...VALID }, { 'user-agent': 'TestAgent/1.0' });
+    const { browser, hidden } = await visitor(built.origin, { referer: `${PUBLIC_ORIGIN}/cookies?secret=1` });
+    assert.equal(hidden.fromPage, '/cookies', 'the path only, carried in the form');
+    const res = await browser.post(PATHS.feedback, { ...hidden, ...VALID }, { 'user-agent': 'TestAgent/1.0' });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), `${PATHS.feedbackThanks}?returnTarget=%2Fcookies`);
     const rows = store.listFeedback(10);
@@ -106,11 +107,17 @@ describe('POST /send-feedback', () => {
 
   test('fromPage is Unknown without a same-origin Referer', async (t) => {
     const { built, store } = await setup(t);
-    const { browser, token } = await visitor(built.origin, { referer: 'https://evil.example/cookies' });
-    const res = await browser.post(PATHS.feedback, { _csrf: token, ...VALID });
+    const { browser, hidden } = await visitor(built.origin, { referer: 'https://evil.example/cookies' });
+    assert.deepEqual(Object.keys(hidden), ['_csrf']);
+    const res = await browser.post(PATHS.feedback, { ...hidden, ...VALID });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), PATHS.feedbackThanks);
     assert.equal((store.listFeedback(1)[0]?.payload as Record<string, string>).fromPage, 'Unknown');
+    // A fromPage field that is not a local path is not recorded either.
+    for (const fromPage of ['https://evil.example/', '//evil.example', PATHS.feedbackThanks, `/${'x'.repeat(600)}`]) {
+      assert.equal((await browser.post(PATHS.feedback, { ...hidden, ...VALID, fromPage })).headers.get('location'), PATHS.feedbackThanks, fromPage);
+    }
+    assert.deepEqual(store.listFeedback(10).map((r) => (r.payload as Record<string, string>).fromPage), ['Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown']);
   });
 
   test('CSRF: 403 without a token, with another visitor\'s, without the cookie, and cross-site; nothing stored', async (t) => {
@@ -133,8 +140,11 @@ describe('POST /send-feedback', () => {
 
     const crossSite = await alice.browser.post(PATHS.feedback, { _csrf: alice.token, ...VALID }, { 'sec-fetch-site': 'cross-site' });
     assert.equal(crossSite.status, 403, 'Sec-Fetch-Site: cross-site');
+    assert.match(crossSite.text, /did not come from a page on this service/);
+    assert.doesNotMatch(crossSite.text, /reload/i, 'a reload cannot help a cross-site request, so the page does not suggest one');
     const evilOrigin = await alice.browser.post(PATHS.feedback, { _csrf: alice.token, ...VALID }, { origin: 'https://evil.example' });
     assert.equal(evilOrigin.status, 403, 'Origin: https://evil.example');
+    assert.doesNotMatch(evilOrigin.text, /reload/i);
 
     assert.equal(store.listFeedback(10).length, 0);
     // The real token still works afterwards.
@@ -216,32 +226,52 @@ describe('POST /send-feedback', () => {
   });
 });
 
-describe('bot check (FEEDBACK_MIN_SECONDS=3)', () => {
-  test('too fast: 400 with the message and answers kept, timer reset; later it goes through', async (t) => {
-    const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '3' });
+describe('bot check (FEEDBACK_MIN_SECONDS=1)', () => {
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('an otherwise valid form sent too soon: 400 with guidance linked to the Send button, answers and token kept', async (t) => {
+    const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
     const { browser, token } = await visitor(built.origin);
     const fast = await browser.post(PATHS.feedback, { _csrf: token, ...VALID });
     assert.equal(fast.status, 400);
     assert.deepEqual(summaryErrors(fast.text), [MESSAGES.tooFast]);
-    assert.equal(html(fast.text).querySelector('input[name="rating"][checked]')?.getAttribute('value'), 'satisfied');
-    assert.equal(html(fast.text).querySelector('textarea#details')?.text, VALID.details);
+    const doc = html(fast.text);
+    const link = doc.querySelector('.govuk-error-summary__list a')?.getAttribute('href');
+    assert.equal(link, `#${TOO_FAST_TARGET}`);
+    assert.ok(doc.querySelector(`button#${TOO_FAST_TARGET}[type="submit"]`), 'the link targets the Send feedback button');
+    assert.equal(doc.querySelector('input[name="rating"][checked]')?.getAttribute('value'), 'satisfied');
+    assert.equal(doc.querySelector('textarea#details')?.text, VALID.details);
+    assert.equal(csrfTokenFrom(fast.text), token, 'the form keeps its token, so the clock runs from when it was first shown');
     assert.equal(store.listFeedback(10).length, 0);
 
-    await new Promise((r) => setTimeout(r, 1600));
-    const again = await browser.post(PATHS.feedback, { _csrf: token, ...VALID, details: '' });
-    assert.equal(again.status, 400, 'the timer restarted at the first refusal');
-    assert.deepEqual(summaryErrors(again.text), [MESSAGES.tooFast, MESSAGES.detailsRequired], 'field errors are shown too');
-
-    await new Promise((r) => setTimeout(r, 3100));
-    const ok = await browser.post(PATHS.feedback, { _csrf: token, ...VALID });
-    assert.equal(ok.status, 303);
+    await wait(1100);
+    assert.equal((await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(fast.text), ...VALID })).status, 303);
     assert.equal(store.listFeedback(10).length, 1);
+  });
 
-    // The show time is spent: replaying the POST without opening the form again is refused.
-    const replay = await browser.post(PATHS.feedback, { _csrf: token, ...VALID });
-    assert.equal(replay.status, 400);
-    assert.deepEqual(summaryErrors(replay.text), [MESSAGES.tooFast]);
+  test('a form with mistakes is only told about them, however fast; a quick correction then goes through', async (t) => {
+    const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
+    const { browser, token } = await visitor(built.origin);
+    const empty = await browser.post(PATHS.feedback, { _csrf: token, send: '' });
+    assert.equal(empty.status, 400);
+    assert.deepEqual(summaryErrors(empty.text), [MESSAGES.rating, MESSAGES.detailsRequired], 'no "too quickly" on a form with mistakes');
+
+    await wait(1100);
+    const mistake = await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(empty.text), ...VALID, email: 'nope' });
+    assert.deepEqual(summaryErrors(mistake.text), [MESSAGES.email]);
+    // Corrected at once: the form was first shown over a second ago, so this is no bot.
+    const corrected = await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(mistake.text), ...VALID });
+    assert.equal(corrected.status, 303);
     assert.equal(store.listFeedback(10).length, 1);
+  });
+
+  test('a form token with its issue time moved back is refused as a forgery, not taken as an old form', async (t) => {
+    const { built } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
+    const { browser, token } = await visitor(built.origin);
+    const backdated = `${(Date.now() - 60_000).toString(16).padStart(11, '0')}${token.slice(11)}`;
+    const forged = await browser.post(PATHS.feedback, { _csrf: backdated, ...VALID });
+    assert.equal(forged.status, 403);
+    assert.match(forged.text, /could not check that this request came from this service/);
   });
 });
 

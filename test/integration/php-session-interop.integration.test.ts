@@ -26,6 +26,7 @@ import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { decodeSession } from '../../src/sessions/php-session-codec.ts';
 import { PhpBytes, PhpObject, serialize } from '../../src/sessions/php-serialize.ts';
 import type { PhpFloat } from '../../src/sessions/php-serialize.ts';
+import { RESUME_KEY } from '../../src/platform/auth-guard.ts';
 import { PATHS } from '../../src/paths.ts';
 
 const execFileAsync = promisify(execFile);
@@ -190,7 +191,8 @@ describe('the legacy front is configured like the live one', () => {
     assert.ok(phpCookie !== undefined, `PHP set ${COOKIE}: ${fromPhp.join(' | ')}`);
     assert.match(phpCookie, /^lpa3=[0-9a-f]{32};/);
     s.app.cookies.clear();
-    const fromApp = (await s.app.get(PATHS.feedback)).headers.getSetCookie();
+    // An anonymous visit to a signed-in page stores where to resume (showing a form stores nothing, ADR 0022).
+    const fromApp = (await s.app.get(PATHS.dashboard)).headers.getSetCookie();
     const appCookie = fromApp.find((c) => c.startsWith(`${COOKIE}=`));
     assert.ok(appCookie !== undefined);
     assert.match(appCookie, /^lpa3=[0-9a-f]{32};/);
@@ -211,7 +213,7 @@ describe('the legacy front is configured like the live one', () => {
     await s.legacy.post('/write.php', { key: 'k', json: '1' });
     assert.notEqual(sessionId(s), planted, 'PHP replaced the planted id');
     s.app.cookies.set(COOKIE, planted);
-    await s.app.get(PATHS.feedback);
+    await s.app.get(PATHS.dashboard); // stores where to resume
     assert.notEqual(sessionId(s), planted, 'lpa-front replaced the planted id');
     assert.equal(await raw.exists(PREFIX + planted), 0);
   });
@@ -388,8 +390,9 @@ describe('sessions of every shape', () => {
     assert.ok(data.get('object') instanceof PhpObject);
     assert.equal((data.get('unicodeKeys') as Record<string, unknown>)['\u{1F600}'], 'emoji key');
 
-    // A page that adds keys (__csrf, the feedback form's time), then one that changes one of them.
-    const form = await s.app.get(PATHS.feedback);
+    // A page that adds a key (__csrf: a form in a live session), then pages that add and change another (where to
+    // resume after sign-in).
+    const form = await s.app.get(PATHS.login);
     assert.equal(form.status, 200);
     const afterAdd = await stored(id);
     assert.ok(afterAdd !== null);
@@ -397,8 +400,10 @@ describe('sessions of every shape', () => {
     const token = csrfTokenFrom(form.text);
     assert.ok(afterAdd.subarray(before.length).toString('utf8').includes(`__csrf|s:32:"${token}";`));
 
-    await new Promise((r) => setTimeout(r, 5));
-    await s.app.get(PATHS.feedback); // rewrites feedback_form_generated_time only
+    await s.app.get(PATHS.dashboard);
+    const afterResume = await stored(id);
+    assert.ok(afterResume !== null);
+    await s.app.get(PATHS.aboutYou); // rewrites the resume path only
     const afterChange = await stored(id);
     assert.ok(afterChange !== null);
     const decodedBefore = decodeSession(before);
@@ -406,7 +411,7 @@ describe('sessions of every shape', () => {
     for (const name of names) {
       assert.equal(decodedAfter.rawOf(name)?.equals(decodedBefore.rawOf(name) ?? Buffer.alloc(0)), true, `${name} byte for byte`);
     }
-    assert.notEqual(decodeSession(afterAdd).rawOf('feedback_form_generated_time')?.toString(), decodedAfter.rawOf('feedback_form_generated_time')?.toString(), 'control: the changed key did change');
+    assert.notEqual(decodeSession(afterResume).rawOf(RESUME_KEY)?.toString(), decodedAfter.rawOf(RESUME_KEY)?.toString(), 'control: the changed key did change');
 
     // PHP still reads every one of its values as it wrote them, and lpa-front's as PHP would write them.
     const dumpAfter = await dump(s);
@@ -415,7 +420,7 @@ describe('sessions of every shape', () => {
       assert.deepEqual(byName.get(k.name), { export: k.export, serialized: k.serialized }, `PHP reads ${k.name} unchanged`);
     }
     assert.equal(Buffer.from(dumpAfter.encoded ?? '', 'base64').equals(afterChange), true, 'PHP re-encodes the whole session to the stored bytes');
-    assert.equal(Buffer.from(byName.get('feedback_form_generated_time')?.serialized ?? '', 'base64').toString('utf8').startsWith('d:'), true, 'a float for PHP');
+    assert.equal(Buffer.from(byName.get(RESUME_KEY)?.serialized ?? '', 'base64').toString('utf8'), `s:${String(PATHS.aboutYou.length)}:"${PATHS.aboutYou}";`, 'a string for PHP');
   });
 
   test('signing in on lpa-front over a session PHP filled starts the new id empty, as the live LoginHandler does (ADR 0019)', async (t) => {
@@ -439,7 +444,7 @@ describe('sessions of every shape', () => {
 
   test('lpa-front writes values PHP reads back identically (JSON-shaped data written through PHP and back)', async (t) => {
     const s = await sites(t);
-    await s.app.get(PATHS.feedback);
+    await s.app.get(PATHS.dashboard); // stores where to resume: a session
     const id = sessionId(s);
     const value = { list: [1, 2, 3], nested: { a: 'é✓😀', b: null, c: true }, n: -7, empty: [] };
     // lpa-front's store writes it (as a feature would), PHP serializes what it read: identical bytes.
@@ -454,25 +459,6 @@ describe('sessions of every shape', () => {
     const both = decodeSession((await stored(id)) ?? Buffer.alloc(0));
     assert.equal(both.rawOf('fromPhp')?.toString('utf8'), bytes.toString('utf8'));
     assert.equal(serialize(both.get('fromPhp') ?? null).toString('utf8'), bytes.toString('utf8'));
-  });
-});
-
-describe('numbers PHP writes', () => {
-  test('the feedback form time as PHP writes it (a float) counts for the bot check', async (t) => {
-    const s = await sites(t, { FEEDBACK_MIN_SECONDS: '3' });
-    const form = await s.app.get(PATHS.feedback);
-    const token = csrfTokenFrom(form.text);
-    const valid = { _csrf: token, rating: 'satisfied', details: 'Clear.', email: '', phone: '' };
-    const phpWrites = async (secondsAgo: number): Promise<void> => {
-      const wrote = await s.legacy.post('/write.php', { key: 'feedback_form_generated_time', json: (Date.now() / 1000 - secondsAgo).toFixed(4) });
-      assert.equal(wrote.status, 200, wrote.text);
-      assert.match((await stored(sessionId(s)))?.toString('latin1') ?? '', /feedback_form_generated_time\|d:\d+\.\d+;/, 'PHP stored a float');
-    };
-    await phpWrites(0);
-    assert.equal((await s.app.post(PATHS.feedback, valid)).status, 400, 'control: shown just now is too fast');
-    await phpWrites(10);
-    const sent = await s.app.post(PATHS.feedback, valid);
-    assert.equal(sent.status, 303, 'shown ten seconds ago by the PHP front: sent');
   });
 });
 
@@ -495,7 +481,7 @@ describe('X-SessionReadOnly', () => {
       const phpSlid = (await raw.ttl(PREFIX + id)) > 600;
       await raw.set(PREFIX + id, start ?? '', 'EX', 500);
 
-      const page = await s.app.get(PATHS.feedback, headers); // would add __csrf and the form time
+      const page = await s.app.get(PATHS.login, headers); // would add __csrf to the live session
       assert.equal(page.status, 200);
       const appWrote = (await stored(id))?.equals(start ?? Buffer.alloc(0)) === false;
       const appSlid = (await raw.ttl(PREFIX + id)) > 600;

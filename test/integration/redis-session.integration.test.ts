@@ -92,8 +92,9 @@ describe('the app on Redis', () => {
   test('replays ADR 0002: a slow read-only request cannot wipe the CSRF token a newer page added', async (t) => {
     const built = await build(t, { env: { REDIS_URL: redis.url } });
     const browser = new Browser(built.origin);
-    // A page with a form creates the session and its token.
-    const form = await browser.get('/send-feedback');
+    // A session (an anonymous visit to a signed-in page stores where to resume), then a form page adds its token.
+    await browser.get('/user/dashboard');
+    const form = await browser.get('/login');
     assert.equal(form.status, 200);
     const cookie = browser.cookies.get('lpa3');
     assert.ok(cookie !== undefined && /^[0-9a-f]{32}$/.test(cookie), 'lpa3 cookie with a bare PHP-style id');
@@ -118,38 +119,15 @@ describe('the app on Redis', () => {
     assert.ok(afterPost?.includes(`__csrf|s:32:"${token}";`));
   });
 
-  test('the feedback bot check reads the form time back from Redis as a number (PHP float), so a person gets through', async (t) => {
-    const built = await build(t, { env: { REDIS_URL: redis.url, FEEDBACK_MIN_SECONDS: '1' } });
-    const browser = new Browser(built.origin);
-    const valid = { rating: 'satisfied', details: 'Clear.', email: '', phone: '' };
-    const form = await browser.get('/send-feedback');
-    const token = csrfTokenFrom(form.text);
-    const id = browser.cookies.get('lpa3') ?? '';
-    assert.match(await raw.get(PREFIX + id) ?? '', /feedback_form_generated_time\|d:\d+\.\d+;/, 'stored as a PHP float');
-    assert.equal((await browser.post('/send-feedback', { _csrf: token, ...valid })).status, 400, 'control: sooner than the minimum is refused');
-
-    await new Promise((r) => setTimeout(r, 1100));
-    const sent = await browser.post('/send-feedback', { _csrf: token, ...valid });
-    assert.equal(sent.status, 303, 'sent after the minimum time');
-    assert.match(sent.headers.get('location') ?? '', /^\/feedback-thanks/);
-
-    // The time as the PHP front writes it (microtime(true), a float with four decimals), ten seconds ago.
-    await browser.get('/send-feedback');
-    const stored = await raw.get(PREFIX + id) ?? '';
-    const phpTime = (Date.now() / 1000 - 10).toFixed(4);
-    await raw.set(PREFIX + id, stored.replace(/feedback_form_generated_time\|d:[^;]*;/, `feedback_form_generated_time|d:${phpTime};`), 'EX', 10800);
-    assert.equal((await browser.post('/send-feedback', { _csrf: token, ...valid })).status, 303, 'a form time the PHP front wrote counts too');
-  });
-
   test('X-SessionReadOnly with a value writes nothing and does not slide the TTL; "0" does', async (t) => {
     const built = await build(t, { env: { REDIS_URL: redis.url } });
     const browser = new Browser(built.origin);
-    await browser.get('/send-feedback');
+    await browser.get('/user/dashboard'); // stores where to resume: a session
     const id = browser.cookies.get('lpa3') ?? '';
     await raw.expire(PREFIX + id, 500);
-    await browser.get('/send-feedback', { 'x-sessionreadonly': 'true' });
+    await browser.get('/user/dashboard', { 'x-sessionreadonly': 'true' });
     assert.ok((await raw.ttl(PREFIX + id)) <= 500, 'read-only request did not slide the TTL');
-    await browser.get('/send-feedback', { 'x-sessionreadonly': '0' });
+    await browser.get('/user/dashboard', { 'x-sessionreadonly': '0' });
     assert.ok((await raw.ttl(PREFIX + id)) > 10000, 'X-SessionReadOnly: 0 allows writes, as in the PHP front');
   });
 

@@ -12,10 +12,11 @@ import { Redis } from 'ioredis';
 import { freePort, httpGet, startProcess, startRedisTls } from '../helpers/services.ts';
 import type { StartedRedisTls } from '../helpers/services.ts';
 import { build } from '../helpers/app.ts';
-import { Browser, csrfTokenFrom } from '../helpers/http.ts';
+import { Browser } from '../helpers/http.ts';
 import { RedisStore, createRedisClient } from '../../src/sessions/redis-store.ts';
 import { createServices } from '../../src/services.ts';
 import { PATHS } from '../../src/paths.ts';
+import { RESUME_KEY } from '../../src/platform/auth-guard.ts';
 
 const PREFIX = 'PHPREDIS_SESSION:';
 let redis: StartedRedisTls;
@@ -88,11 +89,12 @@ describe('the app on rediss://', () => {
       },
     });
     const browser = new Browser(built.origin);
-    const form = await browser.get(PATHS.feedback);
-    assert.equal(form.status, 200);
+    // An anonymous visit to a signed-in page stores where to resume (showing a form stores nothing, ADR 0022).
+    const denied = await browser.get(PATHS.dashboard);
+    assert.equal(denied.status, 302);
     const id = browser.cookies.get('lpa3') ?? '';
     assert.match(id, /^[0-9a-f]{32}$/);
-    assert.ok((await raw.get(PREFIX + id))?.includes(`__csrf|s:32:"${csrfTokenFrom(form.text)}";`));
+    assert.ok((await raw.get(PREFIX + id))?.includes(`${RESUME_KEY}|s:${String(PATHS.dashboard.length)}:"${PATHS.dashboard}";`));
     const ping = await fetch(`${built.origin}${PATHS.pingJson}`);
     const json = await ping.json() as { checks: { sessionStore: { ok: boolean } } };
     assert.equal(json.checks.sessionStore.ok, true);
@@ -119,9 +121,9 @@ describe('the app on rediss://', () => {
       const res = await httpGet(`http://127.0.0.1:${String(port)}${PATHS.pingJson}`);
       assert.equal(res.status, 200, res.body);
       assert.equal((JSON.parse(res.body) as { checks: { sessionStore: { ok: boolean } } }).checks.sessionStore.ok, true);
-      const page = await httpGet(`http://127.0.0.1:${String(port)}${PATHS.feedback}`);
+      const page = await httpGet(`http://127.0.0.1:${String(port)}${PATHS.dashboard}`);
       const id = /lpa3=([0-9a-f]{32})/.exec(String(page.headers['set-cookie']))?.[1] ?? '';
-      assert.ok((await raw.get(PREFIX + id))?.includes('__csrf|'), 'session stored over TLS');
+      assert.ok((await raw.get(PREFIX + id))?.includes(`${RESUME_KEY}|`), 'session stored over TLS');
     } finally {
       await server.stop();
     }

@@ -97,7 +97,7 @@ describe('sign-in', () => {
     const pw = doc.querySelector('input#password');
     assert.equal(pw?.getAttribute('type'), 'password');
     assert.equal(pw.getAttribute('autocomplete'), 'current-password');
-    assert.match(csrfTokenFrom(page.text), /^[0-9a-f]{32}$/);
+    assert.match(csrfTokenFrom(page.text), /^[0-9a-f]{43}$/, 'a form token: showing the form stores no session (ADR 0022)');
     assert.match(doc.querySelector('button[data-qa="sign-in"]')?.textContent ?? '', /Sign in/);
   });
 
@@ -116,9 +116,11 @@ describe('sign-in', () => {
     const built = await setup(t);
     const userId = await built.users.addUser({ email: 'ada@example.com', password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
     const browser = new Browser(built.origin);
+    // An anonymous visit to a signed-in page stores where to resume: a session that sign-in must replace.
+    await browser.get(PATHS.dashboard);
     const form = await browser.get(PATHS.login);
     const before = sessionIdOf(browser, built);
-    assert.notEqual(await built.store.load(before), null, 'the form stored a session (CSRF token)');
+    assert.notEqual(await built.store.load(before), null, 'a session stored before sign-in (the resume path)');
 
     const res = await browser.post(PATHS.login, { email: '  Ada@Example.COM ', password: PASSWORD, _csrf: csrfTokenFrom(form.text) });
     assert.equal(res.status, 303);
@@ -349,6 +351,7 @@ describe('sign-in', () => {
     // A resume value planted in the session (say, by the PHP front) is still only ever a local path.
     for (const evil of ['https://evil.example/', '//evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
       const b = new Browser(built.origin);
+      await b.get(PATHS.dashboard); // a session to plant the value in (showing the form alone stores none)
       const form = await b.get(PATHS.login);
       await built.store.commit(sessionIdOf(b, built), new Map([[RESUME_KEY, evil]]), 600);
       const r = await b.post(PATHS.login, { email: 'resume@example.com', password: PASSWORD, _csrf: csrfTokenFrom(form.text) });

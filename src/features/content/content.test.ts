@@ -12,6 +12,7 @@ import type { HTMLElement } from 'node-html-parser';
 import { createEnvironment } from '../../platform/views.ts';
 import type { AssetCatalogue } from '../../platform/assets.ts';
 import { loadConfig } from '../../config/config.ts';
+import { formCookieName } from '../../platform/csrf.ts';
 import { PATHS } from '../../paths.ts';
 import { CONTENT_PAGES } from './content-routes.ts';
 
@@ -186,15 +187,12 @@ describe('content pages', () => {
     const doc = render('content/cookies.njk');
     const table = doc.querySelector('[data-qa="cookie-table"]');
 
-    test('one row: lpa3 / lpa-session, its purpose and expiry', () => {
+    test('two rows: the session cookie and the form cookie, their purpose and expiry', () => {
       assert.ok(table !== null, 'no cookie table');
-      const rows = table.querySelectorAll('tbody tr');
-      assert.equal(rows.length, 1);
-      const cells = rows[0]?.querySelectorAll('th, td').map((c) => text(c));
-      assert.deepEqual(cells, [
-        'lpa3 / lpa-session',
-        'Keeps your session and protects forms against forgery',
-        'When you close your browser, or after 3 hours of inactivity',
+      const rows = table.querySelectorAll('tbody tr').map((row) => row.querySelectorAll('th, td').map((c) => text(c)));
+      assert.deepEqual(rows, [
+        ['lpa3 / lpa-session', 'Keeps your session and protects forms against forgery', 'When you close your browser, or after 3 hours of inactivity'],
+        ['lpa-form', 'Checks that a form you send came from this service, before you sign in', 'When you close your browser'],
       ]);
       assert.deepEqual(table.querySelectorAll('thead th').map((c) => text(c)), ['Name', 'Purpose', 'Expires']);
     });
@@ -208,7 +206,7 @@ describe('content pages', () => {
       ]);
       assert.deepEqual([...names].sort(), ['__Host-lpa-session', 'lpa-session', 'lpa3']);
       const body = text(doc.querySelector('main'));
-      for (const name of names) assert.ok(body.includes(name), `the page does not name ${name}`);
+      for (const name of [...names, formCookieName(false), formCookieName(true)]) assert.ok(body.includes(name), `the page does not name ${name}`);
     });
 
     test('"3 hours" is the configured idle session lifetime', () => {

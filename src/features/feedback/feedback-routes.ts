@@ -1,32 +1,25 @@
 /**
  * The public feedback form (the live service's form, §4 of the team's notes on it, opg-lpa-facts.md, kept outside this repository): GET|POST /send-feedback and GET /feedback-thanks.
  *
- * - CSRF is checked by the platform before the handler (the live Mezzio front has none here).
- * - Bot check without hurting accessibility: the time the form was shown is kept in the session; a POST
- *   sooner than `minSeconds` after it (or with no recorded time) is answered with the form again, the
- *   person's answers kept, and a plain error message to send it again. No hidden honeypot field (screen
- *   readers and autofill fill those), no CAPTCHA. `minSeconds: 0` turns the check off.
- * - The page the user came from (`fromPage`) is the path of a same-origin Referer, never a full URL or query.
+ * - Showing the form stores nothing on the server (ADR 0022): no session is made for an anonymous visitor.
+ * - CSRF is checked by the platform before the handler (the live Mezzio front has none here). The route asks for
+ *   form tokens (`csrfTimedForm`), whose signed issue time is when the form was first shown.
+ * - Bot check without hurting accessibility: an otherwise valid form sent sooner than `minSeconds` after it was
+ *   first shown is answered with the form again, the person's answers kept, and guidance to send it again. A form
+ *   with mistakes is only ever told about the mistakes. No hidden honeypot field (screen readers and autofill fill
+ *   those), no CAPTCHA. `minSeconds: 0` turns the check off.
+ * - The page the user came from (`fromPage`) is the path of a same-origin Referer, never a full URL or query,
+ *   carried in a hidden field (re-checked on the way back in: it is only ever a local path).
  * - The thanks page's "Continue" only ever points to a path on this site (the live `returnTarget` is an
  *   open redirect).
- *
- * Session keys are the PHP front's (Mezzio), so the two fronts agree while they share the session.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, safeLocalPath } from '../../paths.ts';
-import { requireSession } from '../../platform/session.ts';
+import { formShownAt } from '../../platform/csrf.ts';
 import type { FeedbackService } from './feedback-service.ts';
 import { UNKNOWN_PAGE } from './feedback-service.ts';
-import { sessionNumber } from '../../sessions/session-store.ts';
 import type { FeedbackBodyType, FeedbackField, FeedbackValues, FormError } from './feedback-schema.ts';
-import { DETAILS_MAX_CHARACTERS, FeedbackBody, MESSAGES, RATINGS, validateFeedback } from './feedback-schema.ts';
-
-export const FEEDBACK_SESSION_KEYS = {
-  /** When the form was last shown, in epoch seconds (a float). */
-  shownAt: 'feedback_form_generated_time',
-  /** The local path the user came from. */
-  fromPage: 'feedback_from_page',
-} as const;
+import { DETAILS_MAX_CHARACTERS, FeedbackBody, MESSAGES, RATINGS, TOO_FAST_TARGET, validateFeedback } from './feedback-schema.ts';
 
 export interface FeedbackRoutesOptions {
   readonly service: FeedbackService;
@@ -40,11 +33,13 @@ export interface FeedbackRoutesOptions {
 
 const EMPTY_VALUES: FeedbackValues = Object.freeze({ rating: '', details: '', email: '', phone: '' });
 /** The blank form is the same for everyone but its nonce and CSRF token: rendered once, spliced per response. */
-const EMPTY_FORM = Object.freeze({ ratings: RATINGS, detailsMax: DETAILS_MAX_CHARACTERS, values: EMPTY_VALUES, errors: undefined, fieldErrors: Object.freeze({}) });
+const EMPTY_FORM = Object.freeze({ ratings: RATINGS, detailsMax: DETAILS_MAX_CHARACTERS, values: EMPTY_VALUES, errors: undefined, fieldErrors: Object.freeze({}), fromPage: undefined });
 const NOT_A_SOURCE_PAGE: ReadonlySet<string> = new Set([PATHS.feedback, PATHS.feedbackThanks]);
+const MAX_SOURCE_PATH = 512;
 
 interface FormContext {
   readonly values: FeedbackValues;
+  readonly fromPage: string | undefined;
   readonly errors?: readonly FormError[];
   readonly fieldErrors?: Partial<Record<FeedbackField, string>>;
 }
@@ -54,9 +49,16 @@ function renderForm(reply: FastifyReply, context: FormContext, status = 200): Fa
     ratings: RATINGS,
     detailsMax: DETAILS_MAX_CHARACTERS,
     values: context.values,
+    fromPage: context.fromPage,
     errors: context.errors !== undefined && context.errors.length > 0 ? context.errors : undefined,
     fieldErrors: context.fieldErrors ?? {},
   }, status);
+}
+
+/** A local path worth recording as where the user came from, or undefined. */
+export function sourcePath(value: unknown): string | undefined {
+  const path = safeLocalPath(value, '');
+  return path === '' || path.length > MAX_SOURCE_PATH || NOT_A_SOURCE_PAGE.has(path) ? undefined : path;
 }
 
 /** The path of a same-origin Referer, or undefined. */
@@ -70,7 +72,7 @@ export function sourcePage(referer: string | undefined, origin: string): string 
   }
   if (url.origin !== origin) return undefined;
   const path = safeLocalPath(url.pathname, '');
-  return path === '' ? undefined : path.slice(0, 512);
+  return path === '' ? undefined : path.slice(0, MAX_SOURCE_PATH);
 }
 
 export default async function feedbackRoutes(app: FastifyInstance, options: FeedbackRoutesOptions): Promise<void> {
@@ -85,47 +87,32 @@ export default async function feedbackRoutes(app: FastifyInstance, options: Feed
     await service.stop();
   });
 
-  app.get(PATHS.feedback, async (request, reply) => {
-    const session = requireSession(request);
-    session.set(FEEDBACK_SESSION_KEYS.shownAt, now() / 1000);
-    const from = sourcePage(request.headers.referer, originOf(request));
-    if (from !== undefined) {
-      if (!NOT_A_SOURCE_PAGE.has(from)) session.set(FEEDBACK_SESSION_KEYS.fromPage, from);
-    } else {
-      session.delete(FEEDBACK_SESSION_KEYS.fromPage);
-    }
-    return reply.staticView('feedback/feedback.njk', 200, EMPTY_FORM);
+  // Form tokens on both: the token's signed issue time is when the form was shown (the bot check below).
+  app.get(PATHS.feedback, { config: { csrfTimedForm: true } }, async (request, reply) => {
+    const from = sourcePath(sourcePage(request.headers.referer, originOf(request)));
+    if (from === undefined) return reply.staticView('feedback/feedback.njk', 200, EMPTY_FORM);
+    return renderForm(reply, { values: EMPTY_VALUES, fromPage: from });
   });
 
-  app.post<{ Body: FeedbackBodyType }>(PATHS.feedback, { schema: { body: FeedbackBody } }, async (request, reply) => {
-    const session = requireSession(request);
-    const nowSeconds = now() / 1000;
-    const shownAt = sessionNumber(session.get(FEEDBACK_SESSION_KEYS.shownAt));
-    const tooFast = minSeconds > 0 && (shownAt === undefined || nowSeconds - shownAt < minSeconds);
+  app.post<{ Body: FeedbackBodyType }>(PATHS.feedback, { schema: { body: FeedbackBody }, config: { csrfTimedForm: true } }, async (request, reply) => {
+    const fromPage = sourcePath(request.body.fromPage);
     const result = validateFeedback(request.body);
+    // Mistakes first, and only them: the person corrects them, then sends (the re-shown form keeps its token,
+    // so the clock still runs from when the form was first shown).
+    if (!result.ok) return renderForm(reply, { values: result.values, fromPage, errors: result.errors, fieldErrors: result.fieldErrors }, 400);
 
-    if (tooFast || !result.ok) {
-      const errors: FormError[] = [];
-      if (tooFast) {
-        // Start the clock again: the person checks their answers and sends the same form once more.
-        session.set(FEEDBACK_SESSION_KEYS.shownAt, nowSeconds);
-        errors.push({ text: MESSAGES.tooFast, href: '#feedback-form' });
-        request.log.info({ feedback: 'too-fast' }, 'feedback sent sooner than a person could');
-      }
-      if (!result.ok) errors.push(...result.errors);
-      return renderForm(reply, { values: result.values, errors, ...(result.ok ? {} : { fieldErrors: result.fieldErrors }) }, 400);
+    const shownAt = formShownAt(request);
+    if (minSeconds > 0 && (shownAt === undefined || now() - shownAt < minSeconds * 1000)) {
+      request.log.info({ feedback: 'too-fast' }, 'feedback sent sooner than a person could');
+      return renderForm(reply, { values: result.values, fromPage, errors: [{ text: MESSAGES.tooFast, href: `#${TOO_FAST_TARGET}` }] }, 400);
     }
 
-    const fromPageValue = session.get(FEEDBACK_SESSION_KEYS.fromPage);
-    const fromPage = typeof fromPageValue === 'string' && fromPageValue !== '' ? fromPageValue : UNKNOWN_PAGE;
     const agentHeader = request.headers['user-agent'];
     await service.submit(
-      { ...result.value, agent: typeof agentHeader === 'string' ? agentHeader : '', fromPage },
+      { ...result.value, agent: typeof agentHeader === 'string' ? agentHeader : '', fromPage: fromPage ?? UNKNOWN_PAGE },
       { traceId: request.id },
     );
-    session.delete(FEEDBACK_SESSION_KEYS.shownAt);
-    session.delete(FEEDBACK_SESSION_KEYS.fromPage);
-    const target = fromPage === UNKNOWN_PAGE ? PATHS.feedbackThanks : `${PATHS.feedbackThanks}?returnTarget=${encodeURIComponent(fromPage)}`;
+    const target = fromPage === undefined ? PATHS.feedbackThanks : `${PATHS.feedbackThanks}?returnTarget=${encodeURIComponent(fromPage)}`;
     return reply.redirect(target, 303);
   });
 

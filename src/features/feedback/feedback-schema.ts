@@ -1,7 +1,9 @@
 /**
  * The feedback form: the body schema (shape only: strings, bounded, nothing unknown) and the live service's
- * rules with its exact messages (the live service's form, §4 of the team's notes on it, opg-lpa-facts.md, kept outside this repository). The schema lets empty and invalid values through on
- * purpose, so that the rules below can answer them with GOV.UK messages instead of a bare 400 page.
+ * rules (the live service's form, §4 of the team's notes on it, opg-lpa-facts.md, kept outside this repository),
+ * with messages in the GOV.UK Design System's words (its radios, character count, email and telephone patterns).
+ * The schema lets empty and invalid values through on purpose, so that the rules below can answer them with
+ * GOV.UK messages instead of a bare 400 page.
  *
  * Input is trimmed (as the live StringTrim) and nothing else: no tag stripping, no entity encoding.
  * Templates escape on output.
@@ -22,13 +24,17 @@ export type Rating = (typeof RATINGS)[number]['value'];
 export const DETAILS_MAX_CHARACTERS = 2000;
 
 export const MESSAGES = {
-  rating: 'Select a rating for this service',
-  detailsRequired: 'Do not forget to leave your feedback in the box',
-  detailsTooLong: 'Limit your feedback to 2000 characters',
-  email: 'Enter a valid email address',
-  phone: 'Enter a valid phone number',
-  tooFast: 'You sent the form too quickly. Check your answers, then send it again',
+  rating: 'Select how you feel about this service',
+  detailsRequired: 'Enter your feedback',
+  detailsTooLong: 'Your feedback must be 2,000 characters or fewer',
+  email: 'Enter an email address in the correct format, like name@example.com',
+  phone: 'Enter a phone number, like 01632 960 001, 07700 900 982 or +44 808 157 0192',
+  // An otherwise valid form sent sooner than a person could (the bot check): nothing is wrong with the answers.
+  tooFast: 'Check your answers, then select Send feedback again',
 } as const;
+
+/** The id the "sent too quickly" error links to: the Send feedback button, the one thing to do next. */
+export const TOO_FAST_TARGET = 'send';
 
 /**
  * Upper bounds well above the rules' limits, so a person who pastes too much sees the 2000-character
@@ -42,6 +48,8 @@ export const FeedbackBody = Type.Object(
     email: Type.Optional(Type.String({ maxLength: 1000 })),
     phone: Type.Optional(Type.String({ maxLength: 1000 })),
     send: Type.Optional(Type.String({ maxLength: 100 })),
+    /** The local path the user came from (a same-origin Referer when the form was shown). */
+    fromPage: Type.Optional(Type.String({ maxLength: 1000 })),
   },
   { additionalProperties: false },
 );
