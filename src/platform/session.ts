@@ -40,6 +40,7 @@ export class Session {
   #data: SessionData;
   readonly #changes = new Map<string, unknown>();
   #oldId: string | null = null;
+  #startEmpty = false;
   #destroyed = false;
   readonly readOnly: boolean;
 
@@ -96,12 +97,14 @@ export class Session {
 
   /**
    * `regenerate()` for a new identity (sign-in): the new id starts EMPTY, keys the PHP front wrote included, as the
-   * live front's LoginHandler does (regenerate + clear). Every key this request loaded is deleted in the change
-   * set, so the copy the store makes of the old session keeps none of them (ADR 0019).
+   * live front's LoginHandler does (regenerate + clear). The store copies nothing from the old id, so not even a key
+   * a concurrent request wrote there after this one loaded it carries over (ADR 0019).
    */
   regenerateEmpty(): void {
     this.regenerate();
-    for (const key of [...this.#data.keys()]) this.delete(key);
+    this.#startEmpty = true;
+    this.#data = new Map<string, unknown>();
+    this.#changes.clear();
   }
 
   /** Removes everything: store entry deleted, cookie expired. */
@@ -112,12 +115,14 @@ export class Session {
   }
 
   /** @internal used by the plugin */
-  takeChanges(): { changes: SessionChanges; oldId: string | null } {
+  takeChanges(): { changes: SessionChanges; oldId: string | null; startEmpty: boolean } {
     const changes = new Map(this.#changes);
     this.#changes.clear();
     const oldId = this.#oldId;
     this.#oldId = null;
-    return { changes, oldId };
+    const startEmpty = this.#startEmpty;
+    this.#startEmpty = false;
+    return { changes, oldId, startEmpty };
   }
 
   /** @internal used by the plugin */
@@ -284,14 +289,15 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       if (session.id !== null) await store.touch(session.id, ttlSeconds).catch((err: unknown) => { request.log.warn({ event: 'session.touch_failed', err }, 'session idle slide failed'); });
       return;
     }
-    const { changes, oldId } = session.takeChanges();
+    const { changes, oldId, startEmpty } = session.takeChanges();
     let id = session.id;
     const made = id === null;
     if (id === null) {
       id = newSessionId();
       session.assignId(id);
     }
-    const stored = await store.commit(id, changes, ttlSeconds, oldId !== null ? { copyFrom: oldId } : made ? 'new' : undefined);
+    const base = oldId !== null && !startEmpty ? { copyFrom: oldId } : made ? 'new' as const : undefined;
+    const stored = await store.commit(id, changes, ttlSeconds, base);
     // Gone since it was loaded (signed out meanwhile, here or in the PHP front): it stays gone (ADR 0021).
     if (!stored) request.log.info({ event: 'session.gone_before_write' }, 'session destroyed or expired during the request: write dropped');
     // The cookie only once the session it names exists.

@@ -54,14 +54,14 @@ after(async () => {
 class PausingStore implements SessionStore {
   readonly kind = 'redis' as const;
   readonly inner: RedisStore;
-  #armed: { id: string; reached: () => void; gate: Promise<void> } | undefined;
+  #armed: { id: string | null; reached: () => void; gate: Promise<void> } | undefined;
 
   constructor(inner: RedisStore) {
     this.inner = inner;
   }
 
-  /** The next commit for `id` stops before writing; `reached` resolves when it has stopped there. */
-  pauseNextCommit(id: string): { reached: Promise<void>; release: () => void } {
+  /** The next commit for `id` (null: for any id) stops before writing; `reached` resolves when it has stopped there. */
+  pauseNextCommit(id: string | null): { reached: Promise<void>; release: () => void } {
     let release = (): void => undefined;
     let reached = (): void => undefined;
     const gate = new Promise<void>((resolve) => { release = resolve; });
@@ -76,7 +76,7 @@ class PausingStore implements SessionStore {
 
   async commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean> {
     const armed = this.#armed;
-    if (armed?.id === id) {
+    if (armed !== undefined && (armed.id === null || armed.id === id)) {
       this.#armed = undefined;
       armed.reached();
       await armed.gate;
@@ -201,5 +201,31 @@ describe('sign-out is final', () => {
       else await assertStaysSignedOut(s, id, `round ${String(round)}`);
     }
     assert.deepEqual(comeback, [], `the session came back after sign-out in rounds ${comeback.join(', ')}`);
+  });
+});
+
+describe('sign-in as another user starts empty', () => {
+  test('a key written to the old session while the sign-in is in flight is not carried to the new one (ADR 0019)', async (t) => {
+    const s = await setup(t);
+    const { browser, id, logoutToken } = await signedInDueToSlide(s);
+    const bob = `b${randomBytes(6).toString('hex')}@example.com`;
+    await s.users.addUser({ email: bob, password: PASSWORD, name: { title: 'Mr', first: 'Bob', last: 'Example' } });
+
+    const paused = s.store.pauseNextCommit(null);
+    const signIn = browser.post(PATHS.login, { email: bob, password: PASSWORD, _csrf: logoutToken });
+    await paused.reached;
+    // A request of Alice's (or the PHP front) writes to her session after Bob's sign-in loaded it.
+    assert.equal(await s.store.inner.commit(id, new Map([['lateAliceKey', 'hers']]), 10800), true);
+    paused.release();
+
+    const res = await signIn;
+    assert.equal(res.status, 303, res.text);
+    const bobId = browser.cookies.get(COOKIE) ?? '';
+    assert.match(bobId, /^[0-9a-f]{32}$/);
+    assert.notEqual(bobId, id);
+    const data = await s.store.inner.load(bobId);
+    assert.ok(data !== null);
+    assert.equal(data.has('lateAliceKey'), false, 'a key of the previous session was copied into the new identity\'s session');
+    assert.equal(await raw.exists(PREFIX + id), 0, 'the old id is deleted');
   });
 });
