@@ -9,12 +9,14 @@
 //      its own old copy (1.4.0), which clashes with eslint-plugin-security 4; its "typescript" export is
 //      wired to the React config by mistake (lib/index.js), so the TypeScript part is restated here.
 //   4. Project rules: no console in src/, no eval/new Function, Nunjucks autoescape may never be turned off.
+//   5. Layers (ADR 0029, scripts/eslint-layers.js): who may import whom, and who may open outbound connections.
 import js from '@eslint/js';
 import sdl from '@microsoft/eslint-plugin-sdl';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import security from 'eslint-plugin-security';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import lpaLayers from './scripts/eslint-layers.js';
 
 /** eslint-plugin-security ships its rules as warnings; a security finding must fail the build. */
 const securityAsErrors = Object.fromEntries(
@@ -63,6 +65,40 @@ const nunjucksEscaping = [
     message: 'Pass nunjucks.configure options as an inline object literal so the autoescape check can see them.',
   },
 ];
+
+/**
+ * What each layer of src/ may import besides itself (docs/architecture.md has the same picture). `feature` is any
+ * src/features/<name>/; a feature never imports another feature, whatever this table says. Imports of packages and
+ * node: built-ins are not layers (the outbound rule below covers the ones that open connections).
+ */
+const LAYER_IMPORTS = {
+  server: ['app', 'services', 'config', 'platform', 'paths'],
+  app: ['services', 'config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
+  services: ['config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
+  feature: ['platform', 'backends', 'sessions', 'config', 'i18n', 'paths'],
+  platform: ['backends', 'sessions', 'config', 'i18n', 'paths'],
+  backends: ['sessions', 'config', 'paths'],
+  i18n: [],
+  sessions: [],
+  config: [],
+  paths: [],
+};
+
+/**
+ * OUTBOUND_OWNERS: the one module allowed to open each kind of outbound connection (ADR 0029). Everything else in
+ * src/ that imports a client API (node:http request/get/Agent, node:net connect, node:tls connect, undici, ioredis)
+ * or calls fetch/WebSocket/EventSource fails the lint. Later adapters get their own entry and module:
+ * clamd (virus scan, tcp), s3 (uploads, http via egress or its own client), otlp (trace exporter).
+ */
+const OUTBOUND_OWNERS = {
+  http: ['src/backends/egress.ts'],
+  tcp: ['src/backends/egress.ts'], // egress dials the address it resolved and checked itself (ADR 0010)
+  redis: ['src/sessions/redis-store.ts'],
+  udp: [],
+  clamd: [],
+  s3: [],
+  otlp: [],
+};
 
 export default defineConfig(
   globalIgnores([
@@ -205,6 +241,17 @@ export default defineConfig(
       'no-proto': 'off',
       '@microsoft/sdl/no-insecure-url': 'off',
       '@microsoft/sdl/no-insecure-random': 'off',
+    },
+  },
+
+  // 5. Layers. Application code only: tests and scripts reach across layers on purpose, to build the real app.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { lpa: lpaLayers },
+    rules: {
+      'lpa/layers': ['error', { root: import.meta.dirname, allow: LAYER_IMPORTS }],
+      'lpa/outbound': ['error', { root: import.meta.dirname, owners: OUTBOUND_OWNERS }],
     },
   },
 );
