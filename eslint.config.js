@@ -9,7 +9,8 @@
 //      its own old copy (1.4.0), which clashes with eslint-plugin-security 4; its "typescript" export is
 //      wired to the React config by mistake (lib/index.js), so the TypeScript part is restated here.
 //   4. Project rules: no console in src/, no eval/new Function, Nunjucks autoescape may never be turned off.
-//   5. Layers (ADR 0029, scripts/eslint-layers.js): who may import whom, and who may open outbound connections.
+//   5. Layers (ADR 0029, scripts/eslint-layers.js): who may import whom, and who may open outbound connections;
+//      the form kit's words come from the catalogue (ADR 0030, scripts/eslint-words.js).
 import js from '@eslint/js';
 import sdl from '@microsoft/eslint-plugin-sdl';
 import { defineConfig, globalIgnores } from 'eslint/config';
@@ -17,6 +18,7 @@ import security from 'eslint-plugin-security';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import lpaLayers from './scripts/eslint-layers.js';
+import lpaWords from './scripts/eslint-words.js';
 
 /** eslint-plugin-security ships its rules as warnings; a security finding must fail the build. */
 const securityAsErrors = Object.fromEntries(
@@ -73,7 +75,8 @@ const nunjucksEscaping = [
  */
 const LAYER_IMPORTS = {
   server: ['app', 'services', 'config', 'platform', 'paths'],
-  app: ['services', 'config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
+  app: ['services', 'forms', 'config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
+  forms: ['platform', 'feature', 'i18n', 'paths'], // src/forms.ts: finds the kit's declarations in features/
   services: ['config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
   feature: ['platform', 'backends', 'sessions', 'config', 'i18n', 'paths'],
   platform: ['backends', 'sessions', 'config', 'i18n', 'paths'],
@@ -253,5 +256,12 @@ export default defineConfig(
       'lpa/layers': ['error', { root: import.meta.dirname, allow: LAYER_IMPORTS }],
       'lpa/outbound': ['error', { root: import.meta.dirname, owners: OUTBOUND_OWNERS }],
     },
+  },
+  {
+    // The form kit and the forms on it take every word from the catalogue (ADR 0030); templates: scripts/lint-words.ts.
+    files: ['src/platform/forms/**/*.ts', 'src/features/**/*.form.ts', 'src/features/**/*.journey.ts', 'src/forms.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { 'lpa-words': lpaWords },
+    rules: { 'lpa-words/words-from-catalogue': 'error' },
   },
 );

@@ -37,9 +37,17 @@ export interface FormDeclaration<V extends Values = Values> {
   readonly onSuccess: (values: V, request: FastifyRequest) => Outcome | Refusal | Promise<Outcome | Refusal>;
 }
 
+const FORMS = new WeakSet<object>();
+
 /** Declares a form; the type parameter names the fields the success handler receives. */
 export function defineForm<V extends Values = Values>(declaration: FormDeclaration<V>): FormDeclaration<V> {
+  FORMS.add(declaration);
   return declaration;
+}
+
+/** Whether a value was made by defineForm (what discovery registers). */
+export function isFormDeclaration(value: unknown): value is FormDeclaration {
+  return typeof value === 'object' && value !== null && FORMS.has(value);
 }
 
 /** Fails start-up on a declaration the catalogue or the route table cannot serve. */

@@ -2,13 +2,14 @@
  * The form kit (ADR 0031) as a Fastify plugin: registers the routes of the forms and journeys it is given.
  * Register it after the platform plugins (session, views, auth guard, CSRF), like any feature:
  *
- *   await app.register(formKit, { catalogue: services.catalogue, forms: [feedbackForm], journeys: [] });
+ *   await app.register(formKit, await discoverForms());   // src/forms.ts: every *.form.ts and *.journey.ts
  *
  * docs/recipes/add-a-form.md says how to add a form; src/features/README.md what a feature folder holds.
  */
 import type { FastifyInstance } from 'fastify';
 import nunjucks from 'nunjucks';
 import type { Catalogue } from '../../i18n/catalogue.ts';
+import { createCatalogue } from '../../i18n/catalogue.ts';
 import type { FormDeclaration } from './form.ts';
 import { registerForm } from './form.ts';
 import type { JourneyDeclaration } from './journey.ts';
@@ -16,13 +17,14 @@ import { registerJourney } from './journey.ts';
 
 export type { FieldDeclaration, FieldTable, FormError, Values } from './fields.ts';
 export type { FormDeclaration, Outcome, Refusal } from './form.ts';
-export { defineForm } from './form.ts';
+export { defineForm, isFormDeclaration } from './form.ts';
 export type { Branch, JourneyDeclaration, StepDeclaration } from './journey.ts';
-export { defineJourney, FORMS_SESSION_KEY } from './journey.ts';
+export { defineJourney, FORMS_SESSION_KEY, isJourneyDeclaration } from './journey.ts';
 export { FLASH_KEY, LANG_COOKIE, setFlash, takeFlash } from './page.ts';
 
 export interface FormKitOptions {
-  readonly catalogue: Catalogue;
+  /** Default: the app's catalogue (src/i18n/locales). */
+  readonly catalogue?: Catalogue;
   // Declarations of any field types; each is checked against its own fields at registration.
   readonly forms?: readonly FormDeclaration<never>[];
   readonly journeys?: readonly JourneyDeclaration[];
@@ -39,6 +41,7 @@ export default async function formKit(app: FastifyInstance, options: FormKitOpti
     if (!(loader instanceof nunjucks.FileSystemLoader)) throw new Error('form kit: the views have no file system loader');
     (loader as unknown as { searchPaths: string[] }).searchPaths.push(...options.templateDirs);
   }
-  for (const form of options.forms ?? []) registerForm(app, options.catalogue, form as unknown as FormDeclaration);
-  for (const journey of options.journeys ?? []) registerJourney(app, options.catalogue, journey);
+  const catalogue = options.catalogue ?? createCatalogue();
+  for (const form of options.forms ?? []) registerForm(app, catalogue, form as unknown as FormDeclaration);
+  for (const journey of options.journeys ?? []) registerJourney(app, catalogue, journey);
 }

@@ -49,8 +49,16 @@ export interface JourneyDeclaration {
   readonly onComplete: (answers: Values, request: FastifyRequest) => Outcome | Promise<Outcome>;
 }
 
+const JOURNEYS = new WeakSet<object>();
+
 export function defineJourney(declaration: JourneyDeclaration): JourneyDeclaration {
+  JOURNEYS.add(declaration);
   return declaration;
+}
+
+/** Whether a value was made by defineJourney (what discovery registers). */
+export function isJourneyDeclaration(value: unknown): value is JourneyDeclaration {
+  return typeof value === 'object' && value !== null && JOURNEYS.has(value);
 }
 
 interface State {
