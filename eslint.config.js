@@ -73,7 +73,7 @@ const nunjucksEscaping = [
  * src/features/<name>/; a feature never imports another feature, whatever this table says. Imports of packages and
  * node: built-ins are not layers (the outbound rule below covers the ones that open connections).
  */
-const LAYER_IMPORTS = {
+export const LAYER_IMPORTS = {
   server: ['app', 'services', 'config', 'platform', 'paths'],
   app: ['services', 'forms', 'config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
   forms: ['platform', 'feature', 'i18n', 'paths'], // src/forms.ts: finds the kit's declarations in features/

@@ -94,6 +94,8 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
   const first = await visit('journey step 1', `${STEPS.name}?lang=${PSEUDO}`);
   assert.match(first, new RegExp(`<html lang="${PSEUDO}"`));
   assert.equal(browser.cookies.get('lang'), PSEUDO);
+  const cookie = (await new Browser(origin).get(`${STEPS.name}?lang=${PSEUDO}`)).headers.getSetCookie().find((c) => c.startsWith('lang='));
+  assert.equal(cookie, `lang=${PSEUDO}; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax`);
   await post('step 1 with an error', STEPS.name, { fullName: '' }, 400);
   await post('step 1', STEPS.name, { fullName: 'Ádá' }, 303);
   await post('step 2 with an error', STEPS.contact, {}, 400);

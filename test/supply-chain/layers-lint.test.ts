@@ -85,3 +85,29 @@ describe('layers lint', () => {
     });
   }
 });
+
+describe('the layers picture in docs/architecture.md', () => {
+  test('matches the lint rule: every arrow is allowed, every allowed import is an arrow or a path of arrows', async () => {
+    const { LAYER_IMPORTS } = (await import(`${ROOT}eslint.config.js`)) as { LAYER_IMPORTS: Record<string, readonly string[]> };
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(`${ROOT}docs/architecture.md`, 'utf8');
+    const chart = /```mermaid\n([\s\S]*?)```/.exec(doc)?.[1] ?? assert.fail('no mermaid picture');
+    // Mermaid node ids are the layer names, except these.
+    const layer = (id: string): string => ({ features: 'feature' } as Record<string, string>)[id] ?? id;
+    // `a --> b` or `a[label] --> b[label]`: the ids are the first word on each side of the arrow.
+    const arrows = chart.split('\n').filter((l) => l.includes('-->')).map((l) => {
+      const [left = '', right = ''] = l.split('-->');
+      return [layer(/\w+/.exec(left)?.[0] ?? ''), layer(/\w+/.exec(right)?.[0] ?? '')] as const;
+    });
+    assert.ok(arrows.length > 10);
+    for (const [from, to] of arrows) assert.ok(LAYER_IMPORTS[from]?.includes(to), `picture: ${from} --> ${to} is not in LAYER_IMPORTS`);
+    const reach = (from: string, to: string, seen = new Set<string>()): boolean => {
+      if (seen.has(from)) return false;
+      seen.add(from);
+      return arrows.some(([a, b]) => a === from && (b === to || reach(b, to, seen)));
+    };
+    for (const [from, allowed] of Object.entries(LAYER_IMPORTS)) {
+      for (const to of allowed) assert.ok(reach(from, to), `LAYER_IMPORTS: ${from} may import ${to}, but the picture has no path`);
+    }
+  });
+});

@@ -25,8 +25,8 @@ export function pageLanguage(request: FastifyRequest, reply: FastifyReply, catal
   const query = request.query as Record<string, unknown> | null;
   const { lang, fromQuery } = chooseLanguage(query?.lang, readCookie(request.headers.cookie, LANG_COOKIE), catalogue.languages);
   if (fromQuery) {
-    const secure = request.protocol === 'https' ? '; Secure' : '';
-    reply.header('set-cookie', `${LANG_COOKIE}=${lang}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly${secure}`);
+    // Like every cookie of the service: Secure, HttpOnly, SameSite=Lax (browsers keep Secure cookies on loopback too).
+    reply.header('set-cookie', `${LANG_COOKIE}=${lang}; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax`);
   }
   return { lang, t: catalogue.forLanguage(lang) };
 }
