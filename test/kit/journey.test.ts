@@ -147,6 +147,7 @@ describe('form kit journey (test-only, three steps)', () => {
     await submit(browser, `${STEPS.contact}?change=1`, { contactBy: 'email' });
     redirectsTo(await submit(browser, STEPS.check, {}), STEPS.name);
     assert.deepEqual(completed, [{ fullName: 'Grace Hopper', contactBy: 'email' }]);
+    assert.equal((await browser.request('HEAD', STEPS.name)).status, 200, 'a HEAD does not use the flash up');
     const first = html((await browser.get(STEPS.name)).text);
     assert.equal(first.querySelector('.govuk-notification-banner__content')?.text.trim(), 'We will call you back');
     assert.equal(first.querySelector('input#fullName')?.getAttribute('value') ?? '', '', 'the state is cleared');

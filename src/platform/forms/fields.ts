@@ -132,6 +132,9 @@ export function fieldView(name: string, field: FieldDeclaration, value: string, 
   }
   const params: Record<string, unknown> = { ...common, id: fieldId(name), label, value };
   if (field.macro === 'characterCount') {
+    // The limit the person is told is the schema's, unless the declaration says otherwise.
+    const { maxLength } = field.schema as { maxLength?: unknown };
+    if (params.maxlength === undefined && typeof maxLength === 'number') params.maxlength = maxLength;
     Object.assign(params, {
       charactersUnderLimitText: { one: t('govuk:characterCount.underOne'), other: t('govuk:characterCount.underOther') },
       charactersOverLimitText: { one: t('govuk:characterCount.overOne'), other: t('govuk:characterCount.overOther') },

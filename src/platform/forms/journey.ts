@@ -78,11 +78,13 @@ function readAll(request: FastifyRequest): Record<string, State> {
 }
 
 function readState(request: FastifyRequest, name: string): State {
-  const state = readAll(request)[name];
+  // Read as unknown: the session may hold what an older version of the journey wrote.
+  const state: unknown = readAll(request)[name];
   const answers: Record<string, string> = Object.create(null) as Record<string, string>;
-  if (state === undefined || typeof state !== 'object') return { answers, done: [] };
-  for (const [k, v] of Object.entries(state.answers)) if (typeof v === 'string') answers[k] = v;
-  return { answers, done: Array.isArray(state.done) ? state.done.filter((d) => typeof d === 'string') : [] };
+  if (typeof state !== 'object' || state === null) return { answers, done: [] };
+  const { answers: stored, done } = state as { answers?: unknown; done?: unknown };
+  if (typeof stored === 'object' && stored !== null) for (const [k, v] of Object.entries(stored)) if (typeof v === 'string') answers[k] = v;
+  return { answers, done: Array.isArray(done) ? done.filter((d): d is string => typeof d === 'string') : [] };
 }
 
 function writeState(request: FastifyRequest, name: string, state: State | undefined): void {

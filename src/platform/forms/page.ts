@@ -42,7 +42,7 @@ export function takeFlash(request: FastifyRequest, t: Translate): string | undef
   if (session === null) return undefined;
   const key = session.get(FLASH_KEY);
   if (key === undefined) return undefined;
-  session.delete(FLASH_KEY);
+  if (request.method !== 'HEAD') session.delete(FLASH_KEY); // a HEAD (a link checker) does not use it up
   return typeof key === 'string' && key !== '' ? t(key) : undefined;
 }
 

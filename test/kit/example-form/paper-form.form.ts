@@ -38,7 +38,6 @@ export const paperForm = defineForm<{ fullName: string; email: string; reason: s
       schema: Type.String({ maxLength: 500 }),
       label: 'paperForm:reason.label',
       messages: { maxLength: 'paperForm:reason.tooLong' },
-      params: { maxlength: 500 },
     },
   },
   onSuccess: (values) => {
