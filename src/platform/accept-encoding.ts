@@ -51,31 +51,31 @@ function parse(header: string): Weights {
   return weights;
 }
 
-const cache = new Map<string, Weights>();
-const CACHE_MAX = 64;
-
-/** Parsed weights; browsers send a handful of distinct headers, so answers are remembered (at most 64). */
-function weightsOf(header: string): Weights {
-  let weights = cache.get(header);
-  if (weights === undefined) {
-    weights = parse(header);
-    if (cache.size < CACHE_MAX) cache.set(header, weights);
-  }
-  return weights;
+/** Per header: its weights and, per set of available codings (a 2-bit mask), the answer once computed. */
+interface Parsed {
+  readonly weights: Weights;
+  readonly answers: (Encoding | undefined)[];
 }
 
-/**
- * The encoding to send, given the request's Accept-Encoding and the codings this response has ready.
- * No header, or an empty one, means identity (§12.5.3: an empty value asks for no coding).
- */
-export function negotiateEncoding(acceptEncoding: string | undefined, available: Readonly<Partial<Record<Coding, boolean>>>): Encoding {
-  if (acceptEncoding === undefined || acceptEncoding === '') return 'identity';
-  const weights = weightsOf(acceptEncoding);
+const cache = new Map<string, Parsed>();
+const CACHE_MAX = 64;
+
+/** Browsers send a handful of distinct headers, so answers are remembered (at most 64 headers); pages ask per request. */
+function parsedOf(header: string): Parsed {
+  let parsed = cache.get(header);
+  if (parsed === undefined) {
+    parsed = { weights: parse(header), answers: [] };
+    if (cache.size < CACHE_MAX) cache.set(header, parsed);
+  }
+  return parsed;
+}
+
+function choose(weights: Weights, br: boolean, gzip: boolean): Encoding {
   const star = weights.get('*');
   let best: Coding | undefined;
   let bestQ = 0;
   for (const coding of ORDER) {
-    if (available[coding] !== true) continue;
+    if (!(coding === 'br' ? br : gzip)) continue;
     const q = weights.get(coding) ?? star ?? 0;
     if (q > bestQ) {
       best = coding;
@@ -85,4 +85,17 @@ export function negotiateEncoding(acceptEncoding: string | undefined, available:
   if (best === undefined) return 'identity';
   const identity = weights.get('identity');
   return identity !== undefined && identity > bestQ ? 'identity' : best;
+}
+
+/**
+ * The encoding to send, given the request's Accept-Encoding and the codings this response has ready.
+ * No header, or an empty one, means identity (§12.5.3: an empty value asks for no coding).
+ */
+export function negotiateEncoding(acceptEncoding: string | undefined, available: Readonly<Partial<Record<Coding, boolean>>>): Encoding {
+  if (acceptEncoding === undefined || acceptEncoding === '') return 'identity';
+  const br = available.br === true;
+  const gzip = available.gzip === true;
+  const parsed = parsedOf(acceptEncoding);
+  const mask = (br ? 1 : 0) | (gzip ? 2 : 0);
+  return parsed.answers[mask] ??= choose(parsed.weights, br, gzip);
 }
