@@ -88,6 +88,18 @@ export const LAYER_IMPORTS = {
 };
 
 /**
+ * LAYER_EXCEPTIONS: imports that break the table today, each to be removed by the change its TODO names.
+ * An entry matches one importing file and one imported file exactly.
+ */
+const LAYER_EXCEPTIONS = [
+  // TODO(issue 19, lead): on merging ws-sessions, the Redis stores import StoreUnavailableError from platform/http-error.ts
+  // (sessions -> platform). Move that error class into src/sessions/ (platform may import it from there), then
+  // delete these two entries.
+  { from: 'src/sessions/redis-store.ts', to: 'src/platform/http-error.ts' },
+  { from: 'src/sessions/redis-throttle-store.ts', to: 'src/platform/http-error.ts' },
+];
+
+/**
  * OUTBOUND_OWNERS: the one module allowed to open each kind of outbound connection (ADR 0029). Everything else in
  * src/ that imports a client API (node:http request/get/Agent, node:net connect, node:tls connect, undici, ioredis)
  * or calls fetch/WebSocket/EventSource fails the lint. Later adapters get their own entry and module:
@@ -253,7 +265,7 @@ export default defineConfig(
     ignores: ['**/*.test.ts'],
     plugins: { lpa: lpaLayers },
     rules: {
-      'lpa/layers': ['error', { root: import.meta.dirname, allow: LAYER_IMPORTS }],
+      'lpa/layers': ['error', { root: import.meta.dirname, allow: LAYER_IMPORTS, exceptions: LAYER_EXCEPTIONS }],
       'lpa/outbound': ['error', { root: import.meta.dirname, owners: OUTBOUND_OWNERS }],
     },
   },

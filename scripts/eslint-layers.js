@@ -31,22 +31,26 @@ const layers = {
   meta: {
     type: 'problem',
     docs: { description: 'A module imports only from the layers its layer may use (docs/architecture.md, ADR 0029).' },
-    schema: [{ type: 'object', properties: { root: { type: 'string' }, allow: { type: 'object' } }, required: ['root', 'allow'] }],
+    schema: [{ type: 'object', properties: { root: { type: 'string' }, allow: { type: 'object' }, exceptions: { type: 'array' } }, required: ['root', 'allow'] }],
     messages: { forbidden: "{{from}} may not import {{to}} ('{{source}}'): {{why}}" },
   },
   create(context) {
-    const { root, allow } = context.options[0];
+    const { root, allow, exceptions = [] } = context.options[0];
+    const file = relative(root, context.filename).split(sep).join('/');
     const from = layerOf(root, context.filename);
     if (from === undefined) return {};
     const own = from.startsWith('feature:') ? 'feature' : from;
     const allowed = allow[own];
     return importSources(context, (node, source) => {
       if (!source.startsWith('.')) return;
-      const to = layerOf(root, resolve(dirname(context.filename), source));
+      const target = resolve(dirname(context.filename), source);
+      const to = layerOf(root, target);
       if (to === undefined || to === from) return;
-      const target = to.startsWith('feature:') ? 'feature' : to;
-      if (allowed?.includes(target) === true && !(own === 'feature' && target === 'feature')) return;
-      const why = own === 'feature' && target === 'feature'
+      const targetFile = relative(root, target).split(sep).join('/');
+      if (exceptions.some((e) => e.from === file && e.to === targetFile)) return;
+      const toLayer = to.startsWith('feature:') ? 'feature' : to;
+      if (allowed?.includes(toLayer) === true && !(own === 'feature' && toLayer === 'feature')) return;
+      const why = own === 'feature' && toLayer === 'feature'
         ? 'a feature never imports another feature; move what both need into platform/ or backends/'
         : allowed === undefined || allowed.length === 0 ? `${own} imports nothing of the app` : `${own} may import only ${allowed.join(', ')}`;
       context.report({ node, messageId: 'forbidden', data: { from, to, source, why } });
@@ -92,8 +96,21 @@ const outbound = {
         if (client === undefined || typeOnly) return;
         if (specifiers === undefined) { report(node, `import('${source}')`, client.connection); return; }
         for (const s of specifiers) {
-          if (s.type === 'ImportSpecifier' && (s.importKind === 'type' || client.safe.includes(s.imported.name ?? s.imported.value))) continue;
-          report(s, `'${source}' (${s.local.name})`, client.connection);
+          if (s.type === 'ImportSpecifier') {
+            if (s.importKind === 'type' || client.safe.includes(s.imported.name ?? s.imported.value)) continue;
+            report(s, `'${source}' (${s.local.name})`, client.connection);
+            continue;
+          }
+          // `import net from 'node:net'`: fine while every use is a safe member (`net.isIP`, `net.BlockList`).
+          for (const variable of context.sourceCode.getDeclaredVariables(s)) {
+            for (const ref of variable.references) {
+              const parent = ref.identifier.parent;
+              const member = parent?.type === 'MemberExpression' && parent.object === ref.identifier && !parent.computed ? parent.property.name : undefined;
+              if (member !== undefined && client.safe.includes(member)) continue;
+              if (parent?.type?.startsWith('TS') === true) continue; // a type position (`net.Socket` as a type)
+              report(ref.identifier, `'${source}' (${s.local.name}${member === undefined ? '' : `.${member}`})`, client.connection);
+            }
+          }
         }
         if (specifiers.length === 0 && node.type !== 'ImportDeclaration') report(node, `'${source}'`, client.connection);
       }),

@@ -62,6 +62,8 @@ describe('layers lint', () => {
     { name: 'an HTTP client package', at: PROBES.feature, code: "export { request } from 'undici';\n", rule: 'lpa/outbound' },
     { name: 'a Redis client outside sessions/redis-store.ts', at: PROBES.sessions, code: "import { Redis } from 'ioredis';\nexport const r = Redis;\n", rule: 'lpa/outbound' },
     { name: 'a WebSocket', at: PROBES.feature, code: "export const w = new WebSocket('wss://example.test/');\n", rule: 'lpa/outbound' },
+    { name: 'net.connect through a default import', at: PROBES.platform, code: "import net from 'node:net';\nexport const ok = net.isIP('::1');\nexport const s = net.connect(6379);\n", rule: 'lpa/outbound' },
+    { name: 'a default import passed on whole', at: PROBES.platform, code: "import http from 'node:http';\nexport const h = http;\n", rule: 'lpa/outbound' },
   ];
   for (const p of planted) {
     test(`planted: ${p.name} fails with ${p.rule}`, async () => {
@@ -74,9 +76,11 @@ describe('layers lint', () => {
     { name: 'a feature imports platform, sessions, paths and its own files', at: PROBES.feature, code: "import { HttpError } from '../../platform/http-error.ts';\nimport { SESSION_KEYS } from '../../sessions/session-store.ts';\nimport { PATHS } from '../../paths.ts';\nimport { FeedbackBody } from './feedback-schema.ts';\nexport const all = [HttpError, SESSION_KEYS, PATHS, FeedbackBody];\n" },
     { name: 'the form kit imports platform and paths', at: PROBES.forms, code: "import { PUBLIC_ROUTES } from '../../paths.ts';\nimport { HttpError } from '../http-error.ts';\nexport const all = [PUBLIC_ROUTES, HttpError];\n" },
     { name: 'a server and address checks are not outbound', at: PROBES.platform, code: "import { createServer } from 'node:http';\nimport { isIP } from 'node:net';\nimport type { Agent } from 'node:http';\nexport const all = [createServer, isIP];\nexport type A = Agent;\n" },
+    { name: 'a default import used only for address checks', at: PROBES.platform, code: "import net from 'node:net';\nexport const list = new net.BlockList();\nexport const v = net.isIP('::1');\n" },
     { name: 'a type-only Redis import', at: PROBES.sessions, code: "import type { Redis } from 'ioredis';\nexport type R = Redis;\n" },
     { name: 'a property or local named fetch', at: PROBES.feature, code: "const api = { fetch: (n: number): number => n };\nexport function g(fetch: (n: number) => number): number {\n  return fetch(api.fetch(1));\n}\n" },
     { name: 'egress opens HTTP connections', at: PROBES.egress, code: "import http from 'node:http';\nimport https from 'node:https';\nimport net from 'node:net';\nexport const all = [http, https, net];\n" },
+    { name: 'a listed temporary exception (LAYER_EXCEPTIONS)', at: PROBES.redis, code: "import { HttpError } from '../platform/http-error.ts';\nexport const e = HttpError;\n" },
     { name: 'the Redis store opens Redis connections', at: PROBES.redis, code: "import { Redis } from 'ioredis';\nexport const r = Redis;\n" },
   ];
   for (const a of allowed) {
