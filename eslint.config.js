@@ -9,12 +9,16 @@
 //      its own old copy (1.4.0), which clashes with eslint-plugin-security 4; its "typescript" export is
 //      wired to the React config by mistake (lib/index.js), so the TypeScript part is restated here.
 //   4. Project rules: no console in src/, no eval/new Function, Nunjucks autoescape may never be turned off.
+//   5. Layers (ADR 0029, scripts/eslint-layers.js): who may import whom, and who may open outbound connections;
+//      the form kit's words come from the catalogue (ADR 0030, scripts/eslint-words.js).
 import js from '@eslint/js';
 import sdl from '@microsoft/eslint-plugin-sdl';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import security from 'eslint-plugin-security';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import lpaLayers from './scripts/eslint-layers.js';
+import lpaWords from './scripts/eslint-words.js';
 
 /** eslint-plugin-security ships its rules as warnings; a security finding must fail the build. */
 const securityAsErrors = Object.fromEntries(
@@ -63,6 +67,53 @@ const nunjucksEscaping = [
     message: 'Pass nunjucks.configure options as an inline object literal so the autoescape check can see them.',
   },
 ];
+
+/**
+ * What each layer of src/ may import besides itself (docs/architecture.md has the same picture). `feature` is any
+ * src/features/<name>/; a feature never imports another feature, whatever this table says. Imports of packages and
+ * node: built-ins are not layers (the outbound rule below covers the ones that open connections).
+ */
+export const LAYER_IMPORTS = {
+  server: ['app', 'services', 'config', 'platform', 'paths'],
+  app: ['services', 'forms', 'config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
+  forms: ['platform', 'feature', 'i18n', 'paths'], // src/forms.ts: finds the kit's declarations in features/
+  services: ['config', 'platform', 'feature', 'backends', 'sessions', 'i18n', 'paths'],
+  feature: ['platform', 'backends', 'sessions', 'config', 'i18n', 'paths'],
+  platform: ['backends', 'sessions', 'config', 'i18n', 'paths'],
+  backends: ['sessions', 'config', 'paths'],
+  i18n: [],
+  sessions: [],
+  config: [],
+  paths: [],
+};
+
+/**
+ * LAYER_EXCEPTIONS: imports that break the table today, each to be removed by the change its TODO names.
+ * An entry matches one importing file and one imported file exactly.
+ */
+const LAYER_EXCEPTIONS = [
+  // TODO(issue 19, lead): on merging ws-sessions, the Redis stores import StoreUnavailableError from platform/http-error.ts
+  // (sessions -> platform). Move that error class into src/sessions/ (platform may import it from there), then
+  // delete these two entries.
+  { from: 'src/sessions/redis-store.ts', to: 'src/platform/http-error.ts' },
+  { from: 'src/sessions/redis-throttle-store.ts', to: 'src/platform/http-error.ts' },
+];
+
+/**
+ * OUTBOUND_OWNERS: the one module allowed to open each kind of outbound connection (ADR 0029). Everything else in
+ * src/ that imports a client API (node:http request/get/Agent, node:net connect, node:tls connect, undici, ioredis)
+ * or calls fetch/WebSocket/EventSource fails the lint. Later adapters get their own entry and module:
+ * clamd (virus scan, tcp), s3 (uploads, http via egress or its own client), otlp (trace exporter).
+ */
+const OUTBOUND_OWNERS = {
+  http: ['src/backends/egress.ts'],
+  tcp: ['src/backends/egress.ts'], // egress dials the address it resolved and checked itself (ADR 0010)
+  redis: ['src/sessions/redis-store.ts'],
+  udp: [],
+  clamd: [],
+  s3: [],
+  otlp: [],
+};
 
 export default defineConfig(
   globalIgnores([
@@ -206,5 +257,23 @@ export default defineConfig(
       '@microsoft/sdl/no-insecure-url': 'off',
       '@microsoft/sdl/no-insecure-random': 'off',
     },
+  },
+
+  // 5. Layers. Application code only: tests and scripts reach across layers on purpose, to build the real app.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { lpa: lpaLayers },
+    rules: {
+      'lpa/layers': ['error', { root: import.meta.dirname, allow: LAYER_IMPORTS, exceptions: LAYER_EXCEPTIONS }],
+      'lpa/outbound': ['error', { root: import.meta.dirname, owners: OUTBOUND_OWNERS }],
+    },
+  },
+  {
+    // The form kit and the forms on it take every word from the catalogue (ADR 0030); templates: scripts/lint-words.ts.
+    files: ['src/platform/forms/**/*.ts', 'src/features/**/*.form.ts', 'src/features/**/*.journey.ts', 'src/forms.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { 'lpa-words': lpaWords },
+    rules: { 'lpa-words/words-from-catalogue': 'error' },
   },
 );

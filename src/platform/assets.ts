@@ -10,6 +10,7 @@ import { extname, join, relative, sep } from 'node:path';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ASSET_PREFIX, pathOf } from '../paths.ts';
+import { negotiateEncoding } from './accept-encoding.ts';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.css': 'text/css; charset=utf-8',
@@ -82,24 +83,9 @@ export function loadAssets(dir: string): AssetCatalogue {
 
 /* eslint-enable security/detect-non-literal-fs-filename */
 
-/** Which encoding to send: br, then gzip, honouring q=0 refusals. */
+/** Which encoding to send, from the variants this asset has (the one negotiator: accept-encoding.ts). */
 export function chooseEncoding(acceptEncoding: string | undefined, asset: { br?: Buffer | undefined; gzip?: Buffer | undefined }): 'br' | 'gzip' | 'identity' {
-  if (acceptEncoding === undefined || acceptEncoding === '') return 'identity';
-  let br = false;
-  let gzip = false;
-  for (const part of acceptEncoding.toLowerCase().split(',')) {
-    const [coding, ...params] = part.trim().split(';');
-    const refused = params.some((p) => ['q=0', 'q=0.0', 'q=0.00', 'q=0.000'].includes(p.replace(/\s/g, '')));
-    if (coding === 'br') br = !refused;
-    else if (coding === 'gzip' || coding === 'x-gzip') gzip = !refused;
-    else if (coding === '*' && !refused) {
-      br ||= true;
-      gzip ||= true;
-    }
-  }
-  if (br && asset.br !== undefined) return 'br';
-  if (gzip && asset.gzip !== undefined) return 'gzip';
-  return 'identity';
+  return negotiateEncoding(acceptEncoding, { br: asset.br !== undefined, gzip: asset.gzip !== undefined });
 }
 
 async function assets(app: FastifyInstance, options: { catalogue: AssetCatalogue }): Promise<void> {

@@ -19,10 +19,12 @@
  * zlib's crc32_combine) are computed once per layout of value lengths.
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { negotiateEncoding } from './accept-encoding.ts';
 
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]); // deflate, no flags, no mtime, OS unknown
 const FINAL_EMPTY_STORED = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
 const STORED_MAX = 0xffff;
+const GZIP_ONLY = { gzip: true } as const;
 
 /** The constant parts of a page, compressed once, ready to be joined with any nonce. */
 export interface GzipSplice {
@@ -157,28 +159,7 @@ export function spliceGzip(splice: GzipSplice, fill: string | Buffer | readonly 
   return out;
 }
 
-const acceptCache = new Map<string, boolean>();
-
-/**
- * Whether an Accept-Encoding header accepts gzip (`gzip`, `x-gzip` or `*`, not refused with q=0).
- * Browsers send a handful of distinct values, so answers are remembered (at most 64 of them).
- */
+/** Whether an Accept-Encoding header accepts gzip: the one negotiator's answer, so pages and assets agree. */
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
-  if (acceptEncoding === undefined || acceptEncoding === '') return false;
-  const known = acceptCache.get(acceptEncoding);
-  if (known !== undefined) return known;
-  let gzip: boolean | undefined;
-  let star = false;
-  for (const part of acceptEncoding.toLowerCase().split(',')) {
-    const [coding = '', ...params] = part.trim().split(';');
-    const refused = params.some((p) => {
-      const [name = '', value = ''] = p.split('=');
-      return name.trim() === 'q' && value.trim() !== '' && Number(value.trim()) === 0;
-    });
-    if (coding.trim() === 'gzip' || coding.trim() === 'x-gzip') gzip = gzip === true || !refused;
-    else if (coding.trim() === '*') star = !refused;
-  }
-  const answer = gzip ?? star;
-  if (acceptCache.size < 64) acceptCache.set(acceptEncoding, answer);
-  return answer;
+  return negotiateEncoding(acceptEncoding, GZIP_ONLY) === 'gzip';
 }

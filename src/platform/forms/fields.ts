@@ -1,0 +1,158 @@
+/**
+ * Fields of the form kit: what a field is (its govuk-frontend macro, its TypeBox schema, its words), how a posted
+ * value is checked, and the parameters handed to the macro. Words are catalogue keys, never text (ADR 0031): a
+ * field's label, hint and one message per rule live beside it as keys into the form's namespace.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import type { Translate } from '../../i18n/catalogue.ts';
+
+/** The govuk-frontend macros the kit renders fields with. */
+export type FieldMacro = 'input' | 'textarea' | 'characterCount' | 'radios';
+
+/** The rules a message can be given for; the kit maps TypeBox's error to one of these. */
+export type Rule = 'required' | 'maxLength' | 'minLength' | 'pattern' | 'enum' | 'invalid';
+
+export interface FieldOption {
+  readonly value: string;
+  /** Catalogue key of the option's text. */
+  readonly text: string;
+}
+
+export interface FieldDeclaration {
+  readonly macro: FieldMacro;
+  /** Checks a non-empty value (a string). Use Type.String({ maxLength, pattern }) or a union of literals. */
+  readonly schema: TSchema;
+  /** An empty answer fails with the `required` message; without it an empty answer is accepted as ''. */
+  readonly required?: boolean;
+  /** Catalogue keys. `label` is the legend for radios. */
+  readonly label: string;
+  readonly hint?: string;
+  /** Catalogue key per rule; `required` is needed when the field is, and one of the others for the schema. */
+  readonly messages: Readonly<Partial<Record<Rule, string>>>;
+  readonly options?: readonly FieldOption[];
+  /** Extra macro parameters that are not words: autocomplete, type, spellcheck, classes, maxlength, rows. */
+  readonly params?: Readonly<Record<string, string | number | boolean>>;
+  /** Classes for the label or legend (e.g. govuk-label--l when the field is the page's question). */
+  readonly labelClasses?: string;
+  /** Makes the label the page heading (one question per page). */
+  readonly isPageHeading?: boolean;
+}
+
+export type FieldTable = Readonly<Record<string, FieldDeclaration>>;
+export type Values = Readonly<Record<string, string>>;
+
+/** GOV.UK error summary entry: the message and the field it links to (the link focuses the field). */
+export interface FormError {
+  readonly text: string;
+  readonly href: string;
+}
+
+/** The id the error summary links to: the input itself, or the first radio (govuk-frontend ids it `idPrefix`). */
+export function fieldId(name: string): string {
+  return name;
+}
+
+function ruleOf(schema: TSchema, value: string): Rule | undefined {
+  const error = Value.Errors(schema, value).First();
+  if (error === undefined) return undefined;
+  switch (error.type) {
+    case ValueErrorType.StringMaxLength: return 'maxLength';
+    case ValueErrorType.StringMinLength: return 'minLength';
+    case ValueErrorType.StringPattern: return 'pattern';
+    case ValueErrorType.Union:
+    case ValueErrorType.Literal: return 'enum';
+    default: return 'invalid';
+  }
+}
+
+/** The key of the message for a value, or undefined when it is valid. */
+export function checkField(field: FieldDeclaration, value: string): string | undefined {
+  if (value.trim() === '') return field.required === true ? field.messages.required ?? field.messages.invalid : undefined;
+  const rule = ruleOf(field.schema, value);
+  if (rule === undefined) return undefined;
+  return field.messages[rule] ?? field.messages.invalid;
+}
+
+export interface Checked {
+  /** Every declared field, as posted (trimmed), '' when absent: what the page shows again. */
+  readonly values: Values;
+  readonly errors: readonly FormError[];
+  /** Per field, the message shown inline. */
+  readonly fieldErrors: Readonly<Record<string, string>>;
+}
+
+/** Checks the declared fields of a posted body; other fields of the body are ignored. */
+export function checkFields(fields: FieldTable, names: readonly string[], body: unknown, t: Translate): Checked {
+  const posted = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const values: Record<string, string> = {};
+  const errors: FormError[] = [];
+  const fieldErrors: Record<string, string> = {};
+  for (const name of names) {
+    const field = fields[name];
+    if (field === undefined) throw new Error(`form kit: no field ${name}`);
+    const raw = Object.hasOwn(posted, name) ? posted[name] : undefined;
+    const value = typeof raw === 'string' ? raw.trim() : '';
+    values[name] = value;
+    const key = checkField(field, value);
+    if (key !== undefined) {
+      const text = t(key);
+      errors.push({ text, href: `#${fieldId(name)}` });
+      fieldErrors[name] = text;
+    }
+  }
+  return { values, errors, fieldErrors };
+}
+
+/** What the kit's `kitField` macro needs: the macro's name and its parameters, words already translated. */
+export interface FieldView {
+  readonly macro: FieldMacro;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** Parameters for govuk-frontend's macro; every string a person reads comes through `t`. */
+export function fieldView(name: string, field: FieldDeclaration, value: string, error: string | undefined, t: Translate): FieldView {
+  const label = { text: t(field.label), classes: field.labelClasses, isPageHeading: field.isPageHeading === true };
+  const common: Record<string, unknown> = {
+    name,
+    hint: field.hint === undefined ? undefined : { text: t(field.hint) },
+    errorMessage: error === undefined ? false : { text: error, visuallyHiddenText: t('govuk:errorPrefix') },
+    ...field.params,
+  };
+  if (field.macro === 'radios') {
+    return {
+      macro: 'radios',
+      params: {
+        ...common,
+        idPrefix: fieldId(name),
+        fieldset: { legend: label },
+        items: (field.options ?? []).map((o) => ({ value: o.value, text: t(o.text), checked: o.value === value })),
+      },
+    };
+  }
+  const params: Record<string, unknown> = { ...common, id: fieldId(name), label, value };
+  if (field.macro === 'characterCount') {
+    // The limit the person is told is the schema's, unless the declaration says otherwise.
+    const { maxLength } = field.schema as { maxLength?: unknown };
+    if (params.maxlength === undefined && typeof maxLength === 'number') params.maxlength = maxLength;
+    Object.assign(params, {
+      charactersUnderLimitText: { one: t('govuk:characterCount.underOne'), other: t('govuk:characterCount.underOther') },
+      charactersOverLimitText: { one: t('govuk:characterCount.overOne'), other: t('govuk:characterCount.overOther') },
+      charactersAtLimitText: t('govuk:characterCount.atLimit'),
+      textareaDescriptionText: t('govuk:characterCount.descriptionOther'),
+    });
+  }
+  return { macro: field.macro, params };
+}
+
+/** The text of an answer as "check your answers" shows it: the option's words for radios. */
+export function answerText(field: FieldDeclaration, value: string, t: Translate): string {
+  if (value === '') return t('kit:checkAnswers.notGiven');
+  const option = field.options?.find((o) => o.value === value);
+  return option === undefined ? value : t(option.text);
+}
+
+/** Every catalogue key a field uses, to check at start-up that English has them all. */
+export function fieldKeys(field: FieldDeclaration): string[] {
+  return [field.label, ...(field.hint === undefined ? [] : [field.hint]), ...Object.values(field.messages), ...(field.options ?? []).map((o) => o.text)];
+}

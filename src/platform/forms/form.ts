@@ -1,0 +1,129 @@
+/**
+ * A single form on the kit (ADR 0031): one declaration gives GET and POST on one path. The platform already gives
+ * such a route its session, auth guard (the path's access rule is PUBLIC_ROUTES, src/paths.ts), CSRF check on POST
+ * (templates call csrfToken()), body limits and security headers; the kit adds validation with GOV.UK errors,
+ * a 400 re-render with the person's answers (escaped by the macros), POST-redirect-GET and the flash message.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Catalogue, Translate } from '../../i18n/catalogue.ts';
+import { isPublicRoute } from '../../paths.ts';
+import type { Checked, FieldTable, FormError, Values } from './fields.ts';
+import { checkFields, fieldKeys, fieldView } from './fields.ts';
+import type { PageLanguage } from './page.ts';
+import { pageContext, pageLanguage, setFlash } from './page.ts';
+
+/** What a success handler answers: where to send the person (303), and an optional flash message key. */
+export interface Outcome {
+  readonly redirect: string;
+  readonly flash?: string;
+}
+
+/** A success handler may also refuse the answers (a check only the backend can make): errors shown like the kit's. */
+export interface Refusal { readonly refuse: readonly { readonly field: string; readonly message: string }[] }
+
+export interface FormDeclaration<V extends Values = Values> {
+  /** The route, from PATHS. Public or signed-in as PUBLIC_ROUTES says. */
+  readonly path: string;
+  /** Catalogue key of the page title (and heading). */
+  readonly title: string;
+  readonly fields: FieldTable;
+  /** Template: default `kit/form.njk`; a form's own extends it to add words around the fields. */
+  readonly template?: string;
+  /** Catalogue key of the button; default `kit:continue`. */
+  readonly button?: string;
+  /** Values shown on GET (e.g. what the backend holds); default all empty. */
+  readonly load?: (request: FastifyRequest) => Values | Promise<Values>;
+  /** Runs on valid answers only. */
+  readonly onSuccess: (values: V, request: FastifyRequest) => Outcome | Refusal | Promise<Outcome | Refusal>;
+}
+
+const FORMS = new WeakSet<object>();
+
+/** Declares a form; the type parameter names the fields the success handler receives. */
+export function defineForm<V extends Values = Values>(declaration: FormDeclaration<V>): FormDeclaration<V> {
+  FORMS.add(declaration);
+  return declaration;
+}
+
+/** Whether a value was made by defineForm (what discovery registers). */
+export function isFormDeclaration(value: unknown): value is FormDeclaration {
+  return typeof value === 'object' && value !== null && FORMS.has(value);
+}
+
+/** Fails start-up on a declaration the catalogue or the route table cannot serve. */
+export function assertDeclaration(what: string, path: string, keys: readonly string[], catalogue: Catalogue, methods: readonly string[]): void {
+  const missing = keys.filter((k) => !catalogue.has(k));
+  if (missing.length > 0) throw new Error(`${what}: no English message for ${missing.join(', ')}`);
+  const access = methods.map((m) => isPublicRoute(path, m));
+  if (access.some((a) => a !== access[0])) {
+    throw new Error(`${what}: ${methods.join(', ')} of ${path} must be all public or all signed in (PUBLIC_ROUTES)`);
+  }
+}
+
+export interface FormPage {
+  readonly template: string;
+  readonly title: string;
+  readonly action: string;
+  readonly button: string;
+  readonly fields: FieldTable;
+  readonly names: readonly string[];
+}
+
+/** Renders a kit form page: 200 with values, or 400 with the errors and the person's answers. */
+export function renderFormPage(request: FastifyRequest, reply: FastifyReply, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>): FastifyReply {
+  const { t } = language;
+  const views = page.names.map((name) => {
+    const field = page.fields[name];
+    if (field === undefined) throw new Error(`form kit: no field ${name}`);
+    return fieldView(name, field, values[name] ?? '', checked?.fieldErrors[name], t);
+  });
+  const questionIsHeading = page.names.length === 1 && page.fields[page.names[0] ?? '']?.isPageHeading === true;
+  const errors = checked !== undefined && checked.errors.length > 0 ? checked.errors : undefined;
+  return reply.view(page.template, {
+    ...pageContext(request, language),
+    pageTitle: t(page.title),
+    errors,
+    form: { action: page.action, button: t(page.button), fields: views, questionIsHeading },
+  }, errors === undefined ? 200 : 400);
+}
+
+/** Refusal entries as GOV.UK errors. */
+export function refusalErrors(refusal: Refusal, t: Translate): Pick<Checked, 'errors' | 'fieldErrors'> {
+  const errors: FormError[] = [];
+  const fieldErrors: Record<string, string> = {};
+  for (const r of refusal.refuse) {
+    const text = t(r.message);
+    errors.push({ text, href: `#${r.field}` });
+    fieldErrors[r.field] = text;
+  }
+  return { errors, fieldErrors };
+}
+
+export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: FormDeclaration): void {
+  const names = Object.keys(form.fields);
+  const page: FormPage = {
+    template: form.template ?? 'kit/form.njk',
+    title: form.title,
+    action: form.path,
+    button: form.button ?? 'kit:continue',
+    fields: form.fields,
+    names,
+  };
+  assertDeclaration(`form ${form.path}`, form.path, [form.title, page.button, ...Object.values(form.fields).flatMap(fieldKeys)], catalogue, ['GET', 'HEAD', 'POST']);
+
+  app.get(form.path, async (request, reply) => {
+    const language = pageLanguage(request, reply, catalogue);
+    const values = form.load === undefined ? {} : await form.load(request);
+    return renderFormPage(request, reply, language, page, values);
+  });
+
+  app.post(form.path, async (request, reply) => {
+    const language = pageLanguage(request, reply, catalogue);
+    const checked = checkFields(form.fields, names, request.body, language.t);
+    if (checked.errors.length > 0) return renderFormPage(request, reply, language, page, checked.values, checked);
+    const outcome = await form.onSuccess(checked.values, request);
+    if ('refuse' in outcome) return renderFormPage(request, reply, language, page, checked.values, refusalErrors(outcome, language.t));
+    if (outcome.flash !== undefined) setFlash(request, outcome.flash);
+    return reply.redirect(outcome.redirect, 303);
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * The form kit (ADR 0031) as a Fastify plugin: registers the routes of the forms and journeys it is given.
+ * Register it after the platform plugins (session, views, auth guard, CSRF), like any feature:
+ *
+ *   await app.register(formKit, await discoverForms());   // src/forms.ts: every *.form.ts and *.journey.ts
+ *
+ * docs/recipes/add-a-form.md says how to add a form; src/features/README.md what a feature folder holds.
+ */
+import type { FastifyInstance } from 'fastify';
+import nunjucks from 'nunjucks';
+import type { Catalogue } from '../../i18n/catalogue.ts';
+import { createCatalogue } from '../../i18n/catalogue.ts';
+import type { FormDeclaration } from './form.ts';
+import { registerForm } from './form.ts';
+import type { JourneyDeclaration } from './journey.ts';
+import { registerJourney } from './journey.ts';
+
+export type { FieldDeclaration, FieldTable, FormError, Values } from './fields.ts';
+export type { FormDeclaration, Outcome, Refusal } from './form.ts';
+export { defineForm, isFormDeclaration } from './form.ts';
+export type { Branch, JourneyDeclaration, StepDeclaration } from './journey.ts';
+export { defineJourney, FORMS_SESSION_KEY, isJourneyDeclaration } from './journey.ts';
+export { FLASH_KEY, LANG_COOKIE, setFlash, takeFlash } from './page.ts';
+
+export interface FormKitOptions {
+  /** Default: the app's catalogue (src/i18n/locales). */
+  readonly catalogue?: Catalogue;
+  // Declarations of any field types; each is checked against its own fields at registration.
+  readonly forms?: readonly FormDeclaration<never>[];
+  readonly journeys?: readonly JourneyDeclaration[];
+  /**
+   * Folders to look templates up in besides the app's own (src/views, src/features): for forms that live outside
+   * src/, which only tests have.
+   */
+  readonly templateDirs?: readonly string[];
+}
+
+export default async function formKit(app: FastifyInstance, options: FormKitOptions): Promise<void> {
+  if (options.templateDirs !== undefined && options.templateDirs.length > 0) {
+    const loader = (app.views as unknown as { loaders: unknown[] }).loaders[0];
+    if (!(loader instanceof nunjucks.FileSystemLoader)) throw new Error('form kit: the views have no file system loader');
+    (loader as unknown as { searchPaths: string[] }).searchPaths.push(...options.templateDirs);
+  }
+  const catalogue = options.catalogue ?? createCatalogue();
+  for (const form of options.forms ?? []) registerForm(app, catalogue, form as unknown as FormDeclaration);
+  for (const journey of options.journeys ?? []) registerJourney(app, catalogue, journey);
+}

@@ -1,0 +1,77 @@
+/**
+ * Gate: no user-facing string in a kit template or a kit handler/declaration. A planted string fails
+ * scripts/lint-words.ts (templates) and the ESLint rule lpa-words/words-from-catalogue (TypeScript); the repository's
+ * own kit templates pass, and a page written the old way (English in the template) would not.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { ESLint } from 'eslint';
+import { lintWords, onTheKit, scanTemplate } from '../../scripts/lint-words.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('templates', () => {
+  test('planted words are found: text, a macro parameter, an attribute a person hears', () => {
+    const planted = [
+      '{% extends "kit/form.njk" %}\n{% block intro %}<p class="govuk-body">Tell us about yourself</p>{% endblock %}',
+      '{{ govukButton({ text: "Send feedback" }) }}',
+      "{{ govukButton({ text: 'Continue' }) }}",
+      '<button aria-label="Close the menu">{{ t("kit:continue") }}</button>',
+      '<h1>{{ t("a:b") }} Details</h1>',
+    ];
+    for (const text of planted) assert.equal(scanTemplate('x.njk', text).length, 1, text);
+  });
+
+  test('keys, classes, ids, paths and URLs are not words', () => {
+    const fine = [
+      '{% extends "kit/form.njk" %}',
+      '{{ govukButton({ text: t("kit:continue"), classes: "govuk-button--secondary govuk-!-margin-bottom-0", attributes: { "data-qa": "sign-out" } }) }}',
+      '<a class="govuk-link" href="{{ paths.feedback }}">{{ t("chrome:phaseLink") }}</a>',
+      '{{ govukHeader({ homepageUrl: "https://www.gov.uk" }) }} {{ govukSkipLink({ href: "#main-content", text: t("govuk:skipLink") }) }}',
+      '{# A comment may say anything at all #}',
+    ];
+    for (const text of fine) assert.deepEqual(scanTemplate('x.njk', text), [], text);
+  });
+
+  test('the repository passes; the example form passes; an English page would not', async () => {
+    assert.deepEqual(await lintWords(), []);
+    const example = readFileSync(`${ROOT}test/kit/example-form/paper-form.njk`, 'utf8');
+    assert.ok(onTheKit('test/kit/example-form/paper-form.njk', example));
+    assert.deepEqual(scanTemplate('paper-form.njk', example), []);
+    const feedback = readFileSync(`${ROOT}src/features/feedback/feedback.njk`, 'utf8');
+    assert.ok(scanTemplate('feedback.njk', feedback).length > 5, 'the check sees words where they are');
+  });
+});
+
+describe('TypeScript (ESLint rule lpa-words/words-from-catalogue)', () => {
+  const PROBE = 'src/features/feedback/words-probe.form.ts';
+  let eslint: ESLint;
+  before(() => {
+    eslint = new ESLint({
+      cwd: ROOT,
+      overrideConfigFile: `${ROOT}eslint.config.js`,
+      overrideConfig: { files: [PROBE], languageOptions: { parserOptions: { projectService: { allowDefaultProject: [PROBE], defaultProject: 'tsconfig.json' } } } },
+    });
+  });
+  async function words(code: string): Promise<number> {
+    const [result] = await eslint.lintText(code, { filePath: PROBE });
+    assert.ok(result);
+    assert.deepEqual(result.messages.filter((m) => m.fatal === true), []);
+    return result.messages.filter((m) => m.ruleId === 'lpa-words/words-from-catalogue').length;
+  }
+
+  test('a planted label, message or flash in a declaration or handler fails', async () => {
+    assert.equal(await words("export const field = { label: 'Full name' };\n"), 1);
+    assert.equal(await words("export const messages = { required: 'Enter your full name' };\n"), 1);
+    assert.equal(await words('export function flash(): string {\n  return `Thank you, we have it`;\n}\n'), 1);
+    assert.equal(await words("export const title = 'Feedback';\n"), 1);
+  });
+
+  test('keys, Error messages, log lines and identifiers pass', async () => {
+    assert.equal(await words("export const field = { label: 'paperForm:fullName.label', macro: 'input', path: '/request' };\n"), 0);
+    assert.equal(await words("export function f(): never {\n  throw new Error('form kit: no field here');\n}\n"), 0);
+    assert.equal(await words("import type { FastifyRequest } from 'fastify';\nexport function g(request: FastifyRequest): void {\n  request.log.info({ form: 'x' }, 'form sent by a person');\n}\n"), 0);
+  });
+});
