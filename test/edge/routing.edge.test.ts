@@ -59,7 +59,7 @@ before(async () => {
     traceSamplePercent: 0, // so a client's sampled flag visibly loses to the edge's
   });
   barePort = await freePort();
-  bare = await startEdge({ publicHost: `127.0.0.1:${String(barePort)}`, httpsPort: barePort, upstreams: [front1.address], alsoRoute: ALSO_ROUTE });
+  bare = await startEdge({ publicHost: `127.0.0.1:${String(barePort)}`, httpsPort: barePort, upstreams: [front1.address], alsoRoute: ALSO_ROUTE, traceSamplePercent: 100 });
 });
 
 after(async () => {
@@ -398,6 +398,72 @@ describe('retries', () => {
     assert.ok(failed >= 1, "a POST that reached the failing instance gets nginx's 502, not a second delivery");
     assert.equal(front1.seen.length + front2.seen.length, 6, 'each POST was delivered exactly once');
     assert.equal(failed, front1.seen.length);
+  });
+});
+
+describe('trace context sent upstream', () => {
+  const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
+
+  /** The trace headers the single upstream that answered received. */
+  async function traced(p: string, headers: Record<string, string> = {}, port = httpsPort): Promise<{ traceparent: string; xray: string; other: Record<string, unknown> }> {
+    clear();
+    assert.equal((await get(p, { headers, port })).status, 200);
+    const seen = [...front1.seen, ...front2.seen, ...legacy.seen];
+    assert.equal(seen.length, 1);
+    const h = seen[0]?.headers ?? {};
+    const traceparent = String(h.traceparent);
+    assert.match(traceparent, TRACEPARENT, 'a valid traceparent, whatever came in');
+    const [, trace = '', parent = '', flags = ''] = TRACEPARENT.exec(traceparent) ?? [];
+    // X-Amzn-Trace-Id says the same thing, in X-Ray's spelling (Root=1-<8 hex>-<24 hex>).
+    assert.equal(h['x-amzn-trace-id'], `Root=1-${trace.slice(0, 8)}-${trace.slice(8)};Parent=${parent};Sampled=${flags === '01' ? '1' : '0'}`);
+    return { traceparent, xray: h['x-amzn-trace-id'] ?? "", other: { tracestate: h.tracestate, baggage: h.baggage } };
+  }
+
+  test('none incoming: the edge starts a trace from its request id, and logs the trace id', async () => {
+    const { traceparent } = await traced('/accessibility');
+    const trace = traceparent.slice(3, 35);
+    const log = (await readFile(path.join(nginx.prefix, 'logs/access.log'), 'utf8')).trim().split('\n');
+    const last = JSON.parse(log.at(-1) ?? '{}') as { request_id?: string; trace_id?: string; path?: string };
+    assert.equal(last.path, '/accessibility');
+    assert.equal(last.request_id, trace, 'the trace id is nginx\'s $request_id');
+    assert.equal(last.trace_id, trace);
+    assert.notEqual((await traced('/accessibility')).traceparent.slice(3, 35), trace, 'a new trace per request');
+  });
+
+  test('a valid incoming traceparent or X-Amzn-Trace-Id keeps its trace id; the sampled flag is always the edge\'s', async () => {
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const kept = await traced('/accessibility', { traceparent: incoming, tracestate: 'evil=1', baggage: 'user=admin' });
+    assert.equal(kept.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', 'the client asked for sampling; this edge samples 0 %');
+    assert.deepEqual(kept.other, { tracestate: undefined, baggage: undefined }, 'a client\'s tracestate and baggage are not passed on');
+    // The load balancer's header (with the Self= an ALB adds), when no traceparent came: the same trace, a new parent.
+    const fromAlb = await traced('/accessibility', { 'x-amzn-trace-id': 'Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1' });
+    assert.match(fromAlb.traceparent, /^00-5759e988bd862e3fe1be46a994272793-[0-9a-f]{16}-00$/);
+    const both = await traced('/accessibility', { traceparent: incoming, 'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793' });
+    assert.equal(both.traceparent.slice(3, 35), '4bf92f3577b34da6a3ce929d0e0e4736', 'traceparent wins');
+    // The legacy front gets the same.
+    assert.equal((await traced('/some/legacy/page', { traceparent: incoming })).traceparent, kept.traceparent);
+    // An edge that samples 100 % marks every trace sampled, a client's "00" included.
+    assert.match((await traced('/accessibility', { traceparent: incoming.replace(/01$/, '00') }, barePort)).traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01$/);
+  });
+
+  test('an invalid incoming trace header is replaced by a new trace, never passed on', async () => {
+    for (const bad of [
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01', // upper case
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01', // all-zero trace id
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', // all-zero parent id
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // version ff
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, 00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7',
+      '<script>',
+    ]) {
+      const { traceparent } = await traced('/accessibility', { traceparent: bad });
+      assert.doesNotMatch(traceparent, /4bf92f3577b34da6a3ce929d0e0e4736|^00-0{32}|aaaaaaaa/, bad);
+    }
+    for (const bad of ['Root=1-5759E988-BD862E3FE1BE46A994272793', 'Root=2-5759e988-bd862e3fe1be46a994272793', 'Root=1-5759e988-bd862e3fe1be46a99427279', 'XRoot=1-5759e988-bd862e3fe1be46a994272793']) {
+      const { traceparent } = await traced('/accessibility', { 'x-amzn-trace-id': bad });
+      assert.doesNotMatch(traceparent, /5759e988/i, bad);
+    }
   });
 });
 
