@@ -30,6 +30,8 @@ export interface UpstreamServer {
   readonly maxFails?: number;
   /** Default '10s'. */
   readonly failTimeout?: string;
+  /** Out of rotation (`down`): taken out before it is stopped, so nginx sends it nothing new while it drains. */
+  readonly down?: boolean;
 }
 
 export type LegacyUpstream =
@@ -204,7 +206,7 @@ function serverLine(s: string | UpstreamServer): string {
   const server = typeof s === 'string' ? { address: s } : s;
   const maxFails = server.maxFails ?? 1;
   const failTimeout = assertToken('fail_timeout', server.failTimeout ?? '10s', /^\d+(ms|s|m)?$/);
-  return `    server ${assertToken('upstream', server.address, ADDRESS)} max_fails=${String(maxFails)} fail_timeout=${failTimeout};`;
+  return `    server ${assertToken('upstream', server.address, ADDRESS)} max_fails=${String(maxFails)} fail_timeout=${failTimeout}${server.down === true ? ' down' : ''};`;
 }
 
 function varName(header: string): string {

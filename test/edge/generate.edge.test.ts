@@ -130,6 +130,7 @@ test('TLS, limits, forwarding and logging settings', () => {
     'proxy_next_upstream error timeout;', 'proxy_next_upstream_tries 2;', 'merge_slashes on;',
     'return 301 https://www.example.test$request_uri;', 'server 10.0.0.2:8005 max_fails=2 fail_timeout=5s;', 'keepalive 32;',
   ]) assert.ok(conf.includes(line), line);
+  assert.match(renderHttpBlock({ ...BASE, upstreams: ['10.0.0.1:8005', { address: '10.0.0.2:8005', down: true }] }), /server 10\.0\.0\.2:8005 max_fails=1 fail_timeout=10s down;/);
   assert.doesNotMatch(conf, /proxy_next_upstream [^;]*non_idempotent/);
   assert.doesNotMatch(conf, /_next_upstream [^;]*http_5/, 'an upstream\'s 5xx is an answer, not a failure that marks it down');
   assert.doesNotMatch(conf, /proxy_add_x_forwarded_for/);

@@ -416,7 +416,7 @@ describe('trace context sent upstream', () => {
     const [, trace = '', parent = '', flags = ''] = TRACEPARENT.exec(traceparent) ?? [];
     // X-Amzn-Trace-Id says the same thing, in X-Ray's spelling (Root=1-<8 hex>-<24 hex>).
     assert.equal(h['x-amzn-trace-id'], `Root=1-${trace.slice(0, 8)}-${trace.slice(8)};Parent=${parent};Sampled=${flags === '01' ? '1' : '0'}`);
-    return { traceparent, xray: h['x-amzn-trace-id'] ?? "", other: { tracestate: h.tracestate, baggage: h.baggage } };
+    return { traceparent, xray: h['x-amzn-trace-id'] ?? '', other: { tracestate: h.tracestate, baggage: h.baggage } };
   }
 
   test('none incoming: the edge starts a trace from its request id, and logs the trace id', async () => {
