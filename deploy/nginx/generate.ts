@@ -262,6 +262,9 @@ const ERROR_BODY = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
   + '<body><main><h1>$lpa_error_title</h1><p>$lpa_error_text</p>'
   + "<p><a href='/'>Go to the start page</a></p></main></body></html>\\n";
 
+/** Where plain HTTP sent to the TLS port is redirected from: internal only, like the error page. */
+export const TO_HTTPS_LOCATION = '/__lpa_edge_to_https__';
+
 /** nginx's own error page: internal only (a request for it from outside is a 404). */
 export const ERROR_LOCATION = '/__lpa_edge_error__';
 
@@ -468,7 +471,12 @@ export function renderHttpBlock(opts: EdgeOptions): string {
   headerLines('    ');
   w();
   w('    # Plain HTTP sent to this TLS port: redirect to HTTPS rather than answer 400.');
-  w(`    error_page 497 =301 https://${publicHost}$request_uri;`);
+  // Through an internal location, not `=301 https://…` directly, so the HTTP/0.9 check above runs for it too.
+  w(`    error_page 497 ${TO_HTTPS_LOCATION};`);
+  w(`    location = ${TO_HTTPS_LOCATION} {`);
+  w('      internal;');
+  w(`      return 301 https://${publicHost}$request_uri;`);
+  w('    }');
   errorPages();
   w();
   w('    # To the upstreams: Host and X-Forwarded-* set here, overwriting anything the client sent.');

@@ -207,6 +207,7 @@ describe('headers', () => {
       ['400 bad request', () => get('/accessibility%00'), 400],
       ['400 bad Host', () => get('/', { headers: { host: 'a/b' } }), 400],
       ['404 internal location', () => get('/__lpa_edge_error__'), 404],
+      ['404 internal redirect location', () => get('/__lpa_edge_to_https__'), 404],
       ['413 body too large', () => get('/send-feedback', { method: 'POST', body: Buffer.alloc(9 * 1024, 0x61), headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 413],
       ['414 URI too long', () => get(`/${'a'.repeat(20_000)}`), 414],
       ['494 header too large (sent as 400)', () => get('/', { headers: { 'x-big': 'b'.repeat(20_000) } }), 400],
@@ -342,6 +343,8 @@ describe('headers', () => {
       assert.equal(got.length, 0, `TLS ${JSON.stringify(line)}: ${JSON.stringify(got.subarray(0, 80).toString('latin1'))}`);
       const plain = await rawExchange(httpPort, line);
       assert.equal(plain.length, 0, `HTTP port ${JSON.stringify(line)}: ${JSON.stringify(plain.subarray(0, 80).toString('latin1'))}`);
+      const plainToTls = await rawExchange(httpsPort, line); // nginx's "plain HTTP to the HTTPS port" redirect
+      assert.equal(plainToTls.length, 0, `plain to TLS port ${JSON.stringify(line)}: ${JSON.stringify(plainToTls.subarray(0, 80).toString('latin1'))}`);
     }
     assert.equal(front1.seen.length + front2.seen.length + legacy.seen.length, 0);
     // Every other kind of request line still gets a reply with a status line and the headers.
