@@ -35,6 +35,8 @@ const PASSWORD = 'correct horse battery staple edge';
 let stack: Stack;
 let dir: string;
 let agent: https.Agent;
+/** No keep-alive: a new connection for each request. */
+let freshAgent: https.Agent;
 
 interface Reply {
   status: number;
@@ -48,22 +50,22 @@ let resentOnReusedSocket = 0;
 
 /**
  * One HTTPS request through nginx, trusting only the stack's CA. A GET whose reused keep-alive connection closes
- * before any reply is sent once more on a new one, as browsers do (RFC 9112 §9.3.1, Node's `reusedSocket` advice):
- * nginx closes idle client connections when it reloads.
+ * before any reply is sent once more on a new connection, as browsers do (RFC 9112 §9.3.1, Node's `reusedSocket`
+ * advice): nginx closes idle client connections when it reloads.
  */
 async function request(method: string, p: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
   try {
-    return await requestOnce(method, p, headers, body);
+    return await requestOnce(method, p, headers, body, agent);
   } catch (err) {
     if (method !== 'GET' || !(err instanceof Error && 'reusedSocket' in err && err.reusedSocket === true)) throw err;
     resentOnReusedSocket++;
-    return requestOnce(method, p, headers, body);
+    return requestOnce(method, p, headers, body, freshAgent);
   }
 }
 
-function requestOnce(method: string, p: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+function requestOnce(method: string, p: string, headers: Record<string, string>, body: string | undefined, via: https.Agent): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${stack.origin}${p}`, { method, headers, agent, timeout: 15_000 }, (res) => {
+    const req = https.request(`${stack.origin}${p}`, { method, headers, agent: via, timeout: 15_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -155,11 +157,13 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-stack-'));
   stack = await startStack({ dir, httpsPort: 0, httpPort: 0, instances: 2, redis: true, edge: { alsoRoute: ALSO_ROUTE } });
   agent = new https.Agent({ ca: stack.caPem, keepAlive: true, maxSockets: 20 });
+  freshAgent = new https.Agent({ ca: stack.caPem, keepAlive: false });
   await addUser(path.join(dir, 'data'));
 });
 
 after(async () => {
   agent.destroy();
+  freshAgent.destroy();
   await stack.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -256,7 +260,7 @@ describe('the stack', () => {
           }
         } catch (err) {
           failed++;
-          failures.push(err instanceof Error ? err.message : String(err));
+          failures.push(err instanceof Error ? `${err.message}${'reusedSocket' in err ? ' (reused connection)' : ''}` : String(err));
         }
         done++;
         // A rolling restart: out of nginx's rotation, drain and stop, start, back in. (An instance that dies
