@@ -268,6 +268,45 @@ export const TO_HTTPS_LOCATION = '/__lpa_edge_to_https__';
 /** nginx's own error page: internal only (a request for it from outside is a 404). */
 export const ERROR_LOCATION = '/__lpa_edge_error__';
 
+/**
+ * Tracing: the trace id of a valid incoming traceparent (or X-Amzn-Trace-Id Root) is kept, else $request_id starts
+ * one; the sampled flag is always the edge's own. $lpa_traceparent and $lpa_trace_xray say the same thing.
+ */
+function traceMaps(percent: number): string[] {
+  return [
+    '  # Tracing: the trace id of a valid incoming traceparent (or X-Amzn-Trace-Id Root) is kept, else $request_id',
+    '  # starts one; the sampled flag is always the edge\'s own. Upstreams get both headers, saying the same.',
+    '  map $http_traceparent $lpa_trace_in {',
+    '    "~^00-(?!0{32}-)(?<lpa_tp_in>[0-9a-f]{32}-(?!0{16}-)[0-9a-f]{16})-[0-9a-f]{2}$" $lpa_tp_in;',
+    '    default "";',
+    '  }',
+    '  map $http_x_amzn_trace_id $lpa_trace_amzn {',
+    '    "~(?:^|;)Root=1-(?<lpa_xr_a>[0-9a-f]{8})-(?<lpa_xr_b>[0-9a-f]{24})(?:;|$)" "$lpa_xr_a$lpa_xr_b";',
+    '    default "";',
+    '  }',
+    '  map $request_id $lpa_trace_span {',
+    '    "~(?<lpa_rid_tail>[0-9a-f]{16})$" $lpa_rid_tail;',
+    '    default "0123456789abcdef";',
+    '  }',
+    ...traceSampling(percent),
+    '  map $lpa_trace_sampled $lpa_trace_flags {',
+    '    1 01;',
+    '    default 00;',
+    '  }',
+    '  map "$lpa_trace_in/$lpa_trace_amzn" $lpa_traceparent {',
+    '    "~^(?<lpa_tp_keep>[0-9a-f]{32}-[0-9a-f]{16})/" "00-$lpa_tp_keep-$lpa_trace_flags";',
+    '    "~^/(?<lpa_tp_root>[0-9a-f]{32})$" "00-$lpa_tp_root-$lpa_trace_span-$lpa_trace_flags";',
+    '    default "00-$request_id-$lpa_trace_span-$lpa_trace_flags";',
+    '  }',
+    '  map $lpa_traceparent $lpa_trace_id {',
+    '    "~^00-(?<lpa_ti>[0-9a-f]{32})-" $lpa_ti;',
+    '  }',
+    '  map $lpa_traceparent $lpa_trace_xray {',
+    '    "~^00-(?<lpa_xo_a>[0-9a-f]{8})(?<lpa_xo_b>[0-9a-f]{24})-(?<lpa_xo_p>[0-9a-f]{16})-" "Root=1-$lpa_xo_a-$lpa_xo_b;Parent=$lpa_xo_p;Sampled=$lpa_trace_sampled";',
+    '  }',
+  ];
+}
+
 /** The `http { }` content: maps, upstreams, servers. */
 export function renderHttpBlock(opts: EdgeOptions): string {
   const listen = assertToken('listenAddress', opts.listenAddress ?? '127.0.0.1', /^(?:[0-9.]+|\[[0-9a-fA-F:]+\]|\*)$/);
@@ -331,36 +370,7 @@ export function renderHttpBlock(opts: EdgeOptions): string {
   w('    default "Accept-Encoding";');
   w('  }');
   w();
-  w('  # Tracing: the trace id of a valid incoming traceparent (or X-Amzn-Trace-Id Root) is kept, else $request_id');
-  w('  # starts one; the sampled flag is always the edge\'s own. Upstreams get both headers, saying the same.');
-  w('  map $http_traceparent $lpa_trace_in {');
-  w('    "~^00-(?!0{32}-)(?<lpa_tp_in>[0-9a-f]{32}-(?!0{16}-)[0-9a-f]{16})-[0-9a-f]{2}$" $lpa_tp_in;');
-  w('    default "";');
-  w('  }');
-  w('  map $http_x_amzn_trace_id $lpa_trace_amzn {');
-  w('    "~(?:^|;)Root=1-(?<lpa_xr_a>[0-9a-f]{8})-(?<lpa_xr_b>[0-9a-f]{24})(?:;|$)" "$lpa_xr_a$lpa_xr_b";');
-  w('    default "";');
-  w('  }');
-  w('  map $request_id $lpa_trace_span {');
-  w('    "~(?<lpa_rid_tail>[0-9a-f]{16})$" $lpa_rid_tail;');
-  w('    default "0123456789abcdef";');
-  w('  }');
-  for (const line of traceSampling(opts.traceSamplePercent ?? 5)) w(line);
-  w('  map $lpa_trace_sampled $lpa_trace_flags {');
-  w('    1 01;');
-  w('    default 00;');
-  w('  }');
-  w('  map "$lpa_trace_in/$lpa_trace_amzn" $lpa_traceparent {');
-  w('    "~^(?<lpa_tp_keep>[0-9a-f]{32}-[0-9a-f]{16})/" "00-$lpa_tp_keep-$lpa_trace_flags";');
-  w('    "~^/(?<lpa_tp_root>[0-9a-f]{32})$" "00-$lpa_tp_root-$lpa_trace_span-$lpa_trace_flags";');
-  w('    default "00-$request_id-$lpa_trace_span-$lpa_trace_flags";');
-  w('  }');
-  w('  map $lpa_traceparent $lpa_trace_id {');
-  w('    "~^00-(?<lpa_ti>[0-9a-f]{32})-" $lpa_ti;');
-  w('  }');
-  w('  map $lpa_traceparent $lpa_trace_xray {');
-  w('    "~^00-(?<lpa_xo_a>[0-9a-f]{8})(?<lpa_xo_b>[0-9a-f]{24})-(?<lpa_xo_p>[0-9a-f]{16})-" "Root=1-$lpa_xo_a-$lpa_xo_b;Parent=$lpa_xo_p;Sampled=$lpa_trace_sampled";');
-  w('  }');
+  for (const line of traceMaps(opts.traceSamplePercent ?? 5)) w(line);
   w();
   w('  # HTTP/0.9: a request line of method and URI only, so no protocol. A line cut off as too long (414) has no');
   w('  # protocol either, but nginx answers that one as HTTP/1.0, with headers.');
