@@ -28,6 +28,8 @@ missing_packages() {
   local out=()
   has redis-server || out+=(redis-server)
   has nginx || out+=(nginx)
+  # The edge's per-address connection limit is a stream block (deploy/nginx/generate.ts): a dynamic module on Debian.
+  [[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || out+=(libnginx-mod-stream)
   has php || out+=(php-cli)
   php_has_redis || out+=(php-redis)
   has chromium || out+=(chromium)
@@ -38,7 +40,7 @@ missing_packages() {
 
 mapfile -t MISSING < <(missing_packages)
 if ((${#MISSING[@]} == 0)); then
-  say "all present (redis-server nginx php+redis chromium testssl wrk)"
+  say "all present (redis-server nginx+stream php+redis chromium testssl wrk)"
   exit 0
 fi
 say "missing: ${MISSING[*]}"

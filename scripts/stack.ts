@@ -14,7 +14,7 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
@@ -42,8 +42,8 @@ export interface StackOptions {
   readonly legacy?: LegacyUpstream;
   /** Extra environment for the instances. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Passed to the generator (e.g. shorter timeouts in tests). */
-  readonly edge?: Partial<Pick<EdgeOptions, 'proxyReadTimeout' | 'proxyConnectTimeout' | 'proxyTries' | 'clientMaxBodySize'>>;
+  /** Passed to the generator (e.g. shorter timeouts in tests; alsoRoute, for tests only). */
+  readonly edge?: Partial<Pick<EdgeOptions, 'proxyReadTimeout' | 'proxyConnectTimeout' | 'proxyTries' | 'clientMaxBodySize' | 'alsoRoute' | 'tcpFront' | 'workerConnections' | 'traceSamplePercent'>>;
   /** Progress lines; default silent. */
   readonly log?: (line: string) => void;
 }
@@ -83,6 +83,12 @@ export interface Stack {
   readonly redisUrl: string | undefined;
   readonly nginx: Service & { readonly confFile: string; readonly accessLog: string };
   readonly sessionSecret: string;
+  /**
+   * Takes an instance out of nginx's rotation (or puts it back): the config is regenerated with the server marked
+   * `down` and nginx reloaded; resolves once no worker with the old config is left. A rolling restart takes an
+   * instance out before stopping it, as a load balancer deregisters a target before it is stopped.
+   */
+  setInRotation(index: number, inRotation: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -337,18 +343,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     mkdirSync(join(prefix, 'temp'), { recursive: true });
     chmodSync(prefix, 0o755);
     const confFile = join(prefix, 'nginx.conf');
-    writeFileSync(confFile, generateNginxConf({
-      publicHost,
-      httpsPort,
-      httpPort,
-      listenAddress: LOOPBACK,
-      certFile,
-      keyFile,
-      upstreams: instances.map((inst) => `${LOOPBACK}:${String(inst.port)}`),
-      legacy: options.legacy,
-      prefix,
-      ...options.edge,
-    }));
+    const outOfRotation = new Set<number>();
+    const writeConf = (): void => {
+      writeFileSync(confFile, generateNginxConf({
+        publicHost,
+        httpsPort,
+        httpPort,
+        listenAddress: LOOPBACK,
+        certFile,
+        keyFile,
+        upstreams: instances.map((inst, i) => ({ address: `${LOOPBACK}:${String(inst.port)}`, down: outOfRotation.has(i) })),
+        legacy: options.legacy,
+        prefix,
+        ...options.edge,
+      }));
+    };
+    writeConf();
     const nginxBin = systemBinary('nginx');
     const base = ['-p', prefix, '-c', confFile, '-e', join(prefix, 'logs/error.log')];
     try {
@@ -360,6 +370,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // a port answering before that is not nginx.
     const pidFile = join(prefix, 'logs/nginx.pid');
     rmSync(pidFile, { force: true });
+    // The TCP front's unix sockets, left behind if the last run was killed: nginx cannot bind over them.
+    for (const name of readdirSync(join(prefix, 'temp'))) if (name.endsWith('.sock')) rmSync(join(prefix, 'temp', name), { force: true });
     await httpsReserved.release();
     await httpReserved.release();
     const nginxService = spawnService('nginx', nginxBin, [...base, '-g', 'daemon off;'], process.env, join(prefix, 'logs/error.log'));
@@ -367,6 +379,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await waitReady(nginxService, async () => existsSync(pidFile) && (await canConnect(httpsPort)) && canConnect(httpPort), `nginx on ${String(httpsPort)}/${String(httpPort)}`);
     say(`nginx      https://${publicHost}  (http://${LOOPBACK}:${String(httpPort)} redirects; config ${confFile})`);
     say(`test CA    ${caFile}`);
+
+    // The workers nginx runs now (Linux: the master's children), to tell when a reload has replaced them all.
+    const workers = (): string[] => {
+      try {
+        return readFileSync(`/proc/${String(nginxService.pid)}/task/${String(nginxService.pid)}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    const setInRotation = async (index: number, inRotation: boolean): Promise<void> => {
+      if (inRotation) outOfRotation.delete(index);
+      else outOfRotation.add(index);
+      writeConf();
+      await execFileAsync(nginxBin, [...base, '-t', '-q']);
+      const before = workers();
+      process.kill(nginxService.pid, 'SIGHUP');
+      if (before.length === 0) {
+        await new Promise((r) => setTimeout(r, 1000)); // no /proc children list: give the reload a second
+        return;
+      }
+      await waitFor(() => { const now = workers(); return now.length > 0 && now.every((pid) => !before.includes(pid)); }, { timeoutMs: 15_000, what: 'nginx to reload' });
+    };
 
     let stopping: Promise<void> | undefined;
     return {
@@ -381,6 +415,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       redisUrl,
       sessionSecret,
       nginx: Object.assign(nginxService, { confFile, accessLog: join(prefix, 'logs/access.log') }),
+      setInRotation,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

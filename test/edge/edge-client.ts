@@ -23,6 +23,32 @@ export interface RawRequest {
   readonly body?: string | Buffer;
   readonly tls?: { readonly ca: string } | false;
   readonly timeoutMs?: number;
+  /** The client's own address (127.0.0.2 is a second client on loopback); default chosen by the system. */
+  readonly localAddress?: string;
+}
+
+function connect(port: number, opts: { readonly tls?: { readonly ca: string } | false; readonly localAddress?: string }): net.Socket {
+  const where = { host: '127.0.0.1', port, localAddress: opts.localAddress };
+  return opts.tls === false || opts.tls === undefined ? net.connect(where) : tls.connect({ ...where, ca: opts.tls.ca, ALPNProtocols: ['http/1.1'] });
+}
+
+/** Sends bytes as they are and resolves with every byte received until the server closes (or the timeout). */
+export function rawExchange(port: number, bytes: string, opts: { readonly tls?: { readonly ca: string } | false; readonly timeoutMs?: number } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, opts);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(new Error(`${JSON.stringify(bytes.slice(0, 40))}: the server did not close in time`)), opts.timeoutMs ?? 5000);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    socket.write(bytes);
+  });
 }
 
 function decodeChunked(buf: Buffer): Buffer {
@@ -64,9 +90,7 @@ export function parseResponse(raw: Buffer): RawResponse {
 /** One request on a fresh connection (`Connection: close`), the path exactly as given. */
 export function rawRequest(port: number, req: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const socket: net.Socket = req.tls === false || req.tls === undefined
-      ? net.connect({ host: '127.0.0.1', port })
-      : tls.connect({ host: '127.0.0.1', port, ca: req.tls.ca, ALPNProtocols: ['http/1.1'] });
+    const socket = connect(port, req);
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => socket.destroy(new Error(`${req.method ?? 'GET'} ${req.path.slice(0, 80)}: no response in time`)), req.timeoutMs ?? 10_000);
     socket.on('data', (c: Buffer) => chunks.push(c));

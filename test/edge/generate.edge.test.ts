@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, PUBLIC_ROUTES } from '../../src/paths.ts';
-import { ASSET_REGEX, assertPlainPath, declaredPaths, generateNginxConf, renderHttpBlock } from '../../deploy/nginx/generate.ts';
+import { ASSET_REGEX, assertPlainPath, declaredPaths, generateNginxConf, renderHttpBlock, renderStreamBlock } from '../../deploy/nginx/generate.ts';
 import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
 import { build } from '../helpers/app.ts';
 import { makeCertificates, systemBinary } from '../helpers/services.ts';
@@ -106,7 +106,12 @@ test('headers are added with `always` at server level, never in a location, and 
     assert.match(a, / always;$/, a);
     assert.match(a, /^add_header [a-z-]+ \$lpa_edge_[a-z_]+ always;$/, a);
   }
-  assert.doesNotMatch(conf, /\$http_(?!user_agent)/, 'no request header is used anywhere except the log\'s user agent');
+  // Request headers are read in three places only: the log's user agent, and the two trace headers, each through a
+  // map that keeps only ids of a fixed hex format (never copied into a response).
+  assert.deepEqual([...conf.matchAll(/.*\$http_(?!user_agent)[a-z_]+.*/g)].map((m) => m[0].trim()), [
+    'map $http_traceparent $lpa_trace_in {',
+    'map $http_x_amzn_trace_id $lpa_trace_amzn {',
+  ]);
   // No add_header inside a location (it would silently drop the server-level ones there).
   for (const block of conf.split(/\n\s+location /).slice(1)) {
     const body = block.slice(0, block.indexOf('\n    }'));
@@ -122,10 +127,12 @@ test('TLS, limits, forwarding and logging settings', () => {
     'client_max_body_size 1m;', 'client_body_timeout 10s;', 'client_header_timeout 10s;', 'send_timeout 30s;', 'large_client_header_buffers 4 16k;',
     'proxy_connect_timeout 2s;', 'proxy_send_timeout 10s;', 'proxy_read_timeout 30s;',
     'proxy_set_header X-Forwarded-For $remote_addr;', 'proxy_set_header X-Forwarded-Proto $scheme;', 'proxy_set_header Host www.example.test;',
-    'proxy_next_upstream error timeout http_502 http_503;', 'proxy_next_upstream_tries 2;', 'merge_slashes on;',
+    'proxy_next_upstream error timeout;', 'proxy_next_upstream_tries 2;', 'merge_slashes on;',
     'return 301 https://www.example.test$request_uri;', 'server 10.0.0.2:8005 max_fails=2 fail_timeout=5s;', 'keepalive 32;',
   ]) assert.ok(conf.includes(line), line);
+  assert.match(renderHttpBlock({ ...BASE, upstreams: ['10.0.0.1:8005', { address: '10.0.0.2:8005', down: true }] }), /server 10\.0\.0\.2:8005 max_fails=1 fail_timeout=10s down;/);
   assert.doesNotMatch(conf, /proxy_next_upstream [^;]*non_idempotent/);
+  assert.doesNotMatch(conf, /_next_upstream [^;]*http_5/, 'an upstream\'s 5xx is an answer, not a failure that marks it down');
   assert.doesNotMatch(conf, /proxy_add_x_forwarded_for/);
   assert.doesNotMatch(conf, /SSLv|TLSv1 |TLSv1\.1/);
   assert.match(conf, /ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:[A-Z0-9:-]+;/);
@@ -133,6 +140,45 @@ test('TLS, limits, forwarding and logging settings', () => {
   const logFormat = /log_format lpa_json escape=json ([\s\S]*?);\n/.exec(conf)?.[1] ?? '';
   assert.match(logFormat, /\$lpa_log_path/);
   assert.doesNotMatch(logFormat, /\$request_uri|\$request\b|\$args|\$query_string|\$http_cookie|\$cookie_|\$http_authorization/);
+});
+
+test('the TCP front: every listener limits connections per address and hands over to its http server with the PROXY protocol', () => {
+  const standalone = generateNginxConf({ ...BASE, prefix: '/srv/edge', tcpFront: { perAddress: 40 } });
+  assert.match(standalone, /^load_module \/usr\/lib\/nginx\/modules\/ngx_stream_module\.so;$/m);
+  assert.match(standalone, /^events \{ worker_connections 4096; \}$/m);
+  assert.match(standalone, /^worker_rlimit_nofile 8192;$/m);
+  const stream = /\nstream \{\n([\s\S]*?)\n\}\n/.exec(standalone)?.[1] ?? '';
+  assert.match(stream, /limit_conn_zone \$binary_remote_addr zone=lpa_per_address:10m;/);
+  for (const port of [443, 80]) {
+    const socket = `unix:/srv/edge/temp/lpa-edge-${String(port)}.sock`;
+    assert.ok(stream.includes(`    listen 127.0.0.1:${String(port)};\n    limit_conn lpa_per_address 40;\n    proxy_pass ${socket};\n    proxy_protocol on;`), `${String(port)}: ${stream}`);
+    assert.ok(standalone.includes(`    listen ${socket}${port === 443 ? ' ssl http2' : ''} proxy_protocol default_server;\n    set_real_ip_from unix:;\n    real_ip_header proxy_protocol;`), String(port));
+  }
+  assert.doesNotMatch(standalone, /listen 127\.0\.0\.1:\d+ ssl/, 'no http server listens on the public port itself');
+  assert.doesNotMatch(stream, /set_real_ip_from/, 'without a load balancer the peer is the client');
+  // Behind a TCP load balancer that sends the PROXY protocol: only its ranges may name the client.
+  const nlb = renderStreamBlock({ ...BASE, tcpFront: { perAddress: 40, proxyProtocolFrom: ['10.0.0.0/16'] } });
+  assert.match(nlb, /listen 127\.0\.0\.1:443 proxy_protocol;\n\s+# [^\n]*\n\s+set_real_ip_from 10\.0\.0\.0\/16;/);
+  // Off: the http servers listen directly again, and there is no stream block.
+  const off = generateNginxConf({ ...BASE, prefix: '/srv/edge', tcpFront: false });
+  assert.doesNotMatch(off, /stream \{|load_module|proxy_protocol/);
+  assert.match(off, /listen 127\.0\.0\.1:443 ssl http2 default_server;/);
+  assert.throws(() => renderStreamBlock({ ...BASE, tcpFront: { perAddress: 0 } }), /perAddress/);
+  assert.throws(() => renderStreamBlock({ ...BASE, tcpFront: { perAddress: 9, proxyProtocolFrom: ['10.0.0.0/8; evil'] } }), /proxyProtocolFrom/);
+});
+
+test('alsoRoute (tests only) routes a held-back page, refuses anything not in PATHS, and is off by default', () => {
+  const heldBack = Object.keys(EDGE_HELD_BACK);
+  assert.ok(heldBack.length > 0);
+  assert.ok(!declaredPaths().some((p) => heldBack.includes(p)));
+  assert.deepEqual(declaredPaths(heldBack).filter((p) => heldBack.includes(p)), heldBack.sort());
+  const conf = renderHttpBlock({ ...BASE, alsoRoute: heldBack });
+  for (const p of heldBack) assert.ok(conf.includes(`location = ${p} {\n      proxy_pass http://lpa_front${p};`), p);
+  assert.match(conf, /# TEST ONLY \(alsoRoute\)/);
+  for (const bad of ['/admin', '/assets/', '/user/dashboard/', '/%75ser/dashboard']) {
+    assert.throws(() => renderHttpBlock({ ...BASE, alsoRoute: [bad] }), /alsoRoute/, bad);
+  }
+  assert.doesNotMatch(renderHttpBlock(BASE), /TEST ONLY/);
 });
 
 test('unsafe input is refused instead of written into the config', () => {
@@ -154,11 +200,12 @@ test('nginx -t accepts every variant: legacy over HTTP, over FastCGI (with and w
     ['fastcgi-static', { kind: 'fastcgi', servers: ['127.0.0.1:9000'], scriptFilename: '/app/public/index.php', staticRoot: '/app/public' }],
     ['none', undefined],
   ];
-  for (const [name, legacy] of variants) {
+  const fronts: EdgeOptions['tcpFront'][] = [undefined, false, { perAddress: 10, proxyProtocolFrom: ['10.0.0.0/16', '192.0.2.1'] }];
+  for (const [i, [name, legacy]] of variants.entries()) {
     const prefix = path.join(dir, name);
     await mkdir(path.join(prefix, 'logs'), { recursive: true });
     await mkdir(path.join(prefix, 'temp'), { recursive: true });
-    const conf = generateNginxConf({ ...BASE, httpsPort: 1, httpPort: 2, certFile: certs.certFile, keyFile: certs.keyFile, legacy, prefix });
+    const conf = generateNginxConf({ ...BASE, httpsPort: 1, httpPort: 2, certFile: certs.certFile, keyFile: certs.keyFile, legacy, prefix, tcpFront: fronts[i % fronts.length], traceSamplePercent: [5, 0, 100, 0.25][i] });
     if (name.startsWith('fastcgi')) {
       assert.match(conf, /fastcgi_param SCRIPT_FILENAME \/app\/public\/index\.php;/);
       assert.match(conf, /fastcgi_param HTTP_X_ORIGINAL_URL "";/);

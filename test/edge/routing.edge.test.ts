@@ -1,7 +1,8 @@
 /**
  * The generated nginx config, run by real nginx on loopback, in front of two recording stand-ins for
  * lpa-front and one for the legacy front: what reaches which upstream, spelt how; nginx's own errors;
- * headers never reflected; forwarded headers overwritten; HTTP → HTTPS; retries for idempotent methods only.
+ * headers never reflected; forwarded headers overwritten; HTTP → HTTPS; retries for idempotent methods only;
+ * HTTP/0.9 refused; one Vary; the trace context nginx sends upstream.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,14 +12,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { declaredPaths, edgeHeaders, generateNginxConf } from '../../deploy/nginx/generate.ts';
-import { EDGE_HELD_BACK } from '../../src/paths.ts';
+import { EDGE_HELD_BACK, PATHS } from '../../src/paths.ts';
 import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
 import { freePort, makeCertificates, startNginx } from '../helpers/services.ts';
 import type { Certificates, StartedNginx } from '../helpers/services.ts';
-import { rawRequest, startRecorder } from './edge-client.ts';
+import { parseResponse, rawExchange, rawRequest, startRecorder } from './edge-client.ts';
 import type { RawResponse, Recorder } from './edge-client.ts';
 
 const EDGE_HEADERS = edgeHeaders();
+/** The pages these tests send to lpa-front by name: routed whatever EDGE_HELD_BACK holds (a test-only option). */
+const ALSO_ROUTE = [PATHS.home, PATHS.start, PATHS.accessibility, PATHS.ping, PATHS.cspReport, PATHS.aboutYou];
 
 let certs: Certificates;
 let certDir: string;
@@ -52,9 +55,11 @@ before(async () => {
     legacy: { kind: 'http', servers: [legacy.address] },
     clientMaxBodySize: '8k',
     proxyReadTimeout: 1,
+    alsoRoute: ALSO_ROUTE,
+    traceSamplePercent: 0, // so a client's sampled flag visibly loses to the edge's
   });
   barePort = await freePort();
-  bare = await startEdge({ publicHost: `127.0.0.1:${String(barePort)}`, httpsPort: barePort, upstreams: [front1.address] });
+  bare = await startEdge({ publicHost: `127.0.0.1:${String(barePort)}`, httpsPort: barePort, upstreams: [front1.address], alsoRoute: ALSO_ROUTE, traceSamplePercent: 100 });
 });
 
 after(async () => {
@@ -90,7 +95,7 @@ function assertEdgeHeaders(res: RawResponse, what: string): void {
 
 describe('routing: only declared paths reach lpa-front', () => {
   test('every declared path reaches lpa-front, as that exact path', async () => {
-    const paths = declaredPaths();
+    const paths = declaredPaths(ALSO_ROUTE);
     assert.ok(paths.length >= 15, 'the route table is read');
     for (const p of paths) {
       const r = await route(p);
@@ -148,7 +153,8 @@ describe('routing: only declared paths reach lpa-front', () => {
       '/index.php',
       '/index.php/accessibility',
       '/user',
-      ...Object.keys(EDGE_HELD_BACK), // served by lpa-front, but the legacy page still does more (ADR 0017)
+      // served by lpa-front, but the legacy page still does more (ADR 0017)
+      ...Object.keys(EDGE_HELD_BACK).filter((p) => !(ALSO_ROUTE as readonly string[]).includes(p)),
       '/user/dashboard/',
       '/user/dashboard/x',
       '/ping/json/x',
@@ -201,6 +207,7 @@ describe('headers', () => {
       ['400 bad request', () => get('/accessibility%00'), 400],
       ['400 bad Host', () => get('/', { headers: { host: 'a/b' } }), 400],
       ['404 internal location', () => get('/__lpa_edge_error__'), 404],
+      ['404 internal redirect location', () => get('/__lpa_edge_to_https__'), 404],
       ['413 body too large', () => get('/send-feedback', { method: 'POST', body: Buffer.alloc(9 * 1024, 0x61), headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 413],
       ['414 URI too long', () => get(`/${'a'.repeat(20_000)}`), 414],
       ['494 header too large (sent as 400)', () => get('/', { headers: { 'x-big': 'b'.repeat(20_000) } }), 400],
@@ -298,9 +305,60 @@ describe('headers', () => {
     const plain = await get('/accessibility', { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(plain.header('content-encoding'), 'gzip');
     assert.ok(plain.body.length < html.length / 4);
+    assert.deepEqual(plain.headers.get('vary'), ['Accept-Encoding'], 'nginx adds Vary when it compresses');
     const already = await get('/home', { headers: { 'accept-encoding': 'gzip' } });
     assert.deepEqual(already.headers.get('content-encoding'), ['gzip']);
     assert.deepEqual(already.body, pre, 'not compressed twice');
+  });
+
+  test('Vary: Accept-Encoding is sent once, whether the upstream sent it or not', async () => {
+    clear();
+    const html = `<!DOCTYPE html><p>${'hello '.repeat(200)}</p>`;
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      // lpa-front's pages say Vary themselves (src/platform/views.ts); nginx's gzip_vary used to add a second.
+      if (req.url === '/accessibility') res.setHeader('vary', 'Accept-Encoding');
+      if (req.url === '/home') res.setHeader('vary', 'Cookie');
+      res.end(html);
+    };
+    front1.handler = handler;
+    front2.handler = handler;
+    for (const encoding of ['gzip', 'identity']) {
+      const own = await get('/accessibility', { headers: { 'accept-encoding': encoding } });
+      assert.deepEqual(own.headers.get('vary'), ['Accept-Encoding'], `${encoding}: the upstream's Vary, not doubled`);
+      const none = await get('/ping', { headers: { 'accept-encoding': encoding } });
+      assert.deepEqual(none.headers.get('vary'), ['Accept-Encoding'], `${encoding}: added once when the upstream sent none`);
+      const other = await get('/home', { headers: { 'accept-encoding': encoding } });
+      assert.deepEqual(other.headers.get('vary'), ['Cookie', 'Accept-Encoding'], `${encoding}: Accept-Encoding added beside another Vary`);
+    }
+    const own404 = await get('/__lpa_edge_error__');
+    assert.deepEqual(own404.headers.get('vary'), ['Accept-Encoding'], "nginx's own pages: once");
+  });
+
+  test('HTTP/0.9 is refused: the connection closes without a byte and no upstream sees the request', async () => {
+    clear();
+    // HTTP/0.9 has no status line and no headers, so no reply to it could carry the security headers.
+    for (const line of ['GET /\r\n', 'GET /accessibility\r\n', 'GET /some/legacy/page\r\n', 'GET /accessibility%00\r\n', 'GET /__lpa_edge_error__\r\n']) {
+      const got = await rawExchange(httpsPort, line, { tls: { ca: certs.ca } });
+      assert.equal(got.length, 0, `TLS ${JSON.stringify(line)}: ${JSON.stringify(got.subarray(0, 80).toString('latin1'))}`);
+      const plain = await rawExchange(httpPort, line);
+      assert.equal(plain.length, 0, `HTTP port ${JSON.stringify(line)}: ${JSON.stringify(plain.subarray(0, 80).toString('latin1'))}`);
+      const plainToTls = await rawExchange(httpsPort, line); // nginx's "plain HTTP to the HTTPS port" redirect
+      assert.equal(plainToTls.length, 0, `plain to TLS port ${JSON.stringify(line)}: ${JSON.stringify(plainToTls.subarray(0, 80).toString('latin1'))}`);
+    }
+    assert.equal(front1.seen.length + front2.seen.length + legacy.seen.length, 0);
+    // Every other kind of request line still gets a reply with a status line and the headers.
+    const replies: [string, number][] = [
+      ['GET /accessibility HTTP/1.0\r\n\r\n', 200],
+      ['GET /some/legacy/page HTTP/1.0\r\n\r\n', 200],
+      [`GET /${'a'.repeat(20_000)}\r\n`, 414],
+      ['GARBAGE\r\n\r\n', 400],
+    ];
+    for (const [line, status] of replies) {
+      const res = parseResponse(await rawExchange(httpsPort, line, { tls: { ca: certs.ca } }));
+      assert.equal(res.status, status, JSON.stringify(line.slice(0, 30)));
+      assertEdgeHeaders(res, JSON.stringify(line.slice(0, 30)));
+    }
   });
 });
 
@@ -325,9 +383,9 @@ describe('plain HTTP', () => {
 describe('retries', () => {
   test('a failing instance: idempotent requests are retried on the next, POSTs are not (no double submission)', async () => {
     clear();
+    // A failure is no answer at all (here: the connection dropped). A 503 is an answer: see resilience.edge.test.ts.
     front1.handler = (_req, res) => {
-      res.statusCode = 503;
-      res.end('draining');
+      res.socket?.destroy();
     };
     const gets = await Promise.all(Array.from({ length: 6 }, () => get('/ping')));
     assert.deepEqual(gets.map((r) => r.status), [200, 200, 200, 200, 200, 200], 'every GET answered by the healthy instance');
@@ -335,15 +393,80 @@ describe('retries', () => {
     assert.ok(before1 >= 1, 'round robin did send some GETs to the failing instance first');
     clear();
     front1.handler = (_req, res) => {
-      res.statusCode = 503;
-      res.end('draining');
+      res.socket?.destroy();
     };
     const posts: RawResponse[] = [];
     for (let i = 0; i < 6; i++) posts.push(await get('/csp-report', { method: 'POST', body: '{}', headers: { 'content-type': 'application/csp-report' } }));
-    const failed = posts.filter((r) => r.status === 503).length;
-    assert.ok(failed >= 1, 'a POST that reached the failing instance gets its 503');
+    const failed = posts.filter((r) => r.status === 502).length;
+    assert.ok(failed >= 1, "a POST that reached the failing instance gets nginx's 502, not a second delivery");
     assert.equal(front1.seen.length + front2.seen.length, 6, 'each POST was delivered exactly once');
     assert.equal(failed, front1.seen.length);
+  });
+});
+
+describe('trace context sent upstream', () => {
+  const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
+
+  /** The trace headers the single upstream that answered received. */
+  async function traced(p: string, headers: Record<string, string> = {}, port = httpsPort): Promise<{ traceparent: string; xray: string; other: Record<string, unknown> }> {
+    clear();
+    assert.equal((await get(p, { headers, port })).status, 200);
+    const seen = [...front1.seen, ...front2.seen, ...legacy.seen];
+    assert.equal(seen.length, 1);
+    const h = seen[0]?.headers ?? {};
+    const traceparent = String(h.traceparent);
+    assert.match(traceparent, TRACEPARENT, 'a valid traceparent, whatever came in');
+    const [, trace = '', parent = '', flags = ''] = TRACEPARENT.exec(traceparent) ?? [];
+    // X-Amzn-Trace-Id says the same thing, in X-Ray's spelling (Root=1-<8 hex>-<24 hex>).
+    assert.equal(h['x-amzn-trace-id'], `Root=1-${trace.slice(0, 8)}-${trace.slice(8)};Parent=${parent};Sampled=${flags === '01' ? '1' : '0'}`);
+    return { traceparent, xray: h['x-amzn-trace-id'] ?? '', other: { tracestate: h.tracestate, baggage: h.baggage } };
+  }
+
+  test('none incoming: the edge starts a trace from its request id, and logs the trace id', async () => {
+    const { traceparent } = await traced('/accessibility');
+    const trace = traceparent.slice(3, 35);
+    const log = (await readFile(path.join(nginx.prefix, 'logs/access.log'), 'utf8')).trim().split('\n');
+    const last = JSON.parse(log.at(-1) ?? '{}') as { request_id?: string; trace_id?: string; path?: string };
+    assert.equal(last.path, '/accessibility');
+    assert.equal(last.request_id, trace, 'the trace id is nginx\'s $request_id');
+    assert.equal(last.trace_id, trace);
+    assert.notEqual((await traced('/accessibility')).traceparent.slice(3, 35), trace, 'a new trace per request');
+  });
+
+  test('a valid incoming traceparent or X-Amzn-Trace-Id keeps its trace id; the sampled flag is always the edge\'s', async () => {
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const kept = await traced('/accessibility', { traceparent: incoming, tracestate: 'evil=1', baggage: 'user=admin' });
+    assert.equal(kept.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', 'the client asked for sampling; this edge samples 0 %');
+    assert.deepEqual(kept.other, { tracestate: undefined, baggage: undefined }, 'a client\'s tracestate and baggage are not passed on');
+    // The load balancer's header (with the Self= an ALB adds), when no traceparent came: the same trace, a new parent.
+    const fromAlb = await traced('/accessibility', { 'x-amzn-trace-id': 'Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1' });
+    assert.match(fromAlb.traceparent, /^00-5759e988bd862e3fe1be46a994272793-[0-9a-f]{16}-00$/);
+    const both = await traced('/accessibility', { traceparent: incoming, 'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793' });
+    assert.equal(both.traceparent.slice(3, 35), '4bf92f3577b34da6a3ce929d0e0e4736', 'traceparent wins');
+    // The legacy front gets the same.
+    assert.equal((await traced('/some/legacy/page', { traceparent: incoming })).traceparent, kept.traceparent);
+    // An edge that samples 100 % marks every trace sampled, a client's "00" included.
+    assert.match((await traced('/accessibility', { traceparent: incoming.replace(/01$/, '00') }, barePort)).traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01$/);
+  });
+
+  test('an invalid incoming trace header is replaced by a new trace, never passed on', async () => {
+    for (const bad of [
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01', // upper case
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01', // all-zero trace id
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', // all-zero parent id
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // version ff
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, 00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7',
+      '<script>',
+    ]) {
+      const { traceparent } = await traced('/accessibility', { traceparent: bad });
+      assert.doesNotMatch(traceparent, /4bf92f3577b34da6a3ce929d0e0e4736|^00-0{32}|aaaaaaaa/, bad);
+    }
+    for (const bad of ['Root=1-5759E988-BD862E3FE1BE46A994272793', 'Root=2-5759e988-bd862e3fe1be46a994272793', 'Root=1-5759e988-bd862e3fe1be46a99427279', 'XRoot=1-5759e988-bd862e3fe1be46a994272793']) {
+      const { traceparent } = await traced('/accessibility', { 'x-amzn-trace-id': bad });
+      assert.doesNotMatch(traceparent, /5759e988/i, bad);
+    }
   });
 });
 
