@@ -57,6 +57,8 @@ css = css.replace(/url\((\/assets\/[^)]+)\)/g, (_m, ref: string) => {
   if (url === undefined) throw new Error(`CSS references ${ref}, which is not an asset`);
   return `url(${url})`;
 });
+// Our few rules follow govuk-frontend's in the same file (assets/css/application.css), so they win ties.
+css += `\n${readFileSync(join(root, 'assets/css/application.css'), 'utf8')}`;
 hashed('css/govuk-frontend.min.css', Buffer.from(css));
 
 // 3. GOV.UK Frontend's ES module, then our own modules with their imports rewritten.
