@@ -63,7 +63,7 @@ function buildDialog (onStay, signOutForm) {
   const time = element('strong', 'govuk-!-font-weight-bold')
   const suffix = document.createTextNode('.')
   message.append(prefix, time, suffix)
-  // Screen readers hear the time when it changes, not every second.
+  // Screen readers hear the time when it changes while the dialog is open, not every second.
   const live = element('p', 'govuk-visually-hidden')
   live.setAttribute('aria-live', 'polite')
 
@@ -90,10 +90,16 @@ function buildDialog (onStay, signOutForm) {
     show (seconds) {
       const text = describe(seconds)
       time.textContent = text
-      if (text !== spoken) { spoken = text; live.textContent = `We will sign you out in ${text}.` }
       if (!dialog.open) {
+        // Opening the dialog reads its description (which holds the time) once; the live region stays quiet until
+        // the time it says changes, so screen readers do not hear the same sentence twice.
+        spoken = text
+        live.textContent = ''
         dialog.showModal()
         stay.focus()
+      } else if (text !== spoken) {
+        spoken = text
+        live.textContent = `We will sign you out in ${text}.`
       }
     },
     hide () {
