@@ -71,7 +71,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
   await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS } }); // Nunjucks, autoescape, govuk-frontend
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
-  await app.register(csrf, { publicOrigin: config.publicOrigin.origin });                          // every state change
+  await app.register(csrf, { publicOrigin: config.acceptedOrigins });                              // every state change
   await app.register(errors);                                                                      // 404/405, then error pages
 
   await app.register(contentRoutes);
