@@ -1,6 +1,6 @@
 /**
  * The feedback form: the body schema (shape only: strings, bounded, nothing unknown) and the live service's
- * rules with its exact messages (the live service's form, §4 of the team's notes on it, opg-lpa-facts.md, kept outside this repository). The schema lets empty and invalid values through on
+ * rules with its exact messages (the live service's form: ministryofjustice/opg-lpa, service-front/src/App/src/Form/General/FeedbackForm.php). The schema lets empty and invalid values through on
  * purpose, so that the rules below can answer them with GOV.UK messages instead of a bare 400 page.
  *
  * Input is trimmed (as the live StringTrim) and nothing else: no tag stripping, no entity encoding.
