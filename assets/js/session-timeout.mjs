@@ -5,6 +5,7 @@
 // with "Stay signed in" (one ordinary GET, which slides the sign-in) and "Sign out" (the page's own sign-out
 // form, so CSRF applies). When time is up it goes to that page (PATHS.loginTimeout).
 // How long is left comes from GET PATHS.sessionState, sent with `X-SessionReadOnly: true`: asking never extends it.
+// 204 there means the sign-in has ended.
 //
 // The URLs are the server's (src/paths.ts), read from this script's own element, which the layout renders as
 // <script ... data-app-session-timeout data-state-url="…" data-timed-out-url="…" data-warning-seconds="…">.
@@ -24,6 +25,7 @@ async function remainingSeconds (stateUrl) {
       cache: 'no-store',
       headers: { Accept: 'application/json', 'X-SessionReadOnly': 'true' }
     })
+    if (response.status === 204) return 0 // no sign-in left (the live front's answer too)
     if (!response.ok) return null
     const body = await response.json()
     return typeof body?.remainingSeconds === 'number' ? body.remainingSeconds : null
