@@ -54,7 +54,8 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
 };
 
 /**
- * Pages only the legacy PHP front serves, which lpa-front's pages link to. They are not routes of this app (nginx sends
+ * Pages only the legacy PHP front serves that lpa-front's pages link to (the account links are for the about-you page
+ * still to come; `/lpa` is the LPA journey). They are not routes of this app (nginx sends
  * them to the legacy front, as every path missing from PATHS); where lpa-front is the whole site (`npm start`) its
  * 404 page says so. Spelt as the live `service-front/config/routes.php` (test/fixtures/opg-lpa/routes.php).
  */
