@@ -2,7 +2,7 @@
  * `npm test`: every gate, then every test, in one command (CI's .ci/run calls exactly this).
  *
  *   runtime check → system packages (installed when missing) → lint → template lint → secret scan → typecheck
- *   → dependency/EOL check → asset build → node:test over unit, integration, edge and browser tests.
+ *   → cited paths open (scripts/check-links.ts) → dependency/EOL check → asset build → node:test over unit, integration, edge and browser tests.
  *
  * Each gate's time is printed. The last lines are node's test runner summary. Exit code is the first failure's.
  * `npm test -- <globs>` runs only those test files (after the gates), e.g. `npm test -- src/**\/*.test.ts`.
@@ -32,6 +32,7 @@ if (!quick) {
   step('lint (typescript-eslint, security, sdl)', 'npm', ['run', '--silent', 'lint']);
   step('secret scan', 'npm', ['run', '--silent', 'lint:secrets']);
   step('typecheck', 'npm', ['run', '--silent', 'typecheck']);
+  step('cited paths open (docs/, README.md, src/ comments)', process.execPath, ['scripts/check-links.ts']);
   step('runtime and dependency freshness', 'npm', ['run', '--silent', 'check:deps']);
 }
 step('build assets', 'npm', ['run', '--silent', 'build']);

@@ -28,6 +28,7 @@ import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
 import formKit from './platform/forms/index.ts';
 import { discoverForms } from './forms.ts';
+import { VIEW_GLOBALS } from './platform/view-globals.ts';
 
 export function serverOptions(config: Config, logger: Logger): FastifyServerOptions {
   const https = config.publicOrigin.protocol === 'https:';
@@ -70,9 +71,9 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
   await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds } }); // Nunjucks, autoescape, govuk-frontend
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS } }); // Nunjucks, autoescape, govuk-frontend
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
-  await app.register(csrf, { publicOrigin: config.publicOrigin.origin, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
+  await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages
 
   await app.register(contentRoutes);

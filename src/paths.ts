@@ -39,11 +39,35 @@ export type AppPath = (typeof PATHS)[PathName];
  * Paths lpa-front serves that the edge still sends to the legacy front, each with the reason. A page is taken over
  * only when it does everything the legacy page does (ADR 0017); until then lpa-front's version runs only where
  * lpa-front is the whole site (`npm start`, the tests). Redirects to a held-back path reach the legacy page, which
- * reads the same session.
+ * reads the same session. test/integration/live-routes.integration.test.ts proves the rule against the live front's own route
+ * table (docs/adr/0028): every method and optional sub-path of the live route must be served here first.
  */
 export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
+  [PATHS.home]: "shows no service announcement: the live page's system message is read from the admin app's DynamoDB table",
+  [PATHS.start]: 'the same page as / (held back with it)',
+  [PATHS.cookies]: 'the live front runs a consent banner and analytics after consent, and answers POST /cookies (the consent form)',
+  [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
+  [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
+  [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
+
+/**
+ * Pages only the legacy PHP front serves that lpa-front's pages link to (the account links are for the about-you page
+ * still to come; `/lpa` is the LPA journey). They are not routes of this app (nginx sends
+ * them to the legacy front, as every path missing from PATHS); where lpa-front is the whole site (`npm start`) its
+ * 404 page says so. Spelt as the live `service-front/config/routes.php` (test/fixtures/opg-lpa/routes.php).
+ */
+export const LEGACY_PATHS = {
+  signup: '/signup',
+  forgotPassword: '/forgot-password',
+  guide: '/guide',
+  createLpa: '/user/dashboard/create',
+  changePassword: '/user/change-password',
+  changeEmail: '/user/change-email-address',
+  deleteAccount: '/user/delete',
+  lpa: '/lpa',
+} as const;
 
 /**
  * Where sign-out lands, as on the live service (GOV.UK's "done" page). A form whose response redirects off-site

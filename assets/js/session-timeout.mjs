@@ -5,6 +5,7 @@
 // with "Stay signed in" (one ordinary GET, which slides the sign-in) and "Sign out" (the page's own sign-out
 // form, so CSRF applies). When time is up it goes to that page (PATHS.loginTimeout).
 // How long is left comes from GET PATHS.sessionState, sent with `X-SessionReadOnly: true`: asking never extends it.
+// 204 there means the sign-in has ended.
 //
 // The URLs are the server's (src/paths.ts), read from this script's own element, which the layout renders as
 // <script ... data-app-session-timeout data-state-url="…" data-timed-out-url="…" data-warning-seconds="…">.
@@ -24,6 +25,7 @@ async function remainingSeconds (stateUrl) {
       cache: 'no-store',
       headers: { Accept: 'application/json', 'X-SessionReadOnly': 'true' }
     })
+    if (response.status === 204) return 0 // no sign-in left (the live front's answer too)
     if (!response.ok) return null
     const body = await response.json()
     return typeof body?.remainingSeconds === 'number' ? body.remainingSeconds : null
@@ -63,7 +65,7 @@ function buildDialog (onStay, signOutForm) {
   const time = element('strong', 'govuk-!-font-weight-bold')
   const suffix = document.createTextNode('.')
   message.append(prefix, time, suffix)
-  // Screen readers hear the time when it changes, not every second.
+  // Screen readers hear the time when it changes while the dialog is open, not every second.
   const live = element('p', 'govuk-visually-hidden')
   live.setAttribute('aria-live', 'polite')
 
@@ -90,10 +92,16 @@ function buildDialog (onStay, signOutForm) {
     show (seconds) {
       const text = describe(seconds)
       time.textContent = text
-      if (text !== spoken) { spoken = text; live.textContent = `We will sign you out in ${text}.` }
       if (!dialog.open) {
+        // Opening the dialog reads its description (which holds the time) once; the live region stays quiet until
+        // the time it says changes, so screen readers do not hear the same sentence twice.
+        spoken = text
+        live.textContent = ''
         dialog.showModal()
         stay.focus()
+      } else if (text !== spoken) {
+        spoken = text
+        live.textContent = `We will sign you out in ${text}.`
       }
     },
     hide () {

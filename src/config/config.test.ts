@@ -125,3 +125,28 @@ test('every setting is documented, and secrets are marked', () => {
   for (const d of docs) assert.ok(d.doc.length > 10, `${d.name} lacks documentation`);
   assert.deepEqual(docs.filter((d) => d.secret).map((d) => d.name).sort(), ['REDIS_URL', 'SESSION_SECRET']);
 });
+
+test('outside production PUBLIC_ORIGIN follows HOST and PORT, and a loopback origin accepts its aliases (issue 16, point 10)', () => {
+  const config = loadConfig({ PORT: '8123' });
+  assert.equal(config.publicOrigin.origin, 'http://127.0.0.1:8123');
+  assert.deepEqual(config.acceptedOrigins, ['http://127.0.0.1:8123', 'http://localhost:8123', 'http://[::1]:8123']);
+  const cases: [Record<string, string>, string][] = [
+    [{}, 'http://127.0.0.1:8005'],
+    [{ HOST: '0.0.0.0', PORT: '3000' }, 'http://127.0.0.1:3000'],
+    [{ HOST: '::', PORT: '3000' }, 'http://[::1]:3000'],
+    [{ HOST: '::1', PORT: '3000' }, 'http://[::1]:3000'],
+    [{ HOST: 'localhost', PORT: '3000' }, 'http://localhost:3000'],
+    [{ HOST: '192.0.2.10', PORT: '3000' }, 'http://192.0.2.10:3000'],
+    [{ PORT: '3000', PUBLIC_ORIGIN: 'http://lpa.test:8080' }, 'http://lpa.test:8080'],
+  ];
+  for (const [env, expected] of cases) assert.equal(loadConfig(env).publicOrigin.origin, expected, JSON.stringify(env));
+  assert.deepEqual(loadConfig({ HOST: '192.0.2.10' }).acceptedOrigins, ['http://192.0.2.10:8005'], 'no aliases for an address that is not loopback');
+  assert.deepEqual(loadConfig({ PUBLIC_ORIGIN: 'http://lpa.test:8080' }).acceptedOrigins, ['http://lpa.test:8080']);
+  assert.deepEqual(loadConfig({ PUBLIC_ORIGIN: 'http://localhost' }).acceptedOrigins, ['http://localhost', 'http://127.0.0.1', 'http://[::1]']);
+});
+
+test('production never derives PUBLIC_ORIGIN and accepts only it, even on loopback', () => {
+  assert.throws(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: STRONG, PORT: '8123' }), /PUBLIC_ORIGIN is required in production/);
+  assert.deepEqual(loadConfig(prod).acceptedOrigins, ['https://lpa.example.gov.uk']);
+  assert.deepEqual(loadConfig({ ...prod, PUBLIC_ORIGIN: 'https://localhost:8443' }).acceptedOrigins, ['https://localhost:8443']);
+});

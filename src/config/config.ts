@@ -21,6 +21,11 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly publicOrigin: URL;
+  /**
+   * Origins whose forms the CSRF check accepts: PUBLIC_ORIGIN, and outside production, when it is a loopback origin,
+   * the same scheme and port on every loopback alias (a developer may browse to localhost or 127.0.0.1).
+   */
+  readonly acceptedOrigins: readonly string[];
   readonly sessionSecret: Buffer;
   readonly sessionSecretIsEphemeral: boolean;
   readonly dataDir: string;
@@ -120,7 +125,7 @@ export const SETTINGS = {
   NODE_ENV: { doc: 'development, test or production. Production enforces secrets, Secure cookies and Host checks.', default: 'development', parse: oneOf('development', 'production', 'test') },
   HOST: { doc: 'Address to listen on. Loopback by default; a container sets 0.0.0.0.', default: '127.0.0.1', parse: (raw) => { if (isIP(raw) === 0 && raw !== 'localhost') throw new SettingError('must be an IP address'); return raw; } },
   PORT: { doc: 'TCP port to listen on.', default: '8005', parse: integer(1, 65535) },
-  PUBLIC_ORIGIN: { doc: 'The external origin users see (scheme, host, port). Used for Host and Origin checks and absolute URLs.', default: 'http://127.0.0.1:8005', requiredInProduction: true, parse: origin },
+  PUBLIC_ORIGIN: { doc: 'The external origin users see (scheme, host, port). Used for Host and Origin checks and absolute URLs. Unset outside production: http://HOST:PORT (127.0.0.1 for a wildcard HOST), and a loopback origin also accepts its aliases 127.0.0.1, localhost and [::1] on the same port.', requiredInProduction: true, parse: origin },
   SESSION_SECRET: { doc: 'At least 32 bytes of random data (production refuses published values, and ones with under 8 distinct bytes or made of a short pattern repeated). Keys cookie signatures and the keyed hashes in audit logs. Generate with: openssl rand -base64 48', secret: true, requiredInProduction: true, parse: (raw) => raw },
   DATA_DIR: { doc: 'Folder for the embedded SQLite store (feedback, local users, outbox).', default: './data', parse: (raw) => raw },
   API_BASE_URL: { doc: 'Base URL of the LPA API. Unset: the embedded store is used instead.', parse: url(['http:', 'https:']) },
@@ -190,6 +195,24 @@ function isRepeatedPattern(bytes: Buffer): boolean {
   return false;
 }
 
+/** The names one machine answers to on its loopback interface, as URL hostnames. */
+export const LOOPBACK_HOSTNAMES: readonly string[] = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** Where a browser on this machine reaches the server: PUBLIC_ORIGIN's default outside production. */
+export function listeningOrigin(host: string, port: number): URL {
+  const name = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : isIP(host) === 6 ? `[${host}]` : host;
+  // Plain http: the server itself speaks http, and production (behind TLS) must set PUBLIC_ORIGIN.
+  // eslint-disable-next-line @microsoft/sdl/no-insecure-url -- a loopback or LAN address of this very process
+  return new URL(`http://${name}:${String(port)}`);
+}
+
+/** PUBLIC_ORIGIN, plus its loopback aliases outside production (see Config.acceptedOrigins). */
+export function acceptedOrigins(publicOrigin: URL, production: boolean): readonly string[] {
+  if (production || !LOOPBACK_HOSTNAMES.includes(publicOrigin.hostname)) return [publicOrigin.origin];
+  const port = publicOrigin.port === '' ? '' : `:${publicOrigin.port}`;
+  return [publicOrigin.origin, ...LOOPBACK_HOSTNAMES.map((h) => `${publicOrigin.protocol}//${h}${port}`).filter((o) => o !== publicOrigin.origin)];
+}
+
 export interface LoadOptions {
   readonly readFile?: (path: string) => string;
   /** Called once when development generates an ephemeral secret. */
@@ -225,7 +248,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
 
   const get = (name: SettingName): Parsed => values.get(name);
   const nodeEnv = get('NODE_ENV') as NodeEnv;
-  const publicOrigin = get('PUBLIC_ORIGIN') as URL;
+  const publicOrigin = (get('PUBLIC_ORIGIN') as URL | undefined) ?? listeningOrigin(get('HOST') as string, get('PORT') as number);
   if (production && publicOrigin.protocol !== 'https:') throw new ConfigError('PUBLIC_ORIGIN', 'must use https: in production');
 
   const secretRaw = get('SESSION_SECRET') as string | undefined;
@@ -268,6 +291,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     host: get('HOST') as string,
     port: get('PORT') as number,
     publicOrigin,
+    acceptedOrigins: acceptedOrigins(publicOrigin, production),
     sessionSecret,
     sessionSecretIsEphemeral: ephemeral,
     dataDir: get('DATA_DIR') as string,

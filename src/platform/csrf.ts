@@ -84,7 +84,8 @@ declare module 'fastify' {
 }
 
 export interface CsrfOptions {
-  readonly publicOrigin: string;
+  /** PUBLIC_ORIGIN, or the list of origins accepted (config.acceptedOrigins: it and its loopback aliases outside production). */
+  readonly publicOrigin: string | readonly string[];
   /** SESSION_SECRET; the form-token key is derived from it. */
   readonly secret: Buffer;
   /** A form token older than this has timed out (the session lifetime, so both kinds time out alike). */
@@ -105,10 +106,14 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /** The cross-site part of the check, on its own for unit tests. */
-export function crossSiteReason(secFetchSite: string | undefined, origin: string | undefined, publicOrigin: string): boolean {
+export function crossSiteReason(secFetchSite: string | undefined, origin: string | undefined, publicOrigin: string | readonly string[]): boolean {
   if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') return true;
-  if (origin !== undefined && origin !== publicOrigin) return true;
+  if (origin !== undefined && !originAccepted(origin, publicOrigin)) return true;
   return false;
+}
+
+function originAccepted(origin: string, accepted: string | readonly string[]): boolean {
+  return typeof accepted === 'string' ? origin === accepted : accepted.includes(origin);
 }
 
 export function tokensMatch(given: string, expected: string): boolean {
@@ -231,7 +236,12 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
   function check(request: FastifyRequest): CsrfError | null {
     // A route answering GET and POST has the hook; its GETs pass.
     if (!UNSAFE.has(request.method)) return null;
-    if (crossSiteReason(header(request, 'sec-fetch-site'), header(request, 'origin'), options.publicOrigin)) return new CsrfError('cross-site');
+    const origin = header(request, 'origin');
+    if (crossSiteReason(header(request, 'sec-fetch-site'), origin, options.publicOrigin)) {
+      // Both origins named: a wrong PUBLIC_ORIGIN (a developer's other port or host name) is then plain from one line.
+      if (origin !== undefined && !originAccepted(origin, options.publicOrigin)) request.log.warn({ origin, publicOrigin: options.publicOrigin }, `form refused: its Origin ${origin} is not PUBLIC_ORIGIN ${[options.publicOrigin].flat().join(' or ')}`);
+      return new CsrfError('cross-site');
+    }
     const session = request.session;
     // isNew: nothing was stored under the cookie (or there is none). A stored session without a token is live.
     if (session?.isNew === true && request.routeOptions.config.csrfPassesWithoutSession === true) return null;

@@ -38,7 +38,7 @@ async function signIn(page: Page): Promise<{ remainingSeconds: number }> {
 }
 
 /** What the page says about the dialog and focus, read in one go. */
-function dialogState(page: Page): Promise<{ exists: boolean; open: boolean; modal: boolean; focusInside: boolean; focusQa: string | undefined; text: string }> {
+function dialogState(page: Page): Promise<{ exists: boolean; open: boolean; modal: boolean; focusInside: boolean; focusQa: string | undefined; text: string; live: string }> {
   return page.evaluate((selector) => {
     const dialog = document.querySelector<HTMLDialogElement>(selector);
     const active = document.activeElement;
@@ -49,6 +49,7 @@ function dialogState(page: Page): Promise<{ exists: boolean; open: boolean; moda
       focusInside: dialog !== null && active !== null && dialog.contains(active),
       focusQa: active instanceof HTMLElement ? active.dataset.qa : undefined,
       text: dialog?.textContent ?? '',
+      live: dialog?.querySelector('[aria-live]')?.textContent ?? '',
     };
   }, DIALOG);
 }
@@ -80,6 +81,8 @@ describe('session timeout warning in Chromium', { concurrency: true }, () => {
     assert.equal(shown.focusQa, 'stay-signed-in', 'on its "Stay signed in" button');
     assert.match(shown.text, /You’re about to be signed out/);
     assert.match(shown.text, /we will sign you out in \d+ seconds\./);
+    // The dialog's description is read as it opens; its live region must not say the same again (issue 16, point 9).
+    assert.equal(shown.live, '', 'the live region is silent as the dialog opens');
     assert.equal(problemCount(problems), 0, describeProblems(problems));
 
     // The script's own follow-up question after "Stay signed in" tells what the server now says.

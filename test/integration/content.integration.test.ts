@@ -198,11 +198,13 @@ describe('public content and well-known files', () => {
     assert.equal(report.status, 'pass');
     assert.equal(report.checks.sessionStore?.status, 'pass');
 
-    const html = await send(built.origin, 'GET', PATHS.ping);
-    assert.equal(html.status, 200);
-    assert.match(String(html.headers['content-type']), /^text\/html/);
-    assert.match(parse(html.text).querySelector('[data-qa="overall-status"]')?.textContent ?? '', /pass/);
-    for (const r of [elb, json, html]) assert.equal(r.headers['set-cookie'], undefined);
+    // /ping is public: plain text, the overall status only, no page and no dependency names (issue 16, point 9).
+    const ping = await send(built.origin, 'GET', PATHS.ping);
+    assert.equal(ping.status, 200);
+    assert.match(String(ping.headers['content-type']), /^text\/plain; charset=utf-8$/);
+    assert.equal(ping.text, 'pass\n');
+    for (const name of Object.keys(report.checks)) assert.ok(!ping.text.includes(name), `/ping names ${name}`);
+    for (const r of [elb, json, ping]) assert.equal(r.headers['set-cookie'], undefined);
   });
 
   test('GET /robots.txt disallows everything', async () => {
@@ -322,7 +324,7 @@ describe('public content and well-known files', () => {
   });
 
   describe('the CSP nonce', () => {
-    for (const path of [...new Set(CONTENT_PAGES.map((p) => p.path)), PATHS.ping, '/no-such-page']) {
+    for (const path of [...new Set(CONTENT_PAGES.map((p) => p.path)), '/no-such-page']) {
       test(`${path}: every <script> carries the nonce of its own response, and the nonce changes`, async () => {
         const first = await send(built.origin, 'GET', path);
         const second = await send(built.origin, 'GET', path);

@@ -1,5 +1,5 @@
 /**
- * The public feedback form (the live service's form, §4 of the team's notes on it, opg-lpa-facts.md, kept outside this repository): GET|POST /send-feedback and GET /feedback-thanks.
+ * The public feedback form (the live service's form: ministryofjustice/opg-lpa, service-front/src/App/src/Handler/FeedbackHandler.php): GET|POST /send-feedback and GET /feedback-thanks.
  *
  * - Showing the form stores nothing on the server (ADR 0022): no session is made for an anonymous visitor.
  * - CSRF is checked by the platform before the handler (the live Mezzio front has none here). The route asks for

@@ -1,6 +1,6 @@
 /**
  * The feedback form: the body schema (shape only: strings, bounded, nothing unknown) and the live service's
- * rules (the live service's form, §4 of the team's notes on it, opg-lpa-facts.md, kept outside this repository),
+ * rules (the live service's form: ministryofjustice/opg-lpa, service-front/src/App/src/Form/General/FeedbackForm.php),
  * with messages in the GOV.UK Design System's words (its radios, character count, email and telephone patterns).
  * The schema lets empty and invalid values through on purpose, so that the rules below can answer them with
  * GOV.UK messages instead of a bare 400 page.

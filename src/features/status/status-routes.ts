@@ -1,6 +1,6 @@
 /**
- * Status and well-known files: /ping/elb (load balancer), /ping/json (dependency status), /ping (the same
- * as HTML), /robots.txt (Disallow everything, as the live service), /.well-known/security.txt (RFC 9116).
+ * Status and well-known files: /ping/elb (load balancer), /ping/json (dependency status), /ping (the overall
+ * status as one word of plain text), /robots.txt (Disallow everything, as the live service), /.well-known/security.txt (RFC 9116).
  * Health checks never touch the session (no cookie, no Redis key per probe: the live service creates one
  * for every Pingdom hit).
  */
@@ -77,8 +77,10 @@ export default async function statusRoutes(app: FastifyInstance, options: Status
     const report = await runChecks(options.checks);
     return reply.code(report.ok ? 200 : 503).type('application/json; charset=utf-8').send(report);
   });
+  // Plain text, overall status only: the public page names no internal dependency (the JSON at /ping/json is for
+  // the monitoring that needs the detail).
   app.get(PATHS.ping, quiet, async (_req, reply) => {
     const report = await runChecks(options.checks);
-    return reply.view('status/ping.njk', { report, pageTitle: 'Service status' }, report.ok ? 200 : 503);
+    return reply.code(report.ok ? 200 : 503).type('text/plain; charset=utf-8').send(`${report.status}\n`);
   });
 }

@@ -2,7 +2,7 @@
  * The first signed-in pages: `/user/dashboard`, `/user/about-you` (view and change the name) and
  * `/session-state` (the timeout warning's read-only question "how long have I got?").
  *
- * None of these is in PUBLIC_ROUTES except /session-state (which answers 0 to anonymous callers), so the
+ * None of these is in PUBLIC_ROUTES except /session-state (which answers 204, no sign-in, to anonymous callers), so the
  * auth guard has already sent anonymous requests to sign-in; `signedInUser` is the belt to those braces.
  * The user's details always come from the credential backend (the API or the local store), never from
  * the session.
@@ -109,7 +109,10 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
   }, async (request, reply) => {
     const remainingMs = request.user === undefined ? 0 : request.user.tokenExpiresAt.getTime() - now();
     reply.header('cache-control', 'no-store');
-    // Rounded up: 0 only once the sign-in has ended, so a page that waits this long never arrives while it lasts.
-    return reply.type('application/json; charset=utf-8').send({ remainingSeconds: Math.max(0, Math.ceil(remainingMs / 1000)) });
+    // No sign-in left: 204, as the live front's SessionExpiryHandler answers. The legacy pages' timeout dialog
+    // (service-front/assets/js/opg/session-timeout-dialog.js) reloads on 204; a 200 saying 0 would keep it warning.
+    if (remainingMs <= 0) return reply.code(204).send();
+    // Rounded up: never 0 while the sign-in lasts, so a page that waits this long never arrives before it ends.
+    return reply.type('application/json; charset=utf-8').send({ remainingSeconds: Math.ceil(remainingMs / 1000) });
   });
 }
