@@ -27,6 +27,7 @@ import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
 import type { SignInPolicy } from './features/sign-in/sign-in-routes.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 import { createFeedbackService } from './features/feedback/feedback-service.ts';
+import type { Tracing } from './platform/trace-context.ts';
 
 export interface Services {
   readonly sessionStore: SessionStore;
@@ -41,6 +42,8 @@ export interface Services {
   readonly throttleStore: ThrottleStore;
   /** Sign-in limits and failure delay; undefined: the defaults in sign-in-routes.ts. */
   readonly signInPolicy?: Partial<SignInPolicy>;
+  /** Request tracing, when OTEL_ENABLED is true (loaded by server.ts with loadTracing). */
+  readonly tracing?: Tracing;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export interface ServiceOverrides {
   readonly credentials?: CredentialBackend;
   readonly throttleStore?: ThrottleStore;
   readonly signInPolicy?: Partial<SignInPolicy>;
+  readonly tracing?: Tracing | undefined;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -80,7 +84,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   };
   const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
   const store = openStore(config.dataDir, { migrations: LOCAL_CREDENTIALS_MIGRATIONS });
-  const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger);
+  const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger, undefined, overrides.tracing);
   const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
   const throttleStore = overrides.throttleStore
@@ -101,6 +105,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     credentials,
     throttleStore,
     ...(overrides.signInPolicy === undefined ? {} : { signInPolicy: overrides.signInPolicy }),
+    ...(overrides.tracing === undefined ? {} : { tracing: overrides.tracing }),
     close: async () => {
       await credentials.close();
       await throttleStore.close?.();
@@ -108,6 +113,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       api?.close();
       store.close();
       await sessionStore.close();
+      await overrides.tracing?.shutdown(); // last: sends the spans of everything above
     },
   };
 }

@@ -39,6 +39,10 @@ export interface Config {
   readonly feedbackMinSeconds: number;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
+  readonly otelEnabled: boolean;
+  readonly otelEndpoint: URL | undefined;
+  readonly otelSampleRatio: number;
+  readonly otelAwsXray: boolean;
 }
 
 type Parsed = string | number | boolean | URL | readonly string[] | undefined;
@@ -93,6 +97,19 @@ function origin(raw: string): URL {
   return u;
 }
 
+function flag(raw: string): boolean {
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new SettingError('must be true or false');
+}
+
+function ratio(raw: string): number {
+  const parts = raw.split('.');
+  const [whole = '', fraction] = parts;
+  if (parts.length > 2 || !/^[01]$/.test(whole) || (fraction !== undefined && !/^\d{1,6}$/.test(fraction)) || Number(raw) > 1) throw new SettingError('must be a number from 0 to 1, e.g. 0.05');
+  return Number(raw);
+}
+
 function list(raw: string): readonly string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -138,6 +155,10 @@ export const SETTINGS = {
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
+  OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
+  OTEL_SAMPLE_RATIO: { doc: 'Share of new traces recorded and exported, from 0 to 1. The sampled flag of an incoming trace header is never obeyed, so clients cannot force recording.', default: '0.05', parse: ratio },
+  OTEL_AWS_XRAY: { doc: 'true: trace ids in the AWS X-Ray form (the first 8 hex digits are the start time), for a collector that exports to X-Ray.', default: 'false', parse: flag },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -259,6 +280,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   if (get('API_BASE_URL') === undefined && sessionWarningSeconds >= localTokenLifetimeSeconds) {
     throw new ConfigError('SESSION_WARNING_SECONDS', 'must be less than LOCAL_TOKEN_LIFETIME_SECONDS, or the warning would never close');
   }
+  const otelEnabled = get('OTEL_ENABLED') as boolean;
+  const otelEndpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT') as URL | undefined;
+  if (otelEnabled && otelEndpoint === undefined) throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', 'is required when OTEL_ENABLED is true');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -286,6 +310,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     feedbackMinSeconds: get('FEEDBACK_MIN_SECONDS') as number,
     bodyLimitBytes: get('BODY_LIMIT_BYTES') as number,
     requestTimeoutMs: get('REQUEST_TIMEOUT_MS') as number,
+    otelEnabled,
+    otelEndpoint,
+    otelSampleRatio: get('OTEL_SAMPLE_RATIO') as number,
+    otelAwsXray: get('OTEL_AWS_XRAY') as boolean,
   });
 }
 
