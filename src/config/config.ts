@@ -142,7 +142,7 @@ export const SETTINGS = {
   DATA_DIR: { doc: 'Folder for the embedded SQLite store (feedback, local users, outbox).', default: './data', parse: (raw) => raw },
   API_BASE_URL: { doc: 'Base URL of the LPA API. Unset: the embedded store is used instead.', parse: url(['http:', 'https:']) },
   LOG_LEVEL: { doc: 'pino log level.', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
-  TRUSTED_PROXIES: { doc: 'Comma-separated IPs or CIDRs of proxies (nginx) whose X-Forwarded-* headers are trusted. Empty: none.', default: '', parse: proxyList },
+  TRUSTED_PROXIES: { doc: 'Comma-separated IPs or CIDRs of proxies (nginx) whose X-Forwarded-* headers, and with OTEL_ENABLED their traceparent and X-Amzn-Trace-Id, are trusted. Empty: none.', default: '', parse: proxyList },
   REDIS_URL: { doc: 'redis:// or rediss:// URL of the session Redis shared with the PHP front. Unset: in-memory sessions.', secret: true, parse: url(['redis:', 'rediss:']) },
   REDIS_TLS_CA_FILE: { doc: 'PEM file of the CA that signs the Redis certificate (rediss:// only). Unset: the system trust store and NODE_EXTRA_CA_CERTS.', parse: (raw) => raw },
   SESSION_COOKIE_NAME: { doc: 'Session cookie name. Default lpa3 (the PHP front\'s) when REDIS_URL is set, else lpa-session (__Host- prefixed in production).', parse: (raw) => { if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new SettingError('must be 1-64 letters, digits, _ or -'); return raw; } },
