@@ -353,6 +353,20 @@ describe('one row, many attempts: the same idempotency key and the same trace (i
     return fake.deliveries;
   }
 
+  test('a row from before keys existed is sent with a key made from its id; a row with a bad key is parked', async (t) => {
+    const fake = new FakeApi();
+    await fake.start(t);
+    const logger = new CaptureLogger();
+    const store = openTestStore(t, tempDir(t));
+    const payload = { rating: 'satisfied', details: 'x', email: '', phone: '', agent: '', fromPage: 'Unknown' };
+    store.enqueue(OUTBOX_KIND, payload, 0);
+    store.enqueue(OUTBOX_KIND, { v: 2, key: 'bad"key\r\nX-Evil: 1', payload }, 0);
+    const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger), logger, now: () => 1 });
+    assert.equal(await service.deliverDue(), 1);
+    assert.deepEqual(fake.deliveries.map((d) => d.headers['idempotency-key']), ['"lpa-front-outbox-1"']);
+    assert.deepEqual([store.getOutbox(2)?.lastErrorCode, store.getOutbox(2)?.nextAttemptAt], ['BAD_PAYLOAD', null]);
+  });
+
   test('tracing off: the same Idempotency-Key header, body key and X-Trace-Id on every attempt', async (t) => {
     const deliveries = await committedLate(t);
     const keys = deliveries.map((d) => d.headers['idempotency-key']);
