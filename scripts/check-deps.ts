@@ -59,6 +59,11 @@ export const HELD_BACK: readonly HeldBack[] = [
     line: '6',
     reason: 'typescript-eslint 8.74.0 declares peerDependencies typescript >=4.8.4 <6.1.0 (TypeScript 7 is the native port).',
     reviewBy: '2027-02-28',
+  },  {
+    name: '@opentelemetry/core',
+    line: '2',
+    reason: 'Moves with @opentelemetry/sdk-trace-base 2.x, which @opentelemetry/id-generator-aws-xray 2.1.0 requires (docs/adr/0026).',
+    reviewBy: '2027-02-28',
   },
 ];
 

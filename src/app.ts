@@ -65,7 +65,8 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   const app = Fastify(serverOptions(config, logger));
   const https = config.publicOrigin.protocol === 'https:';
 
-  await app.register(accessLog);                                                                  // one JSON line per request, redacted
+  if (services.tracing !== undefined) await app.register(services.tracing.plugin);               // a span per request (OTEL_ENABLED only)
+  await app.register(accessLog, { tracing: services.tracing !== undefined });                     // one JSON line per request, redacted
   await app.register(writeBatching);                                                              // a turn's responses written together
   await app.register(limits, { publicHost: config.publicOrigin.host, checkHost: config.isProduction }); // host, methods, body type/size/fields
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response

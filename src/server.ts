@@ -10,6 +10,7 @@ import { TurnBatchedSink, loggerOptions } from './platform/logging.ts';
 import { assertSupportedRuntime } from './platform/runtime-guard.ts';
 import { buildApp } from './app.ts';
 import { createServices } from './services.ts';
+import { loadTracing } from './platform/trace-context.ts';
 
 assertSupportedRuntime();
 
@@ -59,8 +60,9 @@ if (workers > 1 && cluster.isPrimary) {
   const flusher = setInterval(() => { destination.flush(); }, 1000);
   flusher.unref();
   process.on('exit', () => { destination.flushSync(); });
-  const logger = pino(loggerOptions(config.logLevel), destination);
-  const services = createServices(config, { logger });
+  const logger = pino(loggerOptions(config.logLevel, { tracing: config.otelEnabled }), destination);
+  const tracing = await loadTracing(config, logger.child({ component: 'tracing' })); // imports the SDK only when enabled
+  const services = createServices(config, { logger, tracing });
   const app = await buildApp(config, services, logger);
   await app.listen({ host: config.host, port: config.port });
   logger.info({ host: config.host, port: config.port, store: services.sessionStore.kind }, 'lpa-front listening');

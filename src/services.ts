@@ -29,6 +29,7 @@ import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
 import type { SignInPolicy } from './features/sign-in/sign-in-routes.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 import { createFeedbackService } from './features/feedback/feedback-service.ts';
+import type { Tracing } from './platform/trace-context.ts';
 
 export interface Services {
   readonly sessionStore: SessionStore;
@@ -45,6 +46,8 @@ export interface Services {
   readonly revocations: RevocationStore;
   /** Sign-in limits and failure delay; undefined: the defaults in sign-in-routes.ts. */
   readonly signInPolicy?: Partial<SignInPolicy>;
+  /** Request tracing, when OTEL_ENABLED is true (loaded by server.ts with loadTracing). */
+  readonly tracing?: Tracing;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export interface ServiceOverrides {
   readonly throttleStore?: ThrottleStore;
   readonly revocations?: RevocationStore;
   readonly signInPolicy?: Partial<SignInPolicy>;
+  readonly tracing?: Tracing | undefined;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -85,7 +89,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   };
   const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
   const store = openStore(config.dataDir, { migrations: LOCAL_CREDENTIALS_MIGRATIONS });
-  const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger);
+  const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger, undefined, overrides.tracing);
   const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
   const throttleStore = overrides.throttleStore
@@ -110,6 +114,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     throttleStore,
     revocations,
     ...(overrides.signInPolicy === undefined ? {} : { signInPolicy: overrides.signInPolicy }),
+    ...(overrides.tracing === undefined ? {} : { tracing: overrides.tracing }),
     close: async () => {
       await credentials.close();
       await throttleStore.close?.();
@@ -118,6 +123,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       api?.close();
       store.close();
       await sessionStore.close();
+      await overrides.tracing?.shutdown(); // last: sends the spans of everything above
     },
   };
 }

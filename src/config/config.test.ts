@@ -150,3 +150,21 @@ test('production never derives PUBLIC_ORIGIN and accepts only it, even on loopba
   assert.deepEqual(loadConfig(prod).acceptedOrigins, ['https://lpa.example.gov.uk']);
   assert.deepEqual(loadConfig({ ...prod, PUBLIC_ORIGIN: 'https://localhost:8443' }).acceptedOrigins, ['https://localhost:8443']);
 });
+
+test('tracing is off by default; on, it needs a collector origin; the ratio is a number from 0 to 1', () => {
+  const off = loadConfig({});
+  assert.equal(off.otelEnabled, false);
+  assert.equal(off.otelSampleRatio, 0.05);
+  assert.equal(off.otelAwsXray, false);
+  assert.throws(() => loadConfig({ OTEL_ENABLED: 'true' }), /OTEL_EXPORTER_OTLP_ENDPOINT is required/);
+  const on = loadConfig({ OTEL_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SAMPLE_RATIO: '1', OTEL_AWS_XRAY: 'true' });
+  assert.equal(on.otelEndpoint?.origin, 'http://127.0.0.1:4318');
+  assert.equal(on.otelSampleRatio, 1);
+  assert.equal(on.otelAwsXray, true);
+  for (const ratio of ['0', '0.5', '0.000001', '1.0']) assert.doesNotThrow(() => loadConfig({ OTEL_SAMPLE_RATIO: ratio }), ratio);
+  for (const ratio of ['1.5', '2', '-0.1', '.5', '0.5.1', '1e-3', '0,5', 'NaN', '0.1234567']) {
+    assert.throws(() => loadConfig({ OTEL_SAMPLE_RATIO: ratio }), /OTEL_SAMPLE_RATIO must be a number from 0 to 1/, ratio);
+  }
+  assert.throws(() => loadConfig({ OTEL_ENABLED: 'yes' }), /OTEL_ENABLED must be true or false/);
+  assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/v1/traces' }), /OTEL_EXPORTER_OTLP_ENDPOINT must be an origin only/);
+});

@@ -44,6 +44,10 @@ export interface Config {
   readonly feedbackMinSeconds: number;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
+  readonly otelEnabled: boolean;
+  readonly otelEndpoint: URL | undefined;
+  readonly otelSampleRatio: number;
+  readonly otelAwsXray: boolean;
 }
 
 type Parsed = string | number | boolean | URL | readonly string[] | undefined;
@@ -98,6 +102,19 @@ function origin(raw: string): URL {
   return u;
 }
 
+function flag(raw: string): boolean {
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new SettingError('must be true or false');
+}
+
+function ratio(raw: string): number {
+  const parts = raw.split('.');
+  const [whole = '', fraction] = parts;
+  if (parts.length > 2 || !/^[01]$/.test(whole) || (fraction !== undefined && !/^\d{1,6}$/.test(fraction)) || Number(raw) > 1) throw new SettingError('must be a number from 0 to 1, e.g. 0.05');
+  return Number(raw);
+}
+
 function list(raw: string): readonly string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -130,7 +147,7 @@ export const SETTINGS = {
   DATA_DIR: { doc: 'Folder for the embedded SQLite store (feedback, local users, outbox).', default: './data', parse: (raw) => raw },
   API_BASE_URL: { doc: 'Base URL of the LPA API. Unset: the embedded store is used instead.', parse: url(['http:', 'https:']) },
   LOG_LEVEL: { doc: 'pino log level.', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
-  TRUSTED_PROXIES: { doc: 'Comma-separated IPs or CIDRs of proxies (nginx) whose X-Forwarded-* headers are trusted. Empty: none.', default: '', parse: proxyList },
+  TRUSTED_PROXIES: { doc: 'Comma-separated IPs or CIDRs of proxies (nginx) whose X-Forwarded-* headers, and with OTEL_ENABLED their traceparent and X-Amzn-Trace-Id, are trusted. Empty: none.', default: '', parse: proxyList },
   REDIS_URL: { doc: 'redis:// or rediss:// URL of the session Redis shared with the PHP front. Unset: in-memory sessions.', secret: true, parse: url(['redis:', 'rediss:']) },
   REDIS_TLS_CA_FILE: { doc: 'PEM file of the CA that signs the Redis certificate (rediss:// only). Unset: the system trust store and NODE_EXTRA_CA_CERTS.', parse: (raw) => raw },
   SESSION_COOKIE_NAME: { doc: 'Session cookie name. Default lpa3 (the PHP front\'s) when REDIS_URL is set, else lpa-session (__Host- prefixed in production).', parse: (raw) => { if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new SettingError('must be 1-64 letters, digits, _ or -'); return raw; } },
@@ -143,6 +160,10 @@ export const SETTINGS = {
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
+  OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
+  OTEL_SAMPLE_RATIO: { doc: 'Share of new traces recorded and exported, from 0 to 1. The sampled flag of an incoming trace header is never obeyed, so clients cannot force recording.', default: '0.05', parse: ratio },
+  OTEL_AWS_XRAY: { doc: 'true: trace ids in the AWS X-Ray form (the first 8 hex digits are the start time), for a collector that exports to X-Ray.', default: 'false', parse: flag },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -282,6 +303,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   if (get('API_BASE_URL') === undefined && sessionWarningSeconds >= localTokenLifetimeSeconds) {
     throw new ConfigError('SESSION_WARNING_SECONDS', 'must be less than LOCAL_TOKEN_LIFETIME_SECONDS, or the warning would never close');
   }
+  const otelEnabled = get('OTEL_ENABLED') as boolean;
+  const otelEndpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT') as URL | undefined;
+  if (otelEnabled && otelEndpoint === undefined) throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', 'is required when OTEL_ENABLED is true');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -310,6 +334,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     feedbackMinSeconds: get('FEEDBACK_MIN_SECONDS') as number,
     bodyLimitBytes: get('BODY_LIMIT_BYTES') as number,
     requestTimeoutMs: get('REQUEST_TIMEOUT_MS') as number,
+    otelEnabled,
+    otelEndpoint,
+    otelSampleRatio: get('OTEL_SAMPLE_RATIO') as number,
+    otelAwsXray: get('OTEL_AWS_XRAY') as boolean,
   });
 }
 

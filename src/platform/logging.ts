@@ -5,6 +5,8 @@
  * Only the path is logged (query strings can carry tokens), never headers, cookies or bodies. Redaction
  * is the second line of defence for anything a handler logs by mistake: cookies, authorisation headers,
  * CSRF values, tokens, passwords and email addresses are censored wherever they appear (two levels deep).
+ * With tracing on (docs/adr/0026) every line written inside a trace carries its `traceId` and `spanId`, and the
+ * access line its request's `traceId`; with it off, lines are unchanged and nothing is looked up.
  */
 import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
@@ -12,6 +14,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, 
 import { pino } from 'pino';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, Logger, LoggerOptions } from 'pino';
 import { ASSET_PREFIX, QUIET_PATHS, pathOf } from '../paths.ts';
+import { requestTrace, traceLogMixin } from './trace-context.ts';
 
 const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'authToken', '_csrf', '__csrf', 'csrf', 'email', 'username', 'cookie', 'authorization', 'set-cookie', 'secret', 'sessionSecret'];
 
@@ -36,9 +39,10 @@ function timestamp(): string {
   return lastTime;
 }
 
-export function loggerOptions(level: string): LoggerOptions {
+export function loggerOptions(level: string, options: { tracing?: boolean } = {}): LoggerOptions {
   return {
     level,
+    ...(options.tracing === true ? { mixin: traceLogMixin } : {}),
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: 'lpa-front', pid: process.pid },
     timestamp,
@@ -124,6 +128,8 @@ export interface AccessFields {
   readonly path: string;
   readonly status: number;
   readonly ms: number;
+  /** With tracing on: the request's trace. */
+  readonly traceId?: string | undefined;
 }
 
 type AccessWriter = (fields: AccessFields) => void;
@@ -145,19 +151,23 @@ export function accessLineWriter(logger: FastifyBaseLogger): AccessWriter {
   }
   const write = (stream.write as (line: string) => unknown).bind(stream);
   const enabled = real.isLevelEnabled.bind(logger);
-  return ({ reqId, method, path, status, ms }) => {
+  return ({ reqId, method, path, status, ms, traceId }) => {
     if (!enabled('info')) return;
-    write(`{"level":"info"${timestamp()}${bindings},"reqId":${JSON.stringify(reqId)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${String(status)},"ms":${String(ms)},"msg":"request"}\n`);
+    const trace = traceId === undefined ? '' : `,"traceId":${JSON.stringify(traceId)}`;
+    write(`{"level":"info"${timestamp()}${bindings},"reqId":${JSON.stringify(reqId)}${trace},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${String(status)},"ms":${String(ms)},"msg":"request"}\n`);
   };
 }
 
-async function accessLog(app: FastifyInstance): Promise<void> {
+async function accessLog(app: FastifyInstance, options: { tracing?: boolean }): Promise<void> {
   const access = accessLineWriter(app.log);
+  const tracing = options.tracing === true;
   // Callback style: Fastify runs it without a promise and a microtask per request.
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const path = pathOf(request.url);
     if (!QUIET_PATHS.has(path) && !(path.startsWith(ASSET_PREFIX) && reply.statusCode < 400)) {
-      access({ reqId: request.id, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 });
+      // With tracing off: one boolean test, and an absent traceId (no lookup, no extra object).
+      const traceId = tracing ? requestTrace(request)?.traceId : undefined;
+      access({ reqId: request.id, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, traceId });
     }
     done();
   });

@@ -16,6 +16,7 @@ import { buildApp } from '../../src/app.ts';
 import type { Services } from '../../src/services.ts';
 import { createServices } from '../../src/services.ts';
 import { loggerOptions } from '../../src/platform/logging.ts';
+import { loadTracing } from '../../src/platform/trace-context.ts';
 import { freePort } from './services.ts';
 
 export const TEST_SECRET = 'test-secret-for-lpa-front-tests-only-000000';
@@ -48,7 +49,7 @@ export interface BuildOptions {
 }
 
 /** A pino logger whose lines are kept in memory. */
-export function captureLogger(level = 'debug'): { logger: Logger; lines: string[] } {
+export function captureLogger(level = 'debug', options: { tracing?: boolean } = {}): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -56,7 +57,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: string[
       cb();
     },
   });
-  return { logger: pino(loggerOptions(level), sink), lines };
+  return { logger: pino(loggerOptions(level, options), sink), lines };
 }
 
 /** The real app on 127.0.0.1 with a temporary DATA_DIR; the caller closes it. */
@@ -72,8 +73,8 @@ export async function startTestApp(options: BuildOptions = {}): Promise<Started>
   const ownDataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'lpa-front-test-')) : undefined;
   if (ownDataDir !== undefined) env.DATA_DIR = ownDataDir;
   const config = loadConfig(env);
-  const { logger, lines } = captureLogger(options.logLevel);
-  const services = options.services ? await options.services(config, logger) : createServices(config, { logger });
+  const { logger, lines } = captureLogger(options.logLevel, { tracing: config.otelEnabled });
+  const services = options.services ? await options.services(config, logger) : createServices(config, { logger, tracing: await loadTracing(config, logger) });
   const app = await buildApp(config, services, logger);
   await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();

@@ -337,7 +337,10 @@ describe('with the API configured', () => {
     assert.equal(rows[0]?.deliveredAt, null);
     assert.equal(rows[0].lastErrorCode, 'NETWORK');
     assert.notEqual(rows[0].nextAttemptAt, null, 'due for a retry');
-    assert.deepEqual(rows[0].payload, {
+    const entry = rows[0].payload as { key?: unknown; requestId?: unknown; payload?: unknown };
+    assert.match(String(entry.key), /^[0-9a-f-]{36}$/, 'the idempotency key every attempt will send (ADR 0027)');
+    assert.equal(typeof entry.requestId, 'string');
+    assert.deepEqual(entry.payload, {
       rating: 'satisfied', details: 'Clear and quick.', email: 'someone@example.com', phone: '', agent: 'IT/1', fromPage: 'Unknown',
     });
   });

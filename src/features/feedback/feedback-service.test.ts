@@ -12,6 +12,10 @@ import { apiClientFor } from '../../backends/api-client.ts';
 import type { ApiClient } from '../../backends/api-client.ts';
 import { DEFAULT_RETRY, OUTBOX_KIND, backoffMs, createFeedbackService } from './feedback-service.ts';
 import type { FeedbackLogger, FeedbackSubmission } from './feedback-service.ts';
+import { runInTrace } from '../../platform/trace-context.ts';
+import type { Tracing } from '../../platform/trace-context.ts';
+import { createTracing } from '../../platform/tracing.ts';
+import { startOtlpReceiver } from '../../../test/helpers/otlp.ts';
 
 const SECRET_DETAILS = 'my private details 7f3a';
 const SECRET_EMAIL = 'private.person@example.com';
@@ -162,8 +166,11 @@ describe('with the API', () => {
     assert.equal(sent.headers['user-agent'], 'LPA-FRONT');
     assert.equal(sent.headers['x-trace-id'], 'TRACE123');
     assert.equal(sent.headers.token, undefined);
+    const key = /^"([0-9a-f-]{36})"$/.exec(String(sent.headers['idempotency-key']))?.[1];
+    assert.ok(key, 'an Idempotency-Key: a quoted UUID');
     assert.deepEqual(sent.body, {
       rating: 'very-satisfied', details: SECRET_DETAILS, email: SECRET_EMAIL, phone: '01234 567890', agent: 'Mozilla/5.0 (test)', fromPage: '/cookies',
+      idempotencyKey: key,
     });
     const row = store.getOutbox(1);
     assert.equal(row?.kind, OUTBOX_KIND);
@@ -254,7 +261,7 @@ describe('with the API', () => {
     const row = store.getOutbox(1);
     assert.equal(row?.nextAttemptAt, null);
     assert.equal(row.lastErrorCode, 'HTTP_400');
-    assert.deepEqual((row.payload as Record<string, string>).details, SECRET_DETAILS);
+    assert.deepEqual((row.payload as { payload: Record<string, string> }).payload.details, SECRET_DETAILS);
     assert.ok(logger.lines.some((l) => l.level === 'error'));
   });
 
@@ -313,4 +320,79 @@ test('backoff doubles, is capped, and has jitter in the upper half', () => {
   assert.equal(backoffMs(3, retry, () => 0), 2000);
   assert.equal(backoffMs(10, retry, () => 0), 4000);
   assert.equal(backoffMs(1000, retry, () => 0.999_999), 8000);
+});
+
+describe('one row, many attempts: the same idempotency key and the same trace (issue 18.6)', () => {
+  // The fault: the API commits the feedback but answers after the app's timeout, so the app retries a row
+  // the API already has. Each attempt must say it is the same delivery.
+  const T = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const S = '00f067aa0ba902b7';
+
+  async function committedLate(t: TestContext, tracing?: Tracing) {
+    const fake = new FakeApi();
+    await fake.start(t);
+    let attempt = 0;
+    fake.respond = () => (++attempt <= 2 ? 'hang' : 201); // received (committed) each time; answered only the third
+    const logger = new CaptureLogger();
+    const store = openTestStore(t, tempDir(t));
+    const lpaApi = apiClientFor({ apiBaseUrl: new URL(`http://127.0.0.1:${String(fake.port)}`), egressAllowPrivate: ['127.0.0.1'] }, logger, 300, tracing);
+    t.after(() => { lpaApi.close(); });
+    let clock = 1_000_000;
+    const service = createFeedbackService({ store, api: lpaApi, logger, now: () => clock, waitMs: 1000 });
+    const submit = () => service.submit(submission, { traceId: 'REQ12345' });
+    const first = tracing === undefined ? await submit() : await runInTrace({ traceId: T, spanId: S, sampled: true }, submit);
+    assert.deepEqual(first, { stored: 'outbox', id: 1, delivered: false });
+    assert.equal(store.getOutbox(1)?.lastErrorCode, 'TIMEOUT');
+    for (let retry = 0; retry < 2; retry++) {
+      clock += DEFAULT_RETRY.maxDelayMs;
+      await service.deliverDue(); // outside any request: what the retry loop does
+    }
+    await service.stop();
+    assert.equal(store.getOutbox(1)?.deliveredAt !== null, true);
+    assert.equal(fake.deliveries.length, 3, 'the API saw the same feedback three times');
+    return fake.deliveries;
+  }
+
+  test('a row from before keys existed is sent with a key made from its id; a row with a bad key is parked', async (t) => {
+    const fake = new FakeApi();
+    await fake.start(t);
+    const logger = new CaptureLogger();
+    const store = openTestStore(t, tempDir(t));
+    const payload = { rating: 'satisfied', details: 'x', email: '', phone: '', agent: '', fromPage: 'Unknown' };
+    store.enqueue(OUTBOX_KIND, payload, 0);
+    store.enqueue(OUTBOX_KIND, { v: 2, key: 'bad"key\r\nX-Evil: 1', payload }, 0);
+    const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger), logger, now: () => 1 });
+    assert.equal(await service.deliverDue(), 1);
+    assert.deepEqual(fake.deliveries.map((d) => d.headers['idempotency-key']), ['"lpa-front-outbox-1"']);
+    assert.deepEqual([store.getOutbox(2)?.lastErrorCode, store.getOutbox(2)?.nextAttemptAt], ['BAD_PAYLOAD', null]);
+  });
+
+  test('tracing off: the same Idempotency-Key header, body key and X-Trace-Id on every attempt', async (t) => {
+    const deliveries = await committedLate(t);
+    const keys = deliveries.map((d) => d.headers['idempotency-key']);
+    assert.match(String(keys[0]), /^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$/);
+    assert.deepEqual(new Set(keys).size, 1, JSON.stringify(keys));
+    assert.deepEqual(deliveries.map((d) => (d.body as { idempotencyKey?: string }).idempotencyKey), Array<string>(3).fill(String(keys[0]).slice(1, -1)));
+    assert.deepEqual(deliveries.map((d) => d.headers['x-trace-id']), ['REQ12345', 'REQ12345', 'REQ12345']);
+  });
+
+  test('tracing on: every attempt continues the submitting request\'s trace, recorded as it was', async (t) => {
+    const receiver = await startOtlpReceiver();
+    t.after(() => receiver.close());
+    // Ratio 0: only a parent's own decision can make these spans recorded, so the stored one must be followed.
+    const tracing = createTracing({
+      otelEnabled: true, otelEndpoint: new URL(receiver.origin), otelSampleRatio: 0, otelAwsXray: false, trustedProxies: [], egressAllowPrivate: ['127.0.0.1'],
+    }, new CaptureLogger());
+    const deliveries = await committedLate(t, tracing);
+    await tracing.shutdown();
+    assert.equal(new Set(deliveries.map((d) => d.headers['idempotency-key'])).size, 1);
+    for (const d of deliveries) {
+      const [version, traceId, , flags] = String(d.headers.traceparent).split('-');
+      assert.deepEqual([version, traceId, flags], ['00', T, '01']);
+      assert.ok(String(d.headers['x-trace-id']).startsWith(`Root=1-${T.slice(0, 8)}-${T.slice(8)};Parent=`));
+      assert.ok(String(d.headers['x-trace-id']).endsWith(';Sampled=1'));
+    }
+    assert.equal(receiver.spans.length, 3);
+    assert.deepEqual(receiver.spans.map((s) => [s.traceId, s.parentSpanId, s.name]), Array(3).fill([T, S, 'POST /user-feedback']));
+  });
 });

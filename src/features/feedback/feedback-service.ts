@@ -10,13 +10,19 @@
  * - The user sees success as soon as the submission is durable. If the API is slow, `submit` waits at most
  *   `waitMs` for the first attempt; the attempt finishes in the background and `stop()` waits for it.
  *
+ * - Every attempt for one row carries the same idempotency key (a random UUID stored in the row) and continues
+ *   the same trace (the submitting request's, stored in the row), so the API or a proxy can drop a duplicate when
+ *   an attempt timed out here after the API had committed it (docs/adr/0027).
+ *
  * Logs carry outbox ids, attempt counts and error codes, never the feedback itself.
  */
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../../backends/sqlite-store.ts';
 import type { ApiClient, FeedbackPayload } from '../../backends/api-client.ts';
 import { ApiError } from '../../backends/api-client.ts';
 import { EgressError } from '../../backends/egress.ts';
 import type { Feedback } from './feedback-schema.ts';
+import { currentTraceparent } from '../../platform/trace-context.ts';
 
 export const OUTBOX_KIND = 'user-feedback';
 export const AGENT_MAX_CHARACTERS = 512;
@@ -120,6 +126,33 @@ function isFeedbackPayload(p: unknown): p is FeedbackPayload {
   return ['rating', 'details', 'email', 'phone', 'agent', 'fromPage'].every((k) => typeof r[k] === 'string');
 }
 
+/** An outbox row's content: the payload, and what stays the same on every attempt to deliver it. */
+export interface OutboxEntry {
+  readonly v: 2;
+  /** Sent as `Idempotency-Key` and `idempotencyKey` on every attempt. */
+  readonly key: string;
+  /** The submitting request's id (X-Trace-Id with tracing off). */
+  readonly requestId?: string;
+  /** The submitting request's span (traceparent), continued by retries, with tracing on. */
+  readonly traceparent?: string;
+  readonly payload: FeedbackPayload;
+}
+
+/** The row's entry; a row written before entries existed (a bare payload) gets a key made from its id. */
+function readEntry(id: number, stored: unknown): OutboxEntry | undefined {
+  if (isFeedbackPayload(stored)) return { v: 2, key: `lpa-front-outbox-${String(id)}`, payload: stored };
+  if (stored === null || typeof stored !== 'object') return undefined;
+  const r = stored as Record<string, unknown>;
+  if (r.v !== 2 || typeof r.key !== 'string' || !/^[A-Za-z0-9-]{8,64}$/.test(r.key) || !isFeedbackPayload(r.payload)) return undefined;
+  return {
+    v: 2,
+    key: r.key,
+    payload: r.payload,
+    ...(typeof r.requestId === 'string' ? { requestId: r.requestId } : {}),
+    ...(typeof r.traceparent === 'string' ? { traceparent: r.traceparent } : {}),
+  };
+}
+
 /** Exponential backoff with "equal jitter": half the delay fixed, half random, so workers spread out. */
 export function backoffMs(attempts: number, retry: RetryOptions, random: () => number): number {
   const exp = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
@@ -145,24 +178,29 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
   }
 
   /** Delivers one claimed row; records the outcome. Never throws: a row left leased simply comes due again. */
-  async function deliver(id: number, attempts: number, payload: unknown, traceId?: string): Promise<boolean> {
+  async function deliver(id: number, attempts: number, stored: unknown): Promise<boolean> {
     try {
-      return await attemptDelivery(id, attempts, payload, traceId);
+      return await attemptDelivery(id, attempts, stored);
     } catch (err) {
       logger.error({ outboxId: id, err }, 'feedback outbox could not record a delivery attempt');
       return false;
     }
   }
 
-  async function attemptDelivery(id: number, attempts: number, payload: unknown, traceId?: string): Promise<boolean> {
+  async function attemptDelivery(id: number, attempts: number, stored: unknown): Promise<boolean> {
     if (lpaApi === undefined) return false;
-    if (!isFeedbackPayload(payload)) {
+    const entry = readEntry(id, stored);
+    if (entry === undefined) {
       store.markFailed(id, 'BAD_PAYLOAD', null);
       logger.error({ outboxId: id }, 'feedback outbox row unreadable; parked');
       return false;
     }
     try {
-      await lpaApi.postFeedback(payload, traceId === undefined ? {} : { traceId });
+      await lpaApi.postFeedback(entry.payload, {
+        idempotencyKey: entry.key,
+        ...(entry.requestId === undefined ? {} : { traceId: entry.requestId }),
+        ...(entry.traceparent === undefined ? {} : { parentTrace: entry.traceparent }),
+      });
       store.markDelivered(id, now());
       logger.info({ outboxId: id, attempts }, 'feedback delivered to the API');
       return true;
@@ -223,8 +261,16 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         return { stored: 'feedback', id };
       }
       // Durable first, leased to us so the loop leaves it alone while we try.
-      const id = store.enqueue(OUTBOX_KIND, payload, t, t + retry.leaseMs);
-      const attempt = track(deliver(id, 1, payload, submitOptions.traceId));
+      const traceparent = currentTraceparent();
+      const entry: OutboxEntry = {
+        v: 2,
+        key: randomUUID(),
+        payload,
+        ...(submitOptions.traceId === undefined ? {} : { requestId: submitOptions.traceId }),
+        ...(traceparent === undefined ? {} : { traceparent }),
+      };
+      const id = store.enqueue(OUTBOX_KIND, entry, t, t + retry.leaseMs);
+      const attempt = track(deliver(id, 1, entry));
       let waitTimer: NodeJS.Timeout | undefined;
       const delivered = await Promise.race([
         attempt,
