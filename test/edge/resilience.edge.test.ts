@@ -54,7 +54,7 @@ before(async () => {
     upstreams: [front1.address, front2.address],
     workerConnections: WORKER_CONNECTIONS,
     tcpFront: { perAddress: PER_ADDRESS },
-    alsoRoute: [PATHS.aboutYou], // a signed-in page, whatever EDGE_HELD_BACK holds
+    alsoRoute: [PATHS.aboutYou, PATHS.home], // a signed-in page and the home page, whatever EDGE_HELD_BACK holds
   });
 });
 

@@ -95,13 +95,14 @@ describe('Redis failover with a READONLY window', () => {
         const page = await person.browser.get(PATHS.dashboard);
         if (page.status !== 200) problems.push(`signed-in read during the window: ${String(page.status)}`);
       }
-      // A write (a new session for a form): the service's 503 with Retry-After, never the driver's text.
-      const form = await new Browser(built.origin).get(PATHS.feedback);
+      // A write (a new session: an anonymous visit to a signed-in page keeps where to resume after sign-in): the
+      // service's 503 with Retry-After, never the driver's text. (Forms write nothing before sign-in, ADR 0022.)
+      const form = await new Browser(built.origin).get(PATHS.dashboard);
       if (form.status === 503) {
         writesRefused++;
         if (!/^\d+$/.test(form.headers.get('retry-after') ?? '')) problems.push('503 without Retry-After');
         if (html(form.text).querySelector('h1')?.textContent.trim() !== 'Sorry, there is a problem with the service') problems.push('503 without the service page');
-      } else if (form.status !== 200) {
+      } else if (form.status !== 302) {
         problems.push(`write during the window: ${String(form.status)}`);
       }
       if (LEAKS.test(form.text)) problems.push(`leaked: ${form.text.slice(0, 200)}`);
@@ -113,7 +114,7 @@ describe('Redis failover with a READONLY window', () => {
     // The address moves to B; writes must resume within seconds, though the app's connection was opened to A.
     proxy.switchTo(b.port);
     const moved = Date.now();
-    await waitFor(async () => (await new Browser(built.origin).get(PATHS.feedback)).status === 200, { timeoutMs: 5000, intervalMs: 100, what: 'writes to resume after the address moved' });
+    await waitFor(async () => (await new Browser(built.origin).get(PATHS.dashboard)).status === 302, { timeoutMs: 5000, intervalMs: 100, what: 'writes to resume after the address moved' });
     const resumedAfterMs = Date.now() - moved;
     t.diagnostic(`writes resumed ${String(resumedAfterMs)} ms after the address moved`);
 

@@ -37,7 +37,7 @@ interface Visitors {
   readonly built: Built;
   /** No cookie at all. */
   readonly fresh: () => Browser;
-  /** An lpa3 cookie from having opened a form. */
+  /** An lpa3 cookie from an anonymous visit to a signed-in page (the session keeps where to resume after sign-in). */
   readonly anonymous: Browser;
   readonly signedIn: Browser;
   readonly signedInToken: string;
@@ -48,7 +48,7 @@ async function visitors(t: { after(fn: () => unknown): void }, redis: StartedRed
   dirs.push(dataDir);
   const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: dataDir } });
   const anonymous = new Browser(built.origin);
-  assert.equal((await anonymous.get(PATHS.feedback)).status, 200);
+  assert.equal((await anonymous.get(PATHS.dashboard)).status, 302);
   assert.ok(anonymous.cookies.has(COOKIE));
   const email = `u${randomBytes(6).toString('hex')}@example.com`;
   await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: null });
