@@ -16,10 +16,14 @@
  * each only when the upstream sent none (`map $upstream_http_<name>`); values are constants, never a
  * request header. nginx's own 4xx/5xx therefore carry them too.
  *
+ * The text itself is in http.conf.njk, stream.conf.njk and nginx.conf.njk beside this file; this module checks
+ * every value and hands the templates only checked values (test/edge/nginx-golden.edge.test.ts pins the output).
+ *
  * Usage: `node deploy/nginx/generate.ts --help`, or import `generateNginxConf` (tests, scripts/stack.ts).
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import nunjucks from 'nunjucks';
 import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS } from '../../src/paths.ts';
 import { staticSecurityHeaders } from '../../src/platform/security-headers.ts';
 
@@ -198,15 +202,11 @@ const SIZE = /^\d+[kKmM]?$/;
 // Printable ASCII except `"`, `$` and backslash: header values sit inside double quotes in the config.
 const HEADER_VALUE = /^[\x20\x21\x23\x25-\x5b\x5d-\x7e]*$/;
 
-function quote(value: string): string {
-  return `"${assertToken('header value', value, HEADER_VALUE)}"`;
-}
-
 function serverLine(s: string | UpstreamServer): string {
   const server = typeof s === 'string' ? { address: s } : s;
   const maxFails = server.maxFails ?? 1;
   const failTimeout = assertToken('fail_timeout', server.failTimeout ?? '10s', /^\d+(ms|s|m)?$/);
-  return `    server ${assertToken('upstream', server.address, ADDRESS)} max_fails=${String(maxFails)} fail_timeout=${failTimeout}${server.down === true ? ' down' : ''};`;
+  return `server ${assertToken('upstream', server.address, ADDRESS)} max_fails=${String(maxFails)} fail_timeout=${failTimeout}${server.down === true ? ' down' : ''};`;
 }
 
 function varName(header: string): string {
@@ -218,7 +218,7 @@ interface ResolvedTcpFront {
   readonly proxyProtocolFrom: readonly string[];
   readonly streamModule: string | false;
   /** The unix socket an http server listens on behind the stream listener for `port`. */
-  socket(port: number): string;
+  readonly socket: (port: number) => string;
 }
 
 /** An IPv4 or IPv6 address, optionally with a prefix length. */
@@ -243,24 +243,14 @@ function resolveTcpFront(opts: EdgeOptions): ResolvedTcpFront | undefined {
   };
 }
 
-/** The sampled flag the edge puts in the traceparent it sends: its own decision, never the client's. */
-function traceSampling(percent: number): string[] {
+/** The sampled share the edge puts in the traceparent it sends: its own decision, never the client's. */
+function assertTraceSamplePercent(percent: number): number {
   const hundredths = percent * 100; // split_clients takes at most two decimals
   if (!(percent >= 0 && percent <= 100) || Math.abs(hundredths - Math.round(hundredths)) > 1e-9) {
     throw new Error(`nginx generator: traceSamplePercent ${String(percent)} is not allowed`);
   }
-  if (percent === 0 || percent === 100) {
-    return ['  map $request_id $lpa_trace_sampled {', `    default ${percent === 100 ? '1' : '0'};`, '  }'];
-  }
-  return ['  split_clients $request_id $lpa_trace_sampled {', `    ${String(percent)}% 1;`, '    * 0;', '  }'];
+  return percent;
 }
-
-// Inside `return 200 "..."`: no double quotes; \n is nginx's newline escape.
-const ERROR_BODY = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-  + "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-  + '<title>$lpa_error_title - Make a lasting power of attorney - GOV.UK</title></head>'
-  + '<body><main><h1>$lpa_error_title</h1><p>$lpa_error_text</p>'
-  + "<p><a href='/'>Go to the start page</a></p></main></body></html>\\n";
 
 /** Where plain HTTP sent to the TLS port is redirected from: internal only, like the error page. */
 export const TO_HTTPS_LOCATION = '/__lpa_edge_to_https__';
@@ -269,45 +259,54 @@ export const TO_HTTPS_LOCATION = '/__lpa_edge_to_https__';
 export const ERROR_LOCATION = '/__lpa_edge_error__';
 
 /**
- * Tracing: the trace id of a valid incoming traceparent (or X-Amzn-Trace-Id Root) is kept, else $request_id starts
- * one; the sampled flag is always the edge's own. $lpa_traceparent and $lpa_trace_xray say the same thing.
+ * The templates (*.conf.njk beside this file) are nginx config, not HTML: HTML escaping would corrupt them (a
+ * CSP's quotes would become &#39;), so autoescape is off for this one Environment. What keeps the config safe is
+ * that every value is checked against a narrow pattern here before it reaches a template; throwOnUndefined makes
+ * a misspelt variable fail instead of vanishing.
  */
-function traceMaps(percent: number): string[] {
-  return [
-    '  # Tracing: the trace id of a valid incoming traceparent (or X-Amzn-Trace-Id Root) is kept, else $request_id',
-    '  # starts one; the sampled flag is always the edge\'s own. Upstreams get both headers, saying the same.',
-    '  map $http_traceparent $lpa_trace_in {',
-    '    "~^00-(?!0{32}-)(?<lpa_tp_in>[0-9a-f]{32}-(?!0{16}-)[0-9a-f]{16})-[0-9a-f]{2}$" $lpa_tp_in;',
-    '    default "";',
-    '  }',
-    '  map $http_x_amzn_trace_id $lpa_trace_amzn {',
-    '    "~(?:^|;)Root=1-(?<lpa_xr_a>[0-9a-f]{8})-(?<lpa_xr_b>[0-9a-f]{24})(?:;|$)" "$lpa_xr_a$lpa_xr_b";',
-    '    default "";',
-    '  }',
-    '  map $request_id $lpa_trace_span {',
-    '    "~(?<lpa_rid_tail>[0-9a-f]{16})$" $lpa_rid_tail;',
-    '    default "0123456789abcdef";',
-    '  }',
-    ...traceSampling(percent),
-    '  map $lpa_trace_sampled $lpa_trace_flags {',
-    '    1 01;',
-    '    default 00;',
-    '  }',
-    '  map "$lpa_trace_in/$lpa_trace_amzn" $lpa_traceparent {',
-    '    "~^(?<lpa_tp_keep>[0-9a-f]{32}-[0-9a-f]{16})/" "00-$lpa_tp_keep-$lpa_trace_flags";',
-    '    "~^/(?<lpa_tp_root>[0-9a-f]{32})$" "00-$lpa_tp_root-$lpa_trace_span-$lpa_trace_flags";',
-    '    default "00-$request_id-$lpa_trace_span-$lpa_trace_flags";',
-    '  }',
-    '  map $lpa_traceparent $lpa_trace_id {',
-    '    "~^00-(?<lpa_ti>[0-9a-f]{32})-" $lpa_ti;',
-    '  }',
-    '  map $lpa_traceparent $lpa_trace_xray {',
-    '    "~^00-(?<lpa_xo_a>[0-9a-f]{8})(?<lpa_xo_b>[0-9a-f]{24})-(?<lpa_xo_p>[0-9a-f]{16})-" "Root=1-$lpa_xo_a-$lpa_xo_b;Parent=$lpa_xo_p;Sampled=$lpa_trace_sampled";',
-    '  }',
+const templates = new nunjucks.Environment(new nunjucks.FileSystemLoader(import.meta.dirname), {
+  // eslint-disable-next-line no-restricted-syntax -- nginx config, not HTML (see above); every value is validated.
+  autoescape: false,
+  throwOnUndefined: true,
+  trimBlocks: true,
+  lstripBlocks: true,
+});
+
+/** The FastCGI parameters for the legacy front: the URI as the client sent it, the rest set by the edge. */
+function fastcgiParams(publicHost: string, httpsPort: number, front: ResolvedTcpFront | undefined): [string, string][] {
+  const params: [string, string][] = [
+    ['QUERY_STRING', '$query_string'], ['REQUEST_METHOD', '$request_method'], ['CONTENT_TYPE', '$content_type'],
+    ['CONTENT_LENGTH', '$content_length'], ['REQUEST_URI', '$request_uri'], ['DOCUMENT_URI', '$document_uri'],
+    ['SERVER_PROTOCOL', '$server_protocol'], ['REQUEST_SCHEME', '$scheme'], ['HTTPS', 'on'],
+    ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'nginx'], ['REMOTE_ADDR', '$remote_addr'],
+    ['REMOTE_PORT', '$remote_port'], ['SERVER_ADDR', front === undefined ? '$server_addr' : '$proxy_protocol_server_addr'],
+    ['SERVER_PORT', String(httpsPort)],
+    ['SERVER_NAME', publicHost.replace(/:\d+$/, '')], ['HTTP_HOST', publicHost],
+    ['HTTP_X_FORWARDED_FOR', '$remote_addr'], ['HTTP_X_FORWARDED_PROTO', '$scheme'], ['HTTP_X_FORWARDED_HOST', publicHost],
+    ['HTTP_PROXY', '""'], // httpoxy
+    ['HTTP_TRACEPARENT', '$lpa_traceparent'], ['HTTP_X_AMZN_TRACE_ID', '$lpa_trace_xray'], ['HTTP_TRACESTATE', '""'], ['HTTP_BAGGAGE', '""'],
   ];
+  for (const h of CLEARED_REQUEST_HEADERS) params.push([`HTTP_${h.toUpperCase().replace(/-/g, '_')}`, '""']);
+  return params;
 }
 
-/** The `http { }` content: maps, upstreams, servers. */
+function legacyView(legacy: LegacyUpstream | undefined, publicHost: string, httpsPort: number, front: ResolvedTcpFront | undefined): object | null {
+  if (legacy === undefined) return null;
+  const servers = legacy.servers.map(serverLine);
+  if (legacy.kind === 'http') return { kind: 'http', servers };
+  const staticRoot = legacy.staticRoot !== undefined ? assertToken('staticRoot', legacy.staticRoot, FILE) : null;
+  const script = assertToken('scriptFilename', legacy.scriptFilename, FILE);
+  return {
+    kind: 'fastcgi',
+    servers,
+    staticRoot,
+    script,
+    scriptName: script.split('/').pop() ?? 'index.php',
+    params: fastcgiParams(publicHost, httpsPort, front),
+  };
+}
+
+/** The `http { }` content: maps, upstreams, servers (http.conf.njk). */
 export function renderHttpBlock(opts: EdgeOptions): string {
   const listen = assertToken('listenAddress', opts.listenAddress ?? '127.0.0.1', /^(?:[0-9.]+|\[[0-9a-fA-F:]+\]|\*)$/);
   const publicHost = assertToken('publicHost', opts.publicHost, /^[A-Za-z0-9.:-]+$/);
@@ -315,293 +314,60 @@ export function renderHttpBlock(opts: EdgeOptions): string {
   const certFile = assertToken('certFile', opts.certFile, FILE);
   const keyFile = assertToken('keyFile', opts.keyFile, FILE);
   const bodySize = assertToken('clientMaxBodySize', opts.clientMaxBodySize ?? '1m', SIZE);
-  const tries = opts.proxyTries ?? 2;
   if (opts.upstreams.length === 0) throw new Error('nginx generator: at least one lpa-front upstream is needed');
-  const headers = edgeHeaders(opts.fallbackCsp);
   const accessLog = opts.accessLog ?? (opts.prefix !== undefined ? join(opts.prefix, 'logs/access.log') : '/dev/stdout');
   const front = resolveTcpFront(opts);
-
-  const out: string[] = [];
-  const w = (line = ''): void => {
-    out.push(line);
-  };
-
-  w('  # Generated by deploy/nginx/generate.ts from src/paths.ts. Do not edit: regenerate.');
-  w('  server_tokens off;');
-  w('  default_type application/octet-stream;');
-  w('  sendfile on;');
-  w('  tcp_nopush on;');
-  w('  keepalive_timeout 65s;');
-  w('  merge_slashes on;');
-  w('  ignore_invalid_headers on;');
-  w('  underscores_in_headers off;');
-  w('  client_max_body_size ' + bodySize + ';');
-  w('  client_body_buffer_size 16k;');
-  w('  client_body_timeout 10s;');
-  w('  client_header_timeout 10s;');
-  w('  client_header_buffer_size 1k;');
-  w('  large_client_header_buffers 4 16k;');
-  w('  send_timeout 30s;');
-  w('  reset_timedout_connection on;');
-  w();
-  w('  # JSON access log: the path without its query string (tokens travel there), no cookies, no headers but the user agent.');
-  w('  map $request_uri $lpa_log_path {');
-  w('    "~^(?<path>[^?]*)" $path;');
-  w('  }');
-  w("  log_format lpa_json escape=json '{\"time\":\"$time_iso8601\",\"request_id\":\"$request_id\",\"remote_addr\":\"$remote_addr\",'");
-  w("    '\"method\":\"$request_method\",\"path\":\"$lpa_log_path\",\"protocol\":\"$server_protocol\",\"status\":$status,'");
-  w("    '\"bytes_sent\":$body_bytes_sent,\"request_time\":$request_time,\"upstream\":\"$upstream_addr\",'");
-  w("    '\"upstream_status\":\"$upstream_status\",\"upstream_time\":\"$upstream_response_time\",\"tls\":\"$ssl_protocol\",'");
-  w("    '\"trace_id\":\"$lpa_trace_id\",'");
-  w("    '\"user_agent\":\"$http_user_agent\"}';");
-  w(accessLog === 'off' ? '  access_log off;' : `  access_log ${assertToken('accessLog', accessLog, FILE)} lpa_json;`);
-  w();
-  w('  # Security headers: added only when the upstream sent none, so lpa-front\'s own (CSP nonce) are never doubled.');
-  w('  # The values are constants: a request header is never copied into a response.');
-  for (const [name, value] of headers) {
-    w(`  map $upstream_http_${varName(name)} $lpa_edge_${varName(name)} {`);
-    w(`    "" ${quote(value)};`);
-    w('    default "";');
-    w('  }');
-  }
-  w('  # nginx\'s gzip_vary would add a second `Vary: Accept-Encoding` to pages whose upstream already sent one.');
-  w('  map $upstream_http_vary $lpa_edge_vary {');
-  w('    "~*accept-encoding" "";');
-  w('    default "Accept-Encoding";');
-  w('  }');
-  w();
-  for (const line of traceMaps(opts.traceSamplePercent ?? 5)) w(line);
-  w();
-  w('  # HTTP/0.9: a request line of method and URI only, so no protocol. A line cut off as too long (414) has no');
-  w('  # protocol either, but nginx answers that one as HTTP/1.0, with headers.');
-  w('  map "$server_protocol:$status:$request" $lpa_http09 {');
-  w('    "~^:(?!414:)[0-9]*:[A-Z]+ [^ ]+$" 1;');
-  w('    default "";');
-  w('  }');
-  w();
-  w('  map $status $lpa_error_title {');
-  w('    404 "Page not found";');
-  w('    413 "The information you sent is too large";');
-  w('    414 "The web address is too long";');
-  w('    "~^5" "Sorry, there is a problem with the service";');
-  w('    default "Sorry, there is a problem";');
-  w('  }');
-  w('  map $status $lpa_error_text {');
-  w('    404 "If you typed the web address, check it is correct.";');
-  w('    "~^5" "Try again later.";');
-  w('    default "Check what you sent and try again.";');
-  w('  }');
-  w();
-  w('  # gzip for text; responses lpa-front already compressed (Content-Encoding set) are left alone by nginx.');
-  w('  gzip on;');
-  w('  gzip_comp_level 5;');
-  w('  gzip_min_length 256;');
-  w('  gzip_proxied any;');
-  w('  gzip_vary off; # Vary is added once, below (add_header vary)');
-  w('  gzip_types text/plain text/css text/javascript application/javascript application/json application/manifest+json application/xml image/svg+xml;');
-  w();
-  w('  upstream lpa_front {');
-  for (const s of opts.upstreams) w(serverLine(s));
-  w(`    keepalive ${String(opts.keepalive ?? 32)};`);
-  w('  }');
-  if (opts.legacy !== undefined) {
-    w('  upstream lpa_legacy {');
-    for (const s of opts.legacy.servers) w(serverLine(s));
-    w('    keepalive 16;');
-    w('  }');
-  }
-  w();
-
-  const headerLines = (indent: string): void => {
-    for (const [name] of headers) w(`${indent}add_header ${name} $lpa_edge_${varName(name)} always;`);
-    w(`${indent}add_header vary $lpa_edge_vary always;`);
-  };
-  // HTTP/0.9 has no status line and no headers, so its reply could carry no security header: close instead.
-  // Internal redirects (error pages) pass here again, so a 0.9 request's error page is refused too.
-  const refuseHttp09 = (indent: string): void => {
-    w(`${indent}if ($lpa_http09) {`);
-    w(`${indent}  return 444;`);
-    w(`${indent}}`);
-  };
-  const errorPages = (): void => {
-    // A URI, not a named location: a request refused while its headers are read (400, 414, 494) has no URI of
-    // its own, and nginx cannot redirect such a request to a named location (it answers a bare 500 instead).
-    w('    error_page 494 =400 ' + ERROR_LOCATION + ';');
-    w('    error_page 400 403 404 405 408 411 413 414 416 500 502 503 504 ' + ERROR_LOCATION + ';');
-    w('    location = ' + ERROR_LOCATION + ' {');
-    w('      internal;');
-    w('      default_type "text/html; charset=utf-8";');
-    w(`      return 200 "${ERROR_BODY}";`); // the status stays the original error's (error_page keeps it)
-    w('    }');
-  };
-  // Behind the stream front the http servers listen on unix sockets and learn the client from the PROXY header.
-  const listenLine = (port: number, params: string): void => {
-    if (front === undefined) {
-      w(`    listen ${listen}:${String(port)}${params} default_server;`);
-      return;
-    }
-    w(`    listen ${front.socket(port)}${params} proxy_protocol default_server;`);
-    w('    set_real_ip_from unix:;');
-    w('    real_ip_header proxy_protocol;');
-  };
-
-  if (opts.httpPort !== undefined) {
-    w('  # Plain HTTP: redirect only, to the canonical host (never the client\'s Host).');
-    w('  server {');
-    listenLine(opts.httpPort, '');
-    w('    server_name _;');
-    refuseHttp09('    ');
-    headerLines('    ');
-    errorPages();
-    w('    location / {');
-    w(`      return 301 https://${publicHost}$request_uri;`);
-    w('    }');
-    w('  }');
-    w();
-  }
-
-  w('  server {');
-  listenLine(httpsPort, ` ssl${opts.http2 === false ? '' : ' http2'}`);
-  w('    server_name _;');
-  refuseHttp09('    ');
-  w();
-  w('    # TLS: Mozilla "intermediate". OCSP stapling is off: the local test CA has no OCSP responder; turn it on');
-  w('    # (ssl_stapling on; ssl_stapling_verify on; resolver) with a public CA.');
-  w(`    ssl_certificate ${certFile};`);
-  w(`    ssl_certificate_key ${keyFile};`);
-  w('    ssl_protocols TLSv1.2 TLSv1.3;');
-  w(`    ssl_ciphers ${MOZILLA_INTERMEDIATE_CIPHERS};`);
-  w('    ssl_ecdh_curve X25519:prime256v1:secp384r1;');
-  w('    ssl_prefer_server_ciphers off;');
-  w('    ssl_session_timeout 1d;');
-  w('    ssl_session_cache shared:lpa_tls:10m;');
-  w('    ssl_session_tickets off;');
-  w();
-  w('    # Every response, nginx\'s own errors included (`always`). No location below has add_header, so all inherit these.');
-  headerLines('    ');
-  w();
-  w('    # Plain HTTP sent to this TLS port: redirect to HTTPS rather than answer 400.');
-  // Through an internal location, not `=301 https://…` directly, so the HTTP/0.9 check above runs for it too.
-  w(`    error_page 497 ${TO_HTTPS_LOCATION};`);
-  w(`    location = ${TO_HTTPS_LOCATION} {`);
-  w('      internal;');
-  w(`      return 301 https://${publicHost}$request_uri;`);
-  w('    }');
-  errorPages();
-  w();
-  w('    # To the upstreams: Host and X-Forwarded-* set here, overwriting anything the client sent.');
-  w('    proxy_http_version 1.1;');
-  w('    proxy_set_header Connection "";');
-  w(`    proxy_set_header Host ${publicHost};`);
-  w('    proxy_set_header X-Forwarded-For $remote_addr;');
-  w('    proxy_set_header X-Forwarded-Proto $scheme;');
-  w(`    proxy_set_header X-Forwarded-Host ${publicHost};`);
-  for (const h of CLEARED_REQUEST_HEADERS) w(`    proxy_set_header ${h} "";`);
-  w('    proxy_hide_header X-Powered-By;');
-  w('    proxy_redirect off;');
-  w(`    proxy_connect_timeout ${String(opts.proxyConnectTimeout ?? 2)}s;`);
-  w(`    proxy_send_timeout ${String(opts.proxySendTimeout ?? 10)}s;`);
-  w(`    proxy_read_timeout ${String(opts.proxyReadTimeout ?? 30)}s;`);
-  w('    # Trace context: the edge\'s (see the maps above); a client\'s tracestate and baggage are not passed on.');
-  w('    proxy_set_header traceparent $lpa_traceparent;');
-  w('    proxy_set_header X-Amzn-Trace-Id $lpa_trace_xray;');
-  w('    proxy_set_header tracestate "";');
-  w('    proxy_set_header baggage "";');
-  w('    # Retries go to the next server for idempotent methods only (non_idempotent is deliberately absent), and only');
-  w('    # when the server failed (no answer). A 503 is an answer: the app sends it on purpose (store down, load');
-  w('    # shedding) with Retry-After, and counting it would mark every instance down and fail the public pages too.');
-  w('    proxy_next_upstream error timeout;');
-  w(`    proxy_next_upstream_tries ${String(tries)};`);
-  w('    proxy_next_upstream_timeout 10s;');
-  w();
-  w('    # lpa-front: exact declared paths (src/paths.ts PATHS), sent upstream as the declared spelling.');
   const alsoRoute = opts.alsoRoute ?? [];
-  if (alsoRoute.length > 0) w(`    # TEST ONLY (alsoRoute): ${alsoRoute.join(' ')} routed although held back at the edge.`);
-  for (const p of declaredPaths(alsoRoute)) {
-    w(`    location = ${p} {`);
-    w(`      proxy_pass http://lpa_front${p};`);
-    w('    }');
-  }
-  w();
-  w('    # lpa-front: content-hashed assets only; sent as the normalised path (only [A-Za-z0-9._/-]), no query string.');
-  w(`    location ~ "${ASSET_REGEX}" {`);
-  w('      proxy_pass http://lpa_front$uri;');
-  w('    }');
-  w();
-  w('    # Everything else: never lpa-front.');
-  w('    location / {');
-  const legacy = opts.legacy;
-  if (legacy === undefined) {
-    w('      return 404;');
-  } else if (legacy.kind === 'http') {
-    w('      # The URI exactly as the client sent it: the legacy front routes on it today.');
-    w('      proxy_pass http://lpa_legacy;');
-  } else {
-    if (legacy.staticRoot !== undefined) {
-      w(`      root ${assertToken('staticRoot', legacy.staticRoot, FILE)};`);
-      w('      try_files $uri @lpa_legacy_php;');
-      w('    }');
-      w('    location @lpa_legacy_php {');
-    }
-    const script = assertToken('scriptFilename', legacy.scriptFilename, FILE);
-    w('      fastcgi_pass lpa_legacy;');
-    w('      fastcgi_keep_conn on;');
-    w('      fastcgi_hide_header X-Powered-By;');
-    w(`      fastcgi_connect_timeout ${String(opts.proxyConnectTimeout ?? 2)}s;`);
-    w(`      fastcgi_read_timeout ${String(opts.proxyReadTimeout ?? 30)}s;`);
-    w('      fastcgi_next_upstream error timeout;');
-    w(`      fastcgi_next_upstream_tries ${String(tries)};`);
-    w(`      fastcgi_param SCRIPT_FILENAME ${script};`);
-    w(`      fastcgi_param SCRIPT_NAME /${script.split('/').pop() ?? 'index.php'};`);
-    const params: [string, string][] = [
-      ['QUERY_STRING', '$query_string'], ['REQUEST_METHOD', '$request_method'], ['CONTENT_TYPE', '$content_type'],
-      ['CONTENT_LENGTH', '$content_length'], ['REQUEST_URI', '$request_uri'], ['DOCUMENT_URI', '$document_uri'],
-      ['SERVER_PROTOCOL', '$server_protocol'], ['REQUEST_SCHEME', '$scheme'], ['HTTPS', 'on'],
-      ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'nginx'], ['REMOTE_ADDR', '$remote_addr'],
-      ['REMOTE_PORT', '$remote_port'], ['SERVER_ADDR', front === undefined ? '$server_addr' : '$proxy_protocol_server_addr'],
-      ['SERVER_PORT', String(httpsPort)],
-      ['SERVER_NAME', publicHost.replace(/:\d+$/, '')], ['HTTP_HOST', publicHost],
-      ['HTTP_X_FORWARDED_FOR', '$remote_addr'], ['HTTP_X_FORWARDED_PROTO', '$scheme'], ['HTTP_X_FORWARDED_HOST', publicHost],
-      ['HTTP_PROXY', '""'], // httpoxy
-      ['HTTP_TRACEPARENT', '$lpa_traceparent'], ['HTTP_X_AMZN_TRACE_ID', '$lpa_trace_xray'], ['HTTP_TRACESTATE', '""'], ['HTTP_BAGGAGE', '""'],
-    ];
-    for (const h of CLEARED_REQUEST_HEADERS) params.push([`HTTP_${h.toUpperCase().replace(/-/g, '_')}`, '""']);
-    for (const [k, v] of params) w(`      fastcgi_param ${k} ${v};`);
-  }
-  w('    }');
-  w('  }');
-  return out.join('\n') + '\n';
+  return templates.render('http.conf.njk', {
+    listen,
+    publicHost,
+    httpsPort,
+    hasHttpPort: opts.httpPort !== undefined,
+    httpPort: opts.httpPort ?? null,
+    tlsParams: ` ssl${opts.http2 === false ? '' : ' http2'}`,
+    certFile,
+    keyFile,
+    ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
+    bodySize,
+    accessLog: accessLog === 'off' ? 'off' : assertToken('accessLog', accessLog, FILE),
+    headers: edgeHeaders(opts.fallbackCsp).map(([name, value]) => ({
+      name,
+      varName: varName(name),
+      value: assertToken('header value', value, HEADER_VALUE),
+    })),
+    traceSamplePercent: assertTraceSamplePercent(opts.traceSamplePercent ?? 5),
+    upstreams: opts.upstreams.map(serverLine),
+    keepalive: opts.keepalive ?? 32,
+    legacy: legacyView(opts.legacy, publicHost, httpsPort, front),
+    front: front ?? null,
+    errorLocation: ERROR_LOCATION,
+    toHttpsLocation: TO_HTTPS_LOCATION,
+    clearedHeaders: CLEARED_REQUEST_HEADERS,
+    connectTimeout: opts.proxyConnectTimeout ?? 2,
+    sendTimeout: opts.proxySendTimeout ?? 10,
+    readTimeout: opts.proxyReadTimeout ?? 30,
+    tries: opts.proxyTries ?? 2,
+    alsoRoute,
+    paths: declaredPaths(alsoRoute),
+    assetRegex: ASSET_REGEX,
+  });
 }
 
 /**
  * The `stream { }` content (empty without a TCP front): one TCP listener per port, each limiting connections per
- * client address and passing the rest, with the PROXY protocol, to its http server's unix socket.
+ * client address and passing the rest, with the PROXY protocol, to its http server's unix socket (stream.conf.njk).
  */
 export function renderStreamBlock(opts: EdgeOptions): string {
   const front = resolveTcpFront(opts);
   if (front === undefined) return '';
-  const listen = assertToken('listenAddress', opts.listenAddress ?? '127.0.0.1', /^(?:[0-9.]+|\[[0-9a-fA-F:]+\]|\*)$/);
-  const viaBalancer = front.proxyProtocolFrom.length > 0;
-  const out = [
-    '  # Generated by deploy/nginx/generate.ts. Do not edit: regenerate.',
-    '  # Counted at accept, before TLS or a header byte: a client holding half-sent requests cannot fill the workers.',
-    '  limit_conn_zone $binary_remote_addr zone=lpa_per_address:10m;',
-    '  limit_conn_log_level warn;',
-  ];
-  for (const port of [opts.httpsPort, ...(opts.httpPort !== undefined ? [opts.httpPort] : [])]) {
-    out.push('  server {');
-    out.push(`    listen ${listen}:${String(port)}${viaBalancer ? ' proxy_protocol' : ''};`);
-    if (viaBalancer) {
-      out.push('    # The client address from the load balancer\'s PROXY header, only when the peer is the balancer.');
-      for (const cidr of front.proxyProtocolFrom) out.push(`    set_real_ip_from ${cidr};`);
-    }
-    out.push(`    limit_conn lpa_per_address ${String(front.perAddress)};`);
-    out.push(`    proxy_pass ${front.socket(port)};`);
-    out.push('    proxy_protocol on;');
-    out.push('    proxy_connect_timeout 2s;');
-    out.push('  }');
-  }
-  return out.join('\n') + '\n';
+  return templates.render('stream.conf.njk', {
+    listen: assertToken('listenAddress', opts.listenAddress ?? '127.0.0.1', /^(?:[0-9.]+|\[[0-9a-fA-F:]+\]|\*)$/),
+    ports: [opts.httpsPort, ...(opts.httpPort !== undefined ? [opts.httpPort] : [])],
+    viaBalancer: front.proxyProtocolFrom.length > 0,
+    proxyProtocolFrom: front.proxyProtocolFrom,
+    perAddress: front.perAddress,
+    socket: front.socket,
+  });
 }
 
 /** A complete nginx.conf (standalone, with `prefix`), or the http-block content to include (without). */
@@ -609,31 +375,19 @@ export function generateNginxConf(opts: EdgeOptions): string {
   const body = renderHttpBlock(opts);
   if (opts.prefix === undefined) return body;
   const p = (rel: string): string => assertToken('prefix', join(opts.prefix ?? '', rel), FILE);
-  const workers = opts.workerProcesses ?? 1;
   const connections = opts.workerConnections ?? 4096;
   if (!Number.isInteger(connections) || connections < 16) throw new Error(`nginx generator: workerConnections ${String(connections)} is not allowed`);
   const front = resolveTcpFront(opts);
-  const stream = renderStreamBlock(opts);
-  return [
-    '# Generated by deploy/nginx/generate.ts. Do not edit: regenerate.',
-    ...(front !== undefined && front.streamModule !== false ? [`load_module ${assertToken('streamModule', front.streamModule, FILE)};`] : []),
-    `worker_processes ${String(workers)};`,
-    // Every connection is a descriptor: clients, the internal stream hop, upstreams, plus files.
-    `worker_rlimit_nofile ${String(connections * 2)};`,
-    `pid ${p('logs/nginx.pid')};`,
-    `error_log ${opts.errorLog ?? p('logs/error.log')} warn;`,
-    `events { worker_connections ${String(connections)}; }`,
-    ...(stream !== '' ? ['stream {', stream.trimEnd(), '}'] : []),
-    'http {',
-    `  client_body_temp_path ${p('temp/client_body')};`,
-    `  proxy_temp_path ${p('temp/proxy')};`,
-    `  fastcgi_temp_path ${p('temp/fastcgi')};`,
-    `  uwsgi_temp_path ${p('temp/uwsgi')};`,
-    `  scgi_temp_path ${p('temp/scgi')};`,
-    body.trimEnd(),
-    '}',
-    '',
-  ].join('\n');
+  return templates.render('nginx.conf.njk', {
+    streamModule: front !== undefined && front.streamModule !== false ? assertToken('streamModule', front.streamModule, FILE) : null,
+    workers: opts.workerProcesses ?? 1,
+    connections,
+    pidFile: p('logs/nginx.pid'),
+    errorLog: opts.errorLog ?? p('logs/error.log'),
+    stream: renderStreamBlock(opts).trimEnd(),
+    temp: { client_body: p('temp/client_body'), proxy: p('temp/proxy'), fastcgi: p('temp/fastcgi'), uwsgi: p('temp/uwsgi'), scgi: p('temp/scgi') },
+    body: body.trimEnd(),
+  });
 }
 
 const USAGE = `node deploy/nginx/generate.ts [options] > nginx.conf
