@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 
 const execFileAsync = promisify(execFile);
 
@@ -764,4 +765,67 @@ CommandReadTimeout 5
     await work.remove();
     throw err;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// S3-compatible server (npm s3rver, in this process)
+
+/** The credentials s3rver accepts by default (its documented test account, not a secret). */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+type S3rverConstructor = new (opts: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
+
+export interface StartedS3 {
+  /** http://127.0.0.1:<port> */
+  readonly endpoint: URL;
+  /** Every request's method, path and headers, in order (s3rver ignores encryption and ACL headers: assert here). */
+  readonly requests: { method: string; path: string; headers: http.IncomingHttpHeaders }[];
+  /** Files s3rver keeps, to prove nothing is left behind. */
+  readonly directory: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * s3rver on 127.0.0.1 with the given buckets, behind a recording HTTP proxy so tests can see the headers the AWS SDK
+ * sent. Data in a temp folder, removed on stop.
+ */
+export async function startS3(buckets: readonly string[]): Promise<StartedS3> {
+  const work = await tempDir('s3');
+  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+  const server = new S3rver({ address: LOOPBACK, port: 0, silent: true, directory: work.dir, configureBuckets: buckets.map((name) => ({ name })) });
+  const { port: s3Port } = await server.run();
+  const requests: StartedS3['requests'] = [];
+  const proxy = http.createServer((req, res) => {
+    requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers } });
+    const upstream = http.request({ host: LOOPBACK, port: s3Port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, LOOPBACK, resolve));
+  const address = proxy.address();
+  if (address === null || typeof address === 'string') throw new Error('startS3: no port');
+  return {
+    endpoint: new URL(`http://${LOOPBACK}:${address.port}`),
+    requests,
+    directory: work.dir,
+    stop: async () => {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await server.close();
+      await work.remove();
+    },
+  };
 }
