@@ -4,7 +4,8 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { isStorageKey, StorageLimitError } from './file-storage.ts';
+import { createFileStorage, isStorageKey, StorageLimitError } from './file-storage.ts';
+import { loadConfig } from '../config/config.ts';
 import type { FileStorage } from './file-storage.ts';
 import { createLocalFileStorage } from './local-file-storage.ts';
 import { createS3FileStorage } from './s3-file-storage.ts';
@@ -131,4 +132,23 @@ test('S3 storage against s3rver: encryption asked for, no ACL, nothing left afte
     assert.equal(sent.headers['x-amz-server-side-encryption-aws-kms-key-id'], 'alias/lpa-evidence');
     await kms.delete(put.key);
   });
+});
+
+test('createFileStorage follows the config: DATA_DIR by default, S3 when a bucket is named', async (t) => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lpa-storage-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const local = await createFileStorage(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }));
+  const put = await local.put(pieces(Buffer.from('x'), 1), { maxBytes: 1 });
+  assert.deepEqual(await readdir(path.join(dataDir, 'uploads')), [put.key]);
+
+  const s3 = await startS3(['lpa-evidence']);
+  t.after(() => s3.stop());
+  // The SDK's default chain reads these variables: how the task role's keys arrive, never through our config.
+  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+  t.after(() => { delete process.env.AWS_ACCESS_KEY_ID; delete process.env.AWS_SECRET_ACCESS_KEY; });
+  const remote = await createFileStorage(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, UPLOAD_S3_BUCKET: 'lpa-evidence', UPLOAD_S3_ENDPOINT: s3.endpoint.href }));
+  const stored = await remote.put(pieces(Buffer.from('y'), 1), { maxBytes: 1 });
+  assert.ok(s3.requests.some((r) => r.method === 'PUT' && r.path.startsWith(`/lpa-evidence/uploads/${stored.key}`)));
+  assert.deepEqual(await readdir(path.join(dataDir, 'uploads')), [put.key], 'nothing written locally');
 });

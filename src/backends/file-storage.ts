@@ -36,3 +36,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 export function isStorageKey(key: string): boolean {
   return UUID.test(key);
 }
+
+/** The backend the config names: S3 when UPLOAD_S3_BUCKET is set, else DATA_DIR/uploads. S3's SDK loads only then. */
+export async function createFileStorage(config: {
+  readonly dataDir: string;
+  readonly uploadS3Bucket: string | undefined;
+  readonly uploadS3Region: string;
+  readonly uploadS3Endpoint: URL | undefined;
+  readonly uploadS3KmsKeyId: string | undefined;
+}): Promise<FileStorage> {
+  if (config.uploadS3Bucket === undefined) {
+    const { createLocalFileStorage } = await import('./local-file-storage.ts');
+    return createLocalFileStorage(config.dataDir);
+  }
+  const { createS3FileStorage } = await import('./s3-file-storage.ts');
+  return createS3FileStorage({
+    bucket: config.uploadS3Bucket,
+    region: config.uploadS3Region,
+    ...(config.uploadS3Endpoint === undefined ? {} : { endpoint: config.uploadS3Endpoint }),
+    ...(config.uploadS3KmsKeyId === undefined ? {} : { kmsKeyId: config.uploadS3KmsKeyId }),
+  });
+}
