@@ -80,6 +80,8 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
     try {
       parser = busboy({
         headers,
+        // Browsers send the filename's UTF-8 bytes as they are; busboy's default would read them as Latin-1.
+        defParamCharset: 'utf8',
         // busboy signals 'limit' on reaching fileSize, so one byte more: a file of exactly maxFileBytes passes.
         limits: { fileSize: limits.maxFileBytes + 1, files: limits.maxFiles, fields: 1, fieldSize: 512, fieldNameSize: 64, parts: limits.maxFiles + 1, headerPairs: 16 },
       });
