@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
 import { receiveFile, scanStored } from './upload-pipeline.ts';
 import type { ReceiveOutcome } from './upload-pipeline.ts';
 import { readUpload } from './multipart.ts';
@@ -94,4 +95,51 @@ test('multipart → checks → storage → clamd, with a real clamd and the real
     assert.equal((await scanStored(outcome.file.key, { storage, clamd })).status, 'unavailable');
     assert.deepEqual(await onDisk(), [outcome.file.key], 'kept, still to be checked');
   });
+});
+
+test('memory stays flat: 5 uploads of 20 MiB at once are streamed, never held', async (t) => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lpa-pipeline-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
+  const storage = await createLocalFileStorage(config.dataDir);
+  const limits = { maxBytes: config.uploadMaxFileBytes, maxImagePixels: config.uploadMaxImagePixels };
+  // One 20 MiB PDF (a big uncompressed stream), shared by the five senders: allocated before the baseline.
+  const filler = 'q'.repeat(config.uploadMaxFileBytes - 2048);
+  const pdf = makePdf({ objects: [`<< /Length ${filler.length} >>\nstream\n${filler}\nendstream`] });
+  assert.ok(pdf.length <= config.uploadMaxFileBytes && pdf.length > 20 * 1024 * 1024 - 4096);
+  const payload = multipart([['big.pdf', pdf]]);
+
+  global.gc?.();
+  const baseline = process.memoryUsage();
+  let peakRss = baseline.rss;
+  let peakArray = baseline.arrayBuffers;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakArray = Math.max(peakArray, m.arrayBuffers);
+  }, 5);
+  const one = async (): Promise<ReceiveOutcome[]> => {
+    const body = new PassThrough();
+    const reading = readUpload({
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, body,
+      limits: { maxFileBytes: limits.maxBytes, maxFiles: 5, maxTotalBytes: limits.maxBytes + 4096, timeoutMs: 60_000, minBytesPerSecond: 1, rateGraceMs: 60_000 },
+      fileField: 'file', checkCsrf: (tok) => tok === TOKEN,
+      onFile: (part) => receiveFile(part, { storage, limits }),
+    });
+    for (let at = 0; at < payload.length; at += 64 * 1024) {
+      if (!body.write(payload.subarray(at, at + 64 * 1024))) await once(body, 'drain');
+    }
+    body.end();
+    return reading;
+  };
+  const started = Date.now();
+  const results = await Promise.all([one(), one(), one(), one(), one()]);
+  clearInterval(sampler);
+  const ms = Date.now() - started;
+  for (const [o] of results) assert.ok(o?.ok, JSON.stringify(o));
+  const growth = (peakArray - baseline.arrayBuffers) / 1024 / 1024;
+  t.diagnostic(`5 x ${String(pdf.length)} bytes in ${String(ms)} ms; peak growth: buffers ${growth.toFixed(1)} MiB, rss ${((peakRss - baseline.rss) / 1024 / 1024).toFixed(1)} MiB`);
+  // Holding the files would take 100 MiB of buffers; streaming holds a few 64 KiB chunks and 256 KiB heads each.
+  assert.ok(growth < 30, `buffers grew by ${growth.toFixed(1)} MiB`);
+  assert.equal((await readdir(path.join(dataDir, 'uploads'))).length, 5);
 });
