@@ -107,11 +107,13 @@ const LAYER_EXCEPTIONS = [
  */
 const OUTBOUND_OWNERS = {
   http: ['src/backends/egress.ts'],
-  tcp: ['src/backends/egress.ts'], // egress dials the address it resolved and checked itself (ADR 0010)
+  // egress dials the address it resolved and checked itself (ADR 0010); clamd.ts speaks INSTREAM to the configured
+  // CLAMD_ADDRESS (ADR 0033), the only other raw socket.
+  tcp: ['src/backends/egress.ts', 'src/backends/clamd.ts'],
   redis: ['src/sessions/redis-store.ts'],
   udp: [],
-  clamd: [],
-  s3: [],
+  clamd: ['src/backends/clamd.ts'],
+  s3: ['src/backends/s3-file-storage.ts'],
   otlp: [],
 };
 

@@ -2,7 +2,8 @@
 # Installs the Debian packages that the integration, browser, TLS and load tests need, if any is missing.
 # Idempotent: when everything is present it only prints one line. Called by `npm test` before the tests run.
 #
-# Services: Debian's postinst scripts would start redis-server (port 6379) and nginx (port 80). Our tests start
+# Services: Debian's postinst scripts would start redis-server (port 6379), nginx (port 80), clamav-daemon and
+# clamav-freshclam (which would try to download signatures: impossible here, and tests make their own). Our tests start
 # their own instances on loopback and free ports (test/helpers/services.ts), so nothing may be left listening.
 # During the install a /usr/sbin/policy-rc.d returning 101 ("action forbidden") stops invoke-rc.d and
 # deb-systemd-invoke from starting anything; it is removed afterwards only if this script created it.
@@ -21,6 +22,7 @@ say() { printf 'ensure-system-packages: %s\n' "$*"; }
 die() { printf 'ensure-system-packages: ERROR: %s\n' "$*" >&2; exit 1; }
 
 has() { command -v "$1" >/dev/null 2>&1; }
+has_sbin() { has "$1" || [[ -x /usr/sbin/$1 ]]; }
 php_has_redis() { has php && php -m 2>/dev/null | grep -qx redis; }
 
 # Debian package names of whatever is missing, one a line.
@@ -35,12 +37,13 @@ missing_packages() {
   has chromium || out+=(chromium)
   has testssl || out+=(testssl.sh)
   has wrk || out+=(wrk)
+  has_sbin clamd || out+=(clamav-daemon)
   if ((${#out[@]})); then printf '%s\n' "${out[@]}"; fi
 }
 
 mapfile -t MISSING < <(missing_packages)
 if ((${#MISSING[@]} == 0)); then
-  say "all present (redis-server nginx+stream php+redis chromium testssl wrk)"
+  say "all present (redis-server nginx+stream php+redis chromium testssl wrk clamd)"
   exit 0
 fi
 say "missing: ${MISSING[*]}"
@@ -96,6 +99,8 @@ is_running() {
   case $svc in
     redis-server) pidfile=/run/redis/redis-server.pid ;;
     nginx) pidfile=/run/nginx.pid ;;
+    clamav-daemon) pidfile=/run/clamav/clamd.pid ;;
+    clamav-freshclam) pidfile=/run/clamav/freshclam.pid ;;
   esac
   if has systemctl && [[ -d /run/systemd/system ]] && systemctl is-active --quiet "$svc" 2>/dev/null; then
     return 0
@@ -113,6 +118,8 @@ quiesce() {
   if is_running "$svc"; then
     local pidfile=/run/nginx.pid
     [[ $svc == redis-server ]] && pidfile=/run/redis/redis-server.pid
+    [[ $svc == clamav-daemon ]] && pidfile=/run/clamav/clamd.pid
+    [[ $svc == clamav-freshclam ]] && pidfile=/run/clamav/freshclam.pid
     "${SUDO[@]}" kill "$(cat "$pidfile")" 2>/dev/null || true
     sleep 1
   fi
@@ -125,6 +132,12 @@ for pkg in "${MISSING[@]}"; do
   case $pkg in
     redis-server | nginx)
       if is_running "$pkg"; then quiesce "$pkg"; fi
+      ;;
+    clamav-daemon)
+      # clamav-freshclam comes with it (Depends) and would poll the signature mirrors.
+      for svc in clamav-daemon clamav-freshclam; do
+        if is_running "$svc"; then quiesce "$svc"; fi
+      done
       ;;
   esac
 done

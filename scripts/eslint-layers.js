@@ -68,6 +68,7 @@ const CLIENT_MODULES = {
   dgram: { connection: 'udp', safe: [] },
   undici: { connection: 'http', safe: [] },
   ioredis: { connection: 'redis', safe: [] },
+  '@aws-sdk': { connection: 's3', safe: [] }, // the AWS SDK's clients (S3 for uploads) open their own connections
 };
 const CLIENT_GLOBALS = { fetch: 'http', WebSocket: 'http', EventSource: 'http', XMLHttpRequest: 'http' };
 

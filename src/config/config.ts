@@ -48,9 +48,21 @@ export interface Config {
   readonly otelEndpoint: URL | undefined;
   readonly otelSampleRatio: number;
   readonly otelAwsXray: boolean;
+  readonly clamdAddress: ClamdAddress | undefined;
+  readonly clamdTimeoutMs: number;
+  readonly uploadMaxFileBytes: number;
+  readonly uploadMaxFilesPerUser: number;
+  readonly uploadMaxImagePixels: number;
+  readonly uploadS3Bucket: string | undefined;
+  readonly uploadS3Region: string;
+  readonly uploadS3Endpoint: URL | undefined;
+  readonly uploadS3KmsKeyId: string | undefined;
 }
 
-type Parsed = string | number | boolean | URL | readonly string[] | undefined;
+/** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
+export type ClamdAddress = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+
+type Parsed = string | number | boolean | URL | readonly string[] | ClamdAddress | undefined;
 
 interface Setting {
   /** What it is for; written into .env.example by scripts/env-example.ts. */
@@ -138,6 +150,26 @@ function proxyList(raw: string): readonly string[] {
   return items;
 }
 
+function clamdAddress(raw: string): ClamdAddress {
+  if (raw.startsWith('unix:')) {
+    const p = raw.slice('unix:'.length);
+    if (!p.startsWith('/')) throw new SettingError('unix: needs an absolute socket path, e.g. unix:/run/clamav/clamd.ctl');
+    return { kind: 'unix', path: p };
+  }
+  const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[2]);
+  if (m?.[1] === undefined || port < 1 || port > 65535) {
+    throw new SettingError('must be unix:/path/to/clamd.ctl or tcp://HOST:PORT, e.g. tcp://127.0.0.1:3310');
+  }
+  return { kind: 'tcp', host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function s3Bucket(raw: string): string {
+  // S3's bucket naming rules (no dots: virtual-hosted TLS names break with them).
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(raw)) throw new SettingError('must be 3-63 lowercase letters, digits or -');
+  return raw;
+}
+
 export const SETTINGS = {
   NODE_ENV: { doc: 'development, test or production. Production enforces secrets, Secure cookies and Host checks.', default: 'development', parse: oneOf('development', 'production', 'test') },
   HOST: { doc: 'Address to listen on. Loopback by default; a container sets 0.0.0.0.', default: '127.0.0.1', parse: (raw) => { if (isIP(raw) === 0 && raw !== 'localhost') throw new SettingError('must be an IP address'); return raw; } },
@@ -164,6 +196,15 @@ export const SETTINGS = {
   OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
   OTEL_SAMPLE_RATIO: { doc: 'Share of new traces recorded and exported, from 0 to 1. The sampled flag of an incoming trace header is never obeyed, so clients cannot force recording.', default: '0.05', parse: ratio },
   OTEL_AWS_XRAY: { doc: 'true: trace ids in the AWS X-Ray form (the first 8 hex digits are the start time), for a collector that exports to X-Ray.', default: 'false', parse: flag },
+  CLAMD_ADDRESS: { doc: 'Where the ClamAV daemon listens: unix:/run/clamav/clamd.ctl or tcp://127.0.0.1:3310. Unset: uploads are unavailable and nothing is accepted (fail closed). Its StreamMaxLength must be at least UPLOAD_MAX_FILE_BYTES.', parse: clamdAddress },
+  CLAMD_TIMEOUT_MS: { doc: 'Longest wait for clamd to connect, take a chunk or answer a scan; a scan that runs out is "unavailable", never clean.', default: '30000', parse: integer(100, 600_000) },
+  UPLOAD_MAX_FILE_BYTES: { doc: 'Largest uploaded file in bytes (20 MiB = 20971520).', default: '20971520', parse: integer(1024, 104_857_600) },
+  UPLOAD_MAX_FILES_PER_USER: { doc: 'Most evidence files one user may hold at once.', default: '5', parse: integer(1, 100) },
+  UPLOAD_MAX_IMAGE_PIXELS: { doc: 'Largest image accepted, in pixels (width x height read from the file header): refuses decompression bombs.', default: '50000000', parse: integer(1, 1_000_000_000) },
+  UPLOAD_S3_BUCKET: { doc: 'S3 bucket for uploaded files. Unset: files are kept under DATA_DIR/uploads. Credentials come from the AWS SDK\'s default chain (the task role), never from here.', parse: s3Bucket },
+  UPLOAD_S3_REGION: { doc: 'AWS region of UPLOAD_S3_BUCKET.', default: 'eu-west-1', parse: (raw) => { if (!/^[a-z]{2}-[a-z-]{1,30}-\d$/.test(raw)) throw new SettingError('must be an AWS region, e.g. eu-west-1'); return raw; } },
+  UPLOAD_S3_ENDPOINT: { doc: 'S3 endpoint URL for an S3-compatible store or a VPC endpoint. Unset: AWS\'s own for the region.', parse: url(['http:', 'https:']) },
+  UPLOAD_S3_KMS_KEY_ID: { doc: 'KMS key id or ARN for server-side encryption (aws:kms). Unset: SSE-S3 (AES256).', parse: (raw) => { if (!/^[A-Za-z0-9:/_-]{1,2048}$/.test(raw)) throw new SettingError('must be a KMS key id, alias or ARN'); return raw; } },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -338,6 +379,15 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     otelEndpoint,
     otelSampleRatio: get('OTEL_SAMPLE_RATIO') as number,
     otelAwsXray: get('OTEL_AWS_XRAY') as boolean,
+    clamdAddress: get('CLAMD_ADDRESS') as ClamdAddress | undefined,
+    clamdTimeoutMs: get('CLAMD_TIMEOUT_MS') as number,
+    uploadMaxFileBytes: get('UPLOAD_MAX_FILE_BYTES') as number,
+    uploadMaxFilesPerUser: get('UPLOAD_MAX_FILES_PER_USER') as number,
+    uploadMaxImagePixels: get('UPLOAD_MAX_IMAGE_PIXELS') as number,
+    uploadS3Bucket: get('UPLOAD_S3_BUCKET') as string | undefined,
+    uploadS3Region: get('UPLOAD_S3_REGION') as string,
+    uploadS3Endpoint: get('UPLOAD_S3_ENDPOINT') as URL | undefined,
+    uploadS3KmsKeyId: get('UPLOAD_S3_KMS_KEY_ID') as string | undefined,
   });
 }
 

@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 
 const execFileAsync = promisify(execFile);
 
@@ -657,5 +658,174 @@ export async function startTcpProxy(targetPort: number): Promise<StartedTcpProxy
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
     }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ClamAV daemon
+
+/** The EICAR anti-virus test file (https://www.eicar.org): harmless, detected by every scanner by agreement. */
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+const EICAR_SIGNATURE_NAME = 'LpaTest.EICAR.Body';
+/** The name clamd reports for startClamd's EICAR signature (clamd marks signatures of local databases UNOFFICIAL). */
+export const EICAR_SIGNATURE = `${EICAR_SIGNATURE_NAME}.UNOFFICIAL`;
+
+export interface ClamdOptions {
+  /** 'unix' (default): a socket in a temp folder; 'tcp': 127.0.0.1 and a free port. */
+  transport?: 'unix' | 'tcp';
+  /** StreamMaxLength and MaxFileSize, bytes; default 25 MiB (above the app's 20 MiB default). */
+  streamMaxBytes?: number;
+  timeoutMs?: number;
+}
+
+export interface StartedClamd {
+  /** A CLAMD_ADDRESS value: unix:/tmp/.../clamd.sock or tcp://127.0.0.1:<port>. */
+  readonly address: string;
+  readonly process: StartedProcess;
+  stop(): Promise<void>;
+}
+
+/** Asks clamd PING over the given socket; true on PONG. */
+function clamdPing(connect: () => net.Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect();
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\0')) done(reply.startsWith('PONG'));
+    });
+    socket.write('zPING\0');
+  });
+}
+
+/**
+ * Debian's clamd in the foreground with a config and a signature database made here (no download is possible or
+ * wanted): one `.ndb` body signature for the EICAR string at any offset of any file type, so EICAR inside a real
+ * PDF is found by clamd itself. Resolves once clamd answers PING.
+ */
+export async function startClamd(opts: ClamdOptions = {}): Promise<StartedClamd> {
+  const work = await tempDir('clamd');
+  try {
+    const db = path.join(work.dir, 'db');
+    const tmp = path.join(work.dir, 'tmp');
+    await mkdir(db);
+    await mkdir(tmp);
+    // name:target type (0 = any):offset (* = anywhere):hex body
+    await writeFile(path.join(db, 'lpa-test.ndb'), `${EICAR_SIGNATURE_NAME}:0:*:${Buffer.from(EICAR, 'latin1').toString('hex')}\n`);
+    const max = opts.streamMaxBytes ?? 25 * 1024 * 1024;
+    let address: string;
+    let listen: string;
+    let connect: () => net.Socket;
+    if ((opts.transport ?? 'unix') === 'unix') {
+      const sock = path.join(work.dir, 'clamd.sock');
+      address = `unix:${sock}`;
+      listen = `LocalSocket ${sock}\nLocalSocketMode 600\n`;
+      connect = () => net.connect({ path: sock });
+    } else {
+      const port = await freePort();
+      address = `tcp://${LOOPBACK}:${port}`;
+      listen = `TCPSocket ${port}\nTCPAddr ${LOOPBACK}\n`;
+      connect = () => net.connect({ port, host: LOOPBACK });
+    }
+    const conf = path.join(work.dir, 'clamd.conf');
+    await writeFile(conf, `${listen}Foreground yes
+DatabaseDirectory ${db}
+TemporaryDirectory ${tmp}
+PidFile ${path.join(work.dir, 'clamd.pid')}
+LogFile ${path.join(work.dir, 'clamd.log')}
+LogTime yes
+Bytecode no
+StreamMaxLength ${max}
+MaxFileSize ${max}
+MaxScanSize ${max * 4}
+ReadTimeout 10
+CommandReadTimeout 5
+`);
+    const proc = await startProcess(systemBinary('clamd'), ['--config-file', conf], {
+      name: 'clamd',
+      readyCheck: () => clamdPing(connect),
+      timeoutMs: opts.timeoutMs ?? 60_000,
+    });
+    return {
+      address,
+      process: proc,
+      stop: async () => {
+        await proc.stop();
+        await work.remove();
+      },
+    };
+  } catch (err) {
+    await work.remove();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// S3-compatible server (npm s3rver, in this process)
+
+/** The credentials s3rver accepts by default (its documented test account, not a secret). */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+type S3rverConstructor = new (opts: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
+
+export interface StartedS3 {
+  /** http://127.0.0.1:<port> */
+  readonly endpoint: URL;
+  /** Every request's method, path and headers, in order (s3rver ignores encryption and ACL headers: assert here). */
+  readonly requests: { method: string; path: string; headers: http.IncomingHttpHeaders }[];
+  /** Files s3rver keeps, to prove nothing is left behind. */
+  readonly directory: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * s3rver on 127.0.0.1 with the given buckets, behind a recording HTTP proxy so tests can see the headers the AWS SDK
+ * sent. Data in a temp folder, removed on stop.
+ */
+export async function startS3(buckets: readonly string[]): Promise<StartedS3> {
+  const work = await tempDir('s3');
+  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+  const server = new S3rver({ address: LOOPBACK, port: 0, silent: true, directory: work.dir, configureBuckets: buckets.map((name) => ({ name })) });
+  const { port: s3Port } = await server.run();
+  const requests: StartedS3['requests'] = [];
+  const proxy = http.createServer((req, res) => {
+    requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers } });
+    const upstream = http.request({ host: LOOPBACK, port: s3Port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, LOOPBACK, resolve));
+  const address = proxy.address();
+  if (address === null || typeof address === 'string') throw new Error('startS3: no port');
+  return {
+    endpoint: new URL(`http://${LOOPBACK}:${address.port}`),
+    requests,
+    directory: work.dir,
+    stop: async () => {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await server.close();
+      await work.remove();
+    },
   };
 }
