@@ -95,6 +95,11 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   const https = config.publicOrigin.protocol === 'https:';
 
   await app.register(accessLog);                                                                  // one JSON line per request, redacted
+  // While draining, replies in flight close their connection too (new requests get it in serverFactory).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
+  });
   await app.register(writeBatching);                                                              // a turn's responses written together
   await app.register(limits, { publicHost: config.publicOrigin.host, checkHost: config.isProduction }); // host, methods, body type/size/fields
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response

@@ -39,6 +39,9 @@ export interface Config {
   readonly feedbackMinSeconds: number;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
+  readonly shutdownDrainMs: number;
+  readonly loadShedEventLoopDelayMs: number;
+  readonly loadShedRetryAfterSeconds: number;
 }
 
 type Parsed = string | number | boolean | URL | readonly string[] | undefined;
@@ -138,6 +141,9 @@ export const SETTINGS = {
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
+  SHUTDOWN_DRAIN_MS: { doc: 'After SIGTERM, how long open keep-alive connections are kept so that requests already on their way are answered (each with Connection: close) before idle ones are closed. Ends sooner when every connection has closed.', default: '5000', parse: integer(0, 60_000) },
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: { doc: 'Answer 503 with Retry-After (except /ping/elb) while the event loop lags more than this many milliseconds: an overloaded instance refuses quickly instead of letting every request time out. 0 turns load shedding off.', default: '200', parse: integer(0, 60_000) },
+  LOAD_SHED_RETRY_AFTER_SECONDS: { doc: 'The Retry-After sent with a load-shedding 503.', default: '10', parse: integer(1, 3600) },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -286,6 +292,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     feedbackMinSeconds: get('FEEDBACK_MIN_SECONDS') as number,
     bodyLimitBytes: get('BODY_LIMIT_BYTES') as number,
     requestTimeoutMs: get('REQUEST_TIMEOUT_MS') as number,
+    shutdownDrainMs: get('SHUTDOWN_DRAIN_MS') as number,
+    loadShedEventLoopDelayMs: get('LOAD_SHED_EVENT_LOOP_DELAY_MS') as number,
+    loadShedRetryAfterSeconds: get('LOAD_SHED_RETRY_AFTER_SECONDS') as number,
   });
 }
 
