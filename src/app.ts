@@ -13,6 +13,7 @@ import { pathOf } from './paths.ts';
 import { rawErrorBody, rawErrorHeaders, rawErrorResponse } from './platform/security-headers.ts';
 import securityHeaders from './platform/security-headers.ts';
 import limits from './platform/limits.ts';
+import loadShedding from './platform/load-shedding.ts';
 import session from './platform/session.ts';
 import assets from './platform/assets.ts';
 import views from './platform/views.ts';
@@ -103,6 +104,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(writeBatching);                                                              // a turn's responses written together
   await app.register(limits, { publicHost: config.publicOrigin.host, checkHost: config.isProduction }); // host, methods, body type/size/fields
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
+  await app.register(loadShedding, { maxEventLoopDelayMs: config.loadShedEventLoopDelayMs, retryAfterSeconds: config.loadShedRetryAfterSeconds }); // 503 while overloaded
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
   await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, assetIntegrity: (logical: string) => services.assets.integrity?.(logical) ?? '' } }); // Nunjucks, autoescape, govuk-frontend; SRI values
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default

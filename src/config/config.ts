@@ -142,7 +142,7 @@ export const SETTINGS = {
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
   SHUTDOWN_DRAIN_MS: { doc: 'After SIGTERM, how long open keep-alive connections are kept so that requests already on their way are answered (each with Connection: close) before idle ones are closed. Ends sooner when every connection has closed.', default: '5000', parse: integer(0, 60_000) },
-  LOAD_SHED_EVENT_LOOP_DELAY_MS: { doc: 'Answer 503 with Retry-After (except /ping/elb) while the event loop lags more than this many milliseconds: an overloaded instance refuses quickly instead of letting every request time out. 0 turns load shedding off.', default: '200', parse: integer(0, 60_000) },
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: { doc: 'Answer 503 with Retry-After (except /ping/elb and assets) while the event loop lags more than this many milliseconds: an overloaded instance refuses quickly instead of letting every request time out. 0 turns load shedding off.', default: '1000', parse: integer(0, 60_000) },
   LOAD_SHED_RETRY_AFTER_SECONDS: { doc: 'The Retry-After sent with a load-shedding 503.', default: '10', parse: integer(1, 3600) },
 } as const satisfies Record<string, Setting>;
 

@@ -123,7 +123,8 @@ export function chooseEncoding(acceptEncoding: string | undefined, asset: { br?:
 
 async function assets(app: FastifyInstance, options: { catalogue: AssetCatalogue }): Promise<void> {
   const { files } = options.catalogue;
-  app.get(`${ASSET_PREFIX}*`, { config: { session: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
+  // Never shed (load-shedding.ts): served from memory, they cost next to nothing, and a page without them is broken.
+  app.get(`${ASSET_PREFIX}*`, { config: { session: false, loadShedding: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const path = pathOf(request.url);
     const asset = files.get(path);
     if (asset === undefined) {
