@@ -106,7 +106,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(loadShedding, { maxEventLoopDelayMs: config.loadShedEventLoopDelayMs, retryAfterSeconds: config.loadShedRetryAfterSeconds }); // 503 while overloaded
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, assetIntegrity: (logical: string) => services.assets.integrity?.(logical) ?? '' } }); // Nunjucks, autoescape, govuk-frontend; SRI values
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds } }); // Nunjucks, autoescape, govuk-frontend
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.publicOrigin.origin });                          // every state change
   await app.register(errors);                                                                      // 404/405, then error pages
