@@ -5,7 +5,7 @@
  * the app's own error page and without its other probes.
  *
  * The lag is the mean delay of a 10 ms timer over the last sampling interval (perf_hooks' histogram, as
- * under-pressure measures it). An interval with no sample at all (the loop never came back) counts as overloaded.
+ * under-pressure measures it), from the moment the app is ready, or the sampling timer's own lateness if that is more.
  * A route opts out with `config: { loadShedding: false }`: /ping/elb, so that shedding never looks like ill health
  * to the load balancer (it would pull every instance at once).
  */
@@ -31,21 +31,35 @@ export interface LoadSheddingOptions {
   readonly sampleIntervalMs?: number;
 }
 
-/** The event loop's recent delay, read every `intervalMs`. */
+/** The event loop's recent delay, read every `intervalMs` once started. */
 export class EventLoopDelay {
   readonly #histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  readonly #timer: NodeJS.Timeout;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #last = 0;
   #delayMs = 0;
 
   constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Starts measuring from now: what ran before (start-up's compiling and loading) is not load. */
+  start(): void {
+    this.#histogram.reset();
     this.#histogram.enable();
-    this.#timer = setInterval(() => { this.#sample(); }, intervalMs);
+    this.#last = performance.now();
+    this.#timer = setInterval(() => { this.#sample(); }, this.#intervalMs);
     this.#timer.unref();
   }
 
   #sample(): void {
-    const mean = this.#histogram.mean;
-    this.#delayMs = Number.isNaN(mean) || this.#histogram.count === 0 ? Infinity : Math.max(0, mean / 1e6 - RESOLUTION_MS);
+    const now = performance.now();
+    // This timer's own lateness too: right after the loop was held, it can run before the histogram has recorded the
+    // hold, and the reset below would lose it.
+    const late = Math.max(0, now - this.#last - this.#intervalMs);
+    this.#last = now;
+    const mean = this.#histogram.count === 0 ? 0 : Math.max(0, this.#histogram.mean / 1e6 - RESOLUTION_MS);
+    this.#delayMs = Math.max(mean, late);
     this.#histogram.reset();
   }
 
@@ -63,6 +77,7 @@ export class EventLoopDelay {
 async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions): Promise<void> {
   if (options.maxEventLoopDelayMs === 0) return;
   const monitor = new EventLoopDelay(options.sampleIntervalMs ?? 250);
+  app.addHook('onReady', (done) => { monitor.start(); done(); });
   app.addHook('onClose', (_instance, done) => { monitor.stop(); done(); });
   const retryAfter = String(options.retryAfterSeconds);
   const max = options.maxEventLoopDelayMs;
