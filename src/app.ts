@@ -4,6 +4,7 @@
  * (memory store, local backends) and nothing is mocked.
  */
 import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -35,7 +36,7 @@ export class Lifecycle {
   draining = false;
 }
 
-const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
 
 export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecycle = new Lifecycle()): FastifyServerOptions {
   const https = config.publicOrigin.protocol === 'https:';
@@ -73,7 +74,7 @@ export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecyc
       access({ reqId: newRequestId(), method: '-', path: '-', status, ms: 0 });
       socket.end(rawErrorResponse(status, REASONS[status] ?? 'Bad Request', https));
     },
-    serverFactory: (handler) => createServer({
+    serverFactory: (handler) => answerExpectations(createServer({
       maxHeaderSize: 16 * 1024,
       requestTimeout: config.requestTimeoutMs,
       headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
@@ -87,8 +88,19 @@ export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecyc
     }, (req, res) => {
       if (lifecycle.draining) res.setHeader('connection', 'close');
       handler(req, res);
-    }),
+    }), https, access),
   };
+}
+
+/** Node answers an `Expect` other than 100-continue with its own bare 417 unless someone listens: this does, with the headers. */
+function answerExpectations(server: Server, https: boolean, access: ReturnType<typeof accessLineWriter>): Server {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = rawErrorBody(417, 'Expectation Failed');
+    access({ reqId: newRequestId(), method: req.method ?? '-', path: pathOf(req.url ?? ''), status: 417, ms: 0 });
+    res.writeHead(417, { ...rawErrorHeaders(https), connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  });
+  return server;
 }
 
 export async function buildApp(config: Config, services: Services, logger: Logger, lifecycle: Lifecycle = new Lifecycle()): Promise<FastifyInstance> {

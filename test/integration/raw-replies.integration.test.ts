@@ -39,6 +39,10 @@ const CASES: readonly Case[] = [
   { name: 'Content-Length and Transfer-Encoding together', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, body: 'plain' },
   { name: 'a Content-Length that is not a number', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: zz-echo\r\n\r\n`, status: 400, body: 'plain', echo: 'zz-echo' },
   { name: 'a bad chunk size', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz-echo\r\n\r\n`, status: 400, body: 'plain', echo: 'zz-echo' },
+  // Node's own answer to an Expect it does not know (417), and HTTP/0.9 and HTTP/2 prior knowledge (parser errors)
+  { name: 'an Expect other than 100-continue', bytes: get('/zz-echo', `Host: ${HOST}\r\nExpect: zz-echo\r\n`), status: 417, body: 'plain', echo: 'zz-echo' },
+  { name: 'an HTTP/0.9 request', bytes: 'GET /zz-echo\r\n', status: 400, body: 'plain', echo: 'zz-echo' },
+  { name: 'HTTP/2 prior knowledge', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', status: 400, body: 'plain' },
   // HTTP/1.1 without Host: Node's requireHostHeader answered this bare (issue 17.7)
   { name: 'HTTP/1.1 without Host', bytes: 'GET /zz-echo HTTP/1.1\r\n\r\n', status: 400, body: 'page', echo: 'zz-echo' },
   { name: 'HTTP/1.1 without Host, on a health check', bytes: 'GET /ping/elb HTTP/1.1\r\n\r\n', status: 400, body: 'page' },
