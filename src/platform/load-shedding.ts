@@ -5,7 +5,8 @@
  * the app's own error page and without its other probes.
  *
  * The lag is the mean delay of a 10 ms timer over the last sampling interval (perf_hooks' histogram, as
- * under-pressure measures it), from the moment the app is ready, or the sampling timer's own lateness if that is more.
+ * under-pressure measures it), from the moment the app is ready. One long pause does not shed; a loop that stays
+ * behind does.
  * A route opts out with `config: { loadShedding: false }`: /ping/elb, so that shedding never looks like ill health
  * to the load balancer (it would pull every instance at once).
  */
@@ -54,12 +55,11 @@ export class EventLoopDelay {
 
   #sample(): void {
     const now = performance.now();
-    // This timer's own lateness too: right after the loop was held, it can run before the histogram has recorded the
-    // hold, and the reset below would lose it.
     const late = Math.max(0, now - this.#last - this.#intervalMs);
     this.#last = now;
-    const mean = this.#histogram.count === 0 ? 0 : Math.max(0, this.#histogram.mean / 1e6 - RESOLUTION_MS);
-    this.#delayMs = Math.max(mean, late);
+    // The mean, not the worst: one long pause (a GC, a burst of start-up work) is not overload; a loop that stays
+    // behind is. With no sample at all the loop was held throughout, and this timer's own lateness says how long.
+    this.#delayMs = this.#histogram.count === 0 ? late : Math.max(0, this.#histogram.mean / 1e6 - RESOLUTION_MS);
     this.#histogram.reset();
   }
 
