@@ -4,21 +4,24 @@
  * (memory store, local backends) and nothing is mocked.
  */
 import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import type { Services } from './services.ts';
-import { rawErrorResponse } from './platform/security-headers.ts';
+import { pathOf } from './paths.ts';
+import { rawErrorBody, rawErrorHeaders, rawErrorResponse } from './platform/security-headers.ts';
 import securityHeaders from './platform/security-headers.ts';
 import limits from './platform/limits.ts';
+import loadShedding from './platform/load-shedding.ts';
 import session from './platform/session.ts';
 import assets from './platform/assets.ts';
 import views from './platform/views.ts';
 import authGuard from './platform/auth-guard.ts';
 import csrf from './platform/csrf.ts';
 import errors from './platform/errors.ts';
-import accessLog, { newRequestId, requestChildLogger } from './platform/logging.ts';
+import accessLog, { accessLineWriter, newRequestId, requestChildLogger } from './platform/logging.ts';
 import writeBatching from './platform/write-batching.ts';
 import contentRoutes from './features/content/content-routes.ts';
 import statusRoutes from './features/status/status-routes.ts';
@@ -30,8 +33,17 @@ import formKit from './platform/forms/index.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
 
-export function serverOptions(config: Config, logger: Logger): FastifyServerOptions {
+/** What the process tells the app while it stops (server.ts sets `draining` on SIGTERM). */
+export class Lifecycle {
+  /** True from SIGTERM on: every response closes its connection, so no keep-alive socket is left to race. */
+  draining = false;
+}
+
+const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 414: 'URI Too Long', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+
+export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecycle = new Lifecycle()): FastifyServerOptions {
   const https = config.publicOrigin.protocol === 'https:';
+  const access = accessLineWriter(logger);
   return {
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -39,43 +51,84 @@ export function serverOptions(config: Config, logger: Logger): FastifyServerOpti
     childLoggerFactory: requestChildLogger,                                                        // request.log made on first use
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.bodyLimitBytes,
-    return503OnClosing: true,
+    // Requests that reach Fastify while it closes are answered as usual (with Connection: close), not with its bare
+    // JSON 503: server.ts closes only once the keep-alive drain is over (docs/adr/0023).
+    return503OnClosing: false,
+    forceCloseConnections: false,
     routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 100 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    // Node's own replies to malformed requests (bad syntax, oversized headers) carry the security headers too.
+    // Fastify's answers before routing (a URL it cannot decode, `/%ff`) get a plain body, the security headers and an
+    // access line, never its JSON that echoes the path. No route ran, so no hook did: this does their part.
+    frameworkErrors: (error, request, rawReply) => {
+      const reply = rawReply as FastifyReply;
+      const status = error.statusCode === 414 ? 414 : error.statusCode !== undefined && error.statusCode >= 500 ? 500 : 400;
+      const reason = REASONS[status] ?? 'Bad Request';
+      access({ reqId: request.id, method: request.method, path: pathOf(request.url), status, ms: 0 });
+      void reply.code(status).headers(rawErrorHeaders(https)).type('text/plain; charset=utf-8').send(rawErrorBody(status, reason));
+    },
+    // Node's own replies to malformed requests (bad syntax, oversized headers, too slow) carry the headers too.
     clientErrorHandler: (err, socket) => {
-      if (!socket.writable) return;
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
       const code = (err as NodeJS.ErrnoException).code;
       const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(rawErrorResponse(status, reason, https));
+      access({ reqId: newRequestId(), method: '-', path: '-', status, ms: 0 });
+      socket.end(rawErrorResponse(status, REASONS[status] ?? 'Bad Request', https));
     },
-    serverFactory: (handler) => createServer({
+    serverFactory: (handler) => answerExpectations(createServer({
       maxHeaderSize: 16 * 1024,
       requestTimeout: config.requestTimeoutMs,
       headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
+      // Node checks those two timeouts on this interval (30 s by default), so a slow client held its socket for up
+      // to 30 s whatever they said; every half second keeps them within a second of the setting (issue 18.4).
+      connectionsCheckingInterval: 500,
       keepAliveTimeout: 65_000,
-      requireHostHeader: true,
+      // Checked in limits.ts instead, so that the refusal is the app's page with the app's headers and a log line.
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
-    }, handler),
+    }, (req, res) => {
+      if (lifecycle.draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    }), https, access),
   };
 }
 
-export async function buildApp(config: Config, services: Services, logger: Logger): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(config, logger));
+/** Node answers an `Expect` other than 100-continue with its own bare 417 unless someone listens: this does, with the headers. */
+function answerExpectations(server: Server, https: boolean, access: ReturnType<typeof accessLineWriter>): Server {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = rawErrorBody(417, 'Expectation Failed');
+    access({ reqId: newRequestId(), method: req.method ?? '-', path: pathOf(req.url ?? ''), status: 417, ms: 0 });
+    res.writeHead(417, { ...rawErrorHeaders(https), connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  });
+  return server;
+}
+
+export async function buildApp(config: Config, services: Services, logger: Logger, lifecycle: Lifecycle = new Lifecycle()): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(config, logger, lifecycle));
   const https = config.publicOrigin.protocol === 'https:';
 
   if (services.tracing !== undefined) await app.register(services.tracing.plugin);               // a span per request (OTEL_ENABLED only)
   await app.register(accessLog, { tracing: services.tracing !== undefined });                     // one JSON line per request, redacted
+  // While draining, replies in flight close their connection too (new requests get it in serverFactory).
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
+  });
   await app.register(writeBatching);                                                              // a turn's responses written together
   await app.register(limits, { publicHost: config.publicOrigin.host, checkHost: config.isProduction }); // host, methods, body type/size/fields
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
+  await app.register(loadShedding, { maxEventLoopDelayMs: config.loadShedEventLoopDelayMs, retryAfterSeconds: config.loadShedRetryAfterSeconds }); // 503 while overloaded
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
-  await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
   await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS } }); // Nunjucks, autoescape, govuk-frontend
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages
+  // Routes keep the error handler set when they are registered: registered before `errors`, a refused asset request
+  // (the production Host check) got Fastify's JSON with the reason in it. So every route comes after it.
+  await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
 
   await app.register(contentRoutes);
   await app.register(statusRoutes, { checks: services.healthChecks, publicOrigin: config.publicOrigin.origin });

@@ -41,6 +41,92 @@ const redirects: [unknown, string][] = [
   ['/../../etc/passwd', '/etc/passwd'],
 ];
 
+/**
+ * Open-redirect payloads (issue 17.1 and the usual lists): each must come back as the fallback, or as a path that a
+ * browser can only read as one on this site. The first three resolved to `//evil.example` before the result was
+ * checked.
+ */
+const openRedirects: [string, string][] = [
+  ['/.//evil.example', '/'],
+  ['/a/..//evil.example', '/'],
+  ['/%2e//evil.example', '/'],
+  ['/%2E//evil.example', '/'],
+  ['/./\u002f/evil.example', '/'],
+  ['/a/b/../..//evil.example', '/'],
+  ['/%2e%2e//evil.example', '/'],
+  ['/a/%2e%2e//evil.example', '/'],
+  ['/././/evil.example', '/'],
+  ['/.//evil.example/path?x=1', '/'],
+  ['/..//evil.example', '/'],
+  ['/.%2f/evil.example', '/.%2f/evil.example'],
+  ['/%2e%2f/evil.example', '/%2e%2f/evil.example'],
+  ['/\\evil.example', '/'],
+  ['/\\/evil.example', '/'],
+  ['/.\\/evil.example', '/'],
+  ['/%5cevil.example', '/'],
+  ['/%5C%5Cevil.example', '/'],
+  ['/%09/evil.example', '/'],
+  ['/\t/evil.example', '/'],
+  ['/\r\n/evil.example', '/'],
+  ['/%0d%0a/evil.example', '/'],
+  ['/%0D%0ALocation:%20https://evil.example', '/'],
+  ['/%00//evil.example', '/'],
+  ['/\u0000/evil.example', '/'],
+  ['\t//evil.example', '/'],
+  ['/ //evil.example', '/%20//evil.example'],
+  ['javascript:alert(1)', '/'],
+  ['JaVaScRiPt:alert(1)', '/'],
+  ['/javascript:alert(1)', '/'],
+  ['/%6aavascript:alert(1)', '/'],
+  ['data:text/html,<script>alert(1)</script>', '/'],
+  ['https:evil.example', '/'],
+  ['https:/evil.example', '/'],
+  ['/https://evil.example', '/'],
+  ['/%2F%2Fevil.example', '/'],
+  ['/%2f%2fevil.example', '/'],
+  ['/%252F%252Fevil.example', '/%252F%252Fevil.example'],
+  ['/%252e//evil.example', '/%252e//evil.example'],
+  ['/%25%32%65//evil.example', '/%25%32%65//evil.example'],
+  ['/\uff0fevil.example', '/%EF%BC%8Fevil.example'],
+  ['/\u2215evil.example', '/%E2%88%95evil.example'],
+  ['/\u2044evil.example', '/%E2%81%84evil.example'],
+  ['/\uff3cevil.example', '/%EF%BC%BCevil.example'],
+  ['/%E3%80%82evil.example', '/%E3%80%82evil.example'],
+  ['/@evil.example', '/@evil.example'],
+  ['/user:pass@evil.example', '/'],
+  ['/?//evil.example', '/?//evil.example'],
+  ['/#//evil.example', '/'],
+  ['/a/..', '/'],
+  ['/.', '/'],
+  ['/%2e', '/'],
+];
+
+for (const [input, expected] of openRedirects) {
+  test(`open redirect: safeLocalPath(${JSON.stringify(input)}) → ${expected}`, () => {
+    const result = safeLocalPath(input);
+    assert.equal(result, expected);
+    assert.ok(result === '/' || /^\/[^/\\]/.test(result), 'one leading slash, then neither / nor \\');
+    // What a browser does with the href: resolve it against this site.
+    assert.equal(new URL(result, 'https://lpa.example').host, 'lpa.example');
+  });
+}
+
+test('safeLocalPath: any string of slashes, dots, backslashes and their encodings stays on this site', () => {
+  const parts = ['/', '.', '..', '\\', '%2e', '%2E', '%2f', '%5c', '%09', '%252f', 'evil.example', '@', ':', '?', '#', '\t'];
+  let seed = 7;
+  for (let i = 0; i < 20_000; i++) {
+    let s = '/';
+    const n = 1 + (i % 7);
+    for (let j = 0; j < n; j++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      s += parts[seed % parts.length] ?? '';
+    }
+    const result = safeLocalPath(s);
+    assert.ok(result === '/' || /^\/[^/\\]/.test(result), `${JSON.stringify(s)} → ${result}`);
+    assert.equal(new URL(result, 'https://lpa.example').host, 'lpa.example', JSON.stringify(s));
+  }
+});
+
 for (const [input, expected] of redirects) {
   test(`safeLocalPath(${JSON.stringify(input)}) → ${expected}`, () => {
     assert.equal(safeLocalPath(input), expected);

@@ -121,28 +121,37 @@ export function pathOf(url: string): string {
 export const QUIET_PATHS: ReadonlySet<string> = new Set([PATHS.pingElb, PATHS.robots]);
 
 /**
- * A redirect target from user input is only ever a path on this site: it starts with a single `/`,
- * has no scheme, no `//` or `/\` (protocol-relative), no backslashes or control characters.
- * Returns the safe path or the fallback.
+ * A redirect target from user input is only ever a path on this site. The input is screened (no scheme, no `//` or
+ * `/\\`, no backslash or control character, raw or percent-encoded), then resolved; the RESULT is checked again,
+ * because resolving dot segments can make `//host` of an input that had none (`/.//evil`, `/a/..//evil`,
+ * `/%2e//evil`). Returns the safe path (with its query) or the fallback.
  */
 export function safeLocalPath(candidate: unknown, fallback: string = PATHS.home): string {
   if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 512) return fallback;
   if (!candidate.startsWith('/')) return fallback;
   if (candidate.startsWith('//')) return fallback;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what we refuse
-  if (/[\\\u0000-\u001f\u007f]/.test(candidate)) return fallback;
+  const unsafe = /[\\\u0000-\u001f\u007f]/;
+  if (unsafe.test(candidate)) return fallback;
   let decoded: string;
   try {
     decoded = decodeURIComponent(candidate);
   } catch {
     return fallback;
   }
-  if (decoded.startsWith('//') || decoded.includes('\\') || /^\/[^/]*:/.test(decoded)) return fallback;
+  if (decoded.startsWith('//') || unsafe.test(decoded) || /^\/[^/]*:/.test(decoded)) return fallback;
+  let result: string;
   try {
     const url = new URL(candidate, 'http://local.invalid');
     if (url.origin !== 'http://local.invalid') return fallback;
-    return url.pathname + url.search;
+    result = url.pathname + url.search;
   } catch {
     return fallback;
   }
+  return isSingleSlashPath(result) ? result : fallback;
+}
+
+/** `/`, or `/` followed by a character that is neither `/` nor `\`: a browser can read it only as a path here. */
+function isSingleSlashPath(path: string): boolean {
+  return path === '/' || (path.startsWith('/') && path[1] !== '/' && path[1] !== '\\');
 }

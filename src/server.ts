@@ -3,12 +3,14 @@
  * Nothing else lives here; the application is assembled in app.ts.
  */
 import cluster from 'node:cluster';
+import type { Server } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { TurnBatchedSink, loggerOptions } from './platform/logging.ts';
 import { assertSupportedRuntime } from './platform/runtime-guard.ts';
-import { buildApp } from './app.ts';
+import { Lifecycle, buildApp } from './app.ts';
 import { createServices } from './services.ts';
 import { loadTracing } from './platform/trace-context.ts';
 
@@ -63,18 +65,35 @@ if (workers > 1 && cluster.isPrimary) {
   const logger = pino(loggerOptions(config.logLevel, { tracing: config.otelEnabled }), destination);
   const tracing = await loadTracing(config, logger.child({ component: 'tracing' })); // imports the SDK only when enabled
   const services = createServices(config, { logger, tracing });
-  const app = await buildApp(config, services, logger);
+  const lifecycle = new Lifecycle();
+  const app = await buildApp(config, services, logger, lifecycle);
   await app.listen({ host: config.host, port: config.port });
   logger.info({ host: config.host, port: config.port, store: services.sessionStore.kind }, 'lpa-front listening');
 
+  // Draining (docs/adr/0023). Closing idle keep-alive sockets at once raced with clients that had just sent a request
+  // on one: it was reset (ECONNRESET). So first every response says Connection: close, in-flight and newly arriving
+  // alike, and each connection closes after its reply; idle ones are closed only when the drain window is over or
+  // no connection is left. Then Fastify closes (any last request is still answered) and the stores.
   const drain = async (signal: string): Promise<void> => {
-    logger.info({ signal }, 'draining');
-    const timer = setTimeout(() => { process.exit(1); }, 10_000);
+    logger.info({ signal, drainMs: config.shutdownDrainMs }, 'draining');
+    const timer = setTimeout(() => { process.exit(1); }, config.shutdownDrainMs + config.requestTimeoutMs + 5000);
     timer.unref();
-    await app.close(); // stops accepting, finishes in-flight requests, runs onClose hooks
+    lifecycle.draining = true;
+    await untilNoConnections(app.server, config.shutdownDrainMs);
+    await app.close(); // stops accepting, closes idle sockets, finishes in-flight requests, runs onClose hooks
     await services.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => { void drain('SIGTERM'); });
   process.once('SIGINT', () => { void drain('SIGINT'); });
+}
+
+/** Resolves when the server has no open connection, or after `ms`. */
+async function untilNoConnections(server: Server, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    const open = await new Promise<number>((resolve) => { server.getConnections((err, n) => { resolve(err === null ? n : 0); }); });
+    if (open === 0) return;
+    await delay(50);
+  }
 }

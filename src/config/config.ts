@@ -57,6 +57,9 @@ export interface Config {
   readonly uploadS3Region: string;
   readonly uploadS3Endpoint: URL | undefined;
   readonly uploadS3KmsKeyId: string | undefined;
+  readonly shutdownDrainMs: number;
+  readonly loadShedEventLoopDelayMs: number;
+  readonly loadShedRetryAfterSeconds: number;
 }
 
 /** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
@@ -205,6 +208,9 @@ export const SETTINGS = {
   UPLOAD_S3_REGION: { doc: 'AWS region of UPLOAD_S3_BUCKET.', default: 'eu-west-1', parse: (raw) => { if (!/^[a-z]{2}-[a-z-]{1,30}-\d$/.test(raw)) throw new SettingError('must be an AWS region, e.g. eu-west-1'); return raw; } },
   UPLOAD_S3_ENDPOINT: { doc: 'S3 endpoint URL for an S3-compatible store or a VPC endpoint. Unset: AWS\'s own for the region.', parse: url(['http:', 'https:']) },
   UPLOAD_S3_KMS_KEY_ID: { doc: 'KMS key id or ARN for server-side encryption (aws:kms). Unset: SSE-S3 (AES256).', parse: (raw) => { if (!/^[A-Za-z0-9:/_-]{1,2048}$/.test(raw)) throw new SettingError('must be a KMS key id, alias or ARN'); return raw; } },
+  SHUTDOWN_DRAIN_MS: { doc: 'After SIGTERM, how long open keep-alive connections are kept so that requests already on their way are answered (each with Connection: close) before idle ones are closed. Ends sooner when every connection has closed.', default: '5000', parse: integer(0, 60_000) },
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: { doc: 'Answer 503 with Retry-After (except /ping/elb and assets) while the event loop lags more than this many milliseconds: an overloaded instance refuses quickly instead of letting every request time out. 0 turns load shedding off.', default: '1000', parse: integer(0, 60_000) },
+  LOAD_SHED_RETRY_AFTER_SECONDS: { doc: 'The Retry-After sent with a load-shedding 503.', default: '10', parse: integer(1, 3600) },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -388,6 +394,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     uploadS3Region: get('UPLOAD_S3_REGION') as string,
     uploadS3Endpoint: get('UPLOAD_S3_ENDPOINT') as URL | undefined,
     uploadS3KmsKeyId: get('UPLOAD_S3_KMS_KEY_ID') as string | undefined,
+    shutdownDrainMs: get('SHUTDOWN_DRAIN_MS') as number,
+    loadShedEventLoopDelayMs: get('LOAD_SHED_EVENT_LOOP_DELAY_MS') as number,
+    loadShedRetryAfterSeconds: get('LOAD_SHED_RETRY_AFTER_SECONDS') as number,
   });
 }
 

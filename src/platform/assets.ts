@@ -5,6 +5,7 @@
  * not, can reach the file system (no traversal by construction). Files are immutable (their names change
  * with their content) and served with the pre-compressed brotli or gzip variant the client accepts.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import fp from 'fastify-plugin';
@@ -36,6 +37,11 @@ export interface AssetCatalogue {
   readonly urls: Readonly<Record<string, string>>;
   readonly files: ReadonlyMap<string, Asset>;
   url(logical: string): string;
+  /**
+   * The Subresource Integrity value (`sha384-…`) of the bytes served for a logical name, for the `integrity` attribute
+   * of scripts and stylesheets (docs/adr/0024). Optional so that a test's stand-in catalogue need not have one.
+   */
+  integrity?(logical: string): string;
 }
 
 /* eslint-disable security/detect-non-literal-fs-filename -- `dir` is the build output folder fixed in code (services.ts), never request data */
@@ -70,13 +76,26 @@ export function loadAssets(dir: string): AssetCatalogue {
   };
   walk(dir);
   files.delete(`${ASSET_PREFIX}manifest.json`);
+  // Computed here, from the very bytes served (the uncompressed ones: SRI checks the decoded body), not trusted from
+  // the build. Content-hashed names never change their bytes, so each value holds for the life of the process.
+  const integrities = new Map<string, string>();
+  for (const [logical, u] of Object.entries(urls)) {
+    const asset = files.get(u);
+    if (asset !== undefined) integrities.set(logical, `sha384-${createHash('sha384').update(asset.identity).digest('base64')}`);
+  }
+  const url = (logical: string): string => {
+    const u = urls[logical];
+    if (u === undefined) throw new Error(`unknown asset ${logical}`);
+    return u;
+  };
   return {
     urls,
     files,
-    url(logical: string): string {
-      const u = urls[logical];
-      if (u === undefined) throw new Error(`unknown asset ${logical}`);
-      return u;
+    url,
+    integrity(logical: string): string {
+      const value = integrities.get(logical);
+      if (value === undefined) throw new Error(`unknown asset ${logical}`);
+      return value;
     },
   };
 }
@@ -90,7 +109,8 @@ export function chooseEncoding(acceptEncoding: string | undefined, asset: { br?:
 
 async function assets(app: FastifyInstance, options: { catalogue: AssetCatalogue }): Promise<void> {
   const { files } = options.catalogue;
-  app.get(`${ASSET_PREFIX}*`, { config: { session: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
+  // Never shed (load-shedding.ts): served from memory, they cost next to nothing, and a page without them is broken.
+  app.get(`${ASSET_PREFIX}*`, { config: { session: false, loadShedding: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const path = pathOf(request.url);
     const asset = files.get(path);
     if (asset === undefined) {

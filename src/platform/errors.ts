@@ -33,6 +33,7 @@ export function statusFor(error: FastifyError | Error): number {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return status in TITLES ? status : 400;
   }
+  if (status === 503) return 503; // a deliberate refusal (load shedding), with its Retry-After
   return 500;
 }
 
@@ -75,7 +76,9 @@ async function errors(app: FastifyInstance): Promise<void> {
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusFor(error);
     if (error instanceof HttpError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-    if (status >= 500) {
+    if (status === 503) {
+      request.log.warn({ status, reference: request.id }, error.message);
+    } else if (status >= 500) {
       request.log.error({ err: error, reference: request.id }, 'unhandled error');
     } else {
       request.log.info({ status, code: error.code, reason: error instanceof CsrfError ? error.reason : undefined }, 'request refused');

@@ -1,7 +1,7 @@
 /**
  * Request limits: what a request may be before any handler sees it.
  *
- * - Host: in production the Host (or, from a trusted proxy, X-Forwarded-Host) must be PUBLIC_ORIGIN's host,
+ * - Host: every HTTP/1.1 request has one (400 otherwise); in production the Host (or, from a trusted proxy, X-Forwarded-Host) must be PUBLIC_ORIGIN's host,
  *   except on the machine health checks (HOST_CHECK_EXEMPT).
  * - Methods: only those a route declares; others get 405 with Allow (see errors.ts, which reads `allowedMethods`).
  * - Bodies: only application/x-www-form-urlencoded (415 otherwise), at most BODY_LIMIT_BYTES (413), at most
@@ -87,6 +87,13 @@ async function limits(app: FastifyInstance, options: LimitsOptions): Promise<voi
     if (exact !== undefined) return [...exact];
     for (const [prefix, set] of prefixes) if (path.startsWith(prefix)) return [...set];
     return [];
+  });
+
+  // HTTP/1.1 requires Host (RFC 9112 §3.2). Node's own check (requireHostHeader) answered a bare 400 without the
+  // security headers or a log line; here the refusal is the app's error page. HTTP/1.0 may omit it.
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done: HookHandlerDoneFunction) => {
+    if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') done(httpError(400, 'no Host header'));
+    else done();
   });
 
   if (options.checkHost) {

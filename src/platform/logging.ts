@@ -164,7 +164,8 @@ async function accessLog(app: FastifyInstance, options: { tracing?: boolean }): 
   // Callback style: Fastify runs it without a promise and a microtask per request.
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const path = pathOf(request.url);
-    if (!QUIET_PATHS.has(path) && !(path.startsWith(ASSET_PREFIX) && reply.statusCode < 400)) {
+    // Health checks and assets are left out unless refused: every error a client causes has its line.
+    if (reply.statusCode >= 400 || !(QUIET_PATHS.has(path) || path.startsWith(ASSET_PREFIX))) {
       // With tracing off: one boolean test, and an absent traceId (no lookup, no extra object).
       const traceId = tracing ? requestTrace(request)?.traceId : undefined;
       access({ reqId: request.id, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, traceId });

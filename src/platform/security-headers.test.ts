@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
-import securityHeaders, { staticSecurityHeaders } from './security-headers.ts';
+import securityHeaders, { contentSecurityPolicy, rawErrorHeaders, rawErrorResponse, staticSecurityHeaders } from './security-headers.ts';
 
 test('a route cannot send a response without the CSP and headers, or with X-Powered-By', async () => {
   const app = Fastify();
@@ -44,4 +44,31 @@ test('a request refused by an earlier onRequest hook gets a policy without a non
   } finally {
     await app.close();
   }
+});
+
+test("the policy is default-src 'none' with every resource the pages load named, and nothing unsafe", () => {
+  const csp = contentSecurityPolicy('bm9uY2Vub25jZW5vbmNlMQ==', true);
+  const d = new Map(csp.split('; ').map((part) => {
+    const [name = '', ...values] = part.split(' ');
+    return [name, values.join(' ')];
+  }));
+  assert.equal(d.get('default-src'), "'none'");
+  assert.equal(d.get('script-src'), "'self' 'nonce-bm9uY2Vub25jZW5vbmNlMQ=='");
+  for (const name of ['style-src', 'img-src', 'font-src', 'connect-src', 'manifest-src', 'frame-ancestors']) assert.equal(d.get(name), "'self'", name);
+  for (const name of ['object-src', 'base-uri', 'frame-src']) assert.equal(d.get(name), "'none'", name);
+  assert.equal(d.get('form-action'), "'self' https://www.gov.uk");
+  assert.equal(d.get('require-trusted-types-for'), "'script'");
+  assert.ok(d.has('upgrade-insecure-requests'));
+  assert.doesNotMatch(csp, /unsafe-|\*|data:|blob:|http:/);
+});
+
+test("Node's own refusals carry the same headers and the policy without a nonce, as a page refused before the nonce", () => {
+  const raw = rawErrorResponse(431, 'Request Header Fields Too Large', true);
+  const [head = '', body] = raw.split('\r\n\r\n');
+  assert.equal(body, '431 Request Header Fields Too Large\n');
+  assert.match(head, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  assert.ok(head.includes(`\r\ncontent-security-policy: ${contentSecurityPolicy(undefined, true)}\r\n`));
+  assert.doesNotMatch(head, /nonce-/);
+  for (const [name, value] of Object.entries(staticSecurityHeaders())) assert.ok(head.includes(`\r\n${name}: ${value}\r\n`), name);
+  assert.deepEqual(rawErrorHeaders(true)['content-security-policy'], contentSecurityPolicy(undefined, true));
 });

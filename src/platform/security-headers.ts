@@ -23,15 +23,19 @@ export interface SecurityHeadersOptions {
   readonly https: boolean;
 }
 
-/** The policy, as directives; the nonce goes into script-src. Without one, no inline script may run. */
+/**
+ * The policy, as directives; the nonce goes into script-src. Without one, no inline script may run.
+ * `default-src 'none'`: every kind of resource the pages load is named below, and nothing else may load at all
+ * (docs/adr/0024). Same-origin scripts and stylesheets also carry Subresource Integrity (the asset catalogue).
+ */
 export function cspDirectives(nonce: string | undefined, https: boolean): string[] {
   const directives = [
-    "default-src 'self'",
+    "default-src 'none'",
     nonce === undefined ? "script-src 'self'" : `script-src 'self' 'nonce-${nonce}'`,
     "style-src 'self'",
     "img-src 'self'",
     "font-src 'self'",
-    "connect-src 'self'",
+    "connect-src 'self'",                                                                         // the session-timeout warning's fetches
     "manifest-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
@@ -73,12 +77,25 @@ export function staticSecurityHeaders(): Record<string, string> {
 /** 128 random bits, base64, from a CSPRNG pool refilled 512 nonces at a time (one syscall, not one per response). */
 export const nextNonce: () => string = randomPool(16, 512, (pool, start, end) => pool.toString('base64', start, end));
 
-/** Headers for a response Node writes itself, outside Fastify (malformed request, header overflow). */
+/**
+ * Headers for a reply made outside Fastify's routes: Node's own refusals of malformed requests, and the few Fastify
+ * answers before routing (a URL it cannot decode). No page is rendered, so no nonce is issued: the policy is the
+ * one without a nonce source, the same as on a page refused before the nonce hook ran.
+ */
+export function rawErrorHeaders(https: boolean): Record<string, string> {
+  return { ...staticSecurityHeaders(), 'content-security-policy': contentSecurityPolicy(undefined, https), 'cache-control': 'no-store' };
+}
+
+/** The body of such a reply: the status and its reason, nothing of the request. */
+export function rawErrorBody(status: number, reason: string): string {
+  return `${String(status)} ${reason}\n`;
+}
+
+/** A whole HTTP/1.1 response, for Node's `clientError` (malformed request, header overflow, timeout). */
 export function rawErrorResponse(status: number, reason: string, https: boolean): string {
-  const headers = { ...staticSecurityHeaders(), 'content-security-policy': contentSecurityPolicy(nextNonce(), https) };
-  const body = `${String(status)} ${reason}\n`;
-  let head = `HTTP/1.1 ${String(status)} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n`;
-  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  const body = rawErrorBody(status, reason);
+  let head = `HTTP/1.1 ${String(status)} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n`;
+  for (const [name, value] of Object.entries(rawErrorHeaders(https))) head += `${name}: ${value}\r\n`;
   return `${head}\r\n${body}`;
 }
 

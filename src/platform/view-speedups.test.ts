@@ -81,6 +81,7 @@ describe('every page renders as with a stock environment', () => {
   stock.addGlobal('serviceName', 'Make a lasting power of attorney');
   stock.addGlobal('asset', (logical: string) => catalogue.url(logical));
   stock.addGlobal('fragment', (name: string, args: Record<string, unknown> = {}) => markedSafe(stock.render(`fragments/${name}.njk`, args).trim()));
+  stock.addGlobal('assetIntegrity', (logical: string) => catalogue.integrity?.(logical) ?? '');
 
   const templates = [
     ...readdirSync(join(root, 'features'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.njk')),

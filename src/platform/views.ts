@@ -47,6 +47,7 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   env.addGlobal('paths', PATHS);
   env.addGlobal('serviceName', 'Make a lasting power of attorney');
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
+  env.addGlobal('assetIntegrity', (logical: string) => catalogue.integrity?.(logical) ?? ''); // SRI (docs/adr/0024)
   env.addGlobal('fragment', fragmentRenderer(env));
   for (const [k, v] of Object.entries(extraGlobals)) env.addGlobal(k, v);
   return env;

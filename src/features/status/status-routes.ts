@@ -69,7 +69,8 @@ export default async function statusRoutes(app: FastifyInstance, options: Status
   const quiet = { config: { session: false } } as const;
   const security = securityTxt(options.publicOrigin);
 
-  app.get(PATHS.pingElb, quiet, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Happy face'));
+  // Never shed (load-shedding.ts): a 503 here would make the load balancer pull every busy instance at once.
+  app.get(PATHS.pingElb, { config: { session: false, loadShedding: false } }, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Happy face'));
   app.get(PATHS.robots, quiet, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('User-agent: *\nDisallow: /\n'));
   app.get(PATHS.securityTxt, quiet, async (_req, reply) => reply.type('text/plain; charset=utf-8').send(security));
 
