@@ -4,6 +4,7 @@
  */
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +155,14 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
       await signIn(h, 'reset@example.com', NEW_PASSWORD);
     });
 
+    test('two concurrent resets with one token: exactly one changes the password', async () => {
+      await activeUser(h, 'race@example.com');
+      const reset = await h.accounts.requestPasswordReset('race@example.com');
+      assert.ok(reset.outcome === 'reset');
+      const results = await Promise.all([h.accounts.resetPassword(reset.token, NEW_PASSWORD), h.accounts.resetPassword(reset.token, 'a third long passphrase 5')]);
+      assert.deepEqual(results.slice().sort(), ['changed', 'invalid-token']);
+    });
+
     test('reset and email-change tokens expire after 24 hours', async () => {
       const { userId, token } = await activeUser(h, 'expiry@example.com');
       const reset = await h.accounts.requestPasswordReset('expiry@example.com');
@@ -236,6 +245,23 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
     });
   });
 }
+
+describe('local accounts backend storage', () => {
+  test('tokens are stored only as their SHA-256; the database holds no usable token', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lpa-accounts-hash-'));
+    const store = openStore(dir, { migrations: LOCAL_ACCOUNTS_MIGRATIONS });
+    t.after(() => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const accounts = createLocalAccounts({ db: () => store.db, scrypt: { log2N: 10, r: 8, p: 1 } });
+    const r = await accounts.register('hashed@example.com', PASSWORD);
+    assert.ok(r.outcome === 'created');
+    const everything = JSON.stringify([store.db.prepare('SELECT * FROM account_tokens').all(), store.db.prepare('SELECT * FROM users').all()]);
+    assert.ok(!everything.includes(r.activationToken), 'the raw token is nowhere in the database');
+    assert.ok(everything.includes(createHash('sha256').update(r.activationToken).digest('hex')));
+  });
+});
 
 describe('API accounts backend under an outage', () => {
   test('a 5xx or an unreachable API throws CredentialBackendError, never a wrong answer', async () => {
