@@ -137,6 +137,7 @@ const appEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
   NODE_ENV: 'production',
+  MAIL_TRANSPORT: 'file',
   HOST: '127.0.0.1',
   PORT: String(appPort),
   PUBLIC_ORIGIN: publicOrigin,

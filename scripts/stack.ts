@@ -303,6 +303,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_ENV: 'production',
+        MAIL_TRANSPORT: 'file',
         HOST: LOOPBACK,
         PORT: String(port),
         PUBLIC_ORIGIN: `https://${publicHost}`,

@@ -22,7 +22,14 @@ import { openStore } from './backends/sqlite-store.ts';
 import { apiClientFor } from './backends/api-client.ts';
 import type { CredentialBackend } from './backends/credentials.ts';
 import { createApiCredentials } from './backends/api-credentials.ts';
-import { LOCAL_CREDENTIALS_MIGRATIONS, createLocalCredentials } from './backends/local-credentials.ts';
+import { createLocalCredentials } from './backends/local-credentials.ts';
+import type { AccountsBackend } from './backends/accounts.ts';
+import { createApiAccounts } from './backends/api-accounts.ts';
+import { LOCAL_ACCOUNTS_MIGRATIONS, createLocalAccounts } from './backends/local-accounts.ts';
+import type { MailTransport } from './backends/mail.ts';
+import { fileTransport, notifyTransport } from './backends/mail.ts';
+import type { MailOutbox } from './backends/mail-outbox.ts';
+import { MAIL_OUTBOX_MIGRATIONS, createMailOutbox } from './backends/mail-outbox.ts';
 import { createResolveUser } from './features/sign-in/identity.ts';
 import type { ThrottleStore } from './features/sign-in/throttle.ts';
 import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
@@ -48,6 +55,10 @@ export interface Services {
   readonly signInPolicy?: Partial<SignInPolicy>;
   /** Request tracing, when OTEL_ENABLED is true (loaded by server.ts with loadTracing). */
   readonly tracing?: Tracing;
+  /** Registration, tokens, profile, deletion, LPAs (ADR 0034): the API's, or the embedded store's. */
+  readonly accounts: AccountsBackend;
+  /** Account emails, durable and sent once (ADR 0035): Notify, or DATA_DIR/mail.jsonl. */
+  readonly mail: MailOutbox;
   close(): Promise<void>;
 }
 
@@ -73,6 +84,8 @@ export interface ServiceOverrides {
   readonly revocations?: RevocationStore;
   readonly signInPolicy?: Partial<SignInPolicy>;
   readonly tracing?: Tracing | undefined;
+  readonly accounts?: AccountsBackend;
+  readonly mailTransport?: MailTransport;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -88,7 +101,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     signingKey: sharedWithPhp ? null : config.sessionSecret,
   };
   const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
-  const store = openStore(config.dataDir, { migrations: LOCAL_CREDENTIALS_MIGRATIONS });
+  const store = openStore(config.dataDir, { migrations: [...LOCAL_ACCOUNTS_MIGRATIONS, ...MAIL_OUTBOX_MIGRATIONS] });
   const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger, undefined, overrides.tracing);
   const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
@@ -102,6 +115,12 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     { name: 'store', required: true, check: () => store.ping() },
     ...(api === undefined ? [] : [{ name: 'api', required: true, check: () => api.ping() }]),
   ];
+  const accounts = overrides.accounts ?? (api !== undefined ? createApiAccounts({ api }) : createLocalAccounts({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
+  const mailTransport = overrides.mailTransport
+    ?? (config.mailTransport === 'notify' && config.notifyApiKey !== undefined
+      ? notifyTransport({ apiKey: config.notifyApiKey, baseUrl: config.notifyBaseUrl, templates: config.notifyTemplates, logger: logger.child({ component: 'notify' }) })
+      : fileTransport(config.dataDir));
+  const mail = createMailOutbox({ db: () => store.db, transport: mailTransport, logger: logger.child({ component: 'mail' }) });
   const feedback = createFeedbackService({ store, api, logger: logger.child({ component: 'feedback' }) });
   return {
     sessionStore,
@@ -115,7 +134,11 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     revocations,
     ...(overrides.signInPolicy === undefined ? {} : { signInPolicy: overrides.signInPolicy }),
     ...(overrides.tracing === undefined ? {} : { tracing: overrides.tracing }),
+    accounts,
+    mail,
     close: async () => {
+      await mail.stop();
+      mailTransport.close();
       await credentials.close();
       await throttleStore.close?.();
       await revocations.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ConfigError, DEVELOPMENT_SECRETS, describeSettings, loadConfig } from './config.ts';
 
 const STRONG = 'q8Zr1vN3xK0pL5sT9wE2yU7iO4aD6fG1hJ3kM5nB8cV0';
-const prod = { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', SESSION_SECRET: STRONG };
+const prod = { NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', SESSION_SECRET: STRONG, MAIL_TRANSPORT: 'file' };
 
 test('development defaults work with no environment and generate an ephemeral secret once', () => {
   const notices: string[] = [];
@@ -123,7 +123,7 @@ test('every setting is documented, and secrets are marked', () => {
   const docs = describeSettings();
   assert.ok(docs.length >= 15);
   for (const d of docs) assert.ok(d.doc.length > 10, `${d.name} lacks documentation`);
-  assert.deepEqual(docs.filter((d) => d.secret).map((d) => d.name).sort(), ['REDIS_URL', 'SESSION_SECRET']);
+  assert.deepEqual(docs.filter((d) => d.secret).map((d) => d.name).sort(), ['NOTIFY_API_KEY', 'REDIS_URL', 'SESSION_SECRET']);
 });
 
 test('outside production PUBLIC_ORIGIN follows HOST and PORT, and a loopback origin accepts its aliases (issue 16, point 10)', () => {

@@ -60,12 +60,31 @@ export interface Config {
   readonly shutdownDrainMs: number;
   readonly loadShedEventLoopDelayMs: number;
   readonly loadShedRetryAfterSeconds: number;
+  /** How account emails leave (ADR 0035): GOV.UK Notify, or one JSON line each in DATA_DIR/mail.jsonl. */
+  readonly mailTransport: 'notify' | 'file';
+  readonly notifyApiKey: string | undefined;
+  readonly notifyBaseUrl: URL;
+  readonly notifyTemplates: Readonly<Record<NotifyTemplate, string>>;
 }
 
 /** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
 export type ClamdAddress = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
+/** The account emails, and the Notify template each uses (the PHP front's NotifyMailTransport template map). */
+export type NotifyTemplate = 'accountActivate' | 'accountDuplicationWarning' | 'passwordReset' | 'passwordResetNoAccount' | 'passwordChanged' | 'newEmailVerify' | 'newEmailNotify';
+
+const TEMPLATE_SETTINGS = {
+  accountActivate: 'NOTIFY_TEMPLATE_ACCOUNT_ACTIVATE',
+  accountDuplicationWarning: 'NOTIFY_TEMPLATE_ACCOUNT_DUPLICATION_WARNING',
+  passwordReset: 'NOTIFY_TEMPLATE_PASSWORD_RESET',
+  passwordResetNoAccount: 'NOTIFY_TEMPLATE_PASSWORD_RESET_NO_ACCOUNT',
+  passwordChanged: 'NOTIFY_TEMPLATE_PASSWORD_CHANGED',
+  newEmailVerify: 'NOTIFY_TEMPLATE_NEW_EMAIL_VERIFY',
+  newEmailNotify: 'NOTIFY_TEMPLATE_NEW_EMAIL_NOTIFY',
+} as const satisfies Record<NotifyTemplate, string>;
+
 type Parsed = string | number | boolean | URL | readonly string[] | ClamdAddress | undefined;
+
 
 interface Setting {
   /** What it is for; written into .env.example by scripts/env-example.ts. */
@@ -79,6 +98,19 @@ interface Setting {
 }
 
 class SettingError extends Error {}
+
+function uuid(raw: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(raw)) throw new SettingError('must be a Notify template id (a lowercase UUID)');
+  return raw;
+}
+
+/** A Notify API key: `{key name}-{service id}-{secret}`, the last two UUIDs (the Notify clients split it so). */
+function notifyKey(raw: string): string {
+  if (!/^[A-Za-z0-9_-]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(raw)) {
+    throw new SettingError('must be a GOV.UK Notify API key (key name, service id, secret)');
+  }
+  return raw;
+}
 
 function oneOf<T extends string>(...values: T[]) {
   return (raw: string): T => {
@@ -194,6 +226,16 @@ export const SETTINGS = {
   EGRESS_ALLOW_PRIVATE: { doc: 'Comma-separated hostnames that may resolve to private or loopback addresses (for a co-located API). Empty: none.', default: '', parse: list },
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
+  MAIL_TRANSPORT: { doc: 'How account emails are sent: notify (GOV.UK Notify, needs NOTIFY_API_KEY) or file (one JSON line per email appended to DATA_DIR/mail.jsonl, for development and tests). Default: notify when NOTIFY_API_KEY is set, else file; production refuses to start with neither a key nor MAIL_TRANSPORT=file.', parse: oneOf('notify', 'file') },
+  NOTIFY_API_KEY: { doc: 'GOV.UK Notify API key (key name, service id, secret). Signs the JWT of each Notify call; never logged.', secret: true, parse: notifyKey },
+  NOTIFY_BASE_URL: { doc: 'GOV.UK Notify API origin (the only place mail goes; egress allows nothing else for it).', default: 'https://api.notifications.service.gov.uk', parse: origin },
+  NOTIFY_TEMPLATE_ACCOUNT_ACTIVATE: { doc: 'Notify template: activate your account (the PHP front\'s EMAIL_ACCOUNT_ACTIVATE).', default: '32aea199-3b82-4e2d-8228-f2cd8b58c40a', parse: uuid },
+  NOTIFY_TEMPLATE_ACCOUNT_DUPLICATION_WARNING: { doc: 'Notify template: someone tried to register with your address (EMAIL_ACCOUNT_DUPLICATION_WARNING).', default: '4c99eeff-6af9-4753-aae1-a5d46ea06815', parse: uuid },
+  NOTIFY_TEMPLATE_PASSWORD_RESET: { doc: 'Notify template: reset your password (EMAIL_PASSWORD_RESET).', default: 'a4f2c358-0484-431f-8148-6d1280d79f44', parse: uuid },
+  NOTIFY_TEMPLATE_PASSWORD_RESET_NO_ACCOUNT: { doc: 'Notify template: a reset was asked for an address with no account (EMAIL_PASSWORD_RESET_NO_ACCOUNT).', default: '4f57dea9-5433-4c49-9a69-365ab60a3b95', parse: uuid },
+  NOTIFY_TEMPLATE_PASSWORD_CHANGED: { doc: 'Notify template: your password was changed (EMAIL_PASSWORD_CHANGED).', default: '856f6b93-a248-42ae-9580-5d0ff24b595e', parse: uuid },
+  NOTIFY_TEMPLATE_NEW_EMAIL_VERIFY: { doc: 'Notify template: confirm your new address, sent to it (EMAIL_NEW_EMAIL_ADDRESS_VERIFY).', default: '1dd980a2-deab-4a5b-802b-61566188496d', parse: uuid },
+  NOTIFY_TEMPLATE_NEW_EMAIL_NOTIFY: { doc: 'Notify template: your address is being changed, sent to the old one (EMAIL_NEW_EMAIL_ADDRESS_NOTIFY).', default: '85a14f80-813e-4e72-8dc5-5549d958a592', parse: uuid },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
   OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
   OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
@@ -353,6 +395,12 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const otelEnabled = get('OTEL_ENABLED') as boolean;
   const otelEndpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT') as URL | undefined;
   if (otelEnabled && otelEndpoint === undefined) throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', 'is required when OTEL_ENABLED is true');
+  const notifyApiKey = get('NOTIFY_API_KEY') as string | undefined;
+  const mailTransport = (get('MAIL_TRANSPORT') as 'notify' | 'file' | undefined) ?? (notifyApiKey !== undefined ? 'notify' : 'file');
+  if (mailTransport === 'notify' && notifyApiKey === undefined) throw new ConfigError('NOTIFY_API_KEY', 'is required when MAIL_TRANSPORT=notify');
+  // Production never falls back to writing emails to a file by accident: it needs a key or an explicit choice.
+  if (production && notifyApiKey === undefined && get('MAIL_TRANSPORT') !== 'file') throw new ConfigError('NOTIFY_API_KEY', 'is required in production (or set MAIL_TRANSPORT=file explicitly)');
+  const notifyTemplates = Object.fromEntries(Object.entries(TEMPLATE_SETTINGS).map(([k, name]) => [k, get(name) as string])) as Record<NotifyTemplate, string>;
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -397,6 +445,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     shutdownDrainMs: get('SHUTDOWN_DRAIN_MS') as number,
     loadShedEventLoopDelayMs: get('LOAD_SHED_EVENT_LOOP_DELAY_MS') as number,
     loadShedRetryAfterSeconds: get('LOAD_SHED_RETRY_AFTER_SECONDS') as number,
+    mailTransport,
+    notifyApiKey,
+    notifyBaseUrl: get('NOTIFY_BASE_URL') as URL,
+    notifyTemplates: Object.freeze(notifyTemplates),
   });
 }
 

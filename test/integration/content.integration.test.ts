@@ -387,6 +387,7 @@ describe('production error pages', () => {
     NODE_ENV: 'production',
     PUBLIC_ORIGIN,
     SESSION_SECRET: 'k3Jq9vX2mP7rT4wZ8bN1cF6hL0sD5gY-production-like',
+    MAIL_TRANSPORT: 'file',
     LOG_LEVEL: 'info',
   };
 

@@ -13,6 +13,7 @@ const PRODUCTION = {
   NODE_ENV: 'production',
   PUBLIC_ORIGIN: 'https://lpa.example.gov.uk',
   SESSION_SECRET: 'q8Zr1vN3xK0pL5sT9wE2yU7iO4aD6fG1hJ3kM5nB8cV0',
+  MAIL_TRANSPORT: 'file',
 };
 
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }

@@ -15,6 +15,7 @@ const ENV = {
   NODE_ENV: 'production',
   PUBLIC_ORIGIN: `https://${HOST}`,
   SESSION_SECRET: 'k3Jq9vX2mP7rT4wZ8bN1cF6hL0sD5gY-production-like',
+  MAIL_TRANSPORT: 'file',
   LOG_LEVEL: 'info',
 };
 

@@ -203,8 +203,8 @@ describe('content pages', () => {
       const secret = 'a-real-looking-secret-for-this-test-7f3k9q2x';
       const names = new Set([
         loadConfig({ NODE_ENV: 'development' }).sessionCookieName,
-        loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, PUBLIC_ORIGIN: 'https://lpa.example.gov.uk' }).sessionCookieName,
-        loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', REDIS_URL: 'redis://127.0.0.1:6379' }).sessionCookieName,
+        loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', MAIL_TRANSPORT: 'file' }).sessionCookieName,
+        loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', REDIS_URL: 'redis://127.0.0.1:6379', MAIL_TRANSPORT: 'file' }).sessionCookieName,
       ]);
       assert.deepEqual([...names].sort(), ['__Host-lpa-session', 'lpa-session', 'lpa3']);
       const body = text(doc.querySelector('main'));
