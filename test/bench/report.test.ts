@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
-import { cpuTicksFromStat } from '../../bench/lib.ts';
-import { cpuList, cpuSummary, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, soakVerdict, stealShare, svg, verdict } from '../../bench/report.ts';
+import { cpuTicksFromStat, productionNodeFlags } from '../../bench/lib.ts';
+import {
+  appCpu, cpuList, cpuSummary, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, rssFlatness, rssFlatnessLines,
+  soakVerdict, stealShare, svg, verdict, workerRssLine,
+} from '../../bench/report.ts';
 
 const side = (rps: number, p99: number, p99Worst = p99): Side => ({ rps, p50: 1, p99, p99Worst, errors: 0, requests: rps * 10, statuses: { 200: rps * 10 } });
 
@@ -137,5 +140,62 @@ describe('soak arithmetic', () => {
     assert.equal(split.outsideEnd, 150 * mib);
     assert.equal(heapVerdict(flat)?.committedEnd, undefined, 'no committed figure without one in the trace');
     assert.equal(growthPer100k([{ requests: 0, value: 0 }, { requests: 100_000, value: 5 }]), 5);
+  });
+});
+
+describe('issue 20: the mixed scenario, worker RSS and the memory run', () => {
+  const mib = 1048576;
+  const run: RunResult = {
+    startedAt: 'now', machine: 'm', tool: 'wrk', connections: 50, rounds: 3, seconds: 2, workers: 1,
+    serverCpus: '0', clientCpus: '1', store: 'redis', peakRssBytes: 300 * mib, scenarios: [], notes: [],
+  };
+
+  test('a scenario without a ceiling shows its own req/s, p99 and CPU per request, and is not judged', () => {
+    const mixed: ScenarioResult = {
+      name: 'mixed', title: 'mixed: visits', reference: 'static', app: side(900, 40, 95), appCpuUs: [800, 1200, 1000], appRoundP99s: [30, 40, 95],
+    };
+    assert.equal(appCpu(mixed), 1000);
+    assert.equal(appCpu({ ...mixed, appCpuUs: [] }), undefined);
+    const md = markdown({ ...run, scenarios: [mixed] });
+    assert.match(md, /\| mixed: visits \| 900 \| 1\.00 \| 40\.00 \(95\.00\) \| 0 \| – \| – \| – \| – \| – \| – \| 1000, no ceiling \| \| – \| no ceiling: not judged \|/);
+    const failing = markdown({ ...run, scenarios: [{ ...mixed, app: { ...side(900, 40), errors: 3 } }] });
+    assert.match(failing, /\| 3 errors \|$/m);
+    assert.equal(verdict(mixed).ok, true, 'no target, no errors');
+  });
+
+  test('each worker\'s own RSS, peak and at the end, not a sum over the process tree', () => {
+    assert.equal(workerRssLine([{ pid: 42, peakBytes: 160 * mib, finalBytes: 141.25 * mib }]),
+      'RSS of each worker (its own, not a cluster primary\'s): pid 42 peak 160.0 MiB, at the end 141.3 MiB.');
+    assert.match(workerRssLine([{ pid: 1, peakBytes: mib, finalBytes: mib }, { pid: 2, peakBytes: 2 * mib, finalBytes: mib }]), /pid 1 peak 1\.0 MiB, at the end 1\.0 MiB; pid 2 peak 2\.0 MiB/);
+    assert.match(markdown({ ...run, workerRss: [{ pid: 7, peakBytes: 150 * mib, finalBytes: 120 * mib }] }), /RSS of each worker .*pid 7 peak 150\.0 MiB, at the end 120\.0 MiB\./);
+    assert.doesNotMatch(markdown(run), /RSS of each worker/, 'older results have none');
+  });
+
+  test('flat: RSS at the end at most 5 % above RSS at 100,000 requests, and under 150 MiB from then on', () => {
+    const samples = (rss: readonly number[]) => rss.map((r, i) => ({ requests: i * 50_000, rssBytes: r * mib }));
+    const ok = rssFlatness(samples([120, 135, 140, 146, 144, 145]));
+    assert.ok(ok !== undefined);
+    assert.equal(ok.atRequests, 100_000);
+    assert.equal(ok.rssAt, 140 * mib);
+    assert.equal(ok.rssEnd, 145 * mib);
+    assert.equal(ok.rssPeak, 146 * mib);
+    assert.equal(ok.flat, true);
+    assert.equal(ok.underLimit, true);
+    assert.equal(rssFlatness(samples([120, 135, 140, 146, 144, 147.1]))?.flat, false, '147.1 > 140 × 1.05');
+    assert.equal(rssFlatness(samples([120, 135, 140, 151, 144, 145]))?.underLimit, false, 'one sample over 150 MiB');
+    assert.equal(rssFlatness(samples([300, 140, 140]))?.underLimit, true, 'warm-up before 100,000 requests is not judged');
+    assert.equal(rssFlatness(samples([120, 130])), undefined, 'never reached 100,000 requests');
+    const lines = rssFlatnessLines(ok).join('\n');
+    assert.match(lines, /\| worker RSS at 100,000 requests \| 140\.0 MiB \|/);
+    assert.match(lines, /\| worker RSS at the end \| 145\.0 MiB \|/);
+    assert.match(lines, /\| flat: end ≤ RSS at 100,000 \+ 5 % \(147\.0 MiB\) \| yes \|/);
+    assert.match(lines, /\| at or under 150\.0 MiB from 100,000 requests on \| yes \|/);
+    assert.match(rssFlatnessLines({ ...ok, flat: false, underLimit: false }).join('\n'), /\| NO \|[\s\S]*\| NO \|/);
+  });
+
+  test('the bench starts the app with the Dockerfile CMD\'s Node flags', () => {
+    assert.deepEqual(productionNodeFlags('FROM x\nCMD ["node", "--max-semi-space-size=8", "--a=1", "src/server.ts"]\n'), ['--max-semi-space-size=8', '--a=1']);
+    assert.deepEqual(productionNodeFlags('CMD ["node", "src/server.ts"]'), []);
+    assert.deepEqual(productionNodeFlags('HEALTHCHECK CMD ["node", "-e", "x"]\nCMD ["npm", "--x", "start"]'), [], 'only node, only the CMD instruction');
   });
 });
