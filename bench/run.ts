@@ -10,7 +10,7 @@
  *   --profile   (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
  *   --rss-requests 500000   (memory run of the mixed scenarios: is the worker's RSS flat and under 150 MiB? issue 20)
  *   --visit-rate 20   (requests/s of the memory run's visits beside the rotation; 0: none)
- *   --node-flags "--max-semi-space-size=16"   (replaces the Dockerfile CMD's Node flags, for an A/B of memory flags)
+ *   --node-flags="--max-semi-space-size=16"   (replaces the Dockerfile CMD's Node flags, for an A/B of memory flags)
  * Results: bench/results/<name>.md, .json, .svg (soak: <name>-soak.*). See docs/adr/0006-performance.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';

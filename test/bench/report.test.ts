@@ -1,6 +1,8 @@
 // The bench's arithmetic: the ratio is the median of the round pairs, p99 the median round, and the table says so.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { NODE_MEMORY_FLAGS } from '../../scripts/check-dockerfile.ts';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
 import { cpuTicksFromStat, productionNodeFlags } from '../../bench/lib.ts';
 import {
@@ -196,6 +198,7 @@ describe('issue 20: the mixed scenario, worker RSS and the memory run', () => {
   test('the bench starts the app with the Dockerfile CMD\'s Node flags', () => {
     assert.deepEqual(productionNodeFlags('FROM x\nCMD ["node", "--max-semi-space-size=8", "--a=1", "src/server.ts"]\n'), ['--max-semi-space-size=8', '--a=1']);
     assert.deepEqual(productionNodeFlags('CMD ["node", "src/server.ts"]'), []);
+    assert.deepEqual(productionNodeFlags(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')), [...NODE_MEMORY_FLAGS], 'the repository\'s Dockerfile');
     assert.deepEqual(productionNodeFlags('HEALTHCHECK CMD ["node", "-e", "x"]\nCMD ["npm", "--x", "start"]'), [], 'only node, only the CMD instruction');
   });
 });
