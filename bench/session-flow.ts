@@ -5,7 +5,7 @@
  *
  * Pure: a step turns the visit so far into a request, and a response into the next state of the visit.
  * bench/mixed-client.ts drives it with autocannon (one visit per connection at a time);
- * test/bench/session-flow.test.ts runs it against the real app.
+ * test/bench/session-flow.test.ts checks what each step sends and what is kept from each answer.
  */
 import { cookieHeader, inputValue } from './lib.ts';
 
