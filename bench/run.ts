@@ -570,7 +570,7 @@ async function soak(): Promise<void> {
   while (total < target) {
     const r = await load({ tool, cpus: clientCpus, port: appPort, spec: specs[0] ?? get('/'), rotate: specs, expectStatus: 200, alsoExpect, connections, seconds: 2, workDir: work });
     // The visits' requests are counted at the end; at 20/s they add a fraction of a per cent between samples.
-    total += r.requests + (visiting === undefined ? 0 : VISIT_RATE * r.seconds);
+    total += r.requests + (visiting === undefined ? 0 : Math.round(VISIT_RATE * r.seconds));
     errors += r.socketErrors + r.unexpected;
     const rss = rssNow();
     gc = lastMajorGc(newLog()) ?? gc;
