@@ -64,12 +64,13 @@ const requests = SESSION_STEPS.map((step, i) => ({
   },
   onResponse: (status: number, body: unknown, context: Context, headers: Record<string, string | string[]>) => {
     statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
+    const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     if (status !== step.expect) {
       unexpected++;
-      if (firstUnexpected.length < 5) firstUnexpected.push(`${step.name}: ${String(status)}`);
+      const location = list(lower.location)[0];
+      if (firstUnexpected.length < 5) firstUnexpected.push(`${step.name}: ${String(status)}${location === undefined ? '' : ` to ${location}`}`);
     }
     if (i === SESSION_STEPS.length - 1) visits++;
-    const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     const type = list(lower['content-type'])[0] ?? '';
     // Bodies arrive as text; a compressed one (the home page only) has no form to read.
     const page = typeof body === 'string' && type.startsWith('text/html') && lower['content-encoding'] === undefined ? body : undefined;
