@@ -231,6 +231,34 @@ export function peakRssOf(pid: number): number {
   return processTree(pid).reduce((n, p) => n + statusField(p, 'VmHWM'), 0);
 }
 
+/** The processes that serve requests: a cluster primary's workers, or the app process itself when it forks none. */
+export function workerPids(pid: number): number[] {
+  const tree = processTree(pid);
+  return tree.length > 1 ? tree.slice(1) : tree;
+}
+
+/** Each worker's own RSS, peak (VmHWM) and now (VmRSS), in bytes: never a cluster primary's, never a sum. */
+export function workerRss(pid: number): { pid: number; peakBytes: number; finalBytes: number }[] {
+  return workerPids(pid).map((p) => ({ pid: p, peakBytes: statusField(p, 'VmHWM'), finalBytes: statusField(p, 'VmRSS') }));
+}
+
+/** The largest worker's RSS now, in bytes (issue 20's target is per worker). */
+export function largestWorkerRss(pid: number): number {
+  return Math.max(0, ...workerPids(pid).map((p) => statusField(p, 'VmRSS')));
+}
+
+/**
+ * The Node flags production starts the app with: those between `node` and the script in the Dockerfile's last
+ * exec-form CMD (`CMD ["node", "--flag", ..., "src/server.ts"]`), so the bench measures what runs.
+ */
+export function productionNodeFlags(dockerfile: string): string[] {
+  const cmd = dockerfile.split('\n').filter((l) => /^CMD\s+\[/.test(l)).at(-1);
+  if (cmd === undefined) return [];
+  const args = JSON.parse(cmd.replace(/^CMD\s+/, '')) as unknown;
+  if (!Array.isArray(args) || args[0] !== 'node') return [];
+  return args.slice(1, -1).filter((a): a is string => typeof a === 'string' && a.startsWith('--'));
+}
+
 /**
  * utime + stime of one process, in clock ticks, from the text of /proc/<pid>/stat (fields 14 and 15, counted
  * after the command name, which may itself hold spaces and parentheses).
@@ -294,6 +322,8 @@ export interface LoadOptions {
   readonly workDir: string;
   /** Several requests in turn (soak); the first is `spec`. */
   readonly rotate?: readonly RequestSpec[];
+  /** Further statuses that count as expected (a rotation with a form sent with an error, answered 400). */
+  readonly alsoExpect?: readonly number[];
 }
 
 function luaString(s: string): string {
@@ -312,7 +342,7 @@ function luaRequest(spec: RequestSpec): string {
  */
 function wrkScript(options: LoadOptions): string {
   const specs = options.rotate ?? [options.spec];
-  const countStatuses = options.expectStatus >= 400;
+  const countStatuses = options.expectStatus >= 400 || (options.alsoExpect ?? []).some((s) => s >= 400);
   return `
 local reqs = { ${specs.map(luaRequest).join(',\n  ')} }
 local i = 0
@@ -337,9 +367,11 @@ end
 `;
 }
 
-function runCommand(file: string, args: readonly string[]): Promise<string> {
+function runCommand(file: string, args: readonly string[], signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // taskset execs the command, so the signal reaches the client itself.
+    signal?.addEventListener('abort', () => { child.kill('SIGTERM'); }, { once: true });
     let out = '';
     child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
     child.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
@@ -372,8 +404,9 @@ async function loadWrk(options: LoadOptions): Promise<LoadResult> {
   };
   const seconds = r.duration_us / 1e6;
   const counted = Object.values(r.statuses).reduce((n, v) => n + v, 0);
+  const expected = [options.expectStatus, ...(options.alsoExpect ?? [])].reduce((n, s) => n + (r.statuses[String(s)] ?? 0), 0);
   const unexpected = counted > 0
-    ? counted - (r.statuses[String(options.expectStatus)] ?? 0)
+    ? counted - expected
     : r.status_errors; // 2xx/3xx expected: wrk counts every status >= 400
   return {
     requests: r.requests,
@@ -386,6 +419,32 @@ async function loadWrk(options: LoadOptions): Promise<LoadResult> {
     unexpected,
     statuses: counted > 0 ? r.statuses : { [String(options.expectStatus)]: r.requests - r.status_errors, ...(r.status_errors > 0 ? { '>=400': r.status_errors } : {}) },
   };
+}
+
+export interface MixedOptions {
+  readonly cpus: string | null;
+  readonly port: number;
+  readonly host: string;
+  readonly origin: string;
+  readonly users: readonly { readonly email: string; readonly password: string }[];
+  readonly connections: number;
+  readonly seconds: number;
+  /** Requests per second over all connections (none: as fast as the app answers). */
+  readonly rate?: number;
+  /** Ends the run early (it still reports what it did). */
+  readonly signal?: AbortSignal;
+}
+
+/** Visits of the mixed scenario (bench/session-flow.ts) for `seconds`, from bench/mixed-client.ts (autocannon). */
+export async function loadMixed(options: MixedOptions): Promise<LoadResult & { readonly visits: number; readonly firstUnexpected: readonly string[] }> {
+  const client = path.join(import.meta.dirname, 'mixed-client.ts');
+  const { cpus, signal, ...rest } = options;
+  const [file, argv] = pinned(cpus, process.execPath, [client, JSON.stringify(rest)]);
+  const out = await runCommand(file, argv, signal);
+  const line = out.split('\n').find((l) => l.startsWith('MIXED_JSON '));
+  if (line === undefined) throw new Error(`the mixed client gave no result:\n${out}`);
+  const r = JSON.parse(line.slice('MIXED_JSON '.length)) as Omit<LoadResult, 'rps'> & { visits: number; firstUnexpected: string[] };
+  return { ...r, rps: r.seconds === 0 ? 0 : r.requests / r.seconds };
 }
 
 async function loadAutocannon(options: LoadOptions): Promise<LoadResult> {

@@ -8,6 +8,9 @@
  *   --only static,form-get   --tool wrk|autocannon   --name bench   --log-level info   --no-redis
  *   --soak --soak-requests 3000000   (about 10 minutes: RSS settles only after ~500,000, and warm-up is the first 20 %)
  *   --profile   (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
+ *   --rss-requests 500000   (memory run of the mixed scenarios: is the worker's RSS flat and under 150 MiB? issue 20)
+ *   --visit-rate 20   (requests/s of the memory run's visits beside the rotation; 0: none)
+ *   --node-flags="--max-semi-space-size=16"   (replaces the Dockerfile CMD's Node flags, for an A/B of memory flags)
  * Results: bench/results/<name>.md, .json, .svg (soak: <name>-soak.*). See docs/adr/0006-performance.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,10 +21,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Captured, LoadResult, Proc, RequestSpec } from './lib.ts';
 import {
-  cookieHeader, cpuTimeOf, freePort, has, header, inputValue, inputs, load, peakRssOf, request, rssOf, sleep, startPinned, tail, waitForPort,
+  cookieHeader, cpuTimeOf, freePort, has, header, inputValue, inputs, largestWorkerRss, load, loadMixed, peakRssOf, productionNodeFlags, request, rssOf, sleep, startPinned, tail, waitForPort, workerRss,
 } from './lib.ts';
 import type { ColdStart, RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
-import { REFERENCES, cpuList, heapVerdict, parseProcStat, stealShare, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict } from './report.ts';
+import {
+  REFERENCES, cpuList, heapVerdict, parseProcStat, rssFlatness, rssFlatnessLines, stealShare, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict,
+} from './report.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -44,6 +49,9 @@ const { values: opts } = parseArgs({
     soak: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'soak-requests': { type: 'string', default: '3000000' },
+    'rss-requests': { type: 'string' },
+    'node-flags': { type: 'string' },
+    'visit-rate': { type: 'string', default: '20' },
   },
   strict: true,
 });
@@ -147,26 +155,48 @@ const appEnv: NodeJS.ProcessEnv = {
   DATA_DIR: dataDir,
   // As the Dockerfile runs it (docs/adr/0006); MALLOC_ARENA_MAX in the bench's own environment overrides it.
   MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  // The mixed scenario's visits each come from their own address (X-Forwarded-For), as people behind nginx do:
+  // sign-in is throttled per address.
+  TRUSTED_PROXIES: '127.0.0.1',
   ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
 };
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-const user = { email: 'bench.user@example.com', password: `Bench-${randomBytes(12).toString('hex')}-Aa1!` };
+// Visits of the mixed scenario sign in as these in turn, one account per visit running at once (at most 8): sign-in is
+// throttled per account (10 attempts in 15 minutes, a success resets it). The first is the dashboard scenario's user.
+const wantsVisits = opts['rss-requests'] !== undefined || only === null || only.has('mixed');
+const users = Array.from({ length: wantsVisits ? 8 : 1 }, (_, i) => ({
+  email: i === 0 ? 'bench.user@example.com' : `bench.user.${String(i)}@example.com`,
+  password: `Bench-${randomBytes(12).toString('hex')}-Aa1!`,
+}));
+const [user = { email: '', password: '' }] = users;
 let userNote: string | null = null;
 if (pkg.scripts?.['user:add'] === undefined) {
   userNote = 'sign-in has not landed yet (no `npm run user:add`)';
 } else {
-  const r = spawnSync('npm', ['run', '--silent', 'user:add', '--', '--email', user.email, '--name', 'Bench User'], {
-    cwd: ROOT, env: appEnv, input: `${user.password}\n`, encoding: 'utf8',
-  });
-  if (r.status !== 0) userNote = `npm run user:add failed (${String(r.status)}): ${(r.stderr + r.stdout).trim().split('\n').filter((l) => /Error|error/.test(l)).slice(0, 2).join(' ')}`;
+  for (const u of users) {
+    const r = spawnSync('npm', ['run', '--silent', 'user:add', '--', '--email', u.email, '--name', 'Bench User'], {
+      cwd: ROOT, env: appEnv, input: `${u.password}\n`, encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      userNote = `npm run user:add failed (${String(r.status)}): ${(r.stderr + r.stdout).trim().split('\n').filter((l) => /Error|error/.test(l)).slice(0, 2).join(' ')}`;
+      break;
+    }
+  }
 }
+
+// The Node flags production uses (the Dockerfile's CMD), unless --node-flags replaces them for an A/B.
+const memoryFlags = opts['node-flags'] === undefined
+  ? productionNodeFlags(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
+  : opts['node-flags'].split(/\s+/).filter((f) => f !== '');
+if (memoryFlags.length > 0) notes.push(`The app ran with the Node flags ${memoryFlags.join(' ')}${opts['node-flags'] === undefined ? " (the Dockerfile's CMD)" : ' (--node-flags)'}.`);
 
 say(`bench: starting lpa-front (production, ${String(workers)} worker(s), cpu ${serverCpus}) on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}`);
 const profileDir = path.join(RESULTS, 'profiles');
 if (opts.profile) mkdirSync(profileDir, { recursive: true });
 // The soak also has V8 report each collection, so the live heap after full collections can be followed (a leak grows it).
-const nodeFlags = [...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(opts.soak ? ['--trace-gc'] : [])];
+const memoryRun = opts.soak || opts['rss-requests'] !== undefined;
+const nodeFlags = [...memoryFlags, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(memoryRun ? ['--trace-gc'] : [])];
 const app = startPinned(serverCpus, process.execPath, [...nodeFlags, path.join(ROOT, 'src/server.ts')], appEnv, path.join(work, 'app.log'));
 started.push(app);
 await waitForPort(appPort, app);
@@ -198,6 +228,8 @@ interface Scenario {
   readonly target?: number;
   readonly reference: 'static' | 'gzip';
   readonly prepare: Prepare;
+  /** Visits through several pages (bench/session-flow.ts) rather than one request: no ceiling to compare with. */
+  readonly mixed?: true;
 }
 
 const get = (p: string, extra: Record<string, string> = {}): RequestSpec => ({ method: 'GET', path: p, headers: { ...BROWSER, ...extra } });
@@ -281,7 +313,17 @@ const SCENARIOS: readonly Scenario[] = [
     name: 'static-gzip', title: '/ with Accept-Encoding: br, gzip', target: 0.3, reference: 'gzip',
     prepare: async () => ({ spec: get('/', { 'accept-encoding': 'br, gzip' }), expectStatus: 200 }),
   },
+  {
+    name: 'mixed', title: 'mixed: visits (home, sign in, dashboard, form with an error, corrected, dashboard, sign out)', reference: 'static', mixed: true,
+    // The visits need only the app; this returns the first page as a check that the app answers.
+    prepare: async () => {
+      if (userNote !== null) return userNote;
+      if (storeKind !== 'redis') return `session store is "${storeKind}", not Redis`;
+      return { spec: get('/'), expectStatus: 200 };
+    },
+  },
 ];
+
 
 // ---------------------------------------------------------------------------------------------------------
 // Running
@@ -319,6 +361,7 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     say(`${label}: skipped (${prepared})`);
     return { ...base, skipped: prepared };
   }
+  if (s.mixed === true) return runMixed(label, base);
   const captured = await request(appPort, prepared.spec);
   if (captured.status !== prepared.expectStatus) {
     const why = `expected ${String(prepared.expectStatus)}, got ${String(captured.status)}`;
@@ -398,6 +441,33 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
   }
 }
 
+/**
+ * The mixed scenario: every connection makes visits one after another. A visit takes seconds (sign-in alone is one
+ * scrypt, ~100 ms of CPU), so the scenario runs once for all its rounds' time rather than in short rounds that would
+ * restart every visit. There is no ceiling (a visit is many different responses): it reports the app's own req/s,
+ * latency, errors and CPU per request (with Redis's).
+ */
+async function runMixed(label: string, base: Pick<ScenarioResult, 'name' | 'title' | 'reference'>): Promise<ScenarioResult> {
+  const secs = Math.max(20, rounds * seconds);
+  // At most 8 visits at once: each starts with a sign-in (one scrypt, ~90 ms of CPU), and 50 at once saturate the core
+  // for seconds. In that state (2026-12-06, one worker on one shared core) sign-in answered 303 but the next page was
+  // not signed in (302 to /login) for every visit; with 8 at once every visit completed. Reported in issue 20's notes.
+  const visitConnections = Math.min(connections, 8);
+  notes.push(`mixed ran ${String(visitConnections)} visits at once (of ${String(connections)} connections): see bench/run.ts runMixed.`);
+  const visits = (s: number) => loadMixed({ cpus: clientCpus, port: appPort, host, origin: publicOrigin, users, connections: visitConnections, seconds: s });
+  say(`${label}: warming up`);
+  const w = await sampleDuring(visits(coldStart === undefined ? firstWarmup : Math.max(warmup, 5)));
+  if (w.requests === 0) return { ...base, skipped: `no request completed (${w.firstUnexpected.join(', ')})` };
+  const cpuPids = redisPid === undefined ? [app.pid] : [app.pid, redisPid];
+  const before = cpuTimeOf(cpuPids);
+  const r = await sampleDuring(visits(secs));
+  const perRequest = (cpuTimeOf(cpuPids) - before) / Math.max(1, r.requests);
+  const appSide = side([r]);
+  const note = appSide.errors > 0 ? `statuses ${JSON.stringify(appSide.statuses)}; first unexpected: ${r.firstUnexpected.join(', ')}` : undefined;
+  say(`${label}: ${fmt(r.rps)} req/s over ${String(secs)} s, ${String(r.visits)} visits, p99 ${r.p99.toFixed(2)} ms, cpu ${perRequest.toFixed(0)} µs/req (app with Redis; no ceiling)${note === undefined ? '' : `; ${note}`}`);
+  return { ...base, app: appSide, appCpuUs: [perRequest], appRoundP99s: [r.p99], ...(note === undefined ? {} : { note }) };
+}
+
 async function bench(): Promise<void> {
   const chosen = SCENARIOS.filter((s) => only === null || only.has(s.name));
   const results: ScenarioResult[] = [];
@@ -422,6 +492,7 @@ async function bench(): Promise<void> {
     clientCpus,
     store: storeKind,
     peakRssBytes: Math.max(peakRssOf(app.pid), peakSampled),
+    workerRss: workerRss(app.pid),
     scenarios: results,
     ...(coldStart === undefined ? {} : { coldStart }),
     notes,
@@ -434,7 +505,7 @@ async function bench(): Promise<void> {
   say(md);
   say(`Reference (issue 6): Flask ${fmt(REFERENCES.flaskStatic)} req/s static; Express + helmet ${fmt(REFERENCES.expressPage)} req/s, ${fmt(REFERENCES.expressGzip)} with gzip.`);
   for (const s of results) {
-    if (s.app === undefined) continue;
+    if (s.app === undefined || s.ceiling === undefined) continue;
     const floor = tenTimesFloor(s);
     say(`  ≥10× check ${s.title}: ${fmt(s.app.rps)} req/s vs ${fmt(floor)} needed: ${s.app.rps >= floor ? 'PASS' : 'FAIL'}`);
   }
@@ -442,7 +513,10 @@ async function bench(): Promise<void> {
 }
 
 async function soak(): Promise<void> {
-  const target = Number(opts['soak-requests']);
+  // --rss-requests: issue 20's memory run. The same rounds as the soak, with signed-in pages in the rotation and, beside
+  // it, visits of the mixed scenario on a few connections (sign in, forms with and without errors, sign out).
+  const rssRun = opts['rss-requests'] !== undefined;
+  const target = Number(opts['rss-requests'] ?? opts['soak-requests']);
   const specs: RequestSpec[] = [get('/'), get('/', { 'accept-encoding': 'br, gzip' }), get('/accessibility', { 'accept-encoding': 'gzip' })];
   if (cssPath !== undefined) specs.push(get(cssPath, { 'accept-encoding': 'br, gzip' }));
   const mix = ['/', '/ (gzip)', '/accessibility (gzip)', 'css (br)'];
@@ -455,8 +529,29 @@ async function soak(): Promise<void> {
       notes.push(`GET /send-feedback left out of the soak: with the "${storeKind}" store every request keeps a new session in the app's memory for SESSION_TTL_SECONDS, so RSS would grow by design (and the memory store refuses new sessions past its cap).`);
     }
   }
-  say(`soak: ${fmt(target)} requests, mix: ${mix.join(', ')}`);
-  const samples: SoakSample[] = [{ requests: 0, rssBytes: rssOf(app.pid) }];
+  // Visits sign in (one scrypt each, 32 MiB for ~100 ms), so they run at a people-like rate beside the rotation, on
+  // connections of their own, for the whole run.
+  const VISIT_RATE = Number(opts['visit-rate']);
+  const visitConnections = rssRun && VISIT_RATE > 0 && userNote === null && storeKind === 'redis' ? 2 : 0;
+  const alsoExpect: number[] = [];
+  if (rssRun) {
+    for (const name of ['dashboard', 'form-post'] as const) {
+      const prepared = await SCENARIOS.find((x) => x.name === name)?.prepare();
+      if (prepared === undefined || typeof prepared === 'string') continue;
+      specs.push(...(prepared.rotate ?? [prepared.spec]).slice(0, 4));
+      if (prepared.expectStatus !== 200) alsoExpect.push(prepared.expectStatus);
+      mix.push(name === 'dashboard' ? '/user/dashboard (signed in)' : 'POST /send-feedback (validation error)');
+    }
+    if (visitConnections > 0) mix.push(`beside them, visits of the mixed scenario on ${String(visitConnections)} connections at ${String(VISIT_RATE)} requests/s`);
+    else notes.push(`No visits in the memory run: ${userNote ?? `session store is "${storeKind}", not Redis`}.`);
+  }
+  const stopVisits = new AbortController();
+  const visiting = visitConnections > 0
+    ? loadMixed({ cpus: clientCpus, port: appPort, host, origin: publicOrigin, users, connections: visitConnections, seconds: 24 * 3600, rate: VISIT_RATE, signal: stopVisits.signal })
+    : undefined;
+  say(`${rssRun ? 'rss' : 'soak'}: ${fmt(target)} requests, mix: ${mix.join(', ')}`);
+  const rssNow = (): number => (rssRun ? largestWorkerRss(app.pid) : rssOf(app.pid));
+  const samples: SoakSample[] = [{ requests: 0, rssBytes: rssNow() }];
   // Read only what the app's log gained since the last sample (it grows by a line per request).
   let logOffset = 0;
   let gc: { readonly liveBytes: number; readonly committedBytes: number } | undefined;
@@ -474,33 +569,44 @@ async function soak(): Promise<void> {
   };
   let total = 0;
   let errors = 0;
+  let visitCount = 0;
   const startedAt = Date.now();
   while (total < target) {
-    const r = await load({ tool, cpus: clientCpus, port: appPort, spec: specs[0] ?? get('/'), rotate: specs, expectStatus: 200, connections, seconds: 2, workDir: work });
-    total += r.requests;
+    const r = await load({ tool, cpus: clientCpus, port: appPort, spec: specs[0] ?? get('/'), rotate: specs, expectStatus: 200, alsoExpect, connections, seconds: 2, workDir: work });
+    // The visits' requests are counted at the end; at 20/s they add a fraction of a per cent between samples.
+    total += r.requests + (visiting === undefined ? 0 : Math.round(VISIT_RATE * r.seconds));
     errors += r.socketErrors + r.unexpected;
-    const rss = rssOf(app.pid);
+    const rss = rssNow();
     gc = lastMajorGc(newLog()) ?? gc;
     samples.push({ requests: total, rssBytes: rss, ...(gc === undefined ? {} : { liveHeapBytes: gc.liveBytes, heapCommittedBytes: gc.committedBytes }) });
-    say(`soak: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, RSS ${(rss / 1048576).toFixed(1)} MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`);
+    say(`${rssRun ? 'rss' : 'soak'}: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, ${rssRun ? 'worker ' : ''}RSS ${(rss / 1048576).toFixed(1)} MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`);
+  }
+  stopVisits.abort();
+  const v2 = await visiting;
+  if (v2 !== undefined) {
+    visitCount = v2.visits;
+    errors += v2.socketErrors + v2.unexpected;
+    if (v2.unexpected > 0) notes.push(`Visits: statuses ${JSON.stringify(v2.statuses)}; first unexpected: ${v2.firstUnexpected.join(', ')}.`);
   }
   const v = soakVerdict(samples);
+  const flatness = rssRun ? rssFlatness(samples) : undefined;
   const h = heapVerdict(samples);
   const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
   const md = [
-    `# lpa-front soak (memory check), ${new Date().toISOString()}`,
+    `# lpa-front ${rssRun ? 'memory run of the mixed scenarios (issue 20)' : 'soak (memory check)'}, ${new Date().toISOString()}`,
     '',
-    `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s (${tool}, ${String(connections)} connections, ${String(workers)} worker(s), store ${storeKind}); mix: ${mix.join(', ')}; errors: ${String(errors)}.`,
+    `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s (${tool}, ${String(connections)} connections, ${String(workers)} worker(s), store ${storeKind}); mix: ${mix.join(', ')}; errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.`,
     '',
     '| measure | value |',
     '| --- | ---: |',
-    `| RSS at start | ${mib(samples[0]?.rssBytes ?? 0)} |`,
+    `| ${rssRun ? 'worker ' : ''}RSS at start | ${mib(samples[0]?.rssBytes ?? 0)} |`,
+    ...(flatness === undefined ? [] : rssFlatnessLines(flatness)),
     `| RSS after warm-up (${fmt(v.warmupRequests)} requests) | ${mib(v.rssAfterWarmup)} |`,
     `| highest RSS after warm-up | ${mib(v.rssMaxAfterWarmup)} |`,
     `| RSS at end | ${mib(v.rssEnd)} |`,
     `| growth over the last half (least squares) | ${mib(v.slopePer100k)} per 100,000 requests |`,
     // The kernel's RSS counters are per-thread approximations, so a sample can read a little above VmHWM.
-    `| peak RSS (VmHWM, or the highest sample if higher) | ${mib(Math.max(peakRssOf(app.pid), ...samples.map((x) => x.rssBytes)))} |`,
+    `| peak RSS (VmHWM, or the highest sample if higher) | ${mib(Math.max(rssRun ? Math.max(0, ...workerRss(app.pid).map((w) => w.peakBytes)) : peakRssOf(app.pid), ...samples.map((x) => x.rssBytes)))} |`,
     ...(h === undefined ? [] : [
       `| V8 live heap after a full collection, after warm-up | ${mib(h.liveAfterWarmup)} |`,
       `| V8 live heap after the last full collection | ${mib(h.liveEnd)} |`,
@@ -517,15 +623,16 @@ async function soak(): Promise<void> {
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  writeFileSync(path.join(RESULTS, `${opts.name}-soak.md`), md);
-  writeFileSync(path.join(RESULTS, `${opts.name}-soak.json`), `${JSON.stringify({ total, errors, mix, store: storeKind, workers, verdict: v, heap: h ?? null, samples }, null, 2)}\n`);
-  writeFileSync(path.join(RESULTS, `${opts.name}-soak.svg`), soakSvg(samples, `lpa-front RSS over ${fmt(total)} requests`));
+  const suffix = rssRun ? 'rss' : 'soak';
+  writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.md`), md);
+  writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.json`), `${JSON.stringify({ total, errors, mix, store: storeKind, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples }, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.svg`), soakSvg(samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`));
   say('');
   say(md);
 }
 
 try {
-  if (opts.soak) await soak();
+  if (memoryRun) await soak();
   else await bench();
 } catch (err) {
   say(`bench failed: ${err instanceof Error ? err.message : String(err)}\n--- app log ---\n${tail(app.logFile)}`);

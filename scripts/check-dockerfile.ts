@@ -5,7 +5,7 @@
 //   - the final stage runs as a non-root USER with NODE_ENV=production, declares its data folder a VOLUME
 //     (read-only root filesystem: the app writes only there and to /tmp), copies only named runtime files
 //     (no `COPY . .`, no ADD), has a HEALTHCHECK on /ping/elb made with node itself (no curl or wget),
-//     EXPOSEs 8005 and starts with CMD ["node","src/server.ts"].
+//     EXPOSEs 8005 and starts with CMD ["node", <NODE_MEMORY_FLAGS>, "src/server.ts"].
 // Used by test/supply-chain/dockerfile.test.ts; run alone with `node scripts/check-dockerfile.ts`.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,10 @@ export interface DockerfileRules {
   readonly cmd: readonly string[];
 }
 
-export const DEFAULT_RULES: DockerfileRules = { nodeMajor: 24, port: 8005, healthPath: '/ping/elb', cmd: ['node', 'src/server.ts'] };
+/** V8 heap sizing for a worker (docs/adr/0032): a young generation of 2 x 8 MiB, and old-space growth of about 1.35x live. */
+export const NODE_MEMORY_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=384'] as const;
+
+export const DEFAULT_RULES: DockerfileRules = { nodeMajor: 24, port: 8005, healthPath: '/ping/elb', cmd: ['node', ...NODE_MEMORY_FLAGS, 'src/server.ts'] };
 
 function stageOf(from: string): { image: string; name?: string } {
   const parts = from.split(/\s+/).filter((p) => !p.startsWith('--'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { BodyPool, splice } from './body-pool.ts';
+import { BodyPool, ByteBudget, splice } from './body-pool.ts';
 
 const parts = [Buffer.from('<p nonce="'), Buffer.from('">a</p><input value="'), Buffer.from('">')];
 const bytes = parts.reduce((n, p) => n + p.length, 0);
@@ -54,4 +54,26 @@ test('the pool keeps at most its bound', () => {
   for (const res of responses) pool.body(['AAAA', 'TTTT'], res);
   for (const res of responses) res.emit('finish');
   assert.equal(pool.free, 2);
+});
+
+test('idle bodies are bounded by bytes shared between pools, and a reused body gives its bytes back', () => {
+  const body = bytes + 8; // every body below carries 4 + 4 bytes of values
+  const budget = new ByteBudget(3 * body);
+  const one = new BodyPool(parts, 64, budget);
+  const other = new BodyPool(parts, 64, budget);
+  const first = [0, 1].map(() => new EventEmitter());
+  const second = [0, 1].map(() => new EventEmitter());
+  for (const res of first) one.body(['AAAA', 'TTTT'], res);
+  for (const res of second) other.body(['AAAA', 'TTTT'], res);
+  for (const res of [...first, ...second]) res.emit('finish');
+  assert.equal(one.free + other.free, 3, 'four bodies finished, three fit the budget: not 64 per pool');
+  assert.equal(budget.used, 3 * body);
+  one.body(['BBBB', 'UUUU'], new EventEmitter());
+  assert.equal(budget.used, 2 * body, 'a body taken off the list is no longer idle');
+  const late = new EventEmitter();
+  other.body(['CCCC', 'VVVV'], late);
+  other.body(['DDDD', 'WWWW'], new EventEmitter()); // made new: the list is empty
+  late.emit('finish');
+  assert.equal(budget.used, 2 * body, 'room again: the finished body went back');
+  assert.ok(budget.take(body) && !budget.take(1), 'the budget never goes past its limit');
 });

@@ -10,6 +10,10 @@
  * tokens do). A body is in at most one response at a time: it is taken off the list by one response and put
  * back only by that response's `finish` event, which Node emits after the operating system has taken the last
  * byte. A response that never finishes (the client went away) never gives its body back.
+ *
+ * Idle bodies are bounded by bytes, not only by count (docs/adr/0032): the pools of one app share a ByteBudget, so
+ * more pages or variants of a page (Welsh, consent states) share the same memory rather than each adding 64 bodies.
+ * A body that does not fit is left to the garbage collector, as before pooling.
  */
 /** What a body waits on: the response it was sent in (a node:http ServerResponse). */
 export interface Finishes {
@@ -36,19 +40,50 @@ export function splice(parts: readonly Buffer[], partBytes: number, values: read
   return Buffer.concat(chunks, size);
 }
 
+/** Bytes of idle bodies the pools of one app keep between them: room for every current page's in-flight bodies. */
+export const POOLED_BODY_BYTES = 8 * 1024 * 1024;
+
+/** A byte allowance shared by several pools: idle bodies take from it, and give back when reused. */
+export class ByteBudget {
+  readonly limit: number;
+  #used = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Takes `bytes` if they fit (true), or nothing (false). */
+  take(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
+  }
+}
+
 export class BodyPool {
   readonly #parts: readonly Buffer[];
   readonly #partBytes: number;
   readonly #max: number;
+  readonly #budget: ByteBudget;
   readonly #free: Buffer[] = [];
   /** The value lengths pooled bodies are laid out for (the first response's), and where each value starts. */
   #lengths: readonly number[] | undefined;
   #offsets: readonly number[] = [];
 
-  constructor(parts: readonly Buffer[], max = 64) {
+  /** At most `max` idle bodies, and only while `budget` (usually shared by every pool of the app) has room for them. */
+  constructor(parts: readonly Buffer[], max = 64, budget: ByteBudget = new ByteBudget(POOLED_BODY_BYTES)) {
     this.#parts = parts;
     this.#partBytes = parts.reduce((n, p) => n + p.length, 0);
     this.#max = max;
+    this.#budget = budget;
   }
 
   /** Bodies waiting to be reused. */
@@ -64,6 +99,7 @@ export class BodyPool {
     if (body === undefined) {
       body = splice(this.#parts, this.#partBytes, values);
     } else {
+      this.#budget.give(body.length);
       const reused = body;
       this.#offsets.forEach((offset, i) => {
         const value = values[i] ?? '';
@@ -73,7 +109,7 @@ export class BodyPool {
     }
     const taken = body;
     res.once('finish', () => {
-      if (this.#free.length < this.#max) this.#free.push(taken);
+      if (this.#free.length < this.#max && this.#budget.take(taken.length)) this.#free.push(taken);
     });
     return body;
   }

@@ -245,3 +245,18 @@ test('TwoKeyCache keeps values by both keys, and at most its bound', () => {
   assert.equal(cache.get('b', 'x'), undefined, 'past the bound nothing new is kept');
   assert.equal(cache.get('x', 'a'), undefined);
 });
+
+test('TwoKeyCache with sizeOf keeps at most maxBytes, whatever the count', () => {
+  const cache = new TwoKeyCache<string>(100, { maxBytes: 10, sizeOf: (v) => v.length });
+  cache.set('page', 'en', 'aaaa');
+  cache.set('page', 'cy', 'bbbb');
+  cache.set('page', 'cy-consent', 'ccc');
+  assert.equal(cache.get('page', 'cy-consent'), undefined, '4 + 4 + 3 bytes do not fit in 10');
+  assert.equal(cache.bytes, 8);
+  cache.set('other', 'en', 'dd');
+  assert.equal(cache.get('other', 'en'), 'dd', 'a smaller one still fits');
+  cache.set('page', 'en', 'a');
+  assert.equal(cache.bytes, 7, 'a replaced value gives its bytes back');
+  cache.set('page', 'en', 'aaaaaaa');
+  assert.equal(cache.get('page', 'en'), 'a', 'a replacement that does not fit leaves the old value');
+});

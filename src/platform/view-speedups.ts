@@ -47,16 +47,28 @@ export function fastIndent(builtin: Filter): Filter {
 }
 
 /**
- * A map keyed by two strings, nested so a lookup builds no key string, holding at most `max` values (past that,
- * `set` keeps nothing new). For keys that come from code and templates, not from requests.
+ * A map keyed by two strings, nested so a lookup builds no key string, holding at most `max` values and, when given
+ * a `sizeOf`, at most `maxBytes` of them (past either, `set` keeps nothing new). For keys that come from code and
+ * templates, not from requests. Pre-rendered pages are bounded by bytes (docs/adr/0032): variants of a page
+ * (languages, consent states) multiply entries, and a count says nothing about their memory.
  */
 export class TwoKeyCache<V> {
   readonly #outer = new Map<string, Map<string, V>>();
   readonly #max: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: ((value: V) => number) | undefined;
   #count = 0;
+  #bytes = 0;
 
-  constructor(max: number) {
+  constructor(max: number, bytes?: { readonly maxBytes: number; readonly sizeOf: (value: V) => number }) {
     this.#max = max;
+    this.#maxBytes = bytes?.maxBytes ?? Infinity;
+    this.#sizeOf = bytes?.sizeOf;
+  }
+
+  /** The bytes the values hold, as `sizeOf` counts them (0 without one). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   get(a: string, b: string): V | undefined {
@@ -64,13 +76,17 @@ export class TwoKeyCache<V> {
   }
 
   set(a: string, b: string, value: V): void {
-    if (this.#count >= this.#max) return;
+    const previous = this.#outer.get(a)?.get(b);
+    const size = this.#sizeOf?.(value) ?? 0;
+    const freed = previous === undefined ? 0 : this.#sizeOf?.(previous) ?? 0;
+    if ((previous === undefined && this.#count >= this.#max) || this.#bytes - freed + size > this.#maxBytes) return;
     let inner = this.#outer.get(a);
     if (inner === undefined) {
       inner = new Map();
       this.#outer.set(a, inner);
     }
-    if (!inner.has(b)) this.#count++;
+    if (previous === undefined) this.#count++;
+    this.#bytes += size - freed;
     inner.set(b, value);
   }
 }

@@ -15,7 +15,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PATHS, pathOf } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
-import { BodyPool, SPLICE_SAFE } from './body-pool.ts';
+import { BodyPool, ByteBudget, POOLED_BODY_BYTES, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
 import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
@@ -139,12 +139,21 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
 }
 
 const MAX_PRERENDERED = 100;
+/** Bytes of pre-rendered pages kept (docs/adr/0032): every current page and its variants fit many times over. */
+const PRERENDERED_BYTES = 16 * 1024 * 1024;
+/** What a pre-rendered page holds: its parts, their gzip once made (about a third of them), 4 KiB of CRC tables per gap. */
+const prerenderedSize = (page: { readonly parts: readonly Buffer[] }): number => {
+  const bytes = page.parts.reduce((n, p) => n + p.length, 0);
+  return Math.ceil(bytes * 1.5) + 4096 * (page.parts.length - 1);
+};
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const env = createEnvironment(options.catalogue, options.globals);
   if (options.precompile === true) compileAllTemplates(env);
-  // By template, then path; at most MAX_PRERENDERED pages are kept.
-  const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(MAX_PRERENDERED);
+  // By template, then path; at most MAX_PRERENDERED pages and PRERENDERED_BYTES are kept, and their idle bodies share one budget.
+  const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(
+    MAX_PRERENDERED, { maxBytes: PRERENDERED_BYTES, sizeOf: prerenderedSize });
+  const bodyBudget = new ByteBudget(POOLED_BODY_BYTES);
   app.decorate('views', env);
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
@@ -166,7 +175,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     let page = prerendered.get(template, currentPath);
     if (page === undefined) {
       const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
-      page = { parts, slots, bodies: new BodyPool(parts), context };
+      page = { parts, slots, bodies: new BodyPool(parts, 64, bodyBudget), context };
       prerendered.set(template, currentPath, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);

@@ -1,9 +1,14 @@
 // The bench's arithmetic: the ratio is the median of the round pairs, p99 the median round, and the table says so.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { NODE_MEMORY_FLAGS } from '../../scripts/check-dockerfile.ts';
 import type { RunResult, ScenarioResult, Side } from '../../bench/report.ts';
-import { cpuTicksFromStat } from '../../bench/lib.ts';
-import { cpuList, cpuSummary, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, soakVerdict, stealShare, svg, verdict } from '../../bench/report.ts';
+import { cpuTicksFromStat, productionNodeFlags } from '../../bench/lib.ts';
+import {
+  appCpu, cpuList, cpuSummary, growthPer100k, heapVerdict, lastMajorGc, markdown, parseProcStat, quantile, quietSummary, ratio, ratioSpread, rssFlatness, rssFlatnessLines,
+  soakVerdict, stealShare, svg, verdict, workerRssLine,
+} from '../../bench/report.ts';
 
 const side = (rps: number, p99: number, p99Worst = p99): Side => ({ rps, p50: 1, p99, p99Worst, errors: 0, requests: rps * 10, statuses: { 200: rps * 10 } });
 
@@ -137,5 +142,69 @@ describe('soak arithmetic', () => {
     assert.equal(split.outsideEnd, 150 * mib);
     assert.equal(heapVerdict(flat)?.committedEnd, undefined, 'no committed figure without one in the trace');
     assert.equal(growthPer100k([{ requests: 0, value: 0 }, { requests: 100_000, value: 5 }]), 5);
+  });
+});
+
+describe('issue 20: the mixed scenario, worker RSS and the memory run', () => {
+  const mib = 1048576;
+  const run: RunResult = {
+    startedAt: 'now', machine: 'm', tool: 'wrk', connections: 50, rounds: 3, seconds: 2, workers: 1,
+    serverCpus: '0', clientCpus: '1', store: 'redis', peakRssBytes: 300 * mib, scenarios: [], notes: [],
+  };
+
+  test('a scenario without a ceiling shows its own req/s, p99 and CPU per request, and is not judged', () => {
+    const mixed: ScenarioResult = {
+      name: 'mixed', title: 'mixed: visits', reference: 'static', app: side(900, 40, 95), appCpuUs: [800, 1200, 1000], appRoundP99s: [30, 40, 95],
+    };
+    assert.equal(appCpu(mixed), 1000);
+    assert.equal(appCpu({ ...mixed, appCpuUs: [] }), undefined);
+    const md = markdown({ ...run, scenarios: [mixed] });
+    assert.match(md, /\| mixed: visits \| 900 \| 1\.00 \| 40\.00 \(95\.00\) \| 0 \| – \| – \| – \| – \| – \| – \| 1000, no ceiling \| \| – \| no ceiling: not judged \|/);
+    const failing = markdown({ ...run, scenarios: [{ ...mixed, app: { ...side(900, 40), errors: 3 } }] });
+    assert.match(failing, /\| 3 errors \|$/m);
+    assert.equal(verdict(mixed).ok, true, 'no target, no errors');
+  });
+
+  test('each worker\'s own RSS, peak and at the end, not a sum over the process tree', () => {
+    assert.equal(workerRssLine([{ pid: 42, peakBytes: 160 * mib, finalBytes: 141.25 * mib }]),
+      'RSS of each worker (its own, not a cluster primary\'s): pid 42 peak 160.0 MiB, at the end 141.3 MiB.');
+    assert.match(workerRssLine([{ pid: 1, peakBytes: mib, finalBytes: mib }, { pid: 2, peakBytes: 2 * mib, finalBytes: mib }]), /pid 1 peak 1\.0 MiB, at the end 1\.0 MiB; pid 2 peak 2\.0 MiB/);
+    assert.match(markdown({ ...run, workerRss: [{ pid: 7, peakBytes: 150 * mib, finalBytes: 120 * mib }] }), /RSS of each worker .*pid 7 peak 150\.0 MiB, at the end 120\.0 MiB\./);
+    assert.doesNotMatch(markdown(run), /RSS of each worker/, 'older results have none');
+  });
+
+  test('flat: RSS at the end at most 5 % above RSS from 100,000 requests, both under 150 MiB; a transient sample decides neither', () => {
+    // 40 samples, 25,000 requests apart (0 to 975,000): windows of 5 % are 48,750 requests, two or three samples.
+    const samples = (rss: (i: number) => number) => Array.from({ length: 40 }, (_, i) => ({ requests: i * 25_000, rssBytes: rss(i) * mib }));
+    const steady = (i: number) => (i < 4 ? 120 + i * 5 : 140 + (i > 30 ? 5 : 0));
+    const ok = rssFlatness(samples(steady));
+    assert.ok(ok !== undefined);
+    assert.equal(ok.atRequests, 100_000);
+    assert.equal(ok.rssAt, 140 * mib);
+    assert.equal(ok.endFromRequests, 975_000 - 48_750);
+    assert.equal(ok.rssEnd, 145 * mib);
+    assert.equal(ok.flat, true);
+    assert.equal(ok.underLimit, true);
+    const spiky = rssFlatness(samples((i) => (i === 39 || i === 5 ? 200 : steady(i))));
+    assert.equal(spiky?.rssEnd, 145 * mib, 'one sample on a sign-in at the end is not the end level');
+    assert.equal(spiky.rssPeak, 200 * mib, 'but it is the highest sample');
+    assert.equal(spiky.flat, true);
+    assert.equal(rssFlatness(samples((i) => (i > 35 ? 148 : steady(i))))?.flat, false, '148 > 140 × 1.05');
+    assert.equal(rssFlatness(samples((i) => (i < 4 ? 120 : 151)))?.underLimit, false, 'a steady 151 MiB');
+    assert.equal(rssFlatness(samples((i) => (i < 4 ? 300 : 140)))?.underLimit, true, 'warm-up before 100,000 requests is not judged');
+    assert.equal(rssFlatness([{ requests: 0, rssBytes: mib }, { requests: 50_000, rssBytes: mib }]), undefined, 'never reached 100,000 requests');
+    const lines = rssFlatnessLines(ok).join('\n');
+    assert.match(lines, /\| worker RSS from 100,000 requests \(median of the samples in the next 5 % of the run\) \| 140\.0 MiB \|/);
+    assert.match(lines, /\| worker RSS at the end \(median of the samples from 926,250 requests\) \| 145\.0 MiB \|/);
+    assert.match(lines, /\| flat: end ≤ RSS from 100,000 \+ 5 % \(147\.0 MiB\) \| yes \|/);
+    assert.match(lines, /\| at or under 150\.0 MiB \(both medians\) \| yes \|/);
+    assert.match(rssFlatnessLines({ ...ok, flat: false, underLimit: false }).join('\n'), /\| NO \|[\s\S]*\| NO \|/);
+  });
+
+  test('the bench starts the app with the Dockerfile CMD\'s Node flags', () => {
+    assert.deepEqual(productionNodeFlags('FROM x\nCMD ["node", "--max-semi-space-size=8", "--a=1", "src/server.ts"]\n'), ['--max-semi-space-size=8', '--a=1']);
+    assert.deepEqual(productionNodeFlags('CMD ["node", "src/server.ts"]'), []);
+    assert.deepEqual(productionNodeFlags(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')), [...NODE_MEMORY_FLAGS], 'the repository\'s Dockerfile');
+    assert.deepEqual(productionNodeFlags('HEALTHCHECK CMD ["node", "-e", "x"]\nCMD ["npm", "--x", "start"]'), [], 'only node, only the CMD instruction');
   });
 });

@@ -2,15 +2,16 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { DEFAULT_RULES, checkDockerfile, checkDockerignore, parseDockerfile } from '../../scripts/check-dockerfile.ts';
+import { DEFAULT_RULES, NODE_MEMORY_FLAGS, checkDockerfile, checkDockerignore, parseDockerfile } from '../../scripts/check-dockerfile.ts';
 import { HOST_CHECK_EXEMPT } from '../../src/platform/limits.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const dockerfile = await readFile(new URL('Dockerfile', ROOT), 'utf8');
 const dockerignore = await readFile(new URL('.dockerignore', ROOT), 'utf8');
-const pkg = JSON.parse(await readFile(new URL('package.json', ROOT), 'utf8')) as { engines?: { node?: string } };
+const pkg = JSON.parse(await readFile(new URL('package.json', ROOT), 'utf8')) as { engines?: { node?: string }; scripts?: Record<string, string> };
 
 const DIGEST = `@sha256:${'a'.repeat(64)}`;
+const GOOD_CMD = `CMD ${JSON.stringify(DEFAULT_RULES.cmd)}`;
 const GOOD = `
 FROM node:24-bookworm-slim${DIGEST} AS deps
 WORKDIR /app
@@ -25,10 +26,14 @@ VOLUME ["/data"]
 USER node
 EXPOSE 8005
 HEALTHCHECK CMD ["node", "-e", "fetch('http://127.0.0.1:8005/ping/elb').then((r) => process.exit(r.ok ? 0 : 1))"]
-CMD ["node", "src/server.ts"]
+${GOOD_CMD}
 `;
 
 describe('the repository Dockerfile', () => {
+  test('npm start runs the worker with the same V8 memory flags as the image (docs/adr/0032)', () => {
+    assert.ok((pkg.scripts?.start ?? '').endsWith(` node ${NODE_MEMORY_FLAGS.join(' ')} src/server.ts`), pkg.scripts?.start);
+  });
+
   test('passes every rule, with the base image major taken from package.json engines', () => {
     const major = Number(/^>=\s*(\d+)\./.exec(pkg.engines?.node ?? '')?.[1]);
     assert.equal(major, 24);
@@ -72,7 +77,8 @@ describe('checkDockerfile', () => {
     ['a health check on the wrong path', GOOD.replace('/ping/elb', '/'), /must request \/ping\/elb/],
     ['no health check', GOOD.replace(/HEALTHCHECK[^\n]*\n/, ''), /needs a HEALTHCHECK/],
     ['the wrong port', GOOD.replace('EXPOSE 8005', 'EXPOSE 3000'), /EXPOSE 8005/],
-    ['npm start as CMD', GOOD.replace('CMD ["node", "src/server.ts"]', 'CMD npm start'), /CMD \["node","src\/server\.ts"\]/],
+    ['npm start as CMD', GOOD.replace(GOOD_CMD, 'CMD npm start'), /CMD \["node","--max-semi-space-size=8",.*"src\/server\.ts"\]/],
+    ['node without the memory flags', GOOD.replace(GOOD_CMD, 'CMD ["node", "src/server.ts"]'), /exec form/],
     ['a secret build arg', GOOD.replace('WORKDIR /app\nENV', 'WORKDIR /app\nARG NPM_TOKEN\nENV'), /no secrets as build args/],
   ];
   for (const [name, text, expected] of planted) {
