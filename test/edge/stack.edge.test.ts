@@ -284,6 +284,36 @@ describe('the stack', () => {
     for (const u of users) assert.equal((await u.send('GET', PATHS.aboutYou)).status, 200);
   });
 
+  test('Redis hung behind two instances: public pages stay 200 through nginx, a signed-in page is the service 503 with Retry-After (issue 18.2)', async () => {
+    const user = await signIn();
+    assert.equal((await user.send('GET', PATHS.aboutYou)).status, 200, 'control: signed in');
+    assert.ok(stack.redisUrl !== undefined, 'the stack runs Redis');
+    // redis-server names its process after its address; the stack's is the only one on this port.
+    const { stdout } = await execFileAsync('pgrep', ['-f', `redis-server 127.0.0.1:${new URL(stack.redisUrl).port}`]);
+    const pid = Number(stdout.trim().split('\n')[0]);
+    assert.ok(pid > 0, 'found the stack\'s redis-server');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 4; i++) { // round robin: each instance answers it at least once
+        const down = await user.send('GET', PATHS.aboutYou);
+        assert.equal(down.status, 503, 'the signed-in page');
+        assert.match(String(down.headers['retry-after']), /^\d+$/, 'with Retry-After');
+        assert.match(down.body, /Sorry, there is a problem with the service/);
+      }
+      // Every instance has now seen the store fail; nginx still sends public pages to them (a 503 is an answer).
+      for (let i = 0; i < 8; i++) {
+        const page = await request('GET', PATHS.accessibility);
+        assert.equal(page.status, 200, `public page ${String(i)} while Redis is hung`);
+      }
+      const withCookie = await user.send('GET', PATHS.accessibility);
+      assert.equal(withCookie.status, 200, 'a public page with a session cookie while Redis is hung');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the store's fail-fast pause (ADR 0021) runs out
+    assert.equal((await user.send('GET', PATHS.aboutYou)).status, 200, 'signed in again once Redis answers');
+  });
+
   test('SIGTERM drains: a slow request in flight completes; new connections are refused', async () => {
     const inst = stack.instances[1];
     assert.ok(inst !== undefined);
