@@ -33,7 +33,6 @@ export function statusFor(error: FastifyError | Error): number {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return status in TITLES ? status : 400;
   }
-  if (status === 503) return 503; // a deliberate refusal (load shedding), with its Retry-After
   return 500;
 }
 
