@@ -12,13 +12,17 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, pathOf } from '../paths.ts';
+import type { Catalogue } from '../i18n/catalogue.ts';
+import { chooseLanguage, createCatalogue, DEFAULT_LANGUAGE } from '../i18n/catalogue.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { BodyPool, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
 import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
+import { readCookie } from './session.ts';
+import { LANG_COOKIE } from './forms/page.ts';
 
 export type ViewContext = Record<string, unknown>;
 
@@ -39,7 +43,7 @@ const root = join(import.meta.dirname, '..');
 /** Where templates are looked up, in order. */
 const TEMPLATE_ROOTS: readonly string[] = [join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')];
 
-export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}): nunjucks.Environment {
+export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}, words: Catalogue = createCatalogue()): nunjucks.Environment {
   const loader = new ResolveCachingLoader([...TEMPLATE_ROOTS], { noCache: false, watch: false });
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
   installFastFilters(env);
@@ -48,6 +52,10 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   env.addGlobal('serviceName', 'Make a lasting power of attorney');
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
   env.addGlobal('fragment', fragmentRenderer(env));
+  // Words (ADR 0030): `t` is English unless the page's context gives its language's; a fragment, which sees only its
+  // arguments, gets `lang` as one and does `{% set t = translator(lang) %}` (so it is cached once per language).
+  env.addGlobal('t', words.forLanguage(DEFAULT_LANGUAGE));
+  env.addGlobal('translator', (lang: unknown) => words.forLanguage(typeof lang === 'string' && words.languages.includes(lang) ? lang : DEFAULT_LANGUAGE));
   for (const [k, v] of Object.entries(extraGlobals)) env.addGlobal(k, v);
   return env;
 }
@@ -111,6 +119,19 @@ export interface ViewsOptions {
   readonly globals?: Record<string, unknown>;
   /** Compile every template before serving (production), so no request reads one from disk. */
   readonly precompile?: boolean;
+  /** The message catalogue (ADR 0030); default the app's own locales. Tests give one with a pseudo-locale. */
+  readonly words?: Catalogue;
+}
+
+/**
+ * The request's language and its translate function, unless the page's context already has them (the form kit's
+ * pages choose theirs and set the cookie). Only a language the catalogue offers is ever used.
+ */
+function languageOf(request: FastifyRequest, words: Catalogue, context: ViewContext): { lang: string; htmlLang: string; t: unknown } {
+  if (typeof context.lang === 'string' && context.t !== undefined) return { lang: context.lang, htmlLang: context.lang, t: context.t };
+  const query = request.query as Record<string, unknown> | null;
+  const { lang } = chooseLanguage(query?.lang, readCookie(request.headers.cookie, LANG_COOKIE), words.languages);
+  return { lang, htmlLang: lang, t: words.forLanguage(lang) };
 }
 
 export type Slot = 'nonce' | 'csrf';
@@ -120,7 +141,7 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
   const id = randomBytes(12).toString('hex');
   const nonce = `nonce-marker-${id}`;
   const csrf = `csrf-marker-${id}`;
-  const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf, prerendered: true });
+  const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf });
   const parts: Buffer[] = [];
   const slots: Slot[] = [];
   let from = 0;
@@ -140,16 +161,19 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
 const MAX_PRERENDERED = 100;
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
-  const env = createEnvironment(options.catalogue, options.globals);
+  const words = options.words ?? createCatalogue();
+  const env = createEnvironment(options.catalogue, options.globals, words);
   if (options.precompile === true) compileAllTemplates(env);
   // By template, then path; at most MAX_PRERENDERED pages are kept.
   const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(MAX_PRERENDERED);
   app.decorate('views', env);
+  app.decorate('words', words);
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
     const request = this.request;
     const html = env.render(template, {
       ...context,
+      ...languageOf(request, words, context),
       cspNonce: request.cspNonce,
       csrfToken: () => request.csrfToken(),
       currentPath: pathOf(request.url),
@@ -162,11 +186,14 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     const request = this.request;
     if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
     const currentPath = pathOf(request.url);
-    let page = prerendered.get(template, currentPath);
+    const language = languageOf(request, words, context ?? {});
+    // One pre-rendered page per template, path and language (the language is a variant, ADR 0030).
+    const variant = `${language.lang} ${currentPath}`;
+    let page = prerendered.get(template, variant);
     if (page === undefined) {
-      const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
+      const { parts, slots } = prerenderSlots(env, template, { ...context, ...language, currentPath });
       page = { parts, slots, bodies: new BodyPool(parts), context };
-      prerendered.set(template, currentPath, page);
+      prerendered.set(template, variant, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }
@@ -196,6 +223,8 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
 declare module 'fastify' {
   interface FastifyInstance {
     views: nunjucks.Environment;
+    /** The message catalogue the views translate with (ADR 0030). */
+    words: Catalogue;
   }
 }
 

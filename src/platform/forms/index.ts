@@ -41,7 +41,8 @@ export default async function formKit(app: FastifyInstance, options: FormKitOpti
     if (!(loader instanceof nunjucks.FileSystemLoader)) throw new Error('form kit: the views have no file system loader');
     (loader as unknown as { searchPaths: string[] }).searchPaths.push(...options.templateDirs);
   }
-  const catalogue = options.catalogue ?? createCatalogue();
+  // The views' catalogue (one for the whole app) unless a test gives the kit its own.
+  const catalogue = options.catalogue ?? (app.hasDecorator('words') ? app.words : createCatalogue());
   for (const form of options.forms ?? []) registerForm(app, catalogue, form as unknown as FormDeclaration);
   for (const journey of options.journeys ?? []) registerJourney(app, catalogue, journey);
 }
