@@ -27,6 +27,7 @@ import feedbackRoutes from './features/feedback/feedback-routes.ts';
 import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
 import formKit from './platform/forms/index.ts';
+import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
 
 export function serverOptions(config: Config, logger: Logger): FastifyServerOptions {
@@ -60,7 +61,8 @@ export function serverOptions(config: Config, logger: Logger): FastifyServerOpti
   };
 }
 
-export async function buildApp(config: Config, services: Services, logger: Logger): Promise<FastifyInstance> {
+/** `words`: the message catalogue (ADR 0030); default the app's own locales (tests give one with a pseudo-locale). */
+export async function buildApp(config: Config, services: Services, logger: Logger, words?: Catalogue): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(config, logger));
   const https = config.publicOrigin.protocol === 'https:';
 
@@ -70,7 +72,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
   await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds } }); // Nunjucks, autoescape, govuk-frontend
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds }, ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.publicOrigin.origin, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages

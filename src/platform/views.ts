@@ -169,8 +169,19 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   app.decorate('views', env);
   app.decorate('words', words);
 
+  // How a page is rendered is the route's config, not the feature's choice: `render: 'prerendered'` serves a 200 page
+  // whose context is a frozen constant from its pre-rendered copy (per template, path and language); anything else,
+  // and every signed-in request, is rendered per request.
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
     const request = this.request;
+    if (status === 200 && Object.isFrozen(context) && request.routeOptions.config.render === 'prerendered' && (request as { user?: unknown }).user === undefined) {
+      return this.staticView(template, status, context);
+    }
+    return renderPerRequest(this, template, context, status);
+  });
+
+  function renderPerRequest(reply: FastifyReply, template: string, context: ViewContext, status: number): FastifyReply {
+    const request = reply.request;
     const html = env.render(template, {
       ...context,
       ...languageOf(request, words, context),
@@ -179,12 +190,12 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       currentPath: pathOf(request.url),
       signedIn: (request as { user?: unknown }).user !== undefined,
     });
-    return this.code(status).type('text/html; charset=utf-8').send(html);
-  });
+    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  }
 
   app.decorateReply('staticView', function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
     const request = this.request;
-    if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
+    if ((request as { user?: unknown }).user !== undefined) return renderPerRequest(this, template, context ?? {}, status);
     const currentPath = pathOf(request.url);
     const language = languageOf(request, words, context ?? {});
     // One pre-rendered page per template, path and language (the language is a variant, ADR 0030).
@@ -221,6 +232,14 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * How the route's pages are rendered (the one fast-path seam, issue 19): 'prerendered' serves the page whose
+     * context is a frozen constant from a copy rendered once per template, path and language, with only the nonce
+     * and CSRF token spliced in (ADR 0016); 'per-request' (the default) renders every time.
+     */
+    render?: 'prerendered' | 'per-request';
+  }
   interface FastifyInstance {
     views: nunjucks.Environment;
     /** The message catalogue the views translate with (ADR 0030). */
