@@ -92,6 +92,11 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
     if (status === 400) pages.push([label, page.text]);
   };
 
+  // English first: the cached fragments and the pre-rendered feedback form exist in English before any pseudo-locale
+  // page is asked for, so a cache not keyed by language would serve them English (ADR 0012, 0036).
+  const englishFirst = new Browser(origin);
+  for (const path of [PATHS.feedback, STEPS.name, PATHS.login]) assert.ok(englishLeft((await englishFirst.get(path)).text).length > 10, path);
+
   // The language is chosen by ?lang= and kept in the `lang` cookie.
   const first = await visit('journey step 1', `${STEPS.name}?lang=${PSEUDO}`);
   assert.match(first, new RegExp(`<html lang="${PSEUDO}"`));
