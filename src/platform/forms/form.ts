@@ -95,7 +95,7 @@ export function renderFormPage(request: FastifyRequest, reply: FastifyReply, lan
 }
 
 /** The view context of a kit form page. */
-function formContext(request: FastifyRequest, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>, hidden: Values = {}): Record<string, unknown> {
+function formContext(request: FastifyRequest | undefined, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>, hidden: Values = {}): Record<string, unknown> {
   const { t } = language;
   const views = page.names.map((name) => {
     const field = page.fields[name];
@@ -105,7 +105,8 @@ function formContext(request: FastifyRequest, language: PageLanguage, page: Form
   const questionIsHeading = page.names.length === 1 && page.fields[page.names[0] ?? '']?.isPageHeading === true;
   const errors = checked !== undefined && checked.errors.length > 0 ? checked.errors : undefined;
   return {
-    ...pageContext(request, language),
+    // No request: the blank page shared by everyone, so no flash message (that takes a session).
+    ...(request === undefined ? { lang: language.lang, htmlLang: language.lang, t, flash: undefined } : pageContext(request, language)),
     pageTitle: t(page.title),
     errors,
     form: { action: page.action, button: t(page.button), fields: views, questionIsHeading, hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })) },
@@ -116,12 +117,12 @@ function formContext(request: FastifyRequest, language: PageLanguage, page: Form
  * The blank page's context, one frozen object per language: what a `render: 'prerendered'` route's view is
  * rendered once from (views.ts reuses a page only for the same context object).
  */
-function blankContexts(request: FastifyRequest, page: FormPage): (language: PageLanguage) => Readonly<Record<string, unknown>> {
+function blankContexts(page: FormPage): (language: PageLanguage) => Readonly<Record<string, unknown>> {
   const byLanguage = new Map<string, Readonly<Record<string, unknown>>>();
   return (language) => {
     let context = byLanguage.get(language.lang);
     if (context === undefined) {
-      context = Object.freeze({ ...formContext(request, language, page, {}), flash: undefined });
+      context = Object.freeze(formContext(undefined, language, page, {}));
       byLanguage.set(language.lang, context);
     }
     return context;
@@ -171,7 +172,7 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
     // The same page for everyone (no values, nothing carried, no message waiting): one context object per language,
     // so a route declared `render: 'prerendered'` is served from its pre-rendered copy (views.ts decides).
     if (form.load === undefined && Object.keys(hidden).length === 0 && request.session?.get(FLASH_KEY) === undefined) {
-      blank ??= blankContexts(request, page);
+      blank ??= blankContexts(page);
       return reply.view(page.template, blank(language));
     }
     return renderFormPage(request, reply, language, page, values, undefined, hidden);
