@@ -1,5 +1,6 @@
-// Words gate for templates (ADR 0030), run by `npm run lint`: the kit's templates (src/views/kit/) and every template
-// of a page on the kit (one that extends "kit/...") take each word a person reads from the catalogue, `t("ns:key")`.
+// Words gate for templates (ADR 0030), run by `npm run lint`: the kit's templates (src/views/kit/), every template
+// of a page on the kit (one that extends "kit/..."), the features moved onto it, and the layout with its fragments
+// take each word a person reads from the catalogue, `t("ns:key")`.
 // Found: text between tags, words in the attributes a person hears (aria-label, alt, title, placeholder, value), and
 // string literals inside {{ }} / {% %} that read as words. Class lists, ids, paths, URLs and keys are not words.
 // The same check for TypeScript is the ESLint rule lpa-words/words-from-catalogue (scripts/eslint-words.js).
@@ -16,6 +17,12 @@ export interface WordFinding {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const KIT_TEMPLATES = 'src/views/kit';
 const FEATURES = 'src/features';
+/**
+ * Besides pages on the kit: every template of the features moved onto it (issue 19; add one when it moves), and
+ * the layout and its fragments (the chrome), whose words come from the catalogue too.
+ */
+export const ALL_WORDS_FROM_CATALOGUE: readonly string[] = ['src/features/feedback/', 'src/features/sign-in/', 'src/views/layouts/', 'src/views/fragments/'];
+const OTHER_TEMPLATES = ['src/views/layouts', 'src/views/fragments'];
 
 const WORD = /[A-Za-z]{2,}/;
 const WORDS = /[A-Za-z]{2,}[ \t]+[A-Za-z]{2,}|^[A-Z][a-z]{2,}/;
@@ -57,7 +64,7 @@ export function scanTemplate(file: string, text: string): WordFinding[] {
 
 /** Whether a template is a page on the kit (or one of the kit's own). */
 export function onTheKit(path: string, text: string): boolean {
-  return path.startsWith(`${KIT_TEMPLATES}/`) || /\{%-?\s*extends\s+["']kit\//.test(text);
+  return path.startsWith(`${KIT_TEMPLATES}/`) || ALL_WORDS_FROM_CATALOGUE.some((dir) => path.startsWith(dir)) || /\{%-?\s*extends\s+["']kit\//.test(text);
 }
 
 async function templates(dir: string): Promise<string[]> {
@@ -67,7 +74,7 @@ async function templates(dir: string): Promise<string[]> {
 
 export async function lintWords(): Promise<WordFinding[]> {
   const findings: WordFinding[] = [];
-  for (const file of [...(await templates(KIT_TEMPLATES)), ...(await templates(FEATURES))]) {
+  for (const file of [...(await templates(KIT_TEMPLATES)), ...(await templates(FEATURES)), ...(await Promise.all(OTHER_TEMPLATES.map(templates))).flat()]) {
     const text = await readFile(join(ROOT, file), 'utf8');
     if (onTheKit(file, text)) findings.push(...scanTemplate(relative(ROOT, join(ROOT, file)).split(sep).join('/'), text));
   }

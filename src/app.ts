@@ -30,6 +30,7 @@ import feedbackRoutes from './features/feedback/feedback-routes.ts';
 import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
 import formKit from './platform/forms/index.ts';
+import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
 
@@ -106,7 +107,8 @@ function answerExpectations(server: Server, https: boolean, access: ReturnType<t
   return server;
 }
 
-export async function buildApp(config: Config, services: Services, logger: Logger, lifecycle: Lifecycle = new Lifecycle()): Promise<FastifyInstance> {
+/** `words`: the message catalogue (ADR 0030); default the app's own locales (tests give one with a pseudo-locale). */
+export async function buildApp(config: Config, services: Services, logger: Logger, lifecycle: Lifecycle = new Lifecycle(), words?: Catalogue): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(config, logger, lifecycle));
   const https = config.publicOrigin.protocol === 'https:';
 
@@ -122,7 +124,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(loadShedding, { maxEventLoopDelayMs: config.loadShedEventLoopDelayMs, retryAfterSeconds: config.loadShedRetryAfterSeconds }); // 503 while overloaded
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS } }); // Nunjucks, autoescape, govuk-frontend
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS }, ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages

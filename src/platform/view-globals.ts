@@ -7,15 +7,16 @@ import { LEGACY_PATHS, PATHS } from '../paths.ts';
 
 export interface NavigationItem {
   readonly href: string;
+  /** A message catalogue key (src/i18n/locales/<lang>/chrome.json), read through `t` in the header fragment. */
   readonly text: string;
   readonly qa: string;
 }
 
 export const SIGNED_IN_NAVIGATION: readonly NavigationItem[] = [
-  { href: PATHS.dashboard, text: 'Your LPAs', qa: 'nav-your-lpas' },
-  { href: PATHS.aboutYou, text: 'Your details', qa: 'nav-your-details' },
+  { href: PATHS.dashboard, text: 'chrome:nav.dashboard', qa: 'nav-your-lpas' },
+  { href: PATHS.aboutYou, text: 'chrome:nav.aboutYou', qa: 'nav-your-details' },
   // The live front's Help link: its guidance pages, still on the legacy front.
-  { href: `${LEGACY_PATHS.guide}#topic-how-to-make-an-lpa-online`, text: 'Help', qa: 'nav-help' },
+  { href: `${LEGACY_PATHS.guide}#topic-how-to-make-an-lpa-online`, text: 'chrome:nav.help', qa: 'nav-help' },
 ];
 
 /**

@@ -12,6 +12,7 @@ import nunjucks from 'nunjucks';
 import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { compileAllTemplates, createEnvironment, fragmentRenderer } from './views.ts';
+import { createCatalogue } from '../i18n/catalogue.ts';
 import { TwoKeyCache, fastIndent, fastTrim, installExportCache, isMarkedSafe, markedSafe } from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
@@ -82,6 +83,10 @@ describe('every page renders as with a stock environment', () => {
   stock.addGlobal('asset', (logical: string) => catalogue.url(logical));
   stock.addGlobal('fragment', (name: string, args: Record<string, unknown> = {}) => markedSafe(stock.render(`fragments/${name}.njk`, args).trim()));
   stock.addGlobal('assetIntegrity', (logical: string) => catalogue.integrity?.(logical) ?? '');
+  // The catalogue's words, as createEnvironment gives them (ADR 0030, 0036).
+  const words = createCatalogue();
+  stock.addGlobal('t', words.forLanguage('en'));
+  stock.addGlobal('translator', (lang: string) => words.forLanguage(lang));
 
   const templates = [
     ...readdirSync(join(root, 'features'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.njk')),

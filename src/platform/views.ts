@@ -12,13 +12,17 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, pathOf } from '../paths.ts';
+import type { Catalogue } from '../i18n/catalogue.ts';
+import { chooseLanguage, createCatalogue, DEFAULT_LANGUAGE } from '../i18n/catalogue.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { BodyPool, ByteBudget, POOLED_BODY_BYTES, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
 import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
+import { readCookie } from './session.ts';
+import { LANG_COOKIE } from './forms/page.ts';
 
 export type ViewContext = Record<string, unknown>;
 
@@ -28,7 +32,8 @@ declare module 'fastify' {
     view(template: string, context?: ViewContext, status?: number): FastifyReply;
     /**
      * Sends a page that is the same for every visitor but for the CSP nonce and the CSRF token, rendered once
-     * per process. `context`, if any, must be the same object on every call (a module constant): a different
+     * per process and language. Features declare `config.render: 'prerendered'` and call `view` instead (ADR 0036);
+     * content pages still call this directly until they move. `context`, if any, must be the same object on every call (a module constant): a different
      * one throws. Signed-in requests are rendered normally (their navigation differs).
      */
     staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;
@@ -39,7 +44,7 @@ const root = join(import.meta.dirname, '..');
 /** Where templates are looked up, in order. */
 const TEMPLATE_ROOTS: readonly string[] = [join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')];
 
-export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}): nunjucks.Environment {
+export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}, words: Catalogue = createCatalogue()): nunjucks.Environment {
   const loader = new ResolveCachingLoader([...TEMPLATE_ROOTS], { noCache: false, watch: false });
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
   installFastFilters(env);
@@ -49,6 +54,10 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
   env.addGlobal('assetIntegrity', (logical: string) => catalogue.integrity?.(logical) ?? ''); // SRI (docs/adr/0024)
   env.addGlobal('fragment', fragmentRenderer(env));
+  // Words (ADR 0030): `t` is English unless the page's context gives its language's; a fragment, which sees only its
+  // arguments, gets `lang` as one and does `{% set t = translator(lang) %}` (so it is cached once per language).
+  env.addGlobal('t', words.forLanguage(DEFAULT_LANGUAGE));
+  env.addGlobal('translator', (lang: unknown) => words.forLanguage(typeof lang === 'string' && words.languages.includes(lang) ? lang : DEFAULT_LANGUAGE));
   for (const [k, v] of Object.entries(extraGlobals)) env.addGlobal(k, v);
   return env;
 }
@@ -112,6 +121,19 @@ export interface ViewsOptions {
   readonly globals?: Record<string, unknown>;
   /** Compile every template before serving (production), so no request reads one from disk. */
   readonly precompile?: boolean;
+  /** The message catalogue (ADR 0030); default the app's own locales. Tests give one with a pseudo-locale. */
+  readonly words?: Catalogue;
+}
+
+/**
+ * The request's language and its translate function, unless the page's context already has them (the form kit's
+ * pages choose theirs and set the cookie). Only a language the catalogue offers is ever used.
+ */
+function languageOf(request: FastifyRequest, words: Catalogue, context: ViewContext): { lang: string; htmlLang: string; t: unknown } {
+  if (typeof context.lang === 'string' && context.t !== undefined) return { lang: context.lang, htmlLang: context.lang, t: context.t };
+  const query = request.query as Record<string, unknown> | null;
+  const { lang } = chooseLanguage(query?.lang, readCookie(request.headers.cookie, LANG_COOKIE), words.languages);
+  return { lang, htmlLang: lang, t: words.forLanguage(lang) };
 }
 
 export type Slot = 'nonce' | 'csrf';
@@ -121,7 +143,7 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
   const id = randomBytes(12).toString('hex');
   const nonce = `nonce-marker-${id}`;
   const csrf = `csrf-marker-${id}`;
-  const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf, prerendered: true });
+  const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf });
   const parts: Buffer[] = [];
   const slots: Slot[] = [];
   let from = 0;
@@ -148,35 +170,52 @@ const prerenderedSize = (page: { readonly parts: readonly Buffer[] }): number =>
 };
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
-  const env = createEnvironment(options.catalogue, options.globals);
+  const words = options.words ?? createCatalogue();
+  const env = createEnvironment(options.catalogue, options.globals, words);
   if (options.precompile === true) compileAllTemplates(env);
-  // By template, then path; at most MAX_PRERENDERED pages and PRERENDERED_BYTES are kept, and their idle bodies share one budget.
+  // By template, then variant (path and language); at most MAX_PRERENDERED pages and PRERENDERED_BYTES are kept, and their idle bodies share one budget.
   const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(
     MAX_PRERENDERED, { maxBytes: PRERENDERED_BYTES, sizeOf: prerenderedSize });
   const bodyBudget = new ByteBudget(POOLED_BODY_BYTES);
   app.decorate('views', env);
+  app.decorate('words', words);
 
+  // How a page is rendered is the route's config, not the feature's choice: `render: 'prerendered'` serves a 200 page
+  // whose context is a frozen constant from its pre-rendered copy (per template, path and language); anything else,
+  // and every signed-in request, is rendered per request.
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
     const request = this.request;
+    if (status === 200 && Object.isFrozen(context) && request.routeOptions.config.render === 'prerendered' && (request as { user?: unknown }).user === undefined) {
+      return this.staticView(template, status, context);
+    }
+    return renderPerRequest(this, template, context, status);
+  });
+
+  function renderPerRequest(reply: FastifyReply, template: string, context: ViewContext, status: number): FastifyReply {
+    const request = reply.request;
     const html = env.render(template, {
       ...context,
+      ...languageOf(request, words, context),
       cspNonce: request.cspNonce,
       csrfToken: () => request.csrfToken(),
       currentPath: pathOf(request.url),
       signedIn: (request as { user?: unknown }).user !== undefined,
     });
-    return this.code(status).type('text/html; charset=utf-8').send(html);
-  });
+    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  }
 
   app.decorateReply('staticView', function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
     const request = this.request;
-    if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
+    if ((request as { user?: unknown }).user !== undefined) return renderPerRequest(this, template, context ?? {}, status);
     const currentPath = pathOf(request.url);
-    let page = prerendered.get(template, currentPath);
+    const language = languageOf(request, words, context ?? {});
+    // One pre-rendered page per template, path and language (the language is a variant, ADR 0030).
+    const variant = `${language.lang} ${currentPath}`;
+    let page = prerendered.get(template, variant);
     if (page === undefined) {
-      const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
+      const { parts, slots } = prerenderSlots(env, template, { ...context, ...language, currentPath });
       page = { parts, slots, bodies: new BodyPool(parts, 64, bodyBudget), context };
-      prerendered.set(template, currentPath, page);
+      prerendered.set(template, variant, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }
@@ -204,8 +243,18 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * How the route's pages are rendered (the one fast-path seam, issue 19): 'prerendered' serves the page whose
+     * context is a frozen constant from a copy rendered once per template, path and language, with only the nonce
+     * and CSRF token spliced in (ADR 0016); 'per-request' (the default) renders every time.
+     */
+    render?: 'prerendered' | 'per-request';
+  }
   interface FastifyInstance {
     views: nunjucks.Environment;
+    /** The message catalogue the views translate with (ADR 0030). */
+    words: Catalogue;
   }
 }
 

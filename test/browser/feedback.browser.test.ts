@@ -8,9 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/paths.ts';
-import { MESSAGES } from '../../src/features/feedback/feedback-schema.ts';
+import { MESSAGES as MESSAGE_KEYS } from '../../src/features/feedback/feedback-schema.ts';
+import { english } from '../helpers/words.ts';
 import type { Suite } from './browser-helper.ts';
 import { describeProblems, describeViolations, problemCount, startSuite } from './browser-helper.ts';
+
+const MESSAGES = english(MESSAGE_KEYS);
 
 const SEND = '[data-qa="send-feedback"]';
 const SUMMARY = '.govuk-error-summary';

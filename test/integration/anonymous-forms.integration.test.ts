@@ -19,7 +19,10 @@ import { createServices } from '../../src/services.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { MemoryStore } from '../../src/sessions/memory-store.ts';
 import { PATHS } from '../../src/paths.ts';
-import { MESSAGES } from '../../src/features/feedback/feedback-schema.ts';
+import { MESSAGES as MESSAGE_KEYS } from '../../src/features/feedback/feedback-schema.ts';
+import { english } from '../helpers/words.ts';
+
+const MESSAGES = english(MESSAGE_KEYS);
 
 const PASSWORD = 'correct horse battery staple';
 const FLOOD = 1000;

@@ -15,7 +15,10 @@ import { createServices } from '../../src/services.ts';
 import { openStore } from '../../src/backends/sqlite-store.ts';
 import type { Store } from '../../src/backends/sqlite-store.ts';
 import { PATHS } from '../../src/paths.ts';
-import { MESSAGES, TOO_FAST_TARGET } from '../../src/features/feedback/feedback-schema.ts';
+import { MESSAGES as MESSAGE_KEYS, TOO_FAST_TARGET } from '../../src/features/feedback/feedback-schema.ts';
+import { english } from '../helpers/words.ts';
+
+const MESSAGES = english(MESSAGE_KEYS);
 
 const PUBLIC_ORIGIN = 'http://127.0.0.1:8005';
 const VALID = { rating: 'satisfied', details: 'Clear and quick.', email: 'Someone@Example.com', phone: '', send: '' };

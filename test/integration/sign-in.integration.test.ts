@@ -19,9 +19,12 @@ import { MemoryStore } from '../../src/sessions/memory-store.ts';
 import { SESSION_KEYS } from '../../src/sessions/session-store.ts';
 import { RESUME_KEY } from '../../src/platform/auth-guard.ts';
 import { PATHS, SIGNED_OUT_URL } from '../../src/paths.ts';
-import { AUTH_MESSAGES } from '../../src/features/sign-in/sign-in-routes.ts';
+import { AUTH_MESSAGES as AUTH_MESSAGE_KEYS } from '../../src/features/sign-in/sign-in-routes.ts';
+import { english } from '../helpers/words.ts';
 import type { SignInPolicy } from '../../src/features/sign-in/sign-in-routes.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
+
+const AUTH_MESSAGES = english(AUTH_MESSAGE_KEYS);
 
 const PASSWORD = 'correct horse battery staple';
 const dirs: string[] = [];

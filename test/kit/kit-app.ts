@@ -34,7 +34,7 @@ export async function buildKitApp(t: TestContext | { after(fn: () => unknown): v
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, PUBLIC_ORIGIN: publicOrigin, DATA_DIR: dataDir, FEEDBACK_MIN_SECONDS: '0' });
   const { logger, lines } = captureLogger('info');
   const services = createServices(config, { logger });
-  const app = await buildApp(config, services, logger);
+  const app = await buildApp(config, services, logger, undefined, kit.catalogue);
   await app.register(formKit, kit);
   await app.listen({ host: '127.0.0.1', port });
   t.after(async () => {

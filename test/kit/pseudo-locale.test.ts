@@ -2,7 +2,8 @@
  * Every word on the kit's pages comes from the catalogue: each kit page (the test-only journey's steps, with and
  * without errors, "check your answers", the example form, a flash message) is rendered in a pseudo-locale whose
  * every message has its letters accented, and no English word may be left: not in the text, the title, the
- * chrome (skip link, header, phase banner, footer) or the attributes a person hears (aria-label, alt, title).
+ * chrome (skip link, header, phase banner, footer) or the attributes a person hears (aria-label, alt, title). The
+ * pages moved onto the kit (feedback, sign-in) are among them.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { Browser, csrfTokenFrom } from '../helpers/http.ts';
 import { callBackJourney, STEPS } from './journey/call-back.journey.ts';
 import { PAPER_FORM_PATH } from './example-form/paper-form.form.ts';
 import { addPublicRoutes, buildKitApp } from './kit-app.ts';
+import { PATHS } from '../../src/paths.ts';
 
 const PSEUDO = 'en-XA';
 const PLAIN = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -90,6 +92,11 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
     if (status === 400) pages.push([label, page.text]);
   };
 
+  // English first: the cached fragments and the pre-rendered feedback form exist in English before any pseudo-locale
+  // page is asked for, so a cache not keyed by language would serve them English (ADR 0012, 0036).
+  const englishFirst = new Browser(origin);
+  for (const path of [PATHS.feedback, STEPS.name, PATHS.login]) assert.ok(englishLeft((await englishFirst.get(path)).text).length > 10, path);
+
   // The language is chosen by ?lang= and kept in the `lang` cookie.
   const first = await visit('journey step 1', `${STEPS.name}?lang=${PSEUDO}`);
   assert.match(first, new RegExp(`<html lang="${PSEUDO}"`));
@@ -110,7 +117,19 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
   await post('example form', PAPER_FORM_PATH, { fullName: 'Ádá', email: '1@2.3', reason: '' }, 303);
   await visit('example form with its flash', PAPER_FORM_PATH);
 
-  assert.ok(pages.length >= 14);
+  // The pages migrated onto the kit and the catalogue (issue 19): feedback and its thanks page.
+  await visit('feedback form (pre-rendered)', PATHS.feedback);
+  await post('feedback with every error', PATHS.feedback, { rating: 'x', details: '', email: 'x', phone: 'x' }, 400);
+  await post('feedback', PATHS.feedback, { rating: 'satisfied', details: 'Ñó', email: '', phone: '' }, 303);
+  await visit('feedback thanks', PATHS.feedbackThanks);
+
+  // Sign-in: blank, after a timeout, incomplete, and refused (the live failure message and its help).
+  await visit('sign-in', PATHS.login);
+  await visit('sign-in after a timeout', PATHS.loginTimeout);
+  await post('sign-in incomplete', PATHS.login, { email: '', password: '' }, 400);
+  await post('sign-in refused', PATHS.login, { email: 'nobody@example.com', password: 'wrong' }, 400);
+
+  assert.ok(pages.length >= 24);
   for (const [label, page] of pages) assert.deepEqual(englishLeft(page), [], `${label}: English left`);
 
   // The same pages in English do have words: the check above is not vacuous.

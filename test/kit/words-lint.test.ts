@@ -40,23 +40,38 @@ describe('templates', () => {
     const example = readFileSync(`${ROOT}test/kit/example-form/paper-form.njk`, 'utf8');
     assert.ok(onTheKit('test/kit/example-form/paper-form.njk', example));
     assert.deepEqual(scanTemplate('paper-form.njk', example), []);
-    const feedback = readFileSync(`${ROOT}src/features/feedback/feedback.njk`, 'utf8');
-    assert.ok(scanTemplate('feedback.njk', feedback).length > 5, 'the check sees words where they are');
+    // A page not moved yet (about-you) is written the old way: the check sees its words.
+    const aboutYou = readFileSync(`${ROOT}src/features/user/about-you.njk`, 'utf8');
+    assert.ok(scanTemplate('about-you.njk', aboutYou).length > 3, 'the check sees words where they are');
+  });
+
+  test('the features moved onto the kit and the layout are checked even where a template extends base.njk', () => {
+    const planted = '{% extends "layouts/base.njk" %}\n{% block main_content %}<p class="govuk-body">You have been signed out</p>{% endblock %}';
+    for (const path of ['src/features/sign-in/sign-out.njk', 'src/features/feedback/feedback-thanks.njk', 'src/views/layouts/base.njk', 'src/views/fragments/footer.njk']) {
+      assert.ok(onTheKit(path, planted), path);
+    }
+    assert.ok(!onTheKit('src/features/user/about-you.njk', planted), 'not moved yet: about-you');
+    assert.equal(scanTemplate('sign-out.njk', planted).length, 1);
+    assert.equal(scanTemplate('footer.njk', '{{ govukFooter({ meta: { items: [{ href: paths.cookies, text: "Cookies" }] } }) }}').length, 1);
   });
 });
 
 describe('TypeScript (ESLint rule lpa-words/words-from-catalogue)', () => {
   const PROBE = 'src/features/feedback/words-probe.form.ts';
+  // A handler of a feature moved onto the kit (its routes file), and one of a feature not moved yet.
+  const HANDLER = 'src/features/sign-in/words-probe-routes.ts';
+  const NOT_MOVED = 'src/features/user/words-probe-routes.ts';
   let eslint: ESLint;
   before(() => {
+    const probes = [PROBE, HANDLER, NOT_MOVED];
     eslint = new ESLint({
       cwd: ROOT,
       overrideConfigFile: `${ROOT}eslint.config.js`,
-      overrideConfig: { files: [PROBE], languageOptions: { parserOptions: { projectService: { allowDefaultProject: [PROBE], defaultProject: 'tsconfig.json' } } } },
+      overrideConfig: { files: probes, languageOptions: { parserOptions: { projectService: { allowDefaultProject: probes, defaultProject: 'tsconfig.json' } } } },
     });
   });
-  async function words(code: string): Promise<number> {
-    const [result] = await eslint.lintText(code, { filePath: PROBE });
+  async function words(code: string, filePath = PROBE): Promise<number> {
+    const [result] = await eslint.lintText(code, { filePath });
     assert.ok(result);
     assert.deepEqual(result.messages.filter((m) => m.fatal === true), []);
     return result.messages.filter((m) => m.ruleId === 'lpa-words/words-from-catalogue').length;
@@ -67,6 +82,12 @@ describe('TypeScript (ESLint rule lpa-words/words-from-catalogue)', () => {
     assert.equal(await words("export const messages = { required: 'Enter your full name' };\n"), 1);
     assert.equal(await words('export function flash(): string {\n  return `Thank you, we have it`;\n}\n'), 1);
     assert.equal(await words("export const title = 'Feedback';\n"), 1);
+  });
+
+  test('a planted message in the handler of a feature moved onto the kit fails', async () => {
+    const code = "export const AUTH_MESSAGES = { locked: 'This user account has been locked.' };\n";
+    assert.equal(await words(code, HANDLER), 1);
+    assert.equal(await words(code, NOT_MOVED), 0, 'a feature not moved yet is not checked (about-you, until it moves)');
   });
 
   test('keys, Error messages, log lines and identifiers pass', async () => {

@@ -1,34 +1,45 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
-import { FeedbackBody, MESSAGES, RATINGS, characterCount, isValidEmail, isValidPhone, validateFeedback } from './feedback-schema.ts';
+import { createCatalogue } from '../../i18n/catalogue.ts';
+import { checkFields } from '../../platform/forms/fields.ts';
+import { FEEDBACK_FIELDS, FeedbackBody, MESSAGES, RATINGS, characterCount, isValidEmail, isValidPhone } from './feedback-schema.ts';
+
+const en = createCatalogue().forLanguage('en');
+const ENGLISH = Object.fromEntries(Object.entries(MESSAGES).map(([k, key]) => [k, en(key)])) as Record<keyof typeof MESSAGES, string>;
+
+/** The form's rules as the kit runs them: errors in English, values for the success handler. */
+function validateFeedback(body: Record<string, string>) {
+  const checked = checkFields(FEEDBACK_FIELDS, Object.keys(FEEDBACK_FIELDS), body, en);
+  return { ok: checked.errors.length === 0, errors: checked.errors, value: checked.normalised, values: checked.values };
+}
 
 const valid = { rating: 'satisfied', details: 'It was fine.', email: '', phone: '' };
 
-describe('validateFeedback', () => {
+describe('the feedback fields on the kit', () => {
   const cases: { name: string; body: Record<string, string>; errors: [string, string][] }[] = [
-    { name: 'nothing at all', body: {}, errors: [[MESSAGES.rating, '#rating'], [MESSAGES.detailsRequired, '#details']] },
-    { name: 'rating missing', body: { ...valid, rating: '' }, errors: [[MESSAGES.rating, '#rating']] },
-    { name: 'rating unknown', body: { ...valid, rating: 'ecstatic' }, errors: [[MESSAGES.rating, '#rating']] },
-    { name: 'rating differently cased', body: { ...valid, rating: 'Satisfied' }, errors: [[MESSAGES.rating, '#rating']] },
-    { name: 'details only spaces', body: { ...valid, details: ' \r\n\t ' }, errors: [[MESSAGES.detailsRequired, '#details']] },
-    { name: 'details 2001 characters', body: { ...valid, details: 'a'.repeat(2001) }, errors: [[MESSAGES.detailsTooLong, '#details']] },
-    { name: 'details 2001 emoji', body: { ...valid, details: '😀'.repeat(2001) }, errors: [[MESSAGES.detailsTooLong, '#details']] },
-    { name: 'email without @', body: { ...valid, email: 'someone.example.com' }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'email without a dot in the domain', body: { ...valid, email: 'someone@localhost' }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'email with two @', body: { ...valid, email: 'a@b@example.com' }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'email with a space', body: { ...valid, email: 'some one@example.com' }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'email with an empty atom', body: { ...valid, email: 'some..one@example.com' }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'email with markup', body: { ...valid, email: '<script>@example.com' }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'email too long', body: { ...valid, email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com` }, errors: [[MESSAGES.email, '#email']] },
-    { name: 'phone too short', body: { ...valid, phone: '12345' }, errors: [[MESSAGES.phone, '#phone']] },
-    { name: 'phone with letters', body: { ...valid, phone: '0123 ABC 789' }, errors: [[MESSAGES.phone, '#phone']] },
-    { name: 'phone with a plus in the middle', body: { ...valid, phone: '0123+456789' }, errors: [[MESSAGES.phone, '#phone']] },
-    { name: 'phone too long', body: { ...valid, phone: '1'.repeat(21) }, errors: [[MESSAGES.phone, '#phone']] },
+    { name: 'nothing at all', body: {}, errors: [[ENGLISH.rating, '#rating'], [ENGLISH.detailsRequired, '#details']] },
+    { name: 'rating missing', body: { ...valid, rating: '' }, errors: [[ENGLISH.rating, '#rating']] },
+    { name: 'rating unknown', body: { ...valid, rating: 'ecstatic' }, errors: [[ENGLISH.rating, '#rating']] },
+    { name: 'rating differently cased', body: { ...valid, rating: 'Satisfied' }, errors: [[ENGLISH.rating, '#rating']] },
+    { name: 'details only spaces', body: { ...valid, details: ' \r\n\t ' }, errors: [[ENGLISH.detailsRequired, '#details']] },
+    { name: 'details 2001 characters', body: { ...valid, details: 'a'.repeat(2001) }, errors: [[ENGLISH.detailsTooLong, '#details']] },
+    { name: 'details 2001 emoji', body: { ...valid, details: '😀'.repeat(2001) }, errors: [[ENGLISH.detailsTooLong, '#details']] },
+    { name: 'email without @', body: { ...valid, email: 'someone.example.com' }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'email without a dot in the domain', body: { ...valid, email: 'someone@localhost' }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'email with two @', body: { ...valid, email: 'a@b@example.com' }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'email with a space', body: { ...valid, email: 'some one@example.com' }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'email with an empty atom', body: { ...valid, email: 'some..one@example.com' }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'email with markup', body: { ...valid, email: '<script>@example.com' }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'email too long', body: { ...valid, email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com` }, errors: [[ENGLISH.email, '#email']] },
+    { name: 'phone too short', body: { ...valid, phone: '12345' }, errors: [[ENGLISH.phone, '#phone']] },
+    { name: 'phone with letters', body: { ...valid, phone: '0123 ABC 789' }, errors: [[ENGLISH.phone, '#phone']] },
+    { name: 'phone with a plus in the middle', body: { ...valid, phone: '0123+456789' }, errors: [[ENGLISH.phone, '#phone']] },
+    { name: 'phone too long', body: { ...valid, phone: '1'.repeat(21) }, errors: [[ENGLISH.phone, '#phone']] },
     {
       name: 'everything wrong, in field order',
       body: { rating: 'x', details: '', email: 'x', phone: 'x' },
-      errors: [[MESSAGES.rating, '#rating'], [MESSAGES.detailsRequired, '#details'], [MESSAGES.email, '#email'], [MESSAGES.phone, '#phone']],
+      errors: [[ENGLISH.rating, '#rating'], [ENGLISH.detailsRequired, '#details'], [ENGLISH.email, '#email'], [ENGLISH.phone, '#phone']],
     },
   ];
   for (const c of cases) {
@@ -69,9 +80,13 @@ describe('validateFeedback', () => {
     assert.equal(result.ok, false);
   });
 
-  test('the values to re-show are the input as typed', () => {
+  test('the values to re-show are the input trimmed, markup and case as typed', () => {
     const result = validateFeedback({ rating: 'x', details: '  <script>  ', email: ' A@B ', phone: '' });
-    assert.deepEqual(result.values, { rating: 'x', details: '  <script>  ', email: ' A@B ', phone: '' });
+    assert.deepEqual(result.values, { rating: 'x', details: '<script>', email: 'A@B', phone: '' });
+  });
+
+  test('every message is in the English catalogue', () => {
+    for (const key of Object.values(MESSAGES)) assert.ok(!en(key).includes(':'), key);
   });
 });
 

@@ -10,27 +10,29 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import type { FieldTable } from '../../platform/forms/index.ts';
 
 export const RATINGS = [
-  { value: 'very-satisfied', text: 'Very satisfied' },
-  { value: 'satisfied', text: 'Satisfied' },
-  { value: 'neither-satisfied-or-dissatisfied', text: 'Neither satisfied or dissatisfied' },
-  { value: 'dissatisfied', text: 'Dissatisfied' },
-  { value: 'very-dissatisfied', text: 'Very dissatisfied' },
+  { value: 'very-satisfied', text: 'feedback:rating.verySatisfied' },
+  { value: 'satisfied', text: 'feedback:rating.satisfied' },
+  { value: 'neither-satisfied-or-dissatisfied', text: 'feedback:rating.neither' },
+  { value: 'dissatisfied', text: 'feedback:rating.dissatisfied' },
+  { value: 'very-dissatisfied', text: 'feedback:rating.veryDissatisfied' },
 ] as const;
 
 export type Rating = (typeof RATINGS)[number]['value'];
 
 export const DETAILS_MAX_CHARACTERS = 2000;
 
+/** Catalogue keys of the messages (words: src/i18n/locales/en/feedback.json). */
 export const MESSAGES = {
-  rating: 'Select how you feel about this service',
-  detailsRequired: 'Enter your feedback',
-  detailsTooLong: 'Your feedback must be 2,000 characters or fewer',
-  email: 'Enter an email address in the correct format, like name@example.com',
-  phone: 'Enter a phone number, like 01632 960 001, 07700 900 982 or +44 808 157 0192',
+  rating: 'feedback:rating.required',
+  detailsRequired: 'feedback:details.required',
+  detailsTooLong: 'feedback:details.tooLong',
+  email: 'feedback:email.invalid',
+  phone: 'feedback:phone.invalid',
   // An otherwise valid form sent sooner than a person could (the bot check): nothing is wrong with the answers.
-  tooFast: 'Check your answers, then select Send feedback again',
+  tooFast: 'feedback:tooFast',
 } as const;
 
 /** The id the "sent too quickly" error links to: the Send feedback button, the one thing to do next. */
@@ -56,22 +58,6 @@ export const FeedbackBody = Type.Object(
 
 export type FeedbackBodyType = Static<typeof FeedbackBody>;
 
-export const FIELD_ORDER = ['rating', 'details', 'email', 'phone'] as const;
-export type FeedbackField = (typeof FIELD_ORDER)[number];
-
-/** The ids errors link to: govukRadios gives its first radio the idPrefix itself. */
-export const FIELD_IDS: Readonly<Record<FeedbackField, string>> = {
-  rating: 'rating',
-  details: 'details',
-  email: 'email',
-  phone: 'phone',
-};
-
-export interface FormError {
-  readonly text: string;
-  readonly href: string;
-}
-
 export interface Feedback {
   readonly rating: Rating;
   /** Trimmed, line endings as \n. */
@@ -81,14 +67,6 @@ export interface Feedback {
   /** Trimmed; '' when not given. */
   readonly phone: string;
 }
-
-export type FeedbackValues = Readonly<Record<FeedbackField, string>>;
-
-export type FeedbackValidation =
-  | { readonly ok: true; readonly value: Feedback; readonly values: FeedbackValues }
-  | { readonly ok: false; readonly errors: readonly FormError[]; readonly fieldErrors: Partial<Record<FeedbackField, string>>; readonly values: FeedbackValues };
-
-const RATING_VALUES: ReadonlySet<string> = new Set(RATINGS.map((r) => r.value));
 
 /** Characters as a person counts them: code points, with a CRLF (what browsers send for a new line) as one. */
 export function characterCount(text: string): number {
@@ -128,35 +106,46 @@ export function isValidPhone(phone: string): boolean {
   return PHONE.test(phone.replace(/ /g, ''));
 }
 
-function field(body: Readonly<Record<string, unknown>>, name: string): string {
-  const v = Object.hasOwn(body, name) ? body[name] : undefined;
-  return typeof v === 'string' ? v : '';
-}
-
-export function validateFeedback(body: Readonly<Record<string, unknown>>): FeedbackValidation {
-  const values: FeedbackValues = {
-    rating: field(body, 'rating'),
-    details: field(body, 'details'),
-    email: field(body, 'email'),
-    phone: field(body, 'phone'),
-  };
-  const rating = values.rating.trim();
-  const details = values.details.trim().replace(/\r\n/g, '\n');
-  const email = values.email.trim().toLowerCase();
-  const phone = values.phone.trim();
-
-  const fieldErrors: Partial<Record<FeedbackField, string>> = {};
-  if (!RATING_VALUES.has(rating)) fieldErrors.rating = MESSAGES.rating;
-  if (details === '') fieldErrors.details = MESSAGES.detailsRequired;
-  else if (characterCount(details) > DETAILS_MAX_CHARACTERS) fieldErrors.details = MESSAGES.detailsTooLong;
-  if (email !== '' && !isValidEmail(email)) fieldErrors.email = MESSAGES.email;
-  if (phone !== '' && !isValidPhone(phone)) fieldErrors.phone = MESSAGES.phone;
-
-  const errors: FormError[] = [];
-  for (const name of FIELD_ORDER) {
-    const text = fieldErrors[name];
-    if (text !== undefined) errors.push({ text, href: `#${FIELD_IDS[name]}` });
-  }
-  if (errors.length > 0) return { ok: false, errors, fieldErrors, values };
-  return { ok: true, value: { rating: rating as Rating, details, email, phone }, values };
-}
+/**
+ * The form's fields for the kit (ADR 0031), in the order the errors are listed: the live service's rules, each
+ * message a catalogue key. Values arrive trimmed; email lowercased and details with \n line endings.
+ */
+export const FEEDBACK_FIELDS = {
+  rating: {
+    macro: 'radios',
+    schema: Type.Union(RATINGS.map((r) => Type.Literal(r.value))),
+    required: true,
+    label: 'feedback:rating.label',
+    labelClasses: 'govuk-fieldset__legend--m',
+    messages: { required: MESSAGES.rating, enum: MESSAGES.rating },
+    options: RATINGS,
+  },
+  details: {
+    macro: 'characterCount',
+    schema: Type.String({ maxLength: DETAILS_MAX_CHARACTERS }),
+    required: true,
+    label: 'feedback:details.label',
+    labelClasses: 'govuk-label--m',
+    hint: 'feedback:details.hint',
+    messages: { required: MESSAGES.detailsRequired, maxLength: MESSAGES.detailsTooLong },
+    check: (value) => (characterCount(value) > DETAILS_MAX_CHARACTERS ? 'maxLength' : undefined),
+    normalise: (value) => value.replace(/\r\n/g, '\n'),
+  },
+  email: {
+    macro: 'input',
+    schema: Type.String({ maxLength: 254 }),
+    label: 'feedback:email.label',
+    messages: { invalid: MESSAGES.email },
+    params: { type: 'email', autocomplete: 'email', spellcheck: false },
+    check: (value) => (isValidEmail(value.toLowerCase()) ? undefined : 'invalid'),
+    normalise: (value) => value.toLowerCase(),
+  },
+  phone: {
+    macro: 'input',
+    schema: Type.String({ maxLength: 20 }),
+    label: 'feedback:phone.label',
+    messages: { invalid: MESSAGES.phone },
+    params: { type: 'tel', autocomplete: 'tel', classes: 'govuk-input--width-20' },
+    check: (value) => (isValidPhone(value) ? undefined : 'invalid'),
+  },
+} as const satisfies FieldTable;

@@ -1,6 +1,8 @@
 /**
  * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST|GET /logout`.
  *
+ * - The page is the form kit's (fields in sign-in-schema.ts, words in signIn.json); the routes are written by hand
+ *   because the throttle and audit come before the fields are checked and a success regenerates the session.
  * - Unlike the PHP front, the sign-in form has a CSRF token (login CSRF); the platform checks it.
  * - Every attempt is throttled (per source address, per account) and audited (one event, see audit.ts).
  * - Failures show the live service's messages, which never say whether the account exists, and take at
@@ -23,8 +25,11 @@ import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
 import { newIdentity, revokeSignIn } from './identity.ts';
-import type { FieldError, SignInBodyType } from './sign-in-schema.ts';
-import { SignInBody, readSignIn } from './sign-in-schema.ts';
+import type { SignInBodyType } from './sign-in-schema.ts';
+import { SIGN_IN_FIELDS, SignInBody } from './sign-in-schema.ts';
+import type { FormPage } from '../../platform/forms/index.ts';
+import { checkFields, pageLanguage, refusalErrors, renderFormPage } from '../../platform/forms/index.ts';
+import type { Checked } from '../../platform/forms/fields.ts';
 import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
 import { DEFAULT_THROTTLE_LIMITS, checkSignInThrottle, resetAccountThrottle } from './throttle.ts';
 
@@ -42,12 +47,22 @@ export const LEGACY_LINKS = {
 export const USER_HASH_KEY = 'lpaFrontUserHash';
 const USER_HASH_PATTERN = /^[0-9a-f]{32}$/;
 
-/** The live service's texts (service-front auth/partials/error-summary.twig). */
+/** The live service's texts (service-front auth/partials/error-summary.twig), as catalogue keys (signIn.json). */
 export const AUTH_MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
-  'authentication-failed': 'Email and password combination not recognised. Please try signing in again below or create an account.',
-  locked: 'This user account has been locked. Please reset your password or you can attempt again in 15 minutes.',
-  'not-activated': 'Your account has not been activated. Click on the link in the email sent to you when you created the account.',
-  'api-error': 'Sorry, the service is unavailable. Please try again later.',
+  'authentication-failed': 'signIn:failure.authenticationFailed',
+  locked: 'signIn:failure.locked',
+  'not-activated': 'signIn:failure.notActivated',
+  'api-error': 'signIn:failure.apiError',
+};
+
+/** The sign-in page on the form kit: its fields, template and words (the routes stay hand-written, see below). */
+const SIGN_IN_PAGE: FormPage = {
+  template: 'sign-in/login.njk',
+  title: 'signIn:title',
+  action: PATHS.login,
+  button: 'signIn:button',
+  fields: SIGN_IN_FIELDS,
+  names: Object.keys(SIGN_IN_FIELDS),
 };
 
 export interface SignInPolicy {
@@ -94,23 +109,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolv
 
 interface FormState {
   readonly email?: string;
-  readonly errors?: readonly FieldError[];
+  readonly errors?: Pick<Checked, 'errors' | 'fieldErrors'>;
   readonly authError?: AuthFailureReason;
   readonly timeout?: boolean;
 }
 
-function renderForm(reply: FastifyReply, state: FormState, status: number): FastifyReply {
-  const errors = state.errors ?? [];
-  const fieldErrors: Record<string, string> = {};
-  for (const e of errors) fieldErrors[e.href.slice(1)] ??= e.text;
-  return reply.view('sign-in/login.njk', {
-    email: state.email ?? '',
-    errors: errors.length > 0 ? errors : undefined,
-    fieldErrors,
-    authError: state.authError,
-    timeout: state.timeout === true,
-    legacy: LEGACY_LINKS,
-  }, status);
+/** The kit's page (error summary, inline errors, email re-shown, never the password) in the request's language. */
+function renderForm(request: FastifyRequest, reply: FastifyReply, state: FormState, status: number): FastifyReply {
+  const language = pageLanguage(request, reply, request.server.words);
+  return renderFormPage(request, reply, language, SIGN_IN_PAGE, { email: state.email ?? '' }, state.errors, {}, {
+    status,
+    context: { authError: state.authError, timeout: state.timeout === true, legacy: LEGACY_LINKS },
+  });
 }
 
 export default async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions): Promise<void> {
@@ -126,7 +136,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
 
   const showForm = (timeout: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
-    return renderForm(reply, { timeout: timeout || request.signedOutByTimeout === true }, 200);
+    return renderForm(request, reply, { timeout: timeout || request.signedOutByTimeout === true }, 200);
   };
 
   app.get(PATHS.login, showForm(false));
@@ -134,7 +144,9 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
 
   app.post<{ Body: SignInBodyType }>(PATHS.login, { schema: { body: SignInBody } }, async (request, reply) => {
     const started = performance.now();
-    const { input, errors } = readSignIn(request.body);
+    const language = pageLanguage(request, reply, request.server.words);
+    const checked = checkFields(SIGN_IN_FIELDS, SIGN_IN_PAGE.names, request.body, language.t);
+    const input = { email: checked.normalised.email ?? '', password: checked.normalised.password ?? '' };
     const accountKey = input.email === '' ? null : userHash(input.email);
 
     const verdict = await checkSignInThrottle(throttleStore, policy.throttle, request.ip, accountKey);
@@ -143,9 +155,9 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
       reply.header('retry-after', String(verdict.retryAfterSeconds));
       throw httpError(429, `sign-in throttled by ${verdict.by}`);
     }
-    if (errors.length > 0) {
+    if (checked.errors.length > 0) {
       auditSignIn(request, { event: 'auth.sign_in.failure', userHash: accountKey, reason: 'incomplete' });
-      return renderForm(reply, { email: input.email, errors }, 400);
+      return renderForm(request, reply, { email: input.email, errors: checked }, 400);
     }
 
     const result = await credentials.authenticate(input.email, input.password, request.id);
@@ -153,9 +165,9 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
       auditSignIn(request, { event: result.reason === 'locked' ? 'auth.sign_in.locked' : 'auth.sign_in.failure', userHash: accountKey, reason: result.reason });
       const wait = policy.failureDelayMs - (performance.now() - started);
       if (wait > 0) await sleep(wait);
-      return renderForm(reply, {
+      return renderForm(request, reply, {
         email: input.email,
-        errors: [{ text: AUTH_MESSAGES[result.reason], href: '#email' }],
+        errors: refusalErrors({ refuse: [{ field: 'email', message: AUTH_MESSAGES[result.reason] }] }, language.t),
         authError: result.reason,
       }, result.reason === 'api-error' ? 503 : 400);
     }

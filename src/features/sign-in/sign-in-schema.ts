@@ -1,9 +1,11 @@
 /**
- * The sign-in form. The body schema only bounds the shape (strings, sizes, no unknown fields); empty
- * fields are not schema errors but GOV.UK-style messages on the form, as the live service words them.
+ * The sign-in form: the body schema only bounds the shape (strings, sizes, no unknown fields); the fields are the
+ * form kit's (ADR 0031), so empty fields are GOV.UK messages on the form, as the live service words them (keys into
+ * src/i18n/locales/en/signIn.json).
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import type { FieldTable } from '../../platform/forms/index.ts';
 
 export const SignInBody = Type.Object({
   email: Type.Optional(Type.String({ maxLength: 320 })),
@@ -13,28 +15,29 @@ export const SignInBody = Type.Object({
 
 export type SignInBodyType = Static<typeof SignInBody>;
 
-export interface FieldError {
-  readonly text: string;
-  readonly href: string;
-}
-
+/** Catalogue keys of the form's own messages. */
 export const MESSAGES = {
-  emailMissing: 'Enter your email address',
-  passwordMissing: 'Enter your password',
+  emailMissing: 'signIn:email.required',
+  passwordMissing: 'signIn:password.required',
 } as const;
 
-export interface SignInInput {
-  /** Trimmed, as typed otherwise (shown back on the form). */
-  readonly email: string;
-  /** Exactly as typed: never trimmed, never shown back. */
-  readonly password: string;
-}
-
-export function readSignIn(body: SignInBodyType): { input: SignInInput; errors: FieldError[] } {
-  const email = (body.email ?? '').trim();
-  const password = body.password ?? '';
-  const errors: FieldError[] = [];
-  if (email === '') errors.push({ text: MESSAGES.emailMissing, href: '#email' });
-  if (password.length === 0) errors.push({ text: MESSAGES.passwordMissing, href: '#password' });
-  return { input: { email, password }, errors };
-}
+/** Email trimmed and shown back; password exactly as typed (`raw`: never trimmed, never shown back). */
+export const SIGN_IN_FIELDS = {
+  email: {
+    macro: 'input',
+    schema: Type.String({ maxLength: 320 }),
+    required: true,
+    label: 'signIn:email.label',
+    messages: { required: MESSAGES.emailMissing },
+    params: { type: 'email', autocomplete: 'email', spellcheck: false },
+  },
+  password: {
+    macro: 'password',
+    schema: Type.String({ maxLength: 1024 }),
+    required: true,
+    raw: true,
+    label: 'signIn:password.label',
+    messages: { required: MESSAGES.passwordMissing },
+    params: { autocomplete: 'current-password' },
+  },
+} as const satisfies FieldTable;

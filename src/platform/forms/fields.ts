@@ -8,7 +8,7 @@ import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { Translate } from '../../i18n/catalogue.ts';
 
 /** The govuk-frontend macros the kit renders fields with. */
-export type FieldMacro = 'input' | 'textarea' | 'characterCount' | 'radios';
+export type FieldMacro = 'input' | 'textarea' | 'characterCount' | 'radios' | 'password';
 
 /** The rules a message can be given for; the kit maps TypeBox's error to one of these. */
 export type Rule = 'required' | 'maxLength' | 'minLength' | 'pattern' | 'enum' | 'invalid';
@@ -37,6 +37,18 @@ export interface FieldDeclaration {
   readonly labelClasses?: string;
   /** Makes the label the page heading (one question per page). */
   readonly isPageHeading?: boolean;
+  /**
+   * A rule the schema cannot say (an email address as the live service accepts it, characters as a person counts
+   * them): checks the non-empty value instead of the schema, answering the rule broken or undefined.
+   */
+  readonly check?: (value: string) => Exclude<Rule, 'required'> | undefined;
+  /**
+   * Taken exactly as typed: not trimmed, empty only when it has no characters at all, and never shown back
+   * (a password).
+   */
+  readonly raw?: boolean;
+  /** What the success handler receives for a valid trimmed value (lowercased email, \n line endings). */
+  readonly normalise?: (value: string) => string;
 }
 
 export type FieldTable = Readonly<Record<string, FieldDeclaration>>;
@@ -68,8 +80,8 @@ function ruleOf(schema: TSchema, value: string): Rule | undefined {
 
 /** The key of the message for a value, or undefined when it is valid. */
 export function checkField(field: FieldDeclaration, value: string): string | undefined {
-  if (value.trim() === '') return field.required === true ? field.messages.required ?? field.messages.invalid : undefined;
-  const rule = ruleOf(field.schema, value);
+  if (field.raw === true ? value.length === 0 : value.trim() === '') return field.required === true ? field.messages.required ?? field.messages.invalid : undefined;
+  const rule = field.check === undefined ? ruleOf(field.schema, value) : field.check(value);
   if (rule === undefined) return undefined;
   return field.messages[rule] ?? field.messages.invalid;
 }
@@ -77,6 +89,8 @@ export function checkField(field: FieldDeclaration, value: string): string | und
 export interface Checked {
   /** Every declared field, as posted (trimmed), '' when absent: what the page shows again. */
   readonly values: Values;
+  /** The same, normalised as each field says: what the success handler receives. */
+  readonly normalised: Values;
   readonly errors: readonly FormError[];
   /** Per field, the message shown inline. */
   readonly fieldErrors: Readonly<Record<string, string>>;
@@ -84,16 +98,19 @@ export interface Checked {
 
 /** Checks the declared fields of a posted body; other fields of the body are ignored. */
 export function checkFields(fields: FieldTable, names: readonly string[], body: unknown, t: Translate): Checked {
-  const posted = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const form = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const values: Record<string, string> = {};
+  const normalised: Record<string, string> = {};
   const errors: FormError[] = [];
   const fieldErrors: Record<string, string> = {};
   for (const name of names) {
     const field = fields[name];
     if (field === undefined) throw new Error(`form kit: no field ${name}`);
-    const raw = Object.hasOwn(posted, name) ? posted[name] : undefined;
-    const value = typeof raw === 'string' ? raw.trim() : '';
-    values[name] = value;
+    const raw = Object.hasOwn(form, name) ? form[name] : undefined;
+    const posted = typeof raw === 'string' ? raw : '';
+    const value = field.raw === true ? posted : posted.trim();
+    values[name] = field.raw === true ? '' : value;
+    normalised[name] = field.normalise === undefined ? value : field.normalise(value);
     const key = checkField(field, value);
     if (key !== undefined) {
       const text = t(key);
@@ -101,7 +118,7 @@ export function checkFields(fields: FieldTable, names: readonly string[], body: 
       fieldErrors[name] = text;
     }
   }
-  return { values, errors, fieldErrors };
+  return { values, normalised, errors, fieldErrors };
 }
 
 /** What the kit's `kitField` macro needs: the macro's name and its parameters, words already translated. */
@@ -127,6 +144,21 @@ export function fieldView(name: string, field: FieldDeclaration, value: string, 
         idPrefix: fieldId(name),
         fieldset: { legend: label },
         items: (field.options ?? []).map((o) => ({ value: o.value, text: t(o.text), checked: o.value === value })),
+      },
+    };
+  }
+  if (field.macro === 'password') {
+    // govuk-frontend's password input: its show/hide button's words too; never a value (raw fields are not shown back).
+    return {
+      macro: 'password',
+      params: {
+        ...common, id: fieldId(name), label,
+        showPasswordText: t('govuk:password.show'),
+        hidePasswordText: t('govuk:password.hide'),
+        showPasswordAriaLabelText: t('govuk:password.showAriaLabel'),
+        hidePasswordAriaLabelText: t('govuk:password.hideAriaLabel'),
+        passwordShownAnnouncementText: t('govuk:password.shown'),
+        passwordHiddenAnnouncementText: t('govuk:password.hidden'),
       },
     };
   }

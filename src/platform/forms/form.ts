@@ -4,18 +4,28 @@
  * (templates call csrfToken()), body limits and security headers; the kit adds validation with GOV.UK errors,
  * a 400 re-render with the person's answers (escaped by the macros), POST-redirect-GET and the flash message.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalogue, Translate } from '../../i18n/catalogue.ts';
 import { isPublicRoute } from '../../paths.ts';
 import type { Checked, FieldTable, FormError, Values } from './fields.ts';
 import { checkFields, fieldKeys, fieldView } from './fields.ts';
 import type { PageLanguage } from './page.ts';
-import { pageContext, pageLanguage, setFlash } from './page.ts';
+import { FLASH_KEY, pageContext, pageLanguage, setFlash } from './page.ts';
 
 /** What a success handler answers: where to send the person (303), and an optional flash message key. */
 export interface Outcome {
   readonly redirect: string;
   readonly flash?: string;
+}
+
+/**
+ * A value the page carries in a hidden input, not a question (where the person came from): taken from the request
+ * on GET, from the body on POST, and only ever what `accept` makes of it (undefined: not carried).
+ */
+export interface HiddenField {
+  readonly initial?: (request: FastifyRequest) => string | undefined;
+  readonly accept: (posted: unknown) => string | undefined;
 }
 
 /** A success handler may also refuse the answers (a check only the backend can make): errors shown like the kit's. */
@@ -33,8 +43,17 @@ export interface FormDeclaration<V extends Values = Values> {
   readonly button?: string;
   /** Values shown on GET (e.g. what the backend holds); default all empty. */
   readonly load?: (request: FastifyRequest) => Values | Promise<Values>;
-  /** Runs on valid answers only. */
-  readonly onSuccess: (values: V, request: FastifyRequest) => Outcome | Refusal | Promise<Outcome | Refusal>;
+  /** Runs on valid answers only (normalised as each field says), with the hidden values accepted. */
+  readonly onSuccess: (values: V, request: FastifyRequest, hidden: Values) => Outcome | Refusal | Promise<Outcome | Refusal>;
+  /** Hidden values the page carries; see HiddenField. */
+  readonly hidden?: Readonly<Record<string, HiddenField>>;
+  /** Bounds on the POST body's shape (sizes, no unknown fields): a body outside them is a bare 400. */
+  readonly body?: TSchema;
+  /**
+   * The routes' config (ADR 0014): platform options such as `csrfTimedForm`, and how the page is rendered (`render`,
+   * src/platform/views.ts): with `render: 'prerendered'` the blank page is rendered once per language and reused.
+   */
+  readonly config?: FastifyContextConfig;
 }
 
 const FORMS = new WeakSet<object>();
@@ -70,7 +89,13 @@ export interface FormPage {
 }
 
 /** Renders a kit form page: 200 with values, or 400 with the errors and the person's answers. */
-export function renderFormPage(request: FastifyRequest, reply: FastifyReply, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>): FastifyReply {
+export function renderFormPage(request: FastifyRequest, reply: FastifyReply, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>, hidden: Values = {}, extra?: { readonly status?: number; readonly context?: Readonly<Record<string, unknown>> }): FastifyReply {
+  const status = extra?.status ?? (checked !== undefined && checked.errors.length > 0 ? 400 : 200);
+  return reply.view(page.template, { ...formContext(request, language, page, values, checked, hidden), ...extra?.context }, status);
+}
+
+/** The view context of a kit form page. */
+function formContext(request: FastifyRequest | undefined, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>, hidden: Values = {}): Record<string, unknown> {
   const { t } = language;
   const views = page.names.map((name) => {
     const field = page.fields[name];
@@ -79,12 +104,29 @@ export function renderFormPage(request: FastifyRequest, reply: FastifyReply, lan
   });
   const questionIsHeading = page.names.length === 1 && page.fields[page.names[0] ?? '']?.isPageHeading === true;
   const errors = checked !== undefined && checked.errors.length > 0 ? checked.errors : undefined;
-  return reply.view(page.template, {
-    ...pageContext(request, language),
+  return {
+    // No request: the blank page shared by everyone, so no flash message (that takes a session).
+    ...(request === undefined ? { lang: language.lang, htmlLang: language.lang, t, flash: undefined } : pageContext(request, language)),
     pageTitle: t(page.title),
     errors,
-    form: { action: page.action, button: t(page.button), fields: views, questionIsHeading },
-  }, errors === undefined ? 200 : 400);
+    form: { action: page.action, button: t(page.button), fields: views, questionIsHeading, hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })) },
+  };
+}
+
+/**
+ * The blank page's context, one frozen object per language: what a `render: 'prerendered'` route's view is
+ * rendered once from (views.ts reuses a page only for the same context object).
+ */
+function blankContexts(page: FormPage): (language: PageLanguage) => Readonly<Record<string, unknown>> {
+  const byLanguage = new Map<string, Readonly<Record<string, unknown>>>();
+  return (language) => {
+    let context = byLanguage.get(language.lang);
+    if (context === undefined) {
+      context = Object.freeze(formContext(undefined, language, page, {}));
+      byLanguage.set(language.lang, context);
+    }
+    return context;
+  };
 }
 
 /** Refusal entries as GOV.UK errors. */
@@ -111,18 +153,39 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
   };
   assertDeclaration(`form ${form.path}`, form.path, [form.title, page.button, ...Object.values(form.fields).flatMap(fieldKeys)], catalogue, ['GET', 'HEAD', 'POST']);
 
-  app.get(form.path, async (request, reply) => {
+  const hiddenFields = Object.entries(form.hidden ?? {});
+  const carried = (pick: (field: HiddenField, name: string) => string | undefined): Values => {
+    const values: Record<string, string> = {};
+    for (const [name, field] of hiddenFields) {
+      const value = pick(field, name);
+      if (value !== undefined) values[name] = value;
+    }
+    return values;
+  };
+  const config = form.config ?? {};
+  let blank: ((language: PageLanguage) => Readonly<Record<string, unknown>>) | undefined;
+
+  app.get(form.path, { config }, async (request, reply) => {
     const language = pageLanguage(request, reply, catalogue);
+    const hidden = carried((f) => f.initial?.(request));
     const values = form.load === undefined ? {} : await form.load(request);
-    return renderFormPage(request, reply, language, page, values);
+    // The same page for everyone (no values, nothing carried, no message waiting): one context object per language,
+    // so a route declared `render: 'prerendered'` is served from its pre-rendered copy (views.ts decides).
+    if (form.load === undefined && Object.keys(hidden).length === 0 && request.session?.get(FLASH_KEY) === undefined) {
+      blank ??= blankContexts(page);
+      return reply.view(page.template, blank(language));
+    }
+    return renderFormPage(request, reply, language, page, values, undefined, hidden);
   });
 
-  app.post(form.path, async (request, reply) => {
+  app.post(form.path, { config, ...(form.body === undefined ? {} : { schema: { body: form.body } }) }, async (request, reply) => {
     const language = pageLanguage(request, reply, catalogue);
+    const posted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
+    const hidden = carried((f, name) => f.accept(Object.hasOwn(posted, name) ? posted[name] : undefined));
     const checked = checkFields(form.fields, names, request.body, language.t);
-    if (checked.errors.length > 0) return renderFormPage(request, reply, language, page, checked.values, checked);
-    const outcome = await form.onSuccess(checked.values, request);
-    if ('refuse' in outcome) return renderFormPage(request, reply, language, page, checked.values, refusalErrors(outcome, language.t));
+    if (checked.errors.length > 0) return renderFormPage(request, reply, language, page, checked.values, checked, hidden);
+    const outcome = await form.onSuccess(checked.normalised, request, hidden);
+    if ('refuse' in outcome) return renderFormPage(request, reply, language, page, checked.values, refusalErrors(outcome, language.t), hidden);
     if (outcome.flash !== undefined) setFlash(request, outcome.flash);
     return reply.redirect(outcome.redirect, 303);
   });

@@ -10,17 +10,30 @@ import type { FastifyInstance } from 'fastify';
 import nunjucks from 'nunjucks';
 import type { Catalogue } from '../../i18n/catalogue.ts';
 import { createCatalogue } from '../../i18n/catalogue.ts';
+import type { Values } from './fields.ts';
 import type { FormDeclaration } from './form.ts';
 import { registerForm } from './form.ts';
 import type { JourneyDeclaration } from './journey.ts';
 import { registerJourney } from './journey.ts';
 
 export type { FieldDeclaration, FieldTable, FormError, Values } from './fields.ts';
-export type { FormDeclaration, Outcome, Refusal } from './form.ts';
+export type { FormDeclaration, FormPage, HiddenField, Outcome, Refusal } from './form.ts';
+export { refusalErrors, renderFormPage } from './form.ts';
+export { checkFields } from './fields.ts';
 export { defineForm, isFormDeclaration } from './form.ts';
 export type { Branch, JourneyDeclaration, StepDeclaration } from './journey.ts';
 export { defineJourney, FORMS_SESSION_KEY, isJourneyDeclaration } from './journey.ts';
-export { FLASH_KEY, LANG_COOKIE, setFlash, takeFlash } from './page.ts';
+export { FLASH_KEY, LANG_COOKIE, pageContext, pageLanguage, setFlash, takeFlash } from './page.ts';
+export type { PageLanguage } from './page.ts';
+
+/**
+ * Registers one form from inside a feature's own plugin: for a form whose success handler needs the feature's
+ * dependencies (a service, a backend), which a discovered `*.form.ts` constant cannot be given. Same routes as
+ * discovery gives, with the app's catalogue.
+ */
+export function addForm<V extends Values>(app: FastifyInstance, form: FormDeclaration<V>): void {
+  registerForm(app, app.words, form as unknown as FormDeclaration);
+}
 
 export interface FormKitOptions {
   /** Default: the app's catalogue (src/i18n/locales). */
@@ -41,7 +54,8 @@ export default async function formKit(app: FastifyInstance, options: FormKitOpti
     if (!(loader instanceof nunjucks.FileSystemLoader)) throw new Error('form kit: the views have no file system loader');
     (loader as unknown as { searchPaths: string[] }).searchPaths.push(...options.templateDirs);
   }
-  const catalogue = options.catalogue ?? createCatalogue();
+  // The views' catalogue (one for the whole app) unless a test gives the kit its own.
+  const catalogue = options.catalogue ?? (app.hasDecorator('words') ? app.words : createCatalogue());
   for (const form of options.forms ?? []) registerForm(app, catalogue, form as unknown as FormDeclaration);
   for (const journey of options.journeys ?? []) registerJourney(app, catalogue, journey);
 }

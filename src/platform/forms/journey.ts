@@ -181,7 +181,7 @@ export function registerJourney(app: FastifyInstance, catalogue: Catalogue, jour
       const language = pageLanguage(request, reply, catalogue);
       const checked = checkFields(journey.fields, names, request.body, language.t);
       if (checked.errors.length > 0) return renderFormPage(request, reply, language, page(change), checked.values, checked);
-      Object.assign(state.answers, checked.values);
+      Object.assign(state.answers, checked.normalised);
       if (!state.done.includes(path)) state.done.push(path);
       writeState(request, journey.name, state);
       if (change && summary !== undefined) {
