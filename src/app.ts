@@ -29,6 +29,7 @@ import userRoutes from './features/user/user-routes.ts';
 import formKit from './platform/forms/index.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
+import { consentVariant } from './platform/consent/index.ts';
 
 export function serverOptions(config: Config, logger: Logger): FastifyServerOptions {
   const https = config.publicOrigin.protocol === 'https:';
@@ -64,6 +65,7 @@ export function serverOptions(config: Config, logger: Logger): FastifyServerOpti
 export async function buildApp(config: Config, services: Services, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(config, logger));
   const https = config.publicOrigin.protocol === 'https:';
+  const consent = { secure: https, measurementId: config.gaMeasurementId, gaCookieDomain: config.gaCookieDomain };
 
   await app.register(accessLog);                                                                  // one JSON line per request, redacted
   await app.register(writeBatching);                                                              // a turn's responses written together
@@ -71,12 +73,12 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
   await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS } }); // Nunjucks, autoescape, govuk-frontend
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages
 
-  await app.register(contentRoutes);
+  await app.register(contentRoutes, { consent });
   await app.register(statusRoutes, { checks: services.healthChecks, publicOrigin: config.publicOrigin.origin });
   await app.register(cspReportRoutes);
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });

@@ -44,6 +44,10 @@ export interface Config {
   readonly feedbackMinSeconds: number;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
+  /** GA4 measurement ID; undefined: no analytics at all (docs/adr/0037). */
+  readonly gaMeasurementId: string | undefined;
+  /** The domain GA4 sets its cookies on, and on which withdrawing consent deletes them. */
+  readonly gaCookieDomain: string;
 }
 
 type Parsed = string | number | boolean | URL | readonly string[] | undefined;
@@ -143,6 +147,8 @@ export const SETTINGS = {
   FEEDBACK_MIN_SECONDS: { doc: 'A feedback form submitted sooner than this after it was shown is treated as automated.', default: '3', parse: integer(0, 600) },
   BODY_LIMIT_BYTES: { doc: 'Largest accepted request body.', default: '16384', parse: integer(1024, 1_048_576) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
+  GA_MEASUREMENT_ID: { doc: 'Google Analytics 4 measurement ID (G-XXXXXXXXXX; the live front\'s is G-DY4BCL021L). Loaded only for visitors who accepted analytics cookies. Unset: no analytics at all.', parse: (raw) => { if (!/^G-[A-Z0-9]{4,20}$/.test(raw)) throw new SettingError('must look like G-XXXXXXXXXX'); return raw; } },
+  GA_COOKIE_DOMAIN: { doc: 'Domain GA4 sets its _ga cookies on, and on which withdrawing consent deletes them, e.g. .lastingpowerofattorney.service.gov.uk. Must contain the PUBLIC_ORIGIN host. Unset: the PUBLIC_ORIGIN host name.', parse: (raw) => { if (raw.length > 253 || !raw.replace(/^\./, '').split('.').every((label) => /^[a-z0-9-]{1,63}$/.test(label))) throw new SettingError('must be a lower-case domain name'); return raw; } },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -282,6 +288,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   if (get('API_BASE_URL') === undefined && sessionWarningSeconds >= localTokenLifetimeSeconds) {
     throw new ConfigError('SESSION_WARNING_SECONDS', 'must be less than LOCAL_TOKEN_LIFETIME_SECONDS, or the warning would never close');
   }
+  const gaCookieDomain = get('GA_COOKIE_DOMAIN') as string | undefined ?? publicOrigin.hostname;
+  const bare = gaCookieDomain.replace(/^\./, '');
+  if (publicOrigin.hostname !== bare && !publicOrigin.hostname.endsWith(`.${bare}`)) throw new ConfigError('GA_COOKIE_DOMAIN', 'must be the PUBLIC_ORIGIN host or a parent domain of it');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -310,6 +319,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     feedbackMinSeconds: get('FEEDBACK_MIN_SECONDS') as number,
     bodyLimitBytes: get('BODY_LIMIT_BYTES') as number,
     requestTimeoutMs: get('REQUEST_TIMEOUT_MS') as number,
+    gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
+    gaCookieDomain,
   });
 }
 

@@ -12,7 +12,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, pathOf } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { BodyPool, SPLICE_SAFE } from './body-pool.ts';
@@ -111,6 +111,17 @@ export interface ViewsOptions {
   readonly globals?: Record<string, unknown>;
   /** Compile every template before serving (production), so no request reads one from disk. */
   readonly precompile?: boolean;
+  /**
+   * Per-request page state with few values (the cookie consent banner, docs/adr/0037): merged into every render's
+   * context, and `key` picks which pre-rendered version of a static page is sent. May set response headers.
+   */
+  readonly variant?: (request: FastifyRequest, reply: FastifyReply) => PageVariant;
+}
+
+export interface PageVariant {
+  /** The same for every request that renders the same HTML; a few distinct values at most. */
+  readonly key: string;
+  readonly context: Readonly<ViewContext>;
 }
 
 export type Slot = 'nonce' | 'csrf';
@@ -137,7 +148,8 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
   return { parts, slots };
 }
 
-const MAX_PRERENDERED = 100;
+/** Pages times consent variants (docs/adr/0037): a few hundred bodies of some kilobytes each. */
+const MAX_PRERENDERED = 400;
 
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const env = createEnvironment(options.catalogue, options.globals);
@@ -145,10 +157,13 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   // By template, then path; at most MAX_PRERENDERED pages are kept.
   const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(MAX_PRERENDERED);
   app.decorate('views', env);
+  const variantOf = options.variant;
 
   app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
     const request = this.request;
+    const variant = variantOf?.(request, this);
     const html = env.render(template, {
+      ...variant?.context,
       ...context,
       cspNonce: request.cspNonce,
       csrfToken: () => request.csrfToken(),
@@ -162,11 +177,13 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     const request = this.request;
     if ((request as { user?: unknown }).user !== undefined) return this.view(template, context, status);
     const currentPath = pathOf(request.url);
-    let page = prerendered.get(template, currentPath);
+    const variant = variantOf?.(request, this);
+    const key = variant === undefined ? currentPath : `${currentPath}\u0000${variant.key}`;
+    let page = prerendered.get(template, key);
     if (page === undefined) {
-      const { parts, slots } = prerenderSlots(env, template, { ...context, currentPath });
+      const { parts, slots } = prerenderSlots(env, template, { ...variant?.context, ...context, currentPath });
       page = { parts, slots, bodies: new BodyPool(parts), context };
-      prerendered.set(template, currentPath, page);
+      prerendered.set(template, key, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }
