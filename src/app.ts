@@ -30,6 +30,7 @@ import formKit from './platform/forms/index.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
 import { consentVariant } from './platform/consent/index.ts';
+import { createCatalogue } from './i18n/catalogue.ts';
 
 export function serverOptions(config: Config, logger: Logger): FastifyServerOptions {
   const https = config.publicOrigin.protocol === 'https:';
@@ -73,7 +74,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
   await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, tDefault: createCatalogue().forLanguage('en'), ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages
