@@ -33,6 +33,8 @@ import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
+import { consentVariant } from './platform/consent/index.ts';
+import { createCatalogue } from './i18n/catalogue.ts';
 
 /** What the process tells the app while it stops (server.ts sets `draining` on SIGTERM). */
 export class Lifecycle {
@@ -111,6 +113,7 @@ function answerExpectations(server: Server, https: boolean, access: ReturnType<t
 export async function buildApp(config: Config, services: Services, logger: Logger, lifecycle: Lifecycle = new Lifecycle(), words?: Catalogue): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(config, logger, lifecycle));
   const https = config.publicOrigin.protocol === 'https:';
+  const consent = { secure: https, measurementId: config.gaMeasurementId, gaCookieDomain: config.gaCookieDomain };
 
   if (services.tracing !== undefined) await app.register(services.tracing.plugin);               // a span per request (OTEL_ENABLED only)
   await app.register(accessLog, { tracing: services.tracing !== undefined });                     // one JSON line per request, redacted
@@ -124,7 +127,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(loadShedding, { maxEventLoopDelayMs: config.loadShedEventLoopDelayMs, retryAfterSeconds: config.loadShedRetryAfterSeconds }); // 503 while overloaded
   await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS }, ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, tDefault: createCatalogue().forLanguage('en'), ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }), ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(errors);                                                                      // 404/405, then error pages
@@ -132,7 +135,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   // (the production Host check) got Fastify's JSON with the reason in it. So every route comes after it.
   await app.register(assets, { catalogue: services.assets });                                      // hashed static files from memory
 
-  await app.register(contentRoutes);
+  await app.register(contentRoutes, { consent });
   await app.register(statusRoutes, { checks: services.healthChecks, publicOrigin: config.publicOrigin.origin });
   await app.register(cspReportRoutes);
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });

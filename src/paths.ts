@@ -87,7 +87,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.home]: ['GET', 'HEAD'],
   [PATHS.start]: ['GET', 'HEAD'],
   [PATHS.accessibility]: ['GET', 'HEAD'],
-  [PATHS.cookies]: ['GET', 'HEAD'],
+  [PATHS.cookies]: ['GET', 'HEAD', 'POST'],
   [PATHS.privacy]: ['GET', 'HEAD'],
   [PATHS.terms]: ['GET', 'HEAD'],
   [PATHS.contact]: ['GET', 'HEAD'],

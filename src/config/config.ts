@@ -65,6 +65,10 @@ export interface Config {
   readonly notifyApiKey: string | undefined;
   readonly notifyBaseUrl: URL;
   readonly notifyTemplates: Readonly<Record<NotifyTemplate, string>>;
+  /** GA4 measurement ID; undefined: no analytics at all (docs/adr/0037). */
+  readonly gaMeasurementId: string | undefined;
+  /** The domain GA4 sets its cookies on, and on which withdrawing consent deletes them. */
+  readonly gaCookieDomain: string;
 }
 
 /** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
@@ -253,6 +257,8 @@ export const SETTINGS = {
   SHUTDOWN_DRAIN_MS: { doc: 'After SIGTERM, how long open keep-alive connections are kept so that requests already on their way are answered (each with Connection: close) before idle ones are closed. Ends sooner when every connection has closed.', default: '5000', parse: integer(0, 60_000) },
   LOAD_SHED_EVENT_LOOP_DELAY_MS: { doc: 'Answer 503 with Retry-After (except /ping/elb and assets) while the event loop lags more than this many milliseconds: an overloaded instance refuses quickly instead of letting every request time out. 0 turns load shedding off.', default: '1000', parse: integer(0, 60_000) },
   LOAD_SHED_RETRY_AFTER_SECONDS: { doc: 'The Retry-After sent with a load-shedding 503.', default: '10', parse: integer(1, 3600) },
+  GA_MEASUREMENT_ID: { doc: 'Google Analytics 4 measurement ID (G-XXXXXXXXXX; the live front\'s is G-DY4BCL021L). Loaded only for visitors who accepted analytics cookies. Unset: no analytics at all.', parse: (raw) => { if (!/^G-[A-Z0-9]{4,20}$/.test(raw)) throw new SettingError('must look like G-XXXXXXXXXX'); return raw; } },
+  GA_COOKIE_DOMAIN: { doc: 'Domain GA4 sets its _ga cookies on, and on which withdrawing consent deletes them, e.g. .lastingpowerofattorney.service.gov.uk. Must contain the PUBLIC_ORIGIN host. Unset: the PUBLIC_ORIGIN host name.', parse: (raw) => { if (raw.length > 253 || !raw.replace(/^\./, '').split('.').every((label) => /^[a-z0-9-]{1,63}$/.test(label))) throw new SettingError('must be a lower-case domain name'); return raw; } },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -401,6 +407,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   // Production never falls back to writing emails to a file by accident: it needs a key or an explicit choice.
   if (production && notifyApiKey === undefined && get('MAIL_TRANSPORT') !== 'file') throw new ConfigError('NOTIFY_API_KEY', 'is required in production (or set MAIL_TRANSPORT=file explicitly)');
   const notifyTemplates = Object.fromEntries(Object.entries(TEMPLATE_SETTINGS).map(([k, name]) => [k, get(name) as string])) as Record<NotifyTemplate, string>;
+  const gaCookieDomain = get('GA_COOKIE_DOMAIN') as string | undefined ?? publicOrigin.hostname;
+  const bare = gaCookieDomain.replace(/^\./, '');
+  if (publicOrigin.hostname !== bare && !publicOrigin.hostname.endsWith(`.${bare}`)) throw new ConfigError('GA_COOKIE_DOMAIN', 'must be the PUBLIC_ORIGIN host or a parent domain of it');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -449,6 +458,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     notifyApiKey,
     notifyBaseUrl: get('NOTIFY_BASE_URL') as URL,
     notifyTemplates: Object.freeze(notifyTemplates),
+    gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
+    gaCookieDomain,
   });
 }
 

@@ -123,6 +123,17 @@ export interface ViewsOptions {
   readonly precompile?: boolean;
   /** The message catalogue (ADR 0030); default the app's own locales. Tests give one with a pseudo-locale. */
   readonly words?: Catalogue;
+  /**
+   * Per-request page state with few values (the cookie consent banner, docs/adr/0037): merged into every render's
+   * context, and `key` picks which pre-rendered version of a static page is sent. May set response headers.
+   */
+  readonly variant?: (request: FastifyRequest, reply: FastifyReply) => PageVariant;
+}
+
+export interface PageVariant {
+  /** The same for every request that renders the same HTML; a few distinct values at most. */
+  readonly key: string;
+  readonly context: Readonly<ViewContext>;
 }
 
 /**
@@ -160,7 +171,8 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
   return { parts, slots };
 }
 
-const MAX_PRERENDERED = 100;
+/** Pages times languages times consent variants (docs/adr/0037); the byte cap below is what bounds memory. */
+const MAX_PRERENDERED = 400;
 /** Bytes of pre-rendered pages kept (docs/adr/0032): every current page and its variants fit many times over. */
 const PRERENDERED_BYTES = 16 * 1024 * 1024;
 /** What a pre-rendered page holds: its parts, their gzip once made (about a third of them), 4 KiB of CRC tables per gap. */
@@ -179,6 +191,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   const bodyBudget = new ByteBudget(POOLED_BODY_BYTES);
   app.decorate('views', env);
   app.decorate('words', words);
+  const variantOf = options.variant;
 
   // How a page is rendered is the route's config, not the feature's choice: `render: 'prerendered'` serves a 200 page
   // whose context is a frozen constant from its pre-rendered copy (per template, path and language); anything else,
@@ -193,7 +206,9 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
 
   function renderPerRequest(reply: FastifyReply, template: string, context: ViewContext, status: number): FastifyReply {
     const request = reply.request;
+    const variant = variantOf?.(request, reply);
     const html = env.render(template, {
+      ...variant?.context,
       ...context,
       ...languageOf(request, words, context),
       cspNonce: request.cspNonce,
@@ -209,13 +224,14 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     if ((request as { user?: unknown }).user !== undefined) return renderPerRequest(this, template, context ?? {}, status);
     const currentPath = pathOf(request.url);
     const language = languageOf(request, words, context ?? {});
-    // One pre-rendered page per template, path and language (the language is a variant, ADR 0030).
-    const variant = `${language.lang} ${currentPath}`;
-    let page = prerendered.get(template, variant);
+    const variant = variantOf?.(request, this);
+    // One pre-rendered page per template, path, language and consent variant (ADR 0030, ADR 0037).
+    const key = variant === undefined ? `${language.lang} ${currentPath}` : `${language.lang} ${currentPath}\u0000${variant.key}`;
+    let page = prerendered.get(template, key);
     if (page === undefined) {
-      const { parts, slots } = prerenderSlots(env, template, { ...context, ...language, currentPath });
+      const { parts, slots } = prerenderSlots(env, template, { ...variant?.context, ...context, ...language, currentPath });
       page = { parts, slots, bodies: new BodyPool(parts, 64, bodyBudget), context };
-      prerendered.set(template, variant, page);
+      prerendered.set(template, key, page);
     } else if (page.context !== context) {
       throw new Error(`staticView(${template}): context must be the same object on every call`);
     }

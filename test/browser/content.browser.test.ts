@@ -72,6 +72,11 @@ describe('content pages in Chromium', () => {
       assert.equal(await page.locator('[data-module="govuk-service-navigation"]').getAttribute('data-govuk-service-navigation-init'), '');
       // ...and it works: the first Tab reaches it, Enter moves focus to the main content (the enhancement sets tabindex).
       await page.keyboard.press('Tab');
+      // Before a choice the cookie banner comes first, as GOV.UK places it (ADR 0037): Accept, Reject, View cookies.
+      if (await page.locator('[data-qa="cookie-banner"]').count() > 0) {
+        assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-qa')), 'cookie-banner-accept');
+        for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+      }
       assert.equal(await page.evaluate(() => document.activeElement?.className), 'govuk-skip-link');
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.activeElement?.id === 'main-content');

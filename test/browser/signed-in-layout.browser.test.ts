@@ -38,7 +38,8 @@ function layout(page: Page): Promise<{ beforeMain: string[]; nav: string[]; sign
       beforeMain,
       nav: Array.from(document.querySelectorAll('.govuk-service-navigation__item')).map((li) => li.textContent.trim()),
       signOutForm: form === null ? null : `${form.method} ${new URL(form.action).pathname} ${(form.querySelector<HTMLInputElement>('input[name="_csrf"]')?.value ?? '') === '' ? 'no-token' : 'token'}`,
-      buttonsInMain: Array.from(document.querySelectorAll('main .govuk-button, main ~ * .govuk-button, .govuk-width-container > * .govuk-button')).map((b) => b.textContent.trim()),
+      // The cookie banner (ADR 0037) is not the page's content: its buttons are left out.
+      buttonsInMain: Array.from(document.querySelectorAll('main .govuk-button, main ~ * .govuk-button, .govuk-width-container > * .govuk-button')).filter((b) => b.closest('.govuk-cookie-banner') === null).map((b) => b.textContent.trim()),
       phaseBanners: document.querySelectorAll('.govuk-phase-banner').length,
     };
   });

@@ -16,7 +16,7 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/': ['GET', 'HEAD'],
   '/home': ['GET', 'HEAD'],
   '/accessibility': ['GET', 'HEAD'],
-  '/cookies': ['GET', 'HEAD'],
+  '/cookies': ['GET', 'HEAD', 'POST'], // the consent choice (ADR 0037), CSRF-checked like every form
   '/privacy-notice': ['GET', 'HEAD'],
   '/terms': ['GET', 'HEAD'],
   '/contact': ['GET', 'HEAD'],

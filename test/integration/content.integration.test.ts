@@ -176,7 +176,8 @@ describe('public content and well-known files', () => {
       assert.equal(res.status, 200);
       assert.match(String(res.headers['content-type']), /^text\/html; charset=utf-8$/);
       assert.equal(res.headers['cache-control'], 'no-store');
-      assert.equal(res.headers['set-cookie'], undefined, 'a content page must not start a session');
+      // No session: the only cookie is the form cookie of the cookie banner's (or the cookies page's) form (ADR 0022, 0037).
+      assert.deepEqual([res.headers['set-cookie'] ?? []].flat().map((c) => c.split('=')[0]), ['lpa-form'], 'a content page must not start a session');
       const doc = parse(res.text);
       assert.equal(doc.querySelectorAll('h1').length, 1);
       assert.match(doc.querySelector('title')?.textContent ?? '', / - GOV\.UK$/);
@@ -252,7 +253,7 @@ describe('public content and well-known files', () => {
       const res = await send(built.origin, method, path, { origin: 'http://127.0.0.1:8005', 'sec-fetch-site': 'same-origin' });
       assert.equal(res.status, 405);
       const allow = String(res.headers.allow).split(/,\s*/).sort();
-      assert.deepEqual(allow, ['GET', 'HEAD']);
+      assert.deepEqual(allow, path === '/cookies' ? ['GET', 'HEAD', 'POST'] : ['GET', 'HEAD']);
       assertSecurityHeaders(getter(res.headers), `${method} ${path}`);
     });
   }

@@ -19,10 +19,13 @@ interface Raw {
   readonly body: Buffer;
 }
 
-/** One GET with exactly the headers given (fetch would add and decode Accept-Encoding by itself). */
+/** A visitor who answered the cookie banner (ADR 0037): the page without the banner and its form token. */
+const CHOSEN = 'cookie_policy={"essential":true,"usage":false}; seen_cookie_message=true';
+
+/** One GET with exactly the headers given (fetch would add and decode Accept-Encoding by itself), as a visitor who chose. */
 function rawGet(origin: string, path: string, headers: Record<string, string> = {}): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${origin}${path}`, { headers, agent: false }, (res) => {
+    const req = http.get(`${origin}${path}`, { headers: { cookie: CHOSEN, ...headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
@@ -49,7 +52,8 @@ function comparableHeaders(res: Raw): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(res.headers)) {
     if (['content-length', 'content-encoding', 'date', 'connection', 'keep-alive'].includes(k)) continue;
-    out[k] = k === 'content-security-policy' && typeof v === 'string' ? v.replace(/'nonce-[^']*'/, "'nonce-X'") : v;
+    out[k] = k === 'content-security-policy' && typeof v === 'string' ? v.replace(/'nonce-[^']*'/, "'nonce-X'")
+      : k === 'set-cookie' && Array.isArray(v) ? v.map((c) => c.replace(/=[0-9a-f]{32};/, '=X;')) : v; // a new form cookie each time
   }
   return out;
 }
@@ -71,12 +75,24 @@ describe('fast path: pre-rendered pages', () => {
       const nonce = nonceOf(res);
       const normal = built.app.views.render(page.template, {
         cspNonce: nonce,
-        csrfToken: () => '',
+        csrfToken: () => /name="_csrf" value="([0-9a-f]+)"/.exec(res.body.toString('utf8'))?.[1] ?? '', // the cookies page's form
         currentPath: page.path,
         signedIn: false,
       });
       assert.ok(res.body.length > 1000, `${page.path} is a whole page`);
       assert.equal(res.body.toString('utf8'), normal, `${page.path} differs from a normal render`);
+      // The first visit's variant (ADR 0037): the cookie banner, with its form's token spliced in too.
+      const first = await rawGet(built.origin, page.path, { cookie: '' });
+      const firstBody = first.body.toString('utf8');
+      const token = /name="_csrf" value="([0-9a-f]+)"/.exec(firstBody)?.[1] ?? '';
+      const asked = built.app.views.render(page.template, {
+        cspNonce: nonceOf(first),
+        csrfToken: () => token,
+        currentPath: page.path,
+        signedIn: false,
+        consent: { banner: page.path === '/cookies' ? 'none' : 'ask', analytics: null, usage: 'no', saved: false, returnTo: page.path === '/cookies' ? '/' : page.path },
+      });
+      assert.equal(firstBody, asked, `${page.path}: the banner variant differs from a normal render`);
       assert.ok(pageNonces(normal).length >= 1, `${page.path} carries its nonce in the page`);
     }
   });
@@ -149,8 +165,10 @@ describe('fast path: pre-rendered pages', () => {
         assert.equal(plain.headers['content-encoding'], undefined);
         assert.match(String(plain.headers.vary), /accept-encoding/i);
         const nonce = nonceOf(gz);
-        const expected = built.app.views.render(page.template, { cspNonce: nonce, csrfToken: () => '', currentPath: page.path, signedIn: false });
-        assert.equal(gunzipSync(gz.body).toString('utf8'), expected);
+        const body = gunzipSync(gz.body).toString('utf8');
+        const token = /name="_csrf" value="([0-9a-f]+)"/.exec(body)?.[1] ?? ''; // the cookies page's form (ADR 0037)
+        const expected = built.app.views.render(page.template, { cspNonce: nonce, csrfToken: () => token, currentPath: page.path, signedIn: false });
+        assert.equal(body, expected);
         assert.ok(gz.body.length < plain.body.length / 2, `${page.path}: ${String(gz.body.length)} gzip bytes vs ${String(plain.body.length)}`);
         assert.deepEqual(comparableHeaders(gz), comparableHeaders(plain));
       }

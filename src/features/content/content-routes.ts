@@ -7,6 +7,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../paths.ts';
+import type { CookieOptions } from '../../platform/consent/policy.ts';
+import cookiesRoutes from './cookies-routes.ts';
 
 export const CONTENT_PAGES: readonly { readonly path: string; readonly template: string }[] = [
   { path: PATHS.home, template: 'content/start.njk' },
@@ -18,8 +20,15 @@ export const CONTENT_PAGES: readonly { readonly path: string; readonly template:
   { path: PATHS.contact, template: 'content/contact.njk' },
 ];
 
-export default async function contentRoutes(app: FastifyInstance): Promise<void> {
+export interface ContentOptions {
+  /** The consent cookies' attributes (POST /cookies, docs/adr/0037). */
+  readonly consent: CookieOptions;
+}
+
+export default async function contentRoutes(app: FastifyInstance, options: ContentOptions): Promise<void> {
   for (const page of CONTENT_PAGES) {
+    // The cookie banner's state is one of the page's pre-rendered variants (views.ts, platform/consent).
     app.get(page.path, (_request, reply) => reply.staticView(page.template)); // no promise: nothing to wait for
   }
+  await cookiesRoutes(app, options.consent);
 }

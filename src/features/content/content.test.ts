@@ -27,7 +27,7 @@ const env = createEnvironment(catalogue, VIEW_GLOBALS);
 const NONCE = 'dGVzdC1ub25jZS0xMjM0NQ==';
 
 function render(template: string, currentPath = '/'): HTMLElement {
-  return parse(env.render(template, { cspNonce: NONCE, currentPath }));
+  return parse(env.render(template, { cspNonce: NONCE, currentPath, csrfToken: () => 'csrf-token' }));
 }
 
 function text(el: HTMLElement | null): string {
@@ -71,7 +71,7 @@ const PAGES: readonly Expectation[] = [
     template: 'content/cookies.njk',
     h1: 'Cookies',
     title: `Cookies - ${SERVICE} - GOV.UK`,
-    mustSay: ['Essential cookies', 'Analytics cookies (optional)', /ask whether you accept analytics cookies, in a banner, and set them only if you do/, /The rebuilt pages do not set analytics cookies/],
+    mustSay: ['Essential cookies', 'Analytics cookies (optional)', /analytics cookies only if you accept them/, 'Use cookies that measure my website use', 'Do not use cookies that measure my website use'],
     links: [],
   },
   {
@@ -188,14 +188,16 @@ describe('content pages', () => {
     const doc = render('content/cookies.njk');
     const table = doc.querySelector('[data-qa="cookie-table"]');
 
-    test('lpa3 / lpa-session and lpa-form first, then the legacy pages\' two consent cookies (their own cookies page names the same)', () => {
+    test('lpa3 / lpa-session and lpa-form first, then the two consent cookies shared with the PHP front, then the confirmation marker', () => {
       assert.ok(table !== null, 'no cookie table');
       const rows = table.querySelectorAll('tbody tr').map((row) => row.querySelectorAll('th, td').map((c) => text(c)));
       assert.deepEqual(rows.slice(0, 2), [
         ['lpa3 / lpa-session', 'Keeps your session and protects forms against forgery', 'When you close your browser, or after 3 hours of inactivity'],
         ['lpa-form', 'Checks that a form you send came from this service, before you sign in', 'When you close your browser'],
       ]);
-      assert.deepEqual(rows.slice(2).map((r) => [r[0], r[2]]), [['cookie_policy', '1 year'], ['seen_cookie_message', '1 year']]);
+      assert.deepEqual(rows.slice(2).map((r) => [r[0], r[2]]), [['cookie_policy', '1 year'], ['seen_cookie_message', '1 year'], ['lpa-consent-saved', '5 minutes']]);
+      const analytics = doc.querySelector('[data-qa="analytics-cookie-table"]');
+      assert.deepEqual(analytics?.querySelectorAll('tbody tr').map((row) => text(row.querySelectorAll('th')[0] ?? row)), ['_ga', '_ga_<ID>']);
       assert.deepEqual(table.querySelectorAll('thead th').map((c) => text(c)), ['Name', 'Purpose', 'Expires']);
     });
 
