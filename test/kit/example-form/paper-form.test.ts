@@ -40,7 +40,7 @@ test('the example form works end to end on the real app', async (t) => {
   assert.equal(blank.status, 200);
   const doc = html(blank.text);
   assert.equal(doc.querySelector('h1')?.text.trim(), 'Ask for a paper form');
-  assert.match(doc.querySelector('.govuk-body')?.text ?? '', /We will post you the forms/);
+  assert.match(doc.querySelector('main .govuk-body')?.text ?? '', /We will post you the forms/);
   assert.deepEqual(doc.querySelectorAll('label').map((l) => l.text.trim()), ['Full name', 'Email address', 'Why do you need a paper form? (optional)']);
   assert.equal(doc.querySelector('textarea#reason')?.getAttribute('maxlength') ?? null, null, 'character count: limit told, not enforced by the browser');
   assert.equal(doc.querySelector('.govuk-character-count')?.getAttribute('data-maxlength'), '500', 'the limit told is the schema\'s');
