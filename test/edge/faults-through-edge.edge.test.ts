@@ -252,7 +252,7 @@ describe('load shedding through nginx and two instances (issue 18.10)', () => {
   let agent: https.Agent;
   const EMAIL = 'shed.tester@example.com';
   const BURST = 120;
-  const EVERY_MS = 20;
+  const EVERY_MS = 15;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-shed-'));
