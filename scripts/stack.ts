@@ -42,6 +42,8 @@ export interface StackOptions {
   readonly legacy?: LegacyUpstream;
   /** Extra environment for the instances. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra environment for one instance (by index), over `env`: e.g. a fault on one of them only. */
+  readonly instanceEnv?: readonly (Readonly<Record<string, string>> | undefined)[];
   /** Passed to the generator (e.g. shorter timeouts in tests; alsoRoute, for tests only). */
   readonly edge?: Partial<Pick<EdgeOptions, 'proxyReadTimeout' | 'proxyConnectTimeout' | 'proxyTries' | 'clientMaxBodySize' | 'alsoRoute' | 'tcpFront' | 'workerConnections' | 'traceSamplePercent'>>;
   /** Progress lines; default silent. */
@@ -314,6 +316,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         LOG_LEVEL: 'info',
         ...(redisUrl !== undefined ? { REDIS_URL: redisUrl } : {}),
         ...options.env,
+        ...options.instanceEnv?.[i],
       };
       const logFile = join(dir, `logs/${name}.log`);
       const launch = async (): Promise<Service> => {
