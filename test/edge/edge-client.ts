@@ -166,3 +166,22 @@ export async function startRecorder(name: string): Promise<Recorder> {
   Object.assign(recorder, { port, address: `127.0.0.1:${String(port)}` });
   return recorder;
 }
+
+/** A browser's cookie jar, as far as these tests need one: keeps each Set-Cookie pair, forgets an expired one. */
+export function rememberCookies(jar: Map<string, string>, setCookie: string | string[] | undefined): void {
+  for (const c of Array.isArray(setCookie) ? setCookie : []) {
+    const pair = c.split(';')[0] ?? '';
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    const value = pair.slice(eq + 1);
+    if (/max-age=0/i.test(c) || value === '') jar.delete(pair.slice(0, eq));
+    else jar.set(pair.slice(0, eq), value);
+  }
+}
+
+/** The hidden `_csrf` field's value on a page. */
+export function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (m?.[1] === undefined) throw new Error(`no CSRF token on the page: ${html.slice(0, 200)}`);
+  return m[1];
+}

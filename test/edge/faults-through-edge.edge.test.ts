@@ -17,6 +17,7 @@ import type { Stack } from '../../scripts/stack.ts';
 import { PATHS } from '../../src/paths.ts';
 import { startRedis, startTcpProxy, waitFor } from '../helpers/services.ts';
 import type { StartedRedis, StartedTcpProxy } from '../helpers/services.ts';
+import { csrfFrom, rememberCookies } from './edge-client.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ALSO_ROUTE = [PATHS.home, PATHS.login, PATHS.aboutYou];
@@ -67,24 +68,11 @@ class Client {
       if (body !== undefined) req.write(body);
       req.end();
     });
-    const setCookie = res.headers['set-cookie'];
-    for (const c of Array.isArray(setCookie) ? setCookie : []) {
-      const pair = c.split(';')[0] ?? '';
-      const eq = pair.indexOf('=');
-      if (eq < 0) continue;
-      const value = pair.slice(eq + 1);
-      if (/max-age=0/i.test(c) || value === '') this.cookies.delete(pair.slice(0, eq));
-      else this.cookies.set(pair.slice(0, eq), value);
-    }
+    rememberCookies(this.cookies, res.headers['set-cookie']);
     return res;
   }
 }
 
-function csrfFrom(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (m?.[1] === undefined) throw new Error(`no CSRF token on the page: ${html.slice(0, 200)}`);
-  return m[1];
-}
 
 async function addUser(dataDir: string, email: string, name: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {

@@ -18,7 +18,7 @@ import { startStack } from '../../scripts/stack.ts';
 import type { Stack } from '../../scripts/stack.ts';
 import { declaredPaths } from '../../deploy/nginx/generate.ts';
 import { PATHS } from '../../src/paths.ts';
-import { rawRequest } from './edge-client.ts';
+import { rawRequest, csrfFrom, rememberCookies } from './edge-client.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -96,24 +96,11 @@ class Client {
       headers['sec-fetch-site'] = 'same-origin';
     }
     const res = await request(method, p, headers, body);
-    const setCookie = res.headers['set-cookie'];
-    for (const c of Array.isArray(setCookie) ? setCookie : []) {
-      const pair = c.split(';')[0] ?? '';
-      const eq = pair.indexOf('=');
-      if (eq < 0) continue;
-      const value = pair.slice(eq + 1);
-      if (/max-age=0/i.test(c) || value === '') this.cookies.delete(pair.slice(0, eq));
-      else this.cookies.set(pair.slice(0, eq), value);
-    }
+    rememberCookies(this.cookies, res.headers['set-cookie']);
     return res;
   }
 }
 
-function csrfFrom(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (m?.[1] === undefined) throw new Error('no CSRF token on the page');
-  return m[1];
-}
 
 async function signIn(): Promise<Client> {
   const c = new Client();
