@@ -7,6 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 
 export interface RawResponse {
   readonly status: number;
@@ -184,4 +185,24 @@ export function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);
   if (m?.[1] === undefined) throw new Error(`no CSRF token on the page: ${html.slice(0, 200)}`);
   return m[1];
+}
+
+/** Adds a local user to an instance's DATA_DIR through `npm run user:add`'s script, password on standard input. */
+export async function addUserWithScript(root: string, dataDir: string, email: string, name: string, password: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/user-add.ts', '--email', email, '--name', name], {
+      cwd: root,
+      env: { PATH: process.env.PATH, DATA_DIR: dataDir, NODE_ENV: 'development' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`user-add failed (${String(code)}): ${err}`));
+    });
+    child.stdin.end(`${password}\n`);
+  });
 }

@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
@@ -17,7 +16,7 @@ import type { Stack } from '../../scripts/stack.ts';
 import { PATHS } from '../../src/paths.ts';
 import { startRedis, startTcpProxy, waitFor } from '../helpers/services.ts';
 import type { StartedRedis, StartedTcpProxy } from '../helpers/services.ts';
-import { csrfFrom, rememberCookies } from './edge-client.ts';
+import { addUserWithScript, csrfFrom, rememberCookies } from './edge-client.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ALSO_ROUTE = [PATHS.home, PATHS.login, PATHS.aboutYou];
@@ -75,22 +74,7 @@ class Client {
 
 
 async function addUser(dataDir: string, email: string, name: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/user-add.ts', '--email', email, '--name', name], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, DATA_DIR: dataDir, NODE_ENV: 'development' },
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('exit', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`user-add failed (${String(code)}): ${err}`));
-    });
-    child.stdin.end(`${PASSWORD}\n`);
-  });
+  await addUserWithScript(ROOT, dataDir, email, name, PASSWORD);
 }
 
 interface AccessEntry { path: string; method: string; status: number; upstream: string; upstream_status: string }

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -18,7 +18,7 @@ import { startStack } from '../../scripts/stack.ts';
 import type { Stack } from '../../scripts/stack.ts';
 import { declaredPaths } from '../../deploy/nginx/generate.ts';
 import { PATHS } from '../../src/paths.ts';
-import { rawRequest, csrfFrom, rememberCookies } from './edge-client.ts';
+import { rawRequest, csrfFrom, rememberCookies, addUserWithScript } from './edge-client.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -122,22 +122,7 @@ async function answeredBy(): Promise<number[]> {
 }
 
 async function addUser(dataDir: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/user-add.ts', '--email', EMAIL, '--name', 'Edge Tester'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, DATA_DIR: dataDir, NODE_ENV: 'development' },
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on('exit', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`npm run user:add failed (${String(code)}): ${err}`));
-    });
-    child.stdin.end(`${PASSWORD}\n`);
-  });
+  await addUserWithScript(ROOT, dataDir, EMAIL, 'Edge Tester', PASSWORD);
 }
 
 before(async () => {
