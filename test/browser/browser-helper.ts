@@ -101,7 +101,11 @@ export async function watch(context: BrowserContext, page: Page): Promise<Proble
   });
   page.on('requestfailed', (request) => {
     const why = request.failure()?.errorText ?? 'failed';
-    const pageLeft = why === 'net::ERR_ABORTED' && (request.isNavigationRequest() || navigations > (navigationsBefore.get(request) ?? navigations));
+    // Chromium fetches the favicon itself, late and outside the page's requests, and drops it when the tab
+    // navigates; a broken favicon still shows as an HTTP error status below.
+    const browserFavicon = request.resourceType() === 'other' && /\/favicon[^/]*$/.test(new URL(request.url()).pathname);
+    const pageLeft = why === 'net::ERR_ABORTED'
+      && (request.isNavigationRequest() || browserFavicon || navigations > (navigationsBefore.get(request) ?? navigations));
     if (/csp/i.test(why)) problems.csp.push(`blocked: ${request.url()} (${why})`);
     // A navigation replaced by another (e.g. a form POST answered with a redirect), or a request of a page being left.
     else if (!pageLeft) problems.failedRequests.push(`${request.url()}: ${why}`);
