@@ -28,8 +28,11 @@ export interface FieldDeclaration {
   /** Catalogue keys. `label` is the legend for radios. */
   readonly label: string;
   readonly hint?: string;
-  /** Catalogue key per rule; `required` is needed when the field is, and one of the others for the schema. */
-  readonly messages: Readonly<Partial<Record<Rule, string>>>;
+  /**
+   * Catalogue key per rule; `required` is needed when the field is, and one of the others for the schema. A field
+   * with its own `check` may name rules of its own (a password's `digit`, `common`) and give each a message.
+   */
+  readonly messages: Readonly<Partial<Record<Rule, string>>> & Readonly<Record<string, string | undefined>>;
   readonly options?: readonly FieldOption[];
   /** Extra macro parameters that are not words: autocomplete, type, spellcheck, classes, maxlength, rows. */
   readonly params?: Readonly<Record<string, string | number | boolean>>;
@@ -39,9 +42,10 @@ export interface FieldDeclaration {
   readonly isPageHeading?: boolean;
   /**
    * A rule the schema cannot say (an email address as the live service accepts it, characters as a person counts
-   * them): checks the non-empty value instead of the schema, answering the rule broken or undefined.
+   * them): checks the non-empty value instead of the schema, answering the rule broken (one of `Rule` or a rule
+   * of the field's own, with its message in `messages`) or undefined.
    */
-  readonly check?: (value: string) => Exclude<Rule, 'required'> | undefined;
+  readonly check?: (value: string) => string | undefined;
   /**
    * Taken exactly as typed: not trimmed, empty only when it has no characters at all, and never shown back
    * (a password).
@@ -186,5 +190,6 @@ export function answerText(field: FieldDeclaration, value: string, t: Translate)
 
 /** Every catalogue key a field uses, to check at start-up that English has them all. */
 export function fieldKeys(field: FieldDeclaration): string[] {
-  return [field.label, ...(field.hint === undefined ? [] : [field.hint]), ...Object.values(field.messages), ...(field.options ?? []).map((o) => o.text)];
+  const messages = Object.values(field.messages).filter((key): key is string => key !== undefined);
+  return [field.label, ...(field.hint === undefined ? [] : [field.hint]), ...messages, ...(field.options ?? []).map((o) => o.text)];
 }

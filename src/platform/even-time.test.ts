@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { evenTime } from './even-time.ts';
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn().catch(() => undefined);
+  return performance.now() - start;
+}
+
+describe('evenTime', () => {
+  test('a fast and a slow outcome are answered at the same time (median of 10 pairs within 15 ms)', async () => {
+    const differences: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const fast = await timed(() => evenTime(120, async () => { await sleep(2); return 'exists'; }));
+      const slow = await timed(() => evenTime(120, async () => { await sleep(80); return 'created'; }));
+      differences.push(Math.abs(slow - fast));
+    }
+    differences.sort((a, b) => a - b);
+    assert.ok((differences[5] ?? Infinity) < 15, `median difference ${String(differences[5])} ms`);
+  });
+
+  test('without it the same pair is told apart (the test can fail)', async () => {
+    const fast = await timed(async () => { await sleep(2); });
+    const slow = await timed(async () => { await sleep(80); });
+    assert.ok(slow - fast > 50);
+  });
+
+  test('answers the value, no sooner than the floor', async () => {
+    const start = performance.now();
+    assert.equal(await evenTime(60, () => Promise.resolve(42)), 42);
+    assert.ok(performance.now() - start >= 59);
+  });
+
+  test('a failure is delayed to the floor too, then thrown', async () => {
+    const start = performance.now();
+    await assert.rejects(evenTime(60, () => Promise.reject(new Error('api down'))), /api down/);
+    assert.ok(performance.now() - start >= 59);
+  });
+
+  test('work slower than the floor is answered when it ends, not cut short', async () => {
+    const start = performance.now();
+    assert.equal(await evenTime(10, async () => { await sleep(50); return 'late'; }), 'late');
+    assert.ok(performance.now() - start >= 49);
+  });
+});
