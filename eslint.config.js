@@ -272,6 +272,18 @@ export default defineConfig(
     },
   },
   {
+    // The one render seam (ADR 0036, ADR 0043): a feature says how its pages render in the route's config
+    // (`render: 'prerendered'`) and calls reply.view; only views.ts chooses the pre-rendered path.
+    files: ['src/features/**/*.ts', 'src/forms.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', ...nunjucksEscaping, {
+        selector: "MemberExpression[property.name='staticView']",
+        message: "Declare `config: { render: 'prerendered' }` on the route and call reply.view (ADR 0043).",
+      }],
+    },
+  },
+  {
     // The form kit and the forms on it take every word from the catalogue (ADR 0030); templates: scripts/lint-words.ts.
     // Features moved onto the kit (issue 19: feedback, sign-in) have their handlers and schemas checked too; add a
     // feature here when it moves (about-you next).

@@ -90,6 +90,24 @@ describe('layers lint', () => {
   }
 });
 
+describe('the one render seam (ADR 0043)', () => {
+  test('a feature calling reply.staticView fails the lint; the same through reply.view and route config passes', async () => {
+    const seam = new ESLint({
+      cwd: ROOT,
+      overrideConfigFile: `${ROOT}eslint.config.js`,
+      overrideConfig: { files: [PROBES.feature], languageOptions: { parserOptions: { projectService: { allowDefaultProject: [PROBES.feature], defaultProject: 'tsconfig.json' } } } },
+    });
+    const findings = async (code: string): Promise<string[]> => {
+      const [result] = await seam.lintText(code, { filePath: PROBES.feature });
+      assert.ok(result);
+      return result.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    };
+    const route = (call: string): string => `import type { FastifyInstance } from 'fastify';\nexport function r(app: FastifyInstance): void {\n  app.get('/x', { config: { render: 'prerendered' } }, (_q, reply) => ${call});\n}\n`;
+    assert.match((await findings(route("reply.staticView('content/start.njk')"))).join(), /render: 'prerendered'/);
+    assert.deepEqual(await findings(route("reply.view('content/start.njk', Object.freeze({}))")), []);
+  });
+});
+
 describe('the layers picture in docs/architecture.md', () => {
   test('matches the lint rule: every arrow is allowed, every allowed import is an arrow or a path of arrows', async () => {
     const { LAYER_IMPORTS } = (await import(`${ROOT}eslint.config.js`)) as { LAYER_IMPORTS: Record<string, readonly string[]> };
