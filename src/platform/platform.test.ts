@@ -12,7 +12,8 @@ import { chooseEncoding } from './assets.ts';
 import { accessLineWriter, LazyRequestLogger, loggerOptions, newRequestId, requestChildLogger, TurnBatchedSink } from './logging.ts';
 import { statusFor } from './errors.ts';
 import { CsrfError } from './csrf.ts';
-import { HttpError, StoreUnavailableError } from './http-error.ts';
+import { HttpError } from './http-error.ts';
+import { StoreUnavailableError } from '../sessions/store-unavailable.ts';
 import { DELETE } from '../sessions/session-store.ts';
 
 const key = Buffer.alloc(32, 7);
