@@ -4,10 +4,12 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+
+import { spawnGroup } from '../test/helpers/processes.ts';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -20,20 +22,8 @@ export function has(cmd: string): boolean {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        reject(new Error('no port'));
-        return;
-      }
-      server.close(() => { resolve(address.port); });
-    });
-  });
-}
+/** A free loopback port: the tests' helper (test/helpers/services.ts), one copy for tests, scripts and bench. */
+export { freePort } from '../test/helpers/services.ts';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -50,37 +40,20 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-const running = new Set<Proc>();
-process.on('exit', () => {
-  for (const p of running) {
-    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-});
-
 /** Starts `cmd args` pinned to `cpus` (taskset, when available) in its own process group; output goes to logFile. */
 export function startPinned(cpus: string | null, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
-  const fd = openSync(logFile, 'a');
   const [file, argv] = cpus !== null && has('taskset') ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, [...args]];
-  const child = spawn(file, argv, { env, stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  const pid = child.pid;
+  // The supervisor the tests and `npm run stack` use (test/helpers/processes.ts): killed if the bench exits first.
+  const group = spawnGroup(file, argv, { env, logFile });
+  const pid = group.child.pid;
   if (pid === undefined) throw new Error(`could not start ${cmd}`);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
-  const proc: Proc = {
+  return {
     pid,
-    child,
+    child: group.child,
     logFile,
-    exited,
-    async stop() {
-      running.delete(proc);
-      try { process.kill(-pid, 'SIGTERM'); } catch { return; }
-      const timer = setTimeout(() => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    exited: group.exited.then((e) => e.code),
+    stop: () => group.stop('SIGTERM', 5000),
   };
-  running.add(proc);
-  return proc;
 }
 
 export async function waitForPort(port: number, proc: Proc, timeoutMs = 20_000): Promise<void> {

@@ -12,9 +12,8 @@
  *
  * Tests import `startStack(options)` and use free ports and a temporary folder.
  */
-import { spawn, execFile } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
@@ -22,6 +21,7 @@ import { promisify } from 'node:util';
 import { generateNginxConf } from '../deploy/nginx/generate.ts';
 import type { EdgeOptions, LegacyUpstream } from '../deploy/nginx/generate.ts';
 import { canConnect, freePort, reservePort, systemBinary, waitFor } from '../test/helpers/services.ts';
+import { issueTestCertificates, spawnGroup } from '../test/helpers/processes.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -97,62 +97,16 @@ export interface Stack {
 // ---------------------------------------------------------------------------------------------------------
 // Processes: each in its own group, output to a log file, killed if this process exits without stopping them.
 
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 function spawnService(name: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string, cwd = ROOT): Service {
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const c of live) signalGroup(c, 'SIGKILL');
-    });
-  }
-  const fd = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  live.add(child);
-  child.unref();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      res({ code, signal });
-    });
-    child.once('error', () => {
-      live.delete(child);
-      res({ code: -1, signal: null });
-    });
-  });
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
+  const group = spawnGroup(cmd, args, { cwd, env, logFile });
   return {
     name,
     get pid() {
-      return child.pid ?? -1;
+      return group.pid;
     },
     logFile,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 12_000) {
-      if (!done) {
-        signalGroup(child, signal);
-        const timer = setTimeout(() => {
-          signalGroup(child, 'SIGKILL');
-        }, graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
-      signalGroup(child, 'SIGKILL'); // anything left in the group
-    },
+    exited: group.exited,
+    stop: (signal: NodeJS.Signals = 'SIGTERM', graceMs = 12_000) => group.stop(signal, graceMs),
     log: () => {
       try {
         return readFileSync(logFile, 'utf8');
@@ -192,14 +146,6 @@ function httpStatus(port: number, path: string, host: string): Promise<number> {
 // ---------------------------------------------------------------------------------------------------------
 // Certificates
 
-async function openssl(dir: string, args: string[]): Promise<void> {
-  try {
-    await execFileAsync('openssl', args, { cwd: dir });
-  } catch (err) {
-    throw new Error(`openssl ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
-  }
-}
-
 /** A local CA (ca.pem) and a server certificate for 127.0.0.1 and localhost (200 days: testssl flags certificates
  * that expire within 60 days), reused while more than 61 days remain. */
 export async function ensureCertificates(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
@@ -216,20 +162,8 @@ export async function ensureCertificates(dir: string): Promise<{ caFile: string;
       // expiring or unreadable: make new ones
     }
   }
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(tls, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '400', '-subj', '/CN=lpa-front local test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  await openssl(tls, ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(tls, 'server.ext'), [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '',
-  ].join('\n'));
-  await openssl(tls, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.pem', '-days', '200', '-sha256', '-extfile', 'server.ext']);
-  writeFileSync(caFile, readFileSync(join(tls, 'ca.pem')));
+  const issued = await issueTestCertificates(tls, { ca: 400, server: 200 });
+  writeFileSync(caFile, readFileSync(issued.caFile));
   return { caFile, certFile, keyFile };
 }
 

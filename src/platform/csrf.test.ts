@@ -1,7 +1,7 @@
 // Form tokens (ADR 0022) on their own: bound to the form cookie and the secret, timed out after the lifetime.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FormTokens, formCookieName } from './csrf.ts';
+import { FormTokens, crossSiteReason, formCookieName, tokensMatch } from './csrf.ts';
 
 const SECRET = Buffer.from('unit-test-secret-for-form-tokens-0000000000');
 const COOKIE = '0123456789abcdef0123456789abcdef';
@@ -35,4 +35,22 @@ test('refused, with the reason the 403 page tells apart', () => {
 test('the form cookie is __Host- prefixed when Secure', () => {
   assert.equal(formCookieName(true), '__Host-lpa-form');
   assert.equal(formCookieName(false), 'lpa-form');
+});
+
+test('cross-site requests are recognised from fetch metadata or Origin', () => {
+  const origin = 'https://lpa.example';
+  assert.equal(crossSiteReason('same-origin', origin, origin), false);
+  assert.equal(crossSiteReason(undefined, undefined, origin), false);
+  assert.equal(crossSiteReason('none', undefined, origin), false);
+  assert.equal(crossSiteReason('cross-site', undefined, origin), true);
+  assert.equal(crossSiteReason('same-site', undefined, origin), true);
+  assert.equal(crossSiteReason(undefined, 'https://evil.example', origin), true);
+  assert.equal(crossSiteReason(undefined, 'null', origin), true);
+  assert.equal(crossSiteReason('same-origin', 'https://lpa.example.evil.example', origin), true);
+});
+
+test('CSRF tokens compare exactly', () => {
+  assert.equal(tokensMatch('abc', 'abc'), true);
+  assert.equal(tokensMatch('abc', 'abd'), false);
+  assert.equal(tokensMatch('abc', 'abcd'), false);
 });

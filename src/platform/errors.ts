@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CsrfError } from './csrf.ts';
 import { HttpError } from './http-error.ts';
+import { StoreUnavailableError } from '../sessions/store-unavailable.ts';
 import { pathOf } from '../paths.ts';
 
 const TITLES: Readonly<Record<number, string>> = {
@@ -26,7 +27,8 @@ const TITLES: Readonly<Record<number, string>> = {
 
 export function statusFor(error: FastifyError | Error): number {
   if (error instanceof CsrfError) return 403;
-  if (error instanceof HttpError && error.statusCode === 503) return 503; // a store or dependency down: try again later
+  if (error instanceof StoreUnavailableError) return 503; // a store down: try again later
+  if (error instanceof HttpError && error.statusCode === 503) return 503; // a dependency down (load shedding)
   const e = error as FastifyError;
   if (e.validation !== undefined) return 400;
   const status = e.statusCode;
@@ -74,7 +76,7 @@ async function errors(app: FastifyInstance): Promise<void> {
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusFor(error);
-    if (error instanceof HttpError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    if (error instanceof HttpError || error instanceof StoreUnavailableError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     if (status === 503) {
       request.log.warn({ status, reference: request.id }, error.message);
     } else if (status >= 500) {

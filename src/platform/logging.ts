@@ -137,7 +137,7 @@ type AccessWriter = (fields: AccessFields) => void;
 /**
  * Writes the access line. Its five keys are fixed and none is secret, so it needs none of pino's per-line work
  * (serializers, path redaction): it is formatted here exactly as pino would write it (same level label, time,
- * bindings and key order; platform.test.ts compares the two) and handed to the logger's own destination, in
+ * bindings and key order; logging.test.ts compares the two) and handed to the logger's own destination, in
  * turn with every other line. This was the largest cost of a static page left after the first pass
  * (docs/adr/0006). A logger that is not pino's gets an ordinary `info` call.
  */

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
-import securityHeaders, { contentSecurityPolicy, rawErrorHeaders, rawErrorResponse, staticSecurityHeaders } from './security-headers.ts';
+import securityHeaders, { contentSecurityPolicy, nextNonce, rawErrorHeaders, rawErrorResponse, staticSecurityHeaders } from './security-headers.ts';
 
 test('a route cannot send a response without the CSP and headers, or with X-Powered-By', async () => {
   const app = Fastify();
@@ -71,4 +71,26 @@ test("Node's own refusals carry the same headers and the policy without a nonce,
   assert.doesNotMatch(head, /nonce-/);
   for (const [name, value] of Object.entries(staticSecurityHeaders())) assert.ok(head.includes(`\r\n${name}: ${value}\r\n`), name);
   assert.deepEqual(rawErrorHeaders(true)['content-security-policy'], contentSecurityPolicy(undefined, true));
+});
+
+test('nonces are 128-bit, base64 and never repeat', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const n = nextNonce();
+    assert.match(n, /^[A-Za-z0-9+/]{22}==$/);
+    seen.add(n);
+  }
+  assert.equal(seen.size, 5000);
+});
+
+test('the CSP is strict', () => {
+  const csp = contentSecurityPolicy('NONCE', true);
+  for (const d of ["script-src 'self' 'nonce-NONCE'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'self'", "form-action 'self' https://www.gov.uk;", "require-trusted-types-for 'script'", "style-src 'self'", 'upgrade-insecure-requests']) {
+    assert.ok(csp.includes(d), d);
+  }
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*|data:|http:/);
+  assert.doesNotMatch(contentSecurityPolicy('N', false), /upgrade-insecure-requests/);
+  const h = staticSecurityHeaders();
+  assert.match(h['strict-transport-security'] ?? '', /max-age=31536000; includeSubDomains/);
+  assert.equal(h['x-xss-protection'], '0');
 });

@@ -23,7 +23,8 @@ import { addRouteHook } from './route-hooks.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { SessionChanges, SessionData, SessionStore, SessionValue } from '../sessions/session-store.ts';
 import { DELETE } from '../sessions/session-store.ts';
-import { StoreUnavailableError, httpError } from './http-error.ts';
+import { httpError } from './http-error.ts';
+import { StoreUnavailableError } from '../sessions/store-unavailable.ts';
 import { isPublicRoute } from '../paths.ts';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;

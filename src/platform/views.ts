@@ -32,8 +32,8 @@ declare module 'fastify' {
     view(template: string, context?: ViewContext, status?: number): FastifyReply;
     /**
      * Sends a page that is the same for every visitor but for the CSP nonce and the CSRF token, rendered once
-     * per process and language. Features declare `config.render: 'prerendered'` and call `view` instead (ADR 0036);
-     * content pages still call this directly until they move. `context`, if any, must be the same object on every call (a module constant): a different
+     * per process and language. Features declare `config.render: 'prerendered'` and call `view` instead (ADR 0036;
+     * the lint forbids this call in features, ADR 0043). `context`, if any, must be the same object on every call (a module constant): a different
      * one throws. Signed-in requests are rendered normally (their navigation differs).
      */
     staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;

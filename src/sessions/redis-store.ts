@@ -27,7 +27,7 @@ import type { PhpSession } from './php-session-codec.ts';
 import { PhpSerializeError, fromPlain, toPlain } from './php-serialize.ts';
 import type { SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
-import { StoreUnavailableError } from '../platform/http-error.ts';
+import { StoreUnavailableError } from './store-unavailable.ts';
 
 // ARGV: expected SHA-1 ('' = the key must be absent), value, TTL, 'create' when this request made the id.
 // 1 stored; 0 changed since read (retry); -1 the key is absent and may not be created (XX: a destroyed session

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../platform/http-error.ts';
+import { StoreUnavailableError } from './store-unavailable.ts';
 import { redactRedisMessage } from './redis-store.ts';
 
 /**

@@ -42,7 +42,7 @@ export interface SessionStore {
    * the session must still exist, and when it has gone (destroyed by a sign-out here or in the PHP front, or
    * expired, since this request loaded it) nothing is written and it resolves false. A destroyed session stays
    * destroyed (ADR 0021).
-   * Rejects with a StoreUnavailableError (platform/http-error.ts) when the store cannot be reached in time.
+   * Rejects with a StoreUnavailableError (store-unavailable.ts) when the store cannot be reached in time.
    */
   commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean>;
   /** Slides the idle TTL without changing data (never creates the session). */

@@ -1,12 +1,11 @@
 // Real services for integration tests: Redis, PHP's built-in server (the legacy front's session writer) and
 // nginx, each started on 127.0.0.1 and a port chosen at run time, and stopped afterwards.
 //
-// Everything started here runs in its own process group. stop() signals the whole group (so a shell's
-// children go too) and waits for the exit; whatever a test forgot to stop is killed when the test process
-// exits (process.on('exit')) or is interrupted (SIGINT/SIGTERM).
+// Everything started here runs in its own process group (processes.ts, shared with npm run stack and the bench).
+// stop() signals the whole group (so a shell's children go too) and waits for the exit; whatever a test forgot to
+// stop is killed when the test process exits (process.on('exit')) or is interrupted (SIGINT/SIGTERM).
 // The system packages come from scripts/ensure-system-packages.sh.
-import { spawn, execFile } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, readFile, rm, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -16,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
+import { issueTestCertificates, killGroupsOnSignals, spawnGroup } from './processes.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -150,39 +150,6 @@ export interface StartedProcess {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHooksInstalled = false;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal); // the whole group: spawned with detached: true
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const onSignal = (): void => {
-      for (const child of live) killGroup(child, 'SIGKILL');
-      process.removeListener(signal, onSignal);
-      // Only re-raise when nobody else listens, so the default action (exit) still happens.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
 /**
  * Spawns cmd in its own process group, collects its output, and waits for readyCheck (if given). Rejects,
  * with the collected output in the message, if the process exits or readyCheck does not pass in time.
@@ -192,53 +159,29 @@ export async function startProcess(
   args: readonly string[],
   { env, cwd, readyCheck, timeoutMs = 15_000, name = path.basename(cmd) }: StartProcessOptions = {},
 ): Promise<StartedProcess> {
-  installExitHooks();
-  const child = spawn(cmd, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  live.add(child);
+  killGroupsOnSignals();
+  const group = spawnGroup(cmd, args, { cwd, env: { ...process.env, ...env } });
+  const child = group.child;
   let out = '';
   const collect = (chunk: Buffer): void => {
     out += chunk.toString('utf8');
     if (out.length > OUTPUT_CAP) out = out.slice(-OUTPUT_CAP);
   };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
 
-  const state = { exited: false };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      state.exited = true;
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
+  const { exited } = group;
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   // 'close' follows 'exit' once the pipes are drained (never, while a left-over grandchild holds them).
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
-  // Neither the child nor its pipes keep the test process alive; the exit hook cleans up.
-  child.unref();
+  // Neither the child's pipes keep the test process alive; the exit hook cleans up.
   for (const stream of [child.stdout, child.stderr]) {
     if (stream instanceof net.Socket) stream.unref();
   }
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (state.exited) return;
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      // A group member that ignored SIGTERM and outlived the leader.
-      killGroup(child, 'SIGKILL');
-    })();
-    return stopping;
-  };
+  const stop = (): Promise<void> => (stopping ??= group.stop('SIGTERM', 5000));
 
   const started: StartedProcess = {
     get pid() {
@@ -262,11 +205,11 @@ export async function startProcess(
   if (readyCheck) {
     let failed: Error | undefined;
     try {
-      await waitFor(async () => state.exited || (await readyCheck()), { timeoutMs, what: `${name} to be ready` });
+      await waitFor(async () => group.hasExited() || (await readyCheck()), { timeoutMs, what: `${name} to be ready` });
     } catch (err) {
       failed = failure(err instanceof Error ? err.message : String(err));
     }
-    if (failed === undefined && !state.exited) return started;
+    if (failed === undefined && !group.hasExited()) return started;
     if (failed === undefined) {
       const { code, signal } = await exited;
       await Promise.race([closed, new Promise((r) => setTimeout(r, 500))]); // its last words, for the message
@@ -431,31 +374,16 @@ export interface Certificates {
   keyFile: string;
 }
 
-/** A throwaway CA and a server certificate for 127.0.0.1 / localhost, written into dir (openssl CLI). */
+/** A throwaway CA and a server certificate for 127.0.0.1 / localhost, written into dir (processes.ts), for 2 days. */
 export async function makeCertificates(dir: string): Promise<Certificates> {
-  const f = (n: string): string => path.join(dir, n);
-  const openssl = async (args: string[]): Promise<void> => {
-    try {
-      await execFileAsync('openssl', args, { cwd: dir });
-    } catch (err) {
-      const stderr = (err as { stderr?: string }).stderr ?? '';
-      throw new Error(`openssl ${args.join(' ')} failed: ${stderr}`, { cause: err });
-    }
-  };
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=lpa-front test CA']);
-  await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
-  await writeFile(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'),
-    '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('server.ext')]);
+  const { caFile, certFile, keyFile } = await issueTestCertificates(dir, { ca: 2, server: 2 });
   return {
-    ca: await readFile(f('ca.crt'), 'utf8'),
-    caFile: f('ca.crt'),
-    cert: await readFile(f('server.crt'), 'utf8'),
-    certFile: f('server.crt'),
-    key: await readFile(f('server.key'), 'utf8'),
-    keyFile: f('server.key'),
+    ca: await readFile(caFile, 'utf8'),
+    caFile,
+    cert: await readFile(certFile, 'utf8'),
+    certFile,
+    key: await readFile(keyFile, 'utf8'),
+    keyFile,
   };
 }
 

@@ -1,75 +1,29 @@
 /**
- * Sign-in and sign-out: `GET|POST /login`, `GET /login/timeout`, `POST|GET /logout`.
+ * Sign-in and sign-out: `GET|POST /login` and `GET /login/timeout` (the form kit's, declared in sign-in.form.ts and
+ * registered here because it needs the credentials and stores), `POST|GET /logout`.
  *
- * - The page is the form kit's (fields in sign-in-schema.ts, words in signIn.json); the routes are written by hand
- *   because the throttle and audit come before the fields are checked and a success regenerates the session.
- * - Unlike the PHP front, the sign-in form has a CSRF token (login CSRF); the platform checks it.
- * - Every attempt is throttled (per source address, per account) and audited (one event, see audit.ts).
- * - Failures show the live service's messages, which never say whether the account exists, and take at
- *   least `failureDelayMs` (the live front sleeps 1 s): the backend already makes a wrong password and an
- *   unknown user cost the same (one scrypt, or one API call); the floor hides what is left.
- * - Success: a new session id for an empty session (the old one deleted; nothing of it carries over, ADR 0019), the
- *   identity written as the PHP front writes it, then 303 to the remembered page (local paths only) or the dashboard.
  * - Sign-out (POST, or GET from this site's pages, ADR 0020) ends the token (deny-list and backend, ADR 0019),
  *   destroys the session (store entry and cookie; the PHP front shares it, so both are signed out) and goes where the
  *   live service goes. It is audited with the account's hash, which sign-in kept in the session.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthFailureReason, CredentialBackend } from '../../backends/credentials.ts';
-import { PATHS, safeLocalPath, SIGNED_OUT_URL } from '../../paths.ts';
-import { RESUME_KEY } from '../../platform/auth-guard.ts';
+import type { CredentialBackend } from '../../backends/credentials.ts';
+import { PATHS, SIGNED_OUT_URL } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
-import { httpError } from '../../platform/http-error.ts';
+import { addForm } from '../../platform/forms/index.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { RevocationStore } from '../../sessions/revocation-store.ts';
-import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
-import { newIdentity, revokeSignIn } from './identity.ts';
-import type { SignInBodyType } from './sign-in-schema.ts';
-import { SIGN_IN_FIELDS, SignInBody } from './sign-in-schema.ts';
-import type { FormPage } from '../../platform/forms/index.ts';
-import { checkFields, pageLanguage, refusalErrors, renderFormPage } from '../../platform/forms/index.ts';
-import type { Checked } from '../../platform/forms/fields.ts';
-import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
-import { DEFAULT_THROTTLE_LIMITS, checkSignInThrottle, resetAccountThrottle } from './throttle.ts';
+import { auditSignOut, createUserHasher } from './audit.ts';
+import { revokeSignIn } from './identity.ts';
+import type { SignInPolicy } from './sign-in.form.ts';
+import { signInForm, USER_HASH_KEY } from './sign-in.form.ts';
+import type { ThrottleStore } from './throttle.ts';
+import { DEFAULT_THROTTLE_LIMITS } from './throttle.ts';
 
-/** Pages still served by the PHP front that the sign-in page links to. */
-export const LEGACY_LINKS = {
-  register: '/signup',
-  forgotPassword: '/forgot-password',
-  resendActivation: '/signup/resend-email',
-} as const;
+export { AUTH_MESSAGES, LEGACY_LINKS, USER_HASH_KEY } from './sign-in.form.ts';
+export type { SignInPolicy } from './sign-in.form.ts';
 
-/**
- * Session key holding the signed-in account's audit hash, so sign-out can say who signed out: the session
- * has no email to hash again. A keyed hash, like the log lines it is copied into; never the email.
- */
-export const USER_HASH_KEY = 'lpaFrontUserHash';
 const USER_HASH_PATTERN = /^[0-9a-f]{32}$/;
-
-/** The live service's texts (service-front auth/partials/error-summary.twig), as catalogue keys (signIn.json). */
-export const AUTH_MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
-  'authentication-failed': 'signIn:failure.authenticationFailed',
-  locked: 'signIn:failure.locked',
-  'not-activated': 'signIn:failure.notActivated',
-  'api-error': 'signIn:failure.apiError',
-};
-
-/** The sign-in page on the form kit: its fields, template and words (the routes stay hand-written, see below). */
-const SIGN_IN_PAGE: FormPage = {
-  template: 'sign-in/login.njk',
-  title: 'signIn:title',
-  action: PATHS.login,
-  button: 'signIn:button',
-  fields: SIGN_IN_FIELDS,
-  names: Object.keys(SIGN_IN_FIELDS),
-};
-
-export interface SignInPolicy {
-  readonly throttle: ThrottleLimits;
-  /** A failed attempt is answered no sooner than this after it arrived. */
-  readonly failureDelayMs: number;
-}
 
 export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = { throttle: DEFAULT_THROTTLE_LIMITS, failureDelayMs: 1000 };
 
@@ -105,24 +59,6 @@ export function signOutLinkFollowed(request: FastifyRequest, publicOrigin: strin
   return new URL(referer).origin === publicOrigin;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
-
-interface FormState {
-  readonly email?: string;
-  readonly errors?: Pick<Checked, 'errors' | 'fieldErrors'>;
-  readonly authError?: AuthFailureReason;
-  readonly timeout?: boolean;
-}
-
-/** The kit's page (error summary, inline errors, email re-shown, never the password) in the request's language. */
-function renderForm(request: FastifyRequest, reply: FastifyReply, state: FormState, status: number): FastifyReply {
-  const language = pageLanguage(request, reply, request.server.words);
-  return renderFormPage(request, reply, language, SIGN_IN_PAGE, { email: state.email ?? '' }, state.errors, {}, {
-    status,
-    context: { authError: state.authError, timeout: state.timeout === true, legacy: LEGACY_LINKS },
-  });
-}
-
 export default async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions): Promise<void> {
   const { credentials, throttleStore } = options;
   const policy: SignInPolicy = { ...DEFAULT_SIGN_IN_POLICY, ...options.policy };
@@ -134,57 +70,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
   }
 
-  const showForm = (timeout: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
-    return renderForm(request, reply, { timeout: timeout || request.signedOutByTimeout === true }, 200);
-  };
-
-  app.get(PATHS.login, showForm(false));
-  app.get(PATHS.loginTimeout, showForm(true));
-
-  app.post<{ Body: SignInBodyType }>(PATHS.login, { schema: { body: SignInBody } }, async (request, reply) => {
-    const started = performance.now();
-    const language = pageLanguage(request, reply, request.server.words);
-    const checked = checkFields(SIGN_IN_FIELDS, SIGN_IN_PAGE.names, request.body, language.t);
-    const input = { email: checked.normalised.email ?? '', password: checked.normalised.password ?? '' };
-    const accountKey = input.email === '' ? null : userHash(input.email);
-
-    const verdict = await checkSignInThrottle(throttleStore, policy.throttle, request.ip, accountKey);
-    if (verdict.limited) {
-      auditSignIn(request, { event: 'auth.sign_in.throttled', userHash: accountKey, reason: verdict.by });
-      reply.header('retry-after', String(verdict.retryAfterSeconds));
-      throw httpError(429, `sign-in throttled by ${verdict.by}`);
-    }
-    if (checked.errors.length > 0) {
-      auditSignIn(request, { event: 'auth.sign_in.failure', userHash: accountKey, reason: 'incomplete' });
-      return renderForm(request, reply, { email: input.email, errors: checked }, 400);
-    }
-
-    const result = await credentials.authenticate(input.email, input.password, request.id);
-    if (!result.ok) {
-      auditSignIn(request, { event: result.reason === 'locked' ? 'auth.sign_in.locked' : 'auth.sign_in.failure', userHash: accountKey, reason: result.reason });
-      const wait = policy.failureDelayMs - (performance.now() - started);
-      if (wait > 0) await sleep(wait);
-      return renderForm(request, reply, {
-        email: input.email,
-        errors: refusalErrors({ refuse: [{ field: 'email', message: AUTH_MESSAGES[result.reason] }] }, language.t),
-        authError: result.reason,
-      }, result.reason === 'api-error' ? 503 : 400);
-    }
-
-    if (accountKey !== null) await resetAccountThrottle(throttleStore, accountKey);
-    const session = requireSession(request);
-    const resume = session.get(RESUME_KEY);
-    // Whoever was signed in on this browser is signed out: their token ends, as at any sign-out (ADR 0019).
-    if (request.user !== undefined) await endSignIn(request, request.user);
-    // A new id and an empty session: nothing from before (a previous user's notices, the PHP front's keys, the old
-    // CSRF token) carries over into this identity's session (ADR 0019). The resume path was read above.
-    session.regenerateEmpty();
-    session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
-    session.set(USER_HASH_KEY, accountKey);
-    auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
-    return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
-  });
+  addForm(app, signInForm({ credentials, throttleStore, policy, userHash, endSignIn }));
 
   /** Every sign-out: audited, the token ended (ADR 0019), the session destroyed, off to where the live service goes. */
   async function signOut(request: FastifyRequest, reply: FastifyReply, status: 302 | 303): Promise<FastifyReply> {

@@ -28,8 +28,15 @@ export interface HiddenField {
   readonly accept: (posted: unknown) => string | undefined;
 }
 
-/** A success handler may also refuse the answers (a check only the backend can make): errors shown like the kit's. */
-export interface Refusal { readonly refuse: readonly { readonly field: string; readonly message: string }[] }
+/**
+ * A success handler may also refuse the answers (a check only the backend can make): errors shown like the kit's,
+ * with status 400 unless it says otherwise (503: the backend could not answer), and extra view context if any.
+ */
+export interface Refusal {
+  readonly refuse: readonly { readonly field: string; readonly message: string }[];
+  readonly status?: number;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
 
 export interface FormDeclaration<V extends Values = Values> {
   /** The route, from PATHS. Public or signed-in as PUBLIC_ROUTES says. */
@@ -49,6 +56,17 @@ export interface FormDeclaration<V extends Values = Values> {
   readonly hidden?: Readonly<Record<string, HiddenField>>;
   /** Bounds on the POST body's shape (sizes, no unknown fields): a body outside them is a bare 400. */
   readonly body?: TSchema;
+  /** Other GET paths (from PATHS) that show the same form, posting to `path` (sign-in's timeout page). */
+  readonly alsoShownAt?: readonly string[];
+  /** On GET, a page to send the person to instead (302), e.g. a signed-in person asking to sign in. */
+  readonly skipTo?: (request: FastifyRequest) => string | undefined;
+  /** Extra view context for every render of the page (GET and a POST's re-render); the page is then never blank. */
+  readonly context?: (request: FastifyRequest) => Readonly<Record<string, unknown>>;
+  /**
+   * Runs on every POST once the fields are checked, valid or not, before the answer: rate limits and audit, which
+   * must see each attempt. Throws to refuse the request (an HttpError, e.g. 429).
+   */
+  readonly beforeAnswer?: (checked: Checked, request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
   /**
    * The routes' config (ADR 0014): platform options such as `csrfTimedForm`, and how the page is rendered (`render`,
    * src/platform/views.ts): with `render: 'prerendered'` the blank page is rendered once per language and reused.
@@ -152,6 +170,9 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
     names,
   };
   assertDeclaration(`form ${form.path}`, form.path, [form.title, page.button, ...Object.values(form.fields).flatMap(fieldKeys)], catalogue, ['GET', 'HEAD', 'POST']);
+  for (const alias of form.alsoShownAt ?? []) {
+    if (isPublicRoute(alias, 'GET') !== isPublicRoute(form.path, 'GET')) throw new Error(`form ${form.path}: ${alias} must be as public as the form (PUBLIC_ROUTES)`);
+  }
 
   const hiddenFields = Object.entries(form.hidden ?? {});
   const carried = (pick: (field: HiddenField, name: string) => string | undefined): Values => {
@@ -165,27 +186,36 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
   const config = form.config ?? {};
   let blank: ((language: PageLanguage) => Readonly<Record<string, unknown>>) | undefined;
 
-  app.get(form.path, { config }, async (request, reply) => {
+  const show = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const elsewhere = form.skipTo?.(request);
+    if (elsewhere !== undefined) return reply.redirect(elsewhere, 302);
     const language = pageLanguage(request, reply, catalogue);
     const hidden = carried((f) => f.initial?.(request));
     const values = form.load === undefined ? {} : await form.load(request);
     // The same page for everyone (no values, nothing carried, no message waiting): one context object per language,
     // so a route declared `render: 'prerendered'` is served from its pre-rendered copy (views.ts decides).
-    if (form.load === undefined && Object.keys(hidden).length === 0 && request.session?.get(FLASH_KEY) === undefined) {
+    if (form.load === undefined && form.context === undefined && Object.keys(hidden).length === 0 && request.session?.get(FLASH_KEY) === undefined) {
       blank ??= blankContexts(page);
       return reply.view(page.template, blank(language));
     }
-    return renderFormPage(request, reply, language, page, values, undefined, hidden);
-  });
+    return renderFormPage(request, reply, language, page, values, undefined, hidden, { context: form.context?.(request) });
+  };
+  for (const path of [form.path, ...(form.alsoShownAt ?? [])]) app.get(path, { config }, show);
 
   app.post(form.path, { config, ...(form.body === undefined ? {} : { schema: { body: form.body } }) }, async (request, reply) => {
     const language = pageLanguage(request, reply, catalogue);
     const posted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
     const hidden = carried((f, name) => f.accept(Object.hasOwn(posted, name) ? posted[name] : undefined));
     const checked = checkFields(form.fields, names, request.body, language.t);
-    if (checked.errors.length > 0) return renderFormPage(request, reply, language, page, checked.values, checked, hidden);
+    if (form.beforeAnswer !== undefined) await form.beforeAnswer(checked, request, reply); // no extra tick for forms without one
+    if (checked.errors.length > 0) return renderFormPage(request, reply, language, page, checked.values, checked, hidden, { context: form.context?.(request) });
     const outcome = await form.onSuccess(checked.normalised, request, hidden);
-    if ('refuse' in outcome) return renderFormPage(request, reply, language, page, checked.values, refusalErrors(outcome, language.t), hidden);
+    if ('refuse' in outcome) {
+      return renderFormPage(request, reply, language, page, checked.values, refusalErrors(outcome, language.t), hidden, {
+        ...(outcome.status === undefined ? {} : { status: outcome.status }),
+        context: { ...form.context?.(request), ...outcome.context },
+      });
+    }
     if (outcome.flash !== undefined) setFlash(request, outcome.flash);
     return reply.redirect(outcome.redirect, 303);
   });
