@@ -28,6 +28,8 @@ export const PATHS = {
   logout: '/logout',
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
+  /** Followed by the page number, as the live route `/user/dashboard/page/{page:\d+}`. */
+  dashboardPage: '/user/dashboard/page/',
   aboutYou: '/user/about-you',
   assets: '/assets/',
 } as const;
@@ -67,7 +69,14 @@ export const LEGACY_PATHS = {
   changeEmail: '/user/change-email-address',
   deleteAccount: '/user/delete',
   lpa: '/lpa',
+  /** Followed by an LPA id: the live dashboard's "Delete LPA" link (a confirmation page, then the deletion). */
+  confirmDeleteLpa: '/user/dashboard/confirm-delete-lpa',
+  /** Followed by LPA ids, comma-separated: their latest processing status as JSON (the live StatusesHandler). */
+  dashboardStatuses: '/user/dashboard/statuses',
 } as const;
+
+/** The service for LPAs already registered, which the live dashboard points to. */
+export const USE_AN_LPA_URL = 'https://use-lasting-power-of-attorney.service.gov.uk/home';
 
 /**
  * Where sign-out lands, as on the live service (GOV.UK's "done" page). A form whose response redirects off-site
