@@ -25,7 +25,12 @@ export function seedLpas(store: Store, email: string, count: number, now: number
   const row = store.db.prepare('SELECT id FROM users WHERE email = ?').get(normaliseEmail(email));
   const userId = typeof row?.id === 'string' ? row.id : undefined;
   if (userId === undefined) throw new Error(`no local user ${email}: add one first with npm run user:add`);
-  const lpas: NewLpa[] = Array.from({ length: count }, (_, i) => {
+  return createLocalAccounts({ db: () => store.db }).addLpas(userId, seedLpaList(count, now));
+}
+
+/** The LPAs the script adds (the browser test gives a user the same). */
+export function seedLpaList(count: number, now: number = Date.now()): NewLpa[] {
+  return Array.from({ length: count }, (_, i) => {
     const at = now - i * 86_400_000;
     const stage = i % 8; // 0-1 started, 2 created, 3 completed (waiting), 4-7 completed with a case status
     const status = STATUSES[stage - 4];
@@ -38,7 +43,6 @@ export function seedLpas(store: Store, email: string, count: number, now: number
       ...(status === undefined ? {} : { processingStatus: status }),
     };
   });
-  return createLocalAccounts({ db: () => store.db }).addLpas(userId, lpas);
 }
 
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {

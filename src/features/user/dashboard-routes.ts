@@ -94,7 +94,8 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
         next: pages.page < pages.pageCount ? dashboardHref(pages.page + 1, search) : undefined,
         items: pages.pagesInRange.map((n) => ({ number: n, href: dashboardHref(n, search), current: n === pages.page })),
       } : undefined,
-      refreshIds: rows.filter((r) => r.refresh).map((r) => r.id),
+      // Only where the legacy front answers /user/dashboard/statuses (the status script asks it).
+      refreshIds: legacyFront ? rows.filter((r) => r.refresh).map((r) => r.id) : [],
       // For the status script: the words of each status it may write (a status it does not know it shows as sent).
       statusLabels: JSON.stringify(Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)]))),
       useAnLpaUrl: USE_AN_LPA_URL,
