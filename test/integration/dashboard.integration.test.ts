@@ -329,6 +329,24 @@ describe('dashboard where the legacy front serves the rest (LEGACY_FRONT=true)',
     assert.equal(text(html(search.text), 'search-count'), 'Your search has found no results. Clear search results');
   });
 
+  test('last signed in before the terms changed (2015): the new terms first, once a session', async () => {
+    await h.addUser('old@example.com', many(1));
+    const browser = await signIn(h, 'old@example.com');
+    const sessionId = browser.cookies.get(h.built.config.sessionCookieName)?.slice(0, 32) ?? '';
+    const identity = (await h.store.load(sessionId))?.get('identity') as Record<string, unknown>;
+    assert.ok(await h.store.commit(sessionId, new Map([['identity', { ...identity, lastLogin: '2015-02-17T13:59:00+00:00' }]]), 3600));
+    const first = await browser.get(PATHS.dashboard);
+    assert.equal(first.status, 302);
+    assert.equal(first.headers.get('location'), LEGACY_PATHS.termsChanged);
+    assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'seen: not again this session');
+
+    const recent = await signIn(h, 'old@example.com');
+    const recentId = recent.cookies.get(h.built.config.sessionCookieName)?.slice(0, 32) ?? '';
+    const fresh = (await h.store.load(recentId))?.get('identity') as Record<string, unknown>;
+    assert.ok(await h.store.commit(recentId, new Map([['identity', { ...fresh, lastLogin: '2015-02-17T14:00:00+00:00' }]]), 3600));
+    assert.equal((await recent.get(PATHS.dashboard)).status, 200, 'signed in since the change: straight to the dashboard');
+  });
+
   test('with LPAs, the list as anywhere else; those OPG may have news of are refreshed by the status script', async () => {
     const completed = NOW - DAY;
     await h.addUser('some@example.com', [...many(2), { type: 'health-and-welfare', donorName: 'Alan Turing', updatedAt: completed, createdAt: completed, completedAt: completed }]);

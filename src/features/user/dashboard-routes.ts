@@ -13,7 +13,7 @@ import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { Session } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import { KNOWN_STATUSES, SHORT_LIST, groupByType, lpaRow, pager, searchParam } from './dashboard.ts';
+import { KNOWN_STATUSES, SHORT_LIST, TERMS_LAST_UPDATED, TERMS_SEEN_KEY, groupByType, lpaRow, pager, searchParam } from './dashboard.ts';
 import { takeLegacyFlash } from './legacy-flash.ts';
 import { NOTICE_KEY, formatDateTime } from './user-routes.ts';
 
@@ -29,12 +29,12 @@ export interface DashboardRoutesOptions {
 /** The page number in the path: 1 to 9 digits (the live route takes `\d+`; anything else is not this page). */
 const PAGE = /^\d{1,9}$/;
 
-function lastLoginOf(session: Session): string | null {
+function lastLoginOf(session: Session): Date | null {
   const identity = session.get(SESSION_KEYS.identity);
   const value = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
   if (typeof value !== 'string') return null;
   const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : formatDateTime(d);
+  return Number.isNaN(d.getTime()) ? null : d;
 }
 
 /** A dashboard address: page 1 is the dashboard itself, others the page route; a search goes with it. */
@@ -53,8 +53,14 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     const search = searchParam(request.query);
     const isSearch = search !== undefined && search !== '';
     const page = Math.max(1, requested);
-    const found = await accounts.listLpas(user.userId, user.token, { ...(search === undefined ? {} : { search }), page, perPage: LPAS_PER_PAGE }, request.id);
     const session = requireSession(request);
+    const lastLogin = lastLoginOf(session);
+    // TermsAndConditionsMiddleware: last signed in before the terms changed, so shown them, once a session.
+    if (legacyFront && lastLogin !== null && lastLogin < TERMS_LAST_UPDATED && !session.has(TERMS_SEEN_KEY)) {
+      session.set(TERMS_SEEN_KEY, true);
+      return reply.redirect(LEGACY_PATHS.termsChanged, 302);
+    }
+    const found = await accounts.listLpas(user.userId, user.token, { ...(search === undefined ? {} : { search }), page, perPage: LPAS_PER_PAGE }, request.id);
     if (found === null) {
       // The backend no longer accepts the token: signed out, and told why.
       session.delete(SESSION_KEYS.identity);
@@ -80,7 +86,7 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       flash: takeFlash(request, language.t),
       notice: typeof noticeKey === 'string' ? `dashboard:notice.${noticeKey}` : undefined,
       legacyFlash: takeLegacyFlash(session, request.method),
-      lastLogin: lastLoginOf(session),
+      lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
       total: found.total,
       isSearch,
       search: search ?? '',

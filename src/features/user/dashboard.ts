@@ -11,6 +11,11 @@ export const PAGES_IN_RANGE = 5;
 export const SHORT_LIST = 6;
 /** Longer searches are cut to this (the API contract's limit) before they are sent or shown. */
 export const MAX_SEARCH = 200;
+/** When the terms last changed (service-front ConfigProvider `terms.lastUpdated`). */
+export const TERMS_LAST_UPDATED = new Date('2015-02-17T14:00:00Z');
+/** The PHP session key saying the changed terms were shown in this session (TermsAndConditionsMiddleware). */
+export const TERMS_SEEN_KEY = 'termsAndConditionsCheckSeen';
+
 /** Statuses whose explanation page `/lpa/:id/status` the live dashboard links to (macros.twig). */
 const STATUS_PAGES: ReadonlySet<string> = new Set(['completed', 'waiting', 'received', 'checking', 'processed']);
 /** Statuses the catalogue has words for; another (a new Sirius status) is shown as the API sent it. */
