@@ -5,7 +5,9 @@
  *   npm run user:add -- --email someone@example.com --name "Full Name"
  *   node scripts/lpa-seed.ts --email someone@example.com --count 60
  *
- * Donor names come from a fixed list, types alternate, each LPA updated a day before the previous one.
+ * Donor names come from a fixed list, types alternate, each LPA updated a day before the previous one. Every stage the
+ * dashboard shows appears: started (some with no type or donor yet), created, completed, and completed LPAs with each
+ * status OPG's case system sends (Waiting, Received, Checking, Processed).
  */
 import { loadConfig } from '../src/config/config.ts';
 import { openStore } from '../src/backends/sqlite-store.ts';
@@ -16,19 +18,31 @@ import type { NewLpa } from '../src/backends/local-accounts.ts';
 
 const USAGE = 'usage: node scripts/lpa-seed.ts --email someone@example.com [--count 60]';
 const FIRST = ['Ada', 'Alan', 'Grace', 'Tim', 'Mary', 'Charles', 'Dorothy', 'Rosalind', 'Isambard', 'Florence'];
+const STATUSES = ['Received', 'Checking', 'Processed', 'Completed'];
 const LAST = ['Lovelace', 'Turing', 'Hopper', 'Berners-Lee', 'Somerville', 'Babbage', 'Hodgkin', 'Franklin', 'Brunel', 'Nightingale', 'Smith', 'Jones'];
 
 export function seedLpas(store: Store, email: string, count: number, now: number = Date.now()): number[] {
   const row = store.db.prepare('SELECT id FROM users WHERE email = ?').get(normaliseEmail(email));
   const userId = typeof row?.id === 'string' ? row.id : undefined;
   if (userId === undefined) throw new Error(`no local user ${email}: add one first with npm run user:add`);
-  const lpas: NewLpa[] = Array.from({ length: count }, (_, i) => ({
-    type: i % 2 === 0 ? 'property-and-financial' : 'health-and-welfare',
-    donorName: `${FIRST[i % FIRST.length] ?? ''} ${LAST[(i * 7) % LAST.length] ?? ''}`,
-    updatedAt: now - i * 86_400_000,
-    ...(i % 5 === 4 ? { completedAt: now - i * 86_400_000 } : {}),
-  }));
-  return createLocalAccounts({ db: () => store.db }).addLpas(userId, lpas);
+  return createLocalAccounts({ db: () => store.db }).addLpas(userId, seedLpaList(count, now));
+}
+
+/** The LPAs the script adds (the browser test gives a user the same). */
+export function seedLpaList(count: number, now: number = Date.now()): NewLpa[] {
+  return Array.from({ length: count }, (_, i) => {
+    const at = now - i * 86_400_000;
+    const stage = i % 8; // 0-1 started, 2 created, 3 completed (waiting), 4-7 completed with a case status
+    const status = STATUSES[stage - 4];
+    return {
+      type: i % 11 === 10 ? null : i % 2 === 0 ? 'property-and-financial' : 'health-and-welfare',
+      donorName: i % 13 === 12 ? null : `${FIRST[i % FIRST.length] ?? ''} ${LAST[(i * 7) % LAST.length] ?? ''}`,
+      updatedAt: at,
+      ...(stage >= 2 ? { createdAt: at, reusable: true } : {}),
+      ...(stage >= 3 ? { completedAt: at } : {}),
+      ...(status === undefined ? {} : { processingStatus: status }),
+    };
+  });
 }
 
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {

@@ -28,6 +28,8 @@ export const PATHS = {
   logout: '/logout',
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
+  /** Followed by the page number, as the live route `/user/dashboard/page/{page:\d+}`. */
+  dashboardPage: '/user/dashboard/page/',
   aboutYou: '/user/about-you',
   assets: '/assets/',
 } as const;
@@ -48,7 +50,8 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.cookies]: 'the live front runs a consent banner and analytics after consent, and answers POST /cookies (the consent form)',
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
-  [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
+  [PATHS.dashboard]: "does all the live DashboardHandler and its templates do (ADR 0042) but one thing the live route's middleware does: a user with no name yet is sent to /user/about-you/new (UserDetailsMiddleware), a page lpa-front does not serve yet; and when it leaves, the nginx generator needs a pattern location for /user/dashboard/page/N",
+  [PATHS.dashboardPage]: 'the same page as /user/dashboard (held back with it)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
@@ -67,7 +70,16 @@ export const LEGACY_PATHS = {
   changeEmail: '/user/change-email-address',
   deleteAccount: '/user/delete',
   lpa: '/lpa',
+  /** Followed by an LPA id: the live dashboard's "Delete LPA" link (a confirmation page, then the deletion). */
+  confirmDeleteLpa: '/user/dashboard/confirm-delete-lpa',
+  /** Followed by LPA ids, comma-separated: their latest processing status as JSON (the live StatusesHandler). */
+  dashboardStatuses: '/user/dashboard/statuses',
+  /** The changed terms, shown once to someone who last signed in before they changed (TermsAndConditionsMiddleware). */
+  termsChanged: '/user/dashboard/new-terms',
 } as const;
+
+/** The service for LPAs already registered, which the live dashboard points to. */
+export const USE_AN_LPA_URL = 'https://use-lasting-power-of-attorney.service.gov.uk/home';
 
 /**
  * Where sign-out lands, as on the live service (GOV.UK's "done" page). A form whose response redirects off-site

@@ -169,7 +169,11 @@ export function declaredPaths(alsoRoute: readonly string[] = []): string[] {
     if (!known.includes(p) || p === ASSET_PREFIX) throw new Error(`nginx generator: alsoRoute "${p}" is not a page path in PATHS`);
   }
   const paths = Object.values(PATHS).filter((p) => p !== ASSET_PREFIX && (!Object.hasOwn(EDGE_HELD_BACK, p) || alsoRoute.includes(p)));
-  for (const p of paths) assertPlainPath(p);
+  for (const p of paths) {
+    assertPlainPath(p);
+    // A prefix (a route with a parameter after it, PATHS.dashboardPage) would need a pattern location, not `location =`.
+    if (p.length > 1 && p.endsWith('/')) throw new Error(`nginx generator: "${p}" is a prefix route; the generator makes exact locations only`);
+  }
   return [...new Set(paths)].sort();
 }
 

@@ -68,7 +68,13 @@ export interface LpaSummary {
   readonly type: 'property-and-financial' | 'health-and-welfare' | null;
   readonly donorName: string | null;
   readonly updatedAt: Date | null;
+  /** Set when the LPA was created (the "Created" step, before it is completed). */
+  readonly createdAt: Date | null;
   readonly completedAt: Date | null;
+  /** Its details can be reused for a new LPA: metadata `people-to-notify-confirmed` is set. */
+  readonly reusable: boolean;
+  /** What OPG's case system last said (metadata `sirius-processing-status`: Received, Checking, Processed…). */
+  readonly processingStatus: string | null;
 }
 
 export interface LpaPage {

@@ -69,12 +69,18 @@ function lpaFrom(value: unknown): LpaSummary | null {
   const doc = record(l.document);
   const type = doc?.type === 'property-and-financial' || doc?.type === 'health-and-welfare' ? doc.type : null;
   const name = nameFrom(record(doc?.donor)?.name);
+  // Metadata is a JSON object, or `[]` when empty (PHP's empty array); the keys are Lpa::PEOPLE_TO_NOTIFY_CONFIRMED
+  // and Lpa::SIRIUS_PROCESSING_STATUS, read as service-front's Application::fetchLpaSummaries reads them.
+  const metadata = record(l.metadata);
   return {
     id: l.id,
     type,
     donorName: name === null ? null : [name.title, name.first, name.last].filter((p) => p !== undefined && p !== '').join(' '),
     updatedAt: parseApiDate(l.updatedAt),
+    createdAt: parseApiDate(l.createdAt),
     completedAt: parseApiDate(l.completedAt),
+    reusable: metadata !== null && Object.hasOwn(metadata, 'people-to-notify-confirmed'),
+    processingStatus: str(metadata?.['sirius-processing-status'], 40),
   };
 }
 

@@ -54,6 +54,15 @@ export const LOCAL_ACCOUNTS_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX lpas_user_updated ON lpas (user_id, updated_at DESC, id DESC);
     `,
   },
+  {
+    // What the dashboard shows of an LPA besides its donor and dates (service-front Application::fetchLpaSummaries).
+    name: 'accounts-002-lpa-progress',
+    sql: `
+      ALTER TABLE lpas ADD COLUMN created_at INTEGER;
+      ALTER TABLE lpas ADD COLUMN reusable INTEGER NOT NULL DEFAULT 0 CHECK (reusable IN (0, 1));
+      ALTER TABLE lpas ADD COLUMN processing_status TEXT;
+    `,
+  },
 ];
 
 type Purpose = 'activate' | 'reset' | 'email';
@@ -86,10 +95,13 @@ export interface LocalAccountsOptions {
 }
 
 export interface NewLpa {
-  readonly type: 'property-and-financial' | 'health-and-welfare';
-  readonly donorName: string;
+  readonly type: 'property-and-financial' | 'health-and-welfare' | null;
+  readonly donorName: string | null;
   readonly updatedAt: number;
+  readonly createdAt?: number;
   readonly completedAt?: number;
+  readonly reusable?: boolean;
+  readonly processingStatus?: string;
 }
 
 export interface LocalAccounts extends AccountsBackend {
@@ -125,7 +137,7 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       peek: db.prepare('SELECT user_id FROM account_tokens WHERE token_hash = ? AND purpose = ?'),
       consume: db.prepare('DELETE FROM account_tokens WHERE token_hash = ? AND purpose = ? RETURNING token_hash, user_id, new_email, expires_at'),
       sweep: db.prepare('DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens WHERE expires_at < ? LIMIT 500)'),
-      insertLpa: db.prepare('INSERT INTO lpas (user_id, type, donor_name, started_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertLpa: db.prepare('INSERT INTO lpas (user_id, type, donor_name, started_at, updated_at, created_at, completed_at, reusable, processing_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       countAll: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ?'),
       pageAll: db.prepare('SELECT * FROM lpas WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?'),
       countId: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ? AND id = ?'),
@@ -202,12 +214,16 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     const type = s(row, 'type');
     const updated = n(row, 'updated_at');
     const completed = n(row, 'completed_at');
+    const created = n(row, 'created_at');
     return {
       id: n(row, 'id') ?? 0,
       type: type === 'property-and-financial' || type === 'health-and-welfare' ? type : null,
       donorName: s(row, 'donor_name'),
       updatedAt: updated === null ? null : new Date(updated),
+      createdAt: created === null ? null : new Date(created),
       completedAt: completed === null ? null : new Date(completed),
+      reusable: n(row, 'reusable') === 1,
+      processingStatus: s(row, 'processing_status'),
     };
   }
 
@@ -354,7 +370,7 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     },
 
     addLpas(userId, lpas) {
-      return inTransaction(() => lpas.map((l) => Number(st().insertLpa.run(userId, l.type, l.donorName, l.updatedAt, l.updatedAt, l.completedAt ?? null).lastInsertRowid)));
+      return inTransaction(() => lpas.map((l) => Number(st().insertLpa.run(userId, l.type, l.donorName, l.updatedAt, l.updatedAt, l.createdAt ?? null, l.completedAt ?? null, l.reusable === true ? 1 : 0, l.processingStatus ?? null).lastInsertRowid)));
     },
   };
 }

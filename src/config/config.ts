@@ -69,6 +69,10 @@ export interface Config {
   readonly gaMeasurementId: string | undefined;
   /** The domain GA4 sets its cookies on, and on which withdrawing consent deletes them. */
   readonly gaCookieDomain: string;
+  /** LPAs completed from this day on show OPG's processing status on the dashboard (the live front's track-from-date). */
+  readonly trackFromDate: Date;
+  /** The legacy PHP front answers the paths lpa-front does not (behind the edge): its pages may be redirected to. */
+  readonly legacyFront: boolean;
 }
 
 /** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
@@ -259,6 +263,8 @@ export const SETTINGS = {
   LOAD_SHED_RETRY_AFTER_SECONDS: { doc: 'The Retry-After sent with a load-shedding 503.', default: '10', parse: integer(1, 3600) },
   GA_MEASUREMENT_ID: { doc: 'Google Analytics 4 measurement ID (G-XXXXXXXXXX; the live front\'s is G-DY4BCL021L). Loaded only for visitors who accepted analytics cookies. Unset: no analytics at all.', parse: (raw) => { if (!/^G-[A-Z0-9]{4,20}$/.test(raw)) throw new SettingError('must look like G-XXXXXXXXXX'); return raw; } },
   GA_COOKIE_DOMAIN: { doc: 'Domain GA4 sets its _ga cookies on, and on which withdrawing consent deletes them, e.g. .lastingpowerofattorney.service.gov.uk. Must contain the PUBLIC_ORIGIN host. Unset: the PUBLIC_ORIGIN host name.', parse: (raw) => { if (raw.length > 253 || !raw.replace(/^\./, '').split('.').every((label) => /^[a-z0-9-]{1,63}$/.test(label))) throw new SettingError('must be a lower-case domain name'); return raw; } },
+  TRACK_FROM_DATE: { doc: 'YYYY-MM-DD: LPAs completed on or after this day show OPG\'s processing status (Waiting, Received, Checking, Processed) on the dashboard, from this day on; as the live front\'s OPG_LPA_FRONT_TRACK_FROM_DATE.', default: '2019-04-01', parse: (raw) => { const d = /^\d{4}-\d\d-\d\d$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(Number.NaN); if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== raw) throw new SettingError('must be a date, YYYY-MM-DD'); return raw; } },
+  LEGACY_FRONT: { doc: 'true where the legacy PHP front answers every path lpa-front does not (behind the edge, as in production): pages then send people on to its pages as the live front does (a dashboard with no LPAs goes to /user/dashboard/create). false where lpa-front is the whole site (npm start), which has no such pages.', default: 'false', parse: flag },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -460,6 +466,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     notifyTemplates: Object.freeze(notifyTemplates),
     gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
     gaCookieDomain,
+    legacyFront: get('LEGACY_FRONT') as boolean,
+    trackFromDate: new Date(`${get('TRACK_FROM_DATE') as string}T00:00:00Z`),
   });
 }
 

@@ -71,7 +71,7 @@ describe('signed-in layout, navigation and small fixes in Chromium', () => {
     const dashboard = await layout(page);
     assert.deepEqual(dashboard.nav, ['Your LPAs', 'Your details', 'Help', 'Sign out']);
     assert.equal(dashboard.signOutForm, 'post /logout token', 'Sign out submits a POST form with the CSRF token');
-    assert.deepEqual(dashboard.buttonsInMain, ['Make a new LPA'], 'the dashboard offers one primary action and no Sign out button');
+    assert.deepEqual(dashboard.buttonsInMain, ['Start now'], 'the dashboard (no LPAs yet) offers one primary action and no Sign out button');
     assert.equal(await page.locator('[data-qa="make-a-new-lpa"]').getAttribute('href'), LEGACY_PATHS.createLpa);
     assert.equal(await page.locator('[data-qa="make-a-new-lpa"]').getAttribute('class'), 'govuk-button', 'primary, not secondary');
     assert.equal(await page.locator('[data-qa="nav-help"]').getAttribute('href'), `${LEGACY_PATHS.guide}#topic-how-to-make-an-lpa-online`);

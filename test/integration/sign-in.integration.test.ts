@@ -143,12 +143,12 @@ describe('sign-in', () => {
 
     const dash = await browser.get(PATHS.dashboard);
     assert.equal(dash.status, 200);
-    const details = html(dash.text).querySelector('[data-qa="your-details"]')?.textContent ?? '';
-    assert.match(details, /Ada Lovelace/);
-    assert.match(details, /ada@example\.com/);
-    assert.match(details, /first time signing in/);
+    assert.equal(html(dash.text).querySelector('[data-qa="last-signed-in"]'), null, 'a first sign-in: no "last signed in" (as the live page)');
     assert.match(html(dash.text).querySelector('h1')?.textContent ?? '', /Your LPAs/);
     assert.ok(html(dash.text).querySelector('[data-qa="empty-state"]'));
+    // The dashboard makes one API call (the LPA list); the user's details are on their own page.
+    const about = html((await browser.get(PATHS.aboutYou)).text);
+    assert.deepEqual([about.querySelector('#firstName')?.getAttribute('value'), about.querySelector('#lastName')?.getAttribute('value')], ['Ada', 'Lovelace']);
     assert.match(dash.text, /\/assets\/js\/session-timeout-[0-9a-f]{10}\.mjs/, 'the timeout warning is loaded on signed-in pages');
     const warning = html(dash.text).querySelector('script[data-app-session-timeout]');
     assert.ok(warning, 'the timeout warning script carries its settings');
@@ -168,7 +168,7 @@ describe('sign-in', () => {
     const again = new Browser(built.origin);
     assert.equal((await signIn(again, 'ada@example.com', PASSWORD)).status, 303);
     const dash2 = await again.get(PATHS.dashboard);
-    assert.match(html(dash2.text).querySelector('[data-qa="your-details"]')?.textContent ?? '', /\d{4} at \d{1,2}:\d\d[ap]m/);
+    assert.match(html(dash2.text).querySelector('[data-qa="last-signed-in"]')?.textContent ?? '', /^Last signed in: \d{1,2} \w+ \d{4} at \d{1,2}:\d\d[ap]m$/);
   });
 
   test('wrong password and unknown user: same status, same message, same time; nothing says which', async (t) => {
@@ -546,8 +546,9 @@ describe('signed-in pages', () => {
     assert.match(html(dash.text).querySelector('[data-qa="success-notice"]')?.textContent ?? '', /Your details have been updated/);
     assert.equal(dash.text.includes('<script>alert(1)</script>'), false);
     assert.equal(dash.text.includes('<i>Ada</i>'), false);
-    const details = html(dash.text).querySelector('[data-qa="your-details"]')?.textContent ?? '';
-    assert.ok(details.includes('<i>Ada</i> O\'Brien'), `name shown as text: ${details}`);
+    const about = await browser.get(PATHS.aboutYou);
+    assert.equal(about.text.includes('<i>Ada</i>'), false);
+    assert.equal(html(about.text).querySelector('#firstName')?.getAttribute('value'), '<i>Ada</i> O\'Brien', 'name shown as text');
     const again = await browser.get(PATHS.dashboard);
     assert.equal(html(again.text).querySelector('[data-qa="success-notice"]'), null, 'the notice shows once');
   });

@@ -1,5 +1,5 @@
 /**
- * The first signed-in pages: `/user/dashboard`, `/user/about-you` (view and change the name) and
+ * The first signed-in pages: `/user/about-you` (view and change the name; the dashboard is dashboard-routes.ts) and
  * `/session-state` (the timeout warning's read-only question "how long have I got?").
  *
  * None of these is in PUBLIC_ROUTES except /session-state (which answers 204, no sign-in, to anonymous callers), so the
@@ -13,16 +13,12 @@ import { PATHS } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
-import type { Session } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import type { AboutYouBodyType, AboutYouValues, FieldError } from './user-schema.ts';
 import { AboutYouBody, NAME_LIMITS, readAboutYou } from './user-schema.ts';
 
-/** Session key for a one-time success message shown on the next dashboard view. */
+/** Session key for a one-time success message shown on the next dashboard view (its words: dashboard.json `notice`). */
 export const NOTICE_KEY = 'lpaFrontNotice';
-const NOTICES: Readonly<Record<string, string>> = {
-  'name-updated': 'Your details have been updated',
-};
 
 export interface UserRoutesOptions {
   readonly credentials: CredentialBackend;
@@ -44,14 +40,6 @@ export function formatDateTime(date: Date): string {
   return `${parts.day ?? ''} ${parts.month ?? ''} ${parts.year ?? ''} at ${parts.hour ?? ''}:${parts.minute ?? ''}${(parts.dayPeriod ?? '').toLowerCase()}`;
 }
 
-function lastLoginOf(session: Session): Date | null {
-  const identity = session.get(SESSION_KEYS.identity);
-  const value = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
-  if (typeof value !== 'string') return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
 /** The backend no longer accepts the token: sign out and say why. */
 function tokenRejected(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   requireSession(request).delete(SESSION_KEYS.identity);
@@ -67,22 +55,6 @@ function renderAboutYou(reply: FastifyReply, values: AboutYouValues, errors: rea
 export default async function userRoutes(app: FastifyInstance, options: UserRoutesOptions): Promise<void> {
   const { credentials } = options;
   const now = options.now ?? Date.now;
-
-  app.get(PATHS.dashboard, async (request, reply) => {
-    const user = signedInUser(request);
-    const details = await credentials.getUser(user.userId, user.token, request.id);
-    if (details === null) return tokenRejected(request, reply);
-    const session = requireSession(request);
-    const noticeKey = session.get(NOTICE_KEY);
-    if (noticeKey !== undefined) session.delete(NOTICE_KEY);
-    const lastLogin = lastLoginOf(session);
-    return reply.view('user/dashboard.njk', {
-      fullName: details.name === null ? null : [details.name.title, details.name.first, details.name.last].filter((p) => p !== undefined && p !== '').join(' '),
-      email: details.email,
-      lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
-      notice: typeof noticeKey === 'string' ? NOTICES[noticeKey] : undefined,
-    });
-  });
 
   app.get(PATHS.aboutYou, async (request, reply) => {
     const user = signedInUser(request);

@@ -1,0 +1,117 @@
+/**
+ * `/user/dashboard` and `/user/dashboard/page/:page`: the signed-in user's LPAs, 50 a page, searchable by LPA
+ * reference or donor name, as the live front's DashboardHandler (service-front `Handler/DashboardHandler.php`,
+ * `templates/application/authenticated/dashboard/`). One API call a request (ADR 0042): the LPA list, which also
+ * says whether the sign-in is still valid.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountsBackend } from '../../backends/accounts.ts';
+import { LPAS_PER_PAGE } from '../../backends/accounts.ts';
+import { LEGACY_PATHS, PATHS, USE_AN_LPA_URL } from '../../paths.ts';
+import { httpError } from '../../platform/http-error.ts';
+import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
+import { requireSession } from '../../platform/session.ts';
+import type { Session } from '../../platform/session.ts';
+import { SESSION_KEYS } from '../../sessions/session-store.ts';
+import { KNOWN_STATUSES, SHORT_LIST, TERMS_LAST_UPDATED, TERMS_SEEN_KEY, groupByType, lpaRow, pager, searchParam } from './dashboard.ts';
+import { takeLegacyFlash } from './legacy-flash.ts';
+import { NOTICE_KEY, formatDateTime } from './user-routes.ts';
+
+export interface DashboardRoutesOptions {
+  readonly accounts: AccountsBackend;
+  /** LPAs completed from this day show OPG's processing status (config TRACK_FROM_DATE). */
+  readonly trackFromDate: Date;
+  /** The legacy front serves the create-LPA page: a dashboard with no LPAs sends people there (config LEGACY_FRONT). */
+  readonly legacyFront: boolean;
+  readonly now?: () => number;
+}
+
+/** The page number in the path: 1 to 9 digits (the live route takes `\d+`; anything else is not this page). */
+const PAGE = /^\d{1,9}$/;
+
+function lastLoginOf(session: Session): Date | null {
+  const identity = session.get(SESSION_KEYS.identity);
+  const value = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
+  if (typeof value !== 'string') return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** A dashboard address: page 1 is the dashboard itself, others the page route; a search goes with it. */
+export function dashboardHref(page: number, search: string | undefined): string {
+  const base = page <= 1 ? PATHS.dashboard : `${PATHS.dashboardPage}${String(page)}`;
+  return search === undefined || search === '' ? base : `${base}?${new URLSearchParams({ search }).toString()}`;
+}
+
+export default async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
+  const { accounts, trackFromDate, legacyFront } = options;
+  const now = options.now ?? Date.now;
+
+  async function show(request: FastifyRequest, reply: FastifyReply, requested: number): Promise<FastifyReply> {
+    const user = request.user;
+    if (user === undefined) throw httpError(401, 'signed-in route reached without a user');
+    const search = searchParam(request.query);
+    const isSearch = search !== undefined && search !== '';
+    const page = Math.max(1, requested);
+    const session = requireSession(request);
+    const lastLogin = lastLoginOf(session);
+    // TermsAndConditionsMiddleware: last signed in before the terms changed, so shown them, once a session.
+    if (legacyFront && lastLogin !== null && lastLogin < TERMS_LAST_UPDATED && !session.has(TERMS_SEEN_KEY)) {
+      session.set(TERMS_SEEN_KEY, true);
+      return reply.redirect(LEGACY_PATHS.termsChanged, 302);
+    }
+    const found = await accounts.listLpas(user.userId, user.token, { ...(search === undefined ? {} : { search }), page, perPage: LPAS_PER_PAGE }, request.id);
+    if (found === null) {
+      // The backend no longer accepts the token: signed out, and told why.
+      session.delete(SESSION_KEYS.identity);
+      return reply.redirect(PATHS.loginTimeout, 303);
+    }
+    // As the live handler: no LPAs and no search at all goes straight to making one (where that page exists).
+    if (search === undefined && found.total === 0 && legacyFront) return reply.redirect(LEGACY_PATHS.createLpa, 302);
+    const pages = pager(page, LPAS_PER_PAGE, found.total);
+    // Past the last page (or page 0): the nearest page there is, rather than the live page's empty list.
+    if (found.total > 0 && page !== requested) return reply.redirect(dashboardHref(1, search), 302);
+    if (found.total > 0 && pages.page !== page) return reply.redirect(dashboardHref(pages.page, search), 302);
+
+    const language = pageLanguage(request, reply, app.words);
+    const noticeKey = session.get(NOTICE_KEY);
+    if (noticeKey !== undefined && request.method !== 'HEAD') session.delete(NOTICE_KEY);
+    const at = new Date(now());
+    const rows = found.lpas.map((lpa) => lpaRow(lpa, trackFromDate, at));
+    const shortList = found.total <= SHORT_LIST && !isSearch;
+    return reply.view('user/dashboard.njk', {
+      lang: language.lang,
+      htmlLang: language.lang,
+      t: language.t,
+      flash: takeFlash(request, language.t),
+      notice: typeof noticeKey === 'string' ? `dashboard:notice.${noticeKey}` : undefined,
+      legacyFlash: takeLegacyFlash(session, request.method),
+      lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
+      total: found.total,
+      isSearch,
+      search: search ?? '',
+      shortList,
+      groups: shortList ? groupByType(rows) : undefined,
+      rows,
+      page: pages.page,
+      pager: pages.pageCount > 1 ? {
+        summary: { first: pages.firstItemNumber, last: pages.lastItemNumber, total: pages.totalItemCount },
+        previous: pages.page > 1 ? dashboardHref(pages.page - 1, search) : undefined,
+        next: pages.page < pages.pageCount ? dashboardHref(pages.page + 1, search) : undefined,
+        items: pages.pagesInRange.map((n) => ({ number: n, href: dashboardHref(n, search), current: n === pages.page })),
+      } : undefined,
+      // Only where the legacy front answers /user/dashboard/statuses (the status script asks it).
+      refreshIds: legacyFront ? rows.filter((r) => r.refresh).map((r) => r.id) : [],
+      // For the status script: the words of each status it may write (a status it does not know it shows as sent).
+      statusLabels: JSON.stringify(Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)]))),
+      useAnLpaUrl: USE_AN_LPA_URL,
+    });
+  }
+
+  app.get(PATHS.dashboard, (request, reply) => show(request, reply, 1));
+
+  app.get<{ Params: { page: string } }>(`${PATHS.dashboardPage}:page`, async (request, reply) => {
+    if (!PAGE.test(request.params.page)) throw httpError(404, 'not a dashboard page number');
+    return show(request, reply, Number(request.params.page));
+  });
+}
