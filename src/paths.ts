@@ -29,6 +29,7 @@ export const PATHS = {
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
   aboutYou: '/user/about-you',
+  evidence: '/user/evidence',
   assets: '/assets/',
 } as const;
 
@@ -49,6 +50,7 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
+  [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
@@ -74,6 +76,13 @@ export const LEGACY_PATHS = {
  * needs that origin in the CSP's form-action, so the policy reads it from here.
  */
 export const SIGNED_OUT_URL = 'https://www.gov.uk/done/lasting-power-of-attorney';
+
+/** One evidence file (download) and its delete action, under PATHS.evidence; `id` is the file's UUID. */
+export const EVIDENCE_FILE_ROUTE = `${PATHS.evidence}/:id`;
+export const EVIDENCE_DELETE_ROUTE = `${PATHS.evidence}/:id/delete`;
+export function evidenceFilePath(id: string): string {
+  return `${PATHS.evidence}/${encodeURIComponent(id)}`;
+}
 
 /** The prefix under which content-hashed static files are served. */
 export const ASSET_PREFIX = PATHS.assets;
