@@ -254,7 +254,7 @@ export const SETTINGS = {
   UPLOAD_MAX_FILE_BYTES: { doc: 'Largest uploaded file in bytes (20 MiB = 20971520).', default: '20971520', parse: integer(1024, 104_857_600) },
   UPLOAD_MAX_FILES_PER_USER: { doc: 'Most evidence files one user may hold at once.', default: '5', parse: integer(1, 100) },
   UPLOAD_MAX_IMAGE_PIXELS: { doc: 'Largest image accepted, in pixels (width x height read from the file header): refuses decompression bombs.', default: '50000000', parse: integer(1, 1_000_000_000) },
-  UPLOAD_RETENTION_DAYS: { doc: 'Evidence files are deleted (bytes and record) this many days after upload; the privacy notice says so.', default: '90', parse: integer(1, 3650) },
+  UPLOAD_RETENTION_DAYS: { doc: 'Evidence files are deleted (bytes and record) this many days after upload. The privacy notice says 90: change it with this.', default: '90', parse: integer(1, 3650) },
   UPLOAD_SCAN_INTERVAL_MS: { doc: 'How often files still "Checking" (clamd was down) are scanned again, files last scanned with an older signature database are rescanned, and expired files are deleted.', default: '60000', parse: integer(1000, 3_600_000) },
   UPLOAD_TIMEOUT_MS: { doc: 'Time allowed to receive one upload request. At most REQUEST_TIMEOUT_MS, which the server applies to every request.', default: '10000', parse: integer(1000, 600_000) },
   UPLOAD_MIN_BYTES_PER_SECOND: { doc: 'After its first 2 seconds, an upload arriving slower than this on average is refused (a slow sender holds a connection and a scan slot).', default: '16384', parse: integer(1, 104_857_600) },
