@@ -30,6 +30,7 @@ import feedbackRoutes from './features/feedback/feedback-routes.ts';
 import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
 import dashboardRoutes from './features/user/dashboard-routes.ts';
+import evidenceRoutes from './features/evidence/evidence-routes.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -143,6 +144,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
   await app.register(dashboardRoutes, { accounts: services.accounts, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
+  await app.register(evidenceRoutes, { service: services.evidence, publicOrigin: config.acceptedOrigins, auditSecret: config.sessionSecret, limits: { maxFileBytes: config.uploadMaxFileBytes, maxFilesPerUser: config.uploadMaxFilesPerUser, maxImagePixels: config.uploadMaxImagePixels, timeoutMs: config.uploadTimeoutMs, minBytesPerSecond: config.uploadMinBytesPerSecond, retentionDays: config.uploadRetentionDays } }); // evidence uploads, scanned (ADR 0040)
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

@@ -31,6 +31,7 @@ export const PATHS = {
   /** Followed by the page number, as the live route `/user/dashboard/page/{page:\d+}`. */
   dashboardPage: '/user/dashboard/page/',
   aboutYou: '/user/about-you',
+  evidence: '/user/evidence',
   assets: '/assets/',
 } as const;
 
@@ -52,6 +53,7 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.dashboard]: "does all the live DashboardHandler and its templates do (ADR 0042) but one thing the live route's middleware does: a user with no name yet is sent to /user/about-you/new (UserDetailsMiddleware), a page lpa-front does not serve yet; and when it leaves, the nginx generator needs a pattern location for /user/dashboard/page/N",
   [PATHS.dashboardPage]: 'the same page as /user/dashboard (held back with it)',
+  [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
@@ -86,6 +88,13 @@ export const USE_AN_LPA_URL = 'https://use-lasting-power-of-attorney.service.gov
  * needs that origin in the CSP's form-action, so the policy reads it from here.
  */
 export const SIGNED_OUT_URL = 'https://www.gov.uk/done/lasting-power-of-attorney';
+
+/** One evidence file (download) and its delete action, under PATHS.evidence; `id` is the file's UUID. */
+export const EVIDENCE_FILE_ROUTE = `${PATHS.evidence}/:id`;
+export const EVIDENCE_DELETE_ROUTE = `${PATHS.evidence}/:id/delete`;
+export function evidenceFilePath(id: string): string {
+  return `${PATHS.evidence}/${encodeURIComponent(id)}`;
+}
 
 /** The prefix under which content-hashed static files are served. */
 export const ASSET_PREFIX = PATHS.assets;

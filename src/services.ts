@@ -37,6 +37,13 @@ import type { SignInPolicy } from './features/sign-in/sign-in-routes.ts';
 import type { FeedbackService } from './features/feedback/feedback-service.ts';
 import { createFeedbackService } from './features/feedback/feedback-service.ts';
 import type { Tracing } from './platform/trace-context.ts';
+import { createClamd } from './backends/clamd.ts';
+import type { Clamd } from './backends/clamd.ts';
+import { createFileStorage, deferredFileStorage } from './backends/file-storage.ts';
+import type { FileStorage } from './backends/file-storage.ts';
+import { EVIDENCE_MIGRATIONS, createEvidenceFiles } from './backends/evidence-files.ts';
+import type { EvidenceService } from './features/evidence/evidence-service.ts';
+import { createEvidenceService } from './features/evidence/evidence-service.ts';
 
 export interface Services {
   readonly sessionStore: SessionStore;
@@ -59,6 +66,8 @@ export interface Services {
   readonly accounts: AccountsBackend;
   /** Account emails, durable and sent once (ADR 0035): Notify, or DATA_DIR/mail.jsonl. */
   readonly mail: MailOutbox;
+  /** Evidence uploads (ADR 0040): their records, storage, clamd scans and the rescan queue. */
+  readonly evidence: EvidenceService;
   close(): Promise<void>;
 }
 
@@ -75,6 +84,13 @@ export function identityFromSession(raw: unknown, now: Date = new Date()): Signe
   return { userId, token, tokenExpiresAt: expires };
 }
 
+/** clamd's engine and the age of its signatures, for /ping/json; throws when clamd does not answer. */
+async function clamdStatus(clamd: Clamd, now: Date = new Date()): Promise<{ detail: Record<string, string | number | null> }> {
+  const v = await clamd.version();
+  if (v === undefined) throw new Error('clamd did not answer');
+  return { detail: { engine: v.engine, signatures: v.databaseVersion ?? null, signatureAgeHours: v.databaseDate === undefined ? null : Math.floor((now.getTime() - v.databaseDate.getTime()) / 3_600_000) } };
+}
+
 export interface ServiceOverrides {
   readonly sessionStore?: SessionStore;
   readonly assets?: AssetCatalogue;
@@ -86,6 +102,8 @@ export interface ServiceOverrides {
   readonly tracing?: Tracing | undefined;
   readonly accounts?: AccountsBackend;
   readonly mailTransport?: MailTransport;
+  readonly clamd?: Clamd;
+  readonly fileStorage?: FileStorage;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -101,7 +119,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     signingKey: sharedWithPhp ? null : config.sessionSecret,
   };
   const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
-  const store = openStore(config.dataDir, { migrations: [...LOCAL_ACCOUNTS_MIGRATIONS, ...MAIL_OUTBOX_MIGRATIONS] });
+  const store = openStore(config.dataDir, { migrations: [...LOCAL_ACCOUNTS_MIGRATIONS, ...MAIL_OUTBOX_MIGRATIONS, ...EVIDENCE_MIGRATIONS] });
   const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger, undefined, overrides.tracing);
   const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
@@ -110,11 +128,23 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   // Shared for the same reason: a token signed out on one instance must be refused by all of them at once.
   const revocations = overrides.revocations
     ?? (sessionStore instanceof RedisStore ? new RedisRevocationStore({ redis: sessionStore.client }) : new MemoryRevocationStore());
+  const clamd = overrides.clamd ?? createClamd({ address: config.clamdAddress, timeoutMs: config.clamdTimeoutMs });
   const healthChecks: HealthCheck[] = [
     { name: 'sessionStore', required: true, check: () => sessionStore.ping() },
     { name: 'store', required: true, check: () => store.ping() },
     ...(api === undefined ? [] : [{ name: 'api', required: true, check: () => api.ping() }]),
+    // Not required: with clamd down the site works and uploads wait as "Checking" (ADR 0040).
+    ...(clamd.configured ? [{ name: 'clamd', required: false, check: () => clamdStatus(clamd) }] : []),
   ];
+  const evidence = createEvidenceService({
+    files: createEvidenceFiles(store),
+    storage: overrides.fileStorage ?? deferredFileStorage(createFileStorage(config)),
+    clamd,
+    logger: logger.child({ component: 'evidence' }),
+    retentionMs: config.uploadRetentionDays * 86_400_000,
+    scanIntervalMs: config.uploadScanIntervalMs,
+    staleReservationMs: config.uploadTimeoutMs + 60_000,
+  });
   const accounts = overrides.accounts ?? (api !== undefined ? createApiAccounts({ api }) : createLocalAccounts({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   const mailTransport = overrides.mailTransport
     ?? (config.mailTransport === 'notify' && config.notifyApiKey !== undefined
@@ -136,7 +166,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     ...(overrides.tracing === undefined ? {} : { tracing: overrides.tracing }),
     accounts,
     mail,
+    evidence,
     close: async () => {
+      await evidence.stop();
       await mail.stop();
       mailTransport.close();
       await credentials.close();

@@ -57,3 +57,16 @@ export async function createFileStorage(config: {
     ...(config.uploadS3KmsKeyId === undefined ? {} : { kmsKeyId: config.uploadS3KmsKeyId }),
   });
 }
+
+/**
+ * A storage usable at once whose backend is still being made (the app's services are built synchronously; the
+ * folder or the S3 client is ready by the first upload). Every call waits for it; a failure to make it fails them.
+ */
+export function deferredFileStorage(making: Promise<FileStorage>): FileStorage {
+  making.catch(() => undefined); // reported by the first call that needs it, never an unhandled rejection
+  return {
+    put: async (source, opts) => (await making).put(source, opts),
+    get: async (key) => (await making).get(key),
+    delete: async (key) => (await making).delete(key),
+  };
+}

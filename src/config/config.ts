@@ -53,6 +53,10 @@ export interface Config {
   readonly uploadMaxFileBytes: number;
   readonly uploadMaxFilesPerUser: number;
   readonly uploadMaxImagePixels: number;
+  readonly uploadRetentionDays: number;
+  readonly uploadScanIntervalMs: number;
+  readonly uploadTimeoutMs: number;
+  readonly uploadMinBytesPerSecond: number;
   readonly uploadS3Bucket: string | undefined;
   readonly uploadS3Region: string;
   readonly uploadS3Endpoint: URL | undefined;
@@ -254,6 +258,10 @@ export const SETTINGS = {
   UPLOAD_MAX_FILE_BYTES: { doc: 'Largest uploaded file in bytes (20 MiB = 20971520).', default: '20971520', parse: integer(1024, 104_857_600) },
   UPLOAD_MAX_FILES_PER_USER: { doc: 'Most evidence files one user may hold at once.', default: '5', parse: integer(1, 100) },
   UPLOAD_MAX_IMAGE_PIXELS: { doc: 'Largest image accepted, in pixels (width x height read from the file header): refuses decompression bombs.', default: '50000000', parse: integer(1, 1_000_000_000) },
+  UPLOAD_RETENTION_DAYS: { doc: 'Evidence files are deleted (bytes and record) this many days after upload. The privacy notice says 90: change it with this.', default: '90', parse: integer(1, 3650) },
+  UPLOAD_SCAN_INTERVAL_MS: { doc: 'How often files still "Checking" (clamd was down) are scanned again, files last scanned with an older signature database are rescanned, and expired files are deleted.', default: '60000', parse: integer(1000, 3_600_000) },
+  UPLOAD_TIMEOUT_MS: { doc: 'Time allowed to receive one upload request. At most REQUEST_TIMEOUT_MS, which the server applies to every request.', default: '10000', parse: integer(1000, 600_000) },
+  UPLOAD_MIN_BYTES_PER_SECOND: { doc: 'After its first 2 seconds, an upload arriving slower than this on average is refused (a slow sender holds a connection and a scan slot).', default: '16384', parse: integer(1, 104_857_600) },
   UPLOAD_S3_BUCKET: { doc: 'S3 bucket for uploaded files. Unset: files are kept under DATA_DIR/uploads. Credentials come from the AWS SDK\'s default chain (the task role), never from here.', parse: s3Bucket },
   UPLOAD_S3_REGION: { doc: 'AWS region of UPLOAD_S3_BUCKET.', default: 'eu-west-1', parse: (raw) => { if (!/^[a-z]{2}-[a-z-]{1,30}-\d$/.test(raw)) throw new SettingError('must be an AWS region, e.g. eu-west-1'); return raw; } },
   UPLOAD_S3_ENDPOINT: { doc: 'S3 endpoint URL for an S3-compatible store or a VPC endpoint. Unset: AWS\'s own for the region.', parse: url(['http:', 'https:']) },
@@ -416,6 +424,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const gaCookieDomain = get('GA_COOKIE_DOMAIN') as string | undefined ?? publicOrigin.hostname;
   const bare = gaCookieDomain.replace(/^\./, '');
   if (publicOrigin.hostname !== bare && !publicOrigin.hostname.endsWith(`.${bare}`)) throw new ConfigError('GA_COOKIE_DOMAIN', 'must be the PUBLIC_ORIGIN host or a parent domain of it');
+  const uploadTimeoutMs = get('UPLOAD_TIMEOUT_MS') as number;
+  // Node's requestTimeout covers every request, uploads too: a longer upload limit would never be reached.
+  if (uploadTimeoutMs > (get('REQUEST_TIMEOUT_MS') as number)) throw new ConfigError('UPLOAD_TIMEOUT_MS', 'must be at most REQUEST_TIMEOUT_MS');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 
@@ -453,6 +464,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     uploadMaxFileBytes: get('UPLOAD_MAX_FILE_BYTES') as number,
     uploadMaxFilesPerUser: get('UPLOAD_MAX_FILES_PER_USER') as number,
     uploadMaxImagePixels: get('UPLOAD_MAX_IMAGE_PIXELS') as number,
+    uploadRetentionDays: get('UPLOAD_RETENTION_DAYS') as number,
+    uploadScanIntervalMs: get('UPLOAD_SCAN_INTERVAL_MS') as number,
+    uploadTimeoutMs,
+    uploadMinBytesPerSecond: get('UPLOAD_MIN_BYTES_PER_SECOND') as number,
     uploadS3Bucket: get('UPLOAD_S3_BUCKET') as string | undefined,
     uploadS3Region: get('UPLOAD_S3_REGION') as string,
     uploadS3Endpoint: get('UPLOAD_S3_ENDPOINT') as URL | undefined,

@@ -18,6 +18,8 @@ export interface CheckResult {
   readonly ok: boolean;
   readonly status: 'pass' | 'warn' | 'fail';
   readonly ms: number;
+  /** What a passing check chose to report (`{ detail }` from its check): clamd's engine and signature age. */
+  readonly detail?: Readonly<Record<string, string | number | null>>;
 }
 
 export interface StatusReport {
@@ -28,17 +30,24 @@ export interface StatusReport {
 
 const CHECK_TIMEOUT_MS = 2000;
 
+function detailOf(value: unknown): CheckResult['detail'] {
+  if (value === null || typeof value !== 'object' || !('detail' in value)) return undefined;
+  const d: unknown = value.detail;
+  return d !== null && typeof d === 'object' ? Object.fromEntries(Object.entries(d).filter((e): e is [string, string | number | null] => e[1] === null || typeof e[1] === 'string' || typeof e[1] === 'number')) : undefined;
+}
+
 export async function runChecks(checks: readonly HealthCheck[]): Promise<StatusReport> {
   const entries = await Promise.all(checks.map(async (c): Promise<[string, CheckResult]> => {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
+    let detail: CheckResult['detail'];
     const ok = await Promise.race([
-      c.check().then(() => true, () => false),
+      c.check().then((value) => { detail = detailOf(value); return true; }, () => false),
       new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(false); }, CHECK_TIMEOUT_MS); }),
     ]);
     clearTimeout(timer);
     const status = ok ? 'pass' : c.required ? 'fail' : 'warn';
-    return [c.name, { ok, status, ms: Math.round(performance.now() - started) }];
+    return [c.name, { ok, status, ms: Math.round(performance.now() - started), ...(ok && detail !== undefined ? { detail } : {}) }];
   }));
   const checksOut = Object.fromEntries(entries);
   const failed = entries.some(([, r]) => r.status === 'fail');

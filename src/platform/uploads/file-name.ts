@@ -41,3 +41,19 @@ export function extensionOf(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
 }
+
+/** Longest name accepted, in UTF-8 bytes: what common file systems allow, so no real file's name is longer. */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * Why a name as sent is refused (issue 23), or undefined. No real file is named like this (browsers send the last
+ * segment, file systems forbid NUL and names over 255 bytes), so such a name is someone testing the service: the
+ * file is refused and the person asked to rename it, rather than shown a name different from the one sent.
+ * Bidi overrides, isolates and other invisible characters are refused too: they make a name read as another.
+ */
+export function nameProblem(raw: string): 'path' | 'characters' | 'too-long' | undefined {
+  if (Buffer.byteLength(raw, 'utf8') > MAX_NAME_BYTES) return 'too-long';
+  if (raw.includes('/') || raw.includes('\\')) return 'path';
+  for (const ch of raw) if (unsafe(ch.codePointAt(0) ?? 0)) return 'characters';
+  return undefined;
+}

@@ -82,6 +82,8 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
         headers,
         // Browsers send the filename's UTF-8 bytes as they are; busboy's default would read them as Latin-1.
         defParamCharset: 'utf8',
+        // The name as sent, path and all: busboy would cut it to the last segment, hiding a `../` from nameProblem.
+        preservePath: true,
         // busboy signals 'limit' on reaching fileSize, so one byte more: a file of exactly maxFileBytes passes.
         limits: { fileSize: limits.maxFileBytes + 1, files: limits.maxFiles, fields: 1, fieldSize: 512, fieldNameSize: 64, parts: limits.maxFiles + 1, headerPairs: 16 },
       });

@@ -1,0 +1,158 @@
+/**
+ * What the service knows about each uploaded evidence file (issue 23, ADR 0040): its owner, its display name, its
+ * type and size, and where it is in its life (`receiving` → `checking` → `ready` or `rejected`). The bytes live in
+ * the file storage (file-storage.ts) under `storage_key`; this table, in the embedded SQLite store, is the index.
+ *
+ * The per-user limit is a reservation: `reserve` counts the user's files and inserts a `receiving` row in one
+ * IMMEDIATE transaction, before any byte is stored, so parallel uploads (several requests, several workers sharing
+ * the file) can never hold more than the limit between them. Rejected rows (kept so the person learns why) hold no
+ * file and do not count.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Migration, Store } from './sqlite-store.ts';
+
+export const EVIDENCE_MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'evidence-001-files',
+    sql: `
+      CREATE TABLE evidence_files (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        user_hash TEXT,
+        storage_key TEXT,
+        display_name TEXT NOT NULL,
+        media_type TEXT,
+        bytes INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('receiving', 'checking', 'ready', 'rejected')),
+        reason TEXT,
+        scanned_with TEXT,
+        created_at INTEGER NOT NULL,
+        scanned_at INTEGER
+      );
+      CREATE INDEX evidence_files_user ON evidence_files (user_id, created_at);
+      CREATE INDEX evidence_files_status ON evidence_files (status);
+    `,
+  },
+];
+
+export type EvidenceStatus = 'receiving' | 'checking' | 'ready' | 'rejected';
+
+export interface EvidenceFile {
+  readonly id: string;
+  readonly userId: string;
+  /** The keyed hash audit lines use for this user (never the email or the name). */
+  readonly userHash: string | null;
+  readonly storageKey: string | null;
+  readonly displayName: string;
+  readonly mediaType: string | null;
+  readonly bytes: number | null;
+  readonly status: EvidenceStatus;
+  /** Why a file was rejected (a check's name or `virus`); null otherwise. */
+  readonly reason: string | null;
+  /** The clamd signature database a `ready` file was last found clean with. */
+  readonly scannedWith: string | null;
+  readonly createdAt: number;
+}
+
+export interface EvidenceFiles {
+  /** A `receiving` row for the user, or undefined when the user already holds `max` files (race-free). */
+  reserve(userId: string, userHash: string | null, displayName: string, max: number, now: number): string | undefined;
+  /** The reserved file is stored: now `checking`. */
+  stored(id: string, storageKey: string, mediaType: string, bytes: number): void;
+  /** Drops a reservation (or any row). */
+  release(id: string): void;
+  list(userId: string): EvidenceFile[];
+  /** The user's own file; undefined for another user's id or an unknown one. */
+  get(userId: string, id: string): EvidenceFile | undefined;
+  byId(id: string): EvidenceFile | undefined;
+  clean(id: string, scannedWith: string, now: number): void;
+  reject(id: string, reason: string, now: number): void;
+  /** Rows to scan: `checking` ones, and `ready` ones last found clean with another signature database. */
+  dueForScan(currentDatabase: string | undefined, limit: number): EvidenceFile[];
+  /** Rows created before `before` (retention), any status, oldest first. */
+  olderThan(before: number, limit: number): EvidenceFile[];
+  /** `receiving` rows left by a request that died before finishing (older than `before`). */
+  staleReservations(before: number, limit: number): EvidenceFile[];
+  forUser(userId: string): EvidenceFile[];
+}
+
+type Row = Record<string, unknown>;
+
+function str(row: Row, key: string): string | null {
+  const v = row[key];
+  return typeof v === 'string' ? v : null;
+}
+
+function num(row: Row, key: string): number | null {
+  const v = row[key];
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null;
+}
+
+function toFile(row: Row): EvidenceFile {
+  return {
+    id: str(row, 'id') ?? '',
+    userId: str(row, 'user_id') ?? '',
+    userHash: str(row, 'user_hash'),
+    storageKey: str(row, 'storage_key'),
+    displayName: str(row, 'display_name') ?? '',
+    mediaType: str(row, 'media_type'),
+    bytes: num(row, 'bytes'),
+    status: (str(row, 'status') ?? 'rejected') as EvidenceStatus,
+    reason: str(row, 'reason'),
+    scannedWith: str(row, 'scanned_with'),
+    createdAt: num(row, 'created_at') ?? 0,
+  };
+}
+
+export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): EvidenceFiles {
+  const db = () => store.db;
+  const all = (sql: string, ...params: (string | number | null)[]): EvidenceFile[] => db().prepare(sql).all(...params).map((r) => toFile(r as Row));
+  return {
+    reserve(userId, userHash, displayName, max, now) {
+      return store.transaction(() => {
+        const row = db().prepare("SELECT count(*) AS n FROM evidence_files WHERE user_id = ? AND status != 'rejected'").get(userId) as Row | undefined;
+        if ((num(row ?? {}, 'n') ?? 0) >= max) return undefined;
+        const id = randomUUID();
+        db().prepare("INSERT INTO evidence_files (id, user_id, user_hash, display_name, status, created_at) VALUES (?, ?, ?, ?, 'receiving', ?)").run(id, userId, userHash, displayName, now);
+        return id;
+      });
+    },
+    stored(id, storageKey, mediaType, bytes) {
+      db().prepare("UPDATE evidence_files SET storage_key = ?, media_type = ?, bytes = ?, status = 'checking' WHERE id = ?").run(storageKey, mediaType, bytes, id);
+    },
+    release(id) {
+      db().prepare('DELETE FROM evidence_files WHERE id = ?').run(id);
+    },
+    list(userId) {
+      return all("SELECT * FROM evidence_files WHERE user_id = ? AND status != 'receiving' ORDER BY created_at, id LIMIT 100", userId);
+    },
+    get(userId, id) {
+      const row = db().prepare("SELECT * FROM evidence_files WHERE id = ? AND user_id = ? AND status != 'receiving'").get(id, userId) as Row | undefined;
+      return row === undefined ? undefined : toFile(row);
+    },
+    byId(id) {
+      const row = db().prepare('SELECT * FROM evidence_files WHERE id = ?').get(id) as Row | undefined;
+      return row === undefined ? undefined : toFile(row);
+    },
+    clean(id, scannedWith, now) {
+      // Only a file still waiting or ready can become ready: a rejection is final.
+      db().prepare("UPDATE evidence_files SET status = 'ready', scanned_with = ?, scanned_at = ? WHERE id = ? AND status IN ('checking', 'ready')").run(scannedWith, now, id);
+    },
+    reject(id, reason, now) {
+      db().prepare("UPDATE evidence_files SET status = 'rejected', reason = ?, storage_key = NULL, scanned_at = ? WHERE id = ?").run(reason, now, id);
+    },
+    dueForScan(currentDatabase, limit) {
+      if (currentDatabase === undefined) return all("SELECT * FROM evidence_files WHERE status = 'checking' ORDER BY created_at LIMIT ?", limit);
+      return all("SELECT * FROM evidence_files WHERE status = 'checking' OR (status = 'ready' AND scanned_with IS NOT ?) ORDER BY status, created_at LIMIT ?", currentDatabase, limit);
+    },
+    olderThan(before, limit) {
+      return all('SELECT * FROM evidence_files WHERE created_at < ? ORDER BY created_at LIMIT ?', before, limit);
+    },
+    staleReservations(before, limit) {
+      return all("SELECT * FROM evidence_files WHERE status = 'receiving' AND created_at < ? LIMIT ?", before, limit);
+    },
+    forUser(userId) {
+      return all('SELECT * FROM evidence_files WHERE user_id = ?', userId);
+    },
+  };
+}
