@@ -72,8 +72,8 @@ function accountKeyOf(email: string | undefined, userHash: UserHasher): string |
 
 export function signInForm(options: SignInFormOptions) {
   const { credentials, throttleStore, policy, userHash } = options;
-  // When each attempt began to be answered (before the throttle), for the failure delay floor.
-  const started = new WeakMap<FastifyRequest, number>();
+  // Each attempt's start (before the throttle, for the failure delay floor) and account hash, made once.
+  const attempts = new WeakMap<FastifyRequest, { readonly started: number; readonly accountKey: string | null }>();
 
   return defineForm<{ email: string; password: string }>({
     path: PATHS.login,
@@ -90,8 +90,9 @@ export function signInForm(options: SignInFormOptions) {
       timeout: request.method !== 'POST' && (request.routeOptions.url === PATHS.loginTimeout || request.signedOutByTimeout === true),
     }),
     beforeAnswer: async (checked, request, reply) => {
-      started.set(request, performance.now());
+      const started = performance.now();
       const accountKey = accountKeyOf(checked.normalised.email, userHash);
+      attempts.set(request, { started, accountKey });
       const verdict = await checkSignInThrottle(throttleStore, policy.throttle, request.ip, accountKey);
       if (verdict.limited) {
         auditSignIn(request, { event: 'auth.sign_in.throttled', userHash: accountKey, reason: verdict.by });
@@ -101,11 +102,11 @@ export function signInForm(options: SignInFormOptions) {
       if (checked.errors.length > 0) auditSignIn(request, { event: 'auth.sign_in.failure', userHash: accountKey, reason: 'incomplete' });
     },
     onSuccess: async (values, request) => {
-      const accountKey = accountKeyOf(values.email, userHash);
+      const { started, accountKey } = attempts.get(request) ?? { started: performance.now(), accountKey: accountKeyOf(values.email, userHash) };
       const result = await credentials.authenticate(values.email, values.password, request.id);
       if (!result.ok) {
         auditSignIn(request, { event: result.reason === 'locked' ? 'auth.sign_in.locked' : 'auth.sign_in.failure', userHash: accountKey, reason: result.reason });
-        const wait = policy.failureDelayMs - (performance.now() - (started.get(request) ?? performance.now()));
+        const wait = policy.failureDelayMs - (performance.now() - started);
         if (wait > 0) await sleep(wait);
         return {
           refuse: [{ field: 'email', message: AUTH_MESSAGES[result.reason] }],
