@@ -182,6 +182,7 @@ for (const make of [localHarness, apiHarness]) {
       assert.equal(waiting.querySelector('[data-qa="status-message"]')?.textContent.trim(), 'View waiting message');
 
       assert.equal(processed.querySelector('[data-qa="status"]')?.textContent.trim(), 'Processed');
+      assert.deepEqual([none, started, waiting, processed].map((li) => /govuk-tag--(\w+)/.exec(li.querySelector('[data-qa="status"]')?.getAttribute('class') ?? '')?.[1]), ['grey', 'grey', 'yellow', 'green'], 'each status its colour');
       assert.equal(doc.querySelector('[data-refresh-id]'), null, 'no legacy front to ask for newer statuses (LEGACY_FRONT=false)');
       assert.equal(doc.querySelector('script[data-app-dashboard-statuses]'), null);
     });
