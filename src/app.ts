@@ -142,7 +142,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
-  await app.register(dashboardRoutes, { accounts: services.accounts, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
+  await app.register(dashboardRoutes, { accounts: services.accounts, credentials: services.credentials, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

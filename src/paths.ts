@@ -74,6 +74,8 @@ export const LEGACY_PATHS = {
   confirmDeleteLpa: '/user/dashboard/confirm-delete-lpa',
   /** Followed by LPA ids, comma-separated: their latest processing status as JSON (the live StatusesHandler). */
   dashboardStatuses: '/user/dashboard/statuses',
+  /** Your details on a first sign-in: where a user with no name yet is sent (UserDetailsMiddleware). */
+  aboutYouNew: '/user/about-you/new',
   /** The changed terms, shown once to someone who last signed in before they changed (TermsAndConditionsMiddleware). */
   termsChanged: '/user/dashboard/new-terms',
 } as const;
