@@ -50,8 +50,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.cookies]: 'the live front runs a consent banner and analytics after consent, and answers POST /cookies (the consent form)',
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
-  [PATHS.dashboard]: "does all the live DashboardHandler and its templates do (ADR 0042) but one thing the live route's middleware does: a user with no name yet is sent to /user/about-you/new (UserDetailsMiddleware), a page lpa-front does not serve yet; and when it leaves, the nginx generator needs a pattern location for /user/dashboard/page/N",
-  [PATHS.dashboardPage]: 'the same page as /user/dashboard (held back with it)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
