@@ -35,6 +35,9 @@ export interface DashboardRoutesOptions {
   readonly now?: () => number;
 }
 
+/** The notices other pages may leave under NOTICE_KEY (their words: dashboard.json `notice`). */
+const NOTICES: readonly string[] = ['name-updated'];
+
 /** The page number in the path: 1 to 9 digits (the live route takes `\d+`; anything else is not this page). */
 const PAGE = /^\d{1,9}$/;
 
@@ -102,7 +105,7 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       htmlLang: language.lang,
       t: language.t,
       flash: takeFlash(request, language.t),
-      notice: typeof noticeKey === 'string' ? `dashboard:notice.${noticeKey}` : undefined,
+      notice: typeof noticeKey === 'string' && NOTICES.includes(noticeKey) ? language.t(`dashboard:notice.${noticeKey}`) : undefined,
       legacyFlash: takeLegacyFlash(session, request.method),
       lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
       total: found.total,
