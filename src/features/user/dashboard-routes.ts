@@ -30,7 +30,10 @@ export interface DashboardRoutesOptions {
   readonly credentials: Pick<CredentialBackend, 'getUser'>;
   /** LPAs completed from this day show OPG's processing status (config TRACK_FROM_DATE). */
   readonly trackFromDate: Date;
-  /** The legacy front serves the create-LPA page: a dashboard with no LPAs sends people there (config LEGACY_FRONT). */
+  /**
+   * The legacy front serves the pages around this one (config LEGACY_FRONT): no name goes to about-you/new, no LPAs to
+   * the create page, an old sign-in to the new terms, and the status script asks its statuses route.
+   */
   readonly legacyFront: boolean;
   readonly now?: () => number;
 }
@@ -57,13 +60,13 @@ export function dashboardHref(page: number, search: string | undefined): string 
 
 export default async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
   const { accounts, credentials, trackFromDate, legacyFront } = options;
+  const now = options.now ?? Date.now;
 
   /** The backend no longer accepts the token: signed out, and told why. */
   function tokenRejected(session: Session, reply: FastifyReply): FastifyReply {
     session.delete(SESSION_KEYS.identity);
     return reply.redirect(PATHS.loginTimeout, 303);
   }
-  const now = options.now ?? Date.now;
 
   async function show(request: FastifyRequest, reply: FastifyReply, requested: number): Promise<FastifyReply> {
     const user = request.user;
