@@ -143,7 +143,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
-  await app.register(dashboardRoutes, { accounts: services.accounts, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
+  await app.register(dashboardRoutes, { accounts: services.accounts, credentials: services.credentials, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
   await app.register(evidenceRoutes, { service: services.evidence, publicOrigin: config.acceptedOrigins, auditSecret: config.sessionSecret, limits: { maxFileBytes: config.uploadMaxFileBytes, maxFilesPerUser: config.uploadMaxFilesPerUser, maxImagePixels: config.uploadMaxImagePixels, timeoutMs: config.uploadTimeoutMs, minBytesPerSecond: config.uploadMinBytesPerSecond, retentionDays: config.uploadRetentionDays } }); // evidence uploads, scanned (ADR 0040)
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 

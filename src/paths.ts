@@ -51,8 +51,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.cookies]: 'the live front runs a consent banner and analytics after consent, and answers POST /cookies (the consent form)',
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
-  [PATHS.dashboard]: "does all the live DashboardHandler and its templates do (ADR 0042) but one thing the live route's middleware does: a user with no name yet is sent to /user/about-you/new (UserDetailsMiddleware), a page lpa-front does not serve yet; and when it leaves, the nginx generator needs a pattern location for /user/dashboard/page/N",
-  [PATHS.dashboardPage]: 'the same page as /user/dashboard (held back with it)',
   [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
@@ -76,6 +74,8 @@ export const LEGACY_PATHS = {
   confirmDeleteLpa: '/user/dashboard/confirm-delete-lpa',
   /** Followed by LPA ids, comma-separated: their latest processing status as JSON (the live StatusesHandler). */
   dashboardStatuses: '/user/dashboard/statuses',
+  /** Your details on a first sign-in: where a user with no name yet is sent (UserDetailsMiddleware). */
+  aboutYouNew: '/user/about-you/new',
   /** The changed terms, shown once to someone who last signed in before they changed (TermsAndConditionsMiddleware). */
   termsChanged: '/user/dashboard/new-terms',
 } as const;

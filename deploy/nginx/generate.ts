@@ -168,13 +168,33 @@ export function declaredPaths(alsoRoute: readonly string[] = []): string[] {
   for (const p of alsoRoute) {
     if (!known.includes(p) || p === ASSET_PREFIX) throw new Error(`nginx generator: alsoRoute "${p}" is not a page path in PATHS`);
   }
-  const paths = Object.values(PATHS).filter((p) => p !== ASSET_PREFIX && (!Object.hasOwn(EDGE_HELD_BACK, p) || alsoRoute.includes(p)));
-  for (const p of paths) {
-    assertPlainPath(p);
-    // A prefix (a route with a parameter after it, PATHS.dashboardPage) would need a pattern location, not `location =`.
-    if (p.length > 1 && p.endsWith('/')) throw new Error(`nginx generator: "${p}" is a prefix route; the generator makes exact locations only`);
-  }
+  const paths = routedPaths(alsoRoute).filter((p) => !isPrefixPath(p));
+  for (const p of paths) assertPlainPath(p);
   return [...new Set(paths)].sort();
+}
+
+/** A path in PATHS that ends in `/` (other than `/` and the asset prefix) is a prefix: its route takes a number after it. */
+function isPrefixPath(p: string): boolean {
+  return p.length > 1 && p.endsWith('/');
+}
+
+function routedPaths(alsoRoute: readonly string[]): string[] {
+  return Object.values(PATHS).filter((p) => p !== ASSET_PREFIX && (!Object.hasOwn(EDGE_HELD_BACK, p) || alsoRoute.includes(p)));
+}
+
+/**
+ * The prefix paths the edge sends to lpa-front (PATHS.dashboardPage: `/user/dashboard/page/` for
+ * `/user/dashboard/page/:page`), each as a location regex: the prefix, then 1 to 9 digits, nothing else.
+ */
+export function declaredPatterns(alsoRoute: readonly string[] = []): string[] {
+  return declaredPrefixes(alsoRoute).map((p) => `^${p.replace(/[.]/g, '\\.')}[0-9]{1,9}$`);
+}
+
+/** The prefix paths themselves (for the tests that compare them with the live route table). */
+export function declaredPrefixes(alsoRoute: readonly string[] = []): string[] {
+  const prefixes = routedPaths(alsoRoute).filter(isPrefixPath);
+  for (const p of prefixes) assertPlainPath(p);
+  return [...new Set(prefixes)].sort();
 }
 
 /** A path goes into the config verbatim, so it may only hold characters that need no quoting or escaping. */
@@ -353,6 +373,7 @@ export function renderHttpBlock(opts: EdgeOptions): string {
     tries: opts.proxyTries ?? 2,
     alsoRoute,
     paths: declaredPaths(alsoRoute),
+    patterns: declaredPatterns(alsoRoute),
     assetRegex: ASSET_REGEX,
   });
 }

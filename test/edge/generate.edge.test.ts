@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, PUBLIC_ROUTES } from '../../src/paths.ts';
-import { ASSET_REGEX, assertPlainPath, declaredPaths, generateNginxConf, renderHttpBlock, renderStreamBlock } from '../../deploy/nginx/generate.ts';
+import { ASSET_REGEX, assertPlainPath, declaredPaths, declaredPatterns, declaredPrefixes, generateNginxConf, renderHttpBlock, renderStreamBlock } from '../../deploy/nginx/generate.ts';
 import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
 import { build } from '../helpers/app.ts';
 import { makeCertificates, systemBinary } from '../helpers/services.ts';
@@ -47,7 +47,7 @@ test('every route the app registers is declared in PATHS, so nginx sends it to l
   const { app } = await build(t);
   // A route with a parameter last (`/user/dashboard/page/:page`) is declared in PATHS by its prefix (`/user/dashboard/page/`).
   const routes = routesFromTree(app.printRoutes({ commonPrefix: false })).map((r) => r.replace(/\/:[A-Za-z]+$/, '/'));
-  const declared = new Set(declaredPaths());
+  const declared = new Set([...declaredPaths(), ...declaredPrefixes()]);
   const heldBack = Object.keys(EDGE_HELD_BACK);
   assert.ok(routes.length >= 15, `routes parsed: ${routes.join(' ')}`);
   for (const r of routes) {
@@ -65,7 +65,8 @@ test('every route the app registers is declared in PATHS, so nginx sends it to l
   // And the other way: every declared path is a route of the app (for some method).
   for (const p of declared) {
     const methods = PUBLIC_ROUTES[p] ?? ['GET', 'POST'];
-    assert.ok(methods.some((method) => app.hasRoute({ url: p, method })), `${p} is declared but the app has no route for it`);
+    const url = declaredPrefixes().includes(p) ? `${p}:page` : p; // a prefix's route takes its number there
+    assert.ok(methods.some((method) => app.hasRoute({ url, method })), `${p} is declared but the app has no route for it`);
   }
 });
 
@@ -77,15 +78,18 @@ test('the config has an exact location for every declared path, one asset regex,
     return loc?.slice(2);
   });
   assert.deepEqual(exact.sort(), declaredPaths());
-  assert.deepEqual(toFront.filter(([loc]) => !loc?.startsWith('= ')), [[`~ "${ASSET_REGEX}"`, '$uri']]);
+  assert.deepEqual(toFront.filter(([loc]) => !loc?.startsWith('= ')), [...declaredPatterns().map((re) => [`~ "${re}"`, '$uri$is_args$args']), [`~ "${ASSET_REGEX}"`, '$uri']]);
   assert.equal([...conf.matchAll(/lpa_front/g)].length, toFront.length + 1, 'lpa_front appears only in those locations and its upstream block');
   assert.match(conf, /location \/ \{\n\s+# [^\n]*\n\s+proxy_pass http:\/\/lpa_legacy;/);
   for (const path of Object.values(PATHS)) {
     if (path === ASSET_PREFIX) continue;
     if (Object.hasOwn(EDGE_HELD_BACK, path)) assert.ok(!conf.includes(`location = ${path} {`), `${path} is held back: the legacy front answers it`);
+    else if (declaredPrefixes().includes(path)) assert.ok(conf.includes(`location ~ "^${path}[0-9]{1,9}$" {`), path);
     else assert.ok(conf.includes(`location = ${path} {`), path);
   }
-  assert.ok(Object.hasOwn(EDGE_HELD_BACK, PATHS.dashboard), 'the dashboard waits for the incomplete-profile redirect, so the legacy front keeps it (ADR 0017, ADR 0042)');
+  assert.ok(conf.includes(`location = ${PATHS.dashboard} {`), 'the dashboard lists the user\'s LPAs: lpa-front answers it (ADR 0042)');
+  assert.deepEqual(declaredPatterns(), ['^/user/dashboard/page/[0-9]{1,9}$'], 'and its pages, by number only');
+  assert.ok(conf.includes('location ~ "^/user/dashboard/page/[0-9]{1,9}$" {\n      proxy_pass http://lpa_front$uri$is_args$args;'), 'the page number and the search go upstream');
 });
 
 test('the asset regex admits only content-hashed names', () => {
@@ -171,11 +175,9 @@ test('the TCP front: every listener limits connections per address and hands ove
 });
 
 test('alsoRoute (tests only) routes a held-back page, refuses anything not in PATHS, and is off by default', () => {
-  // Exact paths only: a prefix route (PATHS.dashboardPage) has no exact location to route, and is refused.
-  const heldBack = Object.keys(EDGE_HELD_BACK).filter((p) => p === '/' || !p.endsWith('/'));
+  const heldBack = Object.keys(EDGE_HELD_BACK);
   assert.ok(heldBack.length > 0);
-  assert.throws(() => declaredPaths([PATHS.dashboardPage]), /prefix route/);
-  assert.ok(!declaredPaths().some((p) => Object.hasOwn(EDGE_HELD_BACK, p)));
+  assert.ok(!declaredPaths().some((p) => heldBack.includes(p)));
   assert.deepEqual(declaredPaths(heldBack).filter((p) => heldBack.includes(p)), heldBack.sort());
   const conf = renderHttpBlock({ ...BASE, alsoRoute: heldBack });
   for (const p of heldBack) assert.ok(conf.includes(`location = ${p} {\n      proxy_pass http://lpa_front${p};`), p);

@@ -126,6 +126,10 @@ describe('routing: only declared paths reach lpa-front', () => {
       ['/%61ccessibility', '/accessibility'],
       ['/accessibility?x=1', '/accessibility?x=1'],
       ['/a/..', '/'],
+      // The dashboard's pages: a number after the prefix, the search with it (ADR 0042).
+      ['/user/dashboard/page/2', '/user/dashboard/page/2'],
+      ['/user/dashboard/page/2?search=a%26b', '/user/dashboard/page/2?search=a%26b'],
+      ['/user/dashboard/page/%32', '/user/dashboard/page/2'],
     ];
     for (const [sent, received] of cases) assert.deepEqual(await route(sent), { status: 200, fronts: [received], legacy: [] }, sent);
   });
@@ -157,6 +161,13 @@ describe('routing: only declared paths reach lpa-front', () => {
       ...Object.keys(EDGE_HELD_BACK).filter((p) => !(ALSO_ROUTE as readonly string[]).includes(p)),
       '/user/dashboard/',
       '/user/dashboard/x',
+      '/user/dashboard/page/',
+      '/user/dashboard/page/x',
+      '/user/dashboard/page/2/',
+      '/user/dashboard/page/1234567890',
+      '/user/dashboard/page/2;x',
+      '/user/dashboard/create',
+      '/user/dashboard/statuses/1,2',
       '/ping/json/x',
       '/admin',
       '/assets/',

@@ -28,7 +28,7 @@ const OBSERVATORY_DIR = path.join(ROOT, 'node_modules/.cache/lpa-observatory-1.4
 /** The pages these tests need behind nginx, routed whatever EDGE_HELD_BACK holds (a test-only generator option). */
 const ALSO_ROUTE = [PATHS.home, PATHS.login, PATHS.aboutYou];
 const EMAIL = 'edge.tester@example.com';
-/** What /user/about-you shows of the test user's name (the dashboard is held back at the edge). */
+/** What /user/about-you shows of the test user's name (a signed-in page routed through nginx here). */
 const NAME_SHOWN = 'value="Tester"';
 const PASSWORD = 'correct horse battery staple edge';
 

@@ -32,7 +32,7 @@ interface Harness {
   readonly store: MemoryStore;
   readonly fake: FakeLpaApi | undefined;
   /** An active user with these LPAs (given in the API's order: most recently updated first). */
-  addUser(email: string, lpas: readonly NewLpa[]): Promise<string>;
+  addUser(email: string, lpas: readonly NewLpa[], named?: boolean): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -47,8 +47,8 @@ async function localHarness(env: Record<string, string>): Promise<Harness> {
     built,
     store,
     fake: undefined,
-    async addUser(email, lpas) {
-      const id = await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
+    async addUser(email, lpas, named = true) {
+      const id = await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: named ? { first: 'Ada', last: 'Lovelace' } : null });
       (built.services.accounts as LocalAccounts).addLpas(id, lpas);
       return id;
     },
@@ -182,6 +182,7 @@ for (const make of [localHarness, apiHarness]) {
       assert.equal(waiting.querySelector('[data-qa="status-message"]')?.textContent.trim(), 'View waiting message');
 
       assert.equal(processed.querySelector('[data-qa="status"]')?.textContent.trim(), 'Processed');
+      assert.deepEqual([none, started, waiting, processed].map((li) => /govuk-tag--(\w+)/.exec(li.querySelector('[data-qa="status"]')?.getAttribute('class') ?? '')?.[1]), ['grey', 'grey', 'yellow', 'green'], 'each status its colour');
       assert.equal(doc.querySelector('[data-refresh-id]'), null, 'no legacy front to ask for newer statuses (LEGACY_FRONT=false)');
       assert.equal(doc.querySelector('script[data-app-dashboard-statuses]'), null);
     });
@@ -311,6 +312,34 @@ for (const make of [localHarness, apiHarness]) {
   });
 }
 
+describe('dashboard behind the edge on the API (LEGACY_FRONT=true)', () => {
+  let h: Harness;
+  before(async () => { h = await apiHarness({ LEGACY_FRONT: 'true' }); });
+  after(async () => {
+    assert.deepEqual(h.fake?.violations ?? [], [], 'every request and answer met the contract');
+    await h.close();
+  });
+
+  test('the name is checked once a session (UserDetailsMiddleware), then one API call a view', async () => {
+    const fake = h.fake;
+    assert.ok(fake);
+    const id = await h.addUser('calls@example.com', many(3));
+    const browser = await signIn(h, 'calls@example.com');
+    let before = fake.calls.length;
+    assert.equal((await browser.get(PATHS.dashboard)).status, 302, 'no name yet');
+    assert.equal((await browser.get(PATHS.dashboard)).headers.get('location'), LEGACY_PATHS.aboutYouNew, 'still none: sent again');
+    const user = fake.users.get(id);
+    assert.ok(user);
+    user.profile = { ...user.profile, name: { title: '', first: 'Ada', last: 'Lovelace' } };
+    before = fake.calls.length;
+    assert.equal((await browser.get(PATHS.dashboard)).status, 200);
+    assert.deepEqual(fake.calls.slice(before).map((c) => c.request.operationId), ['getUser', 'listApplications']);
+    before = fake.calls.length;
+    assert.equal((await browser.get(`${PATHS.dashboard}?search=smith`)).status, 200);
+    assert.deepEqual(fake.calls.slice(before).map((c) => c.request.operationId), ['listApplications'], 'checked: the list only');
+  });
+});
+
 describe('dashboard where the legacy front serves the rest (LEGACY_FRONT=true)', () => {
   let h: Harness;
   before(async () => { h = await localHarness({ LEGACY_FRONT: 'true' }); });
@@ -327,6 +356,15 @@ describe('dashboard where the legacy front serves the rest (LEGACY_FRONT=true)',
     assert.equal(text(html(emptySearch.text), 'empty-state'), 'You have no LPAs');
     const search = await browser.get(`${PATHS.dashboard}?search=abc`);
     assert.equal(text(html(search.text), 'search-count'), 'Your search has found no results. Clear search results');
+  });
+
+  test('a user with no name yet goes to "your details" first, as the live front', async () => {
+    await h.addUser('noname@example.com', many(2), false);
+    const browser = await signIn(h, 'noname@example.com');
+    const res = await browser.get(PATHS.dashboard);
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), LEGACY_PATHS.aboutYouNew);
+    assert.equal((await browser.get(`${PATHS.dashboardPage}2`)).headers.get('location'), LEGACY_PATHS.aboutYouNew, 'every page of it');
   });
 
   test('last signed in before the terms changed (2015): the new terms first, once a session', async () => {

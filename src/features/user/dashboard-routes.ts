@@ -2,10 +2,11 @@
  * `/user/dashboard` and `/user/dashboard/page/:page`: the signed-in user's LPAs, 50 a page, searchable by LPA
  * reference or donor name, as the live front's DashboardHandler (service-front `Handler/DashboardHandler.php`,
  * `templates/application/authenticated/dashboard/`). One API call a request (ADR 0042): the LPA list, which also
- * says whether the sign-in is still valid.
+ * says whether the sign-in is still valid; behind the edge, the first view of a session also checks the user has a name.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsBackend } from '../../backends/accounts.ts';
+import type { CredentialBackend } from '../../backends/credentials.ts';
 import { LPAS_PER_PAGE } from '../../backends/accounts.ts';
 import { LEGACY_PATHS, PATHS, USE_AN_LPA_URL } from '../../paths.ts';
 import { httpError } from '../../platform/http-error.ts';
@@ -17,14 +18,28 @@ import { KNOWN_STATUSES, SHORT_LIST, TERMS_LAST_UPDATED, TERMS_SEEN_KEY, groupBy
 import { takeLegacyFlash } from './legacy-flash.ts';
 import { NOTICE_KEY, formatDateTime } from './user-routes.ts';
 
+/**
+ * Session key: this session's user has a name, so the incomplete-profile check is done. A name cannot be removed
+ * (your details requires one), so one look a session is enough and later views make only the LPA call.
+ */
+export const PROFILE_COMPLETE_KEY = 'lpaFrontProfileComplete';
+
 export interface DashboardRoutesOptions {
   readonly accounts: AccountsBackend;
+  /** Who the user is: for the incomplete-profile check, once a session. */
+  readonly credentials: Pick<CredentialBackend, 'getUser'>;
   /** LPAs completed from this day show OPG's processing status (config TRACK_FROM_DATE). */
   readonly trackFromDate: Date;
-  /** The legacy front serves the create-LPA page: a dashboard with no LPAs sends people there (config LEGACY_FRONT). */
+  /**
+   * The legacy front serves the pages around this one (config LEGACY_FRONT): no name goes to about-you/new, no LPAs to
+   * the create page, an old sign-in to the new terms, and the status script asks its statuses route.
+   */
   readonly legacyFront: boolean;
   readonly now?: () => number;
 }
+
+/** The notices other pages may leave under NOTICE_KEY (their words: dashboard.json `notice`). */
+const NOTICES: readonly string[] = ['name-updated'];
 
 /** The page number in the path: 1 to 9 digits (the live route takes `\d+`; anything else is not this page). */
 const PAGE = /^\d{1,9}$/;
@@ -44,8 +59,14 @@ export function dashboardHref(page: number, search: string | undefined): string 
 }
 
 export default async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
-  const { accounts, trackFromDate, legacyFront } = options;
+  const { accounts, credentials, trackFromDate, legacyFront } = options;
   const now = options.now ?? Date.now;
+
+  /** The backend no longer accepts the token: signed out, and told why. */
+  function tokenRejected(session: Session, reply: FastifyReply): FastifyReply {
+    session.delete(SESSION_KEYS.identity);
+    return reply.redirect(PATHS.loginTimeout, 303);
+  }
 
   async function show(request: FastifyRequest, reply: FastifyReply, requested: number): Promise<FastifyReply> {
     const user = request.user;
@@ -54,6 +75,13 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     const isSearch = search !== undefined && search !== '';
     const page = Math.max(1, requested);
     const session = requireSession(request);
+    // UserDetailsMiddleware: no name yet, so "your details" first (a page only the legacy front serves so far).
+    if (legacyFront && session.get(PROFILE_COMPLETE_KEY) !== true) {
+      const details = await credentials.getUser(user.userId, user.token, request.id);
+      if (details === null) return tokenRejected(session, reply);
+      if (details.name === null) return reply.redirect(LEGACY_PATHS.aboutYouNew, 302);
+      session.set(PROFILE_COMPLETE_KEY, true);
+    }
     const lastLogin = lastLoginOf(session);
     // TermsAndConditionsMiddleware: last signed in before the terms changed, so shown them, once a session.
     if (legacyFront && lastLogin !== null && lastLogin < TERMS_LAST_UPDATED && !session.has(TERMS_SEEN_KEY)) {
@@ -61,11 +89,7 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       return reply.redirect(LEGACY_PATHS.termsChanged, 302);
     }
     const found = await accounts.listLpas(user.userId, user.token, { ...(search === undefined ? {} : { search }), page, perPage: LPAS_PER_PAGE }, request.id);
-    if (found === null) {
-      // The backend no longer accepts the token: signed out, and told why.
-      session.delete(SESSION_KEYS.identity);
-      return reply.redirect(PATHS.loginTimeout, 303);
-    }
+    if (found === null) return tokenRejected(session, reply);
     // As the live handler: no LPAs and no search at all goes straight to making one (where that page exists).
     if (search === undefined && found.total === 0 && legacyFront) return reply.redirect(LEGACY_PATHS.createLpa, 302);
     const pages = pager(page, LPAS_PER_PAGE, found.total);
@@ -84,7 +108,7 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       htmlLang: language.lang,
       t: language.t,
       flash: takeFlash(request, language.t),
-      notice: typeof noticeKey === 'string' ? `dashboard:notice.${noticeKey}` : undefined,
+      notice: typeof noticeKey === 'string' && NOTICES.includes(noticeKey) ? language.t(`dashboard:notice.${noticeKey}`) : undefined,
       legacyFlash: takeLegacyFlash(session, request.method),
       lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
       total: found.total,
