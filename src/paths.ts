@@ -29,6 +29,8 @@ export const PATHS = {
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
   aboutYou: '/user/about-you',
+  aboutYouNew: '/user/about-you/new',
+  addressLookup: '/address-lookup',
   assets: '/assets/',
 } as const;
 

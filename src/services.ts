@@ -30,6 +30,8 @@ import type { MailTransport } from './backends/mail.ts';
 import { fileTransport, notifyTransport } from './backends/mail.ts';
 import type { MailOutbox } from './backends/mail-outbox.ts';
 import { MAIL_OUTBOX_MIGRATIONS, createMailOutbox } from './backends/mail-outbox.ts';
+import type { AddressLookup } from './backends/address-lookup.ts';
+import { fixtureLookup, osPlacesLookup } from './backends/address-lookup.ts';
 import { createResolveUser } from './features/sign-in/identity.ts';
 import type { ThrottleStore } from './features/sign-in/throttle.ts';
 import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
@@ -59,6 +61,8 @@ export interface Services {
   readonly accounts: AccountsBackend;
   /** Account emails, durable and sent once (ADR 0035): Notify, or DATA_DIR/mail.jsonl. */
   readonly mail: MailOutbox;
+  /** Postcode → addresses (ADR 0050): OS Places when OS_PLACES_API_KEY is set, else an embedded fixture. */
+  readonly addressLookup: AddressLookup;
   close(): Promise<void>;
 }
 
@@ -86,6 +90,7 @@ export interface ServiceOverrides {
   readonly tracing?: Tracing | undefined;
   readonly accounts?: AccountsBackend;
   readonly mailTransport?: MailTransport;
+  readonly addressLookup?: AddressLookup;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -121,6 +126,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       ? notifyTransport({ apiKey: config.notifyApiKey, baseUrl: config.notifyBaseUrl, templates: config.notifyTemplates, logger: logger.child({ component: 'notify' }) })
       : fileTransport(config.dataDir));
   const mail = createMailOutbox({ db: () => store.db, transport: mailTransport, logger: logger.child({ component: 'mail' }) });
+  const addressLookup = overrides.addressLookup ?? (config.osPlacesApiKey === undefined ? fixtureLookup()
+    : osPlacesLookup({ apiKey: config.osPlacesApiKey, url: config.osPlacesUrl, allowPrivateFor: config.egressAllowPrivate, logger: logger.child({ component: 'os-places' }) }));
   const feedback = createFeedbackService({ store, api, logger: logger.child({ component: 'feedback' }) });
   return {
     sessionStore,
@@ -136,7 +143,9 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     ...(overrides.tracing === undefined ? {} : { tracing: overrides.tracing }),
     accounts,
     mail,
+    addressLookup,
     close: async () => {
+      addressLookup.close();
       await mail.stop();
       mailTransport.close();
       await credentials.close();

@@ -254,7 +254,7 @@ describe('signed in on one site is signed in on the other', () => {
     const about = await s.app.get(PATHS.aboutYou);
     assert.equal(about.status, 200);
     assert.equal(csrfTokenFrom(about.text), phpToken);
-    const saved = await s.app.post(PATHS.aboutYou, { _csrf: phpToken ?? '', title: 'Dr', firstName: 'Augusta', lastName: 'King' });
+    const saved = await s.app.post(PATHS.aboutYou, { _csrf: phpToken ?? '', 'name-title': 'Dr', 'name-first': 'Augusta', 'name-last': 'King' });
     assert.equal(saved.status, 303, saved.text);
     assert.match(html((await s.app.get(PATHS.dashboard)).text).querySelector('[data-qa="your-details"]')?.textContent ?? '', /Dr Augusta King/);
 

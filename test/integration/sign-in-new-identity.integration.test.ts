@@ -63,7 +63,7 @@ test('Bob signing in with Alice\'s cookie starts from an empty session: no notic
   assert.equal((await app.post(PATHS.login, { email: 'alice@example.com', password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);
   const aboutYou = await app.get(PATHS.aboutYou);
   const token = csrfTokenFrom(aboutYou.text);
-  assert.equal((await app.post(PATHS.aboutYou, { title: '', firstName: 'Alice', lastName: 'Changed', _csrf: token })).status, 303);
+  assert.equal((await app.post(PATHS.aboutYou, { 'name-title': 'Ms', 'name-first': 'Alice', 'name-last': 'Changed', _csrf: token })).status, 303);
   assert.equal((await legacy.post('/write.php', { key: 'aliceLegacyKey', json: '"alice\'s data"' })).status, 200);
   const aliceId = app.cookies.get(COOKIE) ?? '';
   const aliceKeys = await keysOf(aliceId);

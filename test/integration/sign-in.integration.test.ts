@@ -506,51 +506,7 @@ describe('signed-in pages', () => {
     return { built, browser };
   }
 
-  test('about-you shows the name and validates changes, re-showing input escaped', async (t) => {
-    const { browser } = await signedIn(t);
-    const page = await browser.get(PATHS.aboutYou);
-    assert.equal(page.status, 200);
-    const doc = html(page.text);
-    assert.equal(doc.querySelector('input#title')?.getAttribute('value'), 'Dr');
-    assert.equal(doc.querySelector('input#firstName')?.getAttribute('value'), 'Ada');
-    assert.equal(doc.querySelector('input#lastName')?.getAttribute('value'), 'Lovelace');
-    const token = csrfTokenFrom(page.text);
-
-    const cases: { body: Record<string, string>; errors: RegExp[] }[] = [
-      { body: { title: '', firstName: '', lastName: '' }, errors: [/Enter your first names/, /Enter your last name/] },
-      { body: { title: 'Professor', firstName: 'Ada', lastName: 'L' }, errors: [/Title must be 5 characters or fewer/] },
-      { body: { title: '', firstName: 'A'.repeat(51), lastName: 'L' }, errors: [/First names must be 50 characters or fewer/] },
-      { body: { title: '', firstName: 'Ada', lastName: 'L'.repeat(51) }, errors: [/Last name must be 50 characters or fewer/] },
-      { body: { title: '', firstName: 'Ada\u0007', lastName: 'L' }, errors: [/special characters/] },
-    ];
-    for (const c of cases) {
-      const res = await browser.post(PATHS.aboutYou, { ...c.body, _csrf: token });
-      assert.equal(res.status, 400, JSON.stringify(c.body));
-      const summary = errorSummary(res.text);
-      for (const e of c.errors) assert.match(summary, e);
-    }
-
-    const xss = '"><script>alert(1)</script>';
-    const bad = await browser.post(PATHS.aboutYou, { title: '<b>', firstName: xss, lastName: '', _csrf: token });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.text.includes('<script>alert(1)</script>'), false, 'input is escaped');
-    assert.equal(html(bad.text).querySelector('input#firstName')?.getAttribute('value'), xss, 'input shown back as typed');
-
-    const noCsrf = await browser.post(PATHS.aboutYou, { title: '', firstName: 'X', lastName: 'Y' });
-    assert.equal(noCsrf.status, 403);
-
-    const ok = await browser.post(PATHS.aboutYou, { title: '', firstName: '<i>Ada</i> O\'Brien', lastName: xss.slice(0, 40), _csrf: token });
-    assert.equal(ok.status, 303);
-    assert.equal(ok.headers.get('location'), PATHS.dashboard);
-    const dash = await browser.get(PATHS.dashboard);
-    assert.match(html(dash.text).querySelector('[data-qa="success-notice"]')?.textContent ?? '', /Your details have been updated/);
-    assert.equal(dash.text.includes('<script>alert(1)</script>'), false);
-    assert.equal(dash.text.includes('<i>Ada</i>'), false);
-    const details = html(dash.text).querySelector('[data-qa="your-details"]')?.textContent ?? '';
-    assert.ok(details.includes('<i>Ada</i> O\'Brien'), `name shown as text: ${details}`);
-    const again = await browser.get(PATHS.dashboard);
-    assert.equal(html(again.text).querySelector('[data-qa="success-notice"]'), null, 'the notice shows once');
-  });
+  // /user/about-you: test/integration/about-you.integration.test.ts
 
   test('/session-state: remaining seconds, JSON, read-only', async (t) => {
     const { browser } = await signedIn(t);

@@ -1,5 +1,5 @@
 /**
- * The first signed-in pages: `/user/dashboard`, `/user/about-you` (view and change the name) and
+ * The first signed-in pages: `/user/dashboard` ("Your details" is about-you-routes.ts) and
  * `/session-state` (the timeout warning's read-only question "how long have I got?").
  *
  * None of these is in PUBLIC_ROUTES except /session-state (which answers 204, no sign-in, to anonymous callers), so the
@@ -15,13 +15,11 @@ import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { Session } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import type { AboutYouBodyType, AboutYouValues, FieldError } from './user-schema.ts';
-import { AboutYouBody, NAME_LIMITS, readAboutYou } from './user-schema.ts';
 
 /** Session key for a one-time success message shown on the next dashboard view. */
 export const NOTICE_KEY = 'lpaFrontNotice';
 const NOTICES: Readonly<Record<string, string>> = {
-  'name-updated': 'Your details have been updated',
+  'name-updated': 'Your details have been updated.',
 };
 
 export interface UserRoutesOptions {
@@ -58,12 +56,6 @@ function tokenRejected(request: FastifyRequest, reply: FastifyReply): FastifyRep
   return reply.redirect(PATHS.loginTimeout, 303);
 }
 
-function renderAboutYou(reply: FastifyReply, values: AboutYouValues, errors: readonly FieldError[], status: number): FastifyReply {
-  const fieldErrors: Record<string, string> = {};
-  for (const e of errors) fieldErrors[e.href.slice(1)] ??= e.text;
-  return reply.view('user/about-you.njk', { values, errors: errors.length > 0 ? errors : undefined, fieldErrors, limits: NAME_LIMITS }, status);
-}
-
 export default async function userRoutes(app: FastifyInstance, options: UserRoutesOptions): Promise<void> {
   const { credentials } = options;
   const now = options.now ?? Date.now;
@@ -82,24 +74,6 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
       lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
       notice: typeof noticeKey === 'string' ? NOTICES[noticeKey] : undefined,
     });
-  });
-
-  app.get(PATHS.aboutYou, async (request, reply) => {
-    const user = signedInUser(request);
-    const details = await credentials.getUser(user.userId, user.token, request.id);
-    if (details === null) return tokenRejected(request, reply);
-    const values = { title: details.name?.title ?? '', firstName: details.name?.first ?? '', lastName: details.name?.last ?? '' };
-    return renderAboutYou(reply, values, [], 200);
-  });
-
-  app.post<{ Body: AboutYouBodyType }>(PATHS.aboutYou, { schema: { body: AboutYouBody } }, async (request, reply) => {
-    const user = signedInUser(request);
-    const { values, errors, name } = readAboutYou(request.body);
-    if (name === null) return renderAboutYou(reply, values, errors, 400);
-    const saved = await credentials.updateName(user.userId, user.token, name, request.id);
-    if (!saved) return tokenRejected(request, reply);
-    requireSession(request).set(NOTICE_KEY, 'name-updated');
-    return reply.redirect(PATHS.dashboard, 303);
   });
 
   // Read-only: never refreshes the token (resolveUser skips this path), never writes or slides the
