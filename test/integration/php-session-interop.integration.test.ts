@@ -34,6 +34,8 @@ const PREFIX = 'PHPREDIS_SESSION:';
 const COOKIE = 'lpa3';
 const DOCROOT = join(import.meta.dirname, '..', 'php', 'front');
 const PASSWORD = 'correct horse battery staple';
+// A named user: one without a name is sent to /user/about-you/new first, as on the live service.
+const NAMED = { first: 'Sam', last: 'Tester' };
 const ID = /^[0-9a-f]{32}$/;
 
 let redis: StartedRedis;
@@ -308,7 +310,7 @@ describe('signed in on one site is signed in on the other', () => {
   test('a first sign-in on lpa-front stores lastLogin null, which PHP reads as NULL', async (t) => {
     const s = await sites(t);
     const email = 'first-time@example.com';
-    await s.users.addUser({ email, password: PASSWORD, name: null });
+    await s.users.addUser({ email, password: PASSWORD, name: NAMED });
     await appSignIn(s, email);
     const who = await whoami(s);
     assert.equal(who.signedIn, true);

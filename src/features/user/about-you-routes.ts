@@ -19,7 +19,7 @@ import { pageLanguage } from '../../platform/forms/index.ts';
 import type { PageLanguage } from '../../platform/forms/index.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import { markProfileComplete } from './profile-gate.ts';
+import { ABOUT_YOU_NEW_ROUTE, markProfileComplete } from './profile-gate.ts';
 import { NOTICE_KEY } from './user-routes.ts';
 import type { AboutYouBodyType, AboutYouValues, KeyedError } from './user-schema.ts';
 import { AboutYouBody, TITLES, checkAboutYou, chosenAddress, valuesFromDetails, valuesOf } from './user-schema.ts';
@@ -128,9 +128,13 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
   }
 
   app.get(PATHS.aboutYou, show(false));
-  app.get(PATHS.aboutYouNew, show(true));
+  // The path this front links to, and (as the live `[/{new}]`) any other second segment, which the edge leaves to
+  // the legacy front: both are the first-sign-in page.
+  for (const url of [PATHS.aboutYouNew, ABOUT_YOU_NEW_ROUTE]) {
+    app.get(url, show(true));
+    app.post<{ Body: AboutYouBodyType }>(url, { schema: { body: AboutYouBody } }, submit(true));
+  }
   app.post<{ Body: AboutYouBodyType }>(PATHS.aboutYou, { schema: { body: AboutYouBody } }, submit(false));
-  app.post<{ Body: AboutYouBodyType }>(PATHS.aboutYouNew, { schema: { body: AboutYouBody } }, submit(true));
 
   // The live PostcodeHandler's answer: an empty or missing postcode is "not valid"; a failed lookup is logged and
   // answers no addresses. Signed in only (not in PUBLIC_ROUTES); an anonymous caller gets 401 (json route).

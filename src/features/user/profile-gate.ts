@@ -13,8 +13,14 @@ import { PATHS, isPublicRoute } from '../../paths.ts';
 /** Session key: `{ userId, complete }`. */
 export const PROFILE_KEY = 'lpaFrontProfile';
 
+/**
+ * The live route is `/user/about-you[/{new}]`: any second segment is the first-sign-in variant (AboutYouHandler reads
+ * only whether it is there). PATHS.aboutYouNew is the one this front links and redirects to.
+ */
+export const ABOUT_YOU_NEW_ROUTE = `${PATHS.aboutYou}/:new`;
+
 /** Routes the live front marks `allowIncompleteUser`. */
-export const ALLOW_INCOMPLETE: ReadonlySet<string> = new Set([PATHS.aboutYou, PATHS.aboutYouNew, PATHS.addressLookup]);
+export const ALLOW_INCOMPLETE: ReadonlySet<string> = new Set([PATHS.aboutYou, PATHS.aboutYouNew, ABOUT_YOU_NEW_ROUTE, PATHS.addressLookup]);
 
 export function markProfileComplete(request: FastifyRequest, userId: string, complete: boolean): void {
   if (request.session !== null && !request.session.readOnly) request.session.set(PROFILE_KEY, { userId, complete });
