@@ -19,7 +19,7 @@ async function signIn(page: Page, email: string): Promise<void> {
 }
 
 /** The journey: errors, a postcode search, choosing an address, saving. Returns after the dashboard shows. */
-async function journey(page: Page): Promise<void> {
+async function journey(page: Page, js: boolean): Promise<void> {
   assert.equal(new URL(page.url()).pathname, PATHS.aboutYouNew, 'an incomplete profile is sent to the first-sign-in page');
   await Promise.all([page.waitForLoadState(), page.locator('[data-qa="save"]').click()]);
   await page.locator('[data-qa="error-summary"]').waitFor();
@@ -30,12 +30,16 @@ async function journey(page: Page): Promise<void> {
   await page.getByLabel('Month').fill('12');
   await page.getByLabel('Year').fill('1815');
   await page.locator('#postcode-lookup').fill('SW1H 9AJ');
+  // With JavaScript the finder works in place (assets/js/postcode-lookup.mjs): the page is never reloaded.
+  await page.evaluate(() => { document.body.dataset.before = 'lookup'; });
   await Promise.all([page.waitForLoadState(), page.locator('[data-qa="find-address"]').click()]);
   await page.locator('#address-choice').waitFor();
+  assert.equal((await page.locator('#address-choice-hint').textContent())?.trim(), '3 addresses found');
   await page.locator('#address-choice').selectOption({ index: 1 });
   await Promise.all([page.waitForLoadState(), page.locator('[data-qa="use-address"]').click()]);
   await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('#address-address1')?.value ?? '') !== '');
   assert.equal(await page.locator('#address-address1').inputValue(), 'MINISTRY OF JUSTICE');
+  assert.equal(await page.evaluate(() => document.body.dataset.before ?? 'reloaded'), js ? 'lookup' : 'reloaded');
   assert.equal(await page.locator('#name-first').inputValue(), 'Ada', 'what was typed is kept');
   await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="save"]').click()]);
 }
@@ -59,7 +63,7 @@ describe('your details in Chromium', () => {
       await users.addUser({ email, password: PASSWORD, name: null });
       const { page, problems } = await suite.open(PATHS.login, js ? await suite.newContext() : noJs);
       await signIn(page, email);
-      await journey(page);
+      await journey(page, js);
       await page.goto(suite.url(PATHS.aboutYou));
       assert.equal(await page.locator('#address-postcode').inputValue(), 'SW1H 9AJ');
       assert.equal(problemCount(problems), 0, describeProblems(problems));

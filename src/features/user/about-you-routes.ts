@@ -6,7 +6,7 @@
  *
  * The postcode finder works without JavaScript: the "Find UK address" button posts the form (nothing is saved), and
  * the page comes back with everything typed so far and a list of the addresses at that postcode; "Use this address"
- * fills the address lines. With JavaScript, about-you.js asks /address-lookup instead and fills the lines in place.
+ * fills the address lines. With JavaScript, assets/js/postcode-lookup.mjs asks /address-lookup instead and fills the lines in place.
  * GET /address-lookup?postcode= answers JSON exactly as the live PostcodeHandler does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
