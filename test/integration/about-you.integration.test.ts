@@ -198,6 +198,18 @@ for (const [label, setup] of [['embedded backend', setupLocal], ['API backend (f
       assert.equal(noCsrf.status, 403, 'the search is a POST like any other: CSRF checked');
     });
 
+    test('the profile is read once per sign-in for the incomplete-profile rule, not on every request', { skip: label.startsWith('embedded') }, async (t) => {
+      const s = await setup(t);
+      const api = s.api;
+      assert.ok(api !== undefined);
+      const browser = await signIn(s, { email: 'once@example.com', name: { title: 'Ms', first: 'O', last: 'N' } });
+      const reads = () => api.calls.filter((c) => c.request.operationId === 'getUser').length;
+      const before = reads();
+      for (let i = 0; i < 3; i++) assert.equal((await browser.get(PATHS.dashboard)).status, 200);
+      // The dashboard reads the user for its own content each time; the rule adds one read for the whole sign-in.
+      assert.equal(reads() - before, 3 + 1);
+    });
+
     test('/address-lookup answers as the live PostcodeHandler, signed in only', async (t) => {
       const s = await setup(t);
       const anonymous = await new Browser(s.built.origin).get(`${PATHS.addressLookup}?postcode=SW1H9AJ`);
