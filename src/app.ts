@@ -31,6 +31,8 @@ import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
 import dashboardRoutes from './features/user/dashboard-routes.ts';
 import evidenceRoutes from './features/evidence/evidence-routes.ts';
+import aboutYouRoutes from './features/user/about-you-routes.ts';
+import profileGate from './features/user/profile-gate.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -132,6 +134,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, tDefault: createCatalogue().forLanguage('en'), ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }), ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
+  await app.register(profileGate, { accounts: services.accounts });                                // no name yet: /user/about-you/new first
   await app.register(errors);                                                                      // 404/405, then error pages
   // Routes keep the error handler set when they are registered: registered before `errors`, a refused asset request
   // (the production Host check) got Fastify's JSON with the reason in it. So every route comes after it.
@@ -142,9 +145,10 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(cspReportRoutes);
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
-  await app.register(userRoutes, { credentials: services.credentials });
-  await app.register(dashboardRoutes, { accounts: services.accounts, credentials: services.credentials, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
+  await app.register(userRoutes, {});
+  await app.register(dashboardRoutes, { accounts: services.accounts, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
   await app.register(evidenceRoutes, { service: services.evidence, publicOrigin: config.acceptedOrigins, auditSecret: config.sessionSecret, limits: { maxFileBytes: config.uploadMaxFileBytes, maxFilesPerUser: config.uploadMaxFilesPerUser, maxImagePixels: config.uploadMaxImagePixels, timeoutMs: config.uploadTimeoutMs, minBytesPerSecond: config.uploadMinBytesPerSecond, retentionDays: config.uploadRetentionDays } }); // evidence uploads, scanned (ADR 0040)
+  await app.register(aboutYouRoutes, { accounts: services.accounts, addressLookup: services.addressLookup });
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

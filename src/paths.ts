@@ -32,6 +32,8 @@ export const PATHS = {
   dashboardPage: '/user/dashboard/page/',
   aboutYou: '/user/about-you',
   evidence: '/user/evidence',
+  aboutYouNew: '/user/about-you/new',
+  addressLookup: '/address-lookup',
   assets: '/assets/',
 } as const;
 
@@ -52,7 +54,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
-  [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
 /**
@@ -74,8 +75,6 @@ export const LEGACY_PATHS = {
   confirmDeleteLpa: '/user/dashboard/confirm-delete-lpa',
   /** Followed by LPA ids, comma-separated: their latest processing status as JSON (the live StatusesHandler). */
   dashboardStatuses: '/user/dashboard/statuses',
-  /** Your details on a first sign-in: where a user with no name yet is sent (UserDetailsMiddleware). */
-  aboutYouNew: '/user/about-you/new',
   /** The changed terms, shown once to someone who last signed in before they changed (TermsAndConditionsMiddleware). */
   termsChanged: '/user/dashboard/new-terms',
 } as const;

@@ -30,6 +30,8 @@ import type { MailTransport } from './backends/mail.ts';
 import { fileTransport, notifyTransport } from './backends/mail.ts';
 import type { MailOutbox } from './backends/mail-outbox.ts';
 import { MAIL_OUTBOX_MIGRATIONS, createMailOutbox } from './backends/mail-outbox.ts';
+import type { AddressLookup } from './backends/address-lookup.ts';
+import { fixtureLookup, osPlacesLookup } from './backends/address-lookup.ts';
 import { createResolveUser } from './features/sign-in/identity.ts';
 import type { ThrottleStore } from './features/sign-in/throttle.ts';
 import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
@@ -68,6 +70,8 @@ export interface Services {
   readonly mail: MailOutbox;
   /** Evidence uploads (ADR 0040): their records, storage, clamd scans and the rescan queue. */
   readonly evidence: EvidenceService;
+  /** Postcode → addresses (ADR 0050): OS Places when OS_PLACES_API_KEY is set, else an embedded fixture. */
+  readonly addressLookup: AddressLookup;
   close(): Promise<void>;
 }
 
@@ -104,6 +108,7 @@ export interface ServiceOverrides {
   readonly mailTransport?: MailTransport;
   readonly clamd?: Clamd;
   readonly fileStorage?: FileStorage;
+  readonly addressLookup?: AddressLookup;
 }
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
@@ -151,6 +156,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
       ? notifyTransport({ apiKey: config.notifyApiKey, baseUrl: config.notifyBaseUrl, templates: config.notifyTemplates, logger: logger.child({ component: 'notify' }) })
       : fileTransport(config.dataDir));
   const mail = createMailOutbox({ db: () => store.db, transport: mailTransport, logger: logger.child({ component: 'mail' }) });
+  const addressLookup = overrides.addressLookup ?? (config.osPlacesApiKey === undefined ? fixtureLookup()
+    : osPlacesLookup({ apiKey: config.osPlacesApiKey, url: config.osPlacesUrl, allowPrivateFor: config.egressAllowPrivate, logger: logger.child({ component: 'os-places' }) }));
   const feedback = createFeedbackService({ store, api, logger: logger.child({ component: 'feedback' }) });
   return {
     sessionStore,
@@ -167,8 +174,10 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     accounts,
     mail,
     evidence,
+    addressLookup,
     close: async () => {
       await evidence.stop();
+      addressLookup.close();
       await mail.stop();
       mailTransport.close();
       await credentials.close();

@@ -58,9 +58,9 @@ function nameFrom(value: unknown): PersonName | null {
 function addressFrom(value: unknown): Address | null {
   const a = record(value);
   const address1 = str(a?.address1);
-  const postcode = str(a?.postcode);
-  if (a === null || address1 === null || postcode === null) return null;
-  return { address1, address2: str(a.address2), address3: str(a.address3), postcode };
+  if (a === null || address1 === null) return null;
+  // The data model needs line 2 or a postcode, not both: an address saved without a postcode (overseas) is still one.
+  return { address1, address2: str(a.address2), address3: str(a.address3), postcode: str(a.postcode) ?? '' };
 }
 
 function lpaFrom(value: unknown): LpaSummary | null {

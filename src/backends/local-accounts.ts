@@ -329,7 +329,7 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
         email: s(row, 'email') ?? '',
         name,
         dob: s(row, 'dob'),
-        address: address1 === null || postcode === null ? null : { address1, address2: s(row, 'address2'), address3: s(row, 'address3'), postcode },
+        address: address1 === null ? null : { address1, address2: s(row, 'address2'), address3: s(row, 'address3'), postcode: postcode ?? '' },
         createdAt: created === null ? null : new Date(created),
         updatedAt: updated === null ? null : new Date(updated),
       });

@@ -123,7 +123,7 @@ test('every setting is documented, and secrets are marked', () => {
   const docs = describeSettings();
   assert.ok(docs.length >= 15);
   for (const d of docs) assert.ok(d.doc.length > 10, `${d.name} lacks documentation`);
-  assert.deepEqual(docs.filter((d) => d.secret).map((d) => d.name).sort(), ['NOTIFY_API_KEY', 'REDIS_URL', 'SESSION_SECRET']);
+  assert.deepEqual(docs.filter((d) => d.secret).map((d) => d.name).sort(), ['NOTIFY_API_KEY', 'OS_PLACES_API_KEY', 'REDIS_URL', 'SESSION_SECRET']);
 });
 
 test('outside production PUBLIC_ORIGIN follows HOST and PORT, and a loopback origin accepts its aliases (issue 16, point 10)', () => {

@@ -69,6 +69,9 @@ export interface Config {
   readonly notifyApiKey: string | undefined;
   readonly notifyBaseUrl: URL;
   readonly notifyTemplates: Readonly<Record<NotifyTemplate, string>>;
+  /** OS Places API key for the address lookup (ADR 0050); undefined: the embedded address fixture. */
+  readonly osPlacesApiKey: string | undefined;
+  readonly osPlacesUrl: URL;
   /** GA4 measurement ID; undefined: no analytics at all (docs/adr/0037). */
   readonly gaMeasurementId: string | undefined;
   /** The domain GA4 sets its cookies on, and on which withdrawing consent deletes them. */
@@ -248,6 +251,8 @@ export const SETTINGS = {
   NOTIFY_TEMPLATE_PASSWORD_CHANGED: { doc: 'Notify template: your password was changed (EMAIL_PASSWORD_CHANGED).', default: '856f6b93-a248-42ae-9580-5d0ff24b595e', parse: uuid },
   NOTIFY_TEMPLATE_NEW_EMAIL_VERIFY: { doc: 'Notify template: confirm your new address, sent to it (EMAIL_NEW_EMAIL_ADDRESS_VERIFY).', default: '1dd980a2-deab-4a5b-802b-61566188496d', parse: uuid },
   NOTIFY_TEMPLATE_NEW_EMAIL_NOTIFY: { doc: 'Notify template: your address is being changed, sent to the old one (EMAIL_NEW_EMAIL_ADDRESS_NOTIFY).', default: '85a14f80-813e-4e72-8dc5-5549d958a592', parse: uuid },
+  OS_PLACES_API_KEY: { doc: 'Ordnance Survey Places API key for the postcode lookup on "Your details" (the live front\'s OS Places key). Sent only to OS_PLACES_URL; never logged. Unset: a small embedded address fixture answers instead (development and tests).', secret: true, parse: (raw) => { if (!/^[A-Za-z0-9]{8,128}$/.test(raw)) throw new SettingError('must be an OS Data Hub API key (letters and digits)'); return raw; } },
+  OS_PLACES_URL: { doc: 'OS Places postcode search endpoint; egress allows its origin and nothing else for the lookup. A loopback or private host must be named in EGRESS_ALLOW_PRIVATE.', default: 'https://api.os.uk/search/places/v1/postcode', parse: url(['https:', 'http:']) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
   OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
   OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
@@ -479,6 +484,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     notifyApiKey,
     notifyBaseUrl: get('NOTIFY_BASE_URL') as URL,
     notifyTemplates: Object.freeze(notifyTemplates),
+    osPlacesApiKey: get('OS_PLACES_API_KEY') as string | undefined,
+    osPlacesUrl: get('OS_PLACES_URL') as URL,
     gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
     gaCookieDomain,
     legacyFront: get('LEGACY_FRONT') as boolean,

@@ -13,6 +13,8 @@ import { describeViolations, startSuite } from './browser-helper.ts';
 
 const EMAIL = 'sign.out@example.com';
 const PASSWORD = 'correct horse battery staple 42';
+// A named user: one without a name is sent to /user/about-you/new first, as on the live service.
+const NAMED = { first: 'Sam', last: 'Tester' };
 
 async function signIn(page: Page, origin: string): Promise<void> {
   await page.goto(origin + PATHS.login);
@@ -49,7 +51,7 @@ describe('GET /logout in Chromium', () => {
   let suite: Suite;
   before(async () => {
     suite = await startSuite();
-    await (suite.app.services.credentials as LocalCredentials).addUser({ email: EMAIL, password: PASSWORD, name: null });
+    await (suite.app.services.credentials as LocalCredentials).addUser({ email: EMAIL, password: PASSWORD, name: NAMED });
   });
   after(async () => {
     await suite.close();

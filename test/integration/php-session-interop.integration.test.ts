@@ -34,6 +34,8 @@ const PREFIX = 'PHPREDIS_SESSION:';
 const COOKIE = 'lpa3';
 const DOCROOT = join(import.meta.dirname, '..', 'php', 'front');
 const PASSWORD = 'correct horse battery staple';
+// A named user: one without a name is sent to /user/about-you/new first, as on the live service.
+const NAMED = { first: 'Sam', last: 'Tester' };
 const ID = /^[0-9a-f]{32}$/;
 
 let redis: StartedRedis;
@@ -251,7 +253,7 @@ describe('signed in on one site is signed in on the other', () => {
     const about = await s.app.get(PATHS.aboutYou);
     assert.equal(about.status, 200);
     assert.equal(csrfTokenFrom(about.text), phpToken);
-    const saved = await s.app.post(PATHS.aboutYou, { _csrf: phpToken ?? '', title: 'Dr', firstName: 'Augusta', lastName: 'King' });
+    const saved = await s.app.post(PATHS.aboutYou, { _csrf: phpToken ?? '', 'name-title': 'Dr', 'name-first': 'Augusta', 'name-last': 'King' });
     assert.equal(saved.status, 303, saved.text);
     assert.equal(html((await s.app.get(PATHS.aboutYou)).text).querySelector('#firstName')?.getAttribute('value'), 'Augusta');
 
@@ -305,7 +307,7 @@ describe('signed in on one site is signed in on the other', () => {
   test('a first sign-in on lpa-front stores lastLogin null, which PHP reads as NULL', async (t) => {
     const s = await sites(t);
     const email = 'first-time@example.com';
-    await s.users.addUser({ email, password: PASSWORD, name: null });
+    await s.users.addUser({ email, password: PASSWORD, name: NAMED });
     await appSignIn(s, email);
     const who = await whoami(s);
     assert.equal(who.signedIn, true);

@@ -24,6 +24,8 @@ import { PATHS } from '../../src/paths.ts';
 
 const COOKIE = 'lpa3';
 const PASSWORD = 'correct horse battery staple';
+// A named user: one without a name is sent to /user/about-you/new first, as on the live service.
+const NAMED = { first: 'Sam', last: 'Tester' };
 /** What a driver, Node or Fastify would put in a body; none of it may reach a user. */
 const LEAKS = /command timed out|max retries|ECONNREFUSED|READONLY|Connection is closed|statusCode|ioredis|redis|stream isn't writeable|FST_/i;
 /** Far below nginx's proxy_read_timeout (30 s): the store's per-command bound is 2 s. */
@@ -51,7 +53,7 @@ async function visitors(t: { after(fn: () => unknown): void }, redis: StartedRed
   assert.equal((await anonymous.get(PATHS.dashboard)).status, 302);
   assert.ok(anonymous.cookies.has(COOKIE));
   const email = `u${randomBytes(6).toString('hex')}@example.com`;
-  await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: null });
+  await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: NAMED });
   const signedIn = new Browser(built.origin);
   const form = await signedIn.get(PATHS.login);
   assert.equal((await signedIn.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);

@@ -21,6 +21,8 @@ import { PATHS } from '../../src/paths.ts';
 const PREFIX = 'PHPREDIS_SESSION:';
 const COOKIE = 'lpa3';
 const PASSWORD = 'correct horse battery staple';
+// A named user: one without a name is sent to /user/about-you/new first, as on the live service.
+const NAMED = { first: 'Sam', last: 'Tester' };
 /** In every textual value, so the log can be searched for it. */
 const MARK = 'CORRUPTMARK';
 
@@ -88,7 +90,7 @@ describe('an undecodable session value', () => {
 
       // Sign-in from this state, then sign-out: the cookie is expired.
       const email = `u${randomBytes(6).toString('hex')}@example.com`;
-      await users.addUser({ email, password: PASSWORD, name: null });
+      await users.addUser({ email, password: PASSWORD, name: NAMED });
       const signedIn = await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(loginForm.text) });
       assert.equal(signedIn.status, 303, `${name}: sign-in`);
       const page = await browser.get(PATHS.dashboard);

@@ -63,7 +63,7 @@ test('Bob signing in with Alice\'s cookie starts from an empty session: no notic
   assert.equal((await app.post(PATHS.login, { email: 'alice@example.com', password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);
   const aboutYou = await app.get(PATHS.aboutYou);
   const token = csrfTokenFrom(aboutYou.text);
-  assert.equal((await app.post(PATHS.aboutYou, { title: '', firstName: 'Alice', lastName: 'Changed', _csrf: token })).status, 303);
+  assert.equal((await app.post(PATHS.aboutYou, { 'name-title': 'Ms', 'name-first': 'Alice', 'name-last': 'Changed', _csrf: token })).status, 303);
   assert.equal((await legacy.post('/write.php', { key: 'aliceLegacyKey', json: '"alice\'s data"' })).status, 200);
   const aliceId = app.cookies.get(COOKIE) ?? '';
   const aliceKeys = await keysOf(aliceId);
@@ -83,7 +83,7 @@ test('Bob signing in with Alice\'s cookie starts from an empty session: no notic
   const dashboard = await app.get(PATHS.dashboard);
   assert.equal(dashboard.status, 200);
   assert.equal(html(dashboard.text).querySelector('[data-qa="success-notice"]'), null, 'Bob is not shown Alice\'s notice');
-  assert.equal(html((await app.get(PATHS.aboutYou)).text).querySelector('#firstName')?.getAttribute('value'), 'Bob', 'Bob sees his own details');
+  assert.equal(html((await app.get(PATHS.aboutYou)).text).querySelector('#name-first')?.getAttribute('value'), 'Bob', 'Bob sees his own details');
   const phpView = JSON.parse((await legacy.get('/dump.php')).text) as { keys: { name: string }[] };
   assert.equal(phpView.keys.some((k) => k.name === 'aliceLegacyKey'), false, 'nor does the PHP front see her key');
 

@@ -23,6 +23,8 @@ import { SESSION_KEYS } from '../../src/sessions/session-store.ts';
 import { PATHS, SIGNED_OUT_URL } from '../../src/paths.ts';
 
 const PASSWORD = 'correct horse battery staple';
+// A named user: one without a name is sent to /user/about-you/new first, as on the live service.
+const NAMED = { first: 'Sam', last: 'Tester' };
 const dirs: string[] = [];
 let redis: StartedRedis;
 const clients: Redis[] = [];
@@ -87,7 +89,7 @@ async function withPlantedIdentity(built: Built, identity: Record<string, unknow
 describe('sign-out ends the sign-in token', () => {
   test('a copy of a signed-out session\'s identity gets the sign-in page, not a signed-in one', async (t) => {
     const built = await app(t);
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'copy@example.com', password: PASSWORD, name: null });
+    await (built.services.credentials as LocalCredentials).addUser({ email: 'copy@example.com', password: PASSWORD, name: NAMED });
     const { browser, identity } = await signedIn(built, 'copy@example.com');
     // Before sign-out, the copy works: the test plants a real identity.
     assert.equal((await (await withPlantedIdentity(built, identity)).get(PATHS.dashboard)).status, 200);
@@ -111,7 +113,7 @@ describe('sign-out ends the sign-in token', () => {
         return { ...services, credentials: { ...services.credentials, revoke: () => Promise.resolve(false) } };
       },
     });
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'outage@example.com', password: PASSWORD, name: null });
+    await (built.services.credentials as LocalCredentials).addUser({ email: 'outage@example.com', password: PASSWORD, name: NAMED });
     const { browser, identity } = await signedIn(built, 'outage@example.com');
     await signOut(browser);
     assert.equal(built.logs.filter((l) => l.event === 'auth.sign_out.backend_revoke_failed').length, 1);
@@ -123,7 +125,7 @@ describe('sign-out ends the sign-in token', () => {
   test('with Redis, a token signed out on one instance is refused by another at once, and only its hash is kept', async (t) => {
     const dataDir = tempDir();
     const [a, b] = [await app(t, { REDIS_URL: redis.url }, dataDir), await app(t, { REDIS_URL: redis.url }, dataDir)];
-    await (a.services.credentials as LocalCredentials).addUser({ email: 'shared@example.com', password: PASSWORD, name: null });
+    await (a.services.credentials as LocalCredentials).addUser({ email: 'shared@example.com', password: PASSWORD, name: NAMED });
     const { browser, identity } = await signedIn(a, 'shared@example.com');
     const token = String(identity.token);
     await signOut(browser);
@@ -168,7 +170,7 @@ function navigationFrom(page: string, publicOrigin: string, site = 'same-origin'
 describe('GET /logout (the legacy pages sign out with a link)', () => {
   async function signedInBrowser(t: TestContext, email: string) {
     const built = await app(t);
-    await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: null });
+    await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: NAMED });
     const { browser, identity } = await signedIn(built, email);
     return { built, browser, token: String(identity.token), id: sessionIdOf(browser, built) };
   }

@@ -40,9 +40,9 @@ describe('templates', () => {
     const example = readFileSync(`${ROOT}test/kit/example-form/paper-form.njk`, 'utf8');
     assert.ok(onTheKit('test/kit/example-form/paper-form.njk', example));
     assert.deepEqual(scanTemplate('paper-form.njk', example), []);
-    // A page not moved yet (about-you) is written the old way: the check sees its words.
-    const aboutYou = readFileSync(`${ROOT}src/features/user/about-you.njk`, 'utf8');
-    assert.ok(scanTemplate('about-you.njk', aboutYou).length > 3, 'the check sees words where they are');
+    // A page written the old way (about-you was, before issue 22): the check sees its words.
+    const english = '<h1 class="govuk-heading-l">Your details</h1>\n<p class="govuk-body">Update your details.</p>\n{{ govukInput({ label: { text: "First names" }, id: "first" }) }}\n{{ govukButton({ text: "Save changes" }) }}';
+    assert.ok(scanTemplate('about-you.njk', english).length > 3, 'the check sees words where they are');
   });
 
   test('the features moved onto the kit and the layout are checked even where a template extends base.njk', () => {

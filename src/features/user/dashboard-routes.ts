@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsBackend } from '../../backends/accounts.ts';
-import type { CredentialBackend } from '../../backends/credentials.ts';
 import { LPAS_PER_PAGE } from '../../backends/accounts.ts';
 import { LEGACY_PATHS, PATHS, USE_AN_LPA_URL } from '../../paths.ts';
 import { httpError } from '../../platform/http-error.ts';
@@ -18,21 +17,13 @@ import { KNOWN_STATUSES, SHORT_LIST, TERMS_LAST_UPDATED, TERMS_SEEN_KEY, groupBy
 import { takeLegacyFlash } from './legacy-flash.ts';
 import { NOTICE_KEY, formatDateTime } from './user-routes.ts';
 
-/**
- * Session key: this session's user has a name, so the incomplete-profile check is done. A name cannot be removed
- * (your details requires one), so one look a session is enough and later views make only the LPA call.
- */
-export const PROFILE_COMPLETE_KEY = 'lpaFrontProfileComplete';
-
 export interface DashboardRoutesOptions {
   readonly accounts: AccountsBackend;
-  /** Who the user is: for the incomplete-profile check, once a session. */
-  readonly credentials: Pick<CredentialBackend, 'getUser'>;
   /** LPAs completed from this day show OPG's processing status (config TRACK_FROM_DATE). */
   readonly trackFromDate: Date;
   /**
-   * The legacy front serves the pages around this one (config LEGACY_FRONT): no name goes to about-you/new, no LPAs to
-   * the create page, an old sign-in to the new terms, and the status script asks its statuses route.
+   * The legacy front serves the pages around this one (config LEGACY_FRONT): no LPAs go to the create page, an old
+   * sign-in to the new terms, and the status script asks its statuses route. (No name yet: profile-gate.ts, always.)
    */
   readonly legacyFront: boolean;
   readonly now?: () => number;
@@ -59,7 +50,7 @@ export function dashboardHref(page: number, search: string | undefined): string 
 }
 
 export default async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
-  const { accounts, credentials, trackFromDate, legacyFront } = options;
+  const { accounts, trackFromDate, legacyFront } = options;
   const now = options.now ?? Date.now;
 
   /** The backend no longer accepts the token: signed out, and told why. */
@@ -75,13 +66,6 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     const isSearch = search !== undefined && search !== '';
     const page = Math.max(1, requested);
     const session = requireSession(request);
-    // UserDetailsMiddleware: no name yet, so "your details" first (a page only the legacy front serves so far).
-    if (legacyFront && session.get(PROFILE_COMPLETE_KEY) !== true) {
-      const details = await credentials.getUser(user.userId, user.token, request.id);
-      if (details === null) return tokenRejected(session, reply);
-      if (details.name === null) return reply.redirect(LEGACY_PATHS.aboutYouNew, 302);
-      session.set(PROFILE_COMPLETE_KEY, true);
-    }
     const lastLogin = lastLoginOf(session);
     // TermsAndConditionsMiddleware: last signed in before the terms changed, so shown them, once a session.
     if (legacyFront && lastLogin !== null && lastLogin < TERMS_LAST_UPDATED && !session.has(TERMS_SEEN_KEY)) {

@@ -1,33 +1,17 @@
 /**
- * The first signed-in pages: `/user/about-you` (view and change the name; the dashboard is dashboard-routes.ts) and
- * `/session-state` (the timeout warning's read-only question "how long have I got?").
+ * What the signed-in pages share (the one-time notice, UK dates), and `/session-state`: the timeout warning's
+ * read-only question "how long have I got?". The dashboard is dashboard-routes.ts, "Your details" about-you-routes.ts.
  *
- * None of these is in PUBLIC_ROUTES except /session-state (which answers 204, no sign-in, to anonymous callers), so the
- * auth guard has already sent anonymous requests to sign-in; `signedInUser` is the belt to those braces.
- * The user's details always come from the credential backend (the API or the local store), never from
- * the session.
+ * /session-state is in PUBLIC_ROUTES: it answers 204, no sign-in, to anonymous callers.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CredentialBackend } from '../../backends/credentials.ts';
+import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../paths.ts';
-import type { SignedInUser } from '../../platform/auth-guard.ts';
-import { httpError } from '../../platform/http-error.ts';
-import { requireSession } from '../../platform/session.ts';
-import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import type { AboutYouBodyType, AboutYouValues, FieldError } from './user-schema.ts';
-import { AboutYouBody, NAME_LIMITS, readAboutYou } from './user-schema.ts';
 
 /** Session key for a one-time success message shown on the next dashboard view (its words: dashboard.json `notice`). */
 export const NOTICE_KEY = 'lpaFrontNotice';
 
 export interface UserRoutesOptions {
-  readonly credentials: CredentialBackend;
   readonly now?: () => number;
-}
-
-function signedInUser(request: FastifyRequest): SignedInUser {
-  if (request.user === undefined) throw httpError(401, 'signed-in route reached without a user');
-  return request.user;
 }
 
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
@@ -40,39 +24,8 @@ export function formatDateTime(date: Date): string {
   return `${parts.day ?? ''} ${parts.month ?? ''} ${parts.year ?? ''} at ${parts.hour ?? ''}:${parts.minute ?? ''}${(parts.dayPeriod ?? '').toLowerCase()}`;
 }
 
-/** The backend no longer accepts the token: sign out and say why. */
-function tokenRejected(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  requireSession(request).delete(SESSION_KEYS.identity);
-  return reply.redirect(PATHS.loginTimeout, 303);
-}
-
-function renderAboutYou(reply: FastifyReply, values: AboutYouValues, errors: readonly FieldError[], status: number): FastifyReply {
-  const fieldErrors: Record<string, string> = {};
-  for (const e of errors) fieldErrors[e.href.slice(1)] ??= e.text;
-  return reply.view('user/about-you.njk', { values, errors: errors.length > 0 ? errors : undefined, fieldErrors, limits: NAME_LIMITS }, status);
-}
-
 export default async function userRoutes(app: FastifyInstance, options: UserRoutesOptions): Promise<void> {
-  const { credentials } = options;
   const now = options.now ?? Date.now;
-
-  app.get(PATHS.aboutYou, async (request, reply) => {
-    const user = signedInUser(request);
-    const details = await credentials.getUser(user.userId, user.token, request.id);
-    if (details === null) return tokenRejected(request, reply);
-    const values = { title: details.name?.title ?? '', firstName: details.name?.first ?? '', lastName: details.name?.last ?? '' };
-    return renderAboutYou(reply, values, [], 200);
-  });
-
-  app.post<{ Body: AboutYouBodyType }>(PATHS.aboutYou, { schema: { body: AboutYouBody } }, async (request, reply) => {
-    const user = signedInUser(request);
-    const { values, errors, name } = readAboutYou(request.body);
-    if (name === null) return renderAboutYou(reply, values, errors, 400);
-    const saved = await credentials.updateName(user.userId, user.token, name, request.id);
-    if (!saved) return tokenRejected(request, reply);
-    requireSession(request).set(NOTICE_KEY, 'name-updated');
-    return reply.redirect(PATHS.dashboard, 303);
-  });
 
   // Read-only: never refreshes the token (resolveUser skips this path), never writes or slides the
   // session whatever the request says (X-SessionReadOnly is what our script sends anyway).
