@@ -219,6 +219,9 @@ describe('evidence upload with a real clamd', () => {
       ['no CSRF token', () => postMultipart(ada, multipart(undefined, [{ name: 'letter.pdf', data: pdf }])), 403, undefined],
       ['the token after the file', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: pdf }], { tokenLast: true })), 403, undefined],
       ['a wrong token', () => postMultipart(ada, multipart('0'.repeat(32), [{ name: 'letter.pdf', data: pdf }])), 403, undefined],
+      ['a url-encoded POST with the token (no files)', async (tok) => ada.post(PATHS.evidence, { _csrf: tok, file: 'letter.pdf' }), 400, /Select a file/],
+      ['a cross-site POST with the token', (tok) => fetch(ada.origin + PATHS.evidence, { method: 'POST', redirect: 'manual', body: new Uint8Array(multipart(tok, [{ name: 'letter.pdf', data: pdf }])), headers: { cookie: ada.cookieHeader(), 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } }).then(async (r) => ({ status: r.status, text: await r.text() })), 403, undefined],
+      ['six files in one request', (tok) => postMultipart(ada, multipart(tok, Array.from({ length: 6 }, (_, i) => ({ name: `p${String(i)}.png`, data: makePng(4, 4) })))), 400, /Select 5 files or fewer/],
       ['a slow upload', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: Buffer.concat([pdf, Buffer.alloc(64 * 1024, 0x20)]) }]), { chunk: 4096, delayMs: 250 }), 400, /took too long/],
     ];
     for (const [label, send, status, message] of cases) {

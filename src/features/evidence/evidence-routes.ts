@@ -124,21 +124,24 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
     scope.addContentTypeParser('multipart/form-data', async (request: FastifyRequest, payload: Readable): Promise<UploadBody> => receive(request, payload));
     scope.post(PATHS.evidence, async (request, reply) => {
       const user = signedInUser(request);
-      const body = request.body as UploadBody;
+      const body = request.body as Partial<UploadBody> | null;
       const language = pageLanguage(request, reply, app.words);
       const { t } = language;
+      // A url-encoded POST (the app-wide parser) carries a token but no files: never an upload.
+      if (body === null || !Array.isArray(body.outcomes)) return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
       const errorFor = (reason: Refusal, name: string): string => t(`evidence:errors.${reason.startsWith('pdf-') ? 'pdf' : reason}`, { ...words, name });
+      const outcomes: readonly FileOutcome[] = body.outcomes;
       if (body.problem !== undefined) {
         const key = body.problem === 'unavailable' ? 'unavailable' : body.problem === 'too-many-files' ? 'too-many-files'
           : body.problem === 'file-too-large' ? 'too-large' : body.problem === 'timeout' || body.problem === 'too-slow' ? 'slow' : 'request';
         return render(request, reply, [{ text: t(`evidence:errors.${key}`, { ...words, name: body.problemFile ?? '' }), href: '#file' }], body.problem === 'unavailable' ? 503 : 400);
       }
       const errors: { text: string; href: string }[] = [];
-      const refused = body.outcomes.filter((o) => !o.ok);
-      if (body.outcomes.length === 0 || refused.length === body.outcomes.length && refused.every((o) => o.reason === 'none')) {
+      const refused = outcomes.filter((o) => !o.ok);
+      if (outcomes.length === 0 || refused.length === outcomes.length && refused.every((o) => o.reason === 'none')) {
         return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
       }
-      for (const o of body.outcomes) {
+      for (const o of outcomes) {
         if (!o.ok) {
           if (o.reason !== 'none') errors.push({ text: errorFor(o.reason, o.displayName), href: '#file' });
           continue;
@@ -151,7 +154,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
           service.files.release(o.file.id); // refused here and said so: nothing kept (the audit line is the record)
         }
       }
-      request.log.debug({ files: body.outcomes.length, refused: errors.length, userHash: userHash(user.userId) }, 'evidence upload handled');
+      request.log.debug({ files: outcomes.length, refused: errors.length, userHash: userHash(user.userId) }, 'evidence upload handled');
       if (errors.length > 0) return render(request, reply, errors, 400);
       setFlash(request, 'evidence:uploaded');
       return reply.redirect(PATHS.evidence, 303);
