@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
 import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
-import { EICAR, EICAR_SIGNATURE, startClamd } from '../helpers/services.ts';
+import { EICAR, EICAR_SIGNATURE, startClamd, waitFor } from '../helpers/services.ts';
 import type { StartedClamd } from '../helpers/services.ts';
 import { makePdf, makePng } from '../helpers/upload-fixtures.ts';
 import { english } from '../helpers/words.ts';
@@ -317,7 +317,7 @@ describe('evidence upload with a real clamd', () => {
   });
 
   test('clamd stopped: files wait as Checking and cannot be downloaded; a new clamd scans them, nothing skipped', async (t) => {
-    const built = await start(t);
+    const built = await start(t, { UPLOAD_SCAN_INTERVAL_MS: '1000' });
     const ada = await signIn(built, 'ada@example.com');
     await clamd.stop();
     unlinkSync(link);
@@ -333,8 +333,11 @@ describe('evidence upload with a real clamd', () => {
 
     clamd = await startClamd();
     symlinkSync(clamd.address.slice('unix:'.length), link);
-    assert.equal(await built.services.evidence.sweep(), 2);
-    const after = listed((await ada.get(PATHS.evidence)).text);
+    // No one asks: the app's own sweep (every second here) finds clamd back and scans both.
+    const after = await waitFor(async () => {
+      const rows = listed((await ada.get(PATHS.evidence)).text);
+      return rows.every((f) => f.status !== 'checking') ? rows : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250, what: 'the sweep to scan the waiting files' });
     assert.deepEqual(after.map((f) => [f.name, f.status]), [['clean.pdf', 'ready'], ['bad.pdf', 'rejected']]);
     assert.equal((await ada.get(after[0]?.href ?? '')).status, 200);
     assert.equal(onDisk(built).length, 1, 'the infected file is deleted');

@@ -118,6 +118,10 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
     }, status);
   }
 
+  // The rescan queue runs while the app does (every UPLOAD_SCAN_INTERVAL_MS, first at start).
+  app.addHook('onReady', async () => { service.start(); });
+  app.addHook('onClose', async () => { await service.stop(); });
+
   app.get(PATHS.evidence, async (request, reply) => render(request, reply, [], 200));
 
   await app.register(async (scope) => {
