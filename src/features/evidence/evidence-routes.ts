@@ -86,7 +86,7 @@ function mib(bytes: number): string {
 export default async function evidenceRoutes(app: FastifyInstance, options: EvidenceRoutesOptions): Promise<void> {
   const { service, limits } = options;
   const now = options.now ?? Date.now;
-  const hashKey = Buffer.from(hkdfSync('sha256', options.auditSecret, Buffer.alloc(0), 'lpa-front audit evidence user v1', 32));
+  const hashKey = Buffer.from(hkdfSync('sha256', options.auditSecret, Buffer.alloc(0), 'lpa-front-audit-evidence-user-v1', 32));
   const userHash = (userId: string): string => createHmac('sha256', hashKey).update(userId, 'utf8').digest('hex').slice(0, 32);
   const checkLimits = { maxBytes: limits.maxFileBytes, maxImagePixels: limits.maxImagePixels };
   const words = { max: limits.maxFilesPerUser, maxMiB: mib(limits.maxFileBytes), maxPixels: limits.maxImagePixels, days: limits.retentionDays };
