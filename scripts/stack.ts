@@ -3,7 +3,9 @@
  *
  *   nginx (deploy/nginx/generate.ts) on https://127.0.0.1:$STACK_PORT (8443), plain HTTP on $STACK_HTTP_PORT
  *   (8080) redirecting to it; two lpa-front instances (`node src/server.ts`, production mode, TRUSTED_PROXIES
- *   = nginx's address); one Redis for the shared sessions when redis-server is installed.
+ *   = nginx's address); one Redis for the shared sessions when redis-server is installed; with `clamd` (what
+ *   `npm run stack` asks for when clamd is installed), a ClamAV daemon for evidence uploads (ADR 0040), with only a
+ *   test signature for EICAR (no signature download here: a real deployment runs freshclam).
  *
  * A local test CA and a server certificate for 127.0.0.1/localhost are made with the openssl CLI into .stack/
  * (the CA is written to .stack/ca.pem: `curl --cacert .stack/ca.pem`, or NODE_EXTRA_CA_CERTS=.stack/ca.pem).
@@ -20,7 +22,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { generateNginxConf } from '../deploy/nginx/generate.ts';
 import type { EdgeOptions, LegacyUpstream } from '../deploy/nginx/generate.ts';
-import { canConnect, freePort, reservePort, systemBinary, waitFor } from '../test/helpers/services.ts';
+import { canConnect, freePort, reservePort, startClamd, systemBinary, waitFor } from '../test/helpers/services.ts';
+import type { StartedClamd } from '../test/helpers/services.ts';
 import { issueTestCertificates, spawnGroup } from '../test/helpers/processes.ts';
 
 const execFileAsync = promisify(execFile);
@@ -38,6 +41,8 @@ export interface StackOptions {
   readonly instances?: number;
   /** Start Redis and pass REDIS_URL to the instances. Default: when redis-server is installed. */
   readonly redis?: boolean;
+  /** Start a clamd (test signatures only) and pass CLAMD_ADDRESS to the instances. Default false (the edge tests need none). */
+  readonly clamd?: boolean;
   /** The legacy front for undeclared paths; none: 404. */
   readonly legacy?: LegacyUpstream;
   /** Extra environment for the instances. */
@@ -83,6 +88,8 @@ export interface Stack {
   readonly dir: string;
   readonly instances: readonly Instance[];
   readonly redisUrl: string | undefined;
+  /** CLAMD_ADDRESS given to the instances, when `clamd` was asked for. */
+  readonly clamdAddress: string | undefined;
   readonly nginx: Service & { readonly confFile: string; readonly accessLog: string };
   readonly sessionSecret: string;
   /**
@@ -201,6 +208,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const publicHost = `${LOOPBACK}:${String(httpsPort)}`;
   const { caFile, certFile, keyFile } = await ensureCertificates(dir);
   const started: Service[] = [];
+  let clamd: StartedClamd | undefined;
   const stopAll = async (): Promise<void> => {
     // nginx first (graceful quit), then the instances (they drain), then Redis.
     const rank = (s: Service): number => (s.name === 'nginx' ? 0 : s.name === 'redis-server' ? 2 : 1);
@@ -208,6 +216,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await order[0]?.stop(order[0].name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
     await Promise.all(order.slice(1).filter((s) => rank(s) === 1).map((s) => s.stop('SIGTERM')));
     for (const s of order.filter((x) => rank(x) === 2)) await s.stop('SIGTERM');
+    await clamd?.stop();
   };
 
   try {
@@ -225,6 +234,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       say(`redis      ${redisUrl}`);
     } else {
       say('redis      not installed: the instances use in-memory sessions, which are NOT shared between them');
+    }
+
+    if (options.clamd === true) {
+      clamd = await startClamd();
+      say(`clamd      ${clamd.address} (a test signature for EICAR only: no signature download here)`);
     }
 
     const sessionSecret = randomBytes(48).toString('base64');
@@ -249,6 +263,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         WORKERS: '1',
         LOG_LEVEL: 'info',
         ...(redisUrl !== undefined ? { REDIS_URL: redisUrl } : {}),
+        ...(clamd !== undefined ? { CLAMD_ADDRESS: clamd.address } : {}),
         ...options.env,
         ...options.instanceEnv?.[i],
       };
@@ -351,6 +366,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dir,
       instances,
       redisUrl,
+      clamdAddress: clamd?.address,
       sessionSecret,
       nginx: Object.assign(nginxService, { confFile, accessLog: join(prefix, 'logs/access.log') }),
       setInRotation,
@@ -368,13 +384,13 @@ async function main(): Promise<void> {
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  const stack = await startStack({ log });
+  const stack = await startStack({ log, clamd: hasBinary('clamd') });
   const keepAlive = setInterval(() => undefined, 1 << 30); // the services are unref'd; this process waits for them
   log(`\nReady: ${stack.origin}/  (curl --cacert ${stack.caFile} ${stack.origin}/). Ctrl-C stops everything.`);
   const state = { shuttingDown: false };
   const shutdown = (signal: string): void => {
     state.shuttingDown = true;
-    log(`\n${signal}: stopping nginx, lpa-front instances, redis`);
+    log(`\n${signal}: stopping nginx, lpa-front instances, redis, clamd`);
     void stack.stop().then(() => {
       clearInterval(keepAlive);
       process.exit(0);

@@ -86,7 +86,7 @@ function mib(bytes: number): string {
 export default async function evidenceRoutes(app: FastifyInstance, options: EvidenceRoutesOptions): Promise<void> {
   const { service, limits } = options;
   const now = options.now ?? Date.now;
-  const hashKey = Buffer.from(hkdfSync('sha256', options.auditSecret, Buffer.alloc(0), 'lpa-front audit evidence user v1', 32));
+  const hashKey = Buffer.from(hkdfSync('sha256', options.auditSecret, Buffer.alloc(0), 'lpa-front-audit-evidence-user-v1', 32));
   const userHash = (userId: string): string => createHmac('sha256', hashKey).update(userId, 'utf8').digest('hex').slice(0, 32);
   const checkLimits = { maxBytes: limits.maxFileBytes, maxImagePixels: limits.maxImagePixels };
   const words = { max: limits.maxFilesPerUser, maxMiB: mib(limits.maxFileBytes), maxPixels: limits.maxImagePixels, days: limits.retentionDays };
@@ -118,27 +118,34 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
     }, status);
   }
 
+  // The rescan queue runs while the app does (every UPLOAD_SCAN_INTERVAL_MS, first at start).
+  app.addHook('onReady', async () => { service.start(); });
+  app.addHook('onClose', async () => { await service.stop(); });
+
   app.get(PATHS.evidence, async (request, reply) => render(request, reply, [], 200));
 
   await app.register(async (scope) => {
     scope.addContentTypeParser('multipart/form-data', async (request: FastifyRequest, payload: Readable): Promise<UploadBody> => receive(request, payload));
     scope.post(PATHS.evidence, async (request, reply) => {
       const user = signedInUser(request);
-      const body = request.body as UploadBody;
+      const body = request.body as Partial<UploadBody> | null;
       const language = pageLanguage(request, reply, app.words);
       const { t } = language;
+      // A url-encoded POST (the app-wide parser) carries a token but no files: never an upload.
+      if (body === null || !Array.isArray(body.outcomes)) return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
       const errorFor = (reason: Refusal, name: string): string => t(`evidence:errors.${reason.startsWith('pdf-') ? 'pdf' : reason}`, { ...words, name });
+      const outcomes: readonly FileOutcome[] = body.outcomes;
       if (body.problem !== undefined) {
         const key = body.problem === 'unavailable' ? 'unavailable' : body.problem === 'too-many-files' ? 'too-many-files'
           : body.problem === 'file-too-large' ? 'too-large' : body.problem === 'timeout' || body.problem === 'too-slow' ? 'slow' : 'request';
         return render(request, reply, [{ text: t(`evidence:errors.${key}`, { ...words, name: body.problemFile ?? '' }), href: '#file' }], body.problem === 'unavailable' ? 503 : 400);
       }
       const errors: { text: string; href: string }[] = [];
-      const refused = body.outcomes.filter((o) => !o.ok);
-      if (body.outcomes.length === 0 || refused.length === body.outcomes.length && refused.every((o) => o.reason === 'none')) {
+      const refused = outcomes.filter((o) => !o.ok);
+      if (outcomes.length === 0 || refused.length === outcomes.length && refused.every((o) => o.reason === 'none')) {
         return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
       }
-      for (const o of body.outcomes) {
+      for (const o of outcomes) {
         if (!o.ok) {
           if (o.reason !== 'none') errors.push({ text: errorFor(o.reason, o.displayName), href: '#file' });
           continue;
@@ -151,7 +158,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
           service.files.release(o.file.id); // refused here and said so: nothing kept (the audit line is the record)
         }
       }
-      request.log.debug({ files: body.outcomes.length, refused: errors.length, userHash: userHash(user.userId) }, 'evidence upload handled');
+      request.log.debug({ files: outcomes.length, refused: errors.length, userHash: userHash(user.userId) }, 'evidence upload handled');
       if (errors.length > 0) return render(request, reply, errors, 400);
       setFlash(request, 'evidence:uploaded');
       return reply.redirect(PATHS.evidence, 303);
