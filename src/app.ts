@@ -29,6 +29,7 @@ import cspReportRoutes from './features/csp-report/csp-report-routes.ts';
 import feedbackRoutes from './features/feedback/feedback-routes.ts';
 import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
+import passwordRoutes from './features/password/password-routes.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -141,6 +142,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
+  await app.register(passwordRoutes, { accounts: services.accounts, mail: services.mail, revocations: services.revocations, throttleStore: services.throttleStore, credentials: services.credentials, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs }); // forgotten, reset and change password
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

@@ -29,6 +29,10 @@ export const PATHS = {
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
   aboutYou: '/user/about-you',
+  forgotPassword: '/forgot-password',
+  /** The reset link's page is this prefix and the token (route `${PATHS.resetPassword}:token`, resetPasswordPath()). */
+  resetPassword: '/forgot-password/reset/',
+  changePassword: '/user/change-password',
   assets: '/assets/',
 } as const;
 
@@ -49,6 +53,8 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
+  [PATHS.resetPassword]: 'a prefix (the token follows): the nginx generator routes exact paths only, so reset links reach the PHP page, which calls the same API',
+  [PATHS.changePassword]: "its success message is shown on /user/about-you, still the PHP front's page, which does not read lpa-front's flash",
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
@@ -60,10 +66,8 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
  */
 export const LEGACY_PATHS = {
   signup: '/signup',
-  forgotPassword: '/forgot-password',
   guide: '/guide',
   createLpa: '/user/dashboard/create',
-  changePassword: '/user/change-password',
   changeEmail: '/user/change-email-address',
   deleteAccount: '/user/delete',
   lpa: '/lpa',
@@ -74,6 +78,11 @@ export const LEGACY_PATHS = {
  * needs that origin in the CSP's form-action, so the policy reads it from here.
  */
 export const SIGNED_OUT_URL = 'https://www.gov.uk/done/lasting-power-of-attorney';
+
+/** The reset link's path for a token. */
+export function resetPasswordPath(token: string): string {
+  return PATHS.resetPassword + token;
+}
 
 /** The prefix under which content-hashed static files are served. */
 export const ASSET_PREFIX = PATHS.assets;
@@ -103,6 +112,8 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.loginTimeout]: ['GET', 'HEAD'],
   [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
+  [PATHS.forgotPassword]: ['GET', 'HEAD', 'POST'],
+  [`${PATHS.resetPassword}:token`]: ['GET', 'HEAD', 'POST'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };
 

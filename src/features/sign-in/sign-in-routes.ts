@@ -22,6 +22,7 @@ import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { RevocationStore } from '../../sessions/revocation-store.ts';
+import { ACCOUNT_INDEX_SECONDS } from '../../sessions/revocation-store.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import { auditSignIn, auditSignOut, createUserHasher } from './audit.ts';
 import { newIdentity, revokeSignIn } from './identity.ts';
@@ -182,6 +183,8 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     session.regenerateEmpty();
     session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
     session.set(USER_HASH_KEY, accountKey);
+    // Indexed under the account, so a password reset or change elsewhere can sign this session out (ADR 0047).
+    if (accountKey !== null) await options.revocations.remember(accountKey, result.token, ACCOUNT_INDEX_SECONDS);
     auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
     return reply.redirect(safeLocalPath(resume, PATHS.dashboard), 303);
   });
