@@ -1,7 +1,7 @@
 // Form tokens (ADR 0022) on their own: bound to the form cookie and the secret, timed out after the lifetime.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FormTokens, formCookieName } from './csrf.ts';
+import { FormTokens, crossSiteReason, formCookieName } from './csrf.ts';
 
 const SECRET = Buffer.from('unit-test-secret-for-form-tokens-0000000000');
 const COOKIE = '0123456789abcdef0123456789abcdef';
@@ -35,4 +35,10 @@ test('refused, with the reason the 403 page tells apart', () => {
 test('the form cookie is __Host- prefixed when Secure', () => {
   assert.equal(formCookieName(true), '__Host-lpa-form');
   assert.equal(formCookieName(false), 'lpa-form');
+});
+
+test('Origin: null passes only when the browser says same-origin (a no-referrer page\'s own form)', () => {
+  const site = 'https://example.gov.uk';
+  assert.equal(crossSiteReason('same-origin', 'null', site), false);
+  for (const fetchSite of ['cross-site', 'same-site', 'none', undefined]) assert.equal(crossSiteReason(fetchSite, 'null', site), true, String(fetchSite));
 });
