@@ -84,6 +84,22 @@ describe('password pages on the API backend', () => {
     assert.deepEqual(fake.violations, []);
   });
 
+  test('an expired reset link (24 h at the API) is "That password link does not work", and stays so', async (t) => {
+    const built = await app(t);
+    addUser('api-expired@example.com');
+    await forgot(built, 'api-expired@example.com');
+    const path = new URL(lastMail(built, 'api-expired@example.com').personalisation.forgotPasswordUrl ?? '').pathname;
+    fake.clock += 86_400_000 + 1000;
+    t.after(() => { fake.clock = Date.now(); });
+    const browser = new Browser(built.origin);
+    const form = await browser.get(path);
+    const res = await browser.post(path, { password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(form.text) });
+    assert.equal(res.status, 200);
+    assert.match(html(res.text).querySelector('h1')?.textContent ?? '', /That password link does not work/);
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(built.logs.filter((l) => l.event === 'account.password_reset.refused').length, 1);
+  });
+
   test('change: this session on the new token, the other one signed out at once; the contract holds', async (t) => {
     const built = await app(t);
     addUser('api-change@example.com');

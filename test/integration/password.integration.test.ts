@@ -237,4 +237,11 @@ describe('throttles of their own', () => {
     assert.equal(built.logs.filter((l) => l.event === 'account.password_reset.throttled').length, 3);
     await signIn(built, 'flooded@example.com', OLD);
   });
+
+  test('one source asking for many addresses is throttled too (30 an hour), answered alike, sending nothing more', async (t) => {
+    const built = await app(t);
+    for (let i = 0; i < 32; i++) assert.equal((await forgot(new Browser(built.origin), `spray-${String(i)}@example.com`)).status, 200);
+    assert.equal(mails(built).length, 30);
+    assert.deepEqual(built.logs.filter((l) => l.event === 'account.password_reset.throttled').map((l) => l.by), ['source', 'source']);
+  });
 });
