@@ -33,6 +33,7 @@ import dashboardRoutes from './features/user/dashboard-routes.ts';
 import evidenceRoutes from './features/evidence/evidence-routes.ts';
 import aboutYouRoutes from './features/user/about-you-routes.ts';
 import profileGate from './features/user/profile-gate.ts';
+import passwordRoutes from './features/password/password-routes.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -149,6 +150,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(dashboardRoutes, { accounts: services.accounts, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront }); // the user's LPAs
   await app.register(evidenceRoutes, { service: services.evidence, publicOrigin: config.acceptedOrigins, auditSecret: config.sessionSecret, limits: { maxFileBytes: config.uploadMaxFileBytes, maxFilesPerUser: config.uploadMaxFilesPerUser, maxImagePixels: config.uploadMaxImagePixels, timeoutMs: config.uploadTimeoutMs, minBytesPerSecond: config.uploadMinBytesPerSecond, retentionDays: config.uploadRetentionDays } }); // evidence uploads, scanned (ADR 0040)
   await app.register(aboutYouRoutes, { accounts: services.accounts, addressLookup: services.addressLookup });
+  await app.register(passwordRoutes, { accounts: services.accounts, mail: services.mail, revocations: services.revocations, throttleStore: services.throttleStore, credentials: services.credentials, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs }); // forgotten, reset and change password
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

@@ -34,6 +34,10 @@ export const PATHS = {
   evidence: '/user/evidence',
   aboutYouNew: '/user/about-you/new',
   addressLookup: '/address-lookup',
+  forgotPassword: '/forgot-password',
+  /** The reset link's page is this prefix and the token (route `${PATHS.resetPassword}:token`, resetPasswordPath()). */
+  resetPassword: '/forgot-password/reset/',
+  changePassword: '/user/change-password',
   assets: '/assets/',
 } as const;
 
@@ -54,6 +58,7 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
+  [PATHS.resetPassword]: 'a prefix (the token follows): the nginx generator routes exact paths only, so reset links reach the PHP page, which calls the same API',
 };
 
 /**
@@ -64,10 +69,8 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
  */
 export const LEGACY_PATHS = {
   signup: '/signup',
-  forgotPassword: '/forgot-password',
   guide: '/guide',
   createLpa: '/user/dashboard/create',
-  changePassword: '/user/change-password',
   changeEmail: '/user/change-email-address',
   deleteAccount: '/user/delete',
   lpa: '/lpa',
@@ -93,6 +96,11 @@ export const EVIDENCE_FILE_ROUTE = `${PATHS.evidence}/:id`;
 export const EVIDENCE_DELETE_ROUTE = `${PATHS.evidence}/:id/delete`;
 export function evidenceFilePath(id: string): string {
   return `${PATHS.evidence}/${encodeURIComponent(id)}`;
+}
+
+/** The reset link's path for a token. */
+export function resetPasswordPath(token: string): string {
+  return PATHS.resetPassword + token;
 }
 
 /** The prefix under which content-hashed static files are served. */
@@ -123,6 +131,8 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.loginTimeout]: ['GET', 'HEAD'],
   [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
+  [PATHS.forgotPassword]: ['GET', 'HEAD', 'POST'],
+  [`${PATHS.resetPassword}:token`]: ['GET', 'HEAD', 'POST'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };
 

@@ -80,6 +80,8 @@ export interface Config {
   readonly trackFromDate: Date;
   /** The legacy PHP front answers the paths lpa-front does not (behind the edge): its pages may be redirected to. */
   readonly legacyFront: boolean;
+  /** Sign up, resend activation and forgotten password answer no sooner than this (evenTime: no enumeration by timing). */
+  readonly accountAnswerFloorMs: number;
 }
 
 /** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
@@ -253,6 +255,7 @@ export const SETTINGS = {
   NOTIFY_TEMPLATE_NEW_EMAIL_NOTIFY: { doc: 'Notify template: your address is being changed, sent to the old one (EMAIL_NEW_EMAIL_ADDRESS_NOTIFY).', default: '85a14f80-813e-4e72-8dc5-5549d958a592', parse: uuid },
   OS_PLACES_API_KEY: { doc: 'Ordnance Survey Places API key for the postcode lookup on "Your details" (the live front\'s OS Places key). Sent only to OS_PLACES_URL; never logged. Unset: a small embedded address fixture answers instead (development and tests).', secret: true, parse: (raw) => { if (!/^[A-Za-z0-9]{8,128}$/.test(raw)) throw new SettingError('must be an OS Data Hub API key (letters and digits)'); return raw; } },
   OS_PLACES_URL: { doc: 'OS Places postcode search endpoint; egress allows its origin and nothing else for the lookup. A loopback or private host must be named in EGRESS_ALLOW_PRIVATE.', default: 'https://api.os.uk/search/places/v1/postcode', parse: url(['https:', 'http:']) },
+  ACCOUNT_ANSWER_FLOOR_MS: { doc: 'Sign up, resend activation and forgotten password answer no sooner than this many ms, whatever they found, so their timing does not tell whether an address has an account. Above the API\'s slowest usual answer, below its timeout.', default: '1000', parse: integer(0, 10_000) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
   OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
   OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
@@ -490,6 +493,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     gaCookieDomain,
     legacyFront: get('LEGACY_FRONT') as boolean,
     trackFromDate: new Date(`${get('TRACK_FROM_DATE') as string}T00:00:00Z`),
+    accountAnswerFloorMs: get('ACCOUNT_ANSWER_FLOOR_MS') as number,
   });
 }
 

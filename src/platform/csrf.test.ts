@@ -54,3 +54,9 @@ test('CSRF tokens compare exactly', () => {
   assert.equal(tokensMatch('abc', 'abd'), false);
   assert.equal(tokensMatch('abc', 'abcd'), false);
 });
+
+test('Origin: null passes only when the browser says same-origin (a no-referrer page\'s own form)', () => {
+  const site = 'https://example.gov.uk';
+  assert.equal(crossSiteReason('same-origin', 'null', site), false);
+  for (const fetchSite of ['cross-site', 'same-site', 'none', undefined]) assert.equal(crossSiteReason(fetchSite, 'null', site), true, String(fetchSite));
+});

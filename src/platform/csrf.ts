@@ -108,6 +108,9 @@ function header(request: FastifyRequest, name: string): string | undefined {
 /** The cross-site part of the check, on its own for unit tests. */
 export function crossSiteReason(secFetchSite: string | undefined, origin: string | undefined, publicOrigin: string | readonly string[]): boolean {
   if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') return true;
+  // A page sent with `Referrer-Policy: no-referrer` (a reset link's) makes the browser send `Origin: null` on its
+  // forms (Fetch, "append a request Origin header"); the browser's own Sec-Fetch-Site still says where it came from.
+  if (origin === 'null' && secFetchSite === 'same-origin') return false;
   if (origin !== undefined && !originAccepted(origin, publicOrigin)) return true;
   return false;
 }

@@ -15,11 +15,29 @@ export interface RevocationStore {
   /** Refuses `token` for `ttlSeconds` (at least 1). */
   revoke(token: string, ttlSeconds: number): Promise<void>;
   isRevoked(token: string): Promise<boolean>;
+  /**
+   * The account index (ADR 0047): remembers `token` (its digest only) as issued to `account` (an opaque key, the
+   * keyed hash of the email) for `ttlSeconds`, so that `revokeAccount` can refuse it without anyone holding it.
+   */
+  remember(account: string, token: string, ttlSeconds: number): Promise<void>;
+  /** The account a remembered token was issued to, while it is remembered. */
+  accountOf(token: string): Promise<string | null>;
+  /** Refuses every remembered token of `account` except `keep` for `ttlSeconds`, and forgets them; how many. */
+  revokeAccount(account: string, keep: string | null, ttlSeconds: number): Promise<number>;
   /** Releases timers the store owns; a shared connection stays open. */
   close(): Promise<void>;
 }
 
 export const REVOKED_KEY_PREFIX = 'lpa-front:revoked:';
+/**
+ * How long a sign-in stays in the account index: longer than any sign-in lasts in practice (a token slides while
+ * used). One that outlives it is still ended by the backend, and refused here at its next refresh.
+ */
+export const ACCOUNT_INDEX_SECONDS = 86_400;
+/** Per account: a sorted set of token digests, scored by when each stops mattering (epoch ms). */
+export const ACCOUNT_TOKENS_PREFIX = 'lpa-front:account-tokens:';
+/** Per token digest: the account it was issued to. */
+export const TOKEN_ACCOUNT_PREFIX = 'lpa-front:token-account:';
 
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -32,6 +50,9 @@ function wholeSeconds(ttlSeconds: number): number {
 /** One process's deny-list: at most `maxEntries` (the oldest dropped first), expired entries swept each minute. */
 export class MemoryRevocationStore implements RevocationStore {
   readonly #until = new Map<string, number>();
+  /** digest → account and until; account → its digests (the account index). */
+  readonly #issued = new Map<string, { account: string; until: number }>();
+  readonly #byAccount = new Map<string, Set<string>>();
   readonly #now: () => number;
   readonly #maxEntries: number;
   readonly #sweeper: NodeJS.Timeout;
@@ -60,14 +81,61 @@ export class MemoryRevocationStore implements RevocationStore {
     return Promise.resolve(until !== undefined && until > this.#now());
   }
 
+  remember(account: string, token: string, ttlSeconds: number): Promise<void> {
+    const digest = tokenDigest(token);
+    this.#forget(digest);
+    if (this.#issued.size >= this.#maxEntries) this.sweep();
+    if (this.#issued.size >= this.#maxEntries) {
+      const oldest = this.#issued.keys().next();
+      if (oldest.done !== true) this.#forget(oldest.value);
+    }
+    this.#issued.set(digest, { account, until: this.#now() + wholeSeconds(ttlSeconds) * 1000 });
+    let digests = this.#byAccount.get(account);
+    if (digests === undefined) this.#byAccount.set(account, digests = new Set());
+    digests.add(digest);
+    return Promise.resolve();
+  }
+
+  accountOf(token: string): Promise<string | null> {
+    const entry = this.#issued.get(tokenDigest(token));
+    return Promise.resolve(entry !== undefined && entry.until > this.#now() ? entry.account : null);
+  }
+
+  revokeAccount(account: string, keep: string | null, ttlSeconds: number): Promise<number> {
+    const kept = keep === null ? null : tokenDigest(keep);
+    let count = 0;
+    for (const digest of [...(this.#byAccount.get(account) ?? [])]) {
+      if (digest === kept) continue;
+      const live = (this.#issued.get(digest)?.until ?? 0) > this.#now();
+      this.#forget(digest);
+      if (!live) continue;
+      this.#until.delete(digest);
+      this.#until.set(digest, this.#now() + wholeSeconds(ttlSeconds) * 1000);
+      count++;
+    }
+    return Promise.resolve(count);
+  }
+
+  #forget(digest: string): void {
+    const entry = this.#issued.get(digest);
+    if (entry === undefined) return;
+    this.#issued.delete(digest);
+    const digests = this.#byAccount.get(entry.account);
+    digests?.delete(digest);
+    if (digests?.size === 0) this.#byAccount.delete(entry.account);
+  }
+
   sweep(): void {
     const now = this.#now();
     for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
+    for (const [digest, entry] of this.#issued) if (entry.until <= now) this.#forget(digest);
   }
 
   close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#until.clear();
+    this.#issued.clear();
+    this.#byAccount.clear();
     return Promise.resolve();
   }
 }
@@ -92,6 +160,35 @@ export class RedisRevocationStore implements RevocationStore {
 
   async isRevoked(token: string): Promise<boolean> {
     return (await this.#redis.exists(this.key(token))) === 1;
+  }
+
+  async remember(account: string, token: string, ttlSeconds: number): Promise<void> {
+    const digest = tokenDigest(token);
+    const ttl = wholeSeconds(ttlSeconds);
+    const index = ACCOUNT_TOKENS_PREFIX + account;
+    // The index lives as long as its longest-lived token (NX sets a first expiry, GT only ever lengthens it).
+    await this.#redis.multi()
+      .zremrangebyscore(index, '-inf', Date.now())
+      .zadd(index, Date.now() + ttl * 1000, digest)
+      .expire(index, ttl, 'NX')
+      .expire(index, ttl, 'GT')
+      .set(TOKEN_ACCOUNT_PREFIX + digest, account, 'EX', ttl)
+      .exec();
+  }
+
+  accountOf(token: string): Promise<string | null> {
+    return this.#redis.get(TOKEN_ACCOUNT_PREFIX + tokenDigest(token));
+  }
+
+  async revokeAccount(account: string, keep: string | null, ttlSeconds: number): Promise<number> {
+    const index = ACCOUNT_TOKENS_PREFIX + account;
+    const kept = keep === null ? null : tokenDigest(keep);
+    const digests = (await this.#redis.zrangebyscore(index, Date.now(), '+inf')).filter((d) => d !== kept);
+    if (digests.length === 0) return 0;
+    const batch = this.#redis.multi();
+    for (const digest of digests) batch.set(this.#prefix + digest, '1', 'EX', wholeSeconds(ttlSeconds)).zrem(index, digest).del(TOKEN_ACCOUNT_PREFIX + digest);
+    await batch.exec();
+    return digests.length;
   }
 
   /** The connection belongs to whoever passed it in. */

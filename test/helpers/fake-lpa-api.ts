@@ -49,6 +49,10 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
     return { status: 200, body: { userId: user.id, username: user.email, token: t, expiresIn: 4500, expiresAt: apiDate(state.clock + 4_500_000) } };
   }
 
+  function endSignIns(userId: string): void {
+    for (const [t, s] of sessions) if (s.userId === userId) sessions.delete(t);
+  }
+
   function authed(req: FakeRequest, userId: string): FakeUser | undefined {
     const t = req.headers.token;
     const s = typeof t === 'string' ? sessions.get(t) : undefined;
@@ -95,6 +99,7 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         if ((b.newPassword ?? '').length < 8) return problem(400, 'Invalid password');
         u.password = b.newPassword ?? '';
         u.reset = null;
+        endSignIns(u.id); // UserData::updatePasswordUsingToken sets auth_token to null
         return { status: 204 };
       }
       case 'changePassword': {
@@ -103,6 +108,7 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         if (u.password !== b.currentPassword) return problem(401, 'invalid-user-credentials');
         if ((b.newPassword ?? '').length < 8) return problem(401, 'invalid-new-password');
         u.password = b.newPassword ?? '';
+        endSignIns(u.id); // one token per user: the new sign-in replaces it (Authentication\Service::issueAuthToken)
         return signIn(u);
       }
       case 'requestEmailChange': {

@@ -111,7 +111,7 @@ for (const [label, setup] of [['embedded backend', setupLocal], ['API backend (f
       const doc = html(page.text);
       assert.equal(valueOf(page.text, 'name-title'), 'Mrs');
       assert.equal(valueOf(page.text, 'name-first'), 'Ada');
-      assert.equal(doc.querySelector('[data-qa="change-password"]')?.getAttribute('href'), LEGACY_PATHS.changePassword);
+      assert.equal(doc.querySelector('[data-qa="change-password"]')?.getAttribute('href'), PATHS.changePassword);
       assert.equal(doc.querySelector('[data-qa="change-email"]')?.getAttribute('href'), LEGACY_PATHS.changeEmail);
       assert.equal(doc.querySelector('[data-qa="delete-account"]')?.getAttribute('href'), LEGACY_PATHS.deleteAccount);
       assert.equal(doc.querySelector('[data-qa="form-cancel"]')?.getAttribute('href'), PATHS.dashboard);

@@ -31,6 +31,8 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/login': ['GET', 'HEAD', 'POST'],
   '/login/timeout': ['GET', 'HEAD'],
   '/logout': ['GET', 'HEAD', 'POST'],
+  '/forgot-password': ['GET', 'HEAD', 'POST'],
+  '/forgot-password/reset/:token': ['GET', 'HEAD', 'POST'],
   '/session-state': ['GET', 'HEAD'],
   '/assets/*': ['GET', 'HEAD'],
 };

@@ -55,7 +55,7 @@ test('home page, cookies, about-you hint and legacy-only pages', async (t) => {
   });
 
   await t.test('a legacy-only page answers 404 with a page that says where it lives; an unknown page stays "Page not found"', async () => {
-    for (const path of [LEGACY_PATHS.signup, LEGACY_PATHS.forgotPassword, LEGACY_PATHS.guide, '/lpa/123/donor']) {
+    for (const path of [LEGACY_PATHS.signup, LEGACY_PATHS.guide, '/lpa/123/donor']) {
       const res = await anonymous.get(path);
       assert.equal(res.status, 404, path);
       const doc = html(res.text);

@@ -70,7 +70,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
   }
 
-  addForm(app, signInForm({ credentials, throttleStore, policy, userHash, endSignIn }));
+  addForm(app, signInForm({ credentials, throttleStore, policy, userHash, endSignIn, revocations: options.revocations }));
 
   /** Every sign-out: audited, the token ended (ADR 0019), the session destroyed, off to where the live service goes. */
   async function signOut(request: FastifyRequest, reply: FastifyReply, status: 302 | 303): Promise<FastifyReply> {

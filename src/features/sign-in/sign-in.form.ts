@@ -23,6 +23,8 @@ import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import type { UserHasher } from './audit.ts';
 import { auditSignIn } from './audit.ts';
 import { newIdentity } from './identity.ts';
+import type { RevocationStore } from '../../sessions/revocation-store.ts';
+import { ACCOUNT_INDEX_SECONDS } from '../../sessions/revocation-store.ts';
 import { SIGN_IN_FIELDS, SignInBody } from './sign-in-schema.ts';
 import type { ThrottleLimits, ThrottleStore } from './throttle.ts';
 import { checkSignInThrottle, resetAccountThrottle } from './throttle.ts';
@@ -61,6 +63,8 @@ export interface SignInFormOptions {
   readonly userHash: UserHasher;
   /** The one way a sign-in ends (sign-out, or someone else signing in on the same browser). */
   readonly endSignIn: (request: FastifyRequest, user: SignedInUser) => Promise<void>;
+  /** Where each sign-in is indexed under its account, so a password reset or change can end it (ADR 0047). */
+  readonly revocations: Pick<RevocationStore, 'remember'>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
@@ -125,6 +129,7 @@ export function signInForm(options: SignInFormOptions) {
       session.regenerateEmpty();
       session.set(SESSION_KEYS.identity, newIdentity(result.userId, result.token, result.expiresAt, result.lastLogin));
       session.set(USER_HASH_KEY, accountKey);
+      if (accountKey !== null) await options.revocations.remember(accountKey, result.token, ACCOUNT_INDEX_SECONDS);
       auditSignIn(request, { event: 'auth.sign_in.success', userHash: accountKey });
       return { redirect: safeLocalPath(resume, PATHS.dashboard) };
     },

@@ -15,7 +15,7 @@ import type { AddressLookup, LookupAddress } from '../../backends/address-lookup
 import { plausiblePostcode } from '../../backends/address-lookup.ts';
 import { LEGACY_PATHS, PATHS } from '../../paths.ts';
 import { httpError } from '../../platform/http-error.ts';
-import { pageLanguage } from '../../platform/forms/index.ts';
+import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
 import type { PageLanguage } from '../../platform/forms/index.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -52,7 +52,7 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
   const { accounts, addressLookup } = options;
   const now = options.now ?? Date.now;
 
-  function render(reply: FastifyReply, language: PageLanguage, isNew: boolean, values: AboutYouValues, errors: readonly KeyedError[], lookup: LookupState | undefined, status: number): FastifyReply {
+  function render(reply: FastifyReply, language: PageLanguage, isNew: boolean, values: AboutYouValues, errors: readonly KeyedError[], lookup: LookupState | undefined, status: number, flash?: string): FastifyReply {
     const { t } = language;
     const list = errors.map((e) => ({ text: t(e.key), href: `#${e.field}` }));
     const fieldErrors: Record<string, string> = {};
@@ -61,6 +61,7 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
     return reply.view('user/about-you.njk', {
       lang: language.lang, htmlLang: language.lang, t,
       pageTitle: t('aboutYou:title'),
+      flash,
       isNew,
       action: isNew ? PATHS.aboutYouNew : PATHS.aboutYou,
       values,
@@ -74,7 +75,7 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
         addresses: (lookup.addresses ?? []).map((a) => ({ value: JSON.stringify([a.line1, a.line2, a.line3, a.postcode]), text: `${a.description}, ${a.postcode}` })),
       },
       dobExampleYear: new Date(now()).getUTCFullYear() - 18,
-      links: { changePassword: LEGACY_PATHS.changePassword, changeEmail: LEGACY_PATHS.changeEmail, deleteAccount: LEGACY_PATHS.deleteAccount },
+      links: { changePassword: PATHS.changePassword, changeEmail: LEGACY_PATHS.changeEmail, deleteAccount: LEGACY_PATHS.deleteAccount },
     }, status);
   }
 
@@ -96,7 +97,9 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
       const details = await accounts.getDetails(user.userId, user.token, request.id);
       if (details === null) return tokenRejected(request, reply);
       if (!isNew && details.name === null) return reply.redirect(PATHS.aboutYouNew, 302);
-      return render(reply, pageLanguage(request, reply, app.words), isNew, valuesFromDetails(details), [], undefined, 200);
+      const language = pageLanguage(request, reply, app.words);
+      // A message another page left (the live change-password page flashes its success here).
+      return render(reply, language, isNew, valuesFromDetails(details), [], undefined, 200, takeFlash(request, language.t));
     };
   }
 
