@@ -29,6 +29,8 @@ import cspReportRoutes from './features/csp-report/csp-report-routes.ts';
 import feedbackRoutes from './features/feedback/feedback-routes.ts';
 import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
+import signupRoutes from './features/signup/signup-routes.ts';
+import { createSignupService } from './features/signup/signup-service.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -141,6 +143,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
+  await app.register(signupRoutes, { service: createSignupService({ accounts: services.accounts, mail: services.mail, publicOrigin: config.publicOrigin.origin }), throttleStore: services.throttleStore, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs });
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

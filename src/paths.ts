@@ -29,10 +29,30 @@ export const PATHS = {
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
   aboutYou: '/user/about-you',
+  signup: '/signup',
+  signupEmailSent: '/signup/email-sent',
+  signupResend: '/signup/resend-email',
   assets: '/assets/',
 } as const;
 
 export type PathName = keyof typeof PATHS;
+
+/**
+ * Pages whose last path segment is a secret token, by prefix: the route is `tokenRoute(prefix)`. Kept out of PATHS
+ * (which the edge routes by exact match): the edge sends `<prefix><token>` to lpa-front only when the token is made
+ * of TOKEN_SEGMENT characters (a regex location, deploy/nginx), and passes it on as that normalised path.
+ */
+export const TOKEN_PATHS = {
+  signupConfirm: '/signup/confirm/',
+} as const;
+
+/** What a token segment may hold (base64url and the API's hex), as a regular expression source. */
+export const TOKEN_SEGMENT = '[A-Za-z0-9_-]{16,100}';
+
+/** The route pattern of a token page. */
+export function tokenRoute(prefix: string): string {
+  return `${prefix}:token`;
+}
 export type AppPath = (typeof PATHS)[PathName];
 
 /**
@@ -59,7 +79,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
  * 404 page says so. Spelt as the live `service-front/config/routes.php` (test/fixtures/opg-lpa/routes.php).
  */
 export const LEGACY_PATHS = {
-  signup: '/signup',
   forgotPassword: '/forgot-password',
   guide: '/guide',
   createLpa: '/user/dashboard/create',
@@ -103,6 +122,10 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.loginTimeout]: ['GET', 'HEAD'],
   [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
+  [PATHS.signup]: ['GET', 'HEAD', 'POST'],
+  [PATHS.signupEmailSent]: ['GET', 'HEAD'],
+  [tokenRoute(TOKEN_PATHS.signupConfirm)]: ['GET', 'HEAD'],
+  [PATHS.signupResend]: ['GET', 'HEAD', 'POST'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };
 
@@ -115,6 +138,21 @@ export function isPublicRoute(routePattern: string, method: string): boolean {
 export function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query < 0 ? url : url.slice(0, query);
+}
+
+/**
+ * Every path prefix, lpa-front's or the legacy front's, whose last segment is a secret token (activation, reset,
+ * email change): logs, the access line and nginx's access log write `[redacted]` in its place (issue 22).
+ */
+export const TOKEN_PATH_PREFIXES: readonly string[] = [...Object.values(TOKEN_PATHS), '/forgot-password/reset/', '/user/change-email-address/verify/'];
+
+/** A request URL as it may be logged: its path only, a token segment replaced by `[redacted]`. */
+export function loggablePath(url: string): string {
+  const path = pathOf(url);
+  for (const prefix of TOKEN_PATH_PREFIXES) {
+    if (path.startsWith(prefix) && path.length > prefix.length) return `${prefix}[redacted]`;
+  }
+  return path;
 }
 
 /** Paths that are health checks or assets: left out of access logs. */

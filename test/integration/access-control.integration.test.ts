@@ -32,6 +32,10 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/login/timeout': ['GET', 'HEAD'],
   '/logout': ['GET', 'HEAD', 'POST'],
   '/session-state': ['GET', 'HEAD'],
+  '/signup': ['GET', 'HEAD', 'POST'], // sign up: no enumeration, throttled (issue 22)
+  '/signup/email-sent': ['GET', 'HEAD'],
+  '/signup/confirm/:token': ['GET', 'HEAD'],
+  '/signup/resend-email': ['GET', 'HEAD', 'POST'],
   '/assets/*': ['GET', 'HEAD'],
 };
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { build } from '../helpers/app.ts';
 import { routesFromTree } from './access-control.integration.test.ts';
 import { declaredPaths } from '../../deploy/nginx/generate.ts';
-import { EDGE_HELD_BACK } from '../../src/paths.ts';
+import { EDGE_HELD_BACK, TOKEN_PATHS } from '../../src/paths.ts';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'opg-lpa');
 const FIXTURE_COMMIT = '8139e773df6b8d32cb2dada3c5589225fb494f73';
@@ -145,7 +145,8 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
     const built = await build(t);
     const served = new Map<string, Set<string>>();
     for (const r of routesFromTree(built.app.printRoutes())) served.set(normalise(r.url), new Set(r.methods));
-    const edge = new Set(declaredPaths());
+    // Exact paths, and the token pages the edge routes by prefix (deploy/nginx, TOKEN_PATHS).
+    const edge = new Set([...declaredPaths(), ...Object.values(TOKEN_PATHS).map((prefix) => `${prefix}:param`)]);
 
     const violations: string[] = [];
     const takenOver: string[] = [];

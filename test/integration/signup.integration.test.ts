@@ -1,0 +1,151 @@
+/**
+ * Sign up end to end over real HTTP on the embedded backend (SQLite users, the file mail transport): the links are
+ * read from DATA_DIR/mail.jsonl as a developer would follow them (issue 22).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PATHS, TOKEN_PATHS } from '../../src/paths.ts';
+import { build } from '../helpers/app.ts';
+import type { Built } from '../helpers/app.ts';
+import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
+
+const PASSWORD = 'Tulip-meadow-47';
+
+interface Mail { to: string; template: string; personalisation: Record<string, string> }
+
+export function mails(built: Built): Mail[] {
+  const file = join(built.config.dataDir, 'mail.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Mail);
+}
+
+export function signupForm(email: string, csrf: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { email, email_confirm: email, password: PASSWORD, password_confirm: PASSWORD, terms: '1', _csrf: csrf, ...extra };
+}
+
+async function signUp(browser: Browser, email: string, extra: Record<string, string> = {}) {
+  const form = await browser.get(PATHS.signup);
+  return browser.post(PATHS.signup, signupForm(email, csrfTokenFrom(form.text), extra));
+}
+
+/** The path of the activation link in the last email to `to`. */
+function activationPath(built: Built, to: string): string {
+  const mail = mails(built).filter((m) => m.to === to && m.template === 'accountActivate').at(-1);
+  assert.ok(mail, `an activation email to ${to}`);
+  const url = new URL(mail.personalisation.activateAccountUrl ?? '');
+  assert.equal(url.origin, built.config.publicOrigin.origin, 'absolute link on the public origin, as the PHP front');
+  return url.pathname;
+}
+
+test('embedded backend: sign up, email in mail.jsonl, confirm, sign in', async (t) => {
+  const built = await build(t, { env: { ACCOUNT_ANSWER_FLOOR_MS: '0' } });
+  const email = 'ada.lovelace@example.com';
+  const browser = new Browser(built.origin);
+
+  const blank = await browser.get(PATHS.signup);
+  assert.equal(blank.status, 200);
+  const doc = html(blank.text);
+  assert.equal(doc.querySelector('h1')?.textContent.trim(), 'Create an account');
+  for (const name of ['email', 'email_confirm', 'password', 'password_confirm', 'terms']) assert.ok(doc.querySelector(`[name="${name}"]`), name);
+
+  const sent = await browser.post(PATHS.signup, signupForm(' Ada.Lovelace@Example.com ', csrfTokenFrom(blank.text)));
+  assert.equal(sent.status, 303);
+  assert.equal(sent.headers.get('location'), PATHS.signupEmailSent);
+  const page = await browser.get(PATHS.signupEmailSent);
+  assert.equal(html(page.text).querySelector('h1')?.textContent.trim(), 'Please check your email');
+  assert.equal(html(page.text).querySelector('[data-qa="signup-email"]')?.textContent, email);
+
+  // Not active yet: sign-in says so.
+  const login = await browser.get(PATHS.login);
+  const early = await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(login.text) });
+  assert.equal(early.status, 400);
+
+  const link = activationPath(built, email);
+  const head = await browser.request('HEAD', link);
+  assert.equal(head.status, 200, 'a HEAD (mail scanner) is answered');
+  const confirmed = await browser.get(link);
+  assert.equal(confirmed.status, 200);
+  assert.equal(confirmed.headers.get('referrer-policy'), 'no-referrer');
+  assert.ok(html(confirmed.text).querySelector('[data-qa="activated"]'), 'activated (the HEAD before did not use the token up)');
+
+  const again = await browser.get(link);
+  assert.ok(html(again.text).querySelector('[data-qa="activation-problem"]'), 'the token works once');
+  assert.equal(again.headers.get('referrer-policy'), 'no-referrer');
+
+  const form = await browser.get(PATHS.login);
+  const signedIn = await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) });
+  assert.equal(signedIn.status, 303);
+  assert.equal(signedIn.headers.get('location'), PATHS.dashboard);
+  assert.equal((await browser.get(PATHS.signup)).headers.get('location'), PATHS.dashboard, 'signed in: /signup goes to the dashboard');
+
+  assert.ok(built.logs.some((l) => l.event === 'account.activation.success'), 'audited');
+});
+
+test('embedded backend: the form refuses mistakes with the live messages, and a POST without CSRF token', async (t) => {
+  const built = await build(t, { env: { ACCOUNT_ANSWER_FLOOR_MS: '0' } });
+  const browser = new Browser(built.origin);
+  const csrf = csrfTokenFrom((await browser.get(PATHS.signup)).text);
+  const errorsOf = (text: string) => html(text).querySelectorAll('.govuk-error-summary__list a').map((a) => [a.getAttribute('href'), a.textContent.trim()]);
+
+  const empty = await browser.post(PATHS.signup, { _csrf: csrf });
+  assert.equal(empty.status, 400);
+  assert.deepEqual(errorsOf(empty.text), [
+    ['#email', 'Enter your email address'], ['#email_confirm', 'Confirm your email address'], ['#password', 'Enter your password'],
+    ['#password_confirm', 'Confirm your password'], ['#terms', 'You must accept the terms of use'],
+  ]);
+  const mismatch = await browser.post(PATHS.signup, signupForm('a@example.com', csrf, { email_confirm: 'b@example.com', password_confirm: 'Other-password-99', terms: '' }));
+  assert.deepEqual(errorsOf(mismatch.text), [['#email_confirm', 'Enter matching email addresses'], ['#password_confirm', 'Enter matching passwords'], ['#terms', 'You must accept the terms of use']]);
+  assert.equal(html(mismatch.text).querySelector('#email')?.getAttribute('value'), 'a@example.com', 'the address is shown again');
+  assert.equal(html(mismatch.text).querySelector('#password')?.getAttribute('value') ?? '', '', 'never the password');
+  const weak = await browser.post(PATHS.signup, signupForm('a@example.com', csrf, { password: 'short', password_confirm: 'short' }));
+  assert.deepEqual(errorsOf(weak.text), [['#password', 'Your password must be at least twelve characters long']]);
+  const bad = await browser.post(PATHS.signup, signupForm('not-an-address', csrf));
+  assert.deepEqual(errorsOf(bad.text), [['#email', 'Enter an email address in the correct format, like name@example.com']]);
+
+  for (const path of [PATHS.signup, PATHS.signupResend]) {
+    const noToken = Object.fromEntries(Object.entries(signupForm('c@example.com', csrf)).filter(([k]) => k !== '_csrf'));
+    const refused = await browser.post(path, path === PATHS.signup ? noToken : { email: 'c@example.com', email_confirm: 'c@example.com' });
+    assert.equal(refused.status, 403, `${path} without a CSRF token`);
+  }
+  assert.deepEqual(mails(built), [], 'no email for a refused form');
+});
+
+test('embedded backend: an existing address gets the same answer and a warning email; resend sends a new link', async (t) => {
+  const built = await build(t, { env: { ACCOUNT_ANSWER_FLOOR_MS: '0' } });
+  const browser = new Browser(built.origin);
+  const email = 'mary.somerville@example.com';
+  const first = await signUp(browser, email);
+  const second = await signUp(browser, email);
+  assert.equal(first.status, second.status);
+  assert.equal(first.headers.get('location'), second.headers.get('location'));
+  assert.deepEqual(mails(built).map((m) => m.template), ['accountActivate', 'accountDuplicationWarning']);
+  assert.deepEqual(mails(built).at(-1)?.personalisation, {});
+
+  const resendForm = await browser.get(PATHS.signupResend);
+  assert.equal(html(resendForm.text).querySelector('h1')?.textContent.trim(), 'Resend your activation email');
+  const csrf = csrfTokenFrom(resendForm.text);
+  const resent = await browser.post(PATHS.signupResend, { email, email_confirm: email, _csrf: csrf });
+  assert.equal(resent.status, 303);
+  assert.equal(resent.headers.get('location'), PATHS.signupEmailSent);
+  const unknown = await browser.post(PATHS.signupResend, { email: 'nobody@example.com', email_confirm: 'nobody@example.com', _csrf: csrf });
+  assert.equal(unknown.status, 303, 'an unknown address gets the same answer');
+  assert.equal(unknown.headers.get('location'), PATHS.signupEmailSent);
+  assert.deepEqual(mails(built).map((m) => m.template), ['accountActivate', 'accountDuplicationWarning', 'accountActivate'], 'nothing to an address with no account');
+
+  // Only the newest link works (local backend: a new token replaces the old one).
+  const [oldLink, newLink] = mails(built).filter((m) => m.template === 'accountActivate').map((m) => new URL(m.personalisation.activateAccountUrl ?? '').pathname);
+  assert.ok(oldLink !== undefined && newLink !== undefined);
+  assert.ok(html((await browser.get(oldLink)).text).querySelector('[data-qa="activation-problem"]'), 'the replaced link');
+  const tampered = `${newLink.slice(0, -2)}${newLink.endsWith('AA') ? 'BB' : 'AA'}`;
+  assert.ok(html((await browser.get(tampered)).text).querySelector('[data-qa="activation-problem"]'), 'a tampered link');
+  assert.ok(html((await browser.get(`${TOKEN_PATHS.signupConfirm}short`)).text).querySelector('[data-qa="activation-problem"]'), 'a malformed link');
+  assert.ok(html((await browser.get(newLink)).text).querySelector('[data-qa="activated"]'));
+
+  // Active now: a resend tells the owner the account exists, and sends no link. (Activation emptied the session, as
+  // live, so the form's token is a new one.)
+  const fresh = csrfTokenFrom((await browser.get(PATHS.signupResend)).text);
+  assert.equal((await browser.post(PATHS.signupResend, { email, email_confirm: email, _csrf: fresh })).status, 303);
+  assert.equal(mails(built).at(-1)?.template, 'accountDuplicationWarning');
+});
