@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastif
 import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import type { Services } from './services.ts';
-import { pathOf } from './paths.ts';
+import { loggablePath } from './paths.ts';
 import { rawErrorBody, rawErrorHeaders, rawErrorResponse } from './platform/security-headers.ts';
 import securityHeaders from './platform/security-headers.ts';
 import limits from './platform/limits.ts';
@@ -68,7 +68,7 @@ export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecyc
       const reply = rawReply as FastifyReply;
       const status = error.statusCode === 414 ? 414 : error.statusCode !== undefined && error.statusCode >= 500 ? 500 : 400;
       const reason = REASONS[status] ?? 'Bad Request';
-      access({ reqId: request.id, method: request.method, path: pathOf(request.url), status, ms: 0 });
+      access({ reqId: request.id, method: request.method, path: loggablePath(request.url), status, ms: 0 });
       void reply.code(status).headers(rawErrorHeaders(https)).type('text/plain; charset=utf-8').send(rawErrorBody(status, reason));
     },
     // Node's own replies to malformed requests (bad syntax, oversized headers, too slow) carry the headers too.
@@ -104,7 +104,7 @@ export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecyc
 function answerExpectations(server: Server, https: boolean, access: ReturnType<typeof accessLineWriter>): Server {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = rawErrorBody(417, 'Expectation Failed');
-    access({ reqId: newRequestId(), method: req.method ?? '-', path: pathOf(req.url ?? ''), status: 417, ms: 0 });
+    access({ reqId: newRequestId(), method: req.method ?? '-', path: loggablePath(req.url ?? ''), status: 417, ms: 0 });
     res.writeHead(417, { ...rawErrorHeaders(https), connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);
   });

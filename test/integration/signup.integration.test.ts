@@ -81,6 +81,10 @@ test('embedded backend: sign up, email in mail.jsonl, confirm, sign in', async (
   assert.equal((await browser.get(PATHS.signup)).headers.get('location'), PATHS.dashboard, 'signed in: /signup goes to the dashboard');
 
   assert.ok(built.logs.some((l) => l.event === 'account.activation.success'), 'audited');
+  const token = link.split('/').at(-1) ?? '';
+  assert.ok(!built.logText().includes(token), 'the token is in no log line');
+  assert.ok(built.logs.some((l) => l.path === `${TOKEN_PATHS.signupConfirm}[redacted]`), 'the access line has the path, token redacted');
+  assert.ok(!built.logText().includes(email), 'the address is in no log line');
 });
 
 test('embedded backend: the form refuses mistakes with the live messages, and a POST without CSRF token', async (t) => {
