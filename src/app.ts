@@ -143,7 +143,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
-  await app.register(signupRoutes, { service: createSignupService({ accounts: services.accounts, mail: services.mail, publicOrigin: config.publicOrigin.origin }), throttleStore: services.throttleStore, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs });
+  await app.register(signupRoutes, { service: createSignupService({ accounts: services.accounts, mail: services.mail, publicOrigin: config.publicOrigin.origin }), throttleStore: services.throttleStore, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs, throttle: { perAddress: config.accountThrottlePerAddress, perRecipient: config.accountThrottlePerRecipient } });
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

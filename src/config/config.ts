@@ -67,6 +67,9 @@ export interface Config {
   readonly notifyTemplates: Readonly<Record<NotifyTemplate, string>>;
   /** Account pages that must not tell whether an address has an account answer no sooner than this (ms). */
   readonly accountAnswerFloorMs: number;
+  /** Sign-up and resend-activation requests allowed per source address, and per email address named, per hour. */
+  readonly accountThrottlePerAddress: number;
+  readonly accountThrottlePerRecipient: number;
   /** Most account emails sent to one address in an hour; more are dropped and logged. */
   readonly mailHourlyCapPerRecipient: number;
   /** GA4 measurement ID; undefined: no analytics at all (docs/adr/0037). */
@@ -245,6 +248,8 @@ export const SETTINGS = {
   NOTIFY_TEMPLATE_NEW_EMAIL_VERIFY: { doc: 'Notify template: confirm your new address, sent to it (EMAIL_NEW_EMAIL_ADDRESS_VERIFY).', default: '1dd980a2-deab-4a5b-802b-61566188496d', parse: uuid },
   NOTIFY_TEMPLATE_NEW_EMAIL_NOTIFY: { doc: 'Notify template: your address is being changed, sent to the old one (EMAIL_NEW_EMAIL_ADDRESS_NOTIFY).', default: '85a14f80-813e-4e72-8dc5-5549d958a592', parse: uuid },
   ACCOUNT_ANSWER_FLOOR_MS: { doc: 'Sign up, resend activation and forgotten password answer no sooner than this many ms, whatever they found, so their timing does not tell whether an address has an account. Above the API\'s slowest usual answer, below its timeout.', default: '1000', parse: integer(0, 10_000) },
+  ACCOUNT_THROTTLE_PER_ADDRESS: { doc: 'Sign-up and resend-activation requests one source address may make in an hour (counted apart from sign-in\'s); more get 429.', default: '20', parse: integer(1, 100_000) },
+  ACCOUNT_THROTTLE_PER_RECIPIENT: { doc: 'Sign-up and resend-activation requests naming one email address in an hour (counted apart from sign-in\'s, so they never lock its owner out); more get 429.', default: '5', parse: integer(1, 100_000) },
   MAIL_HOURLY_CAP_PER_RECIPIENT: { doc: 'Most account emails (activation, reset, warnings) sent to one address in an hour; the rest are dropped and logged, so the service cannot be used to flood a mailbox.', default: '10', parse: integer(1, 1000) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
   OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
@@ -466,6 +471,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     notifyTemplates: Object.freeze(notifyTemplates),
     accountAnswerFloorMs: get('ACCOUNT_ANSWER_FLOOR_MS') as number,
     mailHourlyCapPerRecipient: get('MAIL_HOURLY_CAP_PER_RECIPIENT') as number,
+    accountThrottlePerAddress: get('ACCOUNT_THROTTLE_PER_ADDRESS') as number,
+    accountThrottlePerRecipient: get('ACCOUNT_THROTTLE_PER_RECIPIENT') as number,
     gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
     gaCookieDomain,
   });

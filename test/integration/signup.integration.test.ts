@@ -4,26 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PATHS, TOKEN_PATHS } from '../../src/paths.ts';
 import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
 import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
+import { SIGNUP_PASSWORD, mails, signupForm } from '../helpers/signup.ts';
 
-const PASSWORD = 'Tulip-meadow-47';
-
-interface Mail { to: string; template: string; personalisation: Record<string, string> }
-
-export function mails(built: Built): Mail[] {
-  const file = join(built.config.dataDir, 'mail.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Mail);
-}
-
-export function signupForm(email: string, csrf: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { email, email_confirm: email, password: PASSWORD, password_confirm: PASSWORD, terms: '1', _csrf: csrf, ...extra };
-}
+const PASSWORD = SIGNUP_PASSWORD;
 
 async function signUp(browser: Browser, email: string, extra: Record<string, string> = {}) {
   const form = await browser.get(PATHS.signup);
@@ -152,4 +139,52 @@ test('embedded backend: an existing address gets the same answer and a warning e
   const fresh = csrfTokenFrom((await browser.get(PATHS.signupResend)).text);
   assert.equal((await browser.post(PATHS.signupResend, { email, email_confirm: email, _csrf: fresh })).status, 303);
   assert.equal(mails(built).at(-1)?.template, 'accountDuplicationWarning');
+});
+
+test('throttles: per address and per recipient, with counters of their own (the victim can still sign in); the hourly email cap', async (t) => {
+  await t.test('per recipient: the sixth request naming one address in an hour is refused, and its owner still signs in', async (st) => {
+    const built = await build(st, { env: { ACCOUNT_ANSWER_FLOOR_MS: '0' } });
+    const browser = new Browser(built.origin);
+    const email = 'victim@example.com';
+    const csrf = csrfTokenFrom((await browser.get(PATHS.signup)).text);
+    assert.equal((await browser.post(PATHS.signup, signupForm(email, csrf))).status, 303);
+    const link = new URL(mails(built).at(-1)?.personalisation.activateAccountUrl ?? '').pathname;
+    assert.ok(html((await browser.get(link)).text).querySelector('[data-qa="activated"]'));
+    const attacker = new Browser(built.origin);
+    const token = csrfTokenFrom((await attacker.get(PATHS.signupResend)).text);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await attacker.post(PATHS.signupResend, { email, email_confirm: email, _csrf: token })).status);
+    assert.deepEqual(statuses, [303, 303, 303, 303, 429], 'one sign-up and four resends, the fifth refused');
+    const refused = await attacker.post(PATHS.signup, signupForm(email, token));
+    assert.equal(refused.status, 429);
+    assert.ok(refused.headers.get('retry-after'));
+    assert.ok(built.logs.some((l) => l.event === 'account.activation.resend_throttled' && l.by === 'recipient'));
+    // Another address from the same source is still served.
+    assert.equal((await attacker.post(PATHS.signupResend, { email: 'other@example.com', email_confirm: 'other@example.com', _csrf: token })).status, 303);
+    const victim = new Browser(built.origin);
+    const login = await victim.get(PATHS.login);
+    assert.equal((await victim.post(PATHS.login, { email, password: SIGNUP_PASSWORD, _csrf: csrfTokenFrom(login.text) })).status, 303, 'sign-in has its own counters');
+  });
+
+  await t.test('per source address: the 21st request in an hour is refused whatever address it names', async (st) => {
+    const built = await build(st, { env: { ACCOUNT_ANSWER_FLOOR_MS: '0' } });
+    const browser = new Browser(built.origin);
+    const csrf = csrfTokenFrom((await browser.get(PATHS.signupResend)).text);
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await browser.post(PATHS.signupResend, { email: `a${String(i)}@example.com`, email_confirm: `a${String(i)}@example.com`, _csrf: csrf })).status);
+    assert.deepEqual(statuses.slice(-2), [303, 429]);
+    assert.equal(statuses.filter((s) => s === 429).length, 1);
+  });
+
+  await t.test('the cap: no more than MAIL_HOURLY_CAP_PER_RECIPIENT emails to one address in an hour', async (st) => {
+    const built = await build(st, { env: { ACCOUNT_ANSWER_FLOOR_MS: '0', MAIL_HOURLY_CAP_PER_RECIPIENT: '2' } });
+    const browser = new Browser(built.origin);
+    const email = 'flooded@example.com';
+    const csrf = csrfTokenFrom((await browser.get(PATHS.signup)).text);
+    assert.equal((await browser.post(PATHS.signup, signupForm(email, csrf))).status, 303);
+    for (let i = 0; i < 3; i++) assert.equal((await browser.post(PATHS.signupResend, { email, email_confirm: email, _csrf: csrf })).status, 303, 'the page is the same when capped');
+    assert.equal(mails(built).filter((m) => m.to === email).length, 2);
+    assert.equal(built.logs.filter((l) => l.msg === 'email dropped: hourly cap for its recipient reached').length, 2);
+    assert.ok(!built.logText().includes(email));
+  });
 });
