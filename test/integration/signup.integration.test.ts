@@ -9,6 +9,11 @@ import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
 import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
 import { SIGNUP_PASSWORD, mails, signupForm } from '../helpers/signup.ts';
+import { ACCOUNT_TOKEN_LIFETIME_SECONDS } from '../../src/backends/accounts.ts';
+import { LOCAL_ACCOUNTS_MIGRATIONS, createLocalAccounts } from '../../src/backends/local-accounts.ts';
+import { openStore } from '../../src/backends/sqlite-store.ts';
+import type { Store } from '../../src/backends/sqlite-store.ts';
+import { createServices } from '../../src/services.ts';
 
 const PASSWORD = SIGNUP_PASSWORD;
 
@@ -187,4 +192,25 @@ test('throttles: per address and per recipient, with counters of their own (the 
     assert.equal(built.logs.filter((l) => l.msg === 'email dropped: hourly cap for its recipient reached').length, 2);
     assert.ok(!built.logText().includes(email));
   });
+});
+
+test('embedded backend: an activation link expires after 24 hours', async (t) => {
+  let clock = Date.now();
+  let store: Store | undefined;
+  const built = await build(t, {
+    env: { ACCOUNT_ANSWER_FLOOR_MS: '0' },
+    // The same SQLite file as the app's own store, read by an accounts backend with a clock the test moves.
+    services: (config, logger) => {
+      store = openStore(config.dataDir, { migrations: LOCAL_ACCOUNTS_MIGRATIONS });
+      const db = store.db;
+      return createServices(config, { logger, accounts: createLocalAccounts({ db: () => db, now: () => clock }) });
+    },
+  });
+  t.after(() => store?.close());
+  const browser = new Browser(built.origin);
+  const email = 'late@example.com';
+  assert.equal((await signUp(browser, email)).status, 303);
+  const link = activationPath(built, email);
+  clock += ACCOUNT_TOKEN_LIFETIME_SECONDS * 1000 + 1000;
+  assert.ok(html((await browser.get(link)).text).querySelector('[data-qa="activation-problem"]'), 'expired');
 });
