@@ -46,7 +46,7 @@ export const TOKEN_PATHS = {
   signupConfirm: '/signup/confirm/',
 } as const;
 
-/** What a token segment may hold (base64url and the API's hex), as a regular expression source. */
+/** What a token segment may hold (the local store's base64url, the API's base62 or hex), as a regular expression source. */
 export const TOKEN_SEGMENT = '[A-Za-z0-9_-]{16,100}';
 
 /** The route pattern of a token page. */
