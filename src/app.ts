@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastif
 import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import type { Services } from './services.ts';
-import { pathOf } from './paths.ts';
+import { loggablePath } from './paths.ts';
 import { rawErrorBody, rawErrorHeaders, rawErrorResponse } from './platform/security-headers.ts';
 import securityHeaders from './platform/security-headers.ts';
 import limits from './platform/limits.ts';
@@ -34,6 +34,8 @@ import evidenceRoutes from './features/evidence/evidence-routes.ts';
 import aboutYouRoutes from './features/user/about-you-routes.ts';
 import profileGate from './features/user/profile-gate.ts';
 import passwordRoutes from './features/password/password-routes.ts';
+import signupRoutes from './features/signup/signup-routes.ts';
+import { createSignupService } from './features/signup/signup-service.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -71,7 +73,7 @@ export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecyc
       const reply = rawReply as FastifyReply;
       const status = error.statusCode === 414 ? 414 : error.statusCode !== undefined && error.statusCode >= 500 ? 500 : 400;
       const reason = REASONS[status] ?? 'Bad Request';
-      access({ reqId: request.id, method: request.method, path: pathOf(request.url), status, ms: 0 });
+      access({ reqId: request.id, method: request.method, path: loggablePath(request.url), status, ms: 0 });
       void reply.code(status).headers(rawErrorHeaders(https)).type('text/plain; charset=utf-8').send(rawErrorBody(status, reason));
     },
     // Node's own replies to malformed requests (bad syntax, oversized headers, too slow) carry the headers too.
@@ -107,7 +109,7 @@ export function serverOptions(config: Config, logger: Logger, lifecycle: Lifecyc
 function answerExpectations(server: Server, https: boolean, access: ReturnType<typeof accessLineWriter>): Server {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = rawErrorBody(417, 'Expectation Failed');
-    access({ reqId: newRequestId(), method: req.method ?? '-', path: pathOf(req.url ?? ''), status: 417, ms: 0 });
+    access({ reqId: newRequestId(), method: req.method ?? '-', path: loggablePath(req.url ?? ''), status: 417, ms: 0 });
     res.writeHead(417, { ...rawErrorHeaders(https), connection: 'close', 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);
   });
@@ -151,6 +153,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(evidenceRoutes, { service: services.evidence, publicOrigin: config.acceptedOrigins, auditSecret: config.sessionSecret, limits: { maxFileBytes: config.uploadMaxFileBytes, maxFilesPerUser: config.uploadMaxFilesPerUser, maxImagePixels: config.uploadMaxImagePixels, timeoutMs: config.uploadTimeoutMs, minBytesPerSecond: config.uploadMinBytesPerSecond, retentionDays: config.uploadRetentionDays } }); // evidence uploads, scanned (ADR 0040)
   await app.register(aboutYouRoutes, { accounts: services.accounts, addressLookup: services.addressLookup });
   await app.register(passwordRoutes, { accounts: services.accounts, mail: services.mail, revocations: services.revocations, throttleStore: services.throttleStore, credentials: services.credentials, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs }); // forgotten, reset and change password
+  await app.register(signupRoutes, { service: createSignupService({ accounts: services.accounts, mail: services.mail, publicOrigin: config.publicOrigin.origin }), throttleStore: services.throttleStore, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs, throttle: { perAddress: config.accountThrottlePerAddress, perRecipient: config.accountThrottlePerRecipient } });
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

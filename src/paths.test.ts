@@ -1,11 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PATHS, PUBLIC_ROUTES, isPublicRoute, pathOf, safeLocalPath } from './paths.ts';
+import { PATHS, PUBLIC_ROUTES, isPublicRoute, loggablePath, pathOf, safeLocalPath } from './paths.ts';
 
 test('every path is declared once, is absolute and unique', () => {
   const values = Object.values(PATHS);
   assert.equal(new Set(values).size, values.length);
   for (const p of values) assert.match(p, /^\/[a-z0-9/._-]*$/);
+});
+
+test('a token path is logged without its token, and only its path', () => {
+  assert.equal(loggablePath('/signup/confirm/abcDEF123_-xyz0000?x=1'), '/signup/confirm/[redacted]');
+  assert.equal(loggablePath('/forgot-password/reset/abc'), '/forgot-password/reset/[redacted]');
+  assert.equal(loggablePath('/signup/confirm/'), '/signup/confirm/');
+  assert.equal(loggablePath('/signup?email=a@b'), '/signup');
 });
 
 test('public routes are the exception, by exact path and method', () => {

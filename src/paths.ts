@@ -35,13 +35,32 @@ export const PATHS = {
   aboutYouNew: '/user/about-you/new',
   addressLookup: '/address-lookup',
   forgotPassword: '/forgot-password',
-  /** The reset link's page is this prefix and the token (route `${PATHS.resetPassword}:token`, resetPasswordPath()). */
-  resetPassword: '/forgot-password/reset/',
   changePassword: '/user/change-password',
+  signup: '/signup',
+  signupEmailSent: '/signup/email-sent',
+  signupResend: '/signup/resend-email',
   assets: '/assets/',
 } as const;
 
 export type PathName = keyof typeof PATHS;
+
+/**
+ * Pages whose last path segment is a secret token, by prefix: the route is `tokenRoute(prefix)`. Kept out of PATHS
+ * (which the edge routes by exact match): the edge sends `<prefix><token>` to lpa-front only when the token is made
+ * of TOKEN_SEGMENT characters (a regex location, deploy/nginx), and passes it on as that normalised path.
+ */
+export const TOKEN_PATHS = {
+  signupConfirm: '/signup/confirm/',
+  resetPassword: '/forgot-password/reset/',
+} as const;
+
+/** What a token segment may hold (the local store's base64url, the API's base62 or hex), as a regular expression source. */
+export const TOKEN_SEGMENT = '[A-Za-z0-9_-]{16,100}';
+
+/** The route pattern of a token page. */
+export function tokenRoute(prefix: string): string {
+  return `${prefix}:token`;
+}
 export type AppPath = (typeof PATHS)[PathName];
 
 /**
@@ -58,7 +77,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
-  [PATHS.resetPassword]: 'a prefix (the token follows): the nginx generator routes exact paths only, so reset links reach the PHP page, which calls the same API',
 };
 
 /**
@@ -68,7 +86,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
  * 404 page says so. Spelt as the live `service-front/config/routes.php` (test/fixtures/opg-lpa/routes.php).
  */
 export const LEGACY_PATHS = {
-  signup: '/signup',
   guide: '/guide',
   createLpa: '/user/dashboard/create',
   changeEmail: '/user/change-email-address',
@@ -100,7 +117,7 @@ export function evidenceFilePath(id: string): string {
 
 /** The reset link's path for a token. */
 export function resetPasswordPath(token: string): string {
-  return PATHS.resetPassword + token;
+  return TOKEN_PATHS.resetPassword + token;
 }
 
 /** The prefix under which content-hashed static files are served. */
@@ -132,7 +149,11 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
   [PATHS.forgotPassword]: ['GET', 'HEAD', 'POST'],
-  [`${PATHS.resetPassword}:token`]: ['GET', 'HEAD', 'POST'],
+  [tokenRoute(TOKEN_PATHS.resetPassword)]: ['GET', 'HEAD', 'POST'],
+  [PATHS.signup]: ['GET', 'HEAD', 'POST'],
+  [PATHS.signupEmailSent]: ['GET', 'HEAD'],
+  [tokenRoute(TOKEN_PATHS.signupConfirm)]: ['GET', 'HEAD'],
+  [PATHS.signupResend]: ['GET', 'HEAD', 'POST'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };
 
@@ -145,6 +166,21 @@ export function isPublicRoute(routePattern: string, method: string): boolean {
 export function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query < 0 ? url : url.slice(0, query);
+}
+
+/**
+ * Every path prefix, lpa-front's or the legacy front's, whose last segment is a secret token (activation, reset,
+ * email change): logs, the access line and nginx's access log write `[redacted]` in its place (issue 22).
+ */
+export const TOKEN_PATH_PREFIXES: readonly string[] = [...new Set<string>([...Object.values(TOKEN_PATHS), '/forgot-password/reset/', '/user/change-email-address/verify/'])];
+
+/** A request URL as it may be logged: its path only, a token segment replaced by `[redacted]`. */
+export function loggablePath(url: string): string {
+  const path = pathOf(url);
+  for (const prefix of TOKEN_PATH_PREFIXES) {
+    if (path.startsWith(prefix) && path.length > prefix.length) return `${prefix}[redacted]`;
+  }
+  return path;
 }
 
 /** Paths that are health checks or assets: left out of access logs. */

@@ -68,6 +68,7 @@ if (workers > 1 && cluster.isPrimary) {
   const lifecycle = new Lifecycle();
   const app = await buildApp(config, services, logger, lifecycle);
   await app.listen({ host: config.host, port: config.port });
+  services.mail.start(); // the outbox's retry loop; services.close() stops it after the drain
   logger.info({ host: config.host, port: config.port, store: services.sessionStore.kind }, 'lpa-front listening');
 
   // Draining (docs/adr/0023). Closing idle keep-alive sockets at once raced with clients that had just sent a request

@@ -32,6 +32,7 @@ import type { MailOutbox } from './backends/mail-outbox.ts';
 import { MAIL_OUTBOX_MIGRATIONS, createMailOutbox } from './backends/mail-outbox.ts';
 import type { AddressLookup } from './backends/address-lookup.ts';
 import { fixtureLookup, osPlacesLookup } from './backends/address-lookup.ts';
+import { capMail } from './backends/mail-cap.ts';
 import { createResolveUser } from './features/sign-in/identity.ts';
 import type { ThrottleStore } from './features/sign-in/throttle.ts';
 import { MemoryThrottleStore } from './features/sign-in/throttle.ts';
@@ -155,7 +156,8 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     ?? (config.mailTransport === 'notify' && config.notifyApiKey !== undefined
       ? notifyTransport({ apiKey: config.notifyApiKey, baseUrl: config.notifyBaseUrl, templates: config.notifyTemplates, logger: logger.child({ component: 'notify' }) })
       : fileTransport(config.dataDir));
-  const mail = createMailOutbox({ db: () => store.db, transport: mailTransport, logger: logger.child({ component: 'mail' }) });
+  const mailLogger = logger.child({ component: 'mail' });
+  const mail = capMail(createMailOutbox({ db: () => store.db, transport: mailTransport, logger: mailLogger }), { counter: throttleStore, perHour: config.mailHourlyCapPerRecipient, secret: config.sessionSecret, logger: mailLogger });
   const addressLookup = overrides.addressLookup ?? (config.osPlacesApiKey === undefined ? fixtureLookup()
     : osPlacesLookup({ apiKey: config.osPlacesApiKey, url: config.osPlacesUrl, allowPrivateFor: config.egressAllowPrivate, logger: logger.child({ component: 'os-places' }) }));
   const feedback = createFeedbackService({ store, api, logger: logger.child({ component: 'feedback' }) });

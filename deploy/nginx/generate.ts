@@ -9,6 +9,9 @@
  *   2. One anchored regex for content-hashed assets: `/assets/[dir/]name-<10 hex>.<ext>`, characters
  *      `[A-Za-z0-9._-]` only, no segment starting with a dot. Proxied as the normalised $uri (which can then
  *      only hold those characters), without the query string.
+ *   2b. One anchored regex per token page (src/paths.ts TOKEN_PATHS): `<prefix><TOKEN_SEGMENT>`, proxied as the
+ *      normalised $uri (only `[A-Za-z0-9_-]` after the prefix). A link with any other character goes to the legacy
+ *      front. The access log writes such paths (and the legacy front's token paths) with `[redacted]` for the token.
  *   3. `location /`: everything else to the legacy front (HTTP or FastCGI, with the URI as the client sent
  *      it, as today), or 404 when there is none. Never to lpa-front.
  *
@@ -24,7 +27,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
-import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS } from '../../src/paths.ts';
+import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, TOKEN_PATHS, TOKEN_PATH_PREFIXES, TOKEN_SEGMENT } from '../../src/paths.ts';
 import { staticSecurityHeaders } from '../../src/platform/security-headers.ts';
 
 export interface UpstreamServer {
@@ -195,6 +198,20 @@ export function declaredPrefixes(alsoRoute: readonly string[] = []): string[] {
   const prefixes = routedPaths(alsoRoute).filter(isPrefixPath);
   for (const p of prefixes) assertPlainPath(p);
   return [...new Set(prefixes)].sort();
+}
+
+/** The anchored regex of each token page the edge sends to lpa-front (TOKEN_PATHS). */
+export function tokenPathRegexes(): string[] {
+  return Object.values(TOKEN_PATHS).map((prefix) => {
+    assertPlainPath(prefix);
+    return `^${prefix}${TOKEN_SEGMENT}$`;
+  }).sort();
+}
+
+/** The access log's rewrite: a token path's last segment logged as `[redacted]` (TOKEN_PATH_PREFIXES). */
+export function redactedLogPrefixes(): string[] {
+  for (const prefix of TOKEN_PATH_PREFIXES) assertPlainPath(prefix);
+  return [...TOKEN_PATH_PREFIXES].sort();
 }
 
 /** A path goes into the config verbatim, so it may only hold characters that need no quoting or escaping. */
@@ -375,6 +392,8 @@ export function renderHttpBlock(opts: EdgeOptions): string {
     paths: declaredPaths(alsoRoute),
     patterns: declaredPatterns(alsoRoute),
     assetRegex: ASSET_REGEX,
+    tokenRegexes: tokenPathRegexes(),
+    redactedPrefixes: redactedLogPrefixes(),
   });
 }
 

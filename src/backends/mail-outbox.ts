@@ -67,8 +67,8 @@ export interface MailOutboxOptions {
 }
 
 export interface MailOutbox {
-  /** Durable first; `sent` when the first attempt succeeded within waitMs. */
-  send(email: Omit<Email, 'reference'>): Promise<{ readonly id: number; readonly sent: boolean }>;
+  /** Durable first; `sent` when the first attempt succeeded within waitMs; `capped`: dropped by the cap (mail-cap.ts). */
+  send(email: Omit<Email, 'reference'>): Promise<{ readonly id: number; readonly sent: boolean; readonly capped?: boolean }>;
   /** One pass of the retry loop; how many were sent (or found already sent). */
   deliverDue(): Promise<number>;
   counts(): { pending: number; parked: number; sent: number };

@@ -72,6 +72,13 @@ export interface Config {
   /** OS Places API key for the address lookup (ADR 0050); undefined: the embedded address fixture. */
   readonly osPlacesApiKey: string | undefined;
   readonly osPlacesUrl: URL;
+  /** Account pages that must not tell whether an address has an account answer no sooner than this (ms). */
+  readonly accountAnswerFloorMs: number;
+  /** Sign-up and resend-activation requests allowed per source address, and per email address named, per hour. */
+  readonly accountThrottlePerAddress: number;
+  readonly accountThrottlePerRecipient: number;
+  /** Most account emails sent to one address in an hour; more are dropped and logged. */
+  readonly mailHourlyCapPerRecipient: number;
   /** GA4 measurement ID; undefined: no analytics at all (docs/adr/0037). */
   readonly gaMeasurementId: string | undefined;
   /** The domain GA4 sets its cookies on, and on which withdrawing consent deletes them. */
@@ -80,8 +87,6 @@ export interface Config {
   readonly trackFromDate: Date;
   /** The legacy PHP front answers the paths lpa-front does not (behind the edge): its pages may be redirected to. */
   readonly legacyFront: boolean;
-  /** Sign up, resend activation and forgotten password answer no sooner than this (evenTime: no enumeration by timing). */
-  readonly accountAnswerFloorMs: number;
 }
 
 /** Where clamd listens: its local socket, or a TCP port (ADR 0033). */
@@ -256,6 +261,9 @@ export const SETTINGS = {
   OS_PLACES_API_KEY: { doc: 'Ordnance Survey Places API key for the postcode lookup on "Your details" (the live front\'s OS Places key). Sent only to OS_PLACES_URL; never logged. Unset: a small embedded address fixture answers instead (development and tests).', secret: true, parse: (raw) => { if (!/^[A-Za-z0-9]{8,128}$/.test(raw)) throw new SettingError('must be an OS Data Hub API key (letters and digits)'); return raw; } },
   OS_PLACES_URL: { doc: 'OS Places postcode search endpoint; egress allows its origin and nothing else for the lookup. A loopback or private host must be named in EGRESS_ALLOW_PRIVATE.', default: 'https://api.os.uk/search/places/v1/postcode', parse: url(['https:', 'http:']) },
   ACCOUNT_ANSWER_FLOOR_MS: { doc: 'Sign up, resend activation and forgotten password answer no sooner than this many ms, whatever they found, so their timing does not tell whether an address has an account. Above the API\'s slowest usual answer, below its timeout.', default: '1000', parse: integer(0, 10_000) },
+  ACCOUNT_THROTTLE_PER_ADDRESS: { doc: 'Sign-up and resend-activation requests one source address may make in an hour (counted apart from sign-in\'s); more get 429.', default: '20', parse: integer(1, 100_000) },
+  ACCOUNT_THROTTLE_PER_RECIPIENT: { doc: 'Sign-up and resend-activation requests naming one email address in an hour (counted apart from sign-in\'s, so they never lock its owner out); more get 429.', default: '5', parse: integer(1, 100_000) },
+  MAIL_HOURLY_CAP_PER_RECIPIENT: { doc: 'Most account emails (activation, reset, warnings) sent to one address in an hour; the rest are dropped and logged, so the service cannot be used to flood a mailbox.', default: '10', parse: integer(1, 1000) },
   REQUEST_TIMEOUT_MS: { doc: 'Time allowed to receive a whole request (slow-client protection).', default: '10000', parse: integer(1000, 120_000) },
   OTEL_ENABLED: { doc: 'Request tracing with OpenTelemetry (docs/adr/0026). false: the tracing SDK is not even loaded and nothing is exported.', default: 'false', parse: flag },
   OTEL_EXPORTER_OTLP_ENDPOINT: { doc: 'Origin (scheme, host, port) of the OpenTelemetry collector\'s OTLP/HTTP receiver, e.g. http://127.0.0.1:4318; spans are POSTed to it as JSON at /v1/traces. Required when OTEL_ENABLED is true. A collector on a loopback or private address must be named in EGRESS_ALLOW_PRIVATE.', parse: origin },
@@ -489,11 +497,14 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     notifyTemplates: Object.freeze(notifyTemplates),
     osPlacesApiKey: get('OS_PLACES_API_KEY') as string | undefined,
     osPlacesUrl: get('OS_PLACES_URL') as URL,
+    accountAnswerFloorMs: get('ACCOUNT_ANSWER_FLOOR_MS') as number,
+    mailHourlyCapPerRecipient: get('MAIL_HOURLY_CAP_PER_RECIPIENT') as number,
+    accountThrottlePerAddress: get('ACCOUNT_THROTTLE_PER_ADDRESS') as number,
+    accountThrottlePerRecipient: get('ACCOUNT_THROTTLE_PER_RECIPIENT') as number,
     gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
     gaCookieDomain,
     legacyFront: get('LEGACY_FRONT') as boolean,
     trackFromDate: new Date(`${get('TRACK_FROM_DATE') as string}T00:00:00Z`),
-    accountAnswerFloorMs: get('ACCOUNT_ANSWER_FLOOR_MS') as number,
   });
 }
 

@@ -2,7 +2,8 @@
  * Logs: pino JSON, one access line per request carrying its request id, nothing secret.
  *
  * Fastify's two default request lines are off; `accessLog` writes one line when the response is finished.
- * Only the path is logged (query strings can carry tokens), never headers, cookies or bodies. Redaction
+ * Only the path is logged (query strings can carry tokens), a token segment as `[redacted]` (paths.ts loggablePath),
+ * never headers, cookies or bodies. Redaction
  * is the second line of defence for anything a handler logs by mistake: cookies, authorisation headers,
  * CSRF values, tokens, passwords and email addresses are censored wherever they appear (two levels deep).
  * With tracing on (docs/adr/0026) every line written inside a trace carries its `traceId` and `spanId`, and the
@@ -13,7 +14,7 @@ import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { pino } from 'pino';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, Logger, LoggerOptions } from 'pino';
-import { ASSET_PREFIX, QUIET_PATHS, pathOf } from '../paths.ts';
+import { ASSET_PREFIX, QUIET_PATHS, loggablePath } from '../paths.ts';
 import { requestTrace, traceLogMixin } from './trace-context.ts';
 
 const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'authToken', '_csrf', '__csrf', 'csrf', 'email', 'username', 'cookie', 'authorization', 'set-cookie', 'secret', 'sessionSecret'];
@@ -48,7 +49,7 @@ export function loggerOptions(level: string, options: { tracing?: boolean } = {}
     timestamp,
     formatters: { level: (label: string) => ({ level: label }) },
     serializers: {
-      req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: pathOf(req.url ?? ''), id: req.id }),
+      req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: loggablePath(req.url ?? ''), id: req.id }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
   };
@@ -163,7 +164,7 @@ async function accessLog(app: FastifyInstance, options: { tracing?: boolean }): 
   const tracing = options.tracing === true;
   // Callback style: Fastify runs it without a promise and a microtask per request.
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const path = pathOf(request.url);
+    const path = loggablePath(request.url);
     // Health checks and assets are left out unless refused: every error a client causes has its line.
     if (reply.statusCode >= 400 || !(QUIET_PATHS.has(path) || path.startsWith(ASSET_PREFIX))) {
       // With tracing off: one boolean test, and an absent traceId (no lookup, no extra object).

@@ -21,7 +21,7 @@ import type { TraceIds, Tracing, TracingConfig, TracingLogger } from './trace-co
 import {
   currentTrace, incomingTrace, parseTraceparent, runInTrace, setRequestTrace, traceHeaders, trustedPeerCheck,
 } from './trace-context.ts';
-import { pathOf } from '../paths.ts';
+import { loggablePath } from '../paths.ts';
 
 /** Marks a remote parent that is our own stored span (a retried delivery), whose sampled flag we set ourselves. */
 const OWN_PARENT = createContextKey('lpa-front own stored parent');
@@ -113,7 +113,7 @@ export function createTracing(config: TracingConfig, logger: TracingLogger, opti
           kind: SpanKind.SERVER,
           attributes: {
             'http.request.method': request.method,
-            'url.path': pathOf(request.url),
+            'url.path': loggablePath(request.url),
             ...(route === undefined ? {} : { 'http.route': route }),
             'lpa.request_id': request.id,
           },

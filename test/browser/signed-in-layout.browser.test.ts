@@ -121,7 +121,7 @@ describe('signed-in layout, navigation and small fixes in Chromium', () => {
   });
 
   test('zero axe violations on every changed page, signed out and signed in, desktop and 375 px', async () => {
-    const pages = [PATHS.home, PATHS.cookies, PATHS.accessibility, LEGACY_PATHS.signup];
+    const pages = [PATHS.home, PATHS.cookies, PATHS.accessibility, PATHS.signup];
     for (const path of pages) {
       const violations = await suite.axe(path);
       assert.equal(violations.length, 0, `${path}:\n${describeViolations(violations)}`);

@@ -9,8 +9,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, PUBLIC_ROUTES } from '../../src/paths.ts';
-import { ASSET_REGEX, assertPlainPath, declaredPaths, declaredPatterns, declaredPrefixes, generateNginxConf, renderHttpBlock, renderStreamBlock } from '../../deploy/nginx/generate.ts';
+import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, PUBLIC_ROUTES, TOKEN_PATHS, tokenRoute } from '../../src/paths.ts';
+import { ASSET_REGEX, assertPlainPath, declaredPaths, declaredPatterns, declaredPrefixes, generateNginxConf, renderHttpBlock, renderStreamBlock, tokenPathRegexes } from '../../deploy/nginx/generate.ts';
 import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
 import { build } from '../helpers/app.ts';
 import { makeCertificates, systemBinary } from '../helpers/services.ts';
@@ -54,6 +54,7 @@ test('every route the app registers is declared in PATHS, so nginx sends it to l
   for (const raw of rawRoutes) {
     const r = raw.replace(/\/:[A-Za-z]+$/, '/');
     if (r.endsWith('*')) continue; // the one wildcard: checked below
+    if (Object.values(TOKEN_PATHS).some((prefix) => raw === tokenRoute(prefix))) continue; // token pages: checked below
     // A held-back page's own sub-paths (`/user/evidence/:id`) stay with the legacy front too: nginx routes exact paths.
     const held = heldBack.some((h) => r === h || r.startsWith(`${h}/`));
     // A parameter route (the live `/user/about-you[/{new}]`): nginx routes the declared instance of it.
@@ -83,7 +84,7 @@ test('the config has an exact location for every declared path, one asset regex,
     return loc?.slice(2);
   });
   assert.deepEqual(exact.sort(), declaredPaths());
-  assert.deepEqual(toFront.filter(([loc]) => !loc?.startsWith('= ')), [...declaredPatterns().map((re) => [`~ "${re}"`, '$uri$is_args$args']), [`~ "${ASSET_REGEX}"`, '$uri']]);
+  assert.deepEqual(toFront.filter(([loc]) => !loc?.startsWith('= ')), [...declaredPatterns().map((re) => [`~ "${re}"`, '$uri$is_args$args']), [`~ "${ASSET_REGEX}"`, '$uri'], ...tokenPathRegexes().map((r) => [`~ "${r}"`, '$uri'])]);
   assert.equal([...conf.matchAll(/lpa_front/g)].length, toFront.length + 1, 'lpa_front appears only in those locations and its upstream block');
   assert.match(conf, /location \/ \{\n\s+# [^\n]*\n\s+proxy_pass http:\/\/lpa_legacy;/);
   for (const path of Object.values(PATHS)) {

@@ -27,6 +27,8 @@ export interface FakeLpaApi extends ContractFakeApi {
   readonly delays: Map<string, number>;
   /** When set, every answer is this status (an outage). */
   outage: number | undefined;
+  /** When set, the delay (ms) of each answer, by request and answer (e.g. slow creates, fast refusals); else `delays`. */
+  delayOf: ((req: FakeRequest, answer: FakeAnswer) => number | undefined) | undefined;
 }
 
 const DAY = 86_400_000;
@@ -41,7 +43,7 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
   const users = new Map<string, FakeUser>();
   const sessions = new Map<string, { userId: string; expires: number }>();
   const byEmail = (email: string) => [...users.values()].find((u) => u.email === email);
-  const state = { clock: Date.now(), outage: undefined as number | undefined, delays: new Map<string, number>() };
+  const state = { clock: Date.now(), outage: undefined as number | undefined, delays: new Map<string, number>(), delayOf: undefined as FakeLpaApi['delayOf'] };
 
   function signIn(user: FakeUser): FakeAnswer {
     const t = token();
@@ -163,7 +165,7 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
 
   const fake = await contractFakeApi(async (req) => {
     const answer = handle(req);
-    const delay = state.delays.get(req.operationId ?? '');
+    const delay = state.delayOf?.(req, answer) ?? state.delays.get(req.operationId ?? '');
     if (delay !== undefined) await new Promise((r) => setTimeout(r, delay));
     return answer;
   });
@@ -180,5 +182,7 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
     set clock(v: number) { state.clock = v; },
     get outage() { return state.outage; },
     set outage(v: number | undefined) { state.outage = v; },
+    get delayOf() { return state.delayOf; },
+    set delayOf(v: FakeLpaApi['delayOf']) { state.delayOf = v; },
   };
 }

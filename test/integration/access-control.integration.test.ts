@@ -34,6 +34,10 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/forgot-password': ['GET', 'HEAD', 'POST'],
   '/forgot-password/reset/:token': ['GET', 'HEAD', 'POST'],
   '/session-state': ['GET', 'HEAD'],
+  '/signup': ['GET', 'HEAD', 'POST'], // sign up: no enumeration, throttled (issue 22)
+  '/signup/email-sent': ['GET', 'HEAD'],
+  '/signup/confirm/:token': ['GET', 'HEAD'],
+  '/signup/resend-email': ['GET', 'HEAD', 'POST'],
   '/assets/*': ['GET', 'HEAD'],
 };
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { build } from '../helpers/app.ts';
 import { routesFromTree } from './access-control.integration.test.ts';
 import { declaredPaths, declaredPrefixes } from '../../deploy/nginx/generate.ts';
-import { EDGE_HELD_BACK } from '../../src/paths.ts';
+import { EDGE_HELD_BACK, TOKEN_PATHS } from '../../src/paths.ts';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'opg-lpa');
 const FIXTURE_COMMIT = '8139e773df6b8d32cb2dada3c5589225fb494f73';
@@ -145,8 +145,8 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
     const built = await build(t);
     const served = new Map<string, Set<string>>();
     for (const r of routesFromTree(built.app.printRoutes())) served.set(normalise(r.url), new Set(r.methods));
-    // A declared prefix (PATHS.dashboardPage) is routed with a number after it: spelt as expandPattern spells a parameter.
-    const edge = new Set([...declaredPaths(), ...declaredPrefixes().map((p) => `${p}:param`)]);
+    // Exact paths; a declared prefix (PATHS.dashboardPage) with a number after it; the token pages (TOKEN_PATHS).
+    const edge = new Set([...declaredPaths(), ...declaredPrefixes().map((p) => `${p}:param`), ...Object.values(TOKEN_PATHS).map((prefix) => `${prefix}:param`)]);
 
     const violations: string[] = [];
     const takenOver: string[] = [];

@@ -23,7 +23,7 @@ test('home page, cookies, about-you hint and legacy-only pages', async (t) => {
   await t.test('/ and /home signed out: "Create my account", "Sign in" and the Use-an-LPA pointer, as the live page', async () => {
     for (const path of [PATHS.home, PATHS.start]) {
       const doc = html((await anonymous.get(path)).text);
-      assert.equal(doc.querySelector('[data-qa="create-account"]')?.getAttribute('href'), LEGACY_PATHS.signup, path);
+      assert.equal(doc.querySelector('[data-qa="create-account"]')?.getAttribute('href'), PATHS.signup, path);
       assert.equal(doc.querySelector('[data-qa="create-account"]')?.textContent.trim(), 'Create my account');
       assert.equal(doc.querySelector('[data-qa="home-sign-in"]')?.getAttribute('href'), PATHS.login, path);
       assert.equal(doc.querySelector('[data-qa="use-an-lpa"]')?.getAttribute('href'), 'https://use-lasting-power-of-attorney.service.gov.uk/home');
@@ -55,7 +55,7 @@ test('home page, cookies, about-you hint and legacy-only pages', async (t) => {
   });
 
   await t.test('a legacy-only page answers 404 with a page that says where it lives; an unknown page stays "Page not found"', async () => {
-    for (const path of [LEGACY_PATHS.signup, LEGACY_PATHS.guide, '/lpa/123/donor']) {
+    for (const path of [LEGACY_PATHS.guide, '/lpa/123/donor']) {
       const res = await anonymous.get(path);
       assert.equal(res.status, 404, path);
       const doc = html(res.text);

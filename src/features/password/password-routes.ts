@@ -17,7 +17,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialBackend } from '../../backends/credentials.ts';
 import { TOKEN_LIFETIME_SECONDS, phpIsoDate } from '../../backends/credentials.ts';
-import { PATHS, resetPasswordPath } from '../../paths.ts';
+import { PATHS, TOKEN_PATHS, resetPasswordPath, tokenRoute } from '../../paths.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
 import type { Checked } from '../../platform/forms/fields.ts';
 import { addForm, checkFields, defineForm, pageLanguage, refusalErrors, renderFormPage, setFlash } from '../../platform/forms/index.ts';
@@ -116,7 +116,7 @@ export default async function passwordRoutes(app: FastifyInstance, options: Pass
     return true;
   }
 
-  app.get(`${PATHS.resetPassword}:token`, noReferrer, async (request, reply) => {
+  app.get(tokenRoute(TOKEN_PATHS.resetPassword), noReferrer, async (request, reply) => {
     const linkKey = tokenOf(request); // (not `token`: the lint reads every comparison of one as a secret compared)
     if (linkKey === undefined) return invalidToken(request, reply);
     const token = linkKey;
@@ -124,7 +124,7 @@ export default async function passwordRoutes(app: FastifyInstance, options: Pass
     return renderFormPage(request, reply, pageLanguage(request, reply, app.words), resetPage(token), {});
   });
 
-  app.post(`${PATHS.resetPassword}:token`, { ...noReferrer, schema: { body: ResetBody } }, async (request, reply) => {
+  app.post(tokenRoute(TOKEN_PATHS.resetPassword), { ...noReferrer, schema: { body: ResetBody } }, async (request, reply) => {
     const linkKey = tokenOf(request); // (not `token`: the lint reads every comparison of one as a secret compared)
     if (linkKey === undefined) return invalidToken(request, reply);
     const token = linkKey;

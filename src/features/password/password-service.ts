@@ -15,7 +15,7 @@ import type { AccountsBackend } from '../../backends/accounts.ts';
 import { ACCOUNT_TOKEN_LIFETIME_SECONDS } from '../../backends/accounts.ts';
 import { TOKEN_LIFETIME_SECONDS } from '../../backends/credentials.ts';
 import type { MailOutbox } from '../../backends/mail-outbox.ts';
-import { LEGACY_PATHS, resetPasswordPath } from '../../paths.ts';
+import { PATHS, TOKEN_PATHS, resetPasswordPath } from '../../paths.ts';
 import { evenTime } from '../../platform/even-time.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import type { RevocationStore } from '../../sessions/revocation-store.ts';
@@ -51,7 +51,7 @@ export interface PasswordServiceOptions {
 }
 
 /** The live front's activation link (register/confirm); the sign-up pages declare it in PATHS when they land. */
-const ACTIVATION_PATH = `${LEGACY_PATHS.signup}/confirm/`;
+const ACTIVATION_PATH = TOKEN_PATHS.signupConfirm;
 
 export type ChangeOutcome = 'changed' | 'wrong-password' | 'invalid-password' | 'signed-out';
 
@@ -86,7 +86,7 @@ export function createPasswordService(options: PasswordServiceOptions): Password
         } else if (found.outcome === 'not-activated') {
           await mail.send({ to: email, template: 'accountActivate', personalisation: { activateAccountUrl: link(ACTIVATION_PATH + found.activationToken) } });
         } else {
-          await mail.send({ to: email, template: 'passwordResetNoAccount', personalisation: { signUpUrl: link(LEGACY_PATHS.signup) } });
+          await mail.send({ to: email, template: 'passwordResetNoAccount', personalisation: { signUpUrl: link(PATHS.signup) } });
         }
         auditPassword(request, 'account.password_reset.requested', userHash, { outcome: found.outcome });
       });
