@@ -29,6 +29,10 @@ import cspReportRoutes from './features/csp-report/csp-report-routes.ts';
 import feedbackRoutes from './features/feedback/feedback-routes.ts';
 import signInRoutes from './features/sign-in/sign-in-routes.ts';
 import userRoutes from './features/user/user-routes.ts';
+import accountRoutes from './features/account/account-routes.ts';
+import { createUserHasher } from './features/sign-in/audit.ts';
+import { newIdentity, revokeSignIn } from './features/sign-in/identity.ts';
+import { USER_HASH_KEY } from './features/sign-in/sign-in-routes.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -141,6 +145,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(feedbackRoutes, { service: services.feedback, minSeconds: config.feedbackMinSeconds, publicOrigin: config.publicOrigin.origin });
   await app.register(signInRoutes, { credentials: services.credentials, throttleStore: services.throttleStore, revocations: services.revocations, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, ...(services.signInPolicy === undefined ? {} : { policy: services.signInPolicy }) });
   await app.register(userRoutes, { credentials: services.credentials });
+  await app.register(accountRoutes, { accounts: services.accounts, credentials: services.credentials, mail: services.mail, publicOrigin: config.publicOrigin.origin, signIn: { userHash: createUserHasher(config.sessionSecret), userHashKey: USER_HASH_KEY, newIdentity, endSignIn: (user, traceId) => revokeSignIn({ backend: services.credentials, revocations: services.revocations }, user, traceId) } }); // change email, delete account (issue 22)
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

@@ -29,6 +29,12 @@ export const PATHS = {
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
   aboutYou: '/user/about-you',
+  // Account (issue 22, src/features/account): the verify link is this path + '/' + its token.
+  changeEmail: '/user/change-email-address',
+  changeEmailVerify: '/user/change-email-address/verify',
+  deleteAccount: '/user/delete',
+  deleteAccountConfirm: '/user/delete/confirm',
+  deleted: '/deleted',
   assets: '/assets/',
 } as const;
 
@@ -49,6 +55,8 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
+  [PATHS.changeEmail]: 'held back with its verify link, which the edge cannot route yet: the generator takes exact paths only, and the link is this path + /verify/ + a token (ADR 0049)',
+  [PATHS.changeEmailVerify]: 'a prefix, never a page by itself: the edge would need a prefix location for /verify/:token (ADR 0049)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
@@ -64,8 +72,6 @@ export const LEGACY_PATHS = {
   guide: '/guide',
   createLpa: '/user/dashboard/create',
   changePassword: '/user/change-password',
-  changeEmail: '/user/change-email-address',
-  deleteAccount: '/user/delete',
   lpa: '/lpa',
 } as const;
 
@@ -103,6 +109,9 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.loginTimeout]: ['GET', 'HEAD'],
   [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
+  // As live (unauthenticated_route): the link is opened from the new address's mailbox, signed in or not.
+  [`${PATHS.changeEmailVerify}/:token`]: ['GET', 'HEAD'],
+  [PATHS.deleted]: ['GET', 'HEAD'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };
 
