@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PATHS, PUBLIC_ROUTES, isPublicRoute, pathOf, safeLocalPath } from './paths.ts';
+import { PATHS, PUBLIC_ROUTES, TOKEN_PAGES, isPublicRoute, pathOf, safeLocalPath } from './paths.ts';
 
 test('every path is declared once, is absolute and unique', () => {
   const values = Object.values(PATHS);
@@ -15,7 +15,7 @@ test('public routes are the exception, by exact path and method', () => {
   assert.equal(isPublicRoute(PATHS.aboutYou, 'GET'), false);
   assert.equal(isPublicRoute('/user/*', 'GET'), false);
   // The one exception is the live front's: the change-email link is opened from a mailbox, signed in or not.
-  const verify = `${PATHS.changeEmailVerify}/:token`;
+  const verify = `${TOKEN_PAGES.changeEmailVerify}/:token`;
   for (const path of Object.keys(PUBLIC_ROUTES)) assert.ok(!path.startsWith('/user/') || path === verify, `${path} must not be public`);
   assert.deepEqual(PUBLIC_ROUTES[verify], ['GET', 'HEAD']);
 });

@@ -29,13 +29,21 @@ export const PATHS = {
   sessionState: '/session-state',
   dashboard: '/user/dashboard',
   aboutYou: '/user/about-you',
-  // Account (issue 22, src/features/account): the verify link is this path + '/' + its token.
+  // Account (issue 22, src/features/account); its emailed link is in TOKEN_PAGES.
   changeEmail: '/user/change-email-address',
-  changeEmailVerify: '/user/change-email-address/verify',
   deleteAccount: '/user/delete',
   deleteAccountConfirm: '/user/delete/confirm',
   deleted: '/deleted',
   assets: '/assets/',
+} as const;
+
+/**
+ * Pages whose last path segment is a token from an email: the route is the prefix + `/:token`. Not in PATHS, because
+ * the edge's generator routes exact paths only: at the edge these stay with the legacy front (which reads the same
+ * API tokens and session) until it routes the prefix; where lpa-front is the whole site they are lpa-front's (ADR 0049).
+ */
+export const TOKEN_PAGES = {
+  changeEmailVerify: '/user/change-email-address/verify',
 } as const;
 
 export type PathName = keyof typeof PATHS;
@@ -55,8 +63,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.dashboard]: "lists none of the user's LPAs yet; the legacy dashboard lists them from the API",
-  [PATHS.changeEmail]: 'held back with its verify link, which the edge cannot route yet: the generator takes exact paths only, and the link is this path + /verify/ + a token (ADR 0049)',
-  [PATHS.changeEmailVerify]: 'a prefix, never a page by itself: the edge would need a prefix location for /verify/:token (ADR 0049)',
   [PATHS.aboutYou]: 'changes the name only: the live page also has date of birth, address, the change password, change email and delete account links, and its first-sign-in variant /user/about-you/new',
 };
 
@@ -110,7 +116,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.logout]: ['GET', 'HEAD', 'POST'],
   [PATHS.sessionState]: ['GET', 'HEAD'],
   // As live (unauthenticated_route): the link is opened from the new address's mailbox, signed in or not.
-  [`${PATHS.changeEmailVerify}/:token`]: ['GET', 'HEAD'],
+  [`${TOKEN_PAGES.changeEmailVerify}/:token`]: ['GET', 'HEAD'],
   [PATHS.deleted]: ['GET', 'HEAD'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };

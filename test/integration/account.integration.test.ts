@@ -19,7 +19,7 @@ import { en } from '../helpers/words.ts';
 import { createServices } from '../../src/services.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { createUserHasher } from '../../src/features/sign-in/audit.ts';
-import { PATHS } from '../../src/paths.ts';
+import { PATHS, TOKEN_PAGES } from '../../src/paths.ts';
 import { SESSION_KEYS } from '../../src/sessions/session-store.ts';
 import { TEST_SECRET } from '../helpers/app.ts';
 
@@ -107,7 +107,7 @@ async function changeEmailJourney(built: Built, old: string, next: string): Prom
   const notify = mails(built).find((m) => m.to === old && m.template === 'newEmailNotify');
   assert.deepEqual(notify?.personalisation, { newEmailAddress: next });
   const link = verifyPath(built, next);
-  assert.ok(link.startsWith(`${PATHS.changeEmailVerify}/`));
+  assert.ok(link.startsWith(`${TOKEN_PAGES.changeEmailVerify}/`));
   assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in after asking (the new sign-in replaced the old)');
 
   const verified = await browser.get(link);
@@ -223,7 +223,7 @@ describe('change of sign-in address', () => {
       };
       const last = link.at(-1) === 'A' ? 'B' : 'A';
       const tampered = await failedPage(link.slice(0, -1) + last);
-      assert.equal(await failedPage(`${PATHS.changeEmailVerify}/short`), tampered, 'the same page whatever was wrong');
+      assert.equal(await failedPage(`${TOKEN_PAGES.changeEmailVerify}/short`), tampered, 'the same page whatever was wrong');
       // A HEAD (a mail scanner) spends nothing.
       assert.equal((await fetch(built.origin + link, { method: 'HEAD' })).status, 200);
 

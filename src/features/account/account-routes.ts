@@ -21,7 +21,7 @@ import type { AccountsBackend } from '../../backends/accounts.ts';
 import type { CredentialBackend } from '../../backends/credentials.ts';
 import { CredentialBackendError } from '../../backends/credentials.ts';
 import type { MailOutbox } from '../../backends/mail-outbox.ts';
-import { PATHS } from '../../paths.ts';
+import { PATHS, TOKEN_PAGES } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
@@ -157,12 +157,12 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     }
     // The old address is told first, then the new one gets the link (UserDetails::requestEmailUpdate); both durable.
     await mail.send({ to: currentEmail, template: 'newEmailNotify', personalisation: { newEmailAddress: newEmail } });
-    await mail.send({ to: newEmail, template: 'newEmailVerify', personalisation: { changeEmailAddressUrl: `${options.publicOrigin}${PATHS.changeEmailVerify}/${result.token}` } });
+    await mail.send({ to: newEmail, template: 'newEmailVerify', personalisation: { changeEmailAddressUrl: `${options.publicOrigin}${TOKEN_PAGES.changeEmailVerify}/${result.token}` } });
     auditAccount(request, { event: 'account.email_change.requested', userHash: accountHash, newUserHash: signIn.userHash(newEmail) });
     return reply.view('account/change-email-sent.njk', { email: newEmail });
   });
 
-  app.get<{ Params: { token: string } }>(`${PATHS.changeEmailVerify}/:token`, async (request, reply) => {
+  app.get<{ Params: { token: string } }>(`${TOKEN_PAGES.changeEmailVerify}/:token`, async (request, reply) => {
     // The token must not leave in a Referer from this page (its links, its assets).
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cache-control', 'no-store');
