@@ -175,6 +175,8 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     const userHash = request.user === undefined ? null : sessionUserHash(request);
     if (request.user !== undefined) await signIn.endSignIn(request.user, request.id);
     session.regenerateEmpty();
+    // The page is a signed-out one (no sign-out button, no timeout warning that would see the session end).
+    request.user = undefined;
     if (outcome === 'changed') {
       auditAccount(request, { event: 'account.email_change.verified', userHash });
       setFlash(request, 'account:changeEmail.verified');
@@ -208,6 +210,7 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     // The token goes on the deny-list at once (every instance); the backend has ended the account's sign-ins.
     await signIn.endSignIn(user, request.id);
     requireSession(request).destroy();
+    request.user = undefined;
     return reply.redirect(PATHS.deleted, 303);
   }
 
