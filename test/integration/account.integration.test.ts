@@ -224,21 +224,19 @@ describe('change of sign-in address', () => {
       const last = link.at(-1) === 'A' ? 'B' : 'A';
       const tampered = await failedPage(link.slice(0, -1) + last);
       assert.equal(await failedPage(`${TOKEN_PAGES.changeEmailVerify}/short`), tampered, 'the same page whatever was wrong');
-      // A HEAD (a mail scanner) spends nothing.
+      // A HEAD (a mail scanner) spends nothing: the link then works, once.
       assert.equal((await fetch(built.origin + link, { method: 'HEAD' })).status, 200);
+      assert.equal((await new Browser(built.origin).get(link)).status, 303, 'first use');
+      assert.equal(await failedPage(link), tampered, 'used');
+      const now = `twice.${backend}@example.com`;
+      const again = await signedIn(built, now);
 
-      // A second request for a change replaces the first link; its link then expires.
-      await askForChange(browser, { password_current: PASSWORD, email: `late.${backend}@example.com`, email_confirm: `late.${backend}@example.com` });
+      // The next link expires unused.
+      await askForChange(again, { password_current: PASSWORD, email: `late.${backend}@example.com`, email_confirm: `late.${backend}@example.com` });
       const lateLink = verifyPath(built, `late.${backend}@example.com`);
       expire(lateLink);
       assert.equal(await failedPage(lateLink), tampered, 'expired');
       assert.notEqual((await signIn(built, `late.${backend}@example.com`)).status, 303, 'the expired link changed nothing');
-      if (backend === 'api') return; // (the fake's moved clock also ended the sign-ins)
-
-      await askForChange(browser, { password_current: PASSWORD, email: `fresh.${backend}@example.com`, email_confirm: `fresh.${backend}@example.com` });
-      const good = verifyPath(built, `fresh.${backend}@example.com`);
-      assert.equal((await new Browser(built.origin).get(good)).status, 303, 'first use');
-      assert.equal(await failedPage(good), tampered, 'used');
       assert.equal(auditLines(built, 'account.email_change.verify_failed').length, 4);
     });
   }
