@@ -100,7 +100,13 @@ async function changeEmailJourney(built: Built, old: string, next: string): Prom
   const page = await browser.get(PATHS.changeEmail);
   assert.equal(html(page.text).querySelector('[data-qa="current-email"] strong')?.text, old, 'the current address is shown');
 
+  const tokenOf = async (b: Browser) => String(((await built.services.sessionStore.load((b.cookies.get(built.config.sessionCookieName) ?? '').slice(0, 32)))?.get(SESSION_KEYS.identity) as Record<string, unknown> | undefined)?.token);
+  const before = await tokenOf(browser);
   const sent = await askForChange(browser, { password_current: PASSWORD, email: next, email_confirm: next });
+  // As live, the password check is a new sign-in whose token replaces the session's; the old one ends (ADR 0019).
+  const after = await tokenOf(browser);
+  assert.notEqual(after, before);
+  assert.equal(await built.services.revocations.isRevoked(before), true, 'the replaced token is on the deny-list');
   assert.equal(sent.status, 200);
   assert.ok((html(sent.text).querySelector('[data-qa="email-sent"]')?.text ?? '').includes(next), 'the page names the new address');
   // As the live front: the old address is told, the new one gets the link.
@@ -111,6 +117,7 @@ async function changeEmailJourney(built: Built, old: string, next: string): Prom
   assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in after asking (the new sign-in replaced the old)');
 
   const verified = await browser.get(link);
+  assert.equal(await built.services.revocations.isRevoked(after), true, 'the link signed this browser out: its token is on the deny-list');
   assert.equal(verified.status, 303);
   assert.equal(verified.headers.get('location'), PATHS.login);
   assert.equal(verified.headers.get('referrer-policy'), 'no-referrer');
