@@ -12,6 +12,8 @@ import type { Page } from 'playwright-core';
 import { PATHS, TOKEN_PAGES } from '../../src/paths.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { en } from '../helpers/words.ts';
+import { fakeLpaApi } from '../helpers/fake-lpa-api.ts';
+import type { FakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import type { Suite } from './browser-helper.ts';
 import { describeProblems, describeViolations, problemCount, runAxe, startSuite, watch } from './browser-helper.ts';
 
@@ -112,5 +114,53 @@ describe('the account pages in Chromium', () => {
       const violations = await runAxe(page);
       assert.equal(violations.length, 0, `axe on ${state}:\n${describeViolations(violations)}`);
     });
+  });
+});
+
+describe('the delete page when the API fails, in Chromium', () => {
+  let suite: Suite;
+  let fake: FakeLpaApi;
+  before(async () => {
+    fake = await fakeLpaApi();
+    suite = await startSuite({ API_BASE_URL: fake.origin, EGRESS_ALLOW_PRIVATE: '127.0.0.1' });
+    for (const email of ['csp.outage@example.com', 'axe.outage@example.com']) {
+      const created = await suite.app.services.accounts.register(email, PASSWORD);
+      assert.ok(created.outcome === 'created');
+      assert.equal(await suite.app.services.accounts.activate(created.activationToken), 'activated');
+    }
+  });
+  after(async () => {
+    await suite.close();
+    await fake.close();
+  });
+
+  async function failedDelete(page: Page, email: string): Promise<void> {
+    await signIn(page, suite.app.origin, email);
+    await page.goto(suite.url(PATHS.deleteAccount));
+    fake.outage = 503;
+    try {
+      await Promise.all([page.waitForURL((u) => u.pathname === PATHS.deleteAccountConfirm), page.locator('[data-qa="delete-confirm"]').click()]);
+      await page.locator('[data-qa="error-summary"]').waitFor();
+    } finally {
+      fake.outage = undefined;
+    }
+  }
+
+  test('the error state: no CSP violation or page error (the 500 itself aside), zero axe violations', async () => {
+    const ctx = await suite.newContext();
+    const page = await ctx.newPage();
+    const problems = await watch(ctx, page);
+    await failedDelete(page, 'csp.outage@example.com');
+    await page.waitForTimeout(50);
+    // The document's own 500 is the state under test: Chromium reports it as a console error, nothing else may appear.
+    const others = { ...problems, consoleErrors: problems.consoleErrors.filter((m) => !m.includes('status of 500')), failedRequests: problems.failedRequests.filter((r) => !r.includes(PATHS.deleteAccountConfirm)) };
+    assert.equal(problems.consoleErrors.length, 1);
+    assert.equal(problemCount(others), 0, describeProblems(others));
+
+    const axeCtx = await suite.newContext({ bypassCSP: true });
+    const axePage = await axeCtx.newPage();
+    await failedDelete(axePage, 'axe.outage@example.com');
+    const violations = await runAxe(axePage);
+    assert.equal(violations.length, 0, `axe on the failed deletion:\n${describeViolations(violations)}`);
   });
 });

@@ -294,6 +294,22 @@ describe('delete account', () => {
     assert.ok(fake.calls.some((c) => c.request.operationId === 'deleteUser'));
   });
 
+  test('an API outage at deletion: the warning page again with the error, status 500, nothing deleted, audited', async (t) => {
+    const { built, fake } = await apiApp(t);
+    await addUser(built, 'outage@example.com');
+    const browser = await signedIn(built, 'outage@example.com');
+    const warning = await browser.get(PATHS.deleteAccount);
+    fake.outage = 503;
+    const res = await browser.post(PATHS.deleteAccountConfirm, { _csrf: csrfTokenFrom(warning.text) });
+    fake.outage = undefined;
+    assert.equal(res.status, 500);
+    assert.equal(html(res.text).querySelector('[data-qa="error-summary"] p')?.text.trim(), en('account:delete.failed'));
+    assert.ok(html(res.text).querySelector(`form[action="${PATHS.deleteAccountConfirm}"]`), 'the button to try again');
+    assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in, account still there');
+    assert.equal(auditLines(built, 'account.delete.failure')[0]?.reason, 'backend-error');
+    assert.deepEqual(fake.violations.filter((v) => !v.includes('(503)')), []);
+  });
+
   test('CSRF: a POST without the token deletes nothing', async (t) => {
     const built = await localApp(t);
     await addUser(built, 'keep.me@example.com');
