@@ -36,6 +36,10 @@ import profileGate from './features/user/profile-gate.ts';
 import passwordRoutes from './features/password/password-routes.ts';
 import signupRoutes from './features/signup/signup-routes.ts';
 import { createSignupService } from './features/signup/signup-service.ts';
+import accountRoutes from './features/account/account-routes.ts';
+import { createUserHasher } from './features/sign-in/audit.ts';
+import { newIdentity, revokeSignIn } from './features/sign-in/identity.ts';
+import { USER_HASH_KEY } from './features/sign-in/sign-in-routes.ts';
 import formKit from './platform/forms/index.ts';
 import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
@@ -154,6 +158,7 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(aboutYouRoutes, { accounts: services.accounts, addressLookup: services.addressLookup });
   await app.register(passwordRoutes, { accounts: services.accounts, mail: services.mail, revocations: services.revocations, throttleStore: services.throttleStore, credentials: services.credentials, publicOrigin: config.publicOrigin.origin, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs }); // forgotten, reset and change password
   await app.register(signupRoutes, { service: createSignupService({ accounts: services.accounts, mail: services.mail, publicOrigin: config.publicOrigin.origin }), throttleStore: services.throttleStore, auditSecret: config.sessionSecret, answerFloorMs: config.accountAnswerFloorMs, throttle: { perAddress: config.accountThrottlePerAddress, perRecipient: config.accountThrottlePerRecipient } });
+  await app.register(accountRoutes, { accounts: services.accounts, credentials: services.credentials, mail: services.mail, publicOrigin: config.publicOrigin.origin, signIn: { userHash: createUserHasher(config.sessionSecret), userHashKey: USER_HASH_KEY, newIdentity, endSignIn: (user, traceId) => revokeSignIn({ backend: services.credentials, revocations: services.revocations }, user, traceId) } }); // change email, delete account (issue 22)
   await app.register(formKit, await discoverForms());                                             // every *.form.ts / *.journey.ts (ADR 0031)
 
   return app;

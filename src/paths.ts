@@ -39,9 +39,19 @@ export const PATHS = {
   signup: '/signup',
   signupEmailSent: '/signup/email-sent',
   signupResend: '/signup/resend-email',
+  // Account (issue 22, src/features/account); its emailed link is in TOKEN_PATHS.
+  changeEmail: '/user/change-email-address',
+  deleteAccount: '/user/delete',
+  deleteAccountConfirm: '/user/delete/confirm',
+  deleted: '/deleted',
   assets: '/assets/',
 } as const;
 
+/**
+ * Pages whose last path segment is a token from an email: the route is the prefix + `/:token`. Not in PATHS, because
+ * the edge's generator routes exact paths only: at the edge these stay with the legacy front (which reads the same
+ * API tokens and session) until it routes the prefix; where lpa-front is the whole site they are lpa-front's (ADR 0049).
+ */
 export type PathName = keyof typeof PATHS;
 
 /**
@@ -52,6 +62,7 @@ export type PathName = keyof typeof PATHS;
 export const TOKEN_PATHS = {
   signupConfirm: '/signup/confirm/',
   resetPassword: '/forgot-password/reset/',
+  changeEmailVerify: '/user/change-email-address/verify/',
 } as const;
 
 /** What a token segment may hold (the local store's base64url, the API's base62 or hex), as a regular expression source. */
@@ -88,8 +99,6 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
 export const LEGACY_PATHS = {
   guide: '/guide',
   createLpa: '/user/dashboard/create',
-  changeEmail: '/user/change-email-address',
-  deleteAccount: '/user/delete',
   lpa: '/lpa',
   /** Followed by an LPA id: the live dashboard's "Delete LPA" link (a confirmation page, then the deletion). */
   confirmDeleteLpa: '/user/dashboard/confirm-delete-lpa',
@@ -154,6 +163,9 @@ export const PUBLIC_ROUTES: Readonly<Record<string, readonly string[]>> = {
   [PATHS.signupEmailSent]: ['GET', 'HEAD'],
   [tokenRoute(TOKEN_PATHS.signupConfirm)]: ['GET', 'HEAD'],
   [PATHS.signupResend]: ['GET', 'HEAD', 'POST'],
+  // As live (unauthenticated_route): the link is opened from the new address's mailbox, signed in or not.
+  [tokenRoute(TOKEN_PATHS.changeEmailVerify)]: ['GET', 'HEAD'],
+  [PATHS.deleted]: ['GET', 'HEAD'],
   [`${PATHS.assets}*`]: ['GET', 'HEAD'],
 };
 

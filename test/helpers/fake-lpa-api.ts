@@ -129,6 +129,15 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         u.emailChange = null;
         return { status: 204 };
       }
+      case 'setSessionExpiry': {
+        // AuthenticateController::setSessionExpiryAction: the CheckedToken's expiry set to now + expireInSeconds.
+        const t = req.headers.checkedtoken;
+        const s = typeof t === 'string' ? sessions.get(t) : undefined;
+        if (s === undefined || s.expires <= state.clock) return { status: 200, body: { valid: false, problem: 'token-has-expired' } };
+        const seconds = Number((req.body as Record<string, unknown> | undefined)?.expireInSeconds ?? 0);
+        s.expires = state.clock + seconds * 1000;
+        return seconds > 0 ? { status: 200, body: { valid: true, remainingSeconds: seconds } } : { status: 200, body: { valid: false, problem: 'token-has-expired' } };
+      }
       case 'getUser': {
         const u = authed(req, userId);
         return u === undefined ? problem(401, 'Access Denied') : { status: 200, body: { ...u.profile, email: { address: u.email } } };

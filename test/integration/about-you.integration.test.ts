@@ -18,7 +18,7 @@ import { fakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import type { FakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
-import { LEGACY_PATHS, PATHS } from '../../src/paths.ts';
+import { PATHS } from '../../src/paths.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const dirs: string[] = [];
@@ -112,8 +112,8 @@ for (const [label, setup] of [['embedded backend', setupLocal], ['API backend (f
       assert.equal(valueOf(page.text, 'name-title'), 'Mrs');
       assert.equal(valueOf(page.text, 'name-first'), 'Ada');
       assert.equal(doc.querySelector('[data-qa="change-password"]')?.getAttribute('href'), PATHS.changePassword);
-      assert.equal(doc.querySelector('[data-qa="change-email"]')?.getAttribute('href'), LEGACY_PATHS.changeEmail);
-      assert.equal(doc.querySelector('[data-qa="delete-account"]')?.getAttribute('href'), LEGACY_PATHS.deleteAccount);
+      assert.equal(doc.querySelector('[data-qa="change-email"]')?.getAttribute('href'), PATHS.changeEmail);
+      assert.equal(doc.querySelector('[data-qa="delete-account"]')?.getAttribute('href'), PATHS.deleteAccount);
       assert.equal(doc.querySelector('[data-qa="form-cancel"]')?.getAttribute('href'), PATHS.dashboard);
 
       const token = csrfTokenFrom(page.text);

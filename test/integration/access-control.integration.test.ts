@@ -38,12 +38,16 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/signup/email-sent': ['GET', 'HEAD'],
   '/signup/confirm/:token': ['GET', 'HEAD'],
   '/signup/resend-email': ['GET', 'HEAD', 'POST'],
+  '/user/change-email-address/verify/:token': ['GET', 'HEAD'], // as live: the emailed link, opened signed in or not
+  '/deleted': ['GET', 'HEAD'],
   '/assets/*': ['GET', 'HEAD'],
 };
 
 /** Routes that must exist and must need a signed-in user: a guard against the walk finding nothing. */
 const KNOWN_PROTECTED: [string, string][] = [
   ['GET', PATHS.dashboard], ['GET', PATHS.aboutYou], ['POST', PATHS.aboutYou],
+  ['GET', PATHS.changeEmail], ['POST', PATHS.changeEmail], ['GET', PATHS.deleteAccount], ['POST', PATHS.deleteAccount],
+  ['GET', PATHS.deleteAccountConfirm], ['POST', PATHS.deleteAccountConfirm],
 ];
 
 export interface RouteEntry {

@@ -112,7 +112,7 @@ describe('anonymous forms store nothing', () => {
 
   test('signed in, the feedback form still gets a form token (its show time); a session token there counts as too soon', async (t) => {
     const built = await build(t, { env: { DATA_DIR: tempDir(t), FEEDBACK_MIN_SECONDS: '1' } });
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'ada@example.com', password: PASSWORD, name: null });
+    await (built.services.credentials as LocalCredentials).addUser({ email: 'ada@example.com', password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
     const browser = new Browser(built.origin);
     const login = await browser.get(PATHS.login);
     assert.equal((await browser.post(PATHS.login, { email: 'ada@example.com', password: PASSWORD, _csrf: csrfTokenFrom(login.text) })).status, 303);

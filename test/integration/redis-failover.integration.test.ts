@@ -72,7 +72,7 @@ describe('Redis failover with a READONLY window', () => {
     const people: { browser: Browser; userId: string; id: string }[] = [];
     for (let i = 0; i < 5; i++) {
       const email = `u${String(i)}-${randomBytes(4).toString('hex')}@example.com`;
-      const userId = await users.addUser({ email, password: PASSWORD, name: null });
+      const userId = await users.addUser({ email, password: PASSWORD, name: { first: 'Pat', last: 'Smith' } });
       const browser = new Browser(built.origin);
       const form = await browser.get(PATHS.login);
       assert.equal((await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsBackend } from '../../backends/accounts.ts';
 import type { AddressLookup, LookupAddress } from '../../backends/address-lookup.ts';
 import { plausiblePostcode } from '../../backends/address-lookup.ts';
-import { LEGACY_PATHS, PATHS } from '../../paths.ts';
+import { PATHS } from '../../paths.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
 import type { PageLanguage } from '../../platform/forms/index.ts';
@@ -75,7 +75,7 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
         addresses: (lookup.addresses ?? []).map((a) => ({ value: JSON.stringify([a.line1, a.line2, a.line3, a.postcode]), text: `${a.description}, ${a.postcode}` })),
       },
       dobExampleYear: new Date(now()).getUTCFullYear() - 18,
-      links: { changePassword: PATHS.changePassword, changeEmail: LEGACY_PATHS.changeEmail, deleteAccount: LEGACY_PATHS.deleteAccount },
+      links: { changePassword: PATHS.changePassword, changeEmail: PATHS.changeEmail, deleteAccount: PATHS.deleteAccount },
     }, status);
   }
 
