@@ -143,7 +143,7 @@ describe('fragments', () => {
   let renders = 0;
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir), { autoescape: true });
   env.addGlobal('count', () => ++renders);
-  env.addGlobal('fragment', fragmentRenderer(env));
+  env.addGlobal('fragment', fragmentRenderer(env, { maxEntries: 64, maxBytes: 1024 * 1024 }));
   const page = (tpl: string, context: object): string => env.renderString(tpl, context);
 
   test('see their arguments and the globals, never the page', () => {
@@ -179,6 +179,21 @@ describe('fragments', () => {
     renders = 0;
     page('{{ fragment("probe", { who: "a", n: 1 }) }}', {});
     assert.equal(renders, 0, 'an early version still is');
+  });
+
+  test('stop caching past the byte bound', () => {
+    const small = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir), { autoescape: true });
+    let count = 0;
+    small.addGlobal('count', () => ++count);
+    // Each version is about 2 x 40 bytes with its key: 500 bytes hold a handful, never all 20.
+    small.addGlobal('fragment', fragmentRenderer(small, { maxEntries: 1000, maxBytes: 500 }));
+    const render = (who: string): string => small.renderString('{{ fragment("probe", { who: w }) }}', { w: who });
+    for (let i = 0; i < 20; i++) render(`version-${String(i)}`);
+    count = 0;
+    render('version-0');
+    assert.equal(count, 0, 'the first version was kept');
+    render('version-19');
+    assert.equal(count, 1, 'the 20th version was not kept');
   });
 
   test.after(() => { rmSync(dir, { recursive: true, force: true }); });
