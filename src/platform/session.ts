@@ -17,7 +17,8 @@
  *   answer whatever the store does; a page that then needs to write, and every other request, answers 503 with
  *   Retry-After (StoreUnavailableError). A failed idle slide (touch) is only logged: the page is served.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
 import { addRouteHook } from './route-hooks.ts';
@@ -169,8 +170,16 @@ declare module 'fastify' {
   }
 }
 
+// An HMAC keyed by a KeyObject costs about a seventh of one keyed by a Buffer on Node 24 (5 µs, not 35-55 µs).
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+
 function sign(id: string, key: Buffer): string {
-  return createHmac('sha256', key).update(id).digest('base64url').slice(0, 27);
+  let keyObject = keyObjects.get(key);
+  if (keyObject === undefined) {
+    keyObject = createSecretKey(key);
+    keyObjects.set(key, keyObject);
+  }
+  return createHmac('sha256', keyObject).update(id).digest('base64url').slice(0, 27);
 }
 
 export function encodeCookieValue(id: string, options: SessionCookieOptions): string {
