@@ -13,7 +13,7 @@ import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { compileAllTemplates, createEnvironment, fragmentRenderer } from './views.ts';
 import { createCatalogue } from '../i18n/catalogue.ts';
-import { TwoKeyCache, fastIndent, fastTrim, installExportCache, isMarkedSafe, markedSafe } from './view-speedups.ts';
+import { TwoKeyCache, fastIndent, fastTrim, installExportCache, installRuntimeSpeedups, isMarkedSafe, markedSafe, runtimeBuiltins } from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
 const stockFilter = (name: string): Filter => new nunjucks.Environment().getFilter(name) as Filter;
@@ -66,6 +66,52 @@ describe('fast filters', () => {
     for (const odd of [undefined, null, false, true, 0, 42, ['a\nb'], '']) {
       assert.deepEqual(outcome(() => fastI(odd, 2)), outcome(() => indent(odd, 2)), String(odd));
     }
+  });
+});
+
+describe('runtime speedups give what the built-ins give', () => {
+  installRuntimeSpeedups();
+  const { set: builtinSet, escape: builtinEscape } = runtimeBuiltins;
+  const lib = nunjucks.lib as unknown as { escape: (s: string) => string };
+  interface Frame { variables: Record<string, unknown>; set: (name: string, value: unknown, resolveUp?: boolean) => void; push: (isolate?: boolean) => Frame }
+  const FrameClass = (nunjucks.runtime as unknown as { Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame }).Frame;
+
+  test('escape, on any text (and text full of the characters it escapes)', () => {
+    assert.ok(builtinEscape !== undefined && lib.escape !== builtinEscape, 'installed');
+    const risky = fc.string({ unit: fc.constantFrom('&', '"', "'", '<', '>', '\\', 'a', ' ', 'é', '\u2019', '\n') });
+    fc.assert(fc.property(fc.oneof(text, risky), (s) => {
+      assert.equal(lib.escape(s), builtinEscape(s));
+    }), { numRuns: 3000 });
+  });
+
+  test('Frame.set: the same variables in every frame, for plain and dotted names, with and without resolveUp', () => {
+    assert.ok(builtinSet !== undefined);
+    const names = fc.constantFrom('a', 'b', 'loop', 'a.b', 'a.b.c', 'x.y', '__proto__x');
+    const op = fc.record({ depth: fc.integer({ min: 0, max: 2 }), name: names, value: fc.integer(), resolveUp: fc.boolean() });
+    const build = (): Frame[] => {
+      const top = new FrameClass();
+      const mid = top.push(false);
+      return [top, mid, mid.push(true)];
+    };
+    const snapshot = (frames: Frame[]): string => JSON.stringify(frames.map((f) => f.variables));
+    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+      const fast = build();
+      const stock = build();
+      const attempt = (run: () => void): string => {
+        try {
+          run();
+          return 'ok';
+        } catch (err) {
+          return err instanceof Error ? err.constructor.name : 'thrown';
+        }
+      };
+      for (const o of ops) {
+        const a = attempt(() => { fast[o.depth]?.set(o.name, o.value, o.resolveUp); });
+        const b = attempt(() => { const target = stock[o.depth]; if (target !== undefined) builtinSet.call(target as never, o.name, o.value, o.resolveUp); });
+        assert.equal(a, b);
+      }
+      assert.equal(snapshot(fast), snapshot(stock));
+    }), { numRuns: 3000 });
   });
 });
 

@@ -20,7 +20,7 @@ import type { AssetCatalogue } from './assets.ts';
 import { BodyPool, ByteBudget, POOLED_BODY_BYTES, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
-import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
+import { installExportCache, installFastFilters, installRuntimeSpeedups, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
 import { readCookie } from './session.ts';
 import { LANG_COOKIE } from './forms/page.ts';
 
@@ -49,6 +49,7 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
   installFastFilters(env);
   installExportCache(env);
+  installRuntimeSpeedups();
   env.addGlobal('paths', PATHS);
   env.addGlobal('serviceName', 'Make a lasting power of attorney');
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
