@@ -69,52 +69,6 @@ describe('fast filters', () => {
   });
 });
 
-describe('runtime speedups give what the built-ins give', () => {
-  installRuntimeSpeedups();
-  const { set: builtinSet, escape: builtinEscape } = runtimeBuiltins;
-  const lib = nunjucks.lib as unknown as { escape: (s: string) => string };
-  interface Frame { variables: Record<string, unknown>; set: (name: string, value: unknown, resolveUp?: boolean) => void; push: (isolate?: boolean) => Frame }
-  const FrameClass = (nunjucks.runtime as unknown as { Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame }).Frame;
-
-  test('escape, on any text (and text full of the characters it escapes)', () => {
-    assert.ok(builtinEscape !== undefined && lib.escape !== builtinEscape, 'installed');
-    const risky = fc.string({ unit: fc.constantFrom('&', '"', "'", '<', '>', '\\', 'a', ' ', 'é', '\u2019', '\n') });
-    fc.assert(fc.property(fc.oneof(text, risky), (s) => {
-      assert.equal(lib.escape(s), builtinEscape(s));
-    }), { numRuns: 3000 });
-  });
-
-  test('Frame.set: the same variables in every frame, for plain and dotted names, with and without resolveUp', () => {
-    assert.ok(builtinSet !== undefined);
-    const names = fc.constantFrom('a', 'b', 'loop', 'a.b', 'a.b.c', 'x.y', '__proto__x');
-    const op = fc.record({ depth: fc.integer({ min: 0, max: 2 }), name: names, value: fc.integer(), resolveUp: fc.boolean() });
-    const build = (): Frame[] => {
-      const top = new FrameClass();
-      const mid = top.push(false);
-      return [top, mid, mid.push(true)];
-    };
-    const snapshot = (frames: Frame[]): string => JSON.stringify(frames.map((f) => f.variables));
-    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
-      const fast = build();
-      const stock = build();
-      const attempt = (run: () => void): string => {
-        try {
-          run();
-          return 'ok';
-        } catch (err) {
-          return err instanceof Error ? err.constructor.name : 'thrown';
-        }
-      };
-      for (const o of ops) {
-        const a = attempt(() => { fast[o.depth]?.set(o.name, o.value, o.resolveUp); });
-        const b = attempt(() => { const target = stock[o.depth]; if (target !== undefined) builtinSet.call(target as never, o.name, o.value, o.resolveUp); });
-        assert.equal(a, b);
-      }
-      assert.equal(snapshot(fast), snapshot(stock));
-    }), { numRuns: 3000 });
-  });
-});
-
 describe('every page renders as with a stock environment', () => {
   const catalogue = { url: (logical: string) => `/assets/${logical}` } as unknown as AssetCatalogue;
   const fast = createEnvironment(catalogue);
@@ -325,4 +279,50 @@ test('TwoKeyCache with sizeOf keeps at most maxBytes, whatever the count', () =>
   assert.equal(cache.bytes, 7, 'a replaced value gives its bytes back');
   cache.set('page', 'en', 'aaaaaaa');
   assert.equal(cache.get('page', 'en'), 'a', 'a replacement that does not fit leaves the old value');
+});
+
+describe('runtime speedups give what the built-ins give', () => {
+  installRuntimeSpeedups();
+  const { set: builtinSet, escape: builtinEscape } = runtimeBuiltins;
+  const lib = nunjucks.lib as unknown as { escape: (s: string) => string };
+  interface Frame { variables: Record<string, unknown>; set: (name: string, value: unknown, resolveUp?: boolean) => void; push: (isolate?: boolean) => Frame }
+  const FrameClass = (nunjucks.runtime as unknown as { Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame }).Frame;
+
+  test('escape, on any text (and text full of the characters it escapes)', () => {
+    assert.ok(builtinEscape !== undefined && lib.escape !== builtinEscape, 'installed');
+    const risky = fc.string({ unit: fc.constantFrom('&', '"', "'", '<', '>', '\\', 'a', ' ', 'é', '\u2019', '\n') });
+    fc.assert(fc.property(fc.oneof(text, risky), (s) => {
+      assert.equal(lib.escape(s), builtinEscape(s));
+    }), { numRuns: 3000 });
+  });
+
+  test('Frame.set: the same variables in every frame, for plain and dotted names, with and without resolveUp', () => {
+    assert.ok(builtinSet !== undefined);
+    const names = fc.constantFrom('a', 'b', 'loop', 'a.b', 'a.b.c', 'x.y', '__proto__x');
+    const op = fc.record({ depth: fc.integer({ min: 0, max: 2 }), name: names, value: fc.integer(), resolveUp: fc.boolean() });
+    const build = (): Frame[] => {
+      const top = new FrameClass();
+      const mid = top.push(false);
+      return [top, mid, mid.push(true)];
+    };
+    const snapshot = (frames: Frame[]): string => JSON.stringify(frames.map((f) => f.variables));
+    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+      const fast = build();
+      const stock = build();
+      const attempt = (run: () => void): string => {
+        try {
+          run();
+          return 'ok';
+        } catch (err) {
+          return err instanceof Error ? err.constructor.name : 'thrown';
+        }
+      };
+      for (const o of ops) {
+        const a = attempt(() => { fast[o.depth]?.set(o.name, o.value, o.resolveUp); });
+        const b = attempt(() => { const target = stock[o.depth]; if (target !== undefined) builtinSet.call(target as never, o.name, o.value, o.resolveUp); });
+        assert.equal(a, b);
+      }
+      assert.equal(snapshot(fast), snapshot(stock));
+    }), { numRuns: 3000 });
+  });
 });
