@@ -45,7 +45,6 @@ import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
 import { consentVariant } from './platform/consent/index.ts';
-import { createCatalogue } from './i18n/catalogue.ts';
 
 /** What the process tells the app while it stops (server.ts sets `draining` on SIGTERM). */
 export class Lifecycle {
@@ -137,8 +136,8 @@ export async function buildApp(config: Config, services: Services, logger: Logge
   await app.register(limits, { publicHost: config.publicOrigin.host, checkHost: config.isProduction }); // host, methods, body type/size/fields
   await app.register(securityHeaders, { https });                                                  // CSP nonce and headers on every response
   await app.register(loadShedding, { maxEventLoopDelayMs: config.loadShedEventLoopDelayMs, retryAfterSeconds: config.loadShedRetryAfterSeconds }); // 503 while overloaded
-  await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds });
-  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, tDefault: createCatalogue().forLanguage('en'), ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }), ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
+  await app.register(session, { store: services.sessionStore, cookie: services.sessionCookie, ttlSeconds: config.sessionTtlSeconds, revocations: services.revocations });
+  await app.register(views, { catalogue: services.assets, precompile: config.isProduction, globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS }, variant: consentVariant({ ...consent, publicOrigin: config.publicOrigin.origin }), ...(words === undefined ? {} : { words }) }); // Nunjucks, autoescape, govuk-frontend; consent banner variants
   await app.register(authGuard, { resolveUser: services.resolveUser });                            // deny by default
   await app.register(csrf, { publicOrigin: config.acceptedOrigins, secret: config.sessionSecret, lifetimeSeconds: config.sessionTtlSeconds, secure: https }); // every state change; forms cost no server state
   await app.register(profileGate, { accounts: services.accounts });                                // no name yet: /user/about-you/new first

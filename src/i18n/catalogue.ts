@@ -80,9 +80,18 @@ export function createCatalogue(options: CatalogueOptions = {}): Catalogue {
     returnEmptyString: false,
   });
   const cache = new Map<string, Translate>();
+  // Keys English has (only found ones: a key comes from code or a template, never a request, so at most the
+  // catalogue's size). A render asks for the same words every time: one i18next lookup per key, not per call.
+  const known = new Set<string>();
+  // Per language, each message without values once made (until addNamespace, which starts afresh for every
+  // translate function already handed out).
+  const plainByLang = new Map<string, Map<string, string>>();
 
   function has(key: string): boolean {
-    return instance.exists(key, { lng: DEFAULT_LANGUAGE, fallbackLng: false });
+    if (known.has(key)) return true;
+    const found = instance.exists(key, { lng: DEFAULT_LANGUAGE, fallbackLng: false });
+    if (found) known.add(key);
+    return found;
   }
 
   return {
@@ -93,9 +102,19 @@ export function createCatalogue(options: CatalogueOptions = {}): Catalogue {
       if (translate !== undefined) return translate;
       const t: TFunction = instance.getFixedT(lang);
       translate = (key, values) => {
+        let plain = plainByLang.get(lang);
+        if (plain === undefined) {
+          plain = new Map<string, string>();
+          plainByLang.set(lang, plain);
+        }
+        if (values === undefined) {
+          const hit = plain.get(key);
+          if (hit !== undefined) return hit;
+        }
         if (!has(key)) throw new Error(`i18n: no English message for ${key}`);
         const text = values === undefined ? t(key) : t(key, values);
         if (typeof text !== 'string') throw new Error(`i18n: ${key} is not a message`);
+        if (values === undefined) plain.set(key, text);
         return text;
       };
       cache.set(lang, translate);
@@ -104,6 +123,8 @@ export function createCatalogue(options: CatalogueOptions = {}): Catalogue {
     addNamespace(lang, namespace, messages) {
       instance.addResourceBundle(lang, namespace, messages, true, true);
       cache.clear();
+      known.clear();
+      plainByLang.clear();
     },
   };
 }

@@ -13,7 +13,7 @@ import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { compileAllTemplates, createEnvironment, fragmentRenderer } from './views.ts';
 import { createCatalogue } from '../i18n/catalogue.ts';
-import { TwoKeyCache, fastIndent, fastTrim, installExportCache, isMarkedSafe, markedSafe } from './view-speedups.ts';
+import { TwoKeyCache, fastIndent, fastTrim, installExportCache, installRuntimeSpeedups, isMarkedSafe, markedSafe, runtimeBuiltins } from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
 const stockFilter = (name: string): Filter => new nunjucks.Environment().getFilter(name) as Filter;
@@ -143,7 +143,7 @@ describe('fragments', () => {
   let renders = 0;
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir), { autoescape: true });
   env.addGlobal('count', () => ++renders);
-  env.addGlobal('fragment', fragmentRenderer(env));
+  env.addGlobal('fragment', fragmentRenderer(env, { maxEntries: 64, maxBytes: 1024 * 1024 }));
   const page = (tpl: string, context: object): string => env.renderString(tpl, context);
 
   test('see their arguments and the globals, never the page', () => {
@@ -179,6 +179,21 @@ describe('fragments', () => {
     renders = 0;
     page('{{ fragment("probe", { who: "a", n: 1 }) }}', {});
     assert.equal(renders, 0, 'an early version still is');
+  });
+
+  test('stop caching past the byte bound', () => {
+    const small = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir), { autoescape: true });
+    let count = 0;
+    small.addGlobal('count', () => ++count);
+    // Each version is about 2 x 40 bytes with its key: 500 bytes hold a handful, never all 20.
+    small.addGlobal('fragment', fragmentRenderer(small, { maxEntries: 1000, maxBytes: 500 }));
+    const render = (who: string): string => small.renderString('{{ fragment("probe", { who: w }) }}', { w: who });
+    for (let i = 0; i < 20; i++) render(`version-${String(i)}`);
+    count = 0;
+    render('version-0');
+    assert.equal(count, 0, 'the first version was kept');
+    render('version-19');
+    assert.equal(count, 1, 'the 20th version was not kept');
   });
 
   test.after(() => { rmSync(dir, { recursive: true, force: true }); });
@@ -264,4 +279,50 @@ test('TwoKeyCache with sizeOf keeps at most maxBytes, whatever the count', () =>
   assert.equal(cache.bytes, 7, 'a replaced value gives its bytes back');
   cache.set('page', 'en', 'aaaaaaa');
   assert.equal(cache.get('page', 'en'), 'a', 'a replacement that does not fit leaves the old value');
+});
+
+describe('runtime speedups give what the built-ins give', () => {
+  installRuntimeSpeedups();
+  const { set: builtinSet, escape: builtinEscape } = runtimeBuiltins;
+  const lib = nunjucks.lib as unknown as { escape: (s: string) => string };
+  interface Frame { variables: Record<string, unknown>; set: (name: string, value: unknown, resolveUp?: boolean) => void; push: (isolate?: boolean) => Frame }
+  const FrameClass = (nunjucks.runtime as unknown as { Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame }).Frame;
+
+  test('escape, on any text (and text full of the characters it escapes)', () => {
+    assert.ok(builtinEscape !== undefined && lib.escape !== builtinEscape, 'installed');
+    const risky = fc.string({ unit: fc.constantFrom('&', '"', "'", '<', '>', '\\', 'a', ' ', 'é', '\u2019', '\n') });
+    fc.assert(fc.property(fc.oneof(text, risky), (s) => {
+      assert.equal(lib.escape(s), builtinEscape(s));
+    }), { numRuns: 3000 });
+  });
+
+  test('Frame.set: the same variables in every frame, for plain and dotted names, with and without resolveUp', () => {
+    assert.ok(builtinSet !== undefined);
+    const names = fc.constantFrom('a', 'b', 'loop', 'a.b', 'a.b.c', 'x.y', '__proto__x');
+    const op = fc.record({ depth: fc.integer({ min: 0, max: 2 }), name: names, value: fc.integer(), resolveUp: fc.boolean() });
+    const build = (): Frame[] => {
+      const top = new FrameClass();
+      const mid = top.push(false);
+      return [top, mid, mid.push(true)];
+    };
+    const snapshot = (frames: Frame[]): string => JSON.stringify(frames.map((f) => f.variables));
+    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+      const fast = build();
+      const stock = build();
+      const attempt = (run: () => void): string => {
+        try {
+          run();
+          return 'ok';
+        } catch (err) {
+          return err instanceof Error ? err.constructor.name : 'thrown';
+        }
+      };
+      for (const o of ops) {
+        const a = attempt(() => { fast[o.depth]?.set(o.name, o.value, o.resolveUp); });
+        const b = attempt(() => { const target = stock[o.depth]; if (target !== undefined) builtinSet.call(target as never, o.name, o.value, o.resolveUp); });
+        assert.equal(a, b);
+      }
+      assert.equal(snapshot(fast), snapshot(stock));
+    }), { numRuns: 3000 });
+  });
 });

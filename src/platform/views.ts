@@ -20,7 +20,7 @@ import type { AssetCatalogue } from './assets.ts';
 import { BodyPool, ByteBudget, POOLED_BODY_BYTES, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
-import { installExportCache, installFastFilters, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
+import { installExportCache, installFastFilters, installRuntimeSpeedups, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
 import { readCookie } from './session.ts';
 import { LANG_COOKIE } from './forms/page.ts';
 
@@ -49,6 +49,7 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
   installFastFilters(env);
   installExportCache(env);
+  installRuntimeSpeedups();
   env.addGlobal('paths', PATHS);
   env.addGlobal('serviceName', 'Make a lasting power of attorney');
   env.addGlobal('asset', (logical: string) => catalogue.url(logical));
@@ -66,7 +67,17 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
 export type FragmentArgs = Readonly<Record<string, string | number | boolean>>;
 
 const FRAGMENT_NAME = /^[a-z][a-z-]{0,40}$/;
-const MAX_FRAGMENTS = 64;
+
+/** How many rendered fragments a process keeps, and how many bytes of them (docs/adr/0032: caches sized in bytes). */
+export interface FragmentBounds {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+/**
+ * Every fragment's versions today: languages x (header: signed in, active item; cookie banner: ask, accepted,
+ * rejected x each fixed page path) is about 100 entries of 1-5 KiB; the bounds leave room for Welsh and more pages.
+ */
+export const FRAGMENT_BOUNDS: FragmentBounds = { maxEntries: 1024, maxBytes: 2 * 1024 * 1024 };
 
 /**
  * The `fragment(name, args)` global: `views/fragments/<name>.njk` rendered once per distinct `args` and reused
@@ -74,11 +85,12 @@ const MAX_FRAGMENTS = 64;
  *
  * A fragment is rendered with its `args` and the environment's globals only (paths, serviceName, asset), never
  * the page's context, so cached HTML cannot hold anything of one request (nonce, CSRF token, a person's data)
- * for another: `csrfToken()` there fails the render and `cspNonce` is empty. Args must be scalars; past
- * MAX_FRAGMENTS distinct versions a fragment is rendered every time rather than cached.
+ * for another: `csrfToken()` there fails the render and `cspNonce` is empty. Args must be scalars; past the
+ * bounds (entries, or bytes counted as two per character) a new version is rendered every time rather than cached.
  */
-export function fragmentRenderer(env: nunjucks.Environment): (name: unknown, args?: unknown) => object {
+export function fragmentRenderer(env: nunjucks.Environment, bounds: FragmentBounds = FRAGMENT_BOUNDS): (name: unknown, args?: unknown) => object {
   const cache = new Map<string, object>();
+  let bytes = 0;
   return (name: unknown, args: unknown = {}) => {
     if (typeof name !== 'string' || !FRAGMENT_NAME.test(name)) throw new Error(`fragment: bad name ${String(name)}`);
     if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error(`fragment(${name}): arguments must be an object`);
@@ -89,8 +101,13 @@ export function fragmentRenderer(env: nunjucks.Environment): (name: unknown, arg
     const key = `${name}${JSON.stringify(entries)}`;
     let html = cache.get(key);
     if (html === undefined) {
-      html = markedSafe(env.render(`fragments/${name}.njk`, Object.fromEntries(entries)).trim()); // autoescaped by its own render
-      if (cache.size < MAX_FRAGMENTS) cache.set(key, html);
+      const text = env.render(`fragments/${name}.njk`, Object.fromEntries(entries)).trim();
+      html = markedSafe(text); // autoescaped by its own render
+      const size = 2 * (key.length + text.length);
+      if (cache.size < bounds.maxEntries && bytes + size <= bounds.maxBytes) {
+        cache.set(key, html);
+        bytes += size;
+      }
     }
     return html;
   };

@@ -27,6 +27,20 @@ test('sessions expire after their idle TTL, and touch slides it', async () => {
   await store.close();
 });
 
+test('loadAndSlide reads and slides in one step, and never creates a session', async () => {
+  let now = 1_000_000;
+  const store = new MemoryStore({ now: () => now });
+  await store.commit('a', new Map([['k', 1]]), 10, 'new');
+  now += 9_000;
+  const loaded = await store.loadAndSlide('a', 10);
+  assert.deepEqual([Object.fromEntries(loaded.data ?? []), loaded.slid], [{ k: 1 }, true]);
+  now += 9_000;
+  assert.notEqual(await store.load('a'), null, 'slid by the load');
+  assert.equal((await store.loadAndSlide('none', 10)).data, null);
+  assert.equal(await store.load('none'), null);
+  await store.close();
+});
+
 test('a regenerated id starts as a copy of the old session', async () => {
   const store = new MemoryStore();
   await store.commit('old', new Map([['keep', 'v']]), 60, 'new');

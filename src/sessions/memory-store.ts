@@ -1,4 +1,4 @@
-import type { SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
+import type { LoadedSession, SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
 
 interface Entry {
@@ -38,6 +38,13 @@ export class MemoryStore implements SessionStore {
       return Promise.resolve(null);
     }
     return Promise.resolve(structuredClone(entry.data));
+  }
+
+  async loadAndSlide(id: string, ttlSeconds: number): Promise<LoadedSession> {
+    const data = await this.load(id);
+    const entry = this.#entries.get(id);
+    if (data !== null && entry !== undefined) entry.expiresAt = this.#now() + ttlSeconds * 1000;
+    return { data, slid: true };
   }
 
   commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean> {

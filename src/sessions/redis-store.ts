@@ -25,7 +25,7 @@ import type { RedisOptions } from 'ioredis';
 import { decodeSession } from './php-session-codec.ts';
 import type { PhpSession } from './php-session-codec.ts';
 import { PhpSerializeError, fromPlain, toPlain } from './php-serialize.ts';
-import type { SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
+import type { LoadedSession, SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
 import { StoreUnavailableError } from './store-unavailable.ts';
 
@@ -78,6 +78,12 @@ export class SessionConflictError extends StoreUnavailableError {
     super('session changed concurrently too many times', { retryAfterSeconds: 1 });
     this.name = 'SessionConflictError';
   }
+}
+
+function plainData(session: PhpSession): SessionData {
+  const data: SessionData = new Map();
+  for (const [name, value] of session.entries()) data.set(name, toPlain(value));
+  return data;
 }
 
 function sha1(bytes: Buffer): string {
@@ -133,6 +139,8 @@ export class RedisStore implements SessionStore {
   readonly #logger: RedisStoreOptions['logger'];
   readonly #pauseMs = 1000;
   #failFastUntil = 0;
+  /** The server does not know GETEX (Redis before 6.2): read with GET and slide with EXPIRE, as before. */
+  #noGetex = false;
 
   constructor(options: RedisStoreOptions) {
     const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -195,10 +203,29 @@ export class RedisStore implements SessionStore {
 
   async load(id: string): Promise<SessionData | null> {
     const session = await this.#loadRaw(id);
-    if (session === null) return null;
-    const data: SessionData = new Map();
-    for (const [name, value] of session.entries()) data.set(name, toPlain(value));
-    return data;
+    return session === null ? null : plainData(session);
+  }
+
+  /**
+   * GETEX: the read and the idle slide in one command. Redis refuses it as a write while a demoted primary answers
+   * READONLY (a failover), and a Redis before 6.2 does not know it: then a plain GET, and the caller slides later
+   * (which a READONLY store refuses too, costing the page nothing, ADR 0021).
+   */
+  async loadAndSlide(id: string, ttlSeconds: number): Promise<LoadedSession> {
+    const key = this.key(id);
+    const read = await this.#call('read', async () => {
+      if (!this.#noGetex) {
+        try {
+          return { raw: await this.#redis.getexBuffer(key, 'EX', ttlSeconds), slid: true };
+        } catch (err) {
+          if (!(err instanceof Error && err.name === 'ReplyError')) throw err;
+          if (err.message.startsWith('ERR unknown command')) this.#noGetex = true;
+        }
+      }
+      return { raw: await this.#redis.getBuffer(key), slid: false };
+    });
+    const session = read.raw === null ? null : await this.#decodeOrDiscard(key, read.raw);
+    return { data: session === null ? null : plainData(session), slid: read.slid };
   }
 
   async commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean> {

@@ -1,6 +1,9 @@
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryRevocationStore, tokenDigest } from './revocation-store.ts';
+import { Redis } from 'ioredis';
+import { MemoryRevocationStore, RedisRevocationStore, tokenDigest } from './revocation-store.ts';
+import { startRedis } from '../../test/helpers/services.ts';
+import type { StartedRedis } from '../../test/helpers/services.ts';
 
 test('memory deny-list: refused for the TTL, then forgotten; bounded, oldest dropped first', async () => {
   let clock = 1_000_000;
@@ -40,4 +43,63 @@ test('account index (ADR 0047): every remembered token of an account but the one
   assert.equal(await store.revokeAccount('account-a', null, 60), 1, 'the kept one stays indexed');
   assert.equal(await store.isRevoked('token-2'), true);
   await store.close();
+});
+
+describe('Redis deny-list: the check begun with the session read (ADR 0038)', () => {
+  let redis: StartedRedis;
+  let client: Redis;
+  before(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+  });
+  after(async () => {
+    client.disconnect();
+    await redis.stop();
+  });
+
+  test('answers for the token the session holds now, whichever token it expected', async () => {
+    const store = new RedisRevocationStore({ redis: client, prefix: 'checkfor:' });
+    await store.revoke('old-token', 60);
+    assert.equal(await store.checkFor('s1').isRevoked('new-token'), false, 'nothing expected yet: read on its own');
+    assert.equal(await store.checkFor('s1').isRevoked('new-token'), false, 'expected and read early');
+    assert.equal(await store.checkFor('s1').isRevoked('old-token'), true, 'another token than expected: read for it');
+    await store.revoke('new-token', 60);
+    assert.equal(await store.checkFor('s2').isRevoked('new-token'), true);
+  });
+
+  test('a revocation after the last check is seen by the next one (the read is made on every request)', async () => {
+    const store = new RedisRevocationStore({ redis: client, prefix: 'checkfor-next:' });
+    assert.equal(await store.checkFor('s').isRevoked('t'), false);
+    assert.equal(await store.checkFor('s').isRevoked('t'), false);
+    await new RedisRevocationStore({ redis: client, prefix: 'checkfor-next:' }).revoke('t', 60); // another instance
+    assert.equal(await store.checkFor('s').isRevoked('t'), true);
+  });
+
+  test('remembers at most sessionsRemembered sessions, the least recently checked dropped first', async () => {
+    const store = new RedisRevocationStore({ redis: client, prefix: 'checkfor-bound:', sessionsRemembered: 2 });
+    for (const id of ['a', 'b', 'c']) await store.checkFor(id).isRevoked(`token-${id}`);
+    assert.equal(store.remembered, 2);
+  });
+
+  test('an early read that fails and is never used is no unhandled rejection', async () => {
+    const breaking = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    breaking.on('error', () => undefined);
+    const store = new RedisRevocationStore({ redis: breaking, prefix: 'x:' });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => { unhandled.push(err); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await new Promise((resolve) => breaking.once('ready', resolve));
+      await store.checkFor('s').isRevoked('t'); // now remembered: the next check for 's' reads at once
+      breaking.disconnect();
+      await assert.rejects(store.checkFor('s').isRevoked('t'), 'a used check reports the failure');
+      await store.checkFor('s').isRevoked('t').catch(() => undefined);
+      store.checkFor('s'); // its early read fails, and nothing ever asks
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      breaking.disconnect();
+    }
+  });
 });

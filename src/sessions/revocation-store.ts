@@ -7,11 +7,20 @@
  * - Redis when sessions are shared (`lpa-front:revoked:<sha256>`, SET … EX), so every instance and worker refuses
  *   the token at once; otherwise in memory (one process: `npm start`, tests), bounded and swept.
  * - An entry lives `ttlSeconds`: the token's own remaining lifetime, after which the backend refuses it anyway.
+ * - One Redis round trip per signed-in request (ADR 0038): `checkFor(sessionId)` starts the read for the token that
+ *   session carried when this process last saw it, in the same tick as the session's own read (so in the same
+ *   pipelined write); the read is still made on every request, only earlier.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-export interface RevocationStore {
+/** One request's deny-list check. */
+export interface RevocationCheck {
+  /** Whether `token` is on the deny-list now (read during this request). */
+  isRevoked(token: string): Promise<boolean>;
+}
+
+export interface RevocationStore extends RevocationCheck {
   /** Refuses `token` for `ttlSeconds` (at least 1). */
   revoke(token: string, ttlSeconds: number): Promise<void>;
   isRevoked(token: string): Promise<boolean>;
@@ -24,6 +33,12 @@ export interface RevocationStore {
   accountOf(token: string): Promise<string | null>;
   /** Refuses every remembered token of `account` except `keep` for `ttlSeconds`, and forgets them; how many. */
   revokeAccount(account: string, keep: string | null, ttlSeconds: number): Promise<number>;
+  /**
+   * The check for one request on session `sessionId`, called in the tick that starts the session's read. When this
+   * process has seen the session signed in, the deny-list read for that token starts now, beside the session's; a
+   * token other than the one expected is read for on its own, as `isRevoked` does.
+   */
+  checkFor(sessionId: string): RevocationCheck;
   /** Releases timers the store owns; a shared connection stays open. */
   close(): Promise<void>;
 }
@@ -125,6 +140,11 @@ export class MemoryRevocationStore implements RevocationStore {
     if (digests?.size === 0) this.#byAccount.delete(entry.account);
   }
 
+  /** In memory the check costs no round trip: every request uses the store itself. */
+  checkFor(): RevocationCheck {
+    return this;
+  }
+
   sweep(): void {
     const now = this.#now();
     for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
@@ -140,14 +160,21 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 }
 
+/** Sessions whose token a process remembers for `checkFor` (about 150 bytes each). */
+export const DEFAULT_SESSIONS_REMEMBERED = 10_000;
+
 /** The deny-list every instance shares, on a connection it is given (normally the session store's). */
 export class RedisRevocationStore implements RevocationStore {
   readonly #redis: Redis;
   readonly #prefix: string;
+  /** Session id → digest of the token it carried when last checked here, least recently checked first. */
+  readonly #seen = new Map<string, string>();
+  readonly #maxSeen: number;
 
-  constructor(options: { redis: Redis; prefix?: string }) {
+  constructor(options: { redis: Redis; prefix?: string; sessionsRemembered?: number }) {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? REVOKED_KEY_PREFIX;
+    this.#maxSeen = options.sessionsRemembered ?? DEFAULT_SESSIONS_REMEMBERED;
   }
 
   key(token: string): string {
@@ -159,7 +186,35 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async isRevoked(token: string): Promise<boolean> {
-    return (await this.#redis.exists(this.key(token))) === 1;
+    return this.#listed(tokenDigest(token));
+  }
+
+  checkFor(sessionId: string): RevocationCheck {
+    const expected = this.#seen.get(sessionId);
+    const early = expected === undefined ? undefined : this.#listed(expected);
+    // Used below, or not at all (the session had gone, or held no identity): never an unhandled rejection.
+    early?.catch(() => undefined);
+    return {
+      isRevoked: async (token: string): Promise<boolean> => {
+        const digest = tokenDigest(token);
+        const revoked = early !== undefined && digest === expected ? await early : await this.#listed(digest);
+        this.#seen.delete(sessionId);
+        if (!revoked) {
+          this.#seen.set(sessionId, digest);
+          if (this.#seen.size > this.#maxSeen) this.#seen.delete(this.#seen.keys().next().value ?? sessionId);
+        }
+        return revoked;
+      },
+    };
+  }
+
+  /** The sessions remembered (tests). */
+  get remembered(): number {
+    return this.#seen.size;
+  }
+
+  async #listed(digest: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#prefix + digest)) === 1;
   }
 
   async remember(account: string, token: string, ttlSeconds: number): Promise<void> {
@@ -193,6 +248,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** The connection belongs to whoever passed it in. */
   close(): Promise<void> {
+    this.#seen.clear();
     return Promise.resolve();
   }
 }

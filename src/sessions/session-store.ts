@@ -28,12 +28,23 @@ export function sessionNumber(value: SessionValue): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
+export interface LoadedSession {
+  readonly data: SessionData | null;
+  readonly slid: boolean;
+}
+
 export type SessionBase = { readonly copyFrom: string } | 'new';
 
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   /** The session's keys, or null when there is no such (unexpired) session. */
   load(id: string): Promise<SessionData | null>;
+  /**
+   * `load` that also slides the idle TTL in the same step (Redis GETEX: one command where a read and a later
+   * `touch` were two round trips, ADR 0038). `slid` is false when the store read without sliding (a Redis that
+   * refuses writes just now, as a demoted primary does during a failover): the caller then slides with `touch`.
+   */
+  loadAndSlide?(id: string, ttlSeconds: number): Promise<LoadedSession>;
   /**
    * Applies the changed keys on top of the stored session, and sets its idle TTL. Resolves true when written.
    * `base`: `{ copyFrom }` (a regenerated id) starts the new session as an exact copy of that one, so keys this

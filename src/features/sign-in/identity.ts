@@ -74,7 +74,8 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
       if (typeof record.userId === 'string') request.signedOutByTimeout = true;
       return undefined;
     }
-    if (await options.revocations.isRevoked(user.token)) {
+    // The check the session plugin began beside the session's read (ADR 0038), when there is one.
+    if (await (request.revocationCheck ?? options.revocations).isRevoked(user.token)) {
       // Signed out: whatever brought this identity back (a request in flight at sign-out, a copied value).
       session.delete(SESSION_KEYS.identity);
       return undefined;
