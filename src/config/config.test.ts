@@ -168,3 +168,9 @@ test('tracing is off by default; on, it needs a collector origin; the ratio is a
   assert.throws(() => loadConfig({ OTEL_ENABLED: 'yes' }), /OTEL_ENABLED must be true or false/);
   assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/v1/traces' }), /OTEL_EXPORTER_OTLP_ENDPOINT must be an origin only/);
 });
+
+test('the upload time limit follows a shorter REQUEST_TIMEOUT_MS when unset, and must fit within it when set', () => {
+  assert.equal(loadConfig({ REQUEST_TIMEOUT_MS: '3000' }, { onNotice: () => undefined }).uploadTimeoutMs, 3000);
+  assert.equal(loadConfig({}, { onNotice: () => undefined }).uploadTimeoutMs, 10_000);
+  assert.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '3000', UPLOAD_TIMEOUT_MS: '8000' }, { onNotice: () => undefined }), /UPLOAD_TIMEOUT_MS/);
+});

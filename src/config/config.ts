@@ -276,7 +276,7 @@ export const SETTINGS = {
   UPLOAD_MAX_IMAGE_PIXELS: { doc: 'Largest image accepted, in pixels (width x height read from the file header): refuses decompression bombs.', default: '50000000', parse: integer(1, 1_000_000_000) },
   UPLOAD_RETENTION_DAYS: { doc: 'Evidence files are deleted (bytes and record) this many days after upload. The privacy notice says 90: change it with this.', default: '90', parse: integer(1, 3650) },
   UPLOAD_SCAN_INTERVAL_MS: { doc: 'How often files still "Checking" (clamd was down) are scanned again, files last scanned with an older signature database are rescanned, and expired files are deleted.', default: '60000', parse: integer(1000, 3_600_000) },
-  UPLOAD_TIMEOUT_MS: { doc: 'Time allowed to receive one upload request. At most REQUEST_TIMEOUT_MS, which the server applies to every request.', default: '10000', parse: integer(1000, 600_000) },
+  UPLOAD_TIMEOUT_MS: { doc: 'Time allowed to receive one upload request. At most REQUEST_TIMEOUT_MS, which the server applies to every request (unset: 10000 or REQUEST_TIMEOUT_MS if that is shorter).', default: '10000', parse: integer(1000, 600_000) },
   UPLOAD_MIN_BYTES_PER_SECOND: { doc: 'After its first 2 seconds, an upload arriving slower than this on average is refused (a slow sender holds a connection and a scan slot).', default: '16384', parse: integer(1, 104_857_600) },
   UPLOAD_S3_BUCKET: { doc: 'S3 bucket for uploaded files. Unset: files are kept under DATA_DIR/uploads. Credentials come from the AWS SDK\'s default chain (the task role), never from here.', parse: s3Bucket },
   UPLOAD_S3_REGION: { doc: 'AWS region of UPLOAD_S3_BUCKET.', default: 'eu-west-1', parse: (raw) => { if (!/^[a-z]{2}-[a-z-]{1,30}-\d$/.test(raw)) throw new SettingError('must be an AWS region, e.g. eu-west-1'); return raw; } },
@@ -440,9 +440,12 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const gaCookieDomain = get('GA_COOKIE_DOMAIN') as string | undefined ?? publicOrigin.hostname;
   const bare = gaCookieDomain.replace(/^\./, '');
   if (publicOrigin.hostname !== bare && !publicOrigin.hostname.endsWith(`.${bare}`)) throw new ConfigError('GA_COOKIE_DOMAIN', 'must be the PUBLIC_ORIGIN host or a parent domain of it');
-  const uploadTimeoutMs = get('UPLOAD_TIMEOUT_MS') as number;
-  // Node's requestTimeout covers every request, uploads too: a longer upload limit would never be reached.
-  if (uploadTimeoutMs > (get('REQUEST_TIMEOUT_MS') as number)) throw new ConfigError('UPLOAD_TIMEOUT_MS', 'must be at most REQUEST_TIMEOUT_MS');
+  // Node's requestTimeout covers every request, uploads too: a longer upload limit would never be reached. Left
+  // unset, the upload limit follows a shorter REQUEST_TIMEOUT_MS; set, it must fit within it.
+  const requestTimeoutMs = get('REQUEST_TIMEOUT_MS') as number;
+  const uploadSet = env.UPLOAD_TIMEOUT_MS !== undefined && env.UPLOAD_TIMEOUT_MS !== '';
+  const uploadTimeoutMs = uploadSet ? get('UPLOAD_TIMEOUT_MS') as number : Math.min(get('UPLOAD_TIMEOUT_MS') as number, requestTimeoutMs);
+  if (uploadTimeoutMs > requestTimeoutMs) throw new ConfigError('UPLOAD_TIMEOUT_MS', 'must be at most REQUEST_TIMEOUT_MS');
   const cookieName = get('SESSION_COOKIE_NAME') as string | undefined
     ?? (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
 

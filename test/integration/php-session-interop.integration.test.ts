@@ -255,7 +255,7 @@ describe('signed in on one site is signed in on the other', () => {
     assert.equal(csrfTokenFrom(about.text), phpToken);
     const saved = await s.app.post(PATHS.aboutYou, { _csrf: phpToken ?? '', 'name-title': 'Dr', 'name-first': 'Augusta', 'name-last': 'King' });
     assert.equal(saved.status, 303, saved.text);
-    assert.equal(html((await s.app.get(PATHS.aboutYou)).text).querySelector('#firstName')?.getAttribute('value'), 'Augusta');
+    assert.equal(html((await s.app.get(PATHS.aboutYou)).text).querySelector('#name-first')?.getAttribute('value'), 'Augusta');
 
     // PHP still sees its own keys exactly as it wrote them.
     const who = await whoami(s);
