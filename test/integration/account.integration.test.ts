@@ -9,6 +9,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { DatabaseSync } from 'node:sqlite';
 import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
@@ -259,6 +260,13 @@ async function deleteJourney(built: Built, email: string): Promise<void> {
   const other = await signedIn(built, email);
   const sessionId = (browser.cookies.get(built.config.sessionCookieName) ?? '').slice(0, 32);
   const identity = (await built.services.sessionStore.load(sessionId))?.get(SESSION_KEYS.identity);
+  // An evidence file of the user's, stored (ADR 0040): it goes with the account.
+  const userId = String((identity as Record<string, unknown> | undefined)?.userId);
+  const evidence = built.services.evidence;
+  const fileId = evidence.files.reserve(userId, null, 'letter.pdf', 5, Date.now());
+  assert.ok(fileId !== undefined);
+  const stored = await evidence.storage.put(Readable.from([Buffer.from('%PDF-1.4\n%%EOF\n')]), { maxBytes: 1 << 20 });
+  evidence.files.stored(fileId, stored.key, 'application/pdf', stored.bytes);
 
   const warning = await browser.get(PATHS.deleteAccount);
   assert.equal(warning.status, 200);
@@ -274,6 +282,7 @@ async function deleteJourney(built: Built, email: string): Promise<void> {
   assert.equal(page.status, 200);
   assert.equal(html(page.text).querySelector('h1')?.text.trim(), en('account:deleted.title'));
 
+  assert.deepEqual(evidence.files.forUser(userId), [], "the user's evidence files are deleted with the account");
   assert.notEqual((await signIn(built, email)).status, 303, 'the account cannot sign in');
   assert.notEqual((await other.get(PATHS.dashboard)).status, 200, 'the other session is signed out');
   // A copy of the deleted session's identity (a request in flight, a stolen value) is refused: the deny-list.

@@ -63,6 +63,11 @@ export interface AccountRoutesOptions {
   readonly signIn: SignInParts;
   /** PUBLIC_ORIGIN's origin: the links in emails, and the Referer a same-site GET of the confirm link carries. */
   readonly publicOrigin: string;
+  /**
+   * What else goes with the account once it is deleted (the user's evidence files: ADR 0040). Called after the
+   * deletion; a failure is logged and retention removes what is left, so the deletion itself never fails on it.
+   */
+  readonly onDeleted?: (userId: string) => Promise<unknown>;
 }
 
 function signedInUser(request: FastifyRequest): SignedInUser {
@@ -207,6 +212,11 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
       return tokenRejected(request, reply);
     }
     auditAccount(request, { event: 'account.delete.success', userHash });
+    if (options.onDeleted !== undefined) {
+      await options.onDeleted(user.userId).catch((err: unknown) => {
+        request.log.error({ err, event: 'account.delete.cleanup_failed' }, "the account's other data could not all be removed");
+      });
+    }
     // The token goes on the deny-list at once (every instance); the backend has ended the account's sign-ins.
     await signIn.endSignIn(user, request.id);
     requireSession(request).destroy();
