@@ -41,7 +41,13 @@ export interface Proc {
 }
 
 /** Starts `cmd args` pinned to `cpus` (taskset, when available) in its own process group; output goes to logFile. */
-export function startPinned(cpus: string | null, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): Proc {
+export function startPinned(
+  cpus: string | null,
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): Proc {
   const [file, argv] = cpus !== null && has('taskset') ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, [...args]];
   // The supervisor the tests and `npm run stack` use (test/helpers/processes.ts): killed if the bench exits first.
   const group = spawnGroup(file, argv, { env, logFile });
@@ -59,13 +65,20 @@ export function startPinned(cpus: string | null, cmd: string, args: readonly str
 export async function waitForPort(port: number, proc: Proc, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const state = { dead: false };
-  void proc.exited.then(() => { state.dead = true; });
+  void proc.exited.then(() => {
+    state.dead = true;
+  });
   while (Date.now() < deadline) {
     if (state.dead) throw new Error(`process exited before listening; see ${proc.logFile}:\n${tail(proc.logFile)}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, LOOPBACK);
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => { resolve(false); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => {
+        resolve(false);
+      });
     });
     if (ok) return;
     await sleep(100);
@@ -103,21 +116,29 @@ const NODE_ADDED = new Set(['date', 'connection', 'keep-alive', 'transfer-encodi
 
 export function request(port: number, spec: RequestSpec): Promise<Captured> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: LOOPBACK, port, method: spec.method, path: spec.path, headers: spec.headers, agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const pairs: [string, string][] = [];
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-          const name = res.rawHeaders[i] ?? '';
-          if (!NODE_ADDED.has(name.toLowerCase())) pairs.push([name, res.rawHeaders[i + 1] ?? '']);
-        }
-        resolve({ status: res.statusCode ?? 0, headers: pairs, body: Buffer.concat(chunks) });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: LOOPBACK,
+        port,
+        method: spec.method,
+        path: spec.path,
+        headers: spec.headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const pairs: [string, string][] = [];
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+            const name = res.rawHeaders[i] ?? '';
+            if (!NODE_ADDED.has(name.toLowerCase())) pairs.push([name, res.rawHeaders[i + 1] ?? '']);
+          }
+          resolve({ status: res.statusCode ?? 0, headers: pairs, body: Buffer.concat(chunks) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`${spec.method} ${spec.path} timed out`)));
     req.on('error', reject);
     req.end(spec.body);
@@ -177,7 +198,9 @@ export function inputs(html: string): { name: string; type: string }[] {
 
 function statusField(pid: number, field: string): number {
   try {
-    const line = readFileSync(`/proc/${String(pid)}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+    const line = readFileSync(`/proc/${String(pid)}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${field}:`));
     const kb = line === undefined ? NaN : parseInt(line.slice(field.length + 1).trim(), 10);
     return Number.isNaN(kb) ? 0 : kb * 1024;
   } catch {
@@ -190,7 +213,9 @@ export function processTree(pid: number): number[] {
   try {
     const children = readFileSync(`/proc/${String(pid)}/task/${String(pid)}/children`, 'utf8').trim();
     for (const c of children.split(/\s+/)) if (c !== '') out.push(...processTree(Number(c)));
-  } catch { /* gone */ }
+  } catch {
+    /* gone */
+  }
   return out;
 }
 
@@ -212,7 +237,11 @@ export function workerPids(pid: number): number[] {
 
 /** Each worker's own RSS, peak (VmHWM) and now (VmRSS), in bytes: never a cluster primary's, never a sum. */
 export function workerRss(pid: number): { pid: number; peakBytes: number; finalBytes: number }[] {
-  return workerPids(pid).map((p) => ({ pid: p, peakBytes: statusField(p, 'VmHWM'), finalBytes: statusField(p, 'VmRSS') }));
+  return workerPids(pid).map((p) => ({
+    pid: p,
+    peakBytes: statusField(p, 'VmHWM'),
+    finalBytes: statusField(p, 'VmRSS'),
+  }));
 }
 
 /** The largest worker's RSS now, in bytes (issue 20's target is per worker). */
@@ -225,7 +254,10 @@ export function largestWorkerRss(pid: number): number {
  * exec-form CMD (`CMD ["node", "--flag", ..., "src/server.ts"]`), so the bench measures what runs.
  */
 export function productionNodeFlags(dockerfile: string): string[] {
-  const cmd = dockerfile.split('\n').filter((l) => /^CMD\s+\[/.test(l)).at(-1);
+  const cmd = dockerfile
+    .split('\n')
+    .filter((l) => /^CMD\s+\[/.test(l))
+    .at(-1);
   if (cmd === undefined) return [];
   const args = JSON.parse(cmd.replace(/^CMD\s+/, '')) as unknown;
   if (!Array.isArray(args) || args[0] !== 'node') return [];
@@ -260,10 +292,12 @@ export function cpuTimeOf(pids: readonly number[]): number {
     for (const p of processTree(pid)) {
       try {
         ticks += cpuTicksFromStat(readFileSync(`/proc/${String(p)}/stat`, 'utf8'));
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
-  return ticks * 1e6 / CLOCK_TICKS_PER_SECOND;
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -304,8 +338,13 @@ function luaString(s: string): string {
 }
 
 function luaRequest(spec: RequestSpec): string {
-  const headers = Object.entries(spec.headers).map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`).join(', ');
-  return `wrk.format(${luaString(spec.method)}, ${luaString(spec.path)}, { ${headers} }, ${spec.body === undefined ? 'nil' : luaString(spec.body)})`;
+  const headers = Object.entries(spec.headers)
+    .map(([k, v]) => `[${luaString(k)}] = ${luaString(v)}`)
+    .join(', ');
+  return (
+    `wrk.format(${luaString(spec.method)}, ${luaString(spec.path)}, { ${headers} ` +
+    `}, ${spec.body === undefined ? 'nil' : luaString(spec.body)})`
+  );
 }
 
 /**
@@ -344,12 +383,25 @@ function runCommand(file: string, args: readonly string[], signal?: AbortSignal)
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     // taskset execs the command, so the signal reaches the client itself.
-    signal?.addEventListener('abort', () => { child.kill('SIGTERM'); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        child.kill('SIGTERM');
+      },
+      { once: true },
+    );
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-    child.stderr.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
     child.once('error', reject);
-    child.once('exit', (code) => { if (code === 0) resolve(out); else reject(new Error(`${file} exited ${String(code)}:\n${out}`)); });
+    child.once('exit', (code) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${file} exited ${String(code)}:\n${out}`));
+    });
   });
 }
 
@@ -365,22 +417,39 @@ async function loadWrk(options: LoadOptions): Promise<LoadResult> {
   const script = path.join(options.workDir, `load-${String(options.port)}-${options.spec.method}.lua`);
   writeFileSync(script, wrkScript(options));
   const [file, args] = pinned(options.cpus, 'wrk', [
-    '-t1', `-c${String(options.connections)}`, `-d${String(options.seconds)}s`, '--timeout', '5s', '-s', script,
+    '-t1',
+    `-c${String(options.connections)}`,
+    `-d${String(options.seconds)}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    script,
     `http://${LOOPBACK}:${String(options.port)}${options.spec.path}`,
   ]);
   const out = await runCommand(file, args);
   const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
   if (line === undefined) throw new Error(`wrk gave no result:\n${out}`);
   const r = JSON.parse(line.slice('WRK_JSON '.length)) as {
-    requests: number; duration_us: number; p50_us: number; p99_us: number; max_us: number;
-    connect: number; read: number; write: number; timeout: number; status_errors: number; statuses: Record<string, number>;
+    requests: number;
+    duration_us: number;
+    p50_us: number;
+    p99_us: number;
+    max_us: number;
+    connect: number;
+    read: number;
+    write: number;
+    timeout: number;
+    status_errors: number;
+    statuses: Record<string, number>;
   };
   const seconds = r.duration_us / 1e6;
   const counted = Object.values(r.statuses).reduce((n, v) => n + v, 0);
-  const expected = [options.expectStatus, ...(options.alsoExpect ?? [])].reduce((n, s) => n + (r.statuses[String(s)] ?? 0), 0);
-  const unexpected = counted > 0
-    ? counted - expected
-    : r.status_errors; // 2xx/3xx expected: wrk counts every status >= 400
+  const expected = [options.expectStatus, ...(options.alsoExpect ?? [])].reduce(
+    (n, s) => n + (r.statuses[String(s)] ?? 0),
+    0,
+  );
+  // 2xx/3xx expected: wrk counts every status >= 400
+  const unexpected = counted > 0 ? counted - expected : r.status_errors;
   return {
     requests: r.requests,
     seconds,
@@ -390,7 +459,13 @@ async function loadWrk(options: LoadOptions): Promise<LoadResult> {
     max: r.max_us / 1000,
     socketErrors: r.connect + r.read + r.write + r.timeout,
     unexpected,
-    statuses: counted > 0 ? r.statuses : { [String(options.expectStatus)]: r.requests - r.status_errors, ...(r.status_errors > 0 ? { '>=400': r.status_errors } : {}) },
+    statuses:
+      counted > 0
+        ? r.statuses
+        : {
+            [String(options.expectStatus)]: r.requests - r.status_errors,
+            ...(r.status_errors > 0 ? { '>=400': r.status_errors } : {}),
+          },
   };
 }
 
@@ -409,14 +484,19 @@ export interface MixedOptions {
 }
 
 /** Visits of the mixed scenario (bench/session-flow.ts) for `seconds`, from bench/mixed-client.ts (autocannon). */
-export async function loadMixed(options: MixedOptions): Promise<LoadResult & { readonly visits: number; readonly firstUnexpected: readonly string[] }> {
+export async function loadMixed(
+  options: MixedOptions,
+): Promise<LoadResult & { readonly visits: number; readonly firstUnexpected: readonly string[] }> {
   const client = path.join(import.meta.dirname, 'mixed-client.ts');
   const { cpus, signal, ...rest } = options;
   const [file, argv] = pinned(cpus, process.execPath, [client, JSON.stringify(rest)]);
   const out = await runCommand(file, argv, signal);
   const line = out.split('\n').find((l) => l.startsWith('MIXED_JSON '));
   if (line === undefined) throw new Error(`the mixed client gave no result:\n${out}`);
-  const r = JSON.parse(line.slice('MIXED_JSON '.length)) as Omit<LoadResult, 'rps'> & { visits: number; firstUnexpected: string[] };
+  const r = JSON.parse(line.slice('MIXED_JSON '.length)) as Omit<LoadResult, 'rps'> & {
+    visits: number;
+    firstUnexpected: string[];
+  };
   return { ...r, rps: r.seconds === 0 ? 0 : r.requests / r.seconds };
 }
 
@@ -432,8 +512,12 @@ async function loadAutocannon(options: LoadOptions): Promise<LoadResult> {
   const out = await runCommand(file, argv);
   const json = out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1);
   const r = JSON.parse(json) as {
-    requests: { total: number }; duration: number; latency: { p50: number; p99: number; max: number };
-    errors: number; timeouts: number; statusCodeStats?: Record<string, { count: number }>;
+    requests: { total: number };
+    duration: number;
+    latency: { p50: number; p99: number; max: number };
+    errors: number;
+    timeouts: number;
+    statusCodeStats?: Record<string, { count: number }>;
   };
   const statuses = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
   const counted = Object.values(statuses).reduce((n, v) => n + v, 0);

@@ -17,7 +17,10 @@ interface Options {
   readonly port: number;
   readonly host: string;
   readonly origin: string;
-  /** Visits take these accounts in turn: sign-in is throttled per account (10 attempts in 15 minutes, reset by a success). */
+  /**
+   * Visits take these accounts in turn: sign-in is throttled per account (10 attempts in 15 minutes, reset by a
+   * success).
+   */
   readonly users: readonly { readonly email: string; readonly password: string }[];
   readonly connections: number;
   readonly seconds: number;
@@ -30,7 +33,10 @@ let unexpected = 0;
 let visits = 0;
 const firstUnexpected: string[] = [];
 
-interface Context { visit?: Visit; flow?: FlowOptions }
+interface Context {
+  visit?: Visit;
+  flow?: FlowOptions;
+}
 
 function list(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -44,7 +50,9 @@ interface AutocannonResult {
   readonly errors: number;
   readonly timeouts: number;
 }
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult> & { stop(): void };
+const autocannon = createRequire(import.meta.url)('autocannon') as (
+  opts: Record<string, unknown>,
+) => Promise<AutocannonResult> & { stop(): void };
 
 let visitCounter = 0;
 const requests = SESSION_STEPS.map((step, i) => ({
@@ -55,7 +63,10 @@ const requests = SESSION_STEPS.map((step, i) => ({
       // One address per visit in 10.0.0.0/8: sign-in is throttled per address, as it is for people behind the proxy.
       const user = options.users[visitCounter % options.users.length] ?? { email: '', password: '' };
       context.flow = {
-        host: options.host, origin: options.origin, email: user.email, password: user.password,
+        host: options.host,
+        origin: options.origin,
+        email: user.email,
+        password: user.password,
         forwardedFor: `10.${String((visitCounter >> 16) & 255)}.${String((visitCounter >> 8) & 255)}.${String(visitCounter & 255)}`,
       };
     }
@@ -68,12 +79,16 @@ const requests = SESSION_STEPS.map((step, i) => ({
     if (status !== step.expect) {
       unexpected++;
       const location = list(lower.location)[0];
-      if (firstUnexpected.length < 5) firstUnexpected.push(`${step.name}: ${String(status)}${location === undefined ? '' : ` to ${location}`}`);
+      if (firstUnexpected.length < 5)
+        firstUnexpected.push(`${step.name}: ${String(status)}${location === undefined ? '' : ` to ${location}`}`);
     }
     if (i === SESSION_STEPS.length - 1) visits++;
     const type = list(lower['content-type'])[0] ?? '';
     // Bodies arrive as text; a compressed one (the home page only) has no form to read.
-    const page = typeof body === 'string' && type.startsWith('text/html') && lower['content-encoding'] === undefined ? body : undefined;
+    const page =
+      typeof body === 'string' && type.startsWith('text/html') && lower['content-encoding'] === undefined
+        ? body
+        : undefined;
     if (context.visit !== undefined) afterResponse(context.visit, list(lower['set-cookie']), page);
   },
 }));
@@ -86,18 +101,22 @@ const run = autocannon({
   requests,
   timeout: 10,
 });
-process.once('SIGTERM', () => { run.stop(); });
+process.once('SIGTERM', () => {
+  run.stop();
+});
 const result = await run;
 
-process.stdout.write(`MIXED_JSON ${JSON.stringify({
-  requests: result.requests.total,
-  seconds: result.duration,
-  p50: result.latency.p50,
-  p99: result.latency.p99,
-  max: result.latency.max,
-  socketErrors: result.errors + result.timeouts,
-  unexpected,
-  statuses,
-  visits,
-  firstUnexpected,
-})}\n`);
+process.stdout.write(
+  `MIXED_JSON ${JSON.stringify({
+    requests: result.requests.total,
+    seconds: result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    socketErrors: result.errors + result.timeouts,
+    unexpected,
+    statuses,
+    visits,
+    firstUnexpected,
+  })}\n`,
+);

@@ -11,7 +11,11 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const [file, topArg] = process.argv.slice(2);
 if (file === undefined) throw new Error('usage: node bench/profile.ts <file.cpuprofile> [top]');
@@ -54,7 +58,7 @@ for (const [id, t] of timePerNode) {
 const show = (title: string, map: Map<string, number>): void => {
   process.stdout.write(`--- ${title} (of ${(total / 1e6).toFixed(1)} s sampled)\n`);
   for (const [k, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`${(100 * t / total).toFixed(1).padStart(5)}%  ${k}\n`);
+    process.stdout.write(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}\n`);
   }
 };
 show('self time', self);

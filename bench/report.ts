@@ -33,7 +33,10 @@ export interface ScenarioResult {
   readonly pairSteal?: readonly number[];
   /** Per pair, the app round's p99 in ms (the pair's order, as pairRatios). */
   readonly appRoundP99s?: readonly number[];
-  /** Per pair, CPU time (user + system) per request in µs: the app's, with Redis's, and the ceiling's. Not in the verdict. */
+  /**
+   * Per pair, CPU time (user + system) per request in µs: the app's, with Redis's, and the ceiling's. Not in the
+   * verdict.
+   */
   readonly appCpuUs?: readonly number[];
   readonly ceilingCpuUs?: readonly number[];
   readonly note?: string;
@@ -51,7 +54,10 @@ export interface RunResult {
   readonly clientCpus: string;
   readonly store: string;
   readonly peakRssBytes: number;
-  /** Each worker's own RSS (with WORKERS=1 the app process itself; never a cluster primary's), at its peak and at the end. */
+  /**
+   * Each worker's own RSS (with WORKERS=1 the app process itself; never a cluster primary's), at its peak and at the
+   * end.
+   */
   readonly workerRss?: readonly WorkerRss[];
   readonly scenarios: readonly ScenarioResult[];
   /** The first seconds of load on the freshly started app (before the first scenario's warm-up ends). */
@@ -93,7 +99,10 @@ export const QUIET_STEAL = 0.02;
 // server then both stall, latency tails grow by tens of ms, and a pair's ratio says more about the neighbours
 // than about the app. Each round reads /proc/stat before and after, so the report can show it.
 
-/** Per-CPU tick counters from /proc/stat text: cpu number → [user, nice, system, idle, iowait, irq, softirq, steal, ...]. */
+/**
+ * Per-CPU tick counters from /proc/stat text: cpu number → [user, nice, system, idle, iowait, irq, softirq, steal,
+ * ...].
+ */
 export function parseProcStat(text: string): Map<number, number[]> {
   const out = new Map<number, number[]>();
   for (const line of text.split('\n')) {
@@ -117,7 +126,11 @@ export function cpuList(spec: string | null, all: readonly number[]): number[] {
 }
 
 /** The largest share of elapsed ticks that went to steal on any of `cpus` between two readings (0 to 1). */
-export function stealShare(before: ReadonlyMap<number, readonly number[]>, after: ReadonlyMap<number, readonly number[]>, cpus: readonly number[]): number {
+export function stealShare(
+  before: ReadonlyMap<number, readonly number[]>,
+  after: ReadonlyMap<number, readonly number[]>,
+  cpus: readonly number[],
+): number {
   let worst = 0;
   for (const cpu of cpus) {
     const a = before.get(cpu);
@@ -130,7 +143,12 @@ export function stealShare(before: ReadonlyMap<number, readonly number[]>, after
   return worst;
 }
 
-export interface QuietSummary { readonly pairs: number; readonly of: number; readonly ratio?: number; readonly appP99?: number }
+export interface QuietSummary {
+  readonly pairs: number;
+  readonly of: number;
+  readonly ratio?: number;
+  readonly appP99?: number;
+}
 
 /** The ratio and app p99 over only the quiet pairs (steal below QUIET_STEAL), shown beside the all-pairs figures. */
 export function quietSummary(s: ScenarioResult, threshold = QUIET_STEAL): QuietSummary | undefined {
@@ -142,12 +160,19 @@ export function quietSummary(s: ScenarioResult, threshold = QUIET_STEAL): QuietS
   return {
     pairs: quiet.length,
     of: pairRatios.length,
-    ratio: quantile(quiet.map((i) => pairRatios[i] ?? 0), 0.5),
+    ratio: quantile(
+      quiet.map((i) => pairRatios[i] ?? 0),
+      0.5,
+    ),
     ...(p99s.length === 0 ? {} : { appP99: quantile(p99s, 0.5) }),
   };
 }
 
-export interface CpuSummary { readonly app: number; readonly ceiling: number; readonly ratio: number }
+export interface CpuSummary {
+  readonly app: number;
+  readonly ceiling: number;
+  readonly ratio: number;
+}
 
 /**
  * The CPU each side spent per request (medians over the rounds) and the median of the pairs' ceiling ÷ app CPU:
@@ -193,20 +218,29 @@ export function ratioSpread(s: ScenarioResult): string {
 
 /** The slower of the reference servers for what this scenario does, times ten. */
 export function tenTimesFloor(s: ScenarioResult): number {
-  return s.reference === 'gzip' ? 10 * REFERENCES.expressGzip : 10 * Math.max(REFERENCES.flaskStatic, REFERENCES.expressPage);
+  return s.reference === 'gzip'
+    ? 10 * REFERENCES.expressGzip
+    : 10 * Math.max(REFERENCES.flaskStatic, REFERENCES.expressPage);
 }
 
-export interface Verdict { readonly ok: boolean; readonly why: string }
+export interface Verdict {
+  readonly ok: boolean;
+  readonly why: string;
+}
 
 export function verdict(s: ScenarioResult): Verdict {
   if (s.app === undefined) return { ok: true, why: 'skipped' };
   const problems: string[] = [];
   const r = ratio(s);
-  // Rounded down to three places, so a ratio just under the target never reads as equal to it (0.3995 is 0.399, not 0.40).
-  if (s.target !== undefined && r !== undefined && r < s.target) problems.push(`ratio ${(Math.floor(r * 1000) / 1000).toFixed(3)} < ${String(s.target)}`);
-  if (s.target === 0.6 && s.app.p99 >= STATIC_P99_LIMIT_MS) problems.push(`p99 ${s.app.p99.toFixed(1)} ms >= ${String(STATIC_P99_LIMIT_MS)}`);
+  // Rounded down to three places, so a ratio just under the target never reads as equal to it (0.3995 is 0.399, not
+  // 0.40).
+  if (s.target !== undefined && r !== undefined && r < s.target)
+    problems.push(`ratio ${(Math.floor(r * 1000) / 1000).toFixed(3)} < ${String(s.target)}`);
+  if (s.target === 0.6 && s.app.p99 >= STATIC_P99_LIMIT_MS)
+    problems.push(`p99 ${s.app.p99.toFixed(1)} ms >= ${String(STATIC_P99_LIMIT_MS)}`);
   // The tenfold reference is for single pages; a scenario without a ceiling (visits through many pages) has none.
-  if (s.ceiling !== undefined && s.app.rps < tenTimesFloor(s)) problems.push(`< 10x reference (${String(tenTimesFloor(s))}/s)`);
+  if (s.ceiling !== undefined && s.app.rps < tenTimesFloor(s))
+    problems.push(`< 10x reference (${String(tenTimesFloor(s))}/s)`);
   if (s.app.errors > 0) problems.push(`${String(s.app.errors)} errors`);
   return problems.length === 0 ? { ok: true, why: 'ok' } : { ok: false, why: problems.join('; ') };
 }
@@ -219,26 +253,46 @@ export function markdown(run: RunResult): string {
     `# lpa-front bench, ${run.startedAt}`,
     '',
     `${run.machine}; load generator ${run.tool} on cpu ${run.clientCpus}, ${String(run.connections)} connections; ` +
-      `server on cpu ${run.serverCpus}, ${String(run.workers)} worker(s); ${String(run.rounds)} alternating rounds of ${String(run.seconds)} s after warm-up; session store: ${run.store}.`,
+      `server on cpu ${run.serverCpus}, ${String(run.workers)} worker(s); ${String(run.rounds)} ` +
+      `alternating rounds of ${String(run.seconds)} s after warm-up; session ` +
+      `store: ${run.store}.`,
     '',
-    'req/s are totals over all rounds; "ratio" is the median of the rounds\' app ÷ ceiling pairs (each pair run back to back), ' +
-      'with the middle half of the pairs beside it; p99 is the median of the rounds\' p99s, the worst round in brackets. ' +
-      `"steal" is the largest share of a bench core the hypervisor gave other tenants during a pair (median and worst pair); ` +
-      `"quiet pairs" repeats the ratio and app p99 over only the pairs with steal under ${String(QUIET_STEAL * 100)} %. ` +
-      '"CPU µs/req" is the CPU time (user + system, the app\'s with Redis\'s) per request, median over the rounds, and in brackets the median pair\'s ceiling ÷ app CPU, which steal hardly moves. The verdict uses all pairs and requests per second.',
+    'req/s are totals over all rounds; "ratio" is the median of the rounds\' app ÷ ceiling ' +
+      'pairs (each pair run back to back), ' +
+      "with the middle half of the pairs beside it; p99 is the median of the rounds' p99s, the " +
+      'worst round in brackets. ' +
+      `"steal" is the largest share of a bench core the hypervisor gave other tenants during a ` +
+      `pair (median and worst pair); ` +
+      `"quiet pairs" repeats the ratio and app p99 over only the pairs with steal ` +
+      `under ${String(QUIET_STEAL * 100)} %. ` +
+      '"CPU µs/req" is the CPU time (user + system, the app\'s with Redis\'s) per request, ' +
+      "median over the rounds, and in brackets the median pair's ceiling ÷ app CPU, which steal " +
+      'hardly moves. The verdict uses all pairs and requests per second.',
     '',
-    '| scenario | app req/s | p50 ms | p99 ms (worst round) | errors | ceiling req/s | ceiling p99 ms | ratio | ratio q1–q3 | steal % (worst) | quiet pairs: ratio, p99 ms | CPU µs/req app, ceiling (ratio) | target | ≥10× ref | verdict |',
+    '| scenario | app req/s | p50 ms | p99 ms (worst round) | errors | ceiling req/s | ' +
+      'ceiling p99 ms | ratio | ratio q1–q3 | steal % (worst) | quiet pairs: ratio, p99 ms | CPU ' +
+      'µs/req app, ceiling (ratio) | target | ≥10× ref | verdict |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |',
   ];
   for (const s of run.scenarios) {
     if (s.app !== undefined && s.ceiling === undefined) {
       // No ceiling (the mixed scenario: many different responses): the app's own figures only.
       const cpu = appCpu(s);
-      lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${s.app.p99Worst === undefined ? '' : ` (${ms(s.app.p99Worst)})`} | ${String(s.app.errors)} | – | – | – | – | – | – | ${cpu === undefined ? '–' : `${cpu.toFixed(0)}, no ceiling`} | | – | ${s.app.errors > 0 ? `${String(s.app.errors)} errors` : 'no ceiling: not judged'} |`);
+      lines.push(
+        `| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} ` +
+          `| ${ms(s.app.p99)}${s.app.p99Worst === undefined ? '' : ` (${ms(s.app.p99Worst)})`} ` +
+          `| ${String(s.app.errors)} | – | – | – | – | – | – ` +
+          `| ${cpu === undefined ? '–' : `${cpu.toFixed(0)}, no ceiling`} | | – ` +
+          `| ${s.app.errors > 0 ? `${String(s.app.errors)} errors` : 'no ceiling: not judged'} |`,
+      );
       continue;
     }
     if (s.app === undefined || s.ceiling === undefined) {
-      lines.push(`| ${s.title} | – | – | – | – | – | – | – | – | – | – | – | ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} |`);
+      lines.push(
+        `| ${s.title} | – | – | – | – | – | – | – | – | – | – | – ` +
+          `| ${s.target === undefined ? '' : String(s.target)} | – | skipped: ${s.skipped ?? 'n/a'} ` +
+          `|`,
+      );
       continue;
     }
     const r = ratio(s);
@@ -246,22 +300,51 @@ export function markdown(run: RunResult): string {
     const ten = s.app.rps >= tenTimesFloor(s);
     const worst = s.app.p99Worst === undefined ? '' : ` (${ms(s.app.p99Worst)})`;
     const q = quietSummary(s);
-    const steal = s.pairSteal === undefined || s.pairSteal.length === 0 ? '–' : `${(quantile(s.pairSteal, 0.5) * 100).toFixed(1)} (${(Math.max(...s.pairSteal) * 100).toFixed(1)})`;
-    const quiet = q === undefined ? '–' : q.ratio === undefined ? `0 of ${String(q.of)}` : `${String(q.pairs)} of ${String(q.of)}: ${q.ratio.toFixed(2)}, ${q.appP99 === undefined ? '–' : ms(q.appP99)}`;
+    const steal =
+      s.pairSteal === undefined || s.pairSteal.length === 0
+        ? '–'
+        : `${(quantile(s.pairSteal, 0.5) * 100).toFixed(1)} ` + `(${(Math.max(...s.pairSteal) * 100).toFixed(1)})`;
+    const quiet =
+      q === undefined
+        ? '–'
+        : q.ratio === undefined
+          ? `0 of ${String(q.of)}`
+          : `${String(q.pairs)} of ${String(q.of)}: ${q.ratio.toFixed(2)}, ${q.appP99 === undefined ? '–' : ms(q.appP99)}`;
     const c = cpuSummary(s);
     const cpu = c === undefined ? '–' : `${c.app.toFixed(0)}, ${c.ceiling.toFixed(0)} (${c.ratio.toFixed(2)})`;
-    lines.push(`| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} | ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} | ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${steal} | ${quiet} | ${cpu} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} | ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) | ${v.ok ? 'ok' : v.why} |`);
+    lines.push(
+      `| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} ` +
+        `| ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} ` +
+        `| ${r === undefined ? '–' : r.toFixed(2)} | ${ratioSpread(s)} | ${steal} | ${quiet} ` +
+        `| ${cpu} | ${s.target === undefined ? '' : `≥ ${String(s.target)}`} ` +
+        `| ${ten ? 'yes' : 'no'} (${(s.app.rps / (tenTimesFloor(s) / 10)).toFixed(0)}×) ` +
+        `| ${v.ok ? 'ok' : v.why} |`,
+    );
   }
-  lines.push('', `Peak RSS of the app (sum of each process's VmHWM): ${(run.peakRssBytes / 1048576).toFixed(1)} MiB.`, '');
+  lines.push(
+    '',
+    `Peak RSS of the app (sum of each process's ` + `VmHWM): ${(run.peakRssBytes / 1048576).toFixed(1)} MiB.`,
+    '',
+  );
   if (run.workerRss !== undefined && run.workerRss.length > 0) lines.push(workerRssLine(run.workerRss), '');
   const cold = run.coldStart;
   if (cold !== undefined) {
-    lines.push(`Cold start, not in the table: the first ${String(cold.seconds)} s of load on the newly started app (${cold.title}) ran at ${int(cold.rps)} req/s, ` +
-      `p50 ${ms(cold.p50)} ms, p99 ${ms(cold.p99)} ms, ${String(cold.errors)} errors, while V8 was still compiling the request path; that scenario then warmed up longer than the others before its rounds.`, '');
+    lines.push(
+      `Cold start, not in the table: the first ${String(cold.seconds)} s of load on the newly ` +
+        `started app (${cold.title}) ran at ${int(cold.rps)} req/s, ` +
+        `p50 ${ms(cold.p50)} ms, p99 ${ms(cold.p99)} ms, ${String(cold.errors)} errors, while V8 ` +
+        `was still compiling the request path; that scenario then warmed up longer than the others ` +
+        `before its rounds.`,
+      '',
+    );
   }
-  lines.push('Reference figures (issue 6, same machine class, one core): Flask + Talisman + gunicorn ≈ 1,200 req/s (static page); ' +
-    'Express + helmet + Nunjucks ≈ 2,000 req/s (full GOV.UK page), ≈ 340 req/s with gzip. ' +
-    '"≥10× ref" compares with 10 × 2,000 = 20,000 req/s (10 × 340 = 3,400 for compressed responses).', '');
+  lines.push(
+    'Reference figures (issue 6, same machine class, one core): Flask + Talisman + gunicorn ≈ ' +
+      '1,200 req/s (static page); ' +
+      'Express + helmet + Nunjucks ≈ 2,000 req/s (full GOV.UK page), ≈ 340 req/s with gzip. ' +
+      '"≥10× ref" compares with 10 × 2,000 = 20,000 req/s (10 × 340 = 3,400 for compressed responses).',
+    '',
+  );
   for (const s of run.scenarios) if (s.note !== undefined) lines.push(`- ${s.title}: ${s.note}`);
   for (const n of run.notes) lines.push(`- ${n}`);
   return `${lines.join('\n')}\n`;
@@ -271,11 +354,17 @@ const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 /** The workers' own RSS (each process that serves requests, never a cluster primary), peak and at the end. */
 export function workerRssLine(workers: readonly WorkerRss[]): string {
-  return `RSS of each worker (its own, not a cluster primary's): ${workers.map((w) => `pid ${String(w.pid)} peak ${mib(w.peakBytes)}, at the end ${mib(w.finalBytes)}`).join('; ')}.`;
+  return (
+    `RSS of each worker (its own, not a cluster ` +
+    `primary's): ${workers.map((w) => `pid ${String(w.pid)} peak ${mib(w.peakBytes)}, at the end ${mib(w.finalBytes)}`).join('; ')}.`
+  );
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  return s.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+  );
 }
 
 /** Horizontal bars: each scenario's req/s beside its ceiling's, one scale for all. */
@@ -289,12 +378,17 @@ export function svg(run: RunResult): string {
   const top = 50;
   const height = top + rows.length * rowHeight + 40;
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" ` +
+      `height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" ` +
+      `font-family="sans-serif" font-size="12">`,
     `<title>lpa-front requests per second beside the ceiling</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="22" font-size="15" font-weight="bold">lpa-front vs ceiling (requests/s, ${escapeXml(run.tool)}, ${String(run.connections)} connections)</text>`,
-    `<rect x="${String(left)}" y="30" width="12" height="10" fill="#1d70b8"/><text x="${String(left + 16)}" y="39">lpa-front</text>`,
-    `<rect x="${String(left + 90)}" y="30" width="12" height="10" fill="#b1b4b6"/><text x="${String(left + 106)}" y="39">ceiling (bare node:http, same bytes)</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">lpa-front vs ceiling ` +
+      `(requests/s, ${escapeXml(run.tool)}, ${String(run.connections)} connections)</text>`,
+    `<rect x="${String(left)}" y="30" width="12" height="10" fill="#1d70b8"/><text ` +
+      `x="${String(left + 16)}" y="39">lpa-front</text>`,
+    `<rect x="${String(left + 90)}" y="30" width="12" height="10" fill="#b1b4b6"/><text ` +
+      `x="${String(left + 106)}" y="39">ceiling (bare node:http, same bytes)</text>`,
   ];
   rows.forEach((s, i) => {
     const y = top + i * rowHeight;
@@ -302,12 +396,26 @@ export function svg(run: RunResult): string {
     const ceiling = s.ceiling?.rps ?? 0;
     const r = ratio(s);
     out.push(`<text x="10" y="${String(y + 20)}">${escapeXml(s.title)}</text>`);
-    out.push(`<rect x="${String(left)}" y="${String(y + 4)}" width="${(barMax * app / max).toFixed(1)}" height="16" fill="#1d70b8"/>`);
-    out.push(`<text x="${(left + barMax * app / max + 4).toFixed(1)}" y="${String(y + 16)}">${int(app)}${r === undefined ? '' : ` (${r.toFixed(2)})`}</text>`);
-    out.push(`<rect x="${String(left)}" y="${String(y + 22)}" width="${(barMax * ceiling / max).toFixed(1)}" height="16" fill="#b1b4b6"/>`);
-    out.push(`<text x="${(left + barMax * ceiling / max + 4).toFixed(1)}" y="${String(y + 34)}">${int(ceiling)}</text>`);
+    out.push(
+      `<rect x="${String(left)}" y="${String(y + 4)}" ` +
+        `width="${((barMax * app) / max).toFixed(1)}" height="16" fill="#1d70b8"/>`,
+    );
+    out.push(
+      `<text x="${(left + (barMax * app) / max + 4).toFixed(1)}" ` +
+        `y="${String(y + 16)}">${int(app)}${r === undefined ? '' : ` (${r.toFixed(2)})`}</text>`,
+    );
+    out.push(
+      `<rect x="${String(left)}" y="${String(y + 22)}" ` +
+        `width="${((barMax * ceiling) / max).toFixed(1)}" height="16" fill="#b1b4b6"/>`,
+    );
+    out.push(
+      `<text x="${(left + (barMax * ceiling) / max + 4).toFixed(1)}" ` + `y="${String(y + 34)}">${int(ceiling)}</text>`,
+    );
   });
-  out.push(`<text x="10" y="${String(height - 12)}" fill="#505a5f">${escapeXml(`${run.startedAt} · ${run.machine} · server cpu ${run.serverCpus}, client cpu ${run.clientCpus}`)}</text>`);
+  out.push(
+    `<text x="10" y="${String(height - 12)}" ` +
+      `fill="#505a5f">${escapeXml(`${run.startedAt} · ${run.machine} · server cpu ${run.serverCpus}, client cpu ${run.clientCpus}`)}</text>`,
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
@@ -320,7 +428,9 @@ export interface SoakSample {
   readonly rssBytes: number;
   /** V8's live heap after the latest full (mark-compact) collection, from the app's --trace-gc lines. */
   readonly liveHeapBytes?: number;
-  /** V8's committed heap (what it holds from the OS) after that collection: RSS minus this is memory outside V8's heap. */
+  /**
+   * V8's committed heap (what it holds from the OS) after that collection: RSS minus this is memory outside V8's heap.
+   */
   readonly heapCommittedBytes?: number;
 }
 
@@ -334,7 +444,10 @@ export function growthPer100k(points: readonly { readonly requests: number; read
   return den === 0 ? 0 : (num / den) * 100_000;
 }
 
-/** The live and committed heap after the last full collection in a chunk of --trace-gc output, in bytes (undefined: none). */
+/**
+ * The live and committed heap after the last full collection in a chunk of --trace-gc output, in bytes (undefined:
+ * none).
+ */
 export function lastMajorGc(text: string): { readonly liveBytes: number; readonly committedBytes: number } | undefined {
   let last: { liveBytes: number; committedBytes: number } | undefined;
   for (const m of text.matchAll(/Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\)/g)) {
@@ -349,14 +462,20 @@ export interface HeapVerdict {
   readonly slopePer100k: number;
   readonly flat: boolean;
   readonly collections: number;
-  /** V8's committed heap, and RSS outside it, at the first sample after warm-up and at the last (undefined: not reported). */
+  /**
+   * V8's committed heap, and RSS outside it, at the first sample after warm-up and at the last (undefined: not
+   * reported).
+   */
   readonly committedAfterWarmup?: number;
   readonly committedEnd?: number;
   readonly outsideAfterWarmup?: number;
   readonly outsideEnd?: number;
 }
 
-/** Is the live heap (what a leak would grow) flat after warm-up? Slope < 0.5 MiB per 100,000 requests over the last half. */
+/**
+ * Is the live heap (what a leak would grow) flat after warm-up? Slope < 0.5 MiB per 100,000 requests over the last
+ * half.
+ */
 export function heapVerdict(samples: readonly SoakSample[], warmupFraction = 0.2): HeapVerdict | undefined {
   const total = samples.at(-1)?.requests ?? 0;
   const after = samples.filter((s) => s.requests >= total * warmupFraction && s.liveHeapBytes !== undefined);
@@ -365,14 +484,15 @@ export function heapVerdict(samples: readonly SoakSample[], warmupFraction = 0.2
   const slopePer100k = growthPer100k(half.map((s) => ({ requests: s.requests, value: s.liveHeapBytes ?? 0 })));
   const first = after[0];
   const last = after.at(-1);
-  const committed = first?.heapCommittedBytes !== undefined && last?.heapCommittedBytes !== undefined
-    ? {
-      committedAfterWarmup: first.heapCommittedBytes,
-      committedEnd: last.heapCommittedBytes,
-      outsideAfterWarmup: first.rssBytes - first.heapCommittedBytes,
-      outsideEnd: last.rssBytes - last.heapCommittedBytes,
-    }
-    : {};
+  const committed =
+    first?.heapCommittedBytes !== undefined && last?.heapCommittedBytes !== undefined
+      ? {
+          committedAfterWarmup: first.heapCommittedBytes,
+          committedEnd: last.heapCommittedBytes,
+          outsideAfterWarmup: first.rssBytes - first.heapCommittedBytes,
+          outsideEnd: last.rssBytes - last.heapCommittedBytes,
+        }
+      : {};
   return {
     liveAfterWarmup: first?.liveHeapBytes ?? 0,
     liveEnd: last?.liveHeapBytes ?? 0,
@@ -417,15 +537,18 @@ export function soakSvg(samples: readonly SoakSample[], title: string): string {
   const pad = 50;
   const maxX = Math.max(1, ...samples.map((s) => s.requests));
   const maxY = Math.max(1, ...samples.map((s) => s.rssBytes)) * 1.1;
-  const x = (v: number): string => (pad + (width - 2 * pad) * v / maxX).toFixed(1);
-  const y = (v: number): string => (height - pad - (height - 2 * pad) * v / maxY).toFixed(1);
+  const x = (v: number): string => (pad + ((width - 2 * pad) * v) / maxX).toFixed(1);
+  const y = (v: number): string => (height - pad - ((height - 2 * pad) * v) / maxY).toFixed(1);
   const points = samples.map((s) => `${x(s.requests)},${y(s.rssBytes)}`).join(' ');
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${String(width)}" ` +
+      `height="${String(height)}" viewBox="0 0 ${String(width)} ${String(height)}" ` +
+      `font-family="sans-serif" font-size="12">`,
     `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
-    `<line x1="${String(pad)}" y1="${String(height - pad)}" x2="${String(width - pad)}" y2="${String(height - pad)}" stroke="#0b0c0c"/>`,
+    `<line x1="${String(pad)}" y1="${String(height - pad)}" x2="${String(width - pad)}" ` +
+      `y2="${String(height - pad)}" stroke="#0b0c0c"/>`,
     `<line x1="${String(pad)}" y1="${String(pad)}" x2="${String(pad)}" y2="${String(height - pad)}" stroke="#0b0c0c"/>`,
     `<text x="${String(width - pad)}" y="${String(height - pad + 30)}" text-anchor="end">${int(maxX)} requests</text>`,
     `<text x="${String(pad - 4)}" y="${String(pad)}" text-anchor="end">${(maxY / 1048576).toFixed(0)}</text>`,
@@ -438,10 +561,16 @@ export function soakSvg(samples: readonly SoakSample[], title: string): string {
 }
 
 export interface RssFlatness {
-  /** The requests where the window after warm-up starts (the first sample at or past `at`) and where the last one starts. */
+  /**
+   * The requests where the window after warm-up starts (the first sample at or past `at`) and where the last one
+   * starts.
+   */
   readonly atRequests: number;
   readonly endFromRequests: number;
-  /** Median RSS of the samples in each window: a sample taken while a sign-in holds its 32 MiB scrypt buffer moves neither. */
+  /**
+   * Median RSS of the samples in each window: a sample taken while a sign-in holds its 32 MiB scrypt buffer moves
+   * neither.
+   */
   readonly rssAt: number;
   readonly rssEnd: number;
   /** The highest sample from `at` requests on (sign-ins in flight included). */
@@ -461,35 +590,51 @@ export interface RssFlatness {
  * sign-in's scrypt buffer) does not decide it; the highest sample is reported beside them. Undefined when the run
  * never reached `at` requests.
  */
-export function rssFlatness(samples: readonly SoakSample[], at = 100_000, tolerance = 0.05, limitBytes = 150 * 1048576, window = 0.05): RssFlatness | undefined {
+export function rssFlatness(
+  samples: readonly SoakSample[],
+  at = 100_000,
+  tolerance = 0.05,
+  limitBytes = 150 * 1048576,
+  window = 0.05,
+): RssFlatness | undefined {
   const first = samples.find((s) => s.requests >= at);
   const last = samples.at(-1);
   if (first === undefined || last === undefined) return undefined;
   const span = last.requests * window;
   // The lower median: with an even count the lower middle, since the transients it must ignore only ever add.
   const median = (from: number, to: number): number => {
-    const inWindow = samples.filter((s) => s.requests >= from && s.requests <= to).map((s) => s.rssBytes).sort((a, b) => a - b);
+    const inWindow = samples
+      .filter((s) => s.requests >= from && s.requests <= to)
+      .map((s) => s.rssBytes)
+      .sort((a, b) => a - b);
     return inWindow[Math.floor((inWindow.length - 1) / 2)] ?? 0;
   };
   const endFrom = Math.max(first.requests, last.requests - span);
   const rssAt = median(first.requests, first.requests + span);
   const rssEnd = median(endFrom, last.requests);
   return {
-    atRequests: first.requests, endFromRequests: endFrom, rssAt, rssEnd,
+    atRequests: first.requests,
+    endFromRequests: endFrom,
+    rssAt,
+    rssEnd,
     rssPeak: Math.max(...samples.filter((s) => s.requests >= first.requests).map((s) => s.rssBytes)),
     flat: rssEnd <= rssAt * (1 + tolerance),
     underLimit: Math.max(rssAt, rssEnd) <= limitBytes,
-    limitBytes, tolerance,
+    limitBytes,
+    tolerance,
   };
 }
 
 /** The report's lines for rssFlatness. */
 export function rssFlatnessLines(f: RssFlatness): string[] {
   return [
-    `| worker RSS from ${int(f.atRequests)} requests (median of the samples in the next 5 % of the run) | ${mib(f.rssAt)} |`,
+    `| worker RSS from ${int(f.atRequests)} requests (median of the samples in the next 5 % ` +
+      `of the run) | ${mib(f.rssAt)} |`,
     `| worker RSS at the end (median of the samples from ${int(f.endFromRequests)} requests) | ${mib(f.rssEnd)} |`,
-    `| highest worker RSS sample from ${int(f.atRequests)} requests on (sign-ins in flight included) | ${mib(f.rssPeak)} |`,
-    `| flat: end ≤ RSS from ${int(f.atRequests)} + ${String(f.tolerance * 100)} % (${mib(f.rssAt * (1 + f.tolerance))}) | ${f.flat ? 'yes' : 'NO'} |`,
+    `| highest worker RSS sample from ${int(f.atRequests)} requests on (sign-ins in flight ` +
+      `included) | ${mib(f.rssPeak)} |`,
+    `| flat: end ≤ RSS from ${int(f.atRequests)} + ${String(f.tolerance * 100)} % ` +
+      `(${mib(f.rssAt * (1 + f.tolerance))}) | ${f.flat ? 'yes' : 'NO'} |`,
     `| at or under ${mib(f.limitBytes)} (both medians) | ${f.underLimit ? 'yes' : 'NO'} |`,
   ];
 }

@@ -7,7 +7,7 @@
  *   --rounds 10 --seconds 2 --warmup 2 --first-warmup 30 --connections 50 --workers 1 --server-cpus 0 --client-cpus 1
  *   --only static,form-get   --tool wrk|autocannon   --name bench   --log-level info   --no-redis
  *   --soak --soak-requests 3000000   (about 10 minutes: RSS settles only after ~500,000, and warm-up is the first 20 %)
- *   --profile   (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
+ * --profile (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
  *   --rss-requests 500000   (memory run of the mixed scenarios: is the worker's RSS flat and under 150 MiB? issue 20)
  *   --visit-rate 20   (requests/s of the memory run's visits beside the rotation; 0: none)
  *   --node-flags="--max-semi-space-size=16"   (replaces the Dockerfile CMD's Node flags, for an A/B of memory flags)
@@ -15,17 +15,61 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Captured, LoadResult, Proc, RequestSpec } from './lib.ts';
 import {
-  cookieHeader, cpuTimeOf, freePort, has, header, inputValue, inputs, largestWorkerRss, load, loadMixed, peakRssOf, productionNodeFlags, request, rssOf, sleep, startPinned, tail, waitForPort, workerRss,
+  cookieHeader,
+  cpuTimeOf,
+  freePort,
+  has,
+  header,
+  inputValue,
+  inputs,
+  largestWorkerRss,
+  load,
+  loadMixed,
+  peakRssOf,
+  productionNodeFlags,
+  request,
+  rssOf,
+  sleep,
+  startPinned,
+  tail,
+  waitForPort,
+  workerRss,
 } from './lib.ts';
 import type { ColdStart, RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
 import {
-  REFERENCES, cpuList, heapVerdict, parseProcStat, rssFlatness, rssFlatnessLines, stealShare, lastMajorGc, markdown, quantile, ratio, soakSvg, soakVerdict, svg, tenTimesFloor, verdict,
+  REFERENCES,
+  cpuList,
+  heapVerdict,
+  parseProcStat,
+  rssFlatness,
+  rssFlatnessLines,
+  stealShare,
+  lastMajorGc,
+  markdown,
+  quantile,
+  ratio,
+  soakSvg,
+  soakVerdict,
+  svg,
+  tenTimesFloor,
+  verdict,
 } from './report.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
@@ -95,13 +139,23 @@ function say(line: string): void {
 // What the run needs: wrk and redis-server from Debian (installed by the project's script when missing and
 // we are root), the built assets, Node 24 (this process: npm puts node_modules/.bin first on PATH).
 
-if (Number(process.versions.node.split('.')[0]) < 24) throw new Error(`bench needs Node 24 (run it with npm run bench); this is ${process.version}`);
-if ((!has('wrk') || !has('redis-server') || !has('taskset')) && process.getuid?.() === 0 && existsSync(path.join(ROOT, 'scripts/ensure-system-packages.sh'))) {
+if (Number(process.versions.node.split('.')[0]) < 24)
+  throw new Error(`bench needs Node 24 (run it with npm run bench); this is ${process.version}`);
+if (
+  (!has('wrk') || !has('redis-server') || !has('taskset')) &&
+  process.getuid?.() === 0 &&
+  existsSync(path.join(ROOT, 'scripts/ensure-system-packages.sh'))
+) {
   say('bench: installing missing system packages (wrk, redis-server) with scripts/ensure-system-packages.sh');
   spawnSync('bash', [path.join(ROOT, 'scripts/ensure-system-packages.sh')], { stdio: 'inherit' });
 }
-const tool: 'wrk' | 'autocannon' = opts.tool === 'autocannon' || (opts.tool === undefined && !has('wrk')) ? 'autocannon' : 'wrk';
-if (tool === 'autocannon') notes.push('wrk was not available: autocannon (Node, single process) generated the load; the ceilings may be limited by the client.');
+const tool: 'wrk' | 'autocannon' =
+  opts.tool === 'autocannon' || (opts.tool === undefined && !has('wrk')) ? 'autocannon' : 'wrk';
+if (tool === 'autocannon')
+  notes.push(
+    'wrk was not available: autocannon (Node, single process) generated the load; the ' +
+      'ceilings may be limited by the client.',
+  );
 if (!has('taskset')) notes.push('taskset was not available: processes were not pinned to cores.');
 if (!existsSync(path.join(ROOT, 'dist/assets/manifest.json'))) {
   say('bench: building assets (npm run build)');
@@ -121,7 +175,9 @@ async function cleanup(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => { void cleanup().then(() => process.exit(130)); });
+  process.once(signal, () => {
+    void cleanup().then(() => process.exit(130));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -131,7 +187,13 @@ let redisUrl: string | undefined;
 let redisPid: number | undefined;
 if (!opts['no-redis'] && has('redis-server')) {
   const port = await freePort();
-  const redis = startPinned(serverCpus, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], process.env, path.join(work, 'redis.log'));
+  const redis = startPinned(
+    serverCpus,
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    process.env,
+    path.join(work, 'redis.log'),
+  );
   started.push(redis);
   await waitForPort(port, redis);
   redisUrl = `redis://127.0.0.1:${String(port)}`;
@@ -176,28 +238,57 @@ if (pkg.scripts?.['user:add'] === undefined) {
 } else {
   for (const u of users) {
     const r = spawnSync('npm', ['run', '--silent', 'user:add', '--', '--email', u.email, '--name', 'Bench User'], {
-      cwd: ROOT, env: appEnv, input: `${u.password}\n`, encoding: 'utf8',
+      cwd: ROOT,
+      env: appEnv,
+      input: `${u.password}\n`,
+      encoding: 'utf8',
     });
     if (r.status !== 0) {
-      userNote = `npm run user:add failed (${String(r.status)}): ${(r.stderr + r.stdout).trim().split('\n').filter((l) => /Error|error/.test(l)).slice(0, 2).join(' ')}`;
+      userNote =
+        `npm run user:add failed ` +
+        `(${String(r.status)}): ${(r.stderr + r.stdout)
+          .trim()
+          .split('\n')
+          .filter((l) => /Error|error/.test(l))
+          .slice(0, 2)
+          .join(' ')}`;
       break;
     }
   }
 }
 
 // The Node flags production uses (the Dockerfile's CMD), unless --node-flags replaces them for an A/B.
-const memoryFlags = opts['node-flags'] === undefined
-  ? productionNodeFlags(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
-  : opts['node-flags'].split(/\s+/).filter((f) => f !== '');
-if (memoryFlags.length > 0) notes.push(`The app ran with the Node flags ${memoryFlags.join(' ')}${opts['node-flags'] === undefined ? " (the Dockerfile's CMD)" : ' (--node-flags)'}.`);
+const memoryFlags =
+  opts['node-flags'] === undefined
+    ? productionNodeFlags(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))
+    : opts['node-flags'].split(/\s+/).filter((f) => f !== '');
+if (memoryFlags.length > 0)
+  notes.push(
+    `The app ran with the Node ` +
+      `flags ${memoryFlags.join(' ')}${opts['node-flags'] === undefined ? " (the Dockerfile's CMD)" : ' (--node-flags)'}.`,
+  );
 
-say(`bench: starting lpa-front (production, ${String(workers)} worker(s), cpu ${serverCpus}) on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}`);
+say(
+  `bench: starting lpa-front (production, ${String(workers)} worker(s), cpu ${serverCpus}) ` +
+    `on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}`,
+);
 const profileDir = path.join(RESULTS, 'profiles');
 if (opts.profile) mkdirSync(profileDir, { recursive: true });
-// The soak also has V8 report each collection, so the live heap after full collections can be followed (a leak grows it).
+// The soak also has V8 report each collection, so the live heap after full collections can be followed (a leak grows
+// it).
 const memoryRun = opts.soak || opts['rss-requests'] !== undefined;
-const nodeFlags = [...memoryFlags, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(memoryRun ? ['--trace-gc'] : [])];
-const app = startPinned(serverCpus, process.execPath, [...nodeFlags, path.join(ROOT, 'src/server.ts')], appEnv, path.join(work, 'app.log'));
+const nodeFlags = [
+  ...memoryFlags,
+  ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ...(memoryRun ? ['--trace-gc'] : []),
+];
+const app = startPinned(
+  serverCpus,
+  process.execPath,
+  [...nodeFlags, path.join(ROOT, 'src/server.ts')],
+  appEnv,
+  path.join(work, 'app.log'),
+);
 started.push(app);
 await waitForPort(appPort, app);
 await sleep(workers > 1 ? 1500 : 300);
@@ -207,7 +298,11 @@ for (let i = 0; i < 30 && storeKind === 'unknown'; i++) {
   storeKind = /"store":"([a-z-]+)"/.exec(readFileSync(app.logFile, 'utf8'))?.[1] ?? 'unknown';
   if (storeKind === 'unknown') await sleep(100);
 }
-if (redisUrl !== undefined && storeKind !== 'redis') notes.push(`REDIS_URL was set but the app reported session store "${storeKind}" (the Redis store may not have landed yet).`);
+if (redisUrl !== undefined && storeKind !== 'redis')
+  notes.push(
+    `REDIS_URL was set but the app reported session store "${storeKind}" (the Redis store may ` +
+      `not have landed yet).`,
+  );
 
 // ---------------------------------------------------------------------------------------------------------
 // Scenarios
@@ -219,7 +314,11 @@ const BROWSER: Record<string, string> = {
   'accept-language': 'en-GB,en;q=0.9',
 };
 
-interface Prepared { spec: RequestSpec; expectStatus: number; rotate?: RequestSpec[] }
+interface Prepared {
+  spec: RequestSpec;
+  expectStatus: number;
+  rotate?: RequestSpec[];
+}
 type Prepare = () => Promise<Prepared | string>;
 
 interface Scenario {
@@ -232,7 +331,11 @@ interface Scenario {
   readonly mixed?: true;
 }
 
-const get = (p: string, extra: Record<string, string> = {}): RequestSpec => ({ method: 'GET', path: p, headers: { ...BROWSER, ...extra } });
+const get = (p: string, extra: Record<string, string> = {}): RequestSpec => ({
+  method: 'GET',
+  path: p,
+  headers: { ...BROWSER, ...extra },
+});
 
 function formPost(p: string, body: Record<string, string>, cookie: string): RequestSpec {
   const text = new URLSearchParams(body).toString();
@@ -240,7 +343,11 @@ function formPost(p: string, body: Record<string, string>, cookie: string): Requ
     method: 'POST',
     path: p,
     headers: {
-      ...BROWSER, cookie, origin: publicOrigin, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate',
+      ...BROWSER,
+      cookie,
+      origin: publicOrigin,
+      'sec-fetch-site': 'same-origin',
+      'sec-fetch-mode': 'navigate',
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: text,
@@ -256,20 +363,39 @@ async function formPage(p: string): Promise<{ page: Captured; cookie: string; to
   return { page, cookie: cookieHeader(page), token: field };
 }
 
-const cssPath = (JSON.parse(readFileSync(path.join(ROOT, 'dist/assets/manifest.json'), 'utf8')) as Record<string, string>)['css/govuk-frontend.min.css'];
+const cssPath = (
+  JSON.parse(readFileSync(path.join(ROOT, 'dist/assets/manifest.json'), 'utf8')) as Record<string, string>
+)['css/govuk-frontend.min.css'];
 
 const SCENARIOS: readonly Scenario[] = [
-  { name: 'static', title: '/ (static page)', target: 0.6, reference: 'static', prepare: async () => ({ spec: get('/'), expectStatus: 200 }) },
-  { name: 'long', title: '/accessibility (long page)', target: 0.6, reference: 'static', prepare: async () => ({ spec: get('/accessibility'), expectStatus: 200 }) },
   {
-    name: 'form-get', title: 'GET /send-feedback (new session + token)', target: 0.4, reference: 'static',
+    name: 'static',
+    title: '/ (static page)',
+    target: 0.6,
+    reference: 'static',
+    prepare: async () => ({ spec: get('/'), expectStatus: 200 }),
+  },
+  {
+    name: 'long',
+    title: '/accessibility (long page)',
+    target: 0.6,
+    reference: 'static',
+    prepare: async () => ({ spec: get('/accessibility'), expectStatus: 200 }),
+  },
+  {
+    name: 'form-get',
+    title: 'GET /send-feedback (new session + token)',
+    target: 0.4,
+    reference: 'static',
     prepare: async () => {
       const probe = await formPage('/send-feedback');
       return typeof probe === 'string' ? probe : { spec: get('/send-feedback'), expectStatus: 200 };
     },
   },
   {
-    name: 'form-post', title: 'POST /send-feedback (validation error)', reference: 'static',
+    name: 'form-post',
+    title: 'POST /send-feedback (validation error)',
+    reference: 'static',
     prepare: async () => {
       // One session per connection, as from that many people: one person does not send 50 forms at once.
       const specs: RequestSpec[] = [];
@@ -286,7 +412,9 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    name: 'dashboard', title: '/user/dashboard (signed in, session in Redis)', reference: 'static',
+    name: 'dashboard',
+    title: '/user/dashboard (signed in, session in Redis)',
+    reference: 'static',
     prepare: async () => {
       if (userNote !== null) return userNote;
       if (storeKind !== 'redis') return `session store is "${storeKind}", not Redis`;
@@ -296,25 +424,44 @@ const SCENARIOS: readonly Scenario[] = [
       const email = fields.find((f) => f.type === 'email' || /email|user/i.test(f.name))?.name;
       const password = fields.find((f) => f.type === 'password')?.name;
       if (email === undefined || password === undefined) return 'could not find the sign-in fields on /login';
-      const res = await request(appPort, formPost('/login', { [email]: user.email, [password]: user.password, _csrf: login.token }, login.cookie));
+      const res = await request(
+        appPort,
+        formPost('/login', { [email]: user.email, [password]: user.password, _csrf: login.token }, login.cookie),
+      );
       if (res.status < 300 || res.status >= 400) return `sign-in answered ${String(res.status)}, not a redirect`;
       const cookie = cookieHeader(res, login.cookie);
       const dash = await request(appPort, get('/user/dashboard', { cookie }));
-      if (dash.status !== 200) return `GET /user/dashboard after sign-in answered ${String(dash.status)} (${header(dash, 'location') ?? ''})`;
+      if (dash.status !== 200)
+        return (
+          `GET /user/dashboard after sign-in answered ${String(dash.status)} ` + `(${header(dash, 'location') ?? ''})`
+        );
       return { spec: get('/user/dashboard', { cookie }), expectStatus: 200 };
     },
   },
   {
-    name: 'asset', title: 'CSS asset (br, pre-compressed)', reference: 'static',
-    prepare: async () => (cssPath === undefined ? 'no css in the asset manifest'
-      : { spec: get(cssPath, { accept: 'text/css,*/*;q=0.1', 'accept-encoding': 'gzip, deflate, br, zstd' }), expectStatus: 200 }),
+    name: 'asset',
+    title: 'CSS asset (br, pre-compressed)',
+    reference: 'static',
+    prepare: async () =>
+      cssPath === undefined
+        ? 'no css in the asset manifest'
+        : {
+            spec: get(cssPath, { accept: 'text/css,*/*;q=0.1', 'accept-encoding': 'gzip, deflate, br, zstd' }),
+            expectStatus: 200,
+          },
   },
   {
-    name: 'static-gzip', title: '/ with Accept-Encoding: br, gzip', target: 0.3, reference: 'gzip',
+    name: 'static-gzip',
+    title: '/ with Accept-Encoding: br, gzip',
+    target: 0.3,
+    reference: 'gzip',
     prepare: async () => ({ spec: get('/', { 'accept-encoding': 'br, gzip' }), expectStatus: 200 }),
   },
   {
-    name: 'mixed', title: 'mixed: visits (home, sign in, dashboard, form with an error, corrected, dashboard, sign out)', reference: 'static', mixed: true,
+    name: 'mixed',
+    title: 'mixed: visits (home, sign in, dashboard, form with an error, corrected, dashboard, sign ' + 'out)',
+    reference: 'static',
+    mixed: true,
     // The visits need only the app; this returns the first page as a check that the app answers.
     prepare: async () => {
       if (userNote !== null) return userNote;
@@ -324,14 +471,17 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-
 // ---------------------------------------------------------------------------------------------------------
 // Running
 
 let peakSampled = 0;
 function sampleDuring<T>(work: Promise<T>): Promise<T> {
-  const timer = setInterval(() => { peakSampled = Math.max(peakSampled, rssOf(app.pid)); }, 250);
-  return work.finally(() => { clearInterval(timer); });
+  const timer = setInterval(() => {
+    peakSampled = Math.max(peakSampled, rssOf(app.pid));
+  }, 250);
+  return work.finally(() => {
+    clearInterval(timer);
+  });
 }
 
 function side(results: readonly LoadResult[]): Side {
@@ -342,7 +492,10 @@ function side(results: readonly LoadResult[]): Side {
   for (const r of results) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   return {
     rps: secs === 0 ? 0 : requests / secs,
-    p50: quantile(results.map((r) => r.p50), 0.5),
+    p50: quantile(
+      results.map((r) => r.p50),
+      0.5,
+    ),
     p99: quantile(p99s, 0.5),
     p99Worst: Math.max(0, ...p99s),
     errors: results.reduce((n, r) => n + r.socketErrors + r.unexpected, 0),
@@ -355,7 +508,12 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-GB');
 
 async function runScenario(s: Scenario, index: number, total: number): Promise<ScenarioResult> {
   const label = `[${String(index)}/${String(total)}] ${s.title}`;
-  const base = { name: s.name, title: s.title, reference: s.reference, ...(s.target === undefined ? {} : { target: s.target }) };
+  const base = {
+    name: s.name,
+    title: s.title,
+    reference: s.reference,
+    ...(s.target === undefined ? {} : { target: s.target }),
+  };
   const prepared = await s.prepare();
   if (typeof prepared === 'string') {
     say(`${label}: skipped (${prepared})`);
@@ -369,24 +527,53 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     return { ...base, skipped: why };
   }
   const file = path.join(work, `ceiling-${s.name}.json`);
-  writeFileSync(file, JSON.stringify({ status: captured.status, headers: captured.headers, body: captured.body.toString('base64') }));
+  writeFileSync(
+    file,
+    JSON.stringify({ status: captured.status, headers: captured.headers, body: captured.body.toString('base64') }),
+  );
   const ceilingPort = await freePort();
-  const ceiling = startPinned(serverCpus, process.execPath, [path.join(ROOT, 'bench/ceiling.ts'), file, String(ceilingPort), String(workers)], process.env, path.join(work, `ceiling-${s.name}.log`));
+  const ceiling = startPinned(
+    serverCpus,
+    process.execPath,
+    [path.join(ROOT, 'bench/ceiling.ts'), file, String(ceilingPort), String(workers)],
+    process.env,
+    path.join(work, `ceiling-${s.name}.log`),
+  );
   started.push(ceiling);
   try {
     await waitForPort(ceilingPort, ceiling);
     const check = await request(ceilingPort, prepared.spec);
-    if (!check.body.equals(captured.body) || check.status !== captured.status) throw new Error('the ceiling does not replay the captured response');
+    if (!check.body.equals(captured.body) || check.status !== captured.status)
+      throw new Error('the ceiling does not replay the captured response');
     const encoding = header(captured, 'content-encoding');
     say(`${label}: ${String(captured.body.length)} bytes${encoding === undefined ? '' : ` (${encoding})`}, warming up`);
-    const run = (port: number, secs: number): Promise<LoadResult> => load({
-      tool, cpus: clientCpus, port, spec: prepared.spec, expectStatus: prepared.expectStatus, connections, seconds: secs, workDir: work,
-      ...(prepared.rotate === undefined ? {} : { rotate: prepared.rotate }),
-    });
+    const run = (port: number, secs: number): Promise<LoadResult> =>
+      load({
+        tool,
+        cpus: clientCpus,
+        port,
+        spec: prepared.spec,
+        expectStatus: prepared.expectStatus,
+        connections,
+        seconds: secs,
+        workDir: work,
+        ...(prepared.rotate === undefined ? {} : { rotate: prepared.rotate }),
+      });
     if (coldStart === undefined && firstWarmup > COLD_SECONDS) {
       const cold = await sampleDuring(run(appPort, COLD_SECONDS));
-      coldStart = { title: s.title, seconds: COLD_SECONDS, rps: cold.rps, p50: cold.p50, p99: cold.p99, errors: cold.socketErrors + cold.unexpected };
-      say(`${label}: cold start (first ${String(COLD_SECONDS)} s of load on the new app): ${fmt(cold.rps)} req/s, p99 ${cold.p99.toFixed(2)} ms; warming up ${String(firstWarmup - COLD_SECONDS)} s more`);
+      coldStart = {
+        title: s.title,
+        seconds: COLD_SECONDS,
+        rps: cold.rps,
+        p50: cold.p50,
+        p99: cold.p99,
+        errors: cold.socketErrors + cold.unexpected,
+      };
+      say(
+        `${label}: cold start (first ${String(COLD_SECONDS)} s of load on the new ` +
+          `app): ${fmt(cold.rps)} req/s, p99 ${cold.p99.toFixed(2)} ms; warming ` +
+          `up ${String(firstWarmup - COLD_SECONDS)} s more`,
+      );
       await sampleDuring(run(appPort, firstWarmup - COLD_SECONDS));
     } else {
       await sampleDuring(run(appPort, warmup));
@@ -400,7 +587,7 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     const cpuUs: Record<'app' | 'ceiling', number[]> = { app: [], ceiling: [] };
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first, so neither always follows the other.
-      const order = r % 2 === 0 ? ['app', 'ceiling'] as const : ['ceiling', 'app'] as const;
+      const order = r % 2 === 0 ? (['app', 'ceiling'] as const) : (['ceiling', 'app'] as const);
       const line: string[] = [];
       let steal = 0;
       for (const who of order) {
@@ -413,7 +600,11 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
         steal = Math.max(steal, taken);
         (who === 'app' ? appRuns : ceilingRuns).push(result);
         cpuUs[who].push(perRequest);
-        line.push(`${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms cpu ${perRequest.toFixed(0)} µs/req steal ${(taken * 100).toFixed(1)} %${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`);
+        line.push(
+          `${who} ${fmt(result.rps)} req/s p99 ${result.p99.toFixed(2)} ms ` +
+            `cpu ${perRequest.toFixed(0)} µs/req steal ${(taken * 100).toFixed(1)} ` +
+            `%${result.socketErrors + result.unexpected > 0 ? ` ERRORS ${String(result.socketErrors + result.unexpected)}` : ''}`,
+        );
       }
       pairSteal.push(steal);
       say(`${label}: round ${String(r + 1)}/${String(rounds)}: ${line.join(' | ')}`);
@@ -422,19 +613,39 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
     let note: string | undefined;
     if (appSide.errors > 0) {
       // Say why: the first distinct error lines the app logged (messages only, the log is redacted anyway).
-      const errors = readFileSync(app.logFile, 'utf8').split('\n').filter((l) => l.includes('"level":"error"'));
-      const reasons = [...new Set(errors.map((l) => /"msg":"([^"]*)"/.exec(l)?.[1] ?? '').concat(errors.map((l) => /"message":"([^"]{0,160})/.exec(l)?.[1] ?? '')))].filter((m) => m !== '');
-      note = `statuses ${JSON.stringify(appSide.statuses)}; app errors logged: ${reasons.slice(0, 4).join(' / ') || 'none'}`;
+      const errors = readFileSync(app.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"level":"error"'));
+      const reasons = [
+        ...new Set(
+          errors
+            .map((l) => /"msg":"([^"]*)"/.exec(l)?.[1] ?? '')
+            .concat(errors.map((l) => /"message":"([^"]{0,160})/.exec(l)?.[1] ?? '')),
+        ),
+      ].filter((m) => m !== '');
+      note =
+        `statuses ${JSON.stringify(appSide.statuses)}; app errors ` +
+        `logged: ${reasons.slice(0, 4).join(' / ') || 'none'}`;
       say(`${label}: ${note}`);
     }
     const pairRatios = appRuns.map((a, i) => a.rps / Math.max(1, ceilingRuns[i]?.rps ?? 0));
     const result: ScenarioResult = {
-      ...base, app: appSide, ceiling: side(ceilingRuns), pairRatios, pairSteal, appRoundP99s: appRuns.map((a) => a.p99), bodyBytes: captured.body.length,
-      appCpuUs: cpuUs.app, ceilingCpuUs: cpuUs.ceiling,
+      ...base,
+      app: appSide,
+      ceiling: side(ceilingRuns),
+      pairRatios,
+      pairSteal,
+      appRoundP99s: appRuns.map((a) => a.p99),
+      bodyBytes: captured.body.length,
+      appCpuUs: cpuUs.app,
+      ceilingCpuUs: cpuUs.ceiling,
       ...(note === undefined ? {} : { note }),
     };
     const ra = ratio(result);
-    say(`${label}: ${fmt(result.app?.rps ?? 0)} vs ${fmt(result.ceiling?.rps ?? 0)} req/s, ratio ${ra === undefined ? '–' : ra.toFixed(2)}: ${verdict(result).why}`);
+    say(
+      `${label}: ${fmt(result.app?.rps ?? 0)} vs ${fmt(result.ceiling?.rps ?? 0)} req/s, ` +
+        `ratio ${ra === undefined ? '–' : ra.toFixed(2)}: ${verdict(result).why}`,
+    );
     return result;
   } finally {
     await ceiling.stop();
@@ -447,17 +658,33 @@ async function runScenario(s: Scenario, index: number, total: number): Promise<S
  * restart every visit. There is no ceiling (a visit is many different responses): it reports the app's own req/s,
  * latency, errors and CPU per request (with Redis's).
  */
-async function runMixed(label: string, base: Pick<ScenarioResult, 'name' | 'title' | 'reference'>): Promise<ScenarioResult> {
+async function runMixed(
+  label: string,
+  base: Pick<ScenarioResult, 'name' | 'title' | 'reference'>,
+): Promise<ScenarioResult> {
   const secs = Math.max(20, rounds * seconds);
   // At most 8 visits at once: each starts with a sign-in (one scrypt, ~90 ms of CPU), and 50 at once saturate the core
   // for seconds. In that state (2026-12-06, one worker on one shared core) the next page after sign-in was not signed
-  // in (302 to /login) for every visit. The app is not at fault: test/integration/concurrent-sign-ins.integration.test.ts
+  // in (302 to /login) for every visit. The app is not at fault:
+  // test/integration/concurrent-sign-ins.integration.test.ts
   // signs 50 in at once over real HTTP and Redis, and each is signed in on its next page, but the last sign-in queued
   // behind the others answers after about 15 s, past mixed-client.ts's 10 s timeout: the visit then goes on without
   // the new session cookie (the likely cause, not measured in the bench itself).
   const visitConnections = Math.min(connections, 8);
-  notes.push(`mixed ran ${String(visitConnections)} visits at once (of ${String(connections)} connections): see bench/run.ts runMixed.`);
-  const visits = (s: number) => loadMixed({ cpus: clientCpus, port: appPort, host, origin: publicOrigin, users, connections: visitConnections, seconds: s });
+  notes.push(
+    `mixed ran ${String(visitConnections)} visits at once (of ${String(connections)} ` +
+      `connections): see bench/run.ts runMixed.`,
+  );
+  const visits = (s: number) =>
+    loadMixed({
+      cpus: clientCpus,
+      port: appPort,
+      host,
+      origin: publicOrigin,
+      users,
+      connections: visitConnections,
+      seconds: s,
+    });
   say(`${label}: warming up`);
   const w = await sampleDuring(visits(coldStart === undefined ? firstWarmup : Math.max(warmup, 5)));
   if (w.requests === 0) return { ...base, skipped: `no request completed (${w.firstUnexpected.join(', ')})` };
@@ -466,9 +693,22 @@ async function runMixed(label: string, base: Pick<ScenarioResult, 'name' | 'titl
   const r = await sampleDuring(visits(secs));
   const perRequest = (cpuTimeOf(cpuPids) - before) / Math.max(1, r.requests);
   const appSide = side([r]);
-  const note = appSide.errors > 0 ? `statuses ${JSON.stringify(appSide.statuses)}; first unexpected: ${r.firstUnexpected.join(', ')}` : undefined;
-  say(`${label}: ${fmt(r.rps)} req/s over ${String(secs)} s, ${String(r.visits)} visits, p99 ${r.p99.toFixed(2)} ms, cpu ${perRequest.toFixed(0)} µs/req (app with Redis; no ceiling)${note === undefined ? '' : `; ${note}`}`);
-  return { ...base, app: appSide, appCpuUs: [perRequest], appRoundP99s: [r.p99], ...(note === undefined ? {} : { note }) };
+  const note =
+    appSide.errors > 0
+      ? `statuses ${JSON.stringify(appSide.statuses)}; first ` + `unexpected: ${r.firstUnexpected.join(', ')}`
+      : undefined;
+  say(
+    `${label}: ${fmt(r.rps)} req/s over ${String(secs)} s, ${String(r.visits)} visits, ` +
+      `p99 ${r.p99.toFixed(2)} ms, cpu ${perRequest.toFixed(0)} µs/req (app with Redis; no ` +
+      `ceiling)${note === undefined ? '' : `; ${note}`}`,
+  );
+  return {
+    ...base,
+    app: appSide,
+    appCpuUs: [perRequest],
+    appRoundP99s: [r.p99],
+    ...(note === undefined ? {} : { note }),
+  };
 }
 
 async function bench(): Promise<void> {
@@ -485,7 +725,10 @@ async function bench(): Promise<void> {
   }
   const run: RunResult = {
     startedAt: new Date().toISOString(),
-    machine: `${os.cpus()[0]?.model.trim() ?? 'cpu'} × ${String(os.availableParallelism())}, ${os.platform()} ${os.release()}, Node ${process.version}`,
+    machine:
+      `${os.cpus()[0]?.model.trim() ?? 'cpu'} ` +
+      `× ${String(os.availableParallelism())}, ${os.platform()} ${os.release()}, ` +
+      `Node ${process.version}`,
     tool,
     connections,
     rounds,
@@ -506,21 +749,32 @@ async function bench(): Promise<void> {
   writeFileSync(path.join(RESULTS, `${opts.name}.svg`), svg(run));
   say('');
   say(md);
-  say(`Reference (issue 6): Flask ${fmt(REFERENCES.flaskStatic)} req/s static; Express + helmet ${fmt(REFERENCES.expressPage)} req/s, ${fmt(REFERENCES.expressGzip)} with gzip.`);
+  say(
+    `Reference (issue 6): Flask ${fmt(REFERENCES.flaskStatic)} req/s static; Express + ` +
+      `helmet ${fmt(REFERENCES.expressPage)} req/s, ${fmt(REFERENCES.expressGzip)} with gzip.`,
+  );
   for (const s of results) {
     if (s.app === undefined || s.ceiling === undefined) continue;
     const floor = tenTimesFloor(s);
-    say(`  ≥10× check ${s.title}: ${fmt(s.app.rps)} req/s vs ${fmt(floor)} needed: ${s.app.rps >= floor ? 'PASS' : 'FAIL'}`);
+    say(
+      `  ≥10× check ${s.title}: ${fmt(s.app.rps)} req/s vs ${fmt(floor)} ` +
+        `needed: ${s.app.rps >= floor ? 'PASS' : 'FAIL'}`,
+    );
   }
   say(`Results: ${path.relative(ROOT, path.join(RESULTS, `${opts.name}.{md,json,svg}`))}`);
 }
 
 async function soak(): Promise<void> {
-  // --rss-requests: issue 20's memory run. The same rounds as the soak, with signed-in pages in the rotation and, beside
+  // --rss-requests: issue 20's memory run. The same rounds as the soak, with signed-in pages in the rotation and,
+  // beside
   // it, visits of the mixed scenario on a few connections (sign in, forms with and without errors, sign out).
   const rssRun = opts['rss-requests'] !== undefined;
   const target = Number(opts['rss-requests'] ?? opts['soak-requests']);
-  const specs: RequestSpec[] = [get('/'), get('/', { 'accept-encoding': 'br, gzip' }), get('/accessibility', { 'accept-encoding': 'gzip' })];
+  const specs: RequestSpec[] = [
+    get('/'),
+    get('/', { 'accept-encoding': 'br, gzip' }),
+    get('/accessibility', { 'accept-encoding': 'gzip' }),
+  ];
   if (cssPath !== undefined) specs.push(get(cssPath, { 'accept-encoding': 'br, gzip' }));
   const mix = ['/', '/ (gzip)', '/accessibility (gzip)', 'css (br)'];
   const form = await formPage('/send-feedback');
@@ -529,7 +783,11 @@ async function soak(): Promise<void> {
       specs.push(get('/send-feedback'));
       mix.push('GET /send-feedback (new session each)');
     } else {
-      notes.push(`GET /send-feedback left out of the soak: with the "${storeKind}" store every request keeps a new session in the app's memory for SESSION_TTL_SECONDS, so RSS would grow by design (and the memory store refuses new sessions past its cap).`);
+      notes.push(
+        `GET /send-feedback left out of the soak: with the "${storeKind}" store every request ` +
+          `keeps a new session in the app's memory for SESSION_TTL_SECONDS, so RSS would grow by ` +
+          `design (and the memory store refuses new sessions past its cap).`,
+      );
     }
   }
   // Visits sign in (one scrypt each, 32 MiB for ~100 ms), so they run at a people-like rate beside the rotation, on
@@ -545,13 +803,28 @@ async function soak(): Promise<void> {
       if (prepared.expectStatus !== 200) alsoExpect.push(prepared.expectStatus);
       mix.push(name === 'dashboard' ? '/user/dashboard (signed in)' : 'POST /send-feedback (validation error)');
     }
-    if (visitConnections > 0) mix.push(`beside them, visits of the mixed scenario on ${String(visitConnections)} connections at ${String(VISIT_RATE)} requests/s`);
+    if (visitConnections > 0)
+      mix.push(
+        `beside them, visits of the mixed scenario on ${String(visitConnections)} connections ` +
+          `at ${String(VISIT_RATE)} requests/s`,
+      );
     else notes.push(`No visits in the memory run: ${userNote ?? `session store is "${storeKind}", not Redis`}.`);
   }
   const stopVisits = new AbortController();
-  const visiting = visitConnections > 0
-    ? loadMixed({ cpus: clientCpus, port: appPort, host, origin: publicOrigin, users, connections: visitConnections, seconds: 24 * 3600, rate: VISIT_RATE, signal: stopVisits.signal })
-    : undefined;
+  const visiting =
+    visitConnections > 0
+      ? loadMixed({
+          cpus: clientCpus,
+          port: appPort,
+          host,
+          origin: publicOrigin,
+          users,
+          connections: visitConnections,
+          seconds: 24 * 3600,
+          rate: VISIT_RATE,
+          signal: stopVisits.signal,
+        })
+      : undefined;
   say(`${rssRun ? 'rss' : 'soak'}: ${fmt(target)} requests, mix: ${mix.join(', ')}`);
   const rssNow = (): number => (rssRun ? largestWorkerRss(app.pid) : rssOf(app.pid));
   const samples: SoakSample[] = [{ requests: 0, rssBytes: rssNow() }];
@@ -575,21 +848,43 @@ async function soak(): Promise<void> {
   let visitCount = 0;
   const startedAt = Date.now();
   while (total < target) {
-    const r = await load({ tool, cpus: clientCpus, port: appPort, spec: specs[0] ?? get('/'), rotate: specs, expectStatus: 200, alsoExpect, connections, seconds: 2, workDir: work });
+    const r = await load({
+      tool,
+      cpus: clientCpus,
+      port: appPort,
+      spec: specs[0] ?? get('/'),
+      rotate: specs,
+      expectStatus: 200,
+      alsoExpect,
+      connections,
+      seconds: 2,
+      workDir: work,
+    });
     // The visits' requests are counted at the end; at 20/s they add a fraction of a per cent between samples.
     total += r.requests + (visiting === undefined ? 0 : Math.round(VISIT_RATE * r.seconds));
     errors += r.socketErrors + r.unexpected;
     const rss = rssNow();
     gc = lastMajorGc(newLog()) ?? gc;
-    samples.push({ requests: total, rssBytes: rss, ...(gc === undefined ? {} : { liveHeapBytes: gc.liveBytes, heapCommittedBytes: gc.committedBytes }) });
-    say(`${rssRun ? 'rss' : 'soak'}: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} req/s, ${rssRun ? 'worker ' : ''}RSS ${(rss / 1048576).toFixed(1)} MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`);
+    samples.push({
+      requests: total,
+      rssBytes: rss,
+      ...(gc === undefined ? {} : { liveHeapBytes: gc.liveBytes, heapCommittedBytes: gc.committedBytes }),
+    });
+    say(
+      `${rssRun ? 'rss' : 'soak'}: ${fmt(total)} / ${fmt(target)} requests, ${fmt(r.rps)} ` +
+        `req/s, ${rssRun ? 'worker ' : ''}RSS ${(rss / 1048576).toFixed(1)} ` +
+        `MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`,
+    );
   }
   stopVisits.abort();
   const v2 = await visiting;
   if (v2 !== undefined) {
     visitCount = v2.visits;
     errors += v2.socketErrors + v2.unexpected;
-    if (v2.unexpected > 0) notes.push(`Visits: statuses ${JSON.stringify(v2.statuses)}; first unexpected: ${v2.firstUnexpected.join(', ')}.`);
+    if (v2.unexpected > 0)
+      notes.push(
+        `Visits: statuses ${JSON.stringify(v2.statuses)}; first ` + `unexpected: ${v2.firstUnexpected.join(', ')}.`,
+      );
   }
   const v = soakVerdict(samples);
   const flatness = rssRun ? rssFlatness(samples) : undefined;
@@ -598,7 +893,10 @@ async function soak(): Promise<void> {
   const md = [
     `# lpa-front ${rssRun ? 'memory run of the mixed scenarios (issue 20)' : 'soak (memory check)'}, ${new Date().toISOString()}`,
     '',
-    `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s (${tool}, ${String(connections)} connections, ${String(workers)} worker(s), store ${storeKind}); mix: ${mix.join(', ')}; errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.`,
+    `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s ` +
+      `(${tool}, ${String(connections)} connections, ${String(workers)} worker(s), ` +
+      `store ${storeKind}); mix: ${mix.join(', ')}; ` +
+      `errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.`,
     '',
     '| measure | value |',
     '| --- | ---: |',
@@ -609,27 +907,48 @@ async function soak(): Promise<void> {
     `| RSS at end | ${mib(v.rssEnd)} |`,
     `| growth over the last half (least squares) | ${mib(v.slopePer100k)} per 100,000 requests |`,
     // The kernel's RSS counters are per-thread approximations, so a sample can read a little above VmHWM.
-    `| peak RSS (VmHWM, or the highest sample if higher) | ${mib(Math.max(rssRun ? Math.max(0, ...workerRss(app.pid).map((w) => w.peakBytes)) : peakRssOf(app.pid), ...samples.map((x) => x.rssBytes)))} |`,
-    ...(h === undefined ? [] : [
-      `| V8 live heap after a full collection, after warm-up | ${mib(h.liveAfterWarmup)} |`,
-      `| V8 live heap after the last full collection | ${mib(h.liveEnd)} |`,
-      `| live heap growth over the last half (least squares) | ${mib(h.slopePer100k)} per 100,000 requests |`,
-      ...(h.committedAfterWarmup === undefined || h.committedEnd === undefined || h.outsideAfterWarmup === undefined || h.outsideEnd === undefined ? [] : [
-        `| V8 heap committed (held from the OS), after warm-up → end | ${mib(h.committedAfterWarmup)} → ${mib(h.committedEnd)} |`,
-        `| RSS outside V8's heap (native: buffers, zlib, sockets, code), after warm-up → end | ${mib(h.outsideAfterWarmup)} → ${mib(h.outsideEnd)} |`,
-      ]),
-    ]),
+    `| peak RSS (VmHWM, or the highest sample if higher) ` +
+      `| ${mib(Math.max(rssRun ? Math.max(0, ...workerRss(app.pid).map((w) => w.peakBytes)) : peakRssOf(app.pid), ...samples.map((x) => x.rssBytes)))} ` +
+      `|`,
+    ...(h === undefined
+      ? []
+      : [
+          `| V8 live heap after a full collection, after warm-up | ${mib(h.liveAfterWarmup)} |`,
+          `| V8 live heap after the last full collection | ${mib(h.liveEnd)} |`,
+          `| live heap growth over the last half (least squares) | ${mib(h.slopePer100k)} per 100,000 requests |`,
+          ...(h.committedAfterWarmup === undefined ||
+          h.committedEnd === undefined ||
+          h.outsideAfterWarmup === undefined ||
+          h.outsideEnd === undefined
+            ? []
+            : [
+                `| V8 heap committed (held from the OS), after warm-up → end ` +
+                  `| ${mib(h.committedAfterWarmup)} → ${mib(h.committedEnd)} |`,
+                `| RSS outside V8's heap (native: buffers, zlib, sockets, code), after warm-up → end ` +
+                  `| ${mib(h.outsideAfterWarmup)} → ${mib(h.outsideEnd)} |`,
+              ]),
+        ]),
     '',
-    h === undefined ? 'Live heap: no full collections were reported (--trace-gc).' :
-      `Live heap: ${h.flat ? 'FLAT (no leak in JavaScript objects)' : 'GROWING'} (criterion: < 0.5 MiB per 100,000 requests over the last half).`,
-    `Verdict: ${v.flat ? 'RSS stopped growing after warm-up' : 'RSS was STILL GROWING after warm-up'} (criterion: slope < 1 MiB per 100,000 requests and end ≤ max(8 MiB, 10 %) above the post-warm-up value).`,
+    h === undefined
+      ? 'Live heap: no full collections were reported (--trace-gc).'
+      : `Live heap: ${h.flat ? 'FLAT (no leak in JavaScript objects)' : 'GROWING'} (criterion: < ` +
+        `0.5 MiB per 100,000 requests over the last half).`,
+    `Verdict: ${v.flat ? 'RSS stopped growing after warm-up' : 'RSS was STILL GROWING after warm-up'} ` +
+      `(criterion: slope < 1 MiB per 100,000 requests and end ≤ max(8 MiB, 10 %) above the ` +
+      `post-warm-up value).`,
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
   const suffix = rssRun ? 'rss' : 'soak';
   writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.md`), md);
-  writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.json`), `${JSON.stringify({ total, errors, mix, store: storeKind, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples }, null, 2)}\n`);
-  writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.svg`), soakSvg(samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`));
+  writeFileSync(
+    path.join(RESULTS, `${opts.name}-${suffix}.json`),
+    `${JSON.stringify({ total, errors, mix, store: storeKind, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples }, null, 2)}\n`,
+  );
+  writeFileSync(
+    path.join(RESULTS, `${opts.name}-${suffix}.svg`),
+    soakSvg(samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`),
+  );
   say('');
   say(md);
 }

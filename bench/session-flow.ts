@@ -21,7 +21,10 @@ export interface FlowOptions {
   readonly origin: string;
   readonly email: string;
   readonly password: string;
-  /** X-Forwarded-For for this visit (a proxy the app trusts): people arrive from many addresses, and sign-in is throttled per address. */
+  /**
+   * X-Forwarded-For for this visit (a proxy the app trusts): people arrive from many addresses, and sign-in is
+   * throttled per address.
+   */
   readonly forwardedFor?: string;
 }
 
@@ -43,28 +46,44 @@ const BROWSER = {
   accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
   'accept-language': 'en-GB,en;q=0.9',
 };
-/** Only the home page is asked for compressed: autocannon hands bodies over as text, so a page whose token is read must come uncompressed. */
+/**
+ * Only the home page is asked for compressed: autocannon hands bodies over as text, so a page whose token is read must
+ * come uncompressed.
+ */
 const COMPRESSED = { 'accept-encoding': 'gzip, deflate, br, zstd' };
 
 function headers(visit: Visit, o: FlowOptions, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    host: o.host, ...BROWSER, ...(visit.cookie === '' ? {} : { cookie: visit.cookie }),
-    ...(o.forwardedFor === undefined ? {} : { 'x-forwarded-for': o.forwardedFor }), ...extra,
+    host: o.host,
+    ...BROWSER,
+    ...(visit.cookie === '' ? {} : { cookie: visit.cookie }),
+    ...(o.forwardedFor === undefined ? {} : { 'x-forwarded-for': o.forwardedFor }),
+    ...extra,
   };
 }
 
 const get = (name: string, path: string, extra: Record<string, string> = {}): Step => ({
-  name, expect: 200, request: (visit, o) => ({ method: 'GET', path, headers: headers(visit, o, extra) }),
+  name,
+  expect: 200,
+  request: (visit, o) => ({ method: 'GET', path, headers: headers(visit, o, extra) }),
 });
 
-const post = (name: string, path: string, expect: number, fields: (o: FlowOptions) => Record<string, string>): Step => ({
+const post = (
+  name: string,
+  path: string,
+  expect: number,
+  fields: (o: FlowOptions) => Record<string, string>,
+): Step => ({
   name,
   expect,
   request: (visit, o) => ({
     method: 'POST',
     path,
     headers: headers(visit, o, {
-      origin: o.origin, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'content-type': 'application/x-www-form-urlencoded',
+      origin: o.origin,
+      'sec-fetch-site': 'same-origin',
+      'sec-fetch-mode': 'navigate',
+      'content-type': 'application/x-www-form-urlencoded',
     }),
     body: new URLSearchParams({ ...fields(o), _csrf: visit.token }).toString(),
   }),
@@ -89,6 +108,10 @@ export const newVisit = (): Visit => ({ cookie: '', token: '' });
  * page's text, undefined for anything else).
  */
 export function afterResponse(visit: Visit, setCookie: readonly string[], html: string | undefined): void {
-  if (setCookie.length > 0) visit.cookie = cookieHeader({ status: 0, headers: setCookie.map((v) => ['set-cookie', v] as const), body: Buffer.alloc(0) }, visit.cookie);
+  if (setCookie.length > 0)
+    visit.cookie = cookieHeader(
+      { status: 0, headers: setCookie.map((v) => ['set-cookie', v] as const), body: Buffer.alloc(0) },
+      visit.cookie,
+    );
   if (html !== undefined) visit.token = inputValue(html, '_csrf') ?? visit.token;
 }

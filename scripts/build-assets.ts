@@ -16,12 +16,17 @@ const root = join(import.meta.dirname, '..');
 const govuk = join(root, 'node_modules/govuk-frontend/dist/govuk');
 // `--out <dir>` (tests) builds somewhere else than dist/assets.
 const outArg = process.argv.indexOf('--out');
-const target = outArg > 0 && process.argv[outArg + 1] !== undefined ? resolve(process.argv[outArg + 1] ?? '') : join(root, 'dist/assets');
+const target =
+  outArg > 0 && process.argv[outArg + 1] !== undefined
+    ? resolve(process.argv[outArg + 1] ?? '')
+    : join(root, 'dist/assets');
 // Built into a fresh folder beside the target and renamed into place at the end, so two builds at once (two
 // `npm start`s in one checkout) never write into, or delete, a folder the other is using.
 mkdirSync(dirname(target), { recursive: true });
 const out = mkdtempSync(join(dirname(target), `.${basename(target)}-`));
-process.on('exit', () => { rmSync(out, { recursive: true, force: true }); }); // a failed build leaves nothing behind
+process.on('exit', () => {
+  rmSync(out, { recursive: true, force: true });
+}); // a failed build leaves nothing behind
 const PREFIX = ASSET_PREFIX;
 const COMPRESSIBLE = new Set(['.css', '.js', '.mjs', '.svg', '.json', '.ico', '.txt']);
 
@@ -35,7 +40,12 @@ function hashed(logical: string, content: Buffer): string {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, content);
   if (COMPRESSIBLE.has(ext)) {
-    writeFileSync(`${file}.br`, brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: content.length } }));
+    writeFileSync(
+      `${file}.br`,
+      brotliCompressSync(content, {
+        params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: content.length },
+      }),
+    );
     writeFileSync(`${file}.gz`, gzipSync(content, { level: 9 }));
   }
   manifest[logical] = PREFIX + name;
@@ -45,7 +55,6 @@ function hashed(logical: string, content: Buffer): string {
 function stripSourceMap(text: string): string {
   return text.replace(/\n?\/[/*][#@] sourceMappingURL=[^\n]*$/m, '');
 }
-
 
 // 1. Fonts and images, referenced by the CSS and the web manifest.
 for (const dir of ['fonts', 'images']) {
@@ -67,22 +76,35 @@ css += `\n${readFileSync(join(root, 'assets/css/application.css'), 'utf8')}`;
 hashed('css/govuk-frontend.min.css', Buffer.from(css));
 
 // 3. GOV.UK Frontend's ES module, then our own modules with their imports rewritten.
-const govukJs = hashed('js/govuk-frontend.min.js', Buffer.from(stripSourceMap(readFileSync(join(govuk, 'govuk-frontend.min.js'), 'utf8'))));
+const govukJs = hashed(
+  'js/govuk-frontend.min.js',
+  Buffer.from(stripSourceMap(readFileSync(join(govuk, 'govuk-frontend.min.js'), 'utf8'))),
+);
 const ownDir = join(root, 'assets/js');
-for (const f of readdirSync(ownDir).filter((n) => n.endsWith('.mjs')).sort()) {
-  const source = readFileSync(join(ownDir, f), 'utf8').replace(/(from\s+['"])\.\/govuk-frontend\.min\.js(['"])/g, `$1${govukJs}$2`);
+for (const f of readdirSync(ownDir)
+  .filter((n) => n.endsWith('.mjs'))
+  .sort()) {
+  const source = readFileSync(join(ownDir, f), 'utf8').replace(
+    /(from\s+['"])\.\/govuk-frontend\.min\.js(['"])/g,
+    `$1${govukJs}$2`,
+  );
   if (/from\s+['"]\.\//.test(source)) throw new Error(`${f}: only ./govuk-frontend.min.js may be imported`);
   hashed(`js/${f}`, Buffer.from(source));
 }
 
 // 4. The web manifest, pointing at hashed icons.
-const webManifest = JSON.parse(readFileSync(join(govuk, 'assets/manifest.json'), 'utf8')) as { icons: { src: string }[] };
+const webManifest = JSON.parse(readFileSync(join(govuk, 'assets/manifest.json'), 'utf8')) as {
+  icons: { src: string }[];
+};
 for (const icon of webManifest.icons) {
   const url = manifest[icon.src];
   if (url === undefined) throw new Error(`manifest icon ${icon.src} missing`);
   icon.src = url;
 }
-hashed('manifest.json', Buffer.from(JSON.stringify({ name: 'Make a lasting power of attorney', short_name: 'Make an LPA', ...webManifest })));
+hashed(
+  'manifest.json',
+  Buffer.from(JSON.stringify({ name: 'Make a lasting power of attorney', short_name: 'Make an LPA', ...webManifest })),
+);
 
 writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 moveIntoPlace(out, target);

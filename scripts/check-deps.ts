@@ -57,12 +57,17 @@ export const HELD_BACK: readonly HeldBack[] = [
   {
     name: 'typescript',
     line: '6',
-    reason: 'typescript-eslint 8.74.0 declares peerDependencies typescript >=4.8.4 <6.1.0 (TypeScript 7 is the native port).',
+    reason:
+      'typescript-eslint 8.74.0 declares peerDependencies typescript >=4.8.4 <6.1.0 (TypeScript ' +
+      '7 is the native port).',
     reviewBy: '2027-02-28',
-  },  {
+  },
+  {
     name: '@opentelemetry/core',
     line: '2',
-    reason: 'Moves with @opentelemetry/sdk-trace-base 2.x, which @opentelemetry/id-generator-aws-xray 2.1.0 requires (docs/adr/0026).',
+    reason:
+      'Moves with @opentelemetry/sdk-trace-base 2.x, which @opentelemetry/id-generator-aws-xray ' +
+      '2.1.0 requires (docs/adr/0026).',
     reviewBy: '2027-02-28',
   },
 ];
@@ -127,7 +132,10 @@ export function checkRuntime(
   if (release === undefined) {
     problems.push(`Node.js ${running.major} is not in the embedded release schedule (scripts/check-deps.ts): add it`);
   } else if (release.endOfLife < today) {
-    problems.push(`Node.js ${running.major} reached end of life on ${release.endOfLife} (today is ${today}): move to a supported LTS`);
+    problems.push(
+      `Node.js ${running.major} reached end of life on ${release.endOfLife} (today ` +
+        `is ${today}): move to a supported LTS`,
+    );
   } else if (!release.lts) {
     problems.push(`Node.js ${running.major} is not an LTS line: production runs on LTS only`);
   }
@@ -195,13 +203,18 @@ export async function readOutdated(
   npmArgs: readonly string[] = [],
 ): Promise<Record<string, OutdatedEntry>> {
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile('npm', ['outdated', '--json', ...npmArgs], { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 }, (error, out, err) => {
-      if (error !== null && (typeof error.code !== 'number' || error.code > 1 || out.trim() === '')) {
-        reject(new RegistryUnreachableError(`npm outdated failed: ${err.trim() || error.message}`));
-        return;
-      }
-      resolve(out);
-    });
+    execFile(
+      'npm',
+      ['outdated', '--json', ...npmArgs],
+      { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
+      (error, out, err) => {
+        if (error !== null && (typeof error.code !== 'number' || error.code > 1 || out.trim() === '')) {
+          reject(new RegistryUnreachableError(`npm outdated failed: ${err.trim() || error.message}`));
+          return;
+        }
+        resolve(out);
+      },
+    );
   });
   const parsed = JSON.parse(stdout.trim() === '' ? '{}' : stdout) as Record<string, OutdatedEntry> & {
     error?: { code?: string; summary?: string };
@@ -246,7 +259,10 @@ async function main(): Promise<number> {
     return 1;
   }
   const behind = Object.keys(outdated).length;
-  console.log(`check:deps: Node.js ${process.versions.node} supported; no direct dependency a major behind (${behind} with newer releases within policy).`);
+  console.log(
+    `check:deps: Node.js ${process.versions.node} supported; no direct dependency a major ` +
+      `behind (${behind} with newer releases within policy).`,
+  );
   return 0;
 }
 

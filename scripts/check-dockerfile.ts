@@ -32,7 +32,8 @@ export function parseDockerfile(text: string): Instruction[] {
     }
     buffer += line;
     const match = /^(\S+)\s*([\s\S]*)$/.exec(buffer);
-    if (match?.[1] !== undefined) instructions.push({ keyword: match[1].toUpperCase(), args: match[2] ?? '', line: startLine });
+    if (match?.[1] !== undefined)
+      instructions.push({ keyword: match[1].toUpperCase(), args: match[2] ?? '', line: startLine });
     buffer = '';
   });
   return instructions;
@@ -46,10 +47,18 @@ export interface DockerfileRules {
   readonly cmd: readonly string[];
 }
 
-/** V8 heap sizing for a worker (docs/adr/0032): a young generation of 2 x 8 MiB, and old-space growth of about 1.35x live. */
+/**
+ * V8 heap sizing for a worker (docs/adr/0032): a young generation of 2 x 8 MiB, and old-space growth of about 1.35x
+ * live.
+ */
 export const NODE_MEMORY_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=384'] as const;
 
-export const DEFAULT_RULES: DockerfileRules = { nodeMajor: 24, port: 8005, healthPath: '/ping/elb', cmd: ['node', ...NODE_MEMORY_FLAGS, 'src/server.ts'] };
+export const DEFAULT_RULES: DockerfileRules = {
+  nodeMajor: 24,
+  port: 8005,
+  healthPath: '/ping/elb',
+  cmd: ['node', ...NODE_MEMORY_FLAGS, 'src/server.ts'],
+};
 
 function stageOf(from: string): { image: string; name?: string } {
   const parts = from.split(/\s+/).filter((p) => !p.startsWith('--'));
@@ -111,13 +120,17 @@ export function checkDockerfile(text: string, rules: DockerfileRules = DEFAULT_R
 
   for (const i of instructions) {
     if (i.keyword === 'ADD') problems.push(`line ${i.line}: use COPY, not ADD (ADD fetches URLs and unpacks archives)`);
-    if (i.keyword === 'RUN' && /\bnpm\s+(?:install|i|add)\b/.test(i.args)) problems.push(`line ${i.line}: use npm ci (the lockfile), not npm install`);
-    if (i.keyword === 'ARG' && /SECRET|TOKEN|PASSWORD|KEY/i.test(i.args)) problems.push(`line ${i.line}: no secrets as build args (they stay in the image history)`);
+    if (i.keyword === 'RUN' && /\bnpm\s+(?:install|i|add)\b/.test(i.args))
+      problems.push(`line ${i.line}: use npm ci (the lockfile), not npm install`);
+    if (i.keyword === 'ARG' && /SECRET|TOKEN|PASSWORD|KEY/i.test(i.args))
+      problems.push(`line ${i.line}: no secrets as build args (they stay in the image history)`);
   }
   const npmCi = instructions.filter((i) => i.keyword === 'RUN' && /\bnpm\s+ci\b/.test(i.args));
-  if (!npmCi.some((i) => /--omit=dev\b/.test(i.args))) problems.push('install production dependencies with npm ci --omit=dev');
+  if (!npmCi.some((i) => /--omit=dev\b/.test(i.args)))
+    problems.push('install production dependencies with npm ci --omit=dev');
   for (const i of npmCi) {
-    if (!/--ignore-scripts\b/.test(i.args)) problems.push(`line ${i.line}: npm ci in the image must use --ignore-scripts`);
+    if (!/--ignore-scripts\b/.test(i.args))
+      problems.push(`line ${i.line}: npm ci in the image must use --ignore-scripts`);
   }
 
   // The final stage: everything after the last FROM.
@@ -126,7 +139,8 @@ export function checkDockerfile(text: string, rules: DockerfileRules = DEFAULT_R
   const users = final.filter((i) => i.keyword === 'USER');
   const user = users.at(-1)?.args.trim();
   if (user === undefined) problems.push('the final stage must set a non-root USER');
-  else if (/^(?:root|0)(?::|$)/.test(user)) problems.push(`the final stage runs as "${user}": use a non-root USER (node)`);
+  else if (/^(?:root|0)(?::|$)/.test(user))
+    problems.push(`the final stage runs as "${user}": use a non-root USER (node)`);
 
   const env = new Map<string, string>();
   for (const i of final.filter((x) => x.keyword === 'ENV')) for (const [k, v] of envKeys(i.args)) env.set(k, v);
@@ -134,10 +148,14 @@ export function checkDockerfile(text: string, rules: DockerfileRules = DEFAULT_R
   const dataDir = env.get('DATA_DIR');
   const volumes = final.filter((i) => i.keyword === 'VOLUME').flatMap((i) => jsonArray(i.args) ?? i.args.split(/\s+/));
   if (dataDir === undefined) problems.push('the final stage must set ENV DATA_DIR (the only writable folder)');
-  else if (!volumes.includes(dataDir)) problems.push(`DATA_DIR ${dataDir} must be a VOLUME so the root filesystem can be read-only`);
+  else if (!volumes.includes(dataDir))
+    problems.push(`DATA_DIR ${dataDir} must be a VOLUME so the root filesystem can be read-only`);
 
   for (const i of final.filter((x) => x.keyword === 'COPY')) {
-    const sources = i.args.split(/\s+/).filter((p) => !p.startsWith('--')).slice(0, -1);
+    const sources = i.args
+      .split(/\s+/)
+      .filter((p) => !p.startsWith('--'))
+      .slice(0, -1);
     if (!i.args.includes('--from=') && sources.some((s) => s === '.' || s === './' || s === '*')) {
       problems.push(`line ${i.line}: the final stage must copy named runtime files, not the whole build context`);
     }
@@ -147,11 +165,17 @@ export function checkDockerfile(text: string, rules: DockerfileRules = DEFAULT_R
   if (health === undefined || /^NONE\b/i.test(health.args)) problems.push('the final stage needs a HEALTHCHECK');
   else {
     if (!health.args.includes(rules.healthPath)) problems.push(`the HEALTHCHECK must request ${rules.healthPath}`);
-    if (/\b(?:curl|wget)\b/.test(health.args)) problems.push('the HEALTHCHECK must use node itself (no curl or wget in the image)');
-    if (!/\bCMD\s+\[\s*"node"/.test(health.args)) problems.push('the HEALTHCHECK must run node in exec form: CMD ["node", ...]');
+    if (/\b(?:curl|wget)\b/.test(health.args))
+      problems.push('the HEALTHCHECK must use node itself (no curl or wget in the image)');
+    if (!/\bCMD\s+\[\s*"node"/.test(health.args))
+      problems.push('the HEALTHCHECK must run node in exec form: CMD ["node", ...]');
   }
 
-  if (!final.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).some((p) => p.replace(/\/tcp$/, '') === String(rules.port)))) {
+  if (
+    !final.some(
+      (i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).some((p) => p.replace(/\/tcp$/, '') === String(rules.port)),
+    )
+  ) {
     problems.push(`the final stage must EXPOSE ${rules.port}`);
   }
   const cmd = final.filter((i) => i.keyword === 'CMD').at(-1);
@@ -165,9 +189,13 @@ export function checkDockerfile(text: string, rules: DockerfileRules = DEFAULT_R
 
 /** .dockerignore must deny everything first and never re-allow secrets, git metadata, installed modules or data. */
 export function checkDockerignore(text: string): string[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const problems: string[] = [];
-  if (lines[0] !== '*' && lines[0] !== '**') problems.push('.dockerignore must start with "*" (deny all) and then allow what the build needs');
+  if (lines[0] !== '*' && lines[0] !== '**')
+    problems.push('.dockerignore must start with "*" (deny all) and then allow what the build needs');
   for (const line of lines.filter((l) => l.startsWith('!'))) {
     if (/^!(?:\*\*\/)?(?:\.env|\.git|node_modules|data|\.stack|.*\.(?:pem|key))(?:\/|\b|$)/.test(line)) {
       problems.push(`.dockerignore must not re-include ${line.slice(1)}`);

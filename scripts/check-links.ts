@@ -79,9 +79,11 @@ export function citations(text: string, markdown: boolean, roots: ReadonlySet<st
         found.push({ line: i + 1, target, fromFile: true });
       }
     }
-    for (const m of content.matchAll(BARE_MD)) found.push({ line: i + 1, target: m[1] ?? '', fromFile: false, bare: true });
+    for (const m of content.matchAll(BARE_MD))
+      found.push({ line: i + 1, target: m[1] ?? '', fromFile: false, bare: true });
     for (const m of content.matchAll(PATH_WORD)) {
-      if (/["']/.test(content.charAt(m.index - 1))) continue; // a string in an example (`{% include "./x.njk" %}`), not a citation
+      // a string in an example (`{% include "./x.njk" %}`), not a citation
+      if (/["']/.test(content.charAt(m.index - 1))) continue;
       const word = (m[1] ?? '').replace(/[.,;:]+$/, '');
       const relativeToFile = word.startsWith('./') || word.startsWith('../');
       if (!relativeToFile && !roots.has(word.split('/')[0] ?? '')) continue;
@@ -93,10 +95,20 @@ export function citations(text: string, markdown: boolean, roots: ReadonlySet<st
 }
 
 export function checkLinks(): Broken[] {
-  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\n').filter((f) => f !== '');
+  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((f) => f !== '');
   const roots = topLevel(tracked);
   roots.delete('README.md');
-  const files = tracked.filter((f) => (f === 'README.md' || f.startsWith('docs/') || f.startsWith('src/')) && /\.(md|ts|njk|mjs)$/.test(f) && existsSync(join(root, f)));
+  const files = tracked.filter(
+    (f) =>
+      (f === 'README.md' || f.startsWith('docs/') || f.startsWith('src/')) &&
+      /\.(md|ts|njk|mjs)$/.test(f) &&
+      existsSync(join(root, f)),
+  );
   const names = new Set(tracked.map((f) => basename(f)));
   const broken: Broken[] = [];
   for (const file of files) {
@@ -119,7 +131,10 @@ if (import.meta.main) {
   const broken = checkLinks();
   for (const b of broken) process.stderr.write(`${b.file}:${String(b.line)}: ${b.target} does not open\n`);
   if (broken.length > 0) {
-    process.stderr.write(`check-links: ${String(broken.length)} cited path(s) readers cannot open (${relative(process.cwd(), root) || '.'})\n`);
+    process.stderr.write(
+      `check-links: ${String(broken.length)} cited path(s) readers cannot open ` +
+        `(${relative(process.cwd(), root) || '.'})\n`,
+    );
     process.exit(1);
   }
   process.stdout.write('check-links: every relative link and path in docs/, README.md and src/ opens\n');

@@ -21,7 +21,8 @@ export const ALLOWED_JOB_WRITES: readonly string[] = ['security-events'];
 const SHA_PIN = /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/;
 const UNTRUSTED_CONTEXT =
   /\$\{\{\s*(?:github\.event\.(?:issue|pull_request|comment|review|review_comment|discussion|head_commit|commits|pages)\b[^}]*|github\.head_ref\b[^}]*)\}\}/;
-const PR_HEAD_REF = /github\.event\.pull_request\.head\.|github\.head_ref|refs\/pull\/|github\.event\.workflow_run\.head_/;
+const PR_HEAD_REF =
+  /github\.event\.pull_request\.head\.|github\.head_ref|refs\/pull\/|github\.event\.workflow_run\.head_/;
 
 type Json = Record<string, unknown>;
 
@@ -87,10 +88,12 @@ export function checkWorkflow(name: string, text: string): string[] {
   for (const { where, ref } of uses) {
     if (ref.startsWith('./')) continue;
     if (ref.startsWith('docker://')) {
-      if (!/@sha256:[0-9a-f]{64}$/.test(ref)) problems.push(`${name}: ${where}: docker action "${ref}" must be pinned by @sha256 digest`);
+      if (!/@sha256:[0-9a-f]{64}$/.test(ref))
+        problems.push(`${name}: ${where}: docker action "${ref}" must be pinned by @sha256 digest`);
       continue;
     }
-    if (!SHA_PIN.test(ref)) problems.push(`${name}: ${where}: "${ref}" must be pinned to a full 40-character commit SHA`);
+    if (!SHA_PIN.test(ref))
+      problems.push(`${name}: ${where}: "${ref}" must be pinned to a full 40-character commit SHA`);
   }
   // ...and in the raw text, each pinned `uses:` line carries its version as a comment.
   text.split(/\r?\n/).forEach((line, index) => {
@@ -105,7 +108,9 @@ export function checkWorkflow(name: string, text: string): string[] {
   problems.push(...checkPermissions(doc.permissions, 'workflow', []).map((p) => `${name}: ${p}`));
   for (const [jobName, job] of Object.entries(jobs)) {
     if (!isObject(job)) continue;
-    problems.push(...checkPermissions(job.permissions, `jobs.${jobName}`, ALLOWED_JOB_WRITES).map((p) => `${name}: ${p}`));
+    problems.push(
+      ...checkPermissions(job.permissions, `jobs.${jobName}`, ALLOWED_JOB_WRITES).map((p) => `${name}: ${p}`),
+    );
   }
 
   // 3. Untrusted triggers.
@@ -118,8 +123,15 @@ export function checkWorkflow(name: string, text: string): string[] {
       if (!isObject(job)) continue;
       for (const step of steps(job)) {
         const ref = isObject(step.with) ? step.with.ref : undefined;
-        if (typeof step.uses === 'string' && step.uses.startsWith('actions/checkout@') && typeof ref === 'string' && PR_HEAD_REF.test(ref)) {
-          problems.push(`${name}: jobs.${jobName}: checks out untrusted pull request code (${ref}) in a privileged workflow`);
+        if (
+          typeof step.uses === 'string' &&
+          step.uses.startsWith('actions/checkout@') &&
+          typeof ref === 'string' &&
+          PR_HEAD_REF.test(ref)
+        ) {
+          problems.push(
+            `${name}: jobs.${jobName}: checks out untrusted pull request code (${ref}) in a ` + `privileged workflow`,
+          );
         }
       }
     }
@@ -130,7 +142,10 @@ export function checkWorkflow(name: string, text: string): string[] {
     if (!isObject(job)) continue;
     steps(job).forEach((step, index) => {
       if (typeof step.run === 'string' && UNTRUSTED_CONTEXT.test(step.run)) {
-        problems.push(`${name}: jobs.${jobName}.steps[${index}]: untrusted event text expanded in run:; pass it through env: instead`);
+        problems.push(
+          `${name}: jobs.${jobName}.steps[${index}]: untrusted event text expanded in run:; pass it ` +
+            `through env: instead`,
+        );
       }
     });
   }

@@ -8,14 +8,18 @@ import { describeSettings } from '../src/config/config.ts';
 
 export function renderEnvExample(): string {
   const lines = [
-    '# lpa-front settings. Generated from src/config/config.ts by `node scripts/env-example.ts`: edit the schema, not this file.',
-    '# Every setting can also be read from a file named by NAME_FILE (e.g. SESSION_SECRET_FILE=/run/secrets/session_secret).',
+    '# lpa-front settings. Generated from src/config/config.ts by `node ' +
+      'scripts/env-example.ts`: edit the schema, not this file.',
+    '# Every setting can also be read from a file named by NAME_FILE (e.g. ' +
+      'SESSION_SECRET_FILE=/run/secrets/session_secret).',
     '# Values here are safe examples, never real secrets.',
     '',
   ];
   for (const s of describeSettings()) {
     lines.push(`# ${s.doc}`);
-    const flags = [s.secret ? 'SECRET' : '', s.requiredInProduction ? 'required in production' : ''].filter(Boolean).join(', ');
+    const flags = [s.secret ? 'SECRET' : '', s.requiredInProduction ? 'required in production' : '']
+      .filter(Boolean)
+      .join(', ');
     if (flags) lines.push(`# (${flags})`);
     lines.push(`${s.default === undefined ? '# ' : ''}${s.name}=${s.default ?? ''}`);
     lines.push('');

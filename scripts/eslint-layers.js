@@ -11,7 +11,8 @@ export function layerOf(root, file) {
   const rel = relative(root, file).split(sep).join('/');
   if (!rel.startsWith('src/')) return undefined;
   const [, first = '', second = ''] = rel.split('/');
-  if (first === 'features') return second.endsWith('.ts') || second === '' || second.endsWith('.md') ? 'features' : `feature:${second}`;
+  if (first === 'features')
+    return second.endsWith('.ts') || second === '' || second.endsWith('.md') ? 'features' : `feature:${second}`;
   if (first.endsWith('.ts')) return first.slice(0, -3); // app, server, services, paths
   return first; // platform, backends, sessions, config, i18n, views
 }
@@ -19,11 +20,23 @@ export function layerOf(root, file) {
 function importSources(context, check) {
   const literal = (node) => (node?.type === 'Literal' && typeof node.value === 'string' ? node.value : undefined);
   return {
-    ImportDeclaration(node) { check(node, node.source.value, node.importKind === 'type', node.specifiers); },
-    ExportNamedDeclaration(node) { if (node.source) check(node, node.source.value, node.exportKind === 'type', []); },
-    ExportAllDeclaration(node) { check(node, node.source.value, node.exportKind === 'type', []); },
-    ImportExpression(node) { const s = literal(node.source); if (s !== undefined) check(node, s, false, undefined); },
-    'CallExpression[callee.name="require"]'(node) { const s = literal(node.arguments[0]); if (s !== undefined) check(node, s, false, undefined); },
+    ImportDeclaration(node) {
+      check(node, node.source.value, node.importKind === 'type', node.specifiers);
+    },
+    ExportNamedDeclaration(node) {
+      if (node.source) check(node, node.source.value, node.exportKind === 'type', []);
+    },
+    ExportAllDeclaration(node) {
+      check(node, node.source.value, node.exportKind === 'type', []);
+    },
+    ImportExpression(node) {
+      const s = literal(node.source);
+      if (s !== undefined) check(node, s, false, undefined);
+    },
+    'CallExpression[callee.name="require"]'(node) {
+      const s = literal(node.arguments[0]);
+      if (s !== undefined) check(node, s, false, undefined);
+    },
   };
 }
 
@@ -31,7 +44,13 @@ const layers = {
   meta: {
     type: 'problem',
     docs: { description: 'A module imports only from the layers its layer may use (docs/architecture.md, ADR 0029).' },
-    schema: [{ type: 'object', properties: { root: { type: 'string' }, allow: { type: 'object' }, exceptions: { type: 'array' } }, required: ['root', 'allow'] }],
+    schema: [
+      {
+        type: 'object',
+        properties: { root: { type: 'string' }, allow: { type: 'object' }, exceptions: { type: 'array' } },
+        required: ['root', 'allow'],
+      },
+    ],
     messages: { forbidden: "{{from}} may not import {{to}} ('{{source}}'): {{why}}" },
   },
   create(context) {
@@ -50,9 +69,12 @@ const layers = {
       if (exceptions.some((e) => e.from === file && e.to === targetFile)) return;
       const toLayer = to.startsWith('feature:') ? 'feature' : to;
       if (allowed?.includes(toLayer) === true && !(own === 'feature' && toLayer === 'feature')) return;
-      const why = own === 'feature' && toLayer === 'feature'
-        ? 'a feature never imports another feature; move what both need into platform/ or backends/'
-        : allowed === undefined || allowed.length === 0 ? `${own} imports nothing of the app` : `${own} may import only ${allowed.join(', ')}`;
+      const why =
+        own === 'feature' && toLayer === 'feature'
+          ? 'a feature never imports another feature; move what both need into platform/ or backends/'
+          : allowed === undefined || allowed.length === 0
+            ? `${own} imports nothing of the app`
+            : `${own} may import only ${allowed.join(', ')}`;
       context.report({ node, messageId: 'forbidden', data: { from, to, source, why } });
     });
   },
@@ -60,11 +82,17 @@ const layers = {
 
 /** Client APIs per module: any value import of these opens (or can open) an outbound connection. */
 const CLIENT_MODULES = {
-  http: { connection: 'http', safe: ['createServer', 'STATUS_CODES', 'METHODS', 'validateHeaderName', 'validateHeaderValue'] },
+  http: {
+    connection: 'http',
+    safe: ['createServer', 'STATUS_CODES', 'METHODS', 'validateHeaderName', 'validateHeaderValue'],
+  },
   https: { connection: 'http', safe: ['createServer'] },
   http2: { connection: 'http', safe: ['createServer', 'createSecureServer', 'constants'] },
   net: { connection: 'tcp', safe: ['isIP', 'isIPv4', 'isIPv6', 'BlockList', 'SocketAddress', 'createServer'] },
-  tls: { connection: 'tcp', safe: ['createServer', 'createSecureContext', 'rootCertificates', 'DEFAULT_MIN_VERSION', 'DEFAULT_MAX_VERSION'] },
+  tls: {
+    connection: 'tcp',
+    safe: ['createServer', 'createSecureContext', 'rootCertificates', 'DEFAULT_MIN_VERSION', 'DEFAULT_MAX_VERSION'],
+  },
   dgram: { connection: 'udp', safe: [] },
   undici: { connection: 'http', safe: [] },
   ioredis: { connection: 'redis', safe: [] },
@@ -76,9 +104,17 @@ const outbound = {
   meta: {
     type: 'problem',
     docs: { description: 'Only the named modules open outbound connections (ADR 0029, ADR 0010).' },
-    schema: [{ type: 'object', properties: { root: { type: 'string' }, owners: { type: 'object' } }, required: ['root', 'owners'] }],
+    schema: [
+      {
+        type: 'object',
+        properties: { root: { type: 'string' }, owners: { type: 'object' } },
+        required: ['root', 'owners'],
+      },
+    ],
     messages: {
-      outbound: '{{what}} opens an outbound {{connection}} connection; only {{owners}} may (OUTBOUND_OWNERS in eslint.config.js).',
+      outbound:
+        '{{what}} opens an outbound {{connection}} connection; only {{owners}} may ' +
+        '(OUTBOUND_OWNERS in eslint.config.js).',
     },
   },
   create(context) {
@@ -88,14 +124,21 @@ const outbound = {
     const report = (node, what, connection) => {
       if (mayOpen(connection)) return;
       const named = owners[connection] ?? [];
-      context.report({ node, messageId: 'outbound', data: { what, connection, owners: named.length === 0 ? 'no module yet' : named.join(', ') } });
+      context.report({
+        node,
+        messageId: 'outbound',
+        data: { what, connection, owners: named.length === 0 ? 'no module yet' : named.join(', ') },
+      });
     };
     return {
       ...importSources(context, (node, source, typeOnly, specifiers) => {
         const name = source.replace(/^node:/, '').split('/')[0];
         const client = Object.hasOwn(CLIENT_MODULES, name) ? CLIENT_MODULES[name] : undefined;
         if (client === undefined || typeOnly) return;
-        if (specifiers === undefined) { report(node, `import('${source}')`, client.connection); return; }
+        if (specifiers === undefined) {
+          report(node, `import('${source}')`, client.connection);
+          return;
+        }
         for (const s of specifiers) {
           if (s.type === 'ImportSpecifier') {
             if (s.importKind === 'type' || client.safe.includes(s.imported.name ?? s.imported.value)) continue;
@@ -106,14 +149,22 @@ const outbound = {
           for (const variable of context.sourceCode.getDeclaredVariables(s)) {
             for (const ref of variable.references) {
               const parent = ref.identifier.parent;
-              const member = parent?.type === 'MemberExpression' && parent.object === ref.identifier && !parent.computed ? parent.property.name : undefined;
+              const member =
+                parent?.type === 'MemberExpression' && parent.object === ref.identifier && !parent.computed
+                  ? parent.property.name
+                  : undefined;
               if (member !== undefined && client.safe.includes(member)) continue;
               if (parent?.type?.startsWith('TS') === true) continue; // a type position (`net.Socket` as a type)
-              report(ref.identifier, `'${source}' (${s.local.name}${member === undefined ? '' : `.${member}`})`, client.connection);
+              report(
+                ref.identifier,
+                `'${source}' (${s.local.name}${member === undefined ? '' : `.${member}`})`,
+                client.connection,
+              );
             }
           }
         }
-        if (specifiers.length === 0 && node.type !== 'ImportDeclaration') report(node, `'${source}'`, client.connection);
+        if (specifiers.length === 0 && node.type !== 'ImportDeclaration')
+          report(node, `'${source}'`, client.connection);
       }),
       Identifier(node) {
         if (!Object.hasOwn(CLIENT_GLOBALS, node.name)) return;

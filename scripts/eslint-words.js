@@ -8,13 +8,28 @@ const LOGGER = new Set(['log', 'logger']);
 function developerFacing(node) {
   for (let p = node.parent; p; p = p.parent) {
     if (p.type === 'ThrowStatement' || p.type.startsWith('TS')) return true;
-    if ((p.type === 'NewExpression' || p.type === 'CallExpression') && p.callee.type === 'Identifier' && p.callee.name.endsWith('Error')) return true;
+    if (
+      (p.type === 'NewExpression' || p.type === 'CallExpression') &&
+      p.callee.type === 'Identifier' &&
+      p.callee.name.endsWith('Error')
+    )
+      return true;
     if (p.type === 'CallExpression' && p.callee.type === 'MemberExpression') {
       const target = p.callee.object;
-      const name = target.type === 'Identifier' ? target.name : target.type === 'MemberExpression' && target.property.type === 'Identifier' ? target.property.name : '';
+      const name =
+        target.type === 'Identifier'
+          ? target.name
+          : target.type === 'MemberExpression' && target.property.type === 'Identifier'
+            ? target.property.name
+            : '';
       if (LOGGER.has(name)) return true;
     }
-    if (p.type === 'ImportDeclaration' || p.type === 'ExportAllDeclaration' || p.type === 'ExportNamedDeclaration' && p.source) return true;
+    if (
+      p.type === 'ImportDeclaration' ||
+      p.type === 'ExportAllDeclaration' ||
+      (p.type === 'ExportNamedDeclaration' && p.source)
+    )
+      return true;
     if (p.type === 'Property' && p.key === node) return true;
   }
   return false;
@@ -25,7 +40,9 @@ const wordsFromCatalogue = {
     type: 'problem',
     docs: { description: 'User-facing words come from the message catalogue (ADR 0030).' },
     schema: [],
-    messages: { words: 'User-facing text {{text}} belongs in the catalogue (src/i18n/locales/en/*.json); use its key here.' },
+    messages: {
+      words: 'User-facing text {{text}} belongs in the catalogue (src/i18n/locales/en/*.json); use its ' + 'key here.',
+    },
   },
   create(context) {
     const check = (node, text) => {
@@ -33,8 +50,12 @@ const wordsFromCatalogue = {
       context.report({ node, messageId: 'words', data: { text: JSON.stringify(text.slice(0, 60)) } });
     };
     return {
-      Literal(node) { check(node, node.value); },
-      TemplateElement(node) { check(node, node.value.cooked); },
+      Literal(node) {
+        check(node, node.value);
+      },
+      TemplateElement(node) {
+        check(node, node.value.cooked);
+      },
     };
   },
 };

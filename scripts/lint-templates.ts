@@ -1,4 +1,5 @@
-// Template escaping gate (ADR 0008 A03, the team's STYLE.md #15, outside this repository), run by `npm run lint` after eslint.
+// Template escaping gate (ADR 0008 A03, the team's STYLE.md #15, outside this repository), run by `npm run lint` after
+// eslint.
 // Nunjucks escapes every {{ value }} unless a template or the code opts out. Any opt-out must be reviewed:
 //   - in src/**/*.njk: the `safe` filter (`| safe`, `|safe`) and `{% autoescape false %}`;
 //   - in src/**/*.ts:  `markSafe(` and `SafeString` (Nunjucks' ways to mark a string as trusted HTML), and
@@ -103,7 +104,10 @@ export async function scanTree(root: string): Promise<Finding[]> {
   return findings;
 }
 
-export async function lintTemplates(root: string, allowListPath: string): Promise<{ violations: Finding[]; stale: AllowEntry[]; scanned: number }> {
+export async function lintTemplates(
+  root: string,
+  allowListPath: string,
+): Promise<{ violations: Finding[]; stale: AllowEntry[]; scanned: number }> {
   const findings = await scanTree(root);
   const allowList = parseAllowList(await readFile(allowListPath, 'utf8'));
   return { ...applyAllowList(findings, allowList), scanned: findings.length };
@@ -121,12 +125,16 @@ async function main(): Promise<number> {
   }
   if (violations.length > 0 || stale.length > 0) {
     console.error(
-      `lint:templates: ${violations.length} unreviewed escaping opt-out(s), ${stale.length} stale allow-list entr(ies). ` +
-        'Escape on output; if raw HTML is truly needed, add "file:line" and a reason to scripts/template-allowlist.json.',
+      `lint:templates: ${violations.length} unreviewed escaping opt-out(s), ${stale.length} ` +
+        `stale allow-list entr(ies). ` +
+        'Escape on output; if raw HTML is truly needed, add "file:line" and a reason to ' +
+        'scripts/template-allowlist.json.',
     );
     return 1;
   }
-  console.log('lint:templates: no unreviewed `safe`, `autoescape false`, markSafe, SafeString or markedSafe under src/.');
+  console.log(
+    'lint:templates: no unreviewed `safe`, `autoescape false`, markSafe, SafeString or ' + 'markedSafe under src/.',
+  );
   return 0;
 }
 

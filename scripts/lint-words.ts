@@ -21,7 +21,14 @@ const FEATURES = 'src/features';
  * Besides pages on the kit: every template of the features moved onto it (issue 19; add one when it moves), and
  * the layout and its fragments (the chrome), whose words come from the catalogue too.
  */
-export const ALL_WORDS_FROM_CATALOGUE: readonly string[] = ['src/features/feedback/', 'src/features/sign-in/', 'src/features/user/dashboard.njk', 'src/features/evidence/', 'src/views/layouts/', 'src/views/fragments/'];
+export const ALL_WORDS_FROM_CATALOGUE: readonly string[] = [
+  'src/features/feedback/',
+  'src/features/sign-in/',
+  'src/features/user/dashboard.njk',
+  'src/features/evidence/',
+  'src/views/layouts/',
+  'src/views/fragments/',
+];
 const OTHER_TEMPLATES = ['src/views/layouts', 'src/views/fragments'];
 
 const WORD = /[A-Za-z]{2,}/;
@@ -47,7 +54,8 @@ export function scanTemplate(file: string, text: string): WordFinding[] {
   rest = rest.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag, at: number) => {
     for (const m of tag.matchAll(/"([^"\\]*)"|'([^'\\]*)'/g)) {
       const literal = m[1] ?? m[2] ?? '';
-      if (WORDS.test(literal) && !notWords(literal)) findings.push({ file, line: lineOf(text, at + (m.index)), text: literal });
+      if (WORDS.test(literal) && !notWords(literal))
+        findings.push({ file, line: lineOf(text, at + m.index), text: literal });
     }
     return blank(tag);
   });
@@ -64,7 +72,11 @@ export function scanTemplate(file: string, text: string): WordFinding[] {
 
 /** Whether a template is a page on the kit (or one of the kit's own). */
 export function onTheKit(path: string, text: string): boolean {
-  return path.startsWith(`${KIT_TEMPLATES}/`) || ALL_WORDS_FROM_CATALOGUE.some((dir) => path.startsWith(dir)) || /\{%-?\s*extends\s+["']kit\//.test(text);
+  return (
+    path.startsWith(`${KIT_TEMPLATES}/`) ||
+    ALL_WORDS_FROM_CATALOGUE.some((dir) => path.startsWith(dir)) ||
+    /\{%-?\s*extends\s+["']kit\//.test(text)
+  );
 }
 
 async function templates(dir: string): Promise<string[]> {
@@ -74,16 +86,25 @@ async function templates(dir: string): Promise<string[]> {
 
 export async function lintWords(): Promise<WordFinding[]> {
   const findings: WordFinding[] = [];
-  for (const file of [...(await templates(KIT_TEMPLATES)), ...(await templates(FEATURES)), ...(await Promise.all(OTHER_TEMPLATES.map(templates))).flat()]) {
+  for (const file of [
+    ...(await templates(KIT_TEMPLATES)),
+    ...(await templates(FEATURES)),
+    ...(await Promise.all(OTHER_TEMPLATES.map(templates))).flat(),
+  ]) {
     const text = await readFile(join(ROOT, file), 'utf8');
-    if (onTheKit(file, text)) findings.push(...scanTemplate(relative(ROOT, join(ROOT, file)).split(sep).join('/'), text));
+    if (onTheKit(file, text))
+      findings.push(...scanTemplate(relative(ROOT, join(ROOT, file)).split(sep).join('/'), text));
   }
   return findings;
 }
 
 if (import.meta.main) {
   const findings = await lintWords();
-  for (const f of findings) process.stderr.write(`${f.file}:${String(f.line)}: user-facing text ${JSON.stringify(f.text)} belongs in the catalogue (t("ns:key"))\n`);
+  for (const f of findings)
+    process.stderr.write(
+      `${f.file}:${String(f.line)}: user-facing text ${JSON.stringify(f.text)} belongs in the ` +
+        `catalogue (t("ns:key"))\n`,
+    );
   if (findings.length > 0) process.exitCode = 1;
-  else process.stdout.write('lint:words: every word of the kit\'s templates comes from the catalogue.\n');
+  else process.stdout.write("lint:words: every word of the kit's templates comes from the catalogue.\n");
 }

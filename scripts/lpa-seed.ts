@@ -19,7 +19,20 @@ import type { NewLpa } from '../src/backends/local-accounts.ts';
 const USAGE = 'usage: node scripts/lpa-seed.ts --email someone@example.com [--count 60]';
 const FIRST = ['Ada', 'Alan', 'Grace', 'Tim', 'Mary', 'Charles', 'Dorothy', 'Rosalind', 'Isambard', 'Florence'];
 const STATUSES = ['Received', 'Checking', 'Processed', 'Completed'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Berners-Lee', 'Somerville', 'Babbage', 'Hodgkin', 'Franklin', 'Brunel', 'Nightingale', 'Smith', 'Jones'];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Berners-Lee',
+  'Somerville',
+  'Babbage',
+  'Hodgkin',
+  'Franklin',
+  'Brunel',
+  'Nightingale',
+  'Smith',
+  'Jones',
+];
 
 export function seedLpas(store: Store, email: string, count: number, now: number = Date.now()): number[] {
   const row = store.db.prepare('SELECT id FROM users WHERE email = ?').get(normaliseEmail(email));

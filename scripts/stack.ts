@@ -41,7 +41,10 @@ export interface StackOptions {
   readonly instances?: number;
   /** Start Redis and pass REDIS_URL to the instances. Default: when redis-server is installed. */
   readonly redis?: boolean;
-  /** Start a clamd (test signatures only) and pass CLAMD_ADDRESS to the instances. Default false (the edge tests need none). */
+  /**
+   * Start a clamd (test signatures only) and pass CLAMD_ADDRESS to the instances. Default false (the edge tests need
+   * none).
+   */
   readonly clamd?: boolean;
   /** The legacy front for undeclared paths; none: 404. */
   readonly legacy?: LegacyUpstream;
@@ -50,7 +53,19 @@ export interface StackOptions {
   /** Extra environment for one instance (by index), over `env`: e.g. a fault on one of them only. */
   readonly instanceEnv?: readonly (Readonly<Record<string, string>> | undefined)[];
   /** Passed to the generator (e.g. shorter timeouts in tests; alsoRoute, for tests only). */
-  readonly edge?: Partial<Pick<EdgeOptions, 'proxyReadTimeout' | 'proxyConnectTimeout' | 'proxyTries' | 'clientMaxBodySize' | 'alsoRoute' | 'tcpFront' | 'workerConnections' | 'traceSamplePercent'>>;
+  readonly edge?: Partial<
+    Pick<
+      EdgeOptions,
+      | 'proxyReadTimeout'
+      | 'proxyConnectTimeout'
+      | 'proxyTries'
+      | 'clientMaxBodySize'
+      | 'alsoRoute'
+      | 'tcpFront'
+      | 'workerConnections'
+      | 'traceSamplePercent'
+    >
+  >;
   /** Progress lines; default silent. */
   readonly log?: (line: string) => void;
 }
@@ -104,7 +119,14 @@ export interface Stack {
 // ---------------------------------------------------------------------------------------------------------
 // Processes: each in its own group, output to a log file, killed if this process exits without stopping them.
 
-function spawnService(name: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string, cwd = ROOT): Service {
+function spawnService(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  cwd = ROOT,
+): Service {
   const group = spawnGroup(cmd, args, { cwd, env, logFile });
   return {
     name,
@@ -124,7 +146,12 @@ function spawnService(name: string, cmd: string, args: readonly string[], env: N
   };
 }
 
-async function waitReady(service: Service, check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitReady(
+  service: Service,
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const state = { exited: false };
   void service.exited.then(() => {
     state.exited = true;
@@ -132,9 +159,16 @@ async function waitReady(service: Service, check: () => Promise<boolean>, what: 
   try {
     await waitFor(async () => state.exited || (await check()), { timeoutMs, intervalMs: 100, what });
   } catch (err) {
-    throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}\n--- ${service.logFile} ---\n${service.log().slice(-4000)}`, { cause: err });
+    throw new Error(
+      `${what}: ${err instanceof Error ? err.message : String(err)}\n--- ${service.logFile} ` +
+        `---\n${service.log().slice(-4000)}`,
+      { cause: err },
+    );
   }
-  if (state.exited) throw new Error(`${service.name} exited before it was ready\n--- ${service.logFile} ---\n${service.log().slice(-4000)}`);
+  if (state.exited)
+    throw new Error(
+      `${service.name} exited before it was ready\n--- ${service.logFile} ` + `---\n${service.log().slice(-4000)}`,
+    );
 }
 
 function httpStatus(port: number, path: string, host: string): Promise<number> {
@@ -200,7 +234,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   chmodSync(dir, 0o755);
   // A port chosen here (0 asked for) stays held until nginx starts, so nothing else can take it in between and
   // answer in nginx's place.
-  const pick = async (p: number): Promise<{ port: number; release(): Promise<void> }> => (p === 0 ? reservePort() : { port: p, release: async () => undefined });
+  const pick = async (p: number): Promise<{ port: number; release(): Promise<void> }> =>
+    p === 0 ? reservePort() : { port: p, release: async () => undefined };
   const httpsReserved = await pick(options.httpsPort ?? envPort('STACK_PORT', 8443));
   const httpReserved = await pick(options.httpPort ?? envPort('STACK_HTTP_PORT', 8080));
   const httpsPort = httpsReserved.port;
@@ -214,7 +249,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const rank = (s: Service): number => (s.name === 'nginx' ? 0 : s.name === 'redis-server' ? 2 : 1);
     const order = [...started].sort((a, b) => rank(a) - rank(b));
     await order[0]?.stop(order[0].name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
-    await Promise.all(order.slice(1).filter((s) => rank(s) === 1).map((s) => s.stop('SIGTERM')));
+    await Promise.all(
+      order
+        .slice(1)
+        .filter((s) => rank(s) === 1)
+        .map((s) => s.stop('SIGTERM')),
+    );
     for (const s of order.filter((x) => rank(x) === 2)) await s.stop('SIGTERM');
     await clamd?.stop();
   };
@@ -224,10 +264,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.redis ?? hasBinary('redis-server')) {
       const port = await freePort();
       mkdirSync(join(dir, 'redis'), { recursive: true });
-      const redis = spawnService('redis-server', systemBinary('redis-server'), [
-        '--bind', LOOPBACK, '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes',
-        '--daemonize', 'no', '--loglevel', 'warning', '--dir', join(dir, 'redis'),
-      ], process.env, join(dir, 'logs/redis.log'));
+      const redis = spawnService(
+        'redis-server',
+        systemBinary('redis-server'),
+        [
+          '--bind',
+          LOOPBACK,
+          '--port',
+          String(port),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--protected-mode',
+          'yes',
+          '--daemonize',
+          'no',
+          '--loglevel',
+          'warning',
+          '--dir',
+          join(dir, 'redis'),
+        ],
+        process.env,
+        join(dir, 'logs/redis.log'),
+      );
       started.push(redis);
       await waitReady(redis, () => canConnect(port), 'redis-server to accept connections');
       redisUrl = `redis://${LOOPBACK}:${String(port)}`;
@@ -246,50 +306,56 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     mkdirSync(dataDir, { recursive: true });
     const instanceCount = options.instances ?? 2;
     // Started side by side: each takes a few seconds to compile its templates.
-    const instances = await Promise.all(Array.from({ length: instanceCount }, async (_unused, i): Promise<Instance> => {
-      const name = `lpa-front-${String(i + 1)}`;
-      const port = await freePort();
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        MAIL_TRANSPORT: 'file',
-        HOST: LOOPBACK,
-        PORT: String(port),
-        PUBLIC_ORIGIN: `https://${publicHost}`,
-        SESSION_SECRET: sessionSecret,
-        TRUSTED_PROXIES: LOOPBACK,
-        DATA_DIR: dataDir,
-        WORKERS: '1',
-        LOG_LEVEL: 'info',
-        ...(redisUrl !== undefined ? { REDIS_URL: redisUrl } : {}),
-        ...(clamd !== undefined ? { CLAMD_ADDRESS: clamd.address } : {}),
-        ...options.env,
-        ...options.instanceEnv?.[i],
-      };
-      const logFile = join(dir, `logs/${name}.log`);
-      const launch = async (): Promise<Service> => {
-        const service = spawnService(name, process.execPath, ['src/server.ts'], env, logFile);
-        started.push(service);
-        await waitReady(service, async () => (await httpStatus(port, '/ping/elb', publicHost)) === 200, `${name} on port ${String(port)}`);
-        return service;
-      };
-      let service = await launch();
-      say(`lpa-front  http://${LOOPBACK}:${String(port)} (direct; log ${logFile})`);
-      return {
-        port,
-        origin: `http://127.0.0.1:${String(port)}`,
-        get service() {
+    const instances = await Promise.all(
+      Array.from({ length: instanceCount }, async (_unused, i): Promise<Instance> => {
+        const name = `lpa-front-${String(i + 1)}`;
+        const port = await freePort();
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_ENV: 'production',
+          MAIL_TRANSPORT: 'file',
+          HOST: LOOPBACK,
+          PORT: String(port),
+          PUBLIC_ORIGIN: `https://${publicHost}`,
+          SESSION_SECRET: sessionSecret,
+          TRUSTED_PROXIES: LOOPBACK,
+          DATA_DIR: dataDir,
+          WORKERS: '1',
+          LOG_LEVEL: 'info',
+          ...(redisUrl !== undefined ? { REDIS_URL: redisUrl } : {}),
+          ...(clamd !== undefined ? { CLAMD_ADDRESS: clamd.address } : {}),
+          ...options.env,
+          ...options.instanceEnv?.[i],
+        };
+        const logFile = join(dir, `logs/${name}.log`);
+        const launch = async (): Promise<Service> => {
+          const service = spawnService(name, process.execPath, ['src/server.ts'], env, logFile);
+          started.push(service);
+          await waitReady(
+            service,
+            async () => (await httpStatus(port, '/ping/elb', publicHost)) === 200,
+            `${name} on port ${String(port)}`,
+          );
           return service;
-        },
-        stop: () => service.stop('SIGTERM'),
-        start: async () => {
-          const old = service;
-          started.splice(started.indexOf(old), 1);
-          service = await launch();
-        },
-      };
-    }));
+        };
+        let service = await launch();
+        say(`lpa-front  http://${LOOPBACK}:${String(port)} (direct; log ${logFile})`);
+        return {
+          port,
+          origin: `http://127.0.0.1:${String(port)}`,
+          get service() {
+            return service;
+          },
+          stop: () => service.stop('SIGTERM'),
+          start: async () => {
+            const old = service;
+            started.splice(started.indexOf(old), 1);
+            service = await launch();
+          },
+        };
+      }),
+    );
 
     const prefix = join(dir, 'nginx');
     mkdirSync(join(prefix, 'logs'), { recursive: true });
@@ -298,18 +364,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const confFile = join(prefix, 'nginx.conf');
     const outOfRotation = new Set<number>();
     const writeConf = (): void => {
-      writeFileSync(confFile, generateNginxConf({
-        publicHost,
-        httpsPort,
-        httpPort,
-        listenAddress: LOOPBACK,
-        certFile,
-        keyFile,
-        upstreams: instances.map((inst, i) => ({ address: `${LOOPBACK}:${String(inst.port)}`, down: outOfRotation.has(i) })),
-        legacy: options.legacy,
-        prefix,
-        ...options.edge,
-      }));
+      writeFileSync(
+        confFile,
+        generateNginxConf({
+          publicHost,
+          httpsPort,
+          httpPort,
+          listenAddress: LOOPBACK,
+          certFile,
+          keyFile,
+          upstreams: instances.map((inst, i) => ({
+            address: `${LOOPBACK}:${String(inst.port)}`,
+            down: outOfRotation.has(i),
+          })),
+          legacy: options.legacy,
+          prefix,
+          ...options.edge,
+        }),
+      );
     };
     writeConf();
     const nginxBin = systemBinary('nginx');
@@ -317,26 +389,42 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     try {
       await execFileAsync(nginxBin, [...base, '-t', '-q']);
     } catch (err) {
-      throw new Error(`nginx -t rejected ${confFile}:\n${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+      throw new Error(`nginx -t rejected ${confFile}:\n${(err as { stderr?: string }).stderr ?? String(err)}`, {
+        cause: err,
+      });
     }
     // nginx writes its pid file (generate.ts puts it in the prefix) only once its listening sockets are open, so
     // a port answering before that is not nginx.
     const pidFile = join(prefix, 'logs/nginx.pid');
     rmSync(pidFile, { force: true });
     // The TCP front's unix sockets, left behind if the last run was killed: nginx cannot bind over them.
-    for (const name of readdirSync(join(prefix, 'temp'))) if (name.endsWith('.sock')) rmSync(join(prefix, 'temp', name), { force: true });
+    for (const name of readdirSync(join(prefix, 'temp')))
+      if (name.endsWith('.sock')) rmSync(join(prefix, 'temp', name), { force: true });
     await httpsReserved.release();
     await httpReserved.release();
-    const nginxService = spawnService('nginx', nginxBin, [...base, '-g', 'daemon off;'], process.env, join(prefix, 'logs/error.log'));
+    const nginxService = spawnService(
+      'nginx',
+      nginxBin,
+      [...base, '-g', 'daemon off;'],
+      process.env,
+      join(prefix, 'logs/error.log'),
+    );
     started.push(nginxService);
-    await waitReady(nginxService, async () => existsSync(pidFile) && (await canConnect(httpsPort)) && canConnect(httpPort), `nginx on ${String(httpsPort)}/${String(httpPort)}`);
+    await waitReady(
+      nginxService,
+      async () => existsSync(pidFile) && (await canConnect(httpsPort)) && canConnect(httpPort),
+      `nginx on ${String(httpsPort)}/${String(httpPort)}`,
+    );
     say(`nginx      https://${publicHost}  (http://${LOOPBACK}:${String(httpPort)} redirects; config ${confFile})`);
     say(`test CA    ${caFile}`);
 
     // The workers nginx runs now (Linux: the master's children), to tell when a reload has replaced them all.
     const workers = (): string[] => {
       try {
-        return readFileSync(`/proc/${String(nginxService.pid)}/task/${String(nginxService.pid)}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        return readFileSync(`/proc/${String(nginxService.pid)}/task/${String(nginxService.pid)}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean);
       } catch {
         return [];
       }
@@ -352,7 +440,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await new Promise((r) => setTimeout(r, 1000)); // no /proc children list: give the reload a second
         return;
       }
-      await waitFor(() => { const now = workers(); return now.length > 0 && now.every((pid) => !before.includes(pid)); }, { timeoutMs: 15_000, what: 'nginx to reload' });
+      await waitFor(
+        () => {
+          const now = workers();
+          return now.length > 0 && now.every((pid) => !before.includes(pid));
+        },
+        { timeoutMs: 15_000, what: 'nginx to reload' },
+      );
     };
 
     let stopping: Promise<void> | undefined;

@@ -2,7 +2,8 @@
  * `npm test`: every gate, then every test, in one command (CI's .ci/run calls exactly this).
  *
  *   runtime check → system packages (installed when missing) → lint → template lint → secret scan → typecheck
- *   → cited paths open (scripts/check-links.ts) → dependency/EOL check → asset build → node:test over unit, integration, edge and browser tests.
+ * → cited paths open (scripts/check-links.ts) → dependency/EOL check → asset build → node:test over unit, integration,
+ * edge and browser tests.
  *
  * Each gate's time is printed. The last lines are node's test runner summary. Exit code is the first failure's.
  * `npm test -- <globs>` runs only those test files (after the gates), e.g. `npm test -- src/**\/*.test.ts`.
@@ -37,17 +38,11 @@ if (!quick) {
 }
 step('build assets', 'npm', ['run', '--silent', 'build']);
 
-const files = args.length > 0 ? args : [
-  'src/**/*.test.ts',
-  'scripts/**/*.test.ts',
-  'test/**/*.test.ts',
-];
+const files = args.length > 0 ? args : ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'];
 process.stdout.write('\n▶ tests\n');
-const result = spawnSync(process.execPath, [
-  '--test',
-  '--test-reporter=spec',
-  '--test-concurrency=2',
-  '--test-timeout=600000',
-  ...files,
-], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
 process.exit(result.status ?? 1);

@@ -11,7 +11,12 @@
 import { loadConfig } from '../src/config/config.ts';
 import { openStore } from '../src/backends/sqlite-store.ts';
 import type { PersonName } from '../src/backends/credentials.ts';
-import { LOCAL_CREDENTIALS_MIGRATIONS, UserExistsError, createLocalCredentials, passwordProblem } from '../src/backends/local-credentials.ts';
+import {
+  LOCAL_CREDENTIALS_MIGRATIONS,
+  UserExistsError,
+  createLocalCredentials,
+  passwordProblem,
+} from '../src/backends/local-credentials.ts';
 
 export interface UserAddArgs {
   readonly email: string;
@@ -20,11 +25,15 @@ export interface UserAddArgs {
 
 export class UsageError extends Error {}
 
-const USAGE = 'usage: npm run user:add -- --email someone@example.com --name "Full Name"   (password on standard input)';
+const USAGE =
+  'usage: npm run user:add -- --email someone@example.com --name "Full Name"   (password on ' + 'standard input)';
 
 /** "Full Name" → first names "Full", last name "Name"; a single word is a last name with no first names. */
 export function splitName(full: string): PersonName | null {
-  const words = full.trim().split(/\s+/).filter((w) => w !== '');
+  const words = full
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (words.length === 0) return null;
   const last = words.pop() ?? '';
   return { first: words.join(' '), last };
@@ -35,7 +44,9 @@ export function parseArgs(argv: readonly string[]): UserAddArgs {
   let name: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = () => {
       if (inline !== undefined) return inline;
       i += 1;
@@ -45,13 +56,18 @@ export function parseArgs(argv: readonly string[]): UserAddArgs {
     };
     if (flag === '--email') email = value();
     else if (flag === '--name') name = value();
-    else if (flag === '--password' || flag === '-p') throw new UsageError('the password is never taken from the command line: type it, or pipe it to standard input');
+    else if (flag === '--password' || flag === '-p')
+      throw new UsageError('the password is never taken from the command line: type it, or pipe it to standard input');
     else throw new UsageError(`unknown argument ${flag}\n${USAGE}`);
   }
-  if (email === undefined || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) throw new UsageError(`--email must be an email address\n${USAGE}`);
+  if (email === undefined || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim()))
+    throw new UsageError(`--email must be an email address\n${USAGE}`);
   if (name === undefined || name.trim() === '') throw new UsageError(`--name is required\n${USAGE}`);
   const parsed = splitName(name);
-  if (parsed === null || parsed.first.length > 50 || parsed.last.length > 50) throw new UsageError('--name must be a name of up to 50 characters for the first names and 50 for the last name');
+  if (parsed === null || parsed.first.length > 50 || parsed.last.length > 50)
+    throw new UsageError(
+      '--name must be a name of up to 50 characters for the first names and 50 for the last ' + 'name',
+    );
   return { email: email.trim(), name: parsed };
 }
 
@@ -88,8 +104,14 @@ function readHidden(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt
     };
     const onData = (chunk: string) => {
       for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') { done(); return; }
-        if (ch === '\u0003') { done(new UsageError('cancelled')); return; }
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          done();
+          return;
+        }
+        if (ch === '\u0003') {
+          done(new UsageError('cancelled'));
+          return;
+        }
         if (ch === '\u007f' || ch === '\b') value = Array.from(value).slice(0, -1).join('');
         else if (ch >= ' ') value += ch;
       }

@@ -13,11 +13,15 @@ import { isFormDeclaration, isJourneyDeclaration } from './platform/forms/index.
 
 export const FEATURES_DIR = join(import.meta.dirname, 'features');
 
-export async function discoverForms(dir: string = FEATURES_DIR): Promise<Required<Pick<FormKitOptions, 'forms' | 'journeys'>>> {
+export async function discoverForms(
+  dir: string = FEATURES_DIR,
+): Promise<Required<Pick<FormKitOptions, 'forms' | 'journeys'>>> {
   const forms: NonNullable<FormKitOptions['forms']>[number][] = [];
   const journeys: NonNullable<FormKitOptions['journeys']>[number][] = [];
   // eslint-disable-next-line security/detect-non-literal-fs-filename -- the app's own features folder, read at start-up
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.form.ts') || f.endsWith('.journey.ts')).sort();
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.form.ts') || f.endsWith('.journey.ts'))
+    .sort();
   for (const file of files) {
     const module = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
     for (const value of Object.values(module)) {

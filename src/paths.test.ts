@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PATHS, PUBLIC_ROUTES, TOKEN_PATHS, isPublicRoute, loggablePath, pathOf, safeLocalPath, tokenRoute } from './paths.ts';
+import {
+  PATHS,
+  PUBLIC_ROUTES,
+  TOKEN_PATHS,
+  isPublicRoute,
+  loggablePath,
+  pathOf,
+  safeLocalPath,
+  tokenRoute,
+} from './paths.ts';
 
 test('every path is declared once, is absolute and unique', () => {
   const values = Object.values(PATHS);
@@ -23,7 +32,8 @@ test('public routes are the exception, by exact path and method', () => {
   assert.equal(isPublicRoute('/user/*', 'GET'), false);
   // The one exception is the live front's: the change-email link is opened from a mailbox, signed in or not.
   const verify = tokenRoute(TOKEN_PATHS.changeEmailVerify);
-  for (const path of Object.keys(PUBLIC_ROUTES)) assert.ok(!path.startsWith('/user/') || path === verify, `${path} must not be public`);
+  for (const path of Object.keys(PUBLIC_ROUTES))
+    assert.ok(!path.startsWith('/user/') || path === verify, `${path} must not be public`);
   assert.deepEqual(PUBLIC_ROUTES[verify], ['GET', 'HEAD']);
 });
 
@@ -122,7 +132,24 @@ for (const [input, expected] of openRedirects) {
 }
 
 test('safeLocalPath: any string of slashes, dots, backslashes and their encodings stays on this site', () => {
-  const parts = ['/', '.', '..', '\\', '%2e', '%2E', '%2f', '%5c', '%09', '%252f', 'evil.example', '@', ':', '?', '#', '\t'];
+  const parts = [
+    '/',
+    '.',
+    '..',
+    '\\',
+    '%2e',
+    '%2E',
+    '%2f',
+    '%5c',
+    '%09',
+    '%252f',
+    'evil.example',
+    '@',
+    ':',
+    '?',
+    '#',
+    '\t',
+  ];
   let seed = 7;
   for (let i = 0; i < 20_000; i++) {
     let s = '/';

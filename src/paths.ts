@@ -50,7 +50,8 @@ export const PATHS = {
 /**
  * Pages whose last path segment is a token from an email: the route is the prefix + `/:token`. Not in PATHS, because
  * the edge's generator routes exact paths only: at the edge these stay with the legacy front (which reads the same
- * API tokens and session) until it routes the prefix; where lpa-front is the whole site they are lpa-front's (ADR 0049).
+ * API tokens and session) until it routes the prefix; where lpa-front is the whole site they are lpa-front's (ADR
+ * 0049).
  */
 export type PathName = keyof typeof PATHS;
 
@@ -65,7 +66,9 @@ export const TOKEN_PATHS = {
   changeEmailVerify: '/user/change-email-address/verify/',
 } as const;
 
-/** What a token segment may hold (the local store's base64url, the API's base62 or hex), as a regular expression source. */
+/**
+ * What a token segment may hold (the local store's base64url, the API's base62 or hex), as a regular expression source.
+ */
 export const TOKEN_SEGMENT = '[A-Za-z0-9_-]{16,100}';
 
 /** The route pattern of a token page. */
@@ -78,16 +81,23 @@ export type AppPath = (typeof PATHS)[PathName];
  * Paths lpa-front serves that the edge still sends to the legacy front, each with the reason. A page is taken over
  * only when it does everything the legacy page does (ADR 0017); until then lpa-front's version runs only where
  * lpa-front is the whole site (`npm start`, the tests). Redirects to a held-back path reach the legacy page, which
- * reads the same session. test/integration/live-routes.integration.test.ts proves the rule against the live front's own route
+ * reads the same session. test/integration/live-routes.integration.test.ts proves the rule against the live front's own
+ * route
  * table (docs/adr/0028): every method and optional sub-path of the live route must be served here first.
  */
 export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
-  [PATHS.home]: "shows no service announcement: the live page's system message is read from the admin app's DynamoDB table",
+  [PATHS.home]:
+    "shows no service announcement: the live page's system message is read from the admin " + "app's DynamoDB table",
   [PATHS.start]: 'the same page as / (held back with it)',
-  [PATHS.cookies]: 'the live front runs a consent banner and analytics after consent, and answers POST /cookies (the consent form)',
-  [PATHS.login]: 'the live route also serves /login/internal-system-error and /login/member-suspended, and POST on each state',
+  [PATHS.cookies]:
+    'the live front runs a consent banner and analytics after consent, and answers POST ' +
+    '/cookies (the consent form)',
+  [PATHS.login]:
+    'the live route also serves /login/internal-system-error and /login/member-suspended, and ' + 'POST on each state',
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
-  [PATHS.evidence]: 'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy front, which has no such page, until a service reads the files (ADR 0040)',
+  [PATHS.evidence]:
+    'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy ' +
+    'front, which has no such page, until a service reads the files (ADR 0040)',
 };
 
 /**
@@ -184,7 +194,9 @@ export function pathOf(url: string): string {
  * Every path prefix, lpa-front's or the legacy front's, whose last segment is a secret token (activation, reset,
  * email change): logs, the access line and nginx's access log write `[redacted]` in its place (issue 22).
  */
-export const TOKEN_PATH_PREFIXES: readonly string[] = [...new Set<string>([...Object.values(TOKEN_PATHS), '/forgot-password/reset/', '/user/change-email-address/verify/'])];
+export const TOKEN_PATH_PREFIXES: readonly string[] = [
+  ...new Set<string>([...Object.values(TOKEN_PATHS), '/forgot-password/reset/', '/user/change-email-address/verify/']),
+];
 
 /** A request URL as it may be logged: its path only, a token segment replaced by `[redacted]`. */
 export function loggablePath(url: string): string {

@@ -23,7 +23,11 @@ const bootLogger = pino(loggerOptions('info'));
 const notices: string[] = [];
 let config;
 try {
-  config = loadConfig(process.env, { onNotice: (m) => { notices.push(m); } });
+  config = loadConfig(process.env, {
+    onNotice: (m) => {
+      notices.push(m);
+    },
+  });
 } catch (err) {
   if (err instanceof ConfigError) {
     bootLogger.fatal({ setting: err.setting }, err.message);
@@ -51,19 +55,28 @@ if (workers > 1 && cluster.isPrimary) {
     bootLogger.info({ signal }, 'stopping workers');
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
   };
-  process.once('SIGTERM', () => { stop('SIGTERM'); });
-  process.once('SIGINT', () => { stop('SIGINT'); });
+  process.once('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    stop('SIGINT');
+  });
   bootLogger.info({ workers, host: config.host, port: config.port }, 'lpa-front primary started');
 } else {
   // Log lines are buffered and written in batches (at 4 KB, every second, and on exit), not one write per
   // request: the access line was the largest single cost of a static page (docs/adr/0006). Each turn's lines
   // reach the buffer as one string (TurnBatchedSink).
   const destination = new TurnBatchedSink(pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const flusher = setInterval(() => { destination.flush(); }, 1000);
+  const flusher = setInterval(() => {
+    destination.flush();
+  }, 1000);
   flusher.unref();
-  process.on('exit', () => { destination.flushSync(); });
+  process.on('exit', () => {
+    destination.flushSync();
+  });
   const logger = pino(loggerOptions(config.logLevel, { tracing: config.otelEnabled }), destination);
-  const tracing = await loadTracing(config, logger.child({ component: 'tracing' })); // imports the SDK only when enabled
+  // imports the SDK only when enabled
+  const tracing = await loadTracing(config, logger.child({ component: 'tracing' }));
   const services = createServices(config, { logger, tracing });
   const lifecycle = new Lifecycle();
   const app = await buildApp(config, services, logger, lifecycle);
@@ -77,7 +90,12 @@ if (workers > 1 && cluster.isPrimary) {
   // no connection is left. Then Fastify closes (any last request is still answered) and the stores.
   const drain = async (signal: string): Promise<void> => {
     logger.info({ signal, drainMs: config.shutdownDrainMs }, 'draining');
-    const timer = setTimeout(() => { process.exit(1); }, config.shutdownDrainMs + config.requestTimeoutMs + 5000);
+    const timer = setTimeout(
+      () => {
+        process.exit(1);
+      },
+      config.shutdownDrainMs + config.requestTimeoutMs + 5000,
+    );
     timer.unref();
     lifecycle.draining = true;
     await untilNoConnections(app.server, config.shutdownDrainMs);
@@ -85,15 +103,23 @@ if (workers > 1 && cluster.isPrimary) {
     await services.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => { void drain('SIGTERM'); });
-  process.once('SIGINT', () => { void drain('SIGINT'); });
+  process.once('SIGTERM', () => {
+    void drain('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    void drain('SIGINT');
+  });
 }
 
 /** Resolves when the server has no open connection, or after `ms`. */
 async function untilNoConnections(server: Server, ms: number): Promise<void> {
   const deadline = performance.now() + ms;
   while (performance.now() < deadline) {
-    const open = await new Promise<number>((resolve) => { server.getConnections((err, n) => { resolve(err === null ? n : 0); }); });
+    const open = await new Promise<number>((resolve) => {
+      server.getConnections((err, n) => {
+        resolve(err === null ? n : 0);
+      });
+    });
     if (open === 0) return;
     await delay(50);
   }

@@ -90,10 +90,20 @@ export function identityFromSession(raw: unknown, now: Date = new Date()): Signe
 }
 
 /** clamd's engine and the age of its signatures, for /ping/json; throws when clamd does not answer. */
-async function clamdStatus(clamd: Clamd, now: Date = new Date()): Promise<{ detail: Record<string, string | number | null> }> {
+async function clamdStatus(
+  clamd: Clamd,
+  now: Date = new Date(),
+): Promise<{ detail: Record<string, string | number | null> }> {
   const v = await clamd.version();
   if (v === undefined) throw new Error('clamd did not answer');
-  return { detail: { engine: v.engine, signatures: v.databaseVersion ?? null, signatureAgeHours: v.databaseDate === undefined ? null : Math.floor((now.getTime() - v.databaseDate.getTime()) / 3_600_000) } };
+  return {
+    detail: {
+      engine: v.engine,
+      signatures: v.databaseVersion ?? null,
+      signatureAgeHours:
+        v.databaseDate === undefined ? null : Math.floor((now.getTime() - v.databaseDate.getTime()) / 3_600_000),
+    },
+  };
 }
 
 export interface ServiceOverrides {
@@ -114,9 +124,15 @@ export interface ServiceOverrides {
 
 export function createServices(config: Config, overrides: ServiceOverrides = {}): Services {
   const logger = overrides.logger ?? pino(loggerOptions(config.logLevel));
-  const sessionStore = overrides.sessionStore
-    ?? (config.redisUrl !== undefined
-      ? new RedisStore({ url: config.redisUrl, prefix: config.sessionKeyPrefix, logger: logger.child({ component: 'redis' }), ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }) })
+  const sessionStore =
+    overrides.sessionStore ??
+    (config.redisUrl !== undefined
+      ? new RedisStore({
+          url: config.redisUrl,
+          prefix: config.sessionKeyPrefix,
+          logger: logger.child({ component: 'redis' }),
+          ...(config.redisTlsCaFile === undefined ? {} : { tlsCaFile: config.redisTlsCaFile }),
+        })
       : new MemoryStore());
   const sharedWithPhp = config.redisUrl !== undefined;
   const sessionCookie: SessionCookieOptions = {
@@ -125,15 +141,35 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     signingKey: sharedWithPhp ? null : config.sessionSecret,
   };
   const assets = overrides.assets ?? loadAssets(ASSETS_DIR);
-  const store = openStore(config.dataDir, { migrations: [...LOCAL_ACCOUNTS_MIGRATIONS, ...MAIL_OUTBOX_MIGRATIONS, ...EVIDENCE_MIGRATIONS] });
-  const api = config.apiBaseUrl === undefined ? undefined : apiClientFor({ apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate }, logger, undefined, overrides.tracing);
-  const credentials = overrides.credentials ?? (api !== undefined ? createApiCredentials({ api }) : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
+  const store = openStore(config.dataDir, {
+    migrations: [...LOCAL_ACCOUNTS_MIGRATIONS, ...MAIL_OUTBOX_MIGRATIONS, ...EVIDENCE_MIGRATIONS],
+  });
+  const api =
+    config.apiBaseUrl === undefined
+      ? undefined
+      : apiClientFor(
+          { apiBaseUrl: config.apiBaseUrl, egressAllowPrivate: config.egressAllowPrivate },
+          logger,
+          undefined,
+          overrides.tracing,
+        );
+  const credentials =
+    overrides.credentials ??
+    (api !== undefined
+      ? createApiCredentials({ api })
+      : createLocalCredentials({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
   // Shared by every instance when sessions are in Redis, so throttling cannot be dodged by switching instance.
-  const throttleStore = overrides.throttleStore
-    ?? (sessionStore instanceof RedisStore ? new RedisThrottleStore({ redis: sessionStore.client }) : new MemoryThrottleStore());
+  const throttleStore =
+    overrides.throttleStore ??
+    (sessionStore instanceof RedisStore
+      ? new RedisThrottleStore({ redis: sessionStore.client })
+      : new MemoryThrottleStore());
   // Shared for the same reason: a token signed out on one instance must be refused by all of them at once.
-  const revocations = overrides.revocations
-    ?? (sessionStore instanceof RedisStore ? new RedisRevocationStore({ redis: sessionStore.client }) : new MemoryRevocationStore());
+  const revocations =
+    overrides.revocations ??
+    (sessionStore instanceof RedisStore
+      ? new RedisRevocationStore({ redis: sessionStore.client })
+      : new MemoryRevocationStore());
   const clamd = overrides.clamd ?? createClamd({ address: config.clamdAddress, timeoutMs: config.clamdTimeoutMs });
   const healthChecks: HealthCheck[] = [
     { name: 'sessionStore', required: true, check: () => sessionStore.ping() },
@@ -151,15 +187,38 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     scanIntervalMs: config.uploadScanIntervalMs,
     staleReservationMs: config.uploadTimeoutMs + 60_000,
   });
-  const accounts = overrides.accounts ?? (api !== undefined ? createApiAccounts({ api }) : createLocalAccounts({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
-  const mailTransport = overrides.mailTransport
-    ?? (config.mailTransport === 'notify' && config.notifyApiKey !== undefined
-      ? notifyTransport({ apiKey: config.notifyApiKey, baseUrl: config.notifyBaseUrl, templates: config.notifyTemplates, logger: logger.child({ component: 'notify' }) })
+  const accounts =
+    overrides.accounts ??
+    (api !== undefined
+      ? createApiAccounts({ api })
+      : createLocalAccounts({ db: () => store.db, tokenLifetimeSeconds: config.localTokenLifetimeSeconds }));
+  const mailTransport =
+    overrides.mailTransport ??
+    (config.mailTransport === 'notify' && config.notifyApiKey !== undefined
+      ? notifyTransport({
+          apiKey: config.notifyApiKey,
+          baseUrl: config.notifyBaseUrl,
+          templates: config.notifyTemplates,
+          logger: logger.child({ component: 'notify' }),
+        })
       : fileTransport(config.dataDir));
   const mailLogger = logger.child({ component: 'mail' });
-  const mail = capMail(createMailOutbox({ db: () => store.db, transport: mailTransport, logger: mailLogger }), { counter: throttleStore, perHour: config.mailHourlyCapPerRecipient, secret: config.sessionSecret, logger: mailLogger });
-  const addressLookup = overrides.addressLookup ?? (config.osPlacesApiKey === undefined ? fixtureLookup()
-    : osPlacesLookup({ apiKey: config.osPlacesApiKey, url: config.osPlacesUrl, allowPrivateFor: config.egressAllowPrivate, logger: logger.child({ component: 'os-places' }) }));
+  const mail = capMail(createMailOutbox({ db: () => store.db, transport: mailTransport, logger: mailLogger }), {
+    counter: throttleStore,
+    perHour: config.mailHourlyCapPerRecipient,
+    secret: config.sessionSecret,
+    logger: mailLogger,
+  });
+  const addressLookup =
+    overrides.addressLookup ??
+    (config.osPlacesApiKey === undefined
+      ? fixtureLookup()
+      : osPlacesLookup({
+          apiKey: config.osPlacesApiKey,
+          url: config.osPlacesUrl,
+          allowPrivateFor: config.egressAllowPrivate,
+          logger: logger.child({ component: 'os-places' }),
+        }));
   const feedback = createFeedbackService({ store, api, logger: logger.child({ component: 'feedback' }) });
   return {
     sessionStore,

@@ -27,7 +27,14 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
-import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, TOKEN_PATHS, TOKEN_PATH_PREFIXES, TOKEN_SEGMENT } from '../../src/paths.ts';
+import {
+  ASSET_PREFIX,
+  EDGE_HELD_BACK,
+  PATHS,
+  TOKEN_PATHS,
+  TOKEN_PATH_PREFIXES,
+  TOKEN_SEGMENT,
+} from '../../src/paths.ts';
 import { staticSecurityHeaders } from '../../src/platform/security-headers.ts';
 
 export interface UpstreamServer {
@@ -69,7 +76,9 @@ export interface TcpFront {
    * listeners then expect it, and take the client address from it only when the peer is one of these.
    */
   readonly proxyProtocolFrom?: readonly string[];
-  /** load_module path for a dynamic stream module (Debian's libnginx-mod-stream); false when built in. Standalone only. */
+  /**
+   * load_module path for a dynamic stream module (Debian's libnginx-mod-stream); false when built in. Standalone only.
+   */
   readonly streamModule?: string | false;
 }
 
@@ -81,7 +90,10 @@ export interface EdgeOptions {
   readonly httpsPort: number;
   /** Plain HTTP port that only redirects to HTTPS. Omit for none. */
   readonly httpPort?: number;
-  /** Public host name (and :port when not 443) that users see: Host and X-Forwarded-Host sent upstream, and redirect targets. */
+  /**
+   * Public host name (and :port when not 443) that users see: Host and X-Forwarded-Host sent upstream, and redirect
+   * targets.
+   */
   readonly publicHost: string;
   readonly certFile: string;
   readonly keyFile: string;
@@ -132,7 +144,9 @@ export interface EdgeOptions {
 export const FALLBACK_CSP =
   "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/** Mozilla "intermediate" (server-side TLS guidelines v5.7+/6): TLS 1.2 ECDHE AEAD suites; TLS 1.3 suites are implicit. */
+/**
+ * Mozilla "intermediate" (server-side TLS guidelines v5.7+/6): TLS 1.2 ECDHE AEAD suites; TLS 1.3 suites are implicit.
+ */
 export const MOZILLA_INTERMEDIATE_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
   'ECDHE-RSA-AES128-GCM-SHA256',
@@ -169,20 +183,26 @@ export const CLEARED_REQUEST_HEADERS = [
 export function declaredPaths(alsoRoute: readonly string[] = []): string[] {
   const known: readonly string[] = Object.values(PATHS);
   for (const p of alsoRoute) {
-    if (!known.includes(p) || p === ASSET_PREFIX) throw new Error(`nginx generator: alsoRoute "${p}" is not a page path in PATHS`);
+    if (!known.includes(p) || p === ASSET_PREFIX)
+      throw new Error(`nginx generator: alsoRoute "${p}" is not a page path in PATHS`);
   }
   const paths = routedPaths(alsoRoute).filter((p) => !isPrefixPath(p));
   for (const p of paths) assertPlainPath(p);
   return [...new Set(paths)].sort();
 }
 
-/** A path in PATHS that ends in `/` (other than `/` and the asset prefix) is a prefix: its route takes a number after it. */
+/**
+ * A path in PATHS that ends in `/` (other than `/` and the asset prefix) is a prefix: its route takes a number after
+ * it.
+ */
 function isPrefixPath(p: string): boolean {
   return p.length > 1 && p.endsWith('/');
 }
 
 function routedPaths(alsoRoute: readonly string[]): string[] {
-  return Object.values(PATHS).filter((p) => p !== ASSET_PREFIX && (!Object.hasOwn(EDGE_HELD_BACK, p) || alsoRoute.includes(p)));
+  return Object.values(PATHS).filter(
+    (p) => p !== ASSET_PREFIX && (!Object.hasOwn(EDGE_HELD_BACK, p) || alsoRoute.includes(p)),
+  );
 }
 
 /**
@@ -202,10 +222,12 @@ export function declaredPrefixes(alsoRoute: readonly string[] = []): string[] {
 
 /** The anchored regex of each token page the edge sends to lpa-front (TOKEN_PATHS). */
 export function tokenPathRegexes(): string[] {
-  return Object.values(TOKEN_PATHS).map((prefix) => {
-    assertPlainPath(prefix);
-    return `^${prefix}${TOKEN_SEGMENT}$`;
-  }).sort();
+  return Object.values(TOKEN_PATHS)
+    .map((prefix) => {
+      assertPlainPath(prefix);
+      return `^${prefix}${TOKEN_SEGMENT}$`;
+    })
+    .sort();
 }
 
 /** The access log's rewrite: a token path's last segment logged as `[redacted]` (TOKEN_PATH_PREFIXES). */
@@ -217,8 +239,12 @@ export function redactedLogPrefixes(): string[] {
 /** A path goes into the config verbatim, so it may only hold characters that need no quoting or escaping. */
 export function assertPlainPath(p: string): void {
   const segments = p.slice(1).split('/');
-  const bad = !p.startsWith('/')
-    || segments.some((seg, i) => seg === '.' || seg === '..' || !/^[A-Za-z0-9._~-]*$/.test(seg) || (seg === '' && i < segments.length - 1));
+  const bad =
+    !p.startsWith('/') ||
+    segments.some(
+      (seg, i) =>
+        seg === '.' || seg === '..' || !/^[A-Za-z0-9._~-]*$/.test(seg) || (seg === '' && i < segments.length - 1),
+    );
   if (bad) {
     throw new Error(`nginx generator: "${p}" is not a plain absolute path`);
   }
@@ -247,7 +273,10 @@ function serverLine(s: string | UpstreamServer): string {
   const server = typeof s === 'string' ? { address: s } : s;
   const maxFails = server.maxFails ?? 1;
   const failTimeout = assertToken('fail_timeout', server.failTimeout ?? '10s', /^\d+(ms|s|m)?$/);
-  return `server ${assertToken('upstream', server.address, ADDRESS)} max_fails=${String(maxFails)} fail_timeout=${failTimeout}${server.down === true ? ' down' : ''};`;
+  return (
+    `server ${assertToken('upstream', server.address, ADDRESS)} max_fails=${String(maxFails)} ` +
+    `fail_timeout=${failTimeout}${server.down === true ? ' down' : ''};`
+  );
 }
 
 function varName(header: string): string {
@@ -265,7 +294,11 @@ interface ResolvedTcpFront {
 /** An IPv4 or IPv6 address, optionally with a prefix length. */
 function assertCidr(value: string): string {
   const [address = '', bits, extra] = value.split('/');
-  if (extra !== undefined || !/^[0-9a-fA-F.:]{2,39}$/.test(address) || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+  if (
+    extra !== undefined ||
+    !/^[0-9a-fA-F.:]{2,39}$/.test(address) ||
+    (bits !== undefined && !/^\d{1,3}$/.test(bits))
+  ) {
     throw new Error(`nginx generator: proxyProtocolFrom "${value}" is not allowed`);
   }
   return value;
@@ -274,8 +307,13 @@ function assertCidr(value: string): string {
 function resolveTcpFront(opts: EdgeOptions): ResolvedTcpFront | undefined {
   const front = opts.tcpFront ?? DEFAULT_TCP_FRONT;
   if (front === false) return undefined;
-  if (!Number.isInteger(front.perAddress) || front.perAddress < 1) throw new Error(`nginx generator: tcpFront.perAddress ${String(front.perAddress)} is not allowed`);
-  const dir = assertToken('socketDir', front.socketDir ?? (opts.prefix !== undefined ? join(opts.prefix, 'temp') : '/run'), FILE);
+  if (!Number.isInteger(front.perAddress) || front.perAddress < 1)
+    throw new Error(`nginx generator: tcpFront.perAddress ${String(front.perAddress)} is not allowed`);
+  const dir = assertToken(
+    'socketDir',
+    front.socketDir ?? (opts.prefix !== undefined ? join(opts.prefix, 'temp') : '/run'),
+    FILE,
+  );
   return {
     perAddress: front.perAddress,
     proxyProtocolFrom: (front.proxyProtocolFrom ?? []).map(assertCidr),
@@ -316,22 +354,42 @@ const templates = new nunjucks.Environment(new nunjucks.FileSystemLoader(import.
 /** The FastCGI parameters for the legacy front: the URI as the client sent it, the rest set by the edge. */
 function fastcgiParams(publicHost: string, httpsPort: number, front: ResolvedTcpFront | undefined): [string, string][] {
   const params: [string, string][] = [
-    ['QUERY_STRING', '$query_string'], ['REQUEST_METHOD', '$request_method'], ['CONTENT_TYPE', '$content_type'],
-    ['CONTENT_LENGTH', '$content_length'], ['REQUEST_URI', '$request_uri'], ['DOCUMENT_URI', '$document_uri'],
-    ['SERVER_PROTOCOL', '$server_protocol'], ['REQUEST_SCHEME', '$scheme'], ['HTTPS', 'on'],
-    ['GATEWAY_INTERFACE', 'CGI/1.1'], ['SERVER_SOFTWARE', 'nginx'], ['REMOTE_ADDR', '$remote_addr'],
-    ['REMOTE_PORT', '$remote_port'], ['SERVER_ADDR', front === undefined ? '$server_addr' : '$proxy_protocol_server_addr'],
+    ['QUERY_STRING', '$query_string'],
+    ['REQUEST_METHOD', '$request_method'],
+    ['CONTENT_TYPE', '$content_type'],
+    ['CONTENT_LENGTH', '$content_length'],
+    ['REQUEST_URI', '$request_uri'],
+    ['DOCUMENT_URI', '$document_uri'],
+    ['SERVER_PROTOCOL', '$server_protocol'],
+    ['REQUEST_SCHEME', '$scheme'],
+    ['HTTPS', 'on'],
+    ['GATEWAY_INTERFACE', 'CGI/1.1'],
+    ['SERVER_SOFTWARE', 'nginx'],
+    ['REMOTE_ADDR', '$remote_addr'],
+    ['REMOTE_PORT', '$remote_port'],
+    ['SERVER_ADDR', front === undefined ? '$server_addr' : '$proxy_protocol_server_addr'],
     ['SERVER_PORT', String(httpsPort)],
-    ['SERVER_NAME', publicHost.replace(/:\d+$/, '')], ['HTTP_HOST', publicHost],
-    ['HTTP_X_FORWARDED_FOR', '$remote_addr'], ['HTTP_X_FORWARDED_PROTO', '$scheme'], ['HTTP_X_FORWARDED_HOST', publicHost],
+    ['SERVER_NAME', publicHost.replace(/:\d+$/, '')],
+    ['HTTP_HOST', publicHost],
+    ['HTTP_X_FORWARDED_FOR', '$remote_addr'],
+    ['HTTP_X_FORWARDED_PROTO', '$scheme'],
+    ['HTTP_X_FORWARDED_HOST', publicHost],
     ['HTTP_PROXY', '""'], // httpoxy
-    ['HTTP_TRACEPARENT', '$lpa_traceparent'], ['HTTP_X_AMZN_TRACE_ID', '$lpa_trace_xray'], ['HTTP_TRACESTATE', '""'], ['HTTP_BAGGAGE', '""'],
+    ['HTTP_TRACEPARENT', '$lpa_traceparent'],
+    ['HTTP_X_AMZN_TRACE_ID', '$lpa_trace_xray'],
+    ['HTTP_TRACESTATE', '""'],
+    ['HTTP_BAGGAGE', '""'],
   ];
   for (const h of CLEARED_REQUEST_HEADERS) params.push([`HTTP_${h.toUpperCase().replace(/-/g, '_')}`, '""']);
   return params;
 }
 
-function legacyView(legacy: LegacyUpstream | undefined, publicHost: string, httpsPort: number, front: ResolvedTcpFront | undefined): object | null {
+function legacyView(
+  legacy: LegacyUpstream | undefined,
+  publicHost: string,
+  httpsPort: number,
+  front: ResolvedTcpFront | undefined,
+): object | null {
   if (legacy === undefined) return null;
   const servers = legacy.servers.map(serverLine);
   if (legacy.kind === 'http') return { kind: 'http', servers };
@@ -356,7 +414,8 @@ export function renderHttpBlock(opts: EdgeOptions): string {
   const keyFile = assertToken('keyFile', opts.keyFile, FILE);
   const bodySize = assertToken('clientMaxBodySize', opts.clientMaxBodySize ?? '1m', SIZE);
   if (opts.upstreams.length === 0) throw new Error('nginx generator: at least one lpa-front upstream is needed');
-  const accessLog = opts.accessLog ?? (opts.prefix !== undefined ? join(opts.prefix, 'logs/access.log') : '/dev/stdout');
+  const accessLog =
+    opts.accessLog ?? (opts.prefix !== undefined ? join(opts.prefix, 'logs/access.log') : '/dev/stdout');
   const front = resolveTcpFront(opts);
   const alsoRoute = opts.alsoRoute ?? [];
   return templates.render('http.conf.njk', {
@@ -420,16 +479,26 @@ export function generateNginxConf(opts: EdgeOptions): string {
   if (opts.prefix === undefined) return body;
   const p = (rel: string): string => assertToken('prefix', join(opts.prefix ?? '', rel), FILE);
   const connections = opts.workerConnections ?? 4096;
-  if (!Number.isInteger(connections) || connections < 16) throw new Error(`nginx generator: workerConnections ${String(connections)} is not allowed`);
+  if (!Number.isInteger(connections) || connections < 16)
+    throw new Error(`nginx generator: workerConnections ${String(connections)} is not allowed`);
   const front = resolveTcpFront(opts);
   return templates.render('nginx.conf.njk', {
-    streamModule: front !== undefined && front.streamModule !== false ? assertToken('streamModule', front.streamModule, FILE) : null,
+    streamModule:
+      front !== undefined && front.streamModule !== false
+        ? assertToken('streamModule', front.streamModule, FILE)
+        : null,
     workers: opts.workerProcesses ?? 1,
     connections,
     pidFile: p('logs/nginx.pid'),
     errorLog: opts.errorLog ?? p('logs/error.log'),
     stream: renderStreamBlock(opts).trimEnd(),
-    temp: { client_body: p('temp/client_body'), proxy: p('temp/proxy'), fastcgi: p('temp/fastcgi'), uwsgi: p('temp/uwsgi'), scgi: p('temp/scgi') },
+    temp: {
+      client_body: p('temp/client_body'),
+      proxy: p('temp/proxy'),
+      fastcgi: p('temp/fastcgi'),
+      uwsgi: p('temp/uwsgi'),
+      scgi: p('temp/scgi'),
+    },
     body: body.trimEnd(),
   });
 }
@@ -478,7 +547,13 @@ function main(argv: string[]): void {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || values['public-host'] === undefined || values.cert === undefined || values.key === undefined || values.upstream.length === 0) {
+  if (
+    values.help ||
+    values['public-host'] === undefined ||
+    values.cert === undefined ||
+    values.key === undefined ||
+    values.upstream.length === 0
+  ) {
     process.stderr.write(USAGE);
     process.exit(values.help ? 0 : 64);
   }
@@ -486,7 +561,12 @@ function main(argv: string[]): void {
   if (values['legacy-http'].length > 0) legacy = { kind: 'http', servers: values['legacy-http'] };
   else if (values['legacy-fastcgi'].length > 0) {
     if (values['legacy-script'] === undefined) throw new Error('--legacy-fastcgi needs --legacy-script');
-    legacy = { kind: 'fastcgi', servers: values['legacy-fastcgi'], scriptFilename: values['legacy-script'], staticRoot: values['legacy-root'] };
+    legacy = {
+      kind: 'fastcgi',
+      servers: values['legacy-fastcgi'],
+      scriptFilename: values['legacy-script'],
+      staticRoot: values['legacy-root'],
+    };
   }
   const httpPort = Number(values['http-port']);
   const options: EdgeOptions = {
@@ -499,14 +579,18 @@ function main(argv: string[]): void {
     upstreams: values.upstream,
     legacy,
     prefix: values.prefix,
-    tcpFront: values['no-tcp-front'] ? false : {
-      perAddress: Number(values['per-address']),
-      socketDir: values['socket-dir'],
-      proxyProtocolFrom: values['proxy-protocol-from'],
-    },
+    tcpFront: values['no-tcp-front']
+      ? false
+      : {
+          perAddress: Number(values['per-address']),
+          socketDir: values['socket-dir'],
+          proxyProtocolFrom: values['proxy-protocol-from'],
+        },
     traceSamplePercent: Number(values['trace-sample-percent']),
   };
-  process.stdout.write(values.stream && values.prefix === undefined ? renderStreamBlock(options) : generateNginxConf(options));
+  process.stdout.write(
+    values.stream && values.prefix === undefined ? renderStreamBlock(options) : generateNginxConf(options),
+  );
 }
 
 if (import.meta.main) main(process.argv.slice(2));

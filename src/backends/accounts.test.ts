@@ -50,9 +50,18 @@ async function localHarness(): Promise<Harness> {
   return {
     accounts,
     credentials: createLocalCredentials({ db: () => store.db, now, scrypt }),
-    advance: (ms) => { t += ms; },
+    advance: (ms) => {
+      t += ms;
+    },
     addLpas: (userId, count) => {
-      accounts.addLpas(userId, Array.from({ length: count }, (_, i) => ({ type: 'health-and-welfare' as const, donorName: `${donor(i).first} ${donor(i).last}`, updatedAt: t - i * 60_000 })));
+      accounts.addLpas(
+        userId,
+        Array.from({ length: count }, (_, i) => ({
+          type: 'health-and-welfare' as const,
+          donorName: `${donor(i).first} ${donor(i).last}`,
+          updatedAt: t - i * 60_000,
+        })),
+      );
     },
     violations: () => [],
     close: () => {
@@ -65,19 +74,33 @@ async function localHarness(): Promise<Harness> {
 
 async function apiHarness(): Promise<Harness & { fake: FakeLpaApi }> {
   const fake = await fakeLpaApi();
-  const egress = createEgress({ allowedOrigins: [fake.origin], allowPrivateFor: ['127.0.0.1'], timeoutMs: 3000, maxResponseBytes: 1024 * 1024, logger: { debug: () => undefined } });
+  const egress = createEgress({
+    allowedOrigins: [fake.origin],
+    allowPrivateFor: ['127.0.0.1'],
+    timeoutMs: 3000,
+    maxResponseBytes: 1024 * 1024,
+    logger: { debug: () => undefined },
+  });
   const client: ApiClient = createApiClient({ baseUrl: fake.origin, egress });
   return {
     fake,
     accounts: createApiAccounts({ api: client }),
     credentials: createApiCredentials({ api: client }),
-    advance: (ms) => { fake.clock += ms; },
+    advance: (ms) => {
+      fake.clock += ms;
+    },
     addLpas: (userId, count) => {
       const user = fake.users.get(userId);
       assert.ok(user);
       for (let i = 0; i < count; i++) {
         const at = new Date(fake.clock - i * 60_000).toISOString().replace(/\.\d{3}Z$/, '+0000');
-        user.lpas.push({ id: 10_000_000 + i, startedAt: at, updatedAt: at, completedAt: null, document: { type: 'health-and-welfare', donor: { name: { title: 'Mx', ...donor(i) } } } });
+        user.lpas.push({
+          id: 10_000_000 + i,
+          startedAt: at,
+          updatedAt: at,
+          completedAt: null,
+          document: { type: 'health-and-welfare', donor: { name: { title: 'Mx', ...donor(i) } } },
+        });
       }
     },
     violations: () => fake.violations,
@@ -102,24 +125,37 @@ async function activeUser(h: Harness, email: string): Promise<{ userId: string; 
   return signIn(h, email, PASSWORD);
 }
 
-for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA API, contract-checked)', apiHarness]] as const) {
+for (const [name, make] of [
+  ['local (SQLite)', localHarness],
+  ['api (fake LPA API, contract-checked)', apiHarness],
+] as const) {
   describe(`accounts backend: ${name}`, () => {
     let h: Harness;
-    before(async () => { h = await make(); });
-    after(async () => { await h.close(); });
+    before(async () => {
+      h = await make();
+    });
+    after(async () => {
+      await h.close();
+    });
     afterEach(() => {
       const found = h.violations().splice(0);
       assert.deepEqual(found, [], 'every call and answer conforms to the contract');
     });
 
-    test('register: created (inactive), exists for the same address in any case, invalid email and password refused', async () => {
-      const r = await h.accounts.register('Reg@Example.com', PASSWORD);
-      assert.equal(r.outcome, 'created');
-      assert.deepEqual(await h.accounts.register(' reg@example.COM ', PASSWORD), { outcome: 'exists' });
-      assert.deepEqual(await h.accounts.register('not-an-email', PASSWORD), { outcome: 'invalid-email' });
-      assert.deepEqual(await h.accounts.register('weak@example.com', 'short'), { outcome: 'invalid-password' });
-      assert.deepEqual(await h.credentials.authenticate('reg@example.com', PASSWORD, 't'), { ok: false, reason: 'not-activated' });
-    });
+    test(
+      'register: created (inactive), exists for the same address in any case, invalid email and ' + 'password refused',
+      async () => {
+        const r = await h.accounts.register('Reg@Example.com', PASSWORD);
+        assert.equal(r.outcome, 'created');
+        assert.deepEqual(await h.accounts.register(' reg@example.COM ', PASSWORD), { outcome: 'exists' });
+        assert.deepEqual(await h.accounts.register('not-an-email', PASSWORD), { outcome: 'invalid-email' });
+        assert.deepEqual(await h.accounts.register('weak@example.com', 'short'), { outcome: 'invalid-password' });
+        assert.deepEqual(await h.credentials.authenticate('reg@example.com', PASSWORD, 't'), {
+          ok: false,
+          reason: 'not-activated',
+        });
+      },
+    );
 
     test('activation: once, then the account signs in; reused and tampered tokens are refused alike', async () => {
       const r = await h.accounts.register('act@example.com', PASSWORD);
@@ -132,16 +168,19 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
       await signIn(h, 'act@example.com', PASSWORD);
     });
 
-    test('password reset request: unknown, not activated (its activation token works), active (a reset token)', async () => {
-      assert.deepEqual(await h.accounts.requestPasswordReset('nobody@example.com'), { outcome: 'unknown' });
-      const r = await h.accounts.register('inactive@example.com', PASSWORD);
-      assert.ok(r.outcome === 'created');
-      const again = await h.accounts.requestPasswordReset('Inactive@example.com');
-      assert.ok(again.outcome === 'not-activated');
-      assert.equal(await h.accounts.activate(again.activationToken), 'activated');
-      const reset = await h.accounts.requestPasswordReset('inactive@example.com');
-      assert.equal(reset.outcome, 'reset');
-    });
+    test(
+      'password reset request: unknown, not activated (its activation token works), active (a ' + 'reset token)',
+      async () => {
+        assert.deepEqual(await h.accounts.requestPasswordReset('nobody@example.com'), { outcome: 'unknown' });
+        const r = await h.accounts.register('inactive@example.com', PASSWORD);
+        assert.ok(r.outcome === 'created');
+        const again = await h.accounts.requestPasswordReset('Inactive@example.com');
+        assert.ok(again.outcome === 'not-activated');
+        assert.equal(await h.accounts.activate(again.activationToken), 'activated');
+        const reset = await h.accounts.requestPasswordReset('inactive@example.com');
+        assert.equal(reset.outcome, 'reset');
+      },
+    );
 
     test('reset password with a token: rules first (the link survives a refused password), then once', async () => {
       await activeUser(h, 'reset@example.com');
@@ -159,7 +198,10 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
       await activeUser(h, 'race@example.com');
       const reset = await h.accounts.requestPasswordReset('race@example.com');
       assert.ok(reset.outcome === 'reset');
-      const results = await Promise.all([h.accounts.resetPassword(reset.token, NEW_PASSWORD), h.accounts.resetPassword(reset.token, 'a third long passphrase 5')]);
+      const results = await Promise.all([
+        h.accounts.resetPassword(reset.token, NEW_PASSWORD),
+        h.accounts.resetPassword(reset.token, 'a third long passphrase 5'),
+      ]);
       assert.deepEqual(results.slice().sort(), ['changed', 'invalid-token']);
     });
 
@@ -175,9 +217,18 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
 
     test('change password: the current one is required, rules apply, a new token is given', async () => {
       const { userId, token } = await activeUser(h, 'change@example.com');
-      assert.deepEqual(await h.accounts.changePassword(userId, token, 'wrong password here', NEW_PASSWORD), { ok: false, reason: 'wrong-password' });
-      assert.deepEqual(await h.accounts.changePassword(userId, token, PASSWORD, 'short'), { ok: false, reason: 'invalid-password' });
-      assert.deepEqual(await h.accounts.changePassword(userId, 'not-a-real-token-at-all', PASSWORD, NEW_PASSWORD), { ok: false, reason: 'invalid-token' });
+      assert.deepEqual(await h.accounts.changePassword(userId, token, 'wrong password here', NEW_PASSWORD), {
+        ok: false,
+        reason: 'wrong-password',
+      });
+      assert.deepEqual(await h.accounts.changePassword(userId, token, PASSWORD, 'short'), {
+        ok: false,
+        reason: 'invalid-password',
+      });
+      assert.deepEqual(await h.accounts.changePassword(userId, 'not-a-real-token-at-all', PASSWORD, NEW_PASSWORD), {
+        ok: false,
+        reason: 'invalid-token',
+      });
       const changed = await h.accounts.changePassword(userId, token, PASSWORD, NEW_PASSWORD);
       assert.ok(changed.ok);
       assert.notEqual(changed.token, token);
@@ -188,9 +239,18 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
     test('change email: same and taken addresses refused, verified once, then the new address signs in', async () => {
       await activeUser(h, 'taken@example.com');
       const { userId, token } = await activeUser(h, 'old@example.com');
-      assert.deepEqual(await h.accounts.requestEmailChange(userId, token, 'old@example.com'), { ok: false, reason: 'same-email' });
-      assert.deepEqual(await h.accounts.requestEmailChange(userId, token, 'taken@example.com'), { ok: false, reason: 'email-taken' });
-      assert.deepEqual(await h.accounts.requestEmailChange(userId, 'not-a-real-token-at-all', 'new@example.com'), { ok: false, reason: 'invalid-token' });
+      assert.deepEqual(await h.accounts.requestEmailChange(userId, token, 'old@example.com'), {
+        ok: false,
+        reason: 'same-email',
+      });
+      assert.deepEqual(await h.accounts.requestEmailChange(userId, token, 'taken@example.com'), {
+        ok: false,
+        reason: 'email-taken',
+      });
+      assert.deepEqual(await h.accounts.requestEmailChange(userId, 'not-a-real-token-at-all', 'new@example.com'), {
+        ok: false,
+        reason: 'invalid-token',
+      });
       const change = await h.accounts.requestEmailChange(userId, token, 'New@Example.com');
       assert.ok(change.ok);
       assert.equal(await h.accounts.verifyEmailChange(change.token), 'changed');
@@ -204,7 +264,11 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
       const first = await h.accounts.getDetails(userId, token);
       assert.equal(first?.name, null);
       assert.equal(first.email, 'details@example.com');
-      const update = { name: { title: 'Dr', first: 'Ada', last: 'Lovelace' }, dob: '1815-12-10', address: { address1: '12 St James Square', address2: null, address3: 'London', postcode: 'SW1Y 4JH' } };
+      const update = {
+        name: { title: 'Dr', first: 'Ada', last: 'Lovelace' },
+        dob: '1815-12-10',
+        address: { address1: '12 St James Square', address2: null, address3: 'London', postcode: 'SW1Y 4JH' },
+      };
       assert.equal(await h.accounts.updateDetails(userId, token, update), true);
       const saved = await h.accounts.getDetails(userId, token);
       assert.deepEqual({ name: saved?.name, dob: saved?.dob, address: saved?.address }, update);
@@ -226,11 +290,22 @@ for (const [name, make] of [['local (SQLite)', localHarness], ['api (fake LPA AP
       const id = page1.lpas[7]?.id ?? 0;
       for (const search of [String(id), `A${String(id)}`, `a ${String(id).slice(0, 4)} ${String(id).slice(4)}`]) {
         const found = await h.accounts.listLpas(userId, token, { search, page: 1, perPage: 50 });
-        assert.deepEqual(found?.lpas.map((l) => l.id), [id], search);
+        assert.deepEqual(
+          found?.lpas.map((l) => l.id),
+          [id],
+          search,
+        );
       }
       assert.equal((await h.accounts.listLpas(userId, token, { search: 'smith', page: 1, perPage: 50 }))?.total, 20);
-      assert.equal((await h.accounts.listLpas(userId, token, { search: 'Sm', page: 1, perPage: 50 }))?.total, 60, 'under 3 characters is ignored');
-      assert.equal((await h.accounts.listLpas(userId, token, { search: 'nobody at all', page: 1, perPage: 50 }))?.total, 0);
+      assert.equal(
+        (await h.accounts.listLpas(userId, token, { search: 'Sm', page: 1, perPage: 50 }))?.total,
+        60,
+        'under 3 characters is ignored',
+      );
+      assert.equal(
+        (await h.accounts.listLpas(userId, token, { search: 'nobody at all', page: 1, perPage: 50 }))?.total,
+        0,
+      );
       assert.equal(await h.accounts.listLpas(userId, 'not-a-real-token-at-all', { page: 1, perPage: 50 }), null);
     });
 
@@ -257,7 +332,10 @@ describe('local accounts backend storage', () => {
     const accounts = createLocalAccounts({ db: () => store.db, scrypt: { log2N: 10, r: 8, p: 1 } });
     const r = await accounts.register('hashed@example.com', PASSWORD);
     assert.ok(r.outcome === 'created');
-    const everything = JSON.stringify([store.db.prepare('SELECT * FROM account_tokens').all(), store.db.prepare('SELECT * FROM users').all()]);
+    const everything = JSON.stringify([
+      store.db.prepare('SELECT * FROM account_tokens').all(),
+      store.db.prepare('SELECT * FROM users').all(),
+    ]);
     assert.ok(!everything.includes(r.activationToken), 'the raw token is nowhere in the database');
     assert.ok(everything.includes(createHash('sha256').update(r.activationToken).digest('hex')));
   });
@@ -274,7 +352,13 @@ describe('API accounts backend under an outage', () => {
     } finally {
       await h.close();
     }
-    const egress = createEgress({ allowedOrigins: ['http://127.0.0.1:9'], allowPrivateFor: ['127.0.0.1'], timeoutMs: 500, maxResponseBytes: 1024, logger: { debug: () => undefined } });
+    const egress = createEgress({
+      allowedOrigins: ['http://127.0.0.1:9'],
+      allowPrivateFor: ['127.0.0.1'],
+      timeoutMs: 500,
+      maxResponseBytes: 1024,
+      logger: { debug: () => undefined },
+    });
     const down = createApiAccounts({ api: createApiClient({ baseUrl: 'http://127.0.0.1:9', egress }) });
     await assert.rejects(down.requestPasswordReset('x@example.com'), CredentialBackendError);
     egress.close();

@@ -97,9 +97,24 @@ export interface AccountsBackend {
   activate(activationToken: string, traceId?: string): Promise<'activated' | 'invalid-token'>;
   requestPasswordReset(email: string, traceId?: string): Promise<PasswordResetRequest>;
   /** Single use; ends every sign-in of the user. */
-  resetPassword(passwordToken: string, newPassword: string, traceId?: string): Promise<'changed' | 'invalid-token' | 'invalid-password'>;
-  changePassword(userId: string, authToken: string, currentPassword: string, newPassword: string, traceId?: string): Promise<ChangePasswordResult>;
-  requestEmailChange(userId: string, authToken: string, newEmail: string, traceId?: string): Promise<EmailChangeRequest>;
+  resetPassword(
+    passwordToken: string,
+    newPassword: string,
+    traceId?: string,
+  ): Promise<'changed' | 'invalid-token' | 'invalid-password'>;
+  changePassword(
+    userId: string,
+    authToken: string,
+    currentPassword: string,
+    newPassword: string,
+    traceId?: string,
+  ): Promise<ChangePasswordResult>;
+  requestEmailChange(
+    userId: string,
+    authToken: string,
+    newEmail: string,
+    traceId?: string,
+  ): Promise<EmailChangeRequest>;
   /** Single use. */
   verifyEmailChange(emailUpdateToken: string, traceId?: string): Promise<'changed' | 'invalid-token' | 'email-taken'>;
   /** Null when the token is not valid for that user. */
@@ -112,7 +127,10 @@ export interface AccountsBackend {
   listLpas(userId: string, authToken: string, query: LpaQuery, traceId?: string): Promise<LpaPage | null>;
 }
 
-export type SearchFilter = { readonly kind: 'none' } | { readonly kind: 'id'; readonly id: number } | { readonly kind: 'name'; readonly text: string };
+export type SearchFilter =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'id'; readonly id: number }
+  | { readonly kind: 'name'; readonly text: string };
 
 /** The API's reading of `search` (service-api `Applications/Service.php` `paginate`). */
 export function searchFilter(search: string | undefined): SearchFilter {

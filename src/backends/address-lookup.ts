@@ -60,7 +60,8 @@ export function addressFromOs(address: string, postcode: string): LookupAddress 
   const lines: string[] = [];
   for (const n of perLine) {
     const parts: string[] = [];
-    for (let j = 0; j < n && components.length > 0 && components[0] !== ''; j++) parts.push((components.shift() ?? '').trim());
+    for (let j = 0; j < n && components.length > 0 && components[0] !== ''; j++)
+      parts.push((components.shift() ?? '').trim());
     lines.push(parts.join(', '));
   }
   const [line1 = '', line2 = '', line3 = ''] = lines;
@@ -72,12 +73,20 @@ export function addressesFromOsBody(body: unknown): LookupAddress[] {
   const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : null;
   const header = b?.header !== null && typeof b?.header === 'object' ? (b.header as Record<string, unknown>) : null;
   if (header?.totalresults === 0) return [];
-  if (b === null || !Array.isArray(b.results)) throw new AddressLookupError('OS Places answered something that is not a result list');
+  if (b === null || !Array.isArray(b.results))
+    throw new AddressLookupError('OS Places answered something that is not a result list');
   const out: LookupAddress[] = [];
   for (const result of b.results as unknown[]) {
     const dpa = result !== null && typeof result === 'object' ? (result as Record<string, unknown>).DPA : undefined;
     const d = dpa !== null && typeof dpa === 'object' ? (dpa as Record<string, unknown>) : null;
-    if (d === null || typeof d.ADDRESS !== 'string' || typeof d.POSTCODE !== 'string' || d.ADDRESS.length > 500 || d.POSTCODE.length > 10) continue;
+    if (
+      d === null ||
+      typeof d.ADDRESS !== 'string' ||
+      typeof d.POSTCODE !== 'string' ||
+      d.ADDRESS.length > 500 ||
+      d.POSTCODE.length > 10
+    )
+      continue;
     out.push(addressFromOs(d.ADDRESS, d.POSTCODE));
   }
   return out;
@@ -97,13 +106,15 @@ export interface OsPlacesOptions {
 export function osPlacesLookup(options: OsPlacesOptions): AddressLookup {
   const host = options.url.hostname.replace(/^\[|\]$/g, '');
   const allowPrivateFor = (options.allowPrivateFor ?? []).filter((h) => h === host);
-  const egress = options.egress ?? createEgress({
-    allowedOrigins: [options.url.origin],
-    allowPrivateFor,
-    timeoutMs: options.timeoutMs ?? 5000,
-    maxResponseBytes: 2 * 1024 * 1024,
-    logger: options.logger,
-  });
+  const egress =
+    options.egress ??
+    createEgress({
+      allowedOrigins: [options.url.origin],
+      allowPrivateFor,
+      timeoutMs: options.timeoutMs ?? 5000,
+      maxResponseBytes: 2 * 1024 * 1024,
+      logger: options.logger,
+    });
   return {
     kind: 'os-places',
     async lookupPostcode(postcode) {
@@ -113,7 +124,9 @@ export function osPlacesLookup(options: OsPlacesOptions): AddressLookup {
       url.searchParams.set('lr', 'EN');
       let res;
       try {
-        res = await egress.request(url, { headers: { accept: 'application/json', 'accept-language': 'en', 'user-agent': 'lpa-front' } });
+        res = await egress.request(url, {
+          headers: { accept: 'application/json', 'accept-language': 'en', 'user-agent': 'lpa-front' },
+        });
       } catch (err) {
         throw new AddressLookupError('OS Places could not be reached', { cause: err });
       }
@@ -126,7 +139,9 @@ export function osPlacesLookup(options: OsPlacesOptions): AddressLookup {
       }
       return addressesFromOsBody(body);
     },
-    close: () => { egress.close(); },
+    close: () => {
+      egress.close();
+    },
   };
 }
 
@@ -136,7 +151,10 @@ export function fixtureLookup(): AddressLookup {
   return {
     kind: 'fixture',
     lookupPostcode(postcode) {
-      byPostcode ??= JSON.parse(readFileSync(join(import.meta.dirname, 'address-fixture.json'), 'utf8')) as Record<string, unknown>;
+      byPostcode ??= JSON.parse(readFileSync(join(import.meta.dirname, 'address-fixture.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
       const key = squash(postcode).toUpperCase();
       const answer = Object.hasOwn(byPostcode, key) ? byPostcode[key] : { header: { totalresults: 0 } };
       return Promise.resolve(addressesFromOsBody(answer));

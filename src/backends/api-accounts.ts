@@ -2,7 +2,8 @@
  * The LPA API as the accounts backend: the calls in docs/api/lpa-api.openapi.yaml, made as the PHP front
  * makes them (service-front `Service/UserDetails.php`, `Service/Lpa/Application.php`), through api-client
  * and its egress. Statuses and `detail` codes map as the API's controllers answer them
- * (service-api `Controller/Version2/Auth/{Users,Password,Email}Controller.php`, `Version2/Lpa/{User,Application}Controller.php`).
+ * (service-api `Controller/Version2/Auth/{Users,Password,Email}Controller.php`,
+ * `Version2/Lpa/{User,Application}Controller.php`).
  * Nothing here logs; api-client logs method, origin, status and time only.
  */
 import type { ApiClient, ApiCallOptions } from './api-client.ts';
@@ -38,12 +39,16 @@ function str(value: unknown, max = 200): string | null {
 }
 
 function tokenFrom(value: unknown): string {
-  if (typeof value !== 'string' || !TOKEN.test(value)) throw new CredentialBackendError('the API answered a token that is not one');
+  if (typeof value !== 'string' || !TOKEN.test(value))
+    throw new CredentialBackendError('the API answered a token that is not one');
   return value;
 }
 
 function expiryFrom(body: Json, now: number, fallbackSeconds: number): Date {
-  return parseApiDate(body.expiresAt) ?? new Date(now + (typeof body.expiresIn === 'number' ? body.expiresIn : fallbackSeconds) * 1000);
+  return (
+    parseApiDate(body.expiresAt) ??
+    new Date(now + (typeof body.expiresIn === 'number' ? body.expiresIn : fallbackSeconds) * 1000)
+  );
 }
 
 function nameFrom(value: unknown): PersonName | null {
@@ -75,7 +80,8 @@ function lpaFrom(value: unknown): LpaSummary | null {
   return {
     id: l.id,
     type,
-    donorName: name === null ? null : [name.title, name.first, name.last].filter((p) => p !== undefined && p !== '').join(' '),
+    donorName:
+      name === null ? null : [name.title, name.first, name.last].filter((p) => p !== undefined && p !== '').join(' '),
     updatedAt: parseApiDate(l.updatedAt),
     createdAt: parseApiDate(l.createdAt),
     completedAt: parseApiDate(l.completedAt),
@@ -98,14 +104,17 @@ export function createApiAccounts(options: ApiAccountsOptions): AccountsBackend 
     try {
       res = await lpaApi.call(method, path, callOptions);
     } catch (err) {
-      throw new CredentialBackendError(`${method} ${path.replace(/[0-9a-f]{32}/, ':id').split('?')[0] ?? ''} failed`, { cause: err });
+      throw new CredentialBackendError(`${method} ${path.replace(/[0-9a-f]{32}/, ':id').split('?')[0] ?? ''} failed`, {
+        cause: err,
+      });
     }
     if (res.status >= 500) throw new CredentialBackendError(`${method} answered ${String(res.status)}`);
     return res;
   }
 
   const trace = (traceId: string | undefined) => (traceId === undefined ? {} : { traceId });
-  const unexpected = (what: string, res: EgressResponse) => new CredentialBackendError(`${what} answered ${String(res.status)}`);
+  const unexpected = (what: string, res: EgressResponse) =>
+    new CredentialBackendError(`${what} answered ${String(res.status)}`);
 
   async function userResource(userId: string, authToken: string, traceId?: string): Promise<Json | null> {
     if (!USER_ID.test(userId)) return null;
@@ -120,7 +129,10 @@ export function createApiAccounts(options: ApiAccountsOptions): AccountsBackend 
     kind: 'api',
 
     async register(email, password, traceId) {
-      const res = await call('POST', '/v2/users', { json: { username: normaliseEmail(email), password }, ...trace(traceId) });
+      const res = await call('POST', '/v2/users', {
+        json: { username: normaliseEmail(email), password },
+        ...trace(traceId),
+      });
       const body = bodyOf(res);
       if (res.status === 200 && body !== null && typeof body.userId === 'string' && USER_ID.test(body.userId)) {
         return { outcome: 'created', userId: body.userId, activationToken: tokenFrom(body.activation_token) };
@@ -141,11 +153,15 @@ export function createApiAccounts(options: ApiAccountsOptions): AccountsBackend 
     },
 
     async requestPasswordReset(email, traceId) {
-      const res = await call('POST', '/v2/users/password-reset', { json: { username: normaliseEmail(email) }, ...trace(traceId) });
+      const res = await call('POST', '/v2/users/password-reset', {
+        json: { username: normaliseEmail(email) },
+        ...trace(traceId),
+      });
       if (res.status === 404) return { outcome: 'unknown' };
       const body = bodyOf(res);
       if (res.status !== 200 || body === null) throw unexpected('POST /v2/users/password-reset', res);
-      if (body.token !== undefined) return { outcome: 'reset', token: tokenFrom(body.token), expiresAt: expiryFrom(body, now(), 86_400) };
+      if (body.token !== undefined)
+        return { outcome: 'reset', token: tokenFrom(body.token), expiresAt: expiryFrom(body, now(), 86_400) };
       return { outcome: 'not-activated', activationToken: tokenFrom(body.activation_token) };
     },
 
@@ -159,23 +175,35 @@ export function createApiAccounts(options: ApiAccountsOptions): AccountsBackend 
 
     async changePassword(userId, authToken, currentPassword, newPassword, traceId) {
       if (!USER_ID.test(userId)) return { ok: false, reason: 'invalid-token' };
-      const res = await call('POST', `/v2/users/${userId}/password`, { json: { currentPassword, newPassword }, token: authToken, ...trace(traceId) });
+      const res = await call('POST', `/v2/users/${userId}/password`, {
+        json: { currentPassword, newPassword },
+        token: authToken,
+        ...trace(traceId),
+      });
       const body = bodyOf(res);
-      if (res.status === 200 && body !== null) return { ok: true, token: tokenFrom(body.token), expiresAt: expiryFrom(body, now(), TOKEN_LIFETIME_SECONDS) };
+      if (res.status === 200 && body !== null)
+        return { ok: true, token: tokenFrom(body.token), expiresAt: expiryFrom(body, now(), TOKEN_LIFETIME_SECONDS) };
       const detail = detailOf(res);
       if (res.status === 401 && detail === 'invalid-user-credentials') return { ok: false, reason: 'wrong-password' };
-      if ((res.status === 401 || res.status === 400) && detail === 'invalid-new-password') return { ok: false, reason: 'invalid-password' };
+      if ((res.status === 401 || res.status === 400) && detail === 'invalid-new-password')
+        return { ok: false, reason: 'invalid-password' };
       if (res.status === 401 || res.status === 403 || res.status === 404) return { ok: false, reason: 'invalid-token' };
       throw unexpected('POST /v2/users/:id/password', res);
     },
 
     async requestEmailChange(userId, authToken, newEmail, traceId) {
       if (!USER_ID.test(userId)) return { ok: false, reason: 'invalid-token' };
-      const res = await call('POST', `/v2/users/${userId}/email`, { json: { newEmail: normaliseEmail(newEmail) }, token: authToken, ...trace(traceId) });
+      const res = await call('POST', `/v2/users/${userId}/email`, {
+        json: { newEmail: normaliseEmail(newEmail) },
+        token: authToken,
+        ...trace(traceId),
+      });
       const body = bodyOf(res);
-      if (res.status === 200 && body !== null) return { ok: true, token: tokenFrom(body.token), expiresAt: expiryFrom(body, now(), 86_400) };
+      if (res.status === 200 && body !== null)
+        return { ok: true, token: tokenFrom(body.token), expiresAt: expiryFrom(body, now(), 86_400) };
       const detail = detailOf(res);
-      if (res.status === 400 && detail === 'Email already exists for another user') return { ok: false, reason: 'email-taken' };
+      if (res.status === 400 && detail === 'Email already exists for another user')
+        return { ok: false, reason: 'email-taken' };
       if (res.status === 400 && detail === 'User already has this email') return { ok: false, reason: 'same-email' };
       if (res.status === 400) return { ok: false, reason: 'invalid-email' };
       if (res.status === 401 || res.status === 403 || res.status === 404) return { ok: false, reason: 'invalid-token' };
@@ -234,17 +262,22 @@ export function createApiAccounts(options: ApiAccountsOptions): AccountsBackend 
       if (!USER_ID.test(userId)) return null;
       // As Application::fetchLpaSummaries: search always, page and perPage when both are positive.
       const params = new URLSearchParams();
-      if (query.search !== undefined && query.search.trim() !== '') params.set('search', query.search.trim().slice(0, 200));
+      if (query.search !== undefined && query.search.trim() !== '')
+        params.set('search', query.search.trim().slice(0, 200));
       if (query.page > 0 && query.perPage > 0) {
         params.set('page', String(Math.floor(query.page)));
         params.set('perPage', String(Math.floor(query.perPage)));
       }
       const qs = params.toString();
-      const res = await call('GET', `/v2/user/${userId}/applications${qs === '' ? '' : `?${qs}`}`, { token: authToken, ...trace(traceId) });
+      const res = await call('GET', `/v2/user/${userId}/applications${qs === '' ? '' : `?${qs}`}`, {
+        token: authToken,
+        ...trace(traceId),
+      });
       if (res.status === 204) return { lpas: [], total: 0 };
       if (res.status === 401 || res.status === 403 || res.status === 404) return null;
       const body = bodyOf(res);
-      if (res.status !== 200 || body === null || !Array.isArray(body.applications) || typeof body.total !== 'number') throw unexpected('GET /v2/user/:id/applications', res);
+      if (res.status !== 200 || body === null || !Array.isArray(body.applications) || typeof body.total !== 'number')
+        throw unexpected('GET /v2/user/:id/applications', res);
       const lpas = body.applications.map(lpaFrom).filter((l): l is LpaSummary => l !== null);
       return { lpas, total: body.total };
     },

@@ -19,7 +19,11 @@ export const API_USER_AGENT = 'LPA-FRONT';
  * with the headers to send. Declared here so backends import nothing of platform (ADR 0029).
  */
 export interface OutboundTracer {
-  outbound<T>(name: string, parent: string | undefined, fn: (headers: Record<string, string>) => Promise<T>): Promise<T>;
+  outbound<T>(
+    name: string,
+    parent: string | undefined,
+    fn: (headers: Record<string, string>) => Promise<T>,
+  ): Promise<T>;
 }
 
 export interface ApiCallOptions {
@@ -105,7 +109,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const { egress, tracing } = options;
 
   function urlFor(path: string): URL {
-    if (!PATH.test(path) || path.split(/[/?]/).includes('..')) throw new Error(`api-client: not a valid API path: ${path}`);
+    if (!PATH.test(path) || path.split(/[/?]/).includes('..'))
+      throw new Error(`api-client: not a valid API path: ${path}`);
     return new URL(prefix + path, baseUrl.origin);
   }
 
@@ -115,13 +120,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       'user-agent': API_USER_AGENT,
     };
     if (callOptions.json !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
-    if (callOptions.traceId !== undefined && HEADER_VALUE.test(callOptions.traceId)) headers['x-trace-id'] = callOptions.traceId;
+    if (callOptions.traceId !== undefined && HEADER_VALUE.test(callOptions.traceId))
+      headers['x-trace-id'] = callOptions.traceId;
     if (callOptions.token !== undefined) {
-      if (!HEADER_VALUE.test(callOptions.token)) throw new Error('api-client: token has characters a header cannot carry');
+      if (!HEADER_VALUE.test(callOptions.token))
+        throw new Error('api-client: token has characters a header cannot carry');
       headers.token = callOptions.token;
     }
     if (callOptions.checkedToken !== undefined) {
-      if (!HEADER_VALUE.test(callOptions.checkedToken)) throw new Error('api-client: token has characters a header cannot carry');
+      if (!HEADER_VALUE.test(callOptions.checkedToken))
+        throw new Error('api-client: token has characters a header cannot carry');
       headers.checkedtoken = callOptions.checkedToken;
     }
     if (callOptions.idempotencyKey !== undefined) {
@@ -130,11 +138,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       headers['idempotency-key'] = `"${callOptions.idempotencyKey}"`;
     }
     const url = urlFor(path);
-    const send = (extra: Record<string, string>): Promise<EgressResponse> => egress.request(url, {
-      method,
-      headers: { ...headers, ...extra },
-      ...(callOptions.json === undefined ? {} : { json: callOptions.json }),
-    });
+    const send = (extra: Record<string, string>): Promise<EgressResponse> =>
+      egress.request(url, {
+        method,
+        headers: { ...headers, ...extra },
+        ...(callOptions.json === undefined ? {} : { json: callOptions.json }),
+      });
     if (tracing === undefined) return send({});
     return tracing.outbound(`${method} ${spanPath(path)}`, callOptions.parentTrace, send);
   }
@@ -149,11 +158,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         json: idempotencyKey === undefined ? payload : { ...payload, idempotencyKey },
         ...postOptions,
       });
-      if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `POST /user-feedback answered ${String(res.status)}`);
+      if (res.status < 200 || res.status > 299)
+        throw new ApiError(res.status, `POST /user-feedback answered ${String(res.status)}`);
     },
     async ping() {
       const res = await call('GET', '/ping');
-      if (res.status < 200 || res.status > 299) throw new ApiError(res.status, `GET /ping answered ${String(res.status)}`);
+      if (res.status < 200 || res.status > 299)
+        throw new ApiError(res.status, `GET /ping answered ${String(res.status)}`);
     },
     close: () => {
       egress.close();
@@ -168,11 +179,22 @@ export interface ApiClientConfig {
 }
 
 /** The client for the configured API, with its own egress limited to the API's origin. */
-export function apiClientFor(config: ApiClientConfig, logger: EgressLogger, timeoutMs = 10_000, tracing?: OutboundTracer): ApiClient {
+export function apiClientFor(
+  config: ApiClientConfig,
+  logger: EgressLogger,
+  timeoutMs = 10_000,
+  tracing?: OutboundTracer,
+): ApiClient {
   const host = config.apiBaseUrl.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const egress = createEgress({
     allowedOrigins: [config.apiBaseUrl.origin],
-    allowPrivateFor: config.egressAllowPrivate.filter((h) => h.trim().replace(/^\[|\]$/g, '').toLowerCase() === host),
+    allowPrivateFor: config.egressAllowPrivate.filter(
+      (h) =>
+        h
+          .trim()
+          .replace(/^\[|\]$/g, '')
+          .toLowerCase() === host,
+    ),
     timeoutMs,
     maxResponseBytes: 1024 * 1024,
     logger,

@@ -12,7 +12,12 @@ import { parseApiDate, phpIsoDate } from './credentials.ts';
 const USER_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const TOKEN = 'T0kenT0kenT0kenT0kenT0kenT0kenT0kenT0kenT0k';
 
-interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: unknown }
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: unknown;
+}
 
 /** A tiny stand-in for the LPA API on 127.0.0.1, answering as the real one does. */
 function fakeApi(seen: Seen[], state: { status?: number; user: Record<string, unknown> }) {
@@ -27,26 +32,53 @@ function fakeApi(seen: Seen[], state: { status?: number; user: Record<string, un
         res.writeHead(status, { 'content-type': type });
         res.end(JSON.stringify(payload));
       };
-      if (state.status !== undefined) { send(state.status, { detail: 'boom' }); return; }
+      if (state.status !== undefined) {
+        send(state.status, { detail: 'boom' });
+        return;
+      }
       const b = (body ?? {}) as Record<string, unknown>;
       if (req.url === '/v2/authenticate' && 'authToken' in b) {
         // eslint-disable-next-line security/detect-possible-timing-attacks -- a test double, not a check
-        if (b.authToken === TOKEN) send(200, { userId: USER_ID, token: TOKEN, expiresIn: 4500, expiresAt: '2026-08-21T15:35:00+0000' });
-        else send(401, { type: 'x', title: 'Unauthorized', status: 401, detail: 'invalid-token' }, 'application/problem+json');
+        if (b.authToken === TOKEN)
+          send(200, { userId: USER_ID, token: TOKEN, expiresIn: 4500, expiresAt: '2026-08-21T15:35:00+0000' });
+        else
+          send(
+            401,
+            { type: 'x', title: 'Unauthorized', status: 401, detail: 'invalid-token' },
+            'application/problem+json',
+          );
         return;
       }
       if (req.url === '/v2/authenticate') {
         const outcomes: Record<string, string> = {
-          'locked@example.com': 'account-locked/max-login-attempts', 'locking@example.com': 'invalid-user-credentials/account-locked',
-          'inactive@example.com': 'account-not-active', 'nobody@example.com': 'user-not-found', 'weird@example.com': 'something-new',
+          'locked@example.com': 'account-locked/max-login-attempts',
+          'locking@example.com': 'invalid-user-credentials/account-locked',
+          'inactive@example.com': 'account-not-active',
+          'nobody@example.com': 'user-not-found',
+          'weird@example.com': 'something-new',
         };
         const detail = typeof b.username === 'string' ? outcomes[b.username] : undefined;
-        if (detail !== undefined) { send(401, { type: 'x', title: 'Unauthorized', status: 401, detail }, 'application/problem+json'); return; }
-        if (b.username === 'ada@example.com' && b.password === 'right password') {
-          send(200, { userId: USER_ID, username: 'ada@example.com', last_login: '2026-08-20T09:00:00+0000', inactivityFlagsCleared: false, token: TOKEN, expiresIn: 4500, expiresAt: '2026-08-21T14:20:00+0000' });
+        if (detail !== undefined) {
+          send(401, { type: 'x', title: 'Unauthorized', status: 401, detail }, 'application/problem+json');
           return;
         }
-        send(401, { type: 'x', title: 'Unauthorized', status: 401, detail: 'invalid-user-credentials' }, 'application/problem+json');
+        if (b.username === 'ada@example.com' && b.password === 'right password') {
+          send(200, {
+            userId: USER_ID,
+            username: 'ada@example.com',
+            last_login: '2026-08-20T09:00:00+0000',
+            inactivityFlagsCleared: false,
+            token: TOKEN,
+            expiresIn: 4500,
+            expiresAt: '2026-08-21T14:20:00+0000',
+          });
+          return;
+        }
+        send(
+          401,
+          { type: 'x', title: 'Unauthorized', status: 401, detail: 'invalid-user-credentials' },
+          'application/problem+json',
+        );
         return;
       }
       if (req.url === '/v2/session-set-expiry' && req.method === 'POST') {
@@ -58,9 +90,19 @@ function fakeApi(seen: Seen[], state: { status?: number; user: Record<string, un
       }
       if (req.url === `/v2/user/${USER_ID}`) {
         // eslint-disable-next-line security/detect-possible-timing-attacks -- a test double, not a check
-        if (req.headers.token !== TOKEN) { send(401, { detail: 'no' }); return; }
-        if (req.method === 'GET') { send(200, state.user); return; }
-        if (req.method === 'PUT') { state.user = b; send(200, b); return; }
+        if (req.headers.token !== TOKEN) {
+          send(401, { detail: 'no' });
+          return;
+        }
+        if (req.method === 'GET') {
+          send(200, state.user);
+          return;
+        }
+        if (req.method === 'PUT') {
+          state.user = b;
+          send(200, b);
+          return;
+        }
       }
       send(404, { detail: 'not found' });
     });
@@ -70,7 +112,15 @@ function fakeApi(seen: Seen[], state: { status?: number; user: Record<string, un
 describe('API credential backend', () => {
   const seen: Seen[] = [];
   const state: { status?: number; user: Record<string, unknown> } = {
-    user: { id: USER_ID, createdAt: '2020-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', name: { title: 'Ms', first: 'Ada', last: 'Lovelace' }, email: { address: 'ada@example.com' }, dob: null, address: { address1: '1 Road' } },
+    user: {
+      id: USER_ID,
+      createdAt: '2020-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      name: { title: 'Ms', first: 'Ada', last: 'Lovelace' },
+      email: { address: 'ada@example.com' },
+      dob: null,
+      address: { address1: '1 Road' },
+    },
   };
   let server: http.Server;
   let api: ApiClient;
@@ -80,13 +130,23 @@ describe('API credential backend', () => {
     server = fakeApi(seen, state);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const origin = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-    const egress = createEgress({ allowedOrigins: [origin], allowPrivateFor: ['127.0.0.1'], timeoutMs: 2000, maxResponseBytes: 65536, logger: { debug: () => undefined } });
+    const egress = createEgress({
+      allowedOrigins: [origin],
+      allowPrivateFor: ['127.0.0.1'],
+      timeoutMs: 2000,
+      maxResponseBytes: 65536,
+      logger: { debug: () => undefined },
+    });
     api = createApiClient({ baseUrl: origin, egress });
     backend = createApiCredentials({ api });
   });
   after(async () => {
     api.close();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   });
 
   test('sign-in: POST /v2/authenticate with the lowercased username, result mapped', async () => {
@@ -106,20 +166,34 @@ describe('API credential backend', () => {
 
   test('failure codes map like the live front', async () => {
     const table: [string, string][] = [
-      ['ada@example.com', 'authentication-failed'], ['nobody@example.com', 'authentication-failed'], ['weird@example.com', 'authentication-failed'],
-      ['locked@example.com', 'locked'], ['locking@example.com', 'locked'], ['inactive@example.com', 'not-activated'],
+      ['ada@example.com', 'authentication-failed'],
+      ['nobody@example.com', 'authentication-failed'],
+      ['weird@example.com', 'authentication-failed'],
+      ['locked@example.com', 'locked'],
+      ['locking@example.com', 'locked'],
+      ['inactive@example.com', 'not-activated'],
     ];
-    for (const [email, reason] of table) assert.deepEqual(await backend.authenticate(email, 'wrong', 't'), { ok: false, reason }, email);
+    for (const [email, reason] of table)
+      assert.deepEqual(await backend.authenticate(email, 'wrong', 't'), { ok: false, reason }, email);
     assert.equal(Object.keys(API_FAILURE_CODES).length, 6);
     state.status = 500;
-    assert.deepEqual(await backend.authenticate('ada@example.com', 'right password', 't'), { ok: false, reason: 'api-error' });
+    assert.deepEqual(await backend.authenticate('ada@example.com', 'right password', 't'), {
+      ok: false,
+      reason: 'api-error',
+    });
     assert.deepEqual(await backend.refresh(TOKEN, 't'), { ok: false, reason: 'api-error' });
     await assert.rejects(backend.getUser(USER_ID, TOKEN));
     delete state.status;
   });
 
   test('an unreachable API is an api-error, not a crash', async () => {
-    const egress = createEgress({ allowedOrigins: ['http://127.0.0.1:9'], allowPrivateFor: ['127.0.0.1'], timeoutMs: 500, maxResponseBytes: 1024, logger: { debug: () => undefined } });
+    const egress = createEgress({
+      allowedOrigins: ['http://127.0.0.1:9'],
+      allowPrivateFor: ['127.0.0.1'],
+      timeoutMs: 500,
+      maxResponseBytes: 1024,
+      logger: { debug: () => undefined },
+    });
     const down = createApiCredentials({ api: createApiClient({ baseUrl: 'http://127.0.0.1:9', egress }) });
     assert.deepEqual(await down.authenticate('ada@example.com', 'x', 't'), { ok: false, reason: 'api-error' });
     assert.deepEqual(await down.refresh(TOKEN, 't'), { ok: false, reason: 'api-error' });
@@ -147,7 +221,11 @@ describe('API credential backend', () => {
     state.status = 500;
     assert.equal(await backend.revoke(TOKEN, 't'), false, 'an outage is reported, not thrown');
     delete state.status;
-    assert.equal(await backend.revoke('bad\r\nheader', 't'), false, 'a token no header can carry is refused before sending');
+    assert.equal(
+      await backend.revoke('bad\r\nheader', 't'),
+      false,
+      'a token no header can carry is refused before sending',
+    );
   });
 
   test('details and name change through GET/PUT /v2/user/:id with the Token header', async () => {

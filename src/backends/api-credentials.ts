@@ -16,7 +16,14 @@
  */
 import type { ApiClient } from './api-client.ts';
 import type { EgressResponse } from './egress.ts';
-import type { AuthFailureReason, AuthenticateResult, CredentialBackend, PersonName, RefreshResult, UserDetails } from './credentials.ts';
+import type {
+  AuthFailureReason,
+  AuthenticateResult,
+  CredentialBackend,
+  PersonName,
+  RefreshResult,
+  UserDetails,
+} from './credentials.ts';
 import { CredentialBackendError, TOKEN_LIFETIME_SECONDS, normaliseEmail, parseApiDate } from './credentials.ts';
 
 /** The API's 401 `detail` codes and what the front tells the user. */
@@ -32,7 +39,9 @@ export const API_FAILURE_CODES: Readonly<Record<string, AuthFailureReason>> = {
 const USER_ID = /^[0-9a-f]{32}$/;
 
 function record(value: unknown): Record<string, unknown> | null {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 function bodyOf(res: Pick<EgressResponse, 'json'>): Record<string, unknown> | null {
@@ -46,7 +55,10 @@ function bodyOf(res: Pick<EgressResponse, 'json'>): Record<string, unknown> | nu
 function expiryFrom(body: Record<string, unknown>, now: number): Date {
   const at = parseApiDate(body.expiresAt);
   if (at !== null) return at;
-  const seconds = typeof body.expiresIn === 'number' && body.expiresIn > 0 && body.expiresIn <= 86_400 ? body.expiresIn : TOKEN_LIFETIME_SECONDS;
+  const seconds =
+    typeof body.expiresIn === 'number' && body.expiresIn > 0 && body.expiresIn <= 86_400
+      ? body.expiresIn
+      : TOKEN_LIFETIME_SECONDS;
   return new Date(now + seconds * 1000);
 }
 
@@ -73,7 +85,11 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
   const { api } = options;
   const now = options.now ?? Date.now;
 
-  async function userResource(userId: string, token: string, traceId: string | undefined): Promise<Record<string, unknown> | null> {
+  async function userResource(
+    userId: string,
+    token: string,
+    traceId: string | undefined,
+  ): Promise<Record<string, unknown> | null> {
     if (!USER_ID.test(userId)) return null;
     let res;
     try {
@@ -94,7 +110,10 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
     async authenticate(email: string, password: string, traceId: string): Promise<AuthenticateResult> {
       let res;
       try {
-        res = await api.call('POST', '/v2/authenticate', { json: { username: normaliseEmail(email), password }, traceId });
+        res = await api.call('POST', '/v2/authenticate', {
+          json: { username: normaliseEmail(email), password },
+          traceId,
+        });
       } catch {
         return { ok: false, reason: 'api-error' };
       }
@@ -102,10 +121,22 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
       if (res.status === 200 && body !== null) {
         const userId = body.userId;
         const token = body.token;
-        if (typeof userId !== 'string' || !USER_ID.test(userId) || typeof token !== 'string' || token.length < 16 || token.length > 256) {
+        if (
+          typeof userId !== 'string' ||
+          !USER_ID.test(userId) ||
+          typeof token !== 'string' ||
+          token.length < 16 ||
+          token.length > 256
+        ) {
           return { ok: false, reason: 'api-error' };
         }
-        return { ok: true, userId, token, expiresAt: expiryFrom(body, now()), lastLogin: parseApiDate(body.last_login) };
+        return {
+          ok: true,
+          userId,
+          token,
+          expiresAt: expiryFrom(body, now()),
+          lastLogin: parseApiDate(body.last_login),
+        };
       }
       if (res.status >= 500 || res.status === 200) return { ok: false, reason: 'api-error' };
       const detail = typeof body?.detail === 'string' ? body.detail : '';
@@ -128,7 +159,11 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
     async revoke(token: string, traceId: string): Promise<boolean> {
       let res;
       try {
-        res = await api.call('POST', '/v2/session-set-expiry', { json: { expireInSeconds: 0 }, checkedToken: token, traceId });
+        res = await api.call('POST', '/v2/session-set-expiry', {
+          json: { expireInSeconds: 0 },
+          checkedToken: token,
+          traceId,
+        });
       } catch {
         return false;
       }
@@ -137,14 +172,17 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
       // now; `{valid: false, problem}`: already expired or unknown.
       const body = bodyOf(res);
       if (body === null) return false;
-      return body.valid === false || (body.valid === true && typeof body.remainingSeconds === 'number' && body.remainingSeconds <= 1);
+      return (
+        body.valid === false ||
+        (body.valid === true && typeof body.remainingSeconds === 'number' && body.remainingSeconds <= 1)
+      );
     },
 
     async getUser(userId: string, token: string, traceId?: string): Promise<UserDetails | null> {
       const body = await userResource(userId, token, traceId);
       if (body === null) return null;
       // The API's email is `{address}` (MakeShared EmailAddress); accept a plain string too.
-      const email = typeof body.email === 'string' ? body.email : str(record(body.email)?.address, 320) ?? '';
+      const email = typeof body.email === 'string' ? body.email : (str(record(body.email)?.address, 320) ?? '');
       return {
         id: userId,
         email,
@@ -161,12 +199,17 @@ export function createApiCredentials(options: ApiCredentialsOptions): Credential
       const updated = { ...current, name: { title: name.title ?? null, first: name.first, last: name.last } };
       let res;
       try {
-        res = await api.call('PUT', `/v2/user/${userId}`, { json: updated, token, ...(traceId === undefined ? {} : { traceId }) });
+        res = await api.call('PUT', `/v2/user/${userId}`, {
+          json: updated,
+          token,
+          ...(traceId === undefined ? {} : { traceId }),
+        });
       } catch (err) {
         throw new CredentialBackendError('PUT /v2/user failed', { cause: err });
       }
       if (res.status === 401 || res.status === 403 || res.status === 404) return false;
-      if (res.status < 200 || res.status > 299) throw new CredentialBackendError(`PUT /v2/user answered ${String(res.status)}`);
+      if (res.status < 200 || res.status > 299)
+        throw new CredentialBackendError(`PUT /v2/user answered ${String(res.status)}`);
       return true;
     },
 

@@ -64,7 +64,7 @@ for (const transport of ['unix', 'tcp'] as const) {
   });
 }
 
-test('a stream over clamd\'s StreamMaxLength is an error, never clean', async (t) => {
+test("a stream over clamd's StreamMaxLength is an error, never clean", async (t) => {
   const clamd = await startClamd({ streamMaxBytes: 1024 * 1024 });
   t.after(() => clamd.stop());
   const r = await clientFor(clamd.address).scan(pieces(Buffer.alloc(3 * 1024 * 1024, 0x20)));
@@ -84,30 +84,79 @@ test('no CLAMD_ADDRESS: not configured, every scan unavailable', async () => {
 /** A fake daemon on loopback that answers with `behave`, for the answers a real clamd rarely gives. */
 async function fakeClamd(behave: (socket: net.Socket) => void): Promise<{ address: string; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => { sockets.add(s); s.on('error', () => s.destroy()); behave(s); });
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => s.destroy());
+    behave(s);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   return {
     address: `tcp://127.0.0.1:${port}`,
-    close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
 test('hung, silent, garbled or closing daemons are never clean', async (t) => {
   const cases: { name: string; behave: (s: net.Socket) => void; status: string }[] = [
-    { name: 'never answers', behave: (s) => { s.resume(); }, status: 'unavailable' },
-    { name: 'closes without a word', behave: (s) => { s.once('data', () => s.destroy()); }, status: 'unavailable' },
-    { name: 'answers ERROR', behave: (s) => { s.once('data', () => s.end('INSTREAM: Can\'t allocate memory ERROR\0')); }, status: 'error' },
-    { name: 'answers something else', behave: (s) => { s.once('data', () => s.end('stream: OK-ish\0')); }, status: 'error' },
+    {
+      name: 'never answers',
+      behave: (s) => {
+        s.resume();
+      },
+      status: 'unavailable',
+    },
+    {
+      name: 'closes without a word',
+      behave: (s) => {
+        s.once('data', () => s.destroy());
+      },
+      status: 'unavailable',
+    },
+    {
+      name: 'answers ERROR',
+      behave: (s) => {
+        s.once('data', () => s.end("INSTREAM: Can't allocate memory ERROR\0"));
+      },
+      status: 'error',
+    },
+    {
+      name: 'answers something else',
+      behave: (s) => {
+        s.once('data', () => s.end('stream: OK-ish\0'));
+      },
+      status: 'error',
+    },
     // Then stops reading, so the client has to wait for the socket to drain and sees the answer mid-stream.
-    { name: 'answers OK before the end of the stream', behave: (s) => { s.once('data', () => { s.write('stream: OK\0'); s.pause(); }); }, status: 'error' },
-    { name: 'floods without a NUL', behave: (s) => { s.once('data', () => s.write(Buffer.alloc(10_000, 0x41))); }, status: 'unavailable' },
+    {
+      name: 'answers OK before the end of the stream',
+      behave: (s) => {
+        s.once('data', () => {
+          s.write('stream: OK\0');
+          s.pause();
+        });
+      },
+      status: 'error',
+    },
+    {
+      name: 'floods without a NUL',
+      behave: (s) => {
+        s.once('data', () => s.write(Buffer.alloc(10_000, 0x41)));
+      },
+      status: 'unavailable',
+    },
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {
       const fake = await fakeClamd(c.behave);
       try {
-        const r = await clientFor(fake.address, 300).scan(pieces(Buffer.alloc(200_000, 1), Buffer.alloc(16 * 1024 * 1024)));
+        const r = await clientFor(fake.address, 300).scan(
+          pieces(Buffer.alloc(200_000, 1), Buffer.alloc(16 * 1024 * 1024)),
+        );
         assert.equal(r.status, c.status, JSON.stringify(r));
       } finally {
         await fake.close();
@@ -118,7 +167,10 @@ test('hung, silent, garbled or closing daemons are never clean', async (t) => {
 
 test('reply and version parsing', () => {
   assert.deepEqual(parseScanReply('stream: OK'), { status: 'clean' });
-  assert.deepEqual(parseScanReply('stream: Win.Test.EICAR_HDB-1 FOUND'), { status: 'infected', signature: 'Win.Test.EICAR_HDB-1' });
+  assert.deepEqual(parseScanReply('stream: Win.Test.EICAR_HDB-1 FOUND'), {
+    status: 'infected',
+    signature: 'Win.Test.EICAR_HDB-1',
+  });
   assert.equal(parseScanReply('INSTREAM size limit exceeded. ERROR').status, 'error');
   assert.equal(parseScanReply('').status, 'error');
   assert.equal(parseScanReply('stream: OK ').status, 'error');
@@ -126,6 +178,10 @@ test('reply and version parsing', () => {
   assert.equal(v?.engine, 'ClamAV 1.4.6');
   assert.equal(v.databaseVersion, 27123);
   assert.equal(v.databaseDate?.toISOString(), '2026-12-04T08:35:00.000Z');
-  assert.deepEqual(parseVersion('ClamAV 1.4.6'), { engine: 'ClamAV 1.4.6', databaseVersion: undefined, databaseDate: undefined });
+  assert.deepEqual(parseVersion('ClamAV 1.4.6'), {
+    engine: 'ClamAV 1.4.6',
+    databaseVersion: undefined,
+    databaseDate: undefined,
+  });
   assert.equal(parseVersion('PONG'), undefined);
 });

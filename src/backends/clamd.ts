@@ -15,15 +15,22 @@ export type ScanResult =
   | { readonly status: 'clean' }
   /** clamd matched a signature: reject and delete the file, audit-log the signature. */
   | { readonly status: 'infected'; readonly signature: string }
-  /** clamd answered, but not with a verdict (size limit, parse error): the file is not clean; scanning again will not help. */
+  /**
+   * clamd answered, but not with a verdict (size limit, parse error): the file is not clean; scanning again will not
+   * help.
+   */
   | { readonly status: 'error'; readonly reason: string }
-  /** clamd could not be asked (unset, down, timed out, connection dropped): the file stays unchecked; try again later. */
+  /**
+   * clamd could not be asked (unset, down, timed out, connection dropped): the file stays unchecked; try again later.
+   */
   | { readonly status: 'unavailable'; readonly reason: string };
 
 export interface ClamdVersion {
   /** e.g. "ClamAV 1.4.6". */
   readonly engine: string;
-  /** Signature database version and build time, when clamd reports them (official databases do; a local one may not). */
+  /**
+   * Signature database version and build time, when clamd reports them (official databases do; a local one may not).
+   */
   readonly databaseVersion: number | undefined;
   readonly databaseDate: Date | undefined;
 }
@@ -52,7 +59,8 @@ const MAX_REPLY_BYTES = 4096;
 export function createClamd(opts: ClamdOptions): Clamd {
   const { address, timeoutMs } = opts;
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 0x7fffffff) throw new RangeError('chunkBytes out of range');
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 0x7fffffff)
+    throw new RangeError('chunkBytes out of range');
 
   return {
     configured: address !== undefined,
@@ -132,9 +140,10 @@ interface Conversation {
 /** Connects within the timeout; a string is why it could not. */
 function open(address: ClamdAddress, timeoutMs: number): Promise<Conversation | string> {
   return new Promise((resolve) => {
-    const socket = address.kind === 'unix'
-      ? net.connect({ path: address.path })
-      : net.connect({ host: address.host, port: address.port });
+    const socket =
+      address.kind === 'unix'
+        ? net.connect({ path: address.path })
+        : net.connect({ host: address.host, port: address.port });
     let received = Buffer.alloc(0);
     let failure: string | undefined;
     let answered: string | undefined;
@@ -168,10 +177,14 @@ function open(address: ClamdAddress, timeoutMs: number): Promise<Conversation | 
     socket.on('error', (err: NodeJS.ErrnoException) => fail(`clamd connection failed: ${err.code ?? err.message}`));
     socket.once('connect', () => {
       const settled = (): boolean => answered !== undefined || failure !== undefined;
-      const until = (done: () => boolean): Promise<void> => new Promise((r) => {
-        const check = (): void => { if (done()) r(); else waiters.push(check); };
-        check();
-      });
+      const until = (done: () => boolean): Promise<void> =>
+        new Promise((r) => {
+          const check = (): void => {
+            if (done()) r();
+            else waiters.push(check);
+          };
+          check();
+        });
       const conversation: Conversation = {
         settled,
         async write(data) {
@@ -196,6 +209,8 @@ function open(address: ClamdAddress, timeoutMs: number): Promise<Conversation | 
       resolve(conversation);
     });
     // A failure before 'connect' resolves the promise with the reason instead.
-    waiters.push(() => { if (failure !== undefined) resolve(failure); });
+    waiters.push(() => {
+      if (failure !== undefined) resolve(failure);
+    });
   });
 }

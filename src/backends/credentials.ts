@@ -21,13 +21,13 @@ export type AuthFailureReason = 'authentication-failed' | 'locked' | 'not-activa
 
 export type AuthenticateResult =
   | {
-    readonly ok: true;
-    readonly userId: string;
-    readonly token: string;
-    readonly expiresAt: Date;
-    /** The sign-in before this one; null on the first. */
-    readonly lastLogin: Date | null;
-  }
+      readonly ok: true;
+      readonly userId: string;
+      readonly token: string;
+      readonly expiresAt: Date;
+      /** The sign-in before this one; null on the first. */
+      readonly lastLogin: Date | null;
+    }
   | { readonly ok: false; readonly reason: AuthFailureReason };
 
 export type RefreshResult =

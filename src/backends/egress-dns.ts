@@ -35,13 +35,22 @@ export function pinnedLookup(addresses: readonly CheckedAddress[]) {
       callback(err, '', 0);
       return;
     }
-    if (options.all) callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+    if (options.all)
+      callback(
+        null,
+        usable.map((a) => ({ address: a.address, family: a.family })),
+      );
     else callback(null, first.address, first.family);
   };
 }
 
 /** The host's addresses, each checked: all public, or all of PRIVATE_OK when the host may be private. */
-export async function resolveAndCheck(host: string, mayBePrivate: boolean, resolve: Resolver, deadline: Deadline): Promise<CheckedAddress[]> {
+export async function resolveAndCheck(
+  host: string,
+  mayBePrivate: boolean,
+  resolve: Resolver,
+  deadline: Deadline,
+): Promise<CheckedAddress[]> {
   let addresses: string[];
   if (net.isIP(host) !== 0) {
     addresses = [host];

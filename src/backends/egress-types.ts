@@ -1,12 +1,7 @@
 // What egress.ts offers its callers: the options, the request and response shapes, and its one error type.
 
 export type EgressErrorCode =
-  | 'ORIGIN_NOT_ALLOWED'
-  | 'ADDRESS_NOT_ALLOWED'
-  | 'TIMEOUT'
-  | 'TOO_LARGE'
-  | 'NETWORK'
-  | 'REDIRECT_REFUSED';
+  'ORIGIN_NOT_ALLOWED' | 'ADDRESS_NOT_ALLOWED' | 'TIMEOUT' | 'TOO_LARGE' | 'NETWORK' | 'REDIRECT_REFUSED';
 
 export class EgressError extends Error {
   readonly code: EgressErrorCode;

@@ -60,7 +60,13 @@ const apiHandler: http.RequestListener = (req, res) => {
         return;
       case '/echo':
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ method: req.method, type: req.headers['content-type'] ?? null, body: JSON.parse(body) as unknown }));
+        res.end(
+          JSON.stringify({
+            method: req.method,
+            type: req.headers['content-type'] ?? null,
+            body: JSON.parse(body) as unknown,
+          }),
+        );
         return;
       case '/headers':
         res.setHeader('content-type', 'application/json');
@@ -350,7 +356,9 @@ describe('resolved addresses are checked before connecting', () => {
   });
 
   test('a resolver failure or an empty answer is a NETWORK error', async () => {
-    const strict = createEgress(options({ allowedOrigins: ['http://unknown.test', 'http://nothing.test'], allowPrivateFor: [] }));
+    const strict = createEgress(
+      options({ allowedOrigins: ['http://unknown.test', 'http://nothing.test'], allowPrivateFor: [] }),
+    );
     try {
       await rejectsWith(strict.request('http://unknown.test/'), 'NETWORK');
       await rejectsWith(strict.request('http://nothing.test/'), 'NETWORK');
@@ -415,9 +423,7 @@ describe('limits', () => {
   });
 
   test('a DNS look-up that hangs counts against the same deadline', async () => {
-    const quick = createEgress(
-      options({ timeoutMs: 150, resolve: () => new Promise<string[]>(() => undefined) }),
-    );
+    const quick = createEgress(options({ timeoutMs: 150, resolve: () => new Promise<string[]>(() => undefined) }));
     try {
       await rejectsWith(quick.request(`http://api.test:${api.port}/hello`), 'TIMEOUT');
     } finally {
@@ -490,7 +496,10 @@ describe('configuration is validated at creation', () => {
     ['an origin with userinfo', { allowedOrigins: ['https://u:p@api.example'] }],
     ['a non-http origin', { allowedOrigins: ['ftp://api.example'] }],
     ['not a URL', { allowedOrigins: ['api.example'] }],
-    ['allowPrivateFor naming no allowed host', { allowedOrigins: ['https://api.example'], allowPrivateFor: ['api.exampel'] }],
+    [
+      'allowPrivateFor naming no allowed host',
+      { allowedOrigins: ['https://api.example'], allowPrivateFor: ['api.exampel'] },
+    ],
     ['a zero timeout', { timeoutMs: 0 }],
     ['a zero size cap', { maxResponseBytes: 0 }],
   ];

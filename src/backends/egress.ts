@@ -24,7 +24,14 @@ import { EgressError } from './egress-types.ts';
 // alone opens connections (the outbound lint, ADR 0029).
 export type { AddressCategory } from './egress-addresses.ts';
 export { classifyAddress, nonPublicBlockList } from './egress-addresses.ts';
-export type { Egress, EgressErrorCode, EgressLogger, EgressOptions, EgressRequestInit, EgressResponse } from './egress-types.ts';
+export type {
+  Egress,
+  EgressErrorCode,
+  EgressLogger,
+  EgressOptions,
+  EgressRequestInit,
+  EgressResponse,
+} from './egress-types.ts';
 export { EgressError } from './egress-types.ts';
 
 function toHeaders(res: http.IncomingMessage): Headers {
@@ -83,8 +90,6 @@ export function createEgress(options: EgressOptions): Egress {
     ...(options.ca === undefined ? {} : { ca: options.ca }),
   });
 
-
-
   function once(
     url: URL,
     method: string,
@@ -100,9 +105,10 @@ export function createEgress(options: EgressOptions): Egress {
         settled = true;
         if (err instanceof EgressError) rejectPromise(err);
         else if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_IP_BLOCKED') {
-          rejectPromise(new EgressError('ADDRESS_NOT_ALLOWED', `${url.hostname} connects to a blocked address`, { cause: err }));
-        }
-        else if (deadline.signal.aborted) rejectPromise(abortReason(deadline.signal));
+          rejectPromise(
+            new EgressError('ADDRESS_NOT_ALLOWED', `${url.hostname} connects to a blocked address`, { cause: err }),
+          );
+        } else if (deadline.signal.aborted) rejectPromise(abortReason(deadline.signal));
         else rejectPromise(new EgressError('NETWORK', `request to ${url.origin} failed`, { cause: err }));
       };
       const isHttps = url.protocol === 'https:';

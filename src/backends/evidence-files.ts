@@ -106,28 +106,49 @@ function toFile(row: Row): EvidenceFile {
 
 export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): EvidenceFiles {
   const db = () => store.db;
-  const all = (sql: string, ...params: (string | number | null)[]): EvidenceFile[] => db().prepare(sql).all(...params).map((r) => toFile(r as Row));
+  const all = (sql: string, ...params: (string | number | null)[]): EvidenceFile[] =>
+    db()
+      .prepare(sql)
+      .all(...params)
+      .map((r) => toFile(r as Row));
   return {
     reserve(userId, userHash, displayName, max, now) {
       return store.transaction(() => {
-        const row = db().prepare("SELECT count(*) AS n FROM evidence_files WHERE user_id = ? AND status != 'rejected'").get(userId) as Row | undefined;
+        const row = db()
+          .prepare("SELECT count(*) AS n FROM evidence_files WHERE user_id = ? AND status != 'rejected'")
+          .get(userId) as Row | undefined;
         if ((num(row ?? {}, 'n') ?? 0) >= max) return undefined;
         const id = randomUUID();
-        db().prepare("INSERT INTO evidence_files (id, user_id, user_hash, display_name, status, created_at) VALUES (?, ?, ?, ?, 'receiving', ?)").run(id, userId, userHash, displayName, now);
+        db()
+          .prepare(
+            'INSERT INTO evidence_files (id, user_id, user_hash, display_name, status, created_at) ' +
+              "VALUES (?, ?, ?, ?, 'receiving', ?)",
+          )
+          .run(id, userId, userHash, displayName, now);
         return id;
       });
     },
     stored(id, storageKey, mediaType, bytes) {
-      db().prepare("UPDATE evidence_files SET storage_key = ?, media_type = ?, bytes = ?, status = 'checking' WHERE id = ?").run(storageKey, mediaType, bytes, id);
+      db()
+        .prepare(
+          'UPDATE evidence_files SET storage_key = ?, media_type = ?, bytes = ?, status = ' + "'checking' WHERE id = ?",
+        )
+        .run(storageKey, mediaType, bytes, id);
     },
     release(id) {
       db().prepare('DELETE FROM evidence_files WHERE id = ?').run(id);
     },
     list(userId) {
-      return all("SELECT * FROM evidence_files WHERE user_id = ? AND status != 'receiving' ORDER BY created_at, id LIMIT 100", userId);
+      return all(
+        "SELECT * FROM evidence_files WHERE user_id = ? AND status != 'receiving' ORDER BY " +
+          'created_at, id LIMIT 100',
+        userId,
+      );
     },
     get(userId, id) {
-      const row = db().prepare("SELECT * FROM evidence_files WHERE id = ? AND user_id = ? AND status != 'receiving'").get(id, userId) as Row | undefined;
+      const row = db()
+        .prepare("SELECT * FROM evidence_files WHERE id = ? AND user_id = ? AND status != 'receiving'")
+        .get(id, userId) as Row | undefined;
       return row === undefined ? undefined : toFile(row);
     },
     byId(id) {
@@ -136,14 +157,30 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
     },
     clean(id, scannedWith, now) {
       // Only a file still waiting or ready can become ready: a rejection is final.
-      db().prepare("UPDATE evidence_files SET status = 'ready', scanned_with = ?, scanned_at = ? WHERE id = ? AND status IN ('checking', 'ready')").run(scannedWith, now, id);
+      db()
+        .prepare(
+          "UPDATE evidence_files SET status = 'ready', scanned_with = ?, scanned_at = ? WHERE id = " +
+            "? AND status IN ('checking', 'ready')",
+        )
+        .run(scannedWith, now, id);
     },
     reject(id, reason, now) {
-      db().prepare("UPDATE evidence_files SET status = 'rejected', reason = ?, storage_key = NULL, scanned_at = ? WHERE id = ?").run(reason, now, id);
+      db()
+        .prepare(
+          "UPDATE evidence_files SET status = 'rejected', reason = ?, storage_key = NULL, " +
+            'scanned_at = ? WHERE id = ?',
+        )
+        .run(reason, now, id);
     },
     dueForScan(currentDatabase, limit) {
-      if (currentDatabase === undefined) return all("SELECT * FROM evidence_files WHERE status = 'checking' ORDER BY created_at LIMIT ?", limit);
-      return all("SELECT * FROM evidence_files WHERE status = 'checking' OR (status = 'ready' AND scanned_with IS NOT ?) ORDER BY status, created_at LIMIT ?", currentDatabase, limit);
+      if (currentDatabase === undefined)
+        return all("SELECT * FROM evidence_files WHERE status = 'checking' ORDER BY created_at LIMIT ?", limit);
+      return all(
+        "SELECT * FROM evidence_files WHERE status = 'checking' OR (status = 'ready' AND " +
+          'scanned_with IS NOT ?) ORDER BY status, created_at LIMIT ?',
+        currentDatabase,
+        limit,
+      );
     },
     olderThan(before, limit) {
       return all('SELECT * FROM evidence_files WHERE created_at < ? ORDER BY created_at LIMIT ?', before, limit);

@@ -49,7 +49,10 @@ async function contract(t: test.TestContext, storage: FileStorage, leftovers: ()
     await storage.delete(put.key);
   });
   await t.test('over maxBytes: StorageLimitError and nothing kept', async () => {
-    await assert.rejects(storage.put(pieces(Buffer.alloc(7 * MiB), 256 * 1024), { maxBytes: 6 * MiB }), StorageLimitError);
+    await assert.rejects(
+      storage.put(pieces(Buffer.alloc(7 * MiB), 256 * 1024), { maxBytes: 6 * MiB }),
+      StorageLimitError,
+    );
     await assert.rejects(storage.put(pieces(Buffer.alloc(2000), 100), { maxBytes: 1999 }), StorageLimitError);
     assert.deepEqual(await leftovers(), []);
   });
@@ -59,7 +62,14 @@ async function contract(t: test.TestContext, storage: FileStorage, leftovers: ()
     assert.deepEqual(await leftovers(), []);
   });
   await t.test('keys that are not ours never reach a path or a bucket', async () => {
-    for (const key of ['../../etc/passwd', '', '.partial-x', 'uploads/x', 'A0000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000/../x']) {
+    for (const key of [
+      '../../etc/passwd',
+      '',
+      '.partial-x',
+      'uploads/x',
+      'A0000000-0000-4000-8000-000000000000',
+      '00000000-0000-4000-8000-000000000000/../x',
+    ]) {
       assert.equal(await storage.get(key), undefined, key);
       await storage.delete(key);
     }
@@ -84,7 +94,12 @@ test('local storage under DATA_DIR', async (t) => {
 test('S3 storage against s3rver: encryption asked for, no ACL, nothing left after failures', async (t) => {
   const s3 = await startS3(['lpa-evidence']);
   t.after(() => s3.stop());
-  const storage = createS3FileStorage({ bucket: 'lpa-evidence', region: 'eu-west-1', endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS });
+  const storage = createS3FileStorage({
+    bucket: 'lpa-evidence',
+    region: 'eu-west-1',
+    endpoint: s3.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+  });
   t.after(() => storage.close());
   const objects = async (): Promise<string[]> => {
     const bucketDir = path.join(s3.directory, 'lpa-evidence');
@@ -92,7 +107,8 @@ test('S3 storage against s3rver: encryption asked for, no ACL, nothing left afte
     for (const entry of await readdir(bucketDir, { recursive: true, withFileTypes: true })) {
       // s3rver keeps parts of aborted multipart uploads (it does not implement AbortMultipartUpload): the aborts
       // themselves are asserted on the requests below.
-      if (entry.isFile() && !entry.parentPath.includes('._S3rver_uploads')) found.push(path.join(entry.parentPath, entry.name));
+      if (entry.isFile() && !entry.parentPath.includes('._S3rver_uploads'))
+        found.push(path.join(entry.parentPath, entry.name));
     }
     return found;
   };
@@ -100,7 +116,10 @@ test('S3 storage against s3rver: encryption asked for, no ACL, nothing left afte
 
   await t.test('every write asks for SSE-S3 and sets no ACL', () => {
     const writes = s3.requests.filter((r) => r.method === 'PUT' || (r.method === 'POST' && r.path.includes('uploads')));
-    assert.ok(writes.some((r) => r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.path)), 'a multipart upload was made');
+    assert.ok(
+      writes.some((r) => r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.path)),
+      'a multipart upload was made',
+    );
     for (const r of s3.requests) {
       assert.equal(r.headers['x-amz-acl'], undefined, `${r.method} ${r.path}`);
       assert.equal(r.headers['x-amz-grant-read'], undefined);
@@ -112,7 +131,10 @@ test('S3 storage against s3rver: encryption asked for, no ACL, nothing left afte
     for (const r of writes.filter((w) => w.method === 'POST' && /[?&]uploads(=|&|$)/.test(w.path))) {
       assert.equal(r.headers['x-amz-server-side-encryption'], 'AES256', `${r.method} ${r.path}`);
     }
-    assert.ok(s3.requests.every((r) => r.path.startsWith('/lpa-evidence/uploads/')), 'objects only under uploads/');
+    assert.ok(
+      s3.requests.every((r) => r.path.startsWith('/lpa-evidence/uploads/')),
+      'objects only under uploads/',
+    );
     // Every multipart upload started is completed or aborted (the failed and oversized ones above: aborted).
     const started = s3.requests.filter((r) => r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.path)).length;
     const completed = s3.requests.filter((r) => r.method === 'POST' && r.path.includes('uploadId=')).length;
@@ -123,7 +145,13 @@ test('S3 storage against s3rver: encryption asked for, no ACL, nothing left afte
 
   await t.test('with a KMS key: aws:kms and the key id', async () => {
     const before = s3.requests.length;
-    const kms = createS3FileStorage({ bucket: 'lpa-evidence', region: 'eu-west-1', endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS, kmsKeyId: 'alias/lpa-evidence' });
+    const kms = createS3FileStorage({
+      bucket: 'lpa-evidence',
+      region: 'eu-west-1',
+      endpoint: s3.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+      kmsKeyId: 'alias/lpa-evidence',
+    });
     t.after(() => kms.close());
     const put = await kms.put(pieces(Buffer.from('x'), 1), { maxBytes: 10 });
     const sent = s3.requests.slice(before).find((r) => r.method === 'PUT');
@@ -146,8 +174,18 @@ test('createFileStorage follows the config: DATA_DIR by default, S3 when a bucke
   // The SDK's default chain reads these variables: how the task role's keys arrive, never through our config.
   process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
-  t.after(() => { delete process.env.AWS_ACCESS_KEY_ID; delete process.env.AWS_SECRET_ACCESS_KEY; });
-  const remote = await createFileStorage(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, UPLOAD_S3_BUCKET: 'lpa-evidence', UPLOAD_S3_ENDPOINT: s3.endpoint.href }));
+  t.after(() => {
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+  });
+  const remote = await createFileStorage(
+    loadConfig({
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      UPLOAD_S3_BUCKET: 'lpa-evidence',
+      UPLOAD_S3_ENDPOINT: s3.endpoint.href,
+    }),
+  );
   const stored = await remote.put(pieces(Buffer.from('y'), 1), { maxBytes: 1 });
   assert.ok(s3.requests.some((r) => r.method === 'PUT' && r.path.startsWith(`/lpa-evidence/uploads/${stored.key}`)));
   assert.deepEqual(await readdir(path.join(dataDir, 'uploads')), [put.key], 'nothing written locally');

@@ -14,7 +14,10 @@ export interface StoredFile {
 }
 
 export interface FileStorage {
-  /** Streams `source` into a new object under a fresh random key; rejects, keeping nothing, if it fails or passes maxBytes. */
+  /**
+   * Streams `source` into a new object under a fresh random key; rejects, keeping nothing, if it fails or passes
+   * maxBytes.
+   */
   put(source: AsyncIterable<Uint8Array>, opts: { readonly maxBytes: number }): Promise<StoredFile>;
   /** The object's bytes, or undefined when there is no such key (or the key is not one of ours). */
   get(key: string): Promise<Readable | undefined>;

@@ -15,7 +15,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Migration } from './sqlite-store.ts';
-import { LOCAL_CREDENTIALS_MIGRATIONS, DEFAULT_SCRYPT, hashPassword, newToken, passwordProblem, verifyPassword } from './local-credentials.ts';
+import {
+  LOCAL_CREDENTIALS_MIGRATIONS,
+  DEFAULT_SCRYPT,
+  hashPassword,
+  newToken,
+  passwordProblem,
+  verifyPassword,
+} from './local-credentials.ts';
 import type { ScryptParams } from './local-credentials.ts';
 import { TOKEN_LIFETIME_SECONDS, normaliseEmail } from './credentials.ts';
 import type { PersonName } from './credentials.ts';
@@ -123,28 +130,53 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       db,
       userByEmail: db.prepare('SELECT id, active FROM users WHERE email = ?'),
       user: db.prepare('SELECT * FROM users WHERE id = ?'),
-      insertUser: db.prepare('INSERT INTO users (id, email, password_hash, active, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (email) DO NOTHING'),
+      insertUser: db.prepare(
+        'INSERT INTO users (id, email, password_hash, active, created_at, updated_at) VALUES (?, ' +
+          '?, ?, 0, ?, ?) ON CONFLICT (email) DO NOTHING',
+      ),
       activate: db.prepare('UPDATE users SET active = 1, updated_at = ? WHERE id = ?'),
       setPassword: db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
       setEmail: db.prepare('UPDATE users SET email = ?, updated_at = ? WHERE id = ?'),
-      setDetails: db.prepare('UPDATE users SET title = ?, first_name = ?, last_name = ?, dob = ?, address1 = ?, address2 = ?, address3 = ?, postcode = ?, updated_at = ? WHERE id = ?'),
+      setDetails: db.prepare(
+        'UPDATE users SET title = ?, first_name = ?, last_name = ?, dob = ?, address1 = ?, ' +
+          'address2 = ?, address3 = ?, postcode = ?, updated_at = ? WHERE id = ?',
+      ),
       deleteUser: db.prepare('DELETE FROM users WHERE id = ?'),
       authOwner: db.prepare('SELECT user_id, expires_at FROM auth_tokens WHERE token_hash = ?'),
       endSignIns: db.prepare('DELETE FROM auth_tokens WHERE user_id = ?'),
-      insertAuth: db.prepare('INSERT INTO auth_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)'),
+      insertAuth: db.prepare(
+        'INSERT INTO auth_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ' + '?)',
+      ),
       dropTokens: db.prepare('DELETE FROM account_tokens WHERE user_id = ? AND purpose = ?'),
-      insertToken: db.prepare('INSERT INTO account_tokens (token_hash, purpose, user_id, new_email, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertToken: db.prepare(
+        'INSERT INTO account_tokens (token_hash, purpose, user_id, new_email, expires_at, ' +
+          'created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       peek: db.prepare('SELECT user_id FROM account_tokens WHERE token_hash = ? AND purpose = ?'),
-      consume: db.prepare('DELETE FROM account_tokens WHERE token_hash = ? AND purpose = ? RETURNING token_hash, user_id, new_email, expires_at'),
-      sweep: db.prepare('DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens WHERE expires_at < ? LIMIT 500)'),
-      insertLpa: db.prepare('INSERT INTO lpas (user_id, type, donor_name, started_at, updated_at, created_at, completed_at, reusable, processing_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      consume: db.prepare(
+        'DELETE FROM account_tokens WHERE token_hash = ? AND purpose = ? RETURNING token_hash, ' +
+          'user_id, new_email, expires_at',
+      ),
+      sweep: db.prepare(
+        'DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens ' +
+          'WHERE expires_at < ? LIMIT 500)',
+      ),
+      insertLpa: db.prepare(
+        'INSERT INTO lpas (user_id, type, donor_name, started_at, updated_at, created_at, ' +
+          'completed_at, reusable, processing_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       countAll: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ?'),
       pageAll: db.prepare('SELECT * FROM lpas WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?'),
       countId: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ? AND id = ?'),
       pageId: db.prepare('SELECT * FROM lpas WHERE user_id = ? AND id = ? LIMIT ? OFFSET ?'),
       // instr on lower(): a literal substring match (no LIKE wildcards to escape), as the API's name search.
-      countName: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ? AND instr(lower(donor_name), lower(?)) > 0'),
-      pageName: db.prepare('SELECT * FROM lpas WHERE user_id = ? AND instr(lower(donor_name), lower(?)) > 0 ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?'),
+      countName: db.prepare(
+        'SELECT COUNT(*) AS total FROM lpas WHERE user_id = ? AND instr(lower(donor_name), ' + 'lower(?)) > 0',
+      ),
+      pageName: db.prepare(
+        'SELECT * FROM lpas WHERE user_id = ? AND instr(lower(donor_name), lower(?)) > 0 ORDER BY ' +
+          'updated_at DESC, id DESC LIMIT ? OFFSET ?',
+      ),
     } satisfies Record<string, StatementSync | DatabaseSync>;
   }
 
@@ -254,7 +286,8 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       const user = normalised.length <= 320 ? st().userByEmail.get(normalised) : undefined;
       const userId = s(user, 'id');
       if (userId === null) return Promise.resolve({ outcome: 'unknown' });
-      if (n(user, 'active') !== 1) return Promise.resolve({ outcome: 'not-activated', activationToken: issue('activate', userId, null).token });
+      if (n(user, 'active') !== 1)
+        return Promise.resolve({ outcome: 'not-activated', activationToken: issue('activate', userId, null).token });
       const { token, expiresAt } = issue('reset', userId, null);
       return Promise.resolve({ outcome: 'reset', token, expiresAt });
     },
@@ -279,8 +312,10 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       if (!signedIn(userId, authToken)) return { ok: false, reason: 'invalid-token' };
       const user = st().user.get(userId);
       const stored = s(user, 'password_hash') ?? '';
-      if (currentPassword.length > 1024 || !await verifyPassword(currentPassword, stored)) return { ok: false, reason: 'wrong-password' };
-      if (passwordProblem(newPassword, s(user, 'email') ?? '') !== null) return { ok: false, reason: 'invalid-password' };
+      if (currentPassword.length > 1024 || !(await verifyPassword(currentPassword, stored)))
+        return { ok: false, reason: 'wrong-password' };
+      if (passwordProblem(newPassword, s(user, 'email') ?? '') !== null)
+        return { ok: false, reason: 'invalid-password' };
       const hash = await hashPassword(newPassword, params);
       return inTransaction(() => {
         st().setPassword.run(hash, now(), userId);
@@ -292,7 +327,8 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     requestEmailChange(userId, authToken, newEmail) {
       if (!signedIn(userId, authToken)) return Promise.resolve({ ok: false, reason: 'invalid-token' });
       const normalised = normaliseEmail(newEmail);
-      if (!EMAIL.test(normalised) || normalised.length > 320) return Promise.resolve({ ok: false, reason: 'invalid-email' });
+      if (!EMAIL.test(normalised) || normalised.length > 320)
+        return Promise.resolve({ ok: false, reason: 'invalid-email' });
       const owner = s(st().userByEmail.get(normalised), 'id');
       if (owner === userId) return Promise.resolve({ ok: false, reason: 'same-email' });
       if (owner !== null) return Promise.resolve({ ok: false, reason: 'email-taken' });
@@ -306,7 +342,8 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       try {
         st().setEmail.run(owner.newEmail, now(), owner.userId);
       } catch (err) {
-        if (err instanceof Error && err.message.includes('UNIQUE constraint failed: users.email')) return Promise.resolve('email-taken');
+        if (err instanceof Error && err.message.includes('UNIQUE constraint failed: users.email'))
+          return Promise.resolve('email-taken');
         throw err;
       }
       return Promise.resolve('changed');
@@ -319,7 +356,12 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       const first = s(row, 'first_name');
       const last = s(row, 'last_name');
       const title = s(row, 'title');
-      const name: PersonName | null = first === null || last === null ? null : title === null || title === '' ? { first, last } : { title, first, last };
+      const name: PersonName | null =
+        first === null || last === null
+          ? null
+          : title === null || title === ''
+            ? { first, last }
+            : { title, first, last };
       const address1 = s(row, 'address1');
       const postcode = s(row, 'postcode');
       const created = n(row, 'created_at');
@@ -329,7 +371,10 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
         email: s(row, 'email') ?? '',
         name,
         dob: s(row, 'dob'),
-        address: address1 === null ? null : { address1, address2: s(row, 'address2'), address3: s(row, 'address3'), postcode: postcode ?? '' },
+        address:
+          address1 === null
+            ? null
+            : { address1, address2: s(row, 'address2'), address3: s(row, 'address3'), postcode: postcode ?? '' },
         createdAt: created === null ? null : new Date(created),
         updatedAt: updated === null ? null : new Date(updated),
       });
@@ -339,7 +384,18 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       if (!signedIn(userId, authToken)) return Promise.resolve(false);
       if (update.dob !== null && !DOB.test(update.dob)) throw new Error('local-accounts: dob must be YYYY-MM-DD');
       const a = update.address;
-      const changed = st().setDetails.run(update.name.title ?? null, update.name.first, update.name.last, update.dob, a?.address1 ?? null, a?.address2 ?? null, a?.address3 ?? null, a?.postcode ?? null, now(), userId).changes;
+      const changed = st().setDetails.run(
+        update.name.title ?? null,
+        update.name.first,
+        update.name.last,
+        update.dob,
+        a?.address1 ?? null,
+        a?.address2 ?? null,
+        a?.address3 ?? null,
+        a?.postcode ?? null,
+        now(),
+        userId,
+      ).changes;
       return Promise.resolve(Number(changed) === 1);
     },
 
@@ -370,7 +426,23 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     },
 
     addLpas(userId, lpas) {
-      return inTransaction(() => lpas.map((l) => Number(st().insertLpa.run(userId, l.type, l.donorName, l.updatedAt, l.updatedAt, l.createdAt ?? null, l.completedAt ?? null, l.reusable === true ? 1 : 0, l.processingStatus ?? null).lastInsertRowid)));
+      return inTransaction(() =>
+        lpas.map((l) =>
+          Number(
+            st().insertLpa.run(
+              userId,
+              l.type,
+              l.donorName,
+              l.updatedAt,
+              l.updatedAt,
+              l.createdAt ?? null,
+              l.completedAt ?? null,
+              l.reusable === true ? 1 : 0,
+              l.processingStatus ?? null,
+            ).lastInsertRowid,
+          ),
+        ),
+      );
     },
   };
 }

@@ -6,8 +6,15 @@ import { join } from 'node:path';
 import { openStore } from './sqlite-store.ts';
 import type { Store } from './sqlite-store.ts';
 import {
-  DEFAULT_SCRYPT, LOCAL_CREDENTIALS_MIGRATIONS, UserExistsError, createLocalCredentials, hashPassword, needsRehash, parseHash,
-  passwordProblem, verifyPassword,
+  DEFAULT_SCRYPT,
+  LOCAL_CREDENTIALS_MIGRATIONS,
+  UserExistsError,
+  createLocalCredentials,
+  hashPassword,
+  needsRehash,
+  parseHash,
+  passwordProblem,
+  verifyPassword,
 } from './local-credentials.ts';
 import type { LocalCredentials } from './local-credentials.ts';
 import { LOCK_SECONDS, TOKEN_LIFETIME_SECONDS } from './credentials.ts';
@@ -33,7 +40,12 @@ describe('password hashing', () => {
     const weak = await hashPassword(PASSWORD, FAST);
     assert.equal(needsRehash(weak), true);
     assert.equal(needsRehash(weak, FAST), false);
-    for (const bad of ['', 'plain', 'scrypt$ln=30,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', weak.replace('scrypt$', 'bcrypt$')]) {
+    for (const bad of [
+      '',
+      'plain',
+      'scrypt$ln=30,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      weak.replace('scrypt$', 'bcrypt$'),
+    ]) {
       assert.equal(parseHash(bad), null, bad);
       assert.equal(await verifyPassword(PASSWORD, bad), false);
     }
@@ -41,9 +53,15 @@ describe('password hashing', () => {
 
   test('password policy', () => {
     const cases: [string, boolean][] = [
-      ['short', false], ['elevenchars', false], ['aaaaaaaaaaaaaaaa', false], ['abcabcabcabcabc', false],
-      ['xxADA.LOVELACE@EXAMPLE.COMxx', false], ['Ada.Lovelace-2026!', false], ['ada@example.com!!', true],
-      [PASSWORD, true], ['Tr0ub4dor&3-plus', true],
+      ['short', false],
+      ['elevenchars', false],
+      ['aaaaaaaaaaaaaaaa', false],
+      ['abcabcabcabcabc', false],
+      ['xxADA.LOVELACE@EXAMPLE.COMxx', false],
+      ['Ada.Lovelace-2026!', false],
+      ['ada@example.com!!', true],
+      [PASSWORD, true],
+      ['Tr0ub4dor&3-plus', true],
     ];
     for (const [pw, ok] of cases) assert.equal(passwordProblem(pw, 'ada.lovelace@example.com') === null, ok, pw);
   });
@@ -66,7 +84,11 @@ describe('local credential backend', () => {
   });
 
   test('add, sign in, token, details, change name', async () => {
-    const id = await users.addUser({ email: ' Ada@Example.com ', password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
+    const id = await users.addUser({
+      email: ' Ada@Example.com ',
+      password: PASSWORD,
+      name: { first: 'Ada', last: 'Lovelace' },
+    });
     assert.match(id, /^[0-9a-f]{32}$/);
     await assert.rejects(users.addUser({ email: 'ada@example.com', password: PASSWORD, name: null }), UserExistsError);
     const row = store.db.prepare('SELECT password_hash FROM users WHERE id = ?').get(id);
@@ -78,14 +100,24 @@ describe('local credential backend', () => {
     assert.match(result.token, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(result.expiresAt.getTime(), clock + TOKEN_LIFETIME_SECONDS * 1000);
     assert.equal(result.lastLogin, null);
-    const stored = store.db.prepare('SELECT token_hash FROM auth_tokens').all().map((r) => r.token_hash);
+    const stored = store.db
+      .prepare('SELECT token_hash FROM auth_tokens')
+      .all()
+      .map((r) => r.token_hash);
     assert.equal(stored.includes(result.token), false, 'tokens are stored hashed');
 
     const details = await users.getUser(id, result.token);
-    assert.deepEqual({ email: details?.email, name: details?.name }, { email: 'ada@example.com', name: { first: 'Ada', last: 'Lovelace' } });
+    assert.deepEqual(
+      { email: details?.email, name: details?.name },
+      { email: 'ada@example.com', name: { first: 'Ada', last: 'Lovelace' } },
+    );
     assert.equal(await users.getUser(id, 'x'.repeat(43)), null);
     assert.equal(await users.updateName(id, result.token, { title: 'Dr', first: 'Augusta Ada', last: 'King' }), true);
-    assert.deepEqual((await users.getUser(id, result.token))?.name, { title: 'Dr', first: 'Augusta Ada', last: 'King' });
+    assert.deepEqual((await users.getUser(id, result.token))?.name, {
+      title: 'Dr',
+      first: 'Augusta Ada',
+      last: 'King',
+    });
     assert.equal(await users.updateName(id, 'x'.repeat(43), { first: 'No', last: 'Body' }), false);
 
     // Sliding expiry.
@@ -110,7 +142,18 @@ describe('local credential backend', () => {
         const r = await users.authenticate(email, 'wrong password!', 't');
         reasons.push(r.ok ? 'ok' : r.reason);
       }
-      assert.deepEqual(reasons, ['authentication-failed', 'authentication-failed', 'authentication-failed', 'authentication-failed', 'locked', 'locked'], email);
+      assert.deepEqual(
+        reasons,
+        [
+          'authentication-failed',
+          'authentication-failed',
+          'authentication-failed',
+          'authentication-failed',
+          'locked',
+          'locked',
+        ],
+        email,
+      );
     }
     const whileLocked = await users.authenticate('lock@example.com', PASSWORD, 't');
     assert.deepEqual(whileLocked, { ok: false, reason: 'locked' });
@@ -119,7 +162,8 @@ describe('local credential backend', () => {
     assert.ok((await users.authenticate('lock@example.com', PASSWORD, 't')).ok, 'the lock ran out');
     for (let i = 0; i < 4; i++) await users.authenticate('lock@example.com', 'wrong password!', 't');
     assert.ok((await users.authenticate('lock@example.com', PASSWORD, 't')).ok, 'success reset the count (4 + 4 > 5)');
-    for (let i = 0; i < 4; i++) assert.equal((await users.authenticate('lock@example.com', 'wrong password!', 't')).ok, false);
+    for (let i = 0; i < 4; i++)
+      assert.equal((await users.authenticate('lock@example.com', 'wrong password!', 't')).ok, false);
     assert.ok((await users.authenticate('lock@example.com', PASSWORD, 't')).ok);
   });
 
@@ -140,15 +184,30 @@ describe('local credential backend', () => {
       if (email === 'parallel@example.com') await users.addUser({ email, password: PASSWORD, name: null });
       for (let i = 0; i < 2; i++) assert.equal((await users.authenticate(email, 'wrong password!', 't')).ok, false);
       // Started together: every one reads the counter before any scrypt ends (libuv's pool runs them side by side).
-      const results = await Promise.all(Array.from({ length: 7 }, () => users.authenticate(email, 'wrong password!', 't')));
+      const results = await Promise.all(
+        Array.from({ length: 7 }, () => users.authenticate(email, 'wrong password!', 't')),
+      );
       const reasons = results.map((r) => (r.ok ? 'ok' : r.reason)).sort();
-      assert.deepEqual(reasons, ['authentication-failed', 'authentication-failed', 'locked', 'locked', 'locked', 'locked', 'locked'], email);
-      assert.deepEqual(await users.authenticate(email, PASSWORD, 't'), { ok: false, reason: 'locked' }, `${email} stays locked`);
+      assert.deepEqual(
+        reasons,
+        ['authentication-failed', 'authentication-failed', 'locked', 'locked', 'locked', 'locked', 'locked'],
+        email,
+      );
+      assert.deepEqual(
+        await users.authenticate(email, PASSWORD, 't'),
+        { ok: false, reason: 'locked' },
+        `${email} stays locked`,
+      );
     }
   });
 
   test('a shorter token lifetime (LOCAL_TOKEN_LIFETIME_SECONDS) applies to sign-in and to each slide', async () => {
-    const shortLived = createLocalCredentials({ db: () => store.db, scrypt: FAST, now: () => clock, tokenLifetimeSeconds: 30 });
+    const shortLived = createLocalCredentials({
+      db: () => store.db,
+      scrypt: FAST,
+      now: () => clock,
+      tokenLifetimeSeconds: 30,
+    });
     await shortLived.addUser({ email: 'short@example.com', password: PASSWORD, name: null });
     const result = await shortLived.authenticate('short@example.com', PASSWORD, 't');
     assert.ok(result.ok);
@@ -163,12 +222,22 @@ describe('local credential backend', () => {
 
   test('inactive users are told so only with the right password', async () => {
     await users.addUser({ email: 'new@example.com', password: PASSWORD, name: null, active: false });
-    assert.deepEqual(await users.authenticate('new@example.com', 'wrong password!', 't'), { ok: false, reason: 'authentication-failed' });
-    assert.deepEqual(await users.authenticate('new@example.com', PASSWORD, 't'), { ok: false, reason: 'not-activated' });
+    assert.deepEqual(await users.authenticate('new@example.com', 'wrong password!', 't'), {
+      ok: false,
+      reason: 'authentication-failed',
+    });
+    assert.deepEqual(await users.authenticate('new@example.com', PASSWORD, 't'), {
+      ok: false,
+      reason: 'not-activated',
+    });
   });
 
   test('a hash with weaker parameters is upgraded at sign-in', async () => {
-    const strongerUsers = createLocalCredentials({ db: () => store.db, scrypt: { log2N: 11, r: 8, p: 1 }, now: () => clock });
+    const strongerUsers = createLocalCredentials({
+      db: () => store.db,
+      scrypt: { log2N: 11, r: 8, p: 1 },
+      now: () => clock,
+    });
     const id = await users.addUser({ email: 'upgrade@example.com', password: PASSWORD, name: null });
     assert.ok((await strongerUsers.authenticate('upgrade@example.com', PASSWORD, 't')).ok);
     const row = store.db.prepare('SELECT password_hash FROM users WHERE id = ?').get(id);
@@ -193,6 +262,9 @@ describe('local credential backend', () => {
       unknown.push(await time(`nobody${String(i)}@example.com`));
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] ?? 0;
-    assert.ok(med(unknown) > 0.5 * med(known), `unknown ${med(unknown).toFixed(1)} ms vs known ${med(known).toFixed(1)} ms`);
+    assert.ok(
+      med(unknown) > 0.5 * med(known),
+      `unknown ${med(unknown).toFixed(1)} ms vs known ${med(known).toFixed(1)} ms`,
+    );
   });
 });

@@ -13,7 +13,7 @@
  *   not reveal that an account exists either. It resets on success or when the lock runs out. Each failure is
  *   counted by one atomic UPDATE … RETURNING, so concurrent wrong passwords lock at the 5th as serial ones do.
  * - Tokens are 32 random bytes (base64url, 43 characters like the API's base62 ones), stored only as their
- *   SHA-256, expiring TOKEN_LIFETIME_SECONDS after the last refresh (sliding, like the API; LOCAL_TOKEN_LIFETIME_SECONDS
+ * SHA-256, expiring TOKEN_LIFETIME_SECONDS after the last refresh (sliding, like the API; LOCAL_TOKEN_LIFETIME_SECONDS
  *   changes it for this backend only). Sign-out deletes the token (`revoke`): it stops working at once.
  *
  * node:sqlite is synchronous: every statement touches one row; the slow part (scrypt) runs on libuv's pool.
@@ -43,10 +43,16 @@ const HASH_PATTERN = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9
 function scrypt(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
   const N = 2 ** params.log2N;
   return new Promise((resolve, reject) => {
-    scryptCallback(password.normalize('NFC'), salt, keyLength, { N, r: params.r, p: params.p, maxmem: 256 * N * params.r * params.p }, (err, key) => {
-      if (err !== null) reject(err);
-      else resolve(key);
-    });
+    scryptCallback(
+      password.normalize('NFC'),
+      salt,
+      keyLength,
+      { N, r: params.r, p: params.p, maxmem: 256 * N * params.r * params.p },
+      (err, key) => {
+        if (err !== null) reject(err);
+        else resolve(key);
+      },
+    );
   });
 }
 
@@ -67,7 +73,8 @@ export function parseHash(encoded: string): ParsedHash | null {
   const m = HASH_PATTERN.exec(encoded);
   if (m === null) return null;
   const params = { log2N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
-  if (params.log2N < 10 || params.log2N > 20 || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16) return null;
+  if (params.log2N < 10 || params.log2N > 20 || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16)
+    return null;
   return { params, salt: Buffer.from(m[4] ?? '', 'base64url'), key: Buffer.from(m[5] ?? '', 'base64url') };
 }
 
@@ -83,7 +90,12 @@ export async function verifyPassword(password: string, encoded: string): Promise
 export function needsRehash(encoded: string, params: ScryptParams = DEFAULT_SCRYPT): boolean {
   const parsed = parseHash(encoded);
   if (parsed === null) return true;
-  return parsed.params.log2N < params.log2N || parsed.params.r < params.r || parsed.params.p < params.p || parsed.key.length < KEY_BYTES;
+  return (
+    parsed.params.log2N < params.log2N ||
+    parsed.params.r < params.r ||
+    parsed.params.p < params.p ||
+    parsed.key.length < KEY_BYTES
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -100,7 +112,8 @@ export function passwordProblem(password: string, email: string): string | null 
   const lower = password.toLowerCase();
   const e = normaliseEmail(email);
   const local = e.split('@', 1)[0] ?? '';
-  if (lower === e || lower.includes(e) || (local.length >= 4 && lower.includes(local))) return 'must not contain the email address';
+  if (lower === e || lower.includes(e) || (local.length >= 4 && lower.includes(local)))
+    return 'must not contain the email address';
   if (new Set(password).size < 5) return 'must not be made of so few different characters';
   if (/^(.+?)\1+$/.test(password)) return 'must not be one short sequence repeated';
   return null;
@@ -215,8 +228,13 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
   function prepare(db: DatabaseSync) {
     return {
       userByEmail: db.prepare('SELECT id, password_hash, active, last_login_at FROM users WHERE email = ?'),
-      userById: db.prepare('SELECT id, email, title, first_name, last_name, created_at, updated_at FROM users WHERE id = ?'),
-      insertUser: db.prepare('INSERT INTO users (id, email, password_hash, title, first_name, last_name, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      userById: db.prepare(
+        'SELECT id, email, title, first_name, last_name, created_at, updated_at FROM users WHERE ' + 'id = ?',
+      ),
+      insertUser: db.prepare(
+        'INSERT INTO users (id, email, password_hash, title, first_name, last_name, active, ' +
+          'created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       rehash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
       signedIn: db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?'),
       updateName: db.prepare('UPDATE users SET title = ?, first_name = ?, last_name = ?, updated_at = ? WHERE id = ?'),
@@ -236,12 +254,20 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
           updated_at = :at
         RETURNING failures, locked_until`),
       clearFailures: db.prepare('DELETE FROM login_failures WHERE email_key = ?'),
-      sweepFailures: db.prepare('DELETE FROM login_failures WHERE email_key IN (SELECT email_key FROM login_failures WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?) LIMIT 500)'),
-      insertToken: db.prepare('INSERT INTO auth_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)'),
+      sweepFailures: db.prepare(
+        'DELETE FROM login_failures WHERE email_key IN (SELECT email_key FROM login_failures ' +
+          'WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?) LIMIT 500)',
+      ),
+      insertToken: db.prepare(
+        'INSERT INTO auth_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ' + '?)',
+      ),
       token: db.prepare('SELECT user_id, expires_at FROM auth_tokens WHERE token_hash = ?'),
       slideToken: db.prepare('UPDATE auth_tokens SET expires_at = ? WHERE token_hash = ? AND expires_at > ?'),
       revokeToken: db.prepare('DELETE FROM auth_tokens WHERE token_hash = ?'),
-      sweepTokens: db.prepare('DELETE FROM auth_tokens WHERE token_hash IN (SELECT token_hash FROM auth_tokens WHERE expires_at < ? LIMIT 500)'),
+      sweepTokens: db.prepare(
+        'DELETE FROM auth_tokens WHERE token_hash IN (SELECT token_hash FROM auth_tokens WHERE ' +
+          'expires_at < ? LIMIT 500)',
+      ),
     } satisfies Record<string, StatementSync>;
   }
 
@@ -275,7 +301,8 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const normalised = normaliseEmail(email);
       const emailKey = sha256(normalised);
       const s = st();
-      const user: Row | undefined = normalised.length > 0 && normalised.length <= 320 ? s.userByEmail.get(normalised) : undefined;
+      const user: Row | undefined =
+        normalised.length > 0 && normalised.length <= 320 ? s.userByEmail.get(normalised) : undefined;
       const lockedAt = (at: number): boolean => {
         const lockedUntil = num(s.failures.get(emailKey) ?? {}, 'locked_until');
         return lockedUntil !== null && lockedUntil > at;
@@ -283,14 +310,19 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const locked = lockedAt(now());
 
       // Always exactly one scrypt, whatever the outcome will be.
-      const storedHash = user === undefined ? await dummyHash : (str(user, 'password_hash') ?? await dummyHash);
-      const verified = password.length <= 1024 && await verifyPassword(password, storedHash);
+      const storedHash = user === undefined ? await dummyHash : (str(user, 'password_hash') ?? (await dummyHash));
+      const verified = password.length <= 1024 && (await verifyPassword(password, storedHash));
       const at = now();
       sweep(at);
 
       if (locked) return { ok: false, reason: 'locked' };
       if (!verified || user === undefined) {
-        const row = s.countFailure.get({ key: emailKey, max: MAX_FAILED_ATTEMPTS, lockUntil: at + LOCK_SECONDS * 1000, at });
+        const row = s.countFailure.get({
+          key: emailKey,
+          max: MAX_FAILED_ATTEMPTS,
+          lockUntil: at + LOCK_SECONDS * 1000,
+          at,
+        });
         const lockedUntil = row === undefined ? null : num(row, 'locked_until');
         // The API answers `invalid-user-credentials/account-locked` on the attempt that locks.
         return { ok: false, reason: lockedUntil !== null && lockedUntil > at ? 'locked' : 'authentication-failed' };
@@ -307,7 +339,13 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const expiresAt = at + tokenLifetimeMs;
       s.insertToken.run(sha256(token), userId, expiresAt, at);
       s.signedIn.run(at, userId);
-      return { ok: true, userId, token, expiresAt: new Date(expiresAt), lastLogin: previous === null ? null : new Date(previous) };
+      return {
+        ok: true,
+        userId,
+        token,
+        expiresAt: new Date(expiresAt),
+        lastLogin: previous === null ? null : new Date(previous),
+      };
     },
 
     refresh(token: string): Promise<RefreshResult> {
@@ -315,7 +353,9 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       if (tokenOwner(token, at) === null) return Promise.resolve({ ok: false, reason: 'invalid' });
       const expiresAt = at + tokenLifetimeMs;
       const changed = st().slideToken.run(expiresAt, sha256(token), at).changes;
-      return Promise.resolve(Number(changed) === 1 ? { ok: true, expiresAt: new Date(expiresAt) } : { ok: false, reason: 'invalid' });
+      return Promise.resolve(
+        Number(changed) === 1 ? { ok: true, expiresAt: new Date(expiresAt) } : { ok: false, reason: 'invalid' },
+      );
     },
 
     revoke(token: string): Promise<boolean> {
@@ -351,9 +391,20 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const id = randomBytes(16).toString('hex');
       const at = now();
       try {
-        st().insertUser.run(id, email, hash, user.name?.title ?? null, user.name?.first ?? null, user.name?.last ?? null, user.active === false ? 0 : 1, at, at);
+        st().insertUser.run(
+          id,
+          email,
+          hash,
+          user.name?.title ?? null,
+          user.name?.first ?? null,
+          user.name?.last ?? null,
+          user.active === false ? 0 : 1,
+          at,
+          at,
+        );
       } catch (err) {
-        if (err instanceof Error && err.message.includes('UNIQUE constraint failed: users.email')) throw new UserExistsError();
+        if (err instanceof Error && err.message.includes('UNIQUE constraint failed: users.email'))
+          throw new UserExistsError();
         throw err;
       }
       return id;

@@ -10,7 +10,8 @@ import type { Readable } from 'node:stream';
 import { isStorageKey, StorageLimitError } from './file-storage.ts';
 import type { FileStorage, StoredFile } from './file-storage.ts';
 
-/* eslint-disable security/detect-non-literal-fs-filename -- paths are DATA_DIR/uploads (config) joined with a UUID made here or checked by isStorageKey, never request data */
+/* eslint-disable security/detect-non-literal-fs-filename --
+   paths are DATA_DIR/uploads (config) joined with a UUID made here or checked by isStorageKey, never request data */
 export async function createLocalFileStorage(dataDir: string): Promise<FileStorage> {
   const dir = path.resolve(dataDir, 'uploads');
   await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -25,13 +25,17 @@ export interface MailCapOptions {
 /** The outbox with `send` capped per recipient; a capped send answers `{ id: 0, sent: false, capped: true }`. */
 export function capMail(outbox: MailOutbox, options: MailCapOptions): MailOutbox {
   const key = Buffer.from(hkdfSync('sha256', options.secret, Buffer.alloc(0), 'lpa-front mail cap v1', 32));
-  const recipientKey = (to: string) => `mail:recipient:${createHmac('sha256', key).update(normaliseEmail(to)).digest('hex').slice(0, 32)}`;
+  const recipientKey = (to: string) =>
+    `mail:recipient:${createHmac('sha256', key).update(normaliseEmail(to)).digest('hex').slice(0, 32)}`;
   return {
     ...outbox,
     async send(email) {
       const count = await options.counter.hit(recipientKey(email.to), 3600);
       if (count > options.perHour) {
-        options.logger.warn({ template: email.template, perHour: options.perHour }, 'email dropped: hourly cap for its recipient reached');
+        options.logger.warn(
+          { template: email.template, perHour: options.perHour },
+          'email dropped: hourly cap for its recipient reached',
+        );
         return { id: 0, sent: false, capped: true };
       }
       return outbox.send(email);

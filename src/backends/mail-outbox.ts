@@ -53,7 +53,14 @@ export interface MailRetry {
   readonly leaseMs: number;
 }
 
-export const DEFAULT_MAIL_RETRY: MailRetry = { pollMs: 10_000, baseDelayMs: 5_000, maxDelayMs: 30 * 60_000, maxAttempts: 30, batchSize: 20, leaseMs: 60_000 };
+export const DEFAULT_MAIL_RETRY: MailRetry = {
+  pollMs: 10_000,
+  baseDelayMs: 5_000,
+  maxDelayMs: 30 * 60_000,
+  maxAttempts: 30,
+  batchSize: 20,
+  leaseMs: 60_000,
+};
 
 export interface MailOutboxOptions {
   readonly db: () => DatabaseSync;
@@ -67,8 +74,12 @@ export interface MailOutboxOptions {
 }
 
 export interface MailOutbox {
-  /** Durable first; `sent` when the first attempt succeeded within waitMs; `capped`: dropped by the cap (mail-cap.ts). */
-  send(email: Omit<Email, 'reference'>): Promise<{ readonly id: number; readonly sent: boolean; readonly capped?: boolean }>;
+  /**
+   * Durable first; `sent` when the first attempt succeeded within waitMs; `capped`: dropped by the cap (mail-cap.ts).
+   */
+  send(
+    email: Omit<Email, 'reference'>,
+  ): Promise<{ readonly id: number; readonly sent: boolean; readonly capped?: boolean }>;
   /** One pass of the retry loop; how many were sent (or found already sent). */
   deliverDue(): Promise<number>;
   counts(): { pending: number; parked: number; sent: number };
@@ -94,14 +105,25 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
 
   function prepare(db: DatabaseSync) {
     return {
-      insert: db.prepare('INSERT INTO mail_outbox (reference, recipient, template, personalisation, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)'),
+      insert: db.prepare(
+        'INSERT INTO mail_outbox (reference, recipient, template, personalisation, attempts, ' +
+          'next_attempt_at, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)',
+      ),
       claim: db.prepare(`UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ?
         WHERE id = (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND attempts < ?
           ORDER BY next_attempt_at, id LIMIT 1)
         RETURNING *`),
-      sent: db.prepare("UPDATE mail_outbox SET sent_at = ?, next_attempt_at = NULL, last_error_code = NULL, recipient = '', personalisation = 'null' WHERE id = ?"),
-      failed: db.prepare('UPDATE mail_outbox SET last_error_code = ?, next_attempt_at = ? WHERE id = ? AND sent_at IS NULL'),
-      parked: db.prepare("UPDATE mail_outbox SET last_error_code = ?, next_attempt_at = NULL, recipient = '', personalisation = 'null' WHERE id = ? AND sent_at IS NULL"),
+      sent: db.prepare(
+        'UPDATE mail_outbox SET sent_at = ?, next_attempt_at = NULL, last_error_code = NULL, ' +
+          "recipient = '', personalisation = 'null' WHERE id = ?",
+      ),
+      failed: db.prepare(
+        'UPDATE mail_outbox SET last_error_code = ?, next_attempt_at = ? WHERE id = ? AND sent_at ' + 'IS NULL',
+      ),
+      parked: db.prepare(
+        "UPDATE mail_outbox SET last_error_code = ?, next_attempt_at = NULL, recipient = '', " +
+          "personalisation = 'null' WHERE id = ? AND sent_at IS NULL",
+      ),
       counts: db.prepare(`SELECT COALESCE(SUM(sent_at IS NULL AND next_attempt_at IS NOT NULL), 0) AS pending,
         COALESCE(SUM(sent_at IS NULL AND next_attempt_at IS NULL), 0) AS parked, COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent FROM mail_outbox`),
     } satisfies Record<string, StatementSync>;
@@ -123,7 +145,7 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
   async function attempt(id: number, attempts: number, email: Email): Promise<boolean> {
     try {
       // A retry first asks whether an earlier attempt got through, so an email is never sent twice.
-      if (attempts > 1 && await transport.alreadySent(email.reference)) {
+      if (attempts > 1 && (await transport.alreadySent(email.reference))) {
         st().sent.run(now(), id);
         logger.info({ mailId: id, attempts }, 'email had already been accepted; not sent again');
         return true;
@@ -173,7 +195,9 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
     if (!running) return;
     timer = setTimeout(() => {
       ticking = deliverDue()
-        .catch((err: unknown) => { logger.error({ err }, 'mail retry loop failed'); })
+        .catch((err: unknown) => {
+          logger.error({ err }, 'mail retry loop failed');
+        })
         .finally(() => {
           ticking = undefined;
           schedule();
@@ -187,13 +211,27 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
       const email: Email = { ...message, reference: randomBytes(16).toString('hex') };
       const t = now();
       // Leased to this call (attempt 1), so the loop leaves it alone while we try.
-      const id = Number(st().insert.run(email.reference, email.to, email.template, JSON.stringify(email.personalisation), t + retry.leaseMs, t).lastInsertRowid);
+      const id = Number(
+        st().insert.run(
+          email.reference,
+          email.to,
+          email.template,
+          JSON.stringify(email.personalisation),
+          t + retry.leaseMs,
+          t,
+        ).lastInsertRowid,
+      );
       const first = track(attempt(id, 1, email));
       let waitTimer: NodeJS.Timeout | undefined;
-      const sent = await Promise.race([first, new Promise<false>((resolve) => {
-        waitTimer = setTimeout(() => { resolve(false); }, waitMs);
-        waitTimer.unref();
-      })]);
+      const sent = await Promise.race([
+        first,
+        new Promise<false>((resolve) => {
+          waitTimer = setTimeout(() => {
+            resolve(false);
+          }, waitMs);
+          waitTimer.unref();
+        }),
+      ]);
       clearTimeout(waitTimer);
       return { id, sent };
     },

@@ -55,7 +55,12 @@ export function fileTransport(dataDir: string, now: () => number = Date.now): Ma
   return {
     kind: 'file',
     async send(email) {
-      const line = JSON.stringify({ to: email.to, template: email.template, personalisation: email.personalisation, sentAt: new Date(now()).toISOString() });
+      const line = JSON.stringify({
+        to: email.to,
+        template: email.template,
+        personalisation: email.personalisation,
+        sentAt: new Date(now()).toISOString(),
+      });
       /* eslint-disable security/detect-non-literal-fs-filename -- DATA_DIR from config, never request data */
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       await appendFile(path, `${line}\n`, { mode: 0o600 });
@@ -94,23 +99,45 @@ export interface NotifyTransportOptions {
 
 export function notifyTransport(options: NotifyTransportOptions): MailTransport {
   const origin = options.baseUrl.origin;
-  const egress = options.egress ?? createEgress({ allowedOrigins: [origin], timeoutMs: 10_000, maxResponseBytes: 256 * 1024, logger: options.logger });
+  const egress =
+    options.egress ??
+    createEgress({ allowedOrigins: [origin], timeoutMs: 10_000, maxResponseBytes: 256 * 1024, logger: options.logger });
   const now = options.now ?? Date.now;
-  const headers = () => ({ authorization: `Bearer ${notifyJwt(options.apiKey, Math.floor(now() / 1000))}`, accept: 'application/json', 'user-agent': 'lpa-front-notify' });
+  const headers = () => ({
+    authorization: `Bearer ${notifyJwt(options.apiKey, Math.floor(now() / 1000))}`,
+    accept: 'application/json',
+    'user-agent': 'lpa-front-notify',
+  });
 
   return {
     kind: 'notify',
     async send(email) {
-      const res = await egress.request(new URL('/v2/notifications/email', origin), {
-        method: 'POST',
-        headers: headers(),
-        json: { email_address: email.to, template_id: options.templates[email.template], personalisation: email.personalisation, reference: email.reference },
-      }).catch((err: unknown) => {
-        throw new MailError(err instanceof Error && 'code' in err ? String(err.code) : 'NETWORK', false, 'Notify could not be reached', { cause: err });
-      });
+      const res = await egress
+        .request(new URL('/v2/notifications/email', origin), {
+          method: 'POST',
+          headers: headers(),
+          json: {
+            email_address: email.to,
+            template_id: options.templates[email.template],
+            personalisation: email.personalisation,
+            reference: email.reference,
+          },
+        })
+        .catch((err: unknown) => {
+          throw new MailError(
+            err instanceof Error && 'code' in err ? String(err.code) : 'NETWORK',
+            false,
+            'Notify could not be reached',
+            { cause: err },
+          );
+        });
       if (res.status === 201 || res.status === 200) return;
       // 400 (bad request, e.g. an address Notify refuses) and 403 (key) will not change on retry; 429 and 5xx will.
-      throw new MailError(`HTTP_${String(res.status)}`, res.status === 400 || res.status === 403, `Notify answered ${String(res.status)}`);
+      throw new MailError(
+        `HTTP_${String(res.status)}`,
+        res.status === 400 || res.status === 403,
+        `Notify answered ${String(res.status)}`,
+      );
     },
     async alreadySent(reference) {
       const url = new URL('/v2/notifications', origin);
@@ -119,7 +146,8 @@ export function notifyTransport(options: NotifyTransportOptions): MailTransport 
       const res = await egress.request(url, { method: 'GET', headers: headers() }).catch((err: unknown) => {
         throw new MailError('NETWORK', false, 'Notify could not be reached', { cause: err });
       });
-      if (res.status !== 200) throw new MailError(`HTTP_${String(res.status)}`, false, `Notify answered ${String(res.status)}`);
+      if (res.status !== 200)
+        throw new MailError(`HTTP_${String(res.status)}`, false, `Notify answered ${String(res.status)}`);
       const body = res.json<{ notifications?: unknown }>();
       return Array.isArray(body.notifications) && body.notifications.length > 0;
     },

@@ -18,7 +18,6 @@ export interface ExporterLogger {
   warn(obj: Record<string, unknown>, msg: string): void;
 }
 
-
 export interface OtlpExporterOptions {
   /** The collector's base URL, e.g. http://127.0.0.1:4318 (spans go to /v1/traces under it). */
   readonly endpoint: URL;
@@ -42,7 +41,9 @@ function value(v: AttributeValue): OtlpValue {
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
   if (typeof v === 'number') return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
-  return { arrayValue: { values: v.filter((x) => x !== null && x !== undefined).map((x) => value(x as AttributeValue)) } };
+  return {
+    arrayValue: { values: v.filter((x) => x !== null && x !== undefined).map((x) => value(x as AttributeValue)) },
+  };
 }
 
 function attributes(attrs: Attributes): { key: string; value: OtlpValue }[] {
@@ -58,39 +59,54 @@ function nanos(t: HrTime): string {
 /** The OTLP JSON body for one batch (one resource, one scope: everything here is lpa-front's own). */
 export function encodeSpans(spans: readonly ReadableSpan[], serviceName: string): unknown {
   return {
-    resourceSpans: [{
-      resource: { attributes: attributes({ 'service.name': serviceName }) },
-      scopeSpans: [{
-        scope: { name: 'lpa-front' },
-        spans: spans.map((s) => {
-          const sc = s.spanContext();
-          return {
-            traceId: sc.traceId,
-            spanId: sc.spanId,
-            ...(s.parentSpanContext === undefined ? {} : { parentSpanId: s.parentSpanContext.spanId }),
-            name: s.name,
-            kind: s.kind + 1, // the API counts from INTERNAL = 0, OTLP from UNSPECIFIED = 0
-            startTimeUnixNano: nanos(s.startTime),
-            endTimeUnixNano: nanos(s.endTime),
-            attributes: attributes(s.attributes),
-            status: { code: s.status.code },
-          };
-        }),
-      }],
-    }],
+    resourceSpans: [
+      {
+        resource: { attributes: attributes({ 'service.name': serviceName }) },
+        scopeSpans: [
+          {
+            scope: { name: 'lpa-front' },
+            spans: spans.map((s) => {
+              const sc = s.spanContext();
+              return {
+                traceId: sc.traceId,
+                spanId: sc.spanId,
+                ...(s.parentSpanContext === undefined ? {} : { parentSpanId: s.parentSpanContext.spanId }),
+                name: s.name,
+                kind: s.kind + 1, // the API counts from INTERNAL = 0, OTLP from UNSPECIFIED = 0
+                startTimeUnixNano: nanos(s.startTime),
+                endTimeUnixNano: nanos(s.endTime),
+                attributes: attributes(s.attributes),
+                status: { code: s.status.code },
+              };
+            }),
+          },
+        ],
+      },
+    ],
   };
 }
 
 export function createOtlpExporter(options: OtlpExporterOptions): SpanExporter {
-  const url = new URL('v1/traces', options.endpoint.href.endsWith('/') ? options.endpoint : `${options.endpoint.href}/`);
+  const url = new URL(
+    'v1/traces',
+    options.endpoint.href.endsWith('/') ? options.endpoint : `${options.endpoint.href}/`,
+  );
   const host = options.endpoint.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const egress = options.egress ?? createEgress({
-    allowedOrigins: [options.endpoint.origin],
-    allowPrivateFor: options.allowPrivate.filter((h) => h.trim().replace(/^\[|\]$/g, '').toLowerCase() === host),
-    timeoutMs: options.timeoutMs ?? 10_000,
-    maxResponseBytes: 64 * 1024,
-    logger: options.logger,
-  });
+  const egress =
+    options.egress ??
+    createEgress({
+      allowedOrigins: [options.endpoint.origin],
+      allowPrivateFor: options.allowPrivate.filter(
+        (h) =>
+          h
+            .trim()
+            .replace(/^\[|\]$/g, '')
+            .toLowerCase() === host,
+      ),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxResponseBytes: 64 * 1024,
+      logger: options.logger,
+    });
   const { logger } = options;
   const pending = new Set<Promise<void>>();
 
@@ -101,7 +117,10 @@ export function createOtlpExporter(options: OtlpExporterOptions): SpanExporter {
       logger.warn({ status: res.status, spans: spans.length }, 'trace export refused by the collector');
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
-      logger.warn({ error: typeof code === 'string' ? code : 'UNEXPECTED', spans: spans.length }, 'trace export failed');
+      logger.warn(
+        { error: typeof code === 'string' ? code : 'UNEXPECTED', spans: spans.length },
+        'trace export failed',
+      );
     }
     return { code: ExportResultCode.FAILED };
   }

@@ -46,9 +46,10 @@ export function createS3FileStorage(opts: S3StorageOptions): FileStorage & { clo
     ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
   });
   const partBytes = opts.partBytes ?? 5 * 1024 * 1024;
-  const encryption: { ServerSideEncryption: ServerSideEncryption; SSEKMSKeyId?: string } = opts.kmsKeyId === undefined
-    ? { ServerSideEncryption: 'AES256' }
-    : { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: opts.kmsKeyId };
+  const encryption: { ServerSideEncryption: ServerSideEncryption; SSEKMSKeyId?: string } =
+    opts.kmsKeyId === undefined
+      ? { ServerSideEncryption: 'AES256' }
+      : { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: opts.kmsKeyId };
   const Bucket = opts.bucket;
   const objectKey = (key: string): string => PREFIX + key;
 
@@ -71,7 +72,9 @@ export function createS3FileStorage(opts: S3StorageOptions): FileStorage & { clo
         const body = Buffer.concat(pending);
         pending = [];
         pendingBytes = 0;
-        const sent = await client.send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: body }));
+        const sent = await client.send(
+          new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber, Body: body }),
+        );
         parts.push({ ETag: sent.ETag, PartNumber });
       };
       try {
@@ -86,12 +89,16 @@ export function createS3FileStorage(opts: S3StorageOptions): FileStorage & { clo
           await client.send(new PutObjectCommand({ Bucket, Key, Body: Buffer.concat(pending), ...encryption }));
         } else {
           if (pendingBytes > 0) await sendPart();
-          await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+          await client.send(
+            new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          );
         }
         return { key, bytes };
       } catch (err) {
         if (uploadId !== undefined) {
-          await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
+          await client
+            .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }))
+            .catch(() => undefined);
         }
         throw err;
       }

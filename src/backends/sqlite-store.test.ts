@@ -9,7 +9,9 @@ import { BASE_MIGRATIONS, STORE_FILE, openStore } from './sqlite-store.ts';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-store-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   return join(dir, 'data');
 }
 
@@ -17,7 +19,9 @@ describe('openStore', () => {
   test('creates the folder 0700 and the file 0600, in WAL mode', (t) => {
     const dir = tempDir(t);
     const store = openStore(dir);
-    t.after(() => { store.close(); });
+    t.after(() => {
+      store.close();
+    });
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal(store.path, join(dir, STORE_FILE));
     assert.equal(statSync(store.path).mode & 0o777, 0o600);
@@ -27,9 +31,15 @@ describe('openStore', () => {
 
   test('applies migrations once, in order, and takes extra ones', (t) => {
     const dir = tempDir(t);
-    const users = { name: 'users-001-create', sql: 'CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE)' };
+    const users = {
+      name: 'users-001-create',
+      sql: 'CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE)',
+    };
     const first = openStore(dir);
-    assert.deepEqual(first.appliedMigrations(), BASE_MIGRATIONS.map((m) => m.name));
+    assert.deepEqual(
+      first.appliedMigrations(),
+      BASE_MIGRATIONS.map((m) => m.name),
+    );
     first.close();
     const second = openStore(dir, { migrations: [users] });
     assert.deepEqual(second.appliedMigrations(), [...BASE_MIGRATIONS.map((m) => m.name), users.name]);
@@ -37,7 +47,9 @@ describe('openStore', () => {
     second.close();
     // Opening again does not re-run (CREATE TABLE would fail) and keeps the data.
     const third = openStore(dir, { migrations: [users] });
-    t.after(() => { third.close(); });
+    t.after(() => {
+      third.close();
+    });
     assert.equal(third.db.prepare('SELECT count(*) AS n FROM users').get()?.n, 1);
   });
 
@@ -48,14 +60,18 @@ describe('openStore', () => {
     const broken = { name: 'x-002', sql: 'CREATE TABLE y (a); THIS IS NOT SQL' };
     assert.throws(() => openStore(dir, { migrations: [broken] }), /migration x-002 failed/);
     const store = openStore(dir);
-    t.after(() => { store.close(); });
+    t.after(() => {
+      store.close();
+    });
     assert.ok(!store.appliedMigrations().includes('x-002'));
     assert.equal(store.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'y'").get()?.n, 0);
   });
 
   test('data only goes in as parameters: SQL in a payload stays data', (t) => {
     const store = openStore(tempDir(t));
-    t.after(() => { store.close(); });
+    t.after(() => {
+      store.close();
+    });
     const evil = { details: "'); DROP TABLE feedback; --" };
     const id = store.insertFeedback(evil, 1000);
     assert.deepEqual(store.listFeedback(10), [{ id, createdAt: 1000, payload: evil }]);
@@ -63,13 +79,21 @@ describe('openStore', () => {
 
   test('transaction rolls back when the function throws', (t) => {
     const store = openStore(tempDir(t));
-    t.after(() => { store.close(); });
-    assert.throws(() => store.transaction(() => {
-      store.insertFeedback({ a: 1 }, 1);
-      throw new Error('boom');
-    }), /boom/);
+    t.after(() => {
+      store.close();
+    });
+    assert.throws(
+      () =>
+        store.transaction(() => {
+          store.insertFeedback({ a: 1 }, 1);
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     assert.equal(store.listFeedback(10).length, 0);
-    store.transaction(() => { store.insertFeedback({ a: 2 }, 2); });
+    store.transaction(() => {
+      store.insertFeedback({ a: 2 }, 2);
+    });
     assert.equal(store.listFeedback(10).length, 1);
   });
 
@@ -85,7 +109,9 @@ describe('openStore', () => {
 describe('outbox', () => {
   test('a leased row is not claimed until its lease ends; claims count attempts', (t) => {
     const store = openStore(tempDir(t));
-    t.after(() => { store.close(); });
+    t.after(() => {
+      store.close();
+    });
     const id = store.enqueue('k', { n: 1 }, 1000, 61_000);
     assert.equal(store.getOutbox(id)?.attempts, 1);
     assert.equal(store.claimDue(60_999, 120_000, 10), undefined);
@@ -100,7 +126,9 @@ describe('outbox', () => {
 
   test('the most overdue row first; maxAttempts and parked rows are skipped', (t) => {
     const store = openStore(tempDir(t));
-    t.after(() => { store.close(); });
+    t.after(() => {
+      store.close();
+    });
     const late = store.enqueue('k', { n: 'late' }, 500);
     const early = store.enqueue('k', { n: 'early' }, 100);
     const parked = store.enqueue('k', { n: 'parked' }, 50);
@@ -118,7 +146,9 @@ describe('outbox', () => {
 
   test('delivered rows drop their payload and are never claimed again', (t) => {
     const store = openStore(tempDir(t));
-    t.after(() => { store.close(); });
+    t.after(() => {
+      store.close();
+    });
     const id = store.enqueue('k', { email: 'a@example.com' }, 0);
     store.markFailed(id, 'NETWORK', 10);
     store.markDelivered(id, 20);
@@ -137,7 +167,10 @@ describe('outbox', () => {
     const dir = tempDir(t);
     const a = openStore(dir);
     const b = openStore(dir);
-    t.after(() => { a.close(); b.close(); });
+    t.after(() => {
+      a.close();
+      b.close();
+    });
     for (let i = 0; i < 50; i++) a.enqueue('k', { i }, i);
     const seen = new Set<number>();
     for (let i = 0; i < 60; i++) {
@@ -158,7 +191,9 @@ describe('outbox', () => {
     assert.equal(raw.prepare('SELECT count(*) AS n FROM outbox').get()?.n, 1);
     raw.close();
     const second = openStore(dir);
-    t.after(() => { second.close(); });
+    t.after(() => {
+      second.close();
+    });
     assert.deepEqual(second.getOutbox(id)?.payload, { keep: true });
   });
 });

@@ -176,7 +176,8 @@ function runMigrations(db: DatabaseSync, migrations: readonly Migration[]): void
 }
 
 export function openStore(dataDir: string, options: OpenStoreOptions = {}): Store {
-  /* eslint-disable security/detect-non-literal-fs-filename -- dataDir is DATA_DIR from config (or a test's temp folder), never request data */
+  /* eslint-disable security/detect-non-literal-fs-filename --
+     dataDir is DATA_DIR from config (or a test's temp folder), never request data */
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, STORE_FILE);
   // Create the file ourselves so it is never readable by others, even for a moment.
@@ -202,7 +203,9 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     applied: db.prepare('SELECT name FROM schema_migrations ORDER BY rowid'),
     insertFeedback: db.prepare('INSERT INTO feedback (created_at, payload) VALUES (?, ?)'),
     listFeedback: db.prepare('SELECT id, created_at, payload FROM feedback ORDER BY id DESC LIMIT ?'),
-    enqueue: db.prepare('INSERT INTO outbox (kind, payload, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)'),
+    enqueue: db.prepare(
+      'INSERT INTO outbox (kind, payload, attempts, next_attempt_at, created_at) VALUES (?, ?, ' + '?, ?, ?)',
+    ),
     claim: db.prepare(`
       UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
       WHERE id = (
@@ -211,8 +214,13 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
         ORDER BY next_attempt_at, id LIMIT 1
       )
       RETURNING *`),
-    delivered: db.prepare("UPDATE outbox SET delivered_at = ?, next_attempt_at = NULL, last_error_code = NULL, payload = 'null' WHERE id = ?"),
-    failed: db.prepare('UPDATE outbox SET last_error_code = ?, next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL'),
+    delivered: db.prepare(
+      'UPDATE outbox SET delivered_at = ?, next_attempt_at = NULL, last_error_code = NULL, ' +
+        "payload = 'null' WHERE id = ?",
+    ),
+    failed: db.prepare(
+      'UPDATE outbox SET last_error_code = ?, next_attempt_at = ? WHERE id = ? AND delivered_at ' + 'IS NULL',
+    ),
     getOutbox: db.prepare('SELECT * FROM outbox WHERE id = ?'),
     listOutbox: db.prepare('SELECT * FROM outbox ORDER BY id DESC LIMIT ?'),
     counts: db.prepare(`
@@ -247,15 +255,18 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     },
 
     insertFeedback: (payload, now) => Number(stmt.insertFeedback.run(now, JSON.stringify(payload)).lastInsertRowid),
-    listFeedback: (limit) => stmt.listFeedback.all(limit).map((r) => ({
-      id: int(r, 'id'),
-      createdAt: int(r, 'created_at'),
-      payload: JSON.parse(text(r, 'payload')) as unknown,
-    })),
+    listFeedback: (limit) =>
+      stmt.listFeedback.all(limit).map((r) => ({
+        id: int(r, 'id'),
+        createdAt: int(r, 'created_at'),
+        payload: JSON.parse(text(r, 'payload')) as unknown,
+      })),
 
     enqueue(kind, payload, now, leaseUntil) {
       const leased = leaseUntil !== undefined;
-      return Number(stmt.enqueue.run(kind, JSON.stringify(payload), leased ? 1 : 0, leased ? leaseUntil : now, now).lastInsertRowid);
+      return Number(
+        stmt.enqueue.run(kind, JSON.stringify(payload), leased ? 1 : 0, leased ? leaseUntil : now, now).lastInsertRowid,
+      );
     },
     claimDue(now, leaseUntil, maxAttempts) {
       const row = stmt.claim.get(leaseUntil, now, maxAttempts);

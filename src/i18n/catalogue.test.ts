@@ -41,5 +41,9 @@ test('a namespace added later is read, and replaces words already asked for', ()
   assert.equal(words.forLanguage('en')('demo:hello'), 'Hi');
   assert.equal(words.forLanguage('en')('late:word'), 'Late');
   assert.equal(words.has('late:word'), true);
-  assert.equal(before('demo:hello'), 'Hi', 'a translate function handed out before (the views\' global t) reads the new words too');
+  assert.equal(
+    before('demo:hello'),
+    'Hi',
+    "a translate function handed out before (the views' global t) reads the new words too",
+  );
 });

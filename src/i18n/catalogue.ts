@@ -20,7 +20,9 @@ export const LANGUAGES: readonly string[] = ['en'];
 export const LOCALES_DIR = join(import.meta.dirname, 'locales');
 
 /** A namespace's messages: nested objects of strings. */
-export interface Messages { readonly [key: string]: string | Messages }
+export interface Messages {
+  readonly [key: string]: string | Messages;
+}
 /** Per language, per namespace. */
 export type Resources = Record<string, Record<string, Messages>>;
 
@@ -133,7 +135,11 @@ export function createCatalogue(options: CatalogueOptions = {}): Catalogue {
  * The language of a request: `?lang=` when it names a supported language, else the `lang` cookie, else English.
  * Only a supported code is ever returned, so the value is safe in a cookie, a header or `<html lang>`.
  */
-export function chooseLanguage(queryLang: unknown, cookieLang: string | undefined, languages: readonly string[]): { lang: string; fromQuery: boolean } {
+export function chooseLanguage(
+  queryLang: unknown,
+  cookieLang: string | undefined,
+  languages: readonly string[],
+): { lang: string; fromQuery: boolean } {
   if (typeof queryLang === 'string' && languages.includes(queryLang)) return { lang: queryLang, fromQuery: true };
   if (cookieLang !== undefined && languages.includes(cookieLang)) return { lang: cookieLang, fromQuery: false };
   return { lang: DEFAULT_LANGUAGE, fromQuery: false };

@@ -60,7 +60,9 @@ interface Parsed {
 const cache = new Map<string, Parsed>();
 const CACHE_MAX = 64;
 
-/** Browsers send a handful of distinct headers, so answers are remembered (at most 64 headers); pages ask per request. */
+/**
+ * Browsers send a handful of distinct headers, so answers are remembered (at most 64 headers); pages ask per request.
+ */
 function parsedOf(header: string): Parsed {
   let parsed = cache.get(header);
   if (parsed === undefined) {
@@ -91,11 +93,14 @@ function choose(weights: Weights, br: boolean, gzip: boolean): Encoding {
  * The encoding to send, given the request's Accept-Encoding and the codings this response has ready.
  * No header, or an empty one, means identity (§12.5.3: an empty value asks for no coding).
  */
-export function negotiateEncoding(acceptEncoding: string | undefined, available: Readonly<Partial<Record<Coding, boolean>>>): Encoding {
+export function negotiateEncoding(
+  acceptEncoding: string | undefined,
+  available: Readonly<Partial<Record<Coding, boolean>>>,
+): Encoding {
   if (acceptEncoding === undefined || acceptEncoding === '') return 'identity';
   const br = available.br === true;
   const gzip = available.gzip === true;
   const parsed = parsedOf(acceptEncoding);
   const mask = (br ? 1 : 0) | (gzip ? 2 : 0);
-  return parsed.answers[mask] ??= choose(parsed.weights, br, gzip);
+  return (parsed.answers[mask] ??= choose(parsed.weights, br, gzip));
 }

@@ -44,7 +44,8 @@ export interface AssetCatalogue {
   integrity?(logical: string): string;
 }
 
-/* eslint-disable security/detect-non-literal-fs-filename -- `dir` is the build output folder fixed in code (services.ts), never request data */
+/* eslint-disable security/detect-non-literal-fs-filename --
+   `dir` is the build output folder fixed in code (services.ts), never request data */
 export function loadAssets(dir: string): AssetCatalogue {
   let urls: Record<string, string>;
   try {
@@ -81,7 +82,8 @@ export function loadAssets(dir: string): AssetCatalogue {
   const integrities = new Map<string, string>();
   for (const [logical, u] of Object.entries(urls)) {
     const asset = files.get(u);
-    if (asset !== undefined) integrities.set(logical, `sha384-${createHash('sha384').update(asset.identity).digest('base64')}`);
+    if (asset !== undefined)
+      integrities.set(logical, `sha384-${createHash('sha384').update(asset.identity).digest('base64')}`);
   }
   const url = (logical: string): string => {
     const u = urls[logical];
@@ -103,29 +105,36 @@ export function loadAssets(dir: string): AssetCatalogue {
 /* eslint-enable security/detect-non-literal-fs-filename */
 
 /** Which encoding to send, from the variants this asset has (the one negotiator: accept-encoding.ts). */
-export function chooseEncoding(acceptEncoding: string | undefined, asset: { br?: Buffer | undefined; gzip?: Buffer | undefined }): 'br' | 'gzip' | 'identity' {
+export function chooseEncoding(
+  acceptEncoding: string | undefined,
+  asset: { br?: Buffer | undefined; gzip?: Buffer | undefined },
+): 'br' | 'gzip' | 'identity' {
   return negotiateEncoding(acceptEncoding, { br: asset.br !== undefined, gzip: asset.gzip !== undefined });
 }
 
 async function assets(app: FastifyInstance, options: { catalogue: AssetCatalogue }): Promise<void> {
   const { files } = options.catalogue;
   // Never shed (load-shedding.ts): served from memory, they cost next to nothing, and a page without them is broken.
-  app.get(`${ASSET_PREFIX}*`, { config: { session: false, loadShedding: false } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const path = pathOf(request.url);
-    const asset = files.get(path);
-    if (asset === undefined) {
-      reply.callNotFound();
-      return reply;
-    }
-    const encoding = chooseEncoding(request.headers['accept-encoding'], asset);
-    reply
-      .header('content-type', asset.type)
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('vary', 'Accept-Encoding');
-    if (encoding === 'identity') return reply.send(asset.identity);
-    reply.header('content-encoding', encoding);
-    return reply.send(encoding === 'br' ? asset.br : asset.gzip);
-  });
+  app.get(
+    `${ASSET_PREFIX}*`,
+    { config: { session: false, loadShedding: false } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const path = pathOf(request.url);
+      const asset = files.get(path);
+      if (asset === undefined) {
+        reply.callNotFound();
+        return reply;
+      }
+      const encoding = chooseEncoding(request.headers['accept-encoding'], asset);
+      reply
+        .header('content-type', asset.type)
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('vary', 'Accept-Encoding');
+      if (encoding === 'identity') return reply.send(asset.identity);
+      reply.header('content-encoding', encoding);
+      return reply.send(encoding === 'br' ? asset.br : asset.gzip);
+    },
+  );
 }
 
 export default fp(assets, { name: 'lpa-assets' });

@@ -7,7 +7,13 @@
  * GET only); JSON routes get 401.
  */
 import fp from 'fastify-plugin';
-import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type {
+  FastifyContextConfig,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import { PATHS, isPublicRoute, safeLocalPath } from '../paths.ts';
 import { sendErrorPage } from './errors.ts';
 import { addRouteHook, routeMethods } from './route-hooks.ts';
@@ -44,7 +50,8 @@ async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promi
   // Every route gets the guard (route-hooks.ts) except one that can only pass it: public for every method it
   // answers and without a session, so there is no user to find. Unknown paths get none: the 404 handler answers.
   app.addHook('onRoute', (route) => {
-    if (route.config?.session === false && routeMethods(route).every((method) => isPublicRoute(route.url, method))) return;
+    if (route.config?.session === false && routeMethods(route).every((method) => isPublicRoute(route.url, method)))
+      return;
     addRouteHook(route, 'onRequest', guard);
   });
 
@@ -62,16 +69,25 @@ async function authGuard(app: FastifyInstance, options: AuthGuardOptions): Promi
       decide(request, reply, route, config, done);
       return;
     }
-    resolved.then((user) => {
-      request.user = user;
-      decide(request, reply, route, config, done);
-    }, (err: unknown) => {
-      done(err instanceof Error ? err : new Error(String(err)));
-    });
+    resolved.then(
+      (user) => {
+        request.user = user;
+        decide(request, reply, route, config, done);
+      },
+      (err: unknown) => {
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   }
 
   /** Lets the request through (done), or answers it (401 or redirect to sign-in) without calling done. */
-  function decide(request: FastifyRequest, reply: FastifyReply, route: string, config: FastifyContextConfig, done: HookHandlerDoneFunction): void {
+  function decide(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: string,
+    config: FastifyContextConfig,
+    done: HookHandlerDoneFunction,
+  ): void {
     if (isPublicRoute(route, request.method) || request.user !== undefined) {
       done();
       return;

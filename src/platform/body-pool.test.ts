@@ -21,7 +21,8 @@ test('a body goes back to the pool only when its response finishes, and is reuse
   const second = new EventEmitter();
   const a = pool.body(['AAAA', 'TTTTTTTT'], first);
   const b = pool.body(['BBBB', 'UUUUUUUU'], second);
-  const apart = a.buffer !== b.buffer || a.byteOffset + a.length <= b.byteOffset || b.byteOffset + b.length <= a.byteOffset;
+  const apart =
+    a.buffer !== b.buffer || a.byteOffset + a.length <= b.byteOffset || b.byteOffset + b.length <= a.byteOffset;
   assert.ok(apart, 'two responses in flight never share a byte of body');
   assert.equal(text(a), '<p nonce="AAAA">a</p><input value="TTTTTTTT">');
   assert.equal(pool.free, 0, 'nothing is reused while its response is being written');
@@ -45,7 +46,11 @@ test('values of another length get a new body, never a reused one', () => {
   assert.notEqual(longer, a);
   assert.equal(text(longer), '<p nonce="AAAAAA">a</p><input value="TTTT">');
   assert.equal(pool.free, 1, 'the pooled body stays for values that fit it');
-  assert.throws(() => pool.body(['"><x>', 'TTTT'], new EventEmitter()), /escaping/, 'a reused body checks its values too');
+  assert.throws(
+    () => pool.body(['"><x>', 'TTTT'], new EventEmitter()),
+    /escaping/,
+    'a reused body checks its values too',
+  );
 });
 
 test('the pool keeps at most its bound', () => {

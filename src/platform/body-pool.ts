@@ -26,7 +26,8 @@ export const SPLICE_SAFE = /^[A-Za-z0-9+/=_-]*$/;
 /** The parts with the values between them, in one new buffer (values are ASCII: SPLICE_SAFE). */
 export function splice(parts: readonly Buffer[], partBytes: number, values: readonly string[]): Buffer {
   if (values.length !== parts.length - 1) throw new Error('splice: one value goes between each two parts');
-  if (values.length === 0 && parts[0] !== undefined) return parts[0]; // nothing to splice: the page itself, never written to
+  // nothing to splice: the page itself, never written to
+  if (values.length === 0 && parts[0] !== undefined) return parts[0];
   let size = partBytes;
   for (const value of values) {
     if (!SPLICE_SAFE.test(value)) throw new Error('splice: a value to splice in would need escaping');
@@ -94,7 +95,8 @@ export class BodyPool {
   /** A body with `values` in it, for `res` only: it comes back to the pool when `res` has finished. */
   body(values: readonly string[], res: Finishes): Buffer {
     const lengths = (this.#lengths ??= this.#layout(values));
-    if (values.length === 0 || values.some((v, i) => v.length !== lengths[i])) return splice(this.#parts, this.#partBytes, values);
+    if (values.length === 0 || values.some((v, i) => v.length !== lengths[i]))
+      return splice(this.#parts, this.#partBytes, values);
     let body = this.#free.pop();
     if (body === undefined) {
       body = splice(this.#parts, this.#partBytes, values);

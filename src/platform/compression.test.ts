@@ -74,19 +74,22 @@ describe('spliceGzip', () => {
   });
 
   test('property: any parts and any nonce round-trip', () => {
-    fc.assert(fc.property(
-      fc.array(fc.uint8Array({ maxLength: 3000 }), { minLength: 1, maxLength: 6 }),
-      fc.uint8Array({ maxLength: 64 }),
-      fc.integer({ min: 1, max: 9 }),
-      (arrays, nonceBytes, level) => {
-        const parts = arrays.map((a) => Buffer.from(a));
-        const nonce = Buffer.from(nonceBytes);
-        assert.deepEqual(gunzipSync(spliceGzip(prepareGzipSplice(parts, level), nonce)), join(parts, nonce));
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 3000 }), { minLength: 1, maxLength: 6 }),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.integer({ min: 1, max: 9 }),
+        (arrays, nonceBytes, level) => {
+          const parts = arrays.map((a) => Buffer.from(a));
+          const nonce = Buffer.from(nonceBytes);
+          assert.deepEqual(gunzipSync(spliceGzip(prepareGzipSplice(parts, level), nonce)), join(parts, nonce));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
-  test('an independent decoder (gzip(1), not Node\'s zlib binding) accepts it and checks the CRC', () => {
+  test("an independent decoder (gzip(1), not Node's zlib binding) accepts it and checks the CRC", () => {
     const splice = prepareGzipSplice(page);
     for (let i = 0; i < 20; i++) {
       const nonce = randomBytes(16).toString('base64');
@@ -98,13 +101,23 @@ describe('spliceGzip', () => {
 
 describe('spliceGzip with a value per gap', () => {
   test('gap i gets value i (a nonce and a CSRF token in any order)', () => {
-    const parts = [Buffer.from('<a nonce="'), Buffer.from('"><input value="'), Buffer.from('"><b nonce="'), Buffer.from('">end')];
+    const parts = [
+      Buffer.from('<a nonce="'),
+      Buffer.from('"><input value="'),
+      Buffer.from('"><b nonce="'),
+      Buffer.from('">end'),
+    ];
     const values = ['N0nce+/=', 'abcdef0123456789', 'N0nce+/='];
-    const expected = Buffer.from(`<a nonce="${values[0] ?? ''}"><input value="${values[1] ?? ''}"><b nonce="${values[2] ?? ''}">end`);
+    const expected = Buffer.from(
+      `<a nonce="${values[0] ?? ''}"><input value="${values[1] ?? ''}"><b ` + `nonce="${values[2] ?? ''}">end`,
+    );
     assert.deepEqual(gunzipSync(spliceGzip(prepareGzipSplice(parts), values)), expected);
   });
 
   test('too few values is an error, not a short page', () => {
-    assert.throws(() => spliceGzip(prepareGzipSplice([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]), ['x']), RangeError);
+    assert.throws(
+      () => spliceGzip(prepareGzipSplice([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]), ['x']),
+      RangeError,
+    );
   });
 });

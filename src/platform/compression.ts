@@ -21,7 +21,8 @@
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { negotiateEncoding } from './accept-encoding.ts';
 
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]); // deflate, no flags, no mtime, OS unknown
+// deflate, no flags, no mtime, OS unknown
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 const FINAL_EMPTY_STORED = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
 const STORED_MAX = 0xffff;
 const GZIP_ONLY = { gzip: true } as const;
@@ -85,9 +86,11 @@ function crcLayout(splice: GzipSplice, lengths: readonly number[]): CrcLayout {
 
 /** Compresses the constant parts once. `level` defaults to the best compression (paid once per page). */
 export function prepareGzipSplice(parts: readonly Buffer[], level: number = constants.Z_BEST_COMPRESSION): GzipSplice {
-  const deflated = parts.map((part) => (part.length === 0
-    ? Buffer.alloc(0) // nothing to say: an empty part contributes no block at all
-    : deflateRawSync(part, { level, finishFlush: constants.Z_SYNC_FLUSH })));
+  const deflated = parts.map((part) =>
+    part.length === 0
+      ? Buffer.alloc(0) // nothing to say: an empty part contributes no block at all
+      : deflateRawSync(part, { level, finishFlush: constants.Z_SYNC_FLUSH }),
+  );
   const partsLength = parts.reduce((n, p) => n + p.length, 0);
   const fixedLength = GZIP_HEADER.length + deflated.reduce((n, d) => n + d.length, 0) + FINAL_EMPTY_STORED.length + 8;
   return { parts, deflated, partsLength, fixedLength, cache: {} };
@@ -116,7 +119,8 @@ function writeStored(out: Buffer, offset: number, data: Buffer): number {
 /**
  * The gzip body of `parts[0] + fill + parts[1] + fill + ... + parts[n-1]`, built from the pre-compressed
  * parts: only the fill is new. With one value (the nonce) every gap gets it, and the result decompresses
- * to exactly the parts joined with the nonce in every gap; with an array, gap i gets `fill[i]` (nonce, CSRF token, ...).
+ * to exactly the parts joined with the nonce in every gap; with an array, gap i gets `fill[i]` (nonce, CSRF token,
+ * ...).
  */
 export function spliceGzip(splice: GzipSplice, fill: string | Buffer | readonly (string | Buffer)[]): Buffer {
   const { parts, deflated } = splice;
@@ -136,7 +140,10 @@ export function spliceGzip(splice: GzipSplice, fill: string | Buffer | readonly 
   }
   let layout = splice.cache.layout;
   if (layout?.lengths.length !== fills.length || !fills.every((f, i) => f.length === layout?.lengths[i])) {
-    layout = crcLayout(splice, fills.map((f) => f.length));
+    layout = crcLayout(
+      splice,
+      fills.map((f) => f.length),
+    );
     splice.cache.layout = layout;
   }
   const out = Buffer.alloc(length);
@@ -148,7 +155,11 @@ export function spliceGzip(splice: GzipSplice, fill: string | Buffer | readonly 
     if (f !== undefined && f.length > 0 && table !== undefined) {
       at = writeStored(out, at, f);
       const v = (crc32(f, ONES) ^ ONES) >>> 0; // the value's own contribution to the raw register
-      crc ^= (table[v & 0xff] ?? 0) ^ (table[256 + ((v >>> 8) & 0xff)] ?? 0) ^ (table[512 + ((v >>> 16) & 0xff)] ?? 0) ^ (table[768 + (v >>> 24)] ?? 0);
+      crc ^=
+        (table[v & 0xff] ?? 0) ^
+        (table[256 + ((v >>> 8) & 0xff)] ?? 0) ^
+        (table[512 + ((v >>> 16) & 0xff)] ?? 0) ^
+        (table[768 + (v >>> 24)] ?? 0);
     }
     at += d.copy(out, at);
   }

@@ -18,9 +18,21 @@ test('refused, with the reason the 403 page tells apart', () => {
   const tokens = new FormTokens(SECRET, 10_800);
   const token = tokens.issue(COOKIE, NOW);
   const cases: [string, string, string | undefined, number, string][] = [
-    ['another browser\'s cookie', token, 'fedcba9876543210fedcba9876543210', NOW, 'mismatch'],
-    ['made with another secret', new FormTokens(Buffer.from('another-secret-another-secret-another-0000'), 10_800).issue(COOKIE, NOW), COOKIE, NOW, 'mismatch'],
-    ['issue time changed', `${(NOW - 60_000).toString(16).padStart(11, '0')}${token.slice(11)}`, COOKIE, NOW, 'mismatch'],
+    ["another browser's cookie", token, 'fedcba9876543210fedcba9876543210', NOW, 'mismatch'],
+    [
+      'made with another secret',
+      new FormTokens(Buffer.from('another-secret-another-secret-another-0000'), 10_800).issue(COOKIE, NOW),
+      COOKIE,
+      NOW,
+      'mismatch',
+    ],
+    [
+      'issue time changed',
+      `${(NOW - 60_000).toString(16).padStart(11, '0')}${token.slice(11)}`,
+      COOKIE,
+      NOW,
+      'mismatch',
+    ],
     ['MAC changed', `${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`, COOKIE, NOW, 'mismatch'],
     ['not a form token', 'x'.repeat(43), COOKIE, NOW, 'mismatch'],
     ['issued far in the future', tokens.issue(COOKIE, NOW + 3_600_000), COOKIE, NOW, 'mismatch'],
@@ -29,7 +41,11 @@ test('refused, with the reason the 403 page tells apart', () => {
   ];
   for (const [name, given, cookie, now, reason] of cases) assert.equal(tokens.verify(given, cookie, now), reason, name);
   assert.deepEqual(tokens.verify(token, COOKIE, NOW + 10_800_000), { issuedAt: NOW }, 'valid up to the lifetime');
-  assert.deepEqual(tokens.verify(tokens.issue(COOKIE, NOW + 60_000), COOKIE, NOW), { issuedAt: NOW + 60_000 }, 'another instance a minute ahead');
+  assert.deepEqual(
+    tokens.verify(tokens.issue(COOKIE, NOW + 60_000), COOKIE, NOW),
+    { issuedAt: NOW + 60_000 },
+    'another instance a minute ahead',
+  );
 });
 
 test('the form cookie is __Host- prefixed when Secure', () => {
@@ -55,8 +71,9 @@ test('CSRF tokens compare exactly', () => {
   assert.equal(tokensMatch('abc', 'abcd'), false);
 });
 
-test('Origin: null passes only when the browser says same-origin (a no-referrer page\'s own form)', () => {
+test("Origin: null passes only when the browser says same-origin (a no-referrer page's own form)", () => {
   const site = 'https://example.gov.uk';
   assert.equal(crossSiteReason('same-origin', 'null', site), false);
-  for (const fetchSite of ['cross-site', 'same-site', 'none', undefined]) assert.equal(crossSiteReason(fetchSite, 'null', site), true, String(fetchSite));
+  for (const fetchSite of ['cross-site', 'same-site', 'none', undefined])
+    assert.equal(crossSiteReason(fetchSite, 'null', site), true, String(fetchSite));
 });

@@ -85,7 +85,10 @@ declare module 'fastify' {
 }
 
 export interface CsrfOptions {
-  /** PUBLIC_ORIGIN, or the list of origins accepted (config.acceptedOrigins: it and its loopback aliases outside production). */
+  /**
+   * PUBLIC_ORIGIN, or the list of origins accepted (config.acceptedOrigins: it and its loopback aliases outside
+   * production).
+   */
   readonly publicOrigin: string | readonly string[];
   /** SESSION_SECRET; the form-token key is derived from it. */
   readonly secret: Buffer;
@@ -107,7 +110,11 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /** The cross-site part of the check, on its own for unit tests. */
-export function crossSiteReason(secFetchSite: string | undefined, origin: string | undefined, publicOrigin: string | readonly string[]): boolean {
+export function crossSiteReason(
+  secFetchSite: string | undefined,
+  origin: string | undefined,
+  publicOrigin: string | readonly string[],
+): boolean {
   if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') return true;
   // A page sent with `Referrer-Policy: no-referrer` (a reset link's) makes the browser send `Origin: null` on its
   // forms (Fetch, "append a request Origin header"); the browser's own Sec-Fetch-Site still says where it came from.
@@ -148,7 +155,11 @@ export class FormTokens {
   }
 
   /** The token's issue time, or why it does not pass. `cookie` undefined: the browser sent no (valid) form cookie. */
-  verify(token: string, cookie: string | undefined, nowMs: number): { readonly issuedAt: number } | 'expired' | 'mismatch' {
+  verify(
+    token: string,
+    cookie: string | undefined,
+    nowMs: number,
+  ): { readonly issuedAt: number } | 'expired' | 'mismatch' {
     const parts = FORM_TOKEN_PATTERN.exec(token);
     if (parts === null) return 'mismatch';
     const [, issuedAtHex = '', mac = ''] = parts;
@@ -183,7 +194,8 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     const value = readCookie(request.headers.cookie, cookieName);
     return value !== undefined && FORM_COOKIE_PATTERN.test(value) ? value : undefined;
   };
-  const stateOf = (request: FastifyRequest): CsrfState => (request.csrfState ??= { token: null, newCookie: null, verified: null });
+  const stateOf = (request: FastifyRequest): CsrfState =>
+    (request.csrfState ??= { token: null, newCookie: null, verified: null });
 
   app.decorateRequest('csrfState', null);
   // A method on every request, not a closure made per request by a hook: the token is made on first use.
@@ -227,9 +239,15 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     addRouteHook(route, 'preValidation', csrfCheck);
   });
 
-  function setFormCookie(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
+  function setFormCookie(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (err: Error | null, payload?: unknown) => void,
+  ): void {
     const cookie = request.csrfState?.newCookie;
-    if (cookie !== undefined && cookie !== null) reply.header('set-cookie', `${cookieName}=${cookie}${cookieAttributes}`);
+    if (cookie !== undefined && cookie !== null)
+      reply.header('set-cookie', `${cookieName}=${cookie}${cookieAttributes}`);
     done(null, payload);
   }
 
@@ -244,7 +262,11 @@ async function csrf(app: FastifyInstance, options: CsrfOptions): Promise<void> {
     const origin = header(request, 'origin');
     if (crossSiteReason(header(request, 'sec-fetch-site'), origin, options.publicOrigin)) {
       // Both origins named: a wrong PUBLIC_ORIGIN (a developer's other port or host name) is then plain from one line.
-      if (origin !== undefined && !originAccepted(origin, options.publicOrigin)) request.log.warn({ origin, publicOrigin: options.publicOrigin }, `form refused: its Origin ${origin} is not PUBLIC_ORIGIN ${[options.publicOrigin].flat().join(' or ')}`);
+      if (origin !== undefined && !originAccepted(origin, options.publicOrigin))
+        request.log.warn(
+          { origin, publicOrigin: options.publicOrigin },
+          `form refused: its Origin ${origin} is not ` + `PUBLIC_ORIGIN ${[options.publicOrigin].flat().join(' or ')}`,
+        );
       return new CsrfError('cross-site');
     }
     const session = request.session;

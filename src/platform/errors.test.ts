@@ -17,5 +17,9 @@ test('errors map to statuses without trusting arbitrary codes', () => {
   assert.equal(statusFor(unavailable), 503);
   assert.match(unavailable.headers['retry-after'] ?? '', /^\d+$/);
   assert.equal(statusFor(new HttpError(503, 'x')), 503);
-  assert.equal(statusFor(Object.assign(new Error('x'), { statusCode: 503 })), 500, 'a library error claiming 503 is not trusted');
+  assert.equal(
+    statusFor(Object.assign(new Error('x'), { statusCode: 503 })),
+    500,
+    'a library error claiming 503 is not trusted',
+  );
 });

@@ -51,15 +51,24 @@ declare module 'fastify' {
   }
 }
 
-export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, status: number, extra: Record<string, unknown> = {}): FastifyReply {
+export function sendErrorPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
   const title = TITLES[status] ?? TITLES[500] ?? 'Error';
   const reference = status >= 500 ? request.id : undefined;
-  if (wantsJson(request)) return reply.code(status).type('application/json; charset=utf-8').send({ error: title, reference });
+  if (wantsJson(request))
+    return reply.code(status).type('application/json; charset=utf-8').send({ error: title, reference });
   try {
     return reply.view('errors/error.njk', { status, title, reference, ...extra }, status);
   } catch (renderError) {
     request.log.error({ err: renderError }, 'error page failed to render');
-    return reply.code(status).type('text/plain; charset=utf-8').send(`${title}${reference === undefined ? '' : `\nReference: ${reference}`}\n`);
+    return reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(`${title}${reference === undefined ? '' : `\nReference: ${reference}`}\n`);
   }
 }
 
@@ -76,13 +85,17 @@ async function errors(app: FastifyInstance): Promise<void> {
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusFor(error);
-    if (error instanceof HttpError || error instanceof StoreUnavailableError) for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    if (error instanceof HttpError || error instanceof StoreUnavailableError)
+      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
     if (status === 503) {
       request.log.warn({ status, reference: request.id }, error.message);
     } else if (status >= 500) {
       request.log.error({ err: error, reference: request.id }, 'unhandled error');
     } else {
-      request.log.info({ status, code: error.code, reason: error instanceof CsrfError ? error.reason : undefined }, 'request refused');
+      request.log.info(
+        { status, code: error.code, reason: error instanceof CsrfError ? error.reason : undefined },
+        'request refused',
+      );
     }
     if (error instanceof CsrfError) {
       return sendErrorPage(request, reply, 403, { csrf: error.reason });

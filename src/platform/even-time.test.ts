@@ -13,8 +13,18 @@ describe('evenTime', () => {
   test('a fast and a slow outcome are answered at the same time (median of 10 pairs within 15 ms)', async () => {
     const differences: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const fast = await timed(() => evenTime(120, async () => { await sleep(2); return 'exists'; }));
-      const slow = await timed(() => evenTime(120, async () => { await sleep(80); return 'created'; }));
+      const fast = await timed(() =>
+        evenTime(120, async () => {
+          await sleep(2);
+          return 'exists';
+        }),
+      );
+      const slow = await timed(() =>
+        evenTime(120, async () => {
+          await sleep(80);
+          return 'created';
+        }),
+      );
       differences.push(Math.abs(slow - fast));
     }
     differences.sort((a, b) => a - b);
@@ -22,8 +32,12 @@ describe('evenTime', () => {
   });
 
   test('without it the same pair is told apart (the test can fail)', async () => {
-    const fast = await timed(async () => { await sleep(2); });
-    const slow = await timed(async () => { await sleep(80); });
+    const fast = await timed(async () => {
+      await sleep(2);
+    });
+    const slow = await timed(async () => {
+      await sleep(80);
+    });
     assert.ok(slow - fast > 50);
   });
 
@@ -35,13 +49,22 @@ describe('evenTime', () => {
 
   test('a failure is delayed to the floor too, then thrown', async () => {
     const start = performance.now();
-    await assert.rejects(evenTime(60, () => Promise.reject(new Error('api down'))), /api down/);
+    await assert.rejects(
+      evenTime(60, () => Promise.reject(new Error('api down'))),
+      /api down/,
+    );
     assert.ok(performance.now() - start >= 59);
   });
 
   test('work slower than the floor is answered when it ends, not cut short', async () => {
     const start = performance.now();
-    assert.equal(await evenTime(10, async () => { await sleep(50); return 'late'; }), 'late');
+    assert.equal(
+      await evenTime(10, async () => {
+        await sleep(50);
+        return 'late';
+      }),
+      'late',
+    );
     assert.ok(performance.now() - start >= 49);
   });
 });

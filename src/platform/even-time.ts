@@ -11,7 +11,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function evenTime<T>(floorMs: number, work: () => Promise<T>, now: () => number = performance.now.bind(performance)): Promise<T> {
+export async function evenTime<T>(
+  floorMs: number,
+  work: () => Promise<T>,
+  now: () => number = performance.now.bind(performance),
+): Promise<T> {
   const started = now();
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {

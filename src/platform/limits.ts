@@ -1,7 +1,8 @@
 /**
  * Request limits: what a request may be before any handler sees it.
  *
- * - Host: every HTTP/1.1 request has one (400 otherwise); in production the Host (or, from a trusted proxy, X-Forwarded-Host) must be PUBLIC_ORIGIN's host,
+ * - Host: every HTTP/1.1 request has one (400 otherwise); in production the Host (or, from a trusted proxy,
+ * X-Forwarded-Host) must be PUBLIC_ORIGIN's host,
  *   except on the machine health checks (HOST_CHECK_EXEMPT).
  * - Methods: only those a route declares; others get 405 with Allow (see errors.ts, which reads `allowedMethods`).
  * - Bodies: only application/x-www-form-urlencoded (415 otherwise), at most BODY_LIMIT_BYTES (413), at most
@@ -52,13 +53,17 @@ export function parseForm(body: string): Record<string, string> {
 
 async function limits(app: FastifyInstance, options: LimitsOptions): Promise<void> {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req: FastifyRequest, body: string, done) => {
-    try {
-      done(null, parseForm(body));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_req: FastifyRequest, body: string, done) => {
+      try {
+        done(null, parseForm(body));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 
   const routes = new Map<string, Set<string>>();
   const prefixes: [string, Set<string>][] = [];

@@ -6,7 +6,9 @@ import { EventLoopDelay } from './load-shedding.ts';
 
 function hold(ms: number): void {
   const until = performance.now() + ms;
-  while (performance.now() < until) { /* the loop is busy */ }
+  while (performance.now() < until) {
+    /* the loop is busy */
+  }
 }
 
 test('work before start() is not counted; a loop kept busy is', async () => {

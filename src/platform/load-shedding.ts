@@ -49,7 +49,9 @@ export class EventLoopDelay {
     this.#histogram.reset();
     this.#histogram.enable();
     this.#last = performance.now();
-    this.#timer = setInterval(() => { this.#sample(); }, this.#intervalMs);
+    this.#timer = setInterval(() => {
+      this.#sample();
+    }, this.#intervalMs);
     this.#timer.unref();
   }
 
@@ -77,8 +79,14 @@ export class EventLoopDelay {
 async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions): Promise<void> {
   if (options.maxEventLoopDelayMs === 0) return;
   const monitor = new EventLoopDelay(options.sampleIntervalMs ?? 250);
-  app.addHook('onReady', (done) => { monitor.start(); done(); });
-  app.addHook('onClose', (_instance, done) => { monitor.stop(); done(); });
+  app.addHook('onReady', (done) => {
+    monitor.start();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    monitor.stop();
+    done();
+  });
   const retryAfter = String(options.retryAfterSeconds);
   const max = options.maxEventLoopDelayMs;
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {

@@ -11,13 +11,35 @@
  */
 import { randomPool } from './random-pool.ts';
 import fp from 'fastify-plugin';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import { pino } from 'pino';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn, Logger, LoggerOptions } from 'pino';
 import { ASSET_PREFIX, QUIET_PATHS, loggablePath } from '../paths.ts';
 import { requestTrace, traceLogMixin } from './trace-context.ts';
 
-const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'authToken', '_csrf', '__csrf', 'csrf', 'email', 'username', 'cookie', 'authorization', 'set-cookie', 'secret', 'sessionSecret'];
+const SECRET_KEYS = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'token',
+  'authToken',
+  '_csrf',
+  '__csrf',
+  'csrf',
+  'email',
+  'username',
+  'cookie',
+  'authorization',
+  'set-cookie',
+  'secret',
+  'sessionSecret',
+];
 
 export const REDACT_PATHS: string[] = [
   'req.headers.cookie',
@@ -25,7 +47,9 @@ export const REDACT_PATHS: string[] = [
   'res.headers["set-cookie"]',
   'headers.cookie',
   'headers.authorization',
-  ...SECRET_KEYS.flatMap((k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? [k, `*.${k}`, `*.*.${k}`] : [`*["${k}"]`, `*.*["${k}"]`])),
+  ...SECRET_KEYS.flatMap((k) =>
+    /^[A-Za-z_$][\w$]*$/.test(k) ? [k, `*.${k}`, `*.*.${k}`] : [`*["${k}"]`, `*.*["${k}"]`],
+  ),
 ];
 
 // Formatting the time is a visible cost per line under load; lines written in the same millisecond share it.
@@ -49,7 +73,11 @@ export function loggerOptions(level: string, options: { tracing?: boolean } = {}
     timestamp,
     formatters: { level: (label: string) => ({ level: label }) },
     serializers: {
-      req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: loggablePath(req.url ?? ''), id: req.id }),
+      req: (req: { method?: string; url?: string; id?: string }) => ({
+        method: req.method,
+        path: loggablePath(req.url ?? ''),
+        id: req.id,
+      }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
   };
@@ -100,13 +128,27 @@ export class LazyRequestLogger implements FastifyBaseLogger {
   }
 
   // Methods on the prototype, not arrow-function fields: one object per request instead of eight.
-  fatal(...args: Parameters<LogFn>): void { this.real.fatal(...args); }
-  error(...args: Parameters<LogFn>): void { this.real.error(...args); }
-  warn(...args: Parameters<LogFn>): void { this.real.warn(...args); }
-  info(...args: Parameters<LogFn>): void { this.real.info(...args); }
-  debug(...args: Parameters<LogFn>): void { this.real.debug(...args); }
-  trace(...args: Parameters<LogFn>): void { this.real.trace(...args); }
-  silent(...args: Parameters<LogFn>): void { this.real.silent(...args); }
+  fatal(...args: Parameters<LogFn>): void {
+    this.real.fatal(...args);
+  }
+  error(...args: Parameters<LogFn>): void {
+    this.real.error(...args);
+  }
+  warn(...args: Parameters<LogFn>): void {
+    this.real.warn(...args);
+  }
+  info(...args: Parameters<LogFn>): void {
+    this.real.info(...args);
+  }
+  debug(...args: Parameters<LogFn>): void {
+    this.real.debug(...args);
+  }
+  trace(...args: Parameters<LogFn>): void {
+    this.real.trace(...args);
+  }
+  silent(...args: Parameters<LogFn>): void {
+    this.real.silent(...args);
+  }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.real.child(bindings, options);
@@ -119,7 +161,11 @@ function hasOwnKeys(options: object): boolean {
 }
 
 /** Fastify's `childLoggerFactory`: the per-request logger, made lazily (see LazyRequestLogger). */
-export function requestChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+export function requestChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
   return new LazyRequestLogger(logger, bindings, hasOwnKeys(options) ? options : undefined);
 }
 
@@ -147,15 +193,24 @@ export function accessLineWriter(logger: FastifyBaseLogger): AccessWriter {
   const stream = internals[pino.symbols.streamSym] as { write?: unknown } | undefined;
   const bindings = internals[pino.symbols.chindingsSym];
   const real = logger as Partial<Pick<Logger, 'isLevelEnabled'>>;
-  if (stream === undefined || typeof stream.write !== 'function' || typeof bindings !== 'string' || typeof real.isLevelEnabled !== 'function') {
-    return (fields) => { logger.info({ ...fields }, 'request'); };
+  if (
+    stream === undefined ||
+    typeof stream.write !== 'function' ||
+    typeof bindings !== 'string' ||
+    typeof real.isLevelEnabled !== 'function'
+  ) {
+    return (fields) => {
+      logger.info({ ...fields }, 'request');
+    };
   }
   const write = (stream.write as (line: string) => unknown).bind(stream);
   const enabled = real.isLevelEnabled.bind(logger);
   return ({ reqId, method, path, status, ms, traceId }) => {
     if (!enabled('info')) return;
     const trace = traceId === undefined ? '' : `,"traceId":${JSON.stringify(traceId)}`;
-    write(`{"level":"info"${timestamp()}${bindings},"reqId":${JSON.stringify(reqId)}${trace},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${String(status)},"ms":${String(ms)},"msg":"request"}\n`);
+    write(
+      `{"level":"info"${timestamp()}${bindings},"reqId":${JSON.stringify(reqId)}${trace},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${String(status)},"ms":${String(ms)},"msg":"request"}\n`,
+    );
   };
 }
 
@@ -169,7 +224,14 @@ async function accessLog(app: FastifyInstance, options: { tracing?: boolean }): 
     if (reply.statusCode >= 400 || !(QUIET_PATHS.has(path) || path.startsWith(ASSET_PREFIX))) {
       // With tracing off: one boolean test, and an absent traceId (no lookup, no extra object).
       const traceId = tracing ? requestTrace(request)?.traceId : undefined;
-      access({ reqId: request.id, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, traceId });
+      access({
+        reqId: request.id,
+        method: request.method,
+        path,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        traceId,
+      });
     }
     done();
   });

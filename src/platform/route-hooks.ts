@@ -40,7 +40,10 @@ function withHook<H extends AnyHook>(existing: H | H[] | undefined, hook: H): H[
  */
 export function addRouteHook(
   route: RouteOptions,
-  ...[name, hook]: ['onRequest', RouteHook<'onRequest'>] | ['preValidation', RouteHook<'preValidation'>] | ['onSend', RouteHook<'onSend'>]
+  ...[name, hook]:
+    | ['onRequest', RouteHook<'onRequest'>]
+    | ['preValidation', RouteHook<'preValidation'>]
+    | ['onSend', RouteHook<'onSend'>]
 ): void {
   switch (name) {
     case 'onRequest':

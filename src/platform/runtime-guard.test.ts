@@ -12,7 +12,9 @@ import {
 describe('assertSupportedRuntime', () => {
   test('accepts the pinned LTS line', () => {
     for (const version of ['24.11.0', '24.21.0', 'v24.30.1', '24.11.0-pre']) {
-      assert.doesNotThrow(() => { assertSupportedRuntime(version); }, version);
+      assert.doesNotThrow(() => {
+        assertSupportedRuntime(version);
+      }, version);
     }
   });
 
@@ -27,16 +29,23 @@ describe('assertSupportedRuntime', () => {
       ['not-a-version', /Cannot read the Node\.js version/],
     ];
     for (const [version, message] of cases) {
-      assert.throws(() => { assertSupportedRuntime(version); }, (error: unknown) => {
-        assert.ok(error instanceof UnsupportedRuntimeError, version);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => {
+          assertSupportedRuntime(version);
+        },
+        (error: unknown) => {
+          assert.ok(error instanceof UnsupportedRuntimeError, version);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     }
   });
 
   test('defaults to the running Node, which is the pinned one under npm test', () => {
-    assert.doesNotThrow(() => { assertSupportedRuntime(); });
+    assert.doesNotThrow(() => {
+      assertSupportedRuntime();
+    });
   });
 
   test('stays in step with package.json engines.node', () => {

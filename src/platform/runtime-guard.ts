@@ -43,7 +43,8 @@ export function assertSupportedRuntime(version: string = process.versions.node):
   const minimum = parseNodeVersion(MINIMUM_NODE_VERSION);
   if (compare(running, minimum) < 0) {
     throw new UnsupportedRuntimeError(
-      `lpa-front needs Node.js >= ${MINIMUM_NODE_VERSION} <${UNSUPPORTED_NODE_MAJOR}, but this is Node.js ${version}. ` +
+      `lpa-front needs Node.js >= ${MINIMUM_NODE_VERSION} <${UNSUPPORTED_NODE_MAJOR}, but this ` +
+        `is Node.js ${version}. ` +
         'Use the pinned runtime: ./node_modules/.bin/node (or npm run ...), installed by npm ci.',
     );
   }

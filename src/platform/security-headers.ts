@@ -35,7 +35,7 @@ export function cspDirectives(nonce: string | undefined, https: boolean): string
     "style-src 'self'",
     "img-src 'self'",
     "font-src 'self'",
-    "connect-src 'self'",                                                                         // the session-timeout warning's fetches
+    "connect-src 'self'", // the session-timeout warning's fetches
     "manifest-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
@@ -64,7 +64,10 @@ export function staticSecurityHeaders(): Record<string, string> {
     // ADR 0001: the XSS auditor is gone from browsers and `1; mode=block` could itself leak data; 0 is OWASP's advice.
     'x-xss-protection': '0',
     'referrer-policy': 'strict-origin-when-cross-origin',
-    'permissions-policy': 'accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), usb=(), browsing-topics=()',
+    'permissions-policy':
+      'accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), ' +
+      'gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), ' +
+      'publickey-credentials-get=(), usb=(), browsing-topics=()',
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
     'origin-agent-cluster': '?1',
@@ -83,7 +86,11 @@ export const nextNonce: () => string = randomPool(16, 512, (pool, start, end) =>
  * one without a nonce source, the same as on a page refused before the nonce hook ran.
  */
 export function rawErrorHeaders(https: boolean): Record<string, string> {
-  return { ...staticSecurityHeaders(), 'content-security-policy': contentSecurityPolicy(undefined, https), 'cache-control': 'no-store' };
+  return {
+    ...staticSecurityHeaders(),
+    'content-security-policy': contentSecurityPolicy(undefined, https),
+    'cache-control': 'no-store',
+  };
 }
 
 /** The body of such a reply: the status and its reason, nothing of the request. */
@@ -94,7 +101,9 @@ export function rawErrorBody(status: number, reason: string): string {
 /** A whole HTTP/1.1 response, for Node's `clientError` (malformed request, header overflow, timeout). */
 export function rawErrorResponse(status: number, reason: string, https: boolean): string {
   const body = rawErrorBody(status, reason);
-  let head = `HTTP/1.1 ${String(status)} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n`;
+  let head =
+    `HTTP/1.1 ${String(status)} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; ` +
+    `charset=utf-8\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n`;
   for (const [name, value] of Object.entries(rawErrorHeaders(https))) head += `${name}: ${value}\r\n`;
   return `${head}\r\n${body}`;
 }
@@ -117,23 +126,31 @@ async function securityHeaders(app: FastifyInstance, options: SecurityHeadersOpt
     done();
   });
   // Error and 404 replies keep the headers above; this re-asserts them should anything have removed one.
-  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
-    if (!reply.hasHeader('content-security-policy')) {
-      reply.headers(fixed);
-      if (request.cspNonce !== '') {
-        reply.header('content-security-policy', cspBefore + request.cspNonce + cspAfter);
-      } else {
-        // An earlier onRequest hook refused the request (the Host check in limits.ts), so the hook above never ran:
-        // no nonce was issued and the error page was rendered without one. A policy with no nonce source is the
-        // narrowest that fits (the page's own script still loads from 'self'; no inline script runs), and an
-        // empty 'nonce-' would be invalid. No route ran to choose caching, so the default applies.
-        reply.header('content-security-policy', cspWithoutNonce);
-        reply.header('cache-control', 'no-store');
+  app.addHook(
+    'onSend',
+    (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      payload: unknown,
+      done: (err: Error | null, payload?: unknown) => void,
+    ) => {
+      if (!reply.hasHeader('content-security-policy')) {
+        reply.headers(fixed);
+        if (request.cspNonce !== '') {
+          reply.header('content-security-policy', cspBefore + request.cspNonce + cspAfter);
+        } else {
+          // An earlier onRequest hook refused the request (the Host check in limits.ts), so the hook above never ran:
+          // no nonce was issued and the error page was rendered without one. A policy with no nonce source is the
+          // narrowest that fits (the page's own script still loads from 'self'; no inline script runs), and an
+          // empty 'nonce-' would be invalid. No route ran to choose caching, so the default applies.
+          reply.header('content-security-policy', cspWithoutNonce);
+          reply.header('cache-control', 'no-store');
+        }
       }
-    }
-    if (reply.hasHeader('x-powered-by')) reply.removeHeader('x-powered-by');
-    done(null, payload);
-  });
+      if (reply.hasHeader('x-powered-by')) reply.removeHeader('x-powered-by');
+      done(null, payload);
+    },
+  );
 }
 
 export default fp(securityHeaders, { name: 'lpa-security-headers' });

@@ -2,7 +2,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyRequest } from 'fastify';
-import { Session, decodeCookieValue, encodeCookieValue, newSessionId, randomHex128, readCookie, requireSession, serializeCookie } from './session.ts';
+import {
+  Session,
+  decodeCookieValue,
+  encodeCookieValue,
+  newSessionId,
+  randomHex128,
+  readCookie,
+  requireSession,
+  serializeCookie,
+} from './session.ts';
 import { HttpError } from './http-error.ts';
 import { DELETE } from '../sessions/session-store.ts';
 
@@ -37,7 +46,8 @@ test('PHP-shared cookies are the bare id, and only a well-formed one is accepted
   const id = newSessionId();
   assert.equal(encodeCookieValue(id, php), id);
   assert.equal(decodeCookieValue(id, php), id);
-  for (const v of ['../../etc', `${id}x`, id.toUpperCase(), 'PHPREDIS_SESSION:abc', '']) assert.equal(decodeCookieValue(v, php), null);
+  for (const v of ['../../etc', `${id}x`, id.toUpperCase(), 'PHPREDIS_SESSION:abc', ''])
+    assert.equal(decodeCookieValue(v, php), null);
 });
 
 test('cookie attributes: HttpOnly, SameSite=Lax, Path=/, Secure when https, no Domain', () => {
@@ -55,13 +65,26 @@ test('readCookie finds one cookie by exact name', () => {
 });
 
 test('a session records only what changed, and regenerate moves every key to a new id', () => {
-  const s = new Session('a'.repeat(32), new Map<string, unknown>([['keep', 1], ['drop', 2]]), false);
+  const s = new Session(
+    'a'.repeat(32),
+    new Map<string, unknown>([
+      ['keep', 1],
+      ['drop', 2],
+    ]),
+    false,
+  );
   assert.equal(s.changed, false);
   s.set('new', 'x');
   s.delete('drop');
   s.delete('absent');
   const { changes, oldId } = s.takeChanges();
-  assert.deepEqual([...changes], [['new', 'x'], ['drop', DELETE]]);
+  assert.deepEqual(
+    [...changes],
+    [
+      ['new', 'x'],
+      ['drop', DELETE],
+    ],
+  );
   assert.equal(oldId, null);
   s.regenerate();
   assert.equal(s.id, null);
@@ -77,7 +100,10 @@ test('requireSession: the session where the route has one; a 500 naming the rout
   assert.equal(requireSession(withSession), session);
   // A route with `config: { session: false }`: the session plugin leaves request.session null.
   const without = { session: null, routeOptions: { url: '/no-session' } } as unknown as FastifyRequest;
-  assert.throws(() => requireSession(without), (err: unknown) => err instanceof HttpError && err.statusCode === 500 && err.message.includes('/no-session'));
+  assert.throws(
+    () => requireSession(without),
+    (err: unknown) => err instanceof HttpError && err.statusCode === 500 && err.message.includes('/no-session'),
+  );
 });
 
 test('pooled 128-bit hex values are well-formed and never repeat', () => {

@@ -223,7 +223,11 @@ export function readCookie(header: string | undefined, name: string): string | u
  * here from such a route is a programming error, answered with a 500 that names the route, not a TypeError.
  */
 export function requireSession(request: FastifyRequest): Session {
-  if (request.session === null) throw httpError(500, `route ${request.routeOptions.url ?? '(none)'} needs a session but has config.session false`);
+  if (request.session === null)
+    throw httpError(
+      500,
+      `route ${request.routeOptions.url ?? '(none)'} needs a session but has config.session ` + `false`,
+    );
   return request.session;
 }
 
@@ -276,8 +280,15 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
 
     function failed(err: unknown): void {
       const method = request.method === 'HEAD' ? 'GET' : request.method;
-      if (err instanceof StoreUnavailableError && method === 'GET' && isPublicRoute(request.routeOptions.url ?? '', method)) {
-        request.log.warn({ event: 'session.store_unavailable', err }, 'session store unavailable: public page served without the session');
+      if (
+        err instanceof StoreUnavailableError &&
+        method === 'GET' &&
+        isPublicRoute(request.routeOptions.url ?? '', method)
+      ) {
+        request.log.warn(
+          { event: 'session.store_unavailable', err },
+          'session store unavailable: public page served without the session',
+        );
         const session = new Session(null, null, readOnly);
         unavailable.add(session);
         request.session = session;
@@ -288,22 +299,35 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     }
   }
 
-  function commitOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
+  function commitOnSend(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (err: Error | null, payload?: unknown) => void,
+  ): void {
     const session = request.session;
-    if (session === null || spent.has(session) || (session.readOnly && !session.destroyed) || (!session.changed && (session.id === null || session.slidOnLoad))) {
+    if (
+      session === null ||
+      spent.has(session) ||
+      (session.readOnly && !session.destroyed) ||
+      (!session.changed && (session.id === null || session.slidOnLoad))
+    ) {
       done(null, payload); // nothing to write, slide or expire
       return;
     }
-    commitSession(request, session, reply).then(() => {
-      done(null, payload);
-    }, (err: unknown) => {
-      // The error page is sent through this hook too: it must not repeat the write, nor keep the page's redirect
-      // or encoding (a pre-gzipped page's header would mislabel the plain error page).
-      spent.add(session);
-      reply.removeHeader('location');
-      reply.removeHeader('content-encoding');
-      done(err instanceof Error ? err : new Error(String(err)));
-    });
+    commitSession(request, session, reply).then(
+      () => {
+        done(null, payload);
+      },
+      (err: unknown) => {
+        // The error page is sent through this hook too: it must not repeat the write, nor keep the page's redirect
+        // or encoding (a pre-gzipped page's header would mislabel the plain error page).
+        spent.add(session);
+        reply.removeHeader('location');
+        reply.removeHeader('content-encoding');
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
   }
 
   async function commitSession(request: FastifyRequest, session: Session, reply: FastifyReply): Promise<void> {
@@ -316,12 +340,16 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       return;
     }
     if (unavailable.has(session)) {
-      if (session.changed) throw new StoreUnavailableError('session store unavailable: cannot keep what this page needs');
+      if (session.changed)
+        throw new StoreUnavailableError('session store unavailable: cannot keep what this page needs');
       return;
     }
     if (!session.changed) {
       // Only the idle slide: a failure (a failover's READONLY, a hung store) costs the user nothing on this page.
-      if (session.id !== null) await store.touch(session.id, ttlSeconds).catch((err: unknown) => { request.log.warn({ event: 'session.touch_failed', err }, 'session idle slide failed'); });
+      if (session.id !== null)
+        await store.touch(session.id, ttlSeconds).catch((err: unknown) => {
+          request.log.warn({ event: 'session.touch_failed', err }, 'session idle slide failed');
+        });
       return;
     }
     const { changes, oldId, startEmpty } = session.takeChanges();
@@ -331,13 +359,23 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       id = newSessionId();
       session.assignId(id);
     }
-    const base = oldId !== null && !startEmpty ? { copyFrom: oldId } : made ? 'new' as const : undefined;
+    const base = oldId !== null && !startEmpty ? { copyFrom: oldId } : made ? ('new' as const) : undefined;
     const stored = await store.commit(id, changes, ttlSeconds, base);
     // Gone since it was loaded (signed out meanwhile, here or in the PHP front): it stays gone (ADR 0021).
-    if (!stored) request.log.info({ event: 'session.gone_before_write' }, 'session destroyed or expired during the request: write dropped');
+    if (!stored)
+      request.log.info(
+        { event: 'session.gone_before_write' },
+        'session destroyed or expired during the request: write dropped',
+      );
     // The cookie only once the session it names exists.
     if (made) reply.header('set-cookie', serializeCookie(cookie.name, encodeCookieValue(id, cookie), cookie));
-    if (oldId !== null) await store.destroy(oldId).catch((err: unknown) => { request.log.warn({ event: 'session.old_id_not_deleted', err }, 'pre-sign-in session not deleted; it expires with its idle TTL'); });
+    if (oldId !== null)
+      await store.destroy(oldId).catch((err: unknown) => {
+        request.log.warn(
+          { event: 'session.old_id_not_deleted', err },
+          'pre-sign-in session not deleted; it expires with its idle TTL',
+        );
+      });
   }
 }
 

@@ -29,7 +29,11 @@ export interface Tracing {
    * Runs `fn` inside a client span, giving it the headers to send (`traceparent` and `X-Trace-Id`). The span's
    * parent is `parent` (a stored traceparent: a retried delivery) or else the current span.
    */
-  outbound<T>(name: string, parent: string | undefined, fn: (headers: Record<string, string>) => Promise<T>): Promise<T>;
+  outbound<T>(
+    name: string,
+    parent: string | undefined,
+    fn: (headers: Record<string, string>) => Promise<T>,
+  ): Promise<T>;
   /** Sends the spans still queued and stops exporting. */
   shutdown(): Promise<void>;
 }
@@ -96,7 +100,9 @@ const XRAY_ROOT = /^1-([0-9a-f]{8})-([0-9a-f]{24})$/;
 const SPAN_ID = /^[0-9a-f]{16}$/;
 
 /** A W3C traceparent, or undefined when it is not exactly valid (all-zero ids included). */
-export function parseTraceparent(value: string | undefined): { readonly traceId: string; readonly parentId: string; readonly sampled: boolean } | undefined {
+export function parseTraceparent(
+  value: string | undefined,
+): { readonly traceId: string; readonly parentId: string; readonly sampled: boolean } | undefined {
   if (value?.length !== 55) return undefined;
   const m = TRACEPARENT.exec(value);
   if (m === null) return undefined;

@@ -11,7 +11,12 @@
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, createContextKey, trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
-import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, SamplingDecision } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  RandomIdGenerator,
+  SamplingDecision,
+} from '@opentelemetry/sdk-trace-base';
 import type { IdGenerator, Sampler, SamplingResult } from '@opentelemetry/sdk-trace-base';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import fp from 'fastify-plugin';
@@ -19,7 +24,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { createOtlpExporter } from '../backends/otlp-exporter.ts';
 import type { TraceIds, Tracing, TracingConfig, TracingLogger } from './trace-context.ts';
 import {
-  currentTrace, incomingTrace, parseTraceparent, runInTrace, setRequestTrace, traceHeaders, trustedPeerCheck,
+  currentTrace,
+  incomingTrace,
+  parseTraceparent,
+  runInTrace,
+  setRequestTrace,
+  traceHeaders,
+  trustedPeerCheck,
 } from './trace-context.ts';
 import { loggablePath } from '../paths.ts';
 
@@ -38,9 +49,13 @@ export class LpaSampler implements Sampler {
   shouldSample(context: Context): SamplingResult {
     const parent = trace.getSpanContext(context);
     if (parent !== undefined && (!parent.isRemote || context.getValue(OWN_PARENT) === true)) {
-      return { decision: (parent.traceFlags & 1) === 1 ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+      return {
+        decision: (parent.traceFlags & 1) === 1 ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD,
+      };
     }
-    return { decision: this.#random() < this.#ratio ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+    return {
+      decision: this.#random() < this.#ratio ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD,
+    };
   }
 
   toString(): string {
@@ -55,7 +70,12 @@ function idsOf(span: Span): TraceIds {
 
 /** A context whose span is `ids` (local: our own span in this process). */
 function localContext(ids: TraceIds): Context {
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId: ids.traceId, spanId: ids.spanId, traceFlags: ids.sampled ? 1 : 0, isRemote: false });
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: ids.traceId,
+    spanId: ids.spanId,
+    traceFlags: ids.sampled ? 1 : 0,
+    isRemote: false,
+  });
 }
 
 export interface TracingOptions {
@@ -83,7 +103,9 @@ export function createTracing(config: TracingConfig, logger: TracingLogger, opti
   const provider = new BasicTracerProvider({
     sampler: new LpaSampler(config.otelSampleRatio, options.random),
     idGenerator,
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs ?? 5000, maxQueueSize: 2048 })],
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs ?? 5000, maxQueueSize: 2048 }),
+    ],
   });
   const tracer = provider.getTracer('lpa-front');
   const isTrusted = trustedPeerCheck(config.trustedProxies);
@@ -102,22 +124,32 @@ export function createTracing(config: TracingConfig, logger: TracingLogger, opti
   async function tracingPlugin(app: FastifyInstance): Promise<void> {
     app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
       const joined = incomingTrace(request.headers, isTrusted(request.socket.remoteAddress));
-      const parent = joined?.parentId === undefined
-        ? ROOT_CONTEXT
-        : trace.setSpanContext(ROOT_CONTEXT, { traceId: joined.traceId, spanId: joined.parentId, traceFlags: 0, isRemote: true });
+      const parent =
+        joined?.parentId === undefined
+          ? ROOT_CONTEXT
+          : trace.setSpanContext(ROOT_CONTEXT, {
+              traceId: joined.traceId,
+              spanId: joined.parentId,
+              traceFlags: 0,
+              isRemote: true,
+            });
       const route = request.routeOptions.url;
       givenTraceId = joined !== undefined && joined.parentId === undefined ? joined.traceId : undefined;
       let span: Span;
       try {
-        span = tracer.startSpan(`${request.method} ${route ?? 'unmatched'}`, {
-          kind: SpanKind.SERVER,
-          attributes: {
-            'http.request.method': request.method,
-            'url.path': loggablePath(request.url),
-            ...(route === undefined ? {} : { 'http.route': route }),
-            'lpa.request_id': request.id,
+        span = tracer.startSpan(
+          `${request.method} ${route ?? 'unmatched'}`,
+          {
+            kind: SpanKind.SERVER,
+            attributes: {
+              'http.request.method': request.method,
+              'url.path': loggablePath(request.url),
+              ...(route === undefined ? {} : { 'http.route': route }),
+              'lpa.request_id': request.id,
+            },
           },
-        }, parent);
+          parent,
+        );
       } finally {
         givenTraceId = undefined;
       }
@@ -146,7 +178,10 @@ export function createTracing(config: TracingConfig, logger: TracingLogger, opti
       let parent: Context = ROOT_CONTEXT;
       if (stored !== undefined) {
         parent = trace.setSpanContext(ROOT_CONTEXT.setValue(OWN_PARENT, true), {
-          traceId: stored.traceId, spanId: stored.parentId, traceFlags: stored.sampled ? 1 : 0, isRemote: true,
+          traceId: stored.traceId,
+          spanId: stored.parentId,
+          traceFlags: stored.sampled ? 1 : 0,
+          isRemote: true,
         });
       } else if (now !== undefined) {
         parent = localContext(now);

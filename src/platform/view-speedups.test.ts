@@ -13,14 +13,45 @@ import { PATHS } from '../paths.ts';
 import type { AssetCatalogue } from './assets.ts';
 import { compileAllTemplates, createEnvironment, fragmentRenderer } from './views.ts';
 import { createCatalogue } from '../i18n/catalogue.ts';
-import { TwoKeyCache, fastIndent, fastTrim, installExportCache, installRuntimeSpeedups, isMarkedSafe, markedSafe, runtimeBuiltins } from './view-speedups.ts';
+import {
+  TwoKeyCache,
+  fastIndent,
+  fastTrim,
+  installExportCache,
+  installRuntimeSpeedups,
+  isMarkedSafe,
+  markedSafe,
+  runtimeBuiltins,
+} from './view-speedups.ts';
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
 const stockFilter = (name: string): Filter => new nunjucks.Environment().getFilter(name) as Filter;
 
 /** Text rich in the characters that matter here: every kind of JavaScript white space, newlines, markup. */
 const text = fc.string({
-  unit: fc.constantFrom(' ', '\n', '\r', '\t', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u2028', '\u2029', '\u202f', '\u3000', '\ufeff', '\u200b', 'a', 'Z', '<', '&', '"', 'é'),
+  unit: fc.constantFrom(
+    ' ',
+    '\n',
+    '\r',
+    '\t',
+    '\v',
+    '\f',
+    '\u00a0',
+    '\u1680',
+    '\u2000',
+    '\u2028',
+    '\u2029',
+    '\u202f',
+    '\u3000',
+    '\ufeff',
+    '\u200b',
+    'a',
+    'Z',
+    '<',
+    '&',
+    '"',
+    'é',
+  ),
   maxLength: 40,
 });
 
@@ -41,30 +72,50 @@ describe('fast filters', () => {
   const fastI = fastIndent(indent);
 
   test('trim equals the built-in on strings and safe strings', () => {
-    fc.assert(fc.property(text, fc.boolean(), (s, safe) => {
-      const input = safe ? markedSafe(s) : s;
-      assert.deepEqual(outcome(() => fastT(input)), outcome(() => trim(input)));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(text, fc.boolean(), (s, safe) => {
+        const input = safe ? markedSafe(s) : s;
+        assert.deepEqual(
+          outcome(() => fastT(input)),
+          outcome(() => trim(input)),
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('trim equals the built-in on everything else too', () => {
     for (const odd of [undefined, null, false, true, 0, 42, ['a '], { a: 1 }]) {
-      assert.deepEqual(outcome(() => fastT(odd)), outcome(() => trim(odd)), JSON.stringify(odd));
+      assert.deepEqual(
+        outcome(() => fastT(odd)),
+        outcome(() => trim(odd)),
+        JSON.stringify(odd),
+      );
     }
   });
 
   test('indent equals the built-in for any width and first-line flag', () => {
     const width = fc.constantFrom(undefined, null, 0, 1, 2, 4, 6, -1, '2', 'x', true, false);
     const first = fc.constantFrom(undefined, null, true, false, 0, 1, '', 'yes');
-    fc.assert(fc.property(text, fc.boolean(), width, first, (s, safe, w, f) => {
-      const input = safe ? markedSafe(s) : s;
-      assert.deepEqual(outcome(() => fastI(input, w, f)), outcome(() => indent(input, w, f)));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(text, fc.boolean(), width, first, (s, safe, w, f) => {
+        const input = safe ? markedSafe(s) : s;
+        assert.deepEqual(
+          outcome(() => fastI(input, w, f)),
+          outcome(() => indent(input, w, f)),
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('indent equals the built-in on everything else too', () => {
     for (const odd of [undefined, null, false, true, 0, 42, ['a\nb'], '']) {
-      assert.deepEqual(outcome(() => fastI(odd, 2)), outcome(() => indent(odd, 2)), String(odd));
+      assert.deepEqual(
+        outcome(() => fastI(odd, 2)),
+        outcome(() => indent(odd, 2)),
+        String(odd),
+      );
     }
   });
 });
@@ -75,13 +126,19 @@ describe('every page renders as with a stock environment', () => {
   // Stock: Nunjucks' own loader and filters, and fragments rendered afresh every time.
   const root = join(import.meta.dirname, '..');
   const stock = new nunjucks.Environment(
-    new nunjucks.FileSystemLoader([join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')]),
+    new nunjucks.FileSystemLoader([
+      join(root, 'views'),
+      join(root, 'features'),
+      join(root, '..', 'node_modules/govuk-frontend/dist'),
+    ]),
     { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true },
   );
   stock.addGlobal('paths', PATHS);
   stock.addGlobal('serviceName', 'Make a lasting power of attorney');
   stock.addGlobal('asset', (logical: string) => catalogue.url(logical));
-  stock.addGlobal('fragment', (name: string, args: Record<string, unknown> = {}) => markedSafe(stock.render(`fragments/${name}.njk`, args).trim()));
+  stock.addGlobal('fragment', (name: string, args: Record<string, unknown> = {}) =>
+    markedSafe(stock.render(`fragments/${name}.njk`, args).trim()),
+  );
   stock.addGlobal('assetIntegrity', (logical: string) => catalogue.integrity?.(logical) ?? '');
   // The catalogue's words, as createEnvironment gives them (ADR 0030, 0036).
   const words = createCatalogue();
@@ -90,13 +147,38 @@ describe('every page renders as with a stock environment', () => {
 
   const templates = [
     ...readdirSync(join(root, 'features'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.njk')),
-    ...readdirSync(join(root, 'views', 'errors')).map((f) => relative(join(root, 'views'), join(root, 'views', 'errors', f))),
+    ...readdirSync(join(root, 'views', 'errors')).map((f) =>
+      relative(join(root, 'views'), join(root, 'views', 'errors', f)),
+    ),
   ];
   const contexts = [
     { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.home, signedIn: false },
-    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.dashboard, signedIn: true, fullName: 'Ann <b>Smith</b>', email: 'a&b@example.com', notice: 'Saved "x"' },
-    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.aboutYou, signedIn: true, errors: [{ text: 'Enter <x>', href: '#a' }], fieldErrors: { firstName: 'Enter <first>' }, values: { firstName: '"><script>' } },
-    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.feedback, signedIn: false, errors: [{ text: 'Select a rating', href: '#rating' }], values: { details: '  \n<i>odd</i>\n ' } },
+    {
+      cspNonce: 'n0nce',
+      csrfToken: () => 'tok',
+      currentPath: PATHS.dashboard,
+      signedIn: true,
+      fullName: 'Ann <b>Smith</b>',
+      email: 'a&b@example.com',
+      notice: 'Saved "x"',
+    },
+    {
+      cspNonce: 'n0nce',
+      csrfToken: () => 'tok',
+      currentPath: PATHS.aboutYou,
+      signedIn: true,
+      errors: [{ text: 'Enter <x>', href: '#a' }],
+      fieldErrors: { firstName: 'Enter <first>' },
+      values: { firstName: '"><script>' },
+    },
+    {
+      cspNonce: 'n0nce',
+      csrfToken: () => 'tok',
+      currentPath: PATHS.feedback,
+      signedIn: false,
+      errors: [{ text: 'Select a rating', href: '#rating' }],
+      values: { details: '  \n<i>odd</i>\n ' },
+    },
   ];
 
   test('the templates were found', () => {
@@ -106,7 +188,11 @@ describe('every page renders as with a stock environment', () => {
     test(template, () => {
       for (const context of contexts) {
         for (let twice = 0; twice < 2; twice++) {
-          assert.equal(fast.render(template, context), stock.render(template, context), `${template} ${context.currentPath} (render ${String(twice + 1)})`);
+          assert.equal(
+            fast.render(template, context),
+            stock.render(template, context),
+            `${template} ${context.currentPath} (render ${String(twice + 1)})`,
+          );
         }
       }
     });
@@ -116,7 +202,9 @@ describe('every page renders as with a stock environment', () => {
   const noFileReads = (env: nunjucks.Environment): void => {
     const [loader] = (env as unknown as { loaders: { getSource: (name: string) => unknown }[] }).loaders;
     assert.ok(loader !== undefined);
-    loader.getSource = (name: string) => { throw new Error(`read ${name} from disk while rendering`); };
+    loader.getSource = (name: string) => {
+      throw new Error(`read ${name} from disk while rendering`);
+    };
   };
 
   test('compileAllTemplates: afterwards no render reads a template file (production start-up)', () => {
@@ -124,7 +212,8 @@ describe('every page renders as with a stock environment', () => {
     assert.ok(compileAllTemplates(env) >= 150);
     noFileReads(env);
     for (const template of templates) {
-      for (const context of contexts) assert.equal(env.render(template, context), stock.render(template, context), template);
+      for (const context of contexts)
+        assert.equal(env.render(template, context), stock.render(template, context), template);
     }
   });
 
@@ -147,7 +236,11 @@ describe('fragments', () => {
   const page = (tpl: string, context: object): string => env.renderString(tpl, context);
 
   test('see their arguments and the globals, never the page', () => {
-    const out = page('{{ fragment("probe", { who: "<x>" }) }}', { cspNonce: 'n1', secret: 'visitor data', who: 'page' });
+    const out = page('{{ fragment("probe", { who: "<x>" }) }}', {
+      cspNonce: 'n1',
+      secret: 'visitor data',
+      who: 'page',
+    });
     assert.equal(out, '[][&lt;x&gt;][][1]');
   });
 
@@ -161,7 +254,7 @@ describe('fragments', () => {
     assert.equal(c, '[][c][][2]');
   });
 
-  test('cannot call the page\'s CSRF token', () => {
+  test("cannot call the page's CSRF token", () => {
     assert.throws(() => page('{{ fragment("token") }}', { csrfToken: () => 'tok' }), /csrfToken/);
   });
 
@@ -196,13 +289,19 @@ describe('fragments', () => {
     assert.equal(count, 1, 'the 20th version was not kept');
   });
 
-  test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  test.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe('imports without context run their top level once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-imports-'));
   // The top level counts its runs; the macro sets a variable of its own and calls another macro from the file.
-  writeFileSync(join(dir, 'macros.njk'), '{% set runs = count() %}{% macro tag(x) %}<{{ x }}>{% endmacro %}{% macro hello(name) %}{% set inner = name %}Hello {{ tag(inner) }}[{{ runs }}][{{ secret }}]{% endmacro %}');
+  writeFileSync(
+    join(dir, 'macros.njk'),
+    '{% set runs = count() %}{% macro tag(x) %}<{{ x }}>{% endmacro %}{% macro hello(name) ' +
+      '%}{% set inner = name %}Hello {{ tag(inner) }}[{{ runs }}][{{ secret }}]{% endmacro %}',
+  );
   writeFileSync(join(dir, 'page.njk'), '{% from "macros.njk" import hello %}{{ hello(who) }} {{ hello("again") }}');
   writeFileSync(join(dir, 'aliased.njk'), '{% import "macros.njk" as m %}{{ m.hello(who) }}');
   writeFileSync(join(dir, 'with-context.njk'), '{% from "macros.njk" import hello with context %}{{ hello(who) }}');
@@ -218,7 +317,13 @@ describe('imports without context run their top level once', () => {
       return ++runs;
     });
     if (cached) installExportCache(env);
-    return { env, runs: () => runs, fail: (on) => { failing = on; } };
+    return {
+      env,
+      runs: () => runs,
+      fail: (on) => {
+        failing = on;
+      },
+    };
   };
 
   test('same output as Nunjucks, from one run of the imported file', () => {
@@ -231,7 +336,11 @@ describe('imports without context run their top level once', () => {
       assert.equal(strip(fast.env.render('page.njk', context)), strip(stock.env.render('page.njk', context)));
       assert.equal(strip(fast.env.render('aliased.njk', context)), strip(stock.env.render('aliased.njk', context)));
     }
-    assert.equal(fast.env.render('page.njk', { who: '<i>' }), 'Hello <&lt;i&gt;>[1][] Hello <again>[1][]', 'escaped; the page context is not visible');
+    assert.equal(
+      fast.env.render('page.njk', { who: '<i>' }),
+      'Hello <&lt;i&gt;>[1][] Hello <again>[1][]',
+      'escaped; the page context is not visible',
+    );
     assert.equal(fast.runs(), 1, 'the top level ran once across renders, templates and import forms');
     assert.equal(stock.runs(), 6, 'control: stock Nunjucks runs it on every import');
   });
@@ -252,7 +361,9 @@ describe('imports without context run their top level once', () => {
     assert.equal(fast.runs(), 1);
   });
 
-  test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  test.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 test('TwoKeyCache keeps values by both keys, and at most its bound', () => {
@@ -285,44 +396,65 @@ describe('runtime speedups give what the built-ins give', () => {
   installRuntimeSpeedups();
   const { set: builtinSet, escape: builtinEscape } = runtimeBuiltins;
   const lib = nunjucks.lib as unknown as { escape: (s: string) => string };
-  interface Frame { variables: Record<string, unknown>; set: (name: string, value: unknown, resolveUp?: boolean) => void; push: (isolate?: boolean) => Frame }
-  const FrameClass = (nunjucks.runtime as unknown as { Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame }).Frame;
+  interface Frame {
+    variables: Record<string, unknown>;
+    set: (name: string, value: unknown, resolveUp?: boolean) => void;
+    push: (isolate?: boolean) => Frame;
+  }
+  const FrameClass = (nunjucks.runtime as unknown as { Frame: new (parent?: Frame, isolateWrites?: boolean) => Frame })
+    .Frame;
 
   test('escape, on any text (and text full of the characters it escapes)', () => {
     assert.ok(builtinEscape !== undefined && lib.escape !== builtinEscape, 'installed');
     const risky = fc.string({ unit: fc.constantFrom('&', '"', "'", '<', '>', '\\', 'a', ' ', 'é', '\u2019', '\n') });
-    fc.assert(fc.property(fc.oneof(text, risky), (s) => {
-      assert.equal(lib.escape(s), builtinEscape(s));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.oneof(text, risky), (s) => {
+        assert.equal(lib.escape(s), builtinEscape(s));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('Frame.set: the same variables in every frame, for plain and dotted names, with and without resolveUp', () => {
     assert.ok(builtinSet !== undefined);
     const names = fc.constantFrom('a', 'b', 'loop', 'a.b', 'a.b.c', 'x.y', '__proto__x');
-    const op = fc.record({ depth: fc.integer({ min: 0, max: 2 }), name: names, value: fc.integer(), resolveUp: fc.boolean() });
+    const op = fc.record({
+      depth: fc.integer({ min: 0, max: 2 }),
+      name: names,
+      value: fc.integer(),
+      resolveUp: fc.boolean(),
+    });
     const build = (): Frame[] => {
       const top = new FrameClass();
       const mid = top.push(false);
       return [top, mid, mid.push(true)];
     };
     const snapshot = (frames: Frame[]): string => JSON.stringify(frames.map((f) => f.variables));
-    fc.assert(fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
-      const fast = build();
-      const stock = build();
-      const attempt = (run: () => void): string => {
-        try {
-          run();
-          return 'ok';
-        } catch (err) {
-          return err instanceof Error ? err.constructor.name : 'thrown';
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+        const fast = build();
+        const stock = build();
+        const attempt = (run: () => void): string => {
+          try {
+            run();
+            return 'ok';
+          } catch (err) {
+            return err instanceof Error ? err.constructor.name : 'thrown';
+          }
+        };
+        for (const o of ops) {
+          const a = attempt(() => {
+            fast[o.depth]?.set(o.name, o.value, o.resolveUp);
+          });
+          const b = attempt(() => {
+            const target = stock[o.depth];
+            if (target !== undefined) builtinSet.call(target as never, o.name, o.value, o.resolveUp);
+          });
+          assert.equal(a, b);
         }
-      };
-      for (const o of ops) {
-        const a = attempt(() => { fast[o.depth]?.set(o.name, o.value, o.resolveUp); });
-        const b = attempt(() => { const target = stock[o.depth]; if (target !== undefined) builtinSet.call(target as never, o.name, o.value, o.resolveUp); });
-        assert.equal(a, b);
-      }
-      assert.equal(snapshot(fast), snapshot(stock));
-    }), { numRuns: 3000 });
+        assert.equal(snapshot(fast), snapshot(stock));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -15,13 +15,20 @@
 import nunjucks from 'nunjucks';
 
 /** Whether Nunjucks holds `value` as already-escaped HTML. */
-export const isMarkedSafe = (value: unknown): value is nunjucks.runtime.SafeString => value instanceof nunjucks.runtime.SafeString;
-/** `html` marked as already-escaped, for a result whose input was (filters keep the input's safeness, as the built-ins do). */
+export const isMarkedSafe = (value: unknown): value is nunjucks.runtime.SafeString =>
+  value instanceof nunjucks.runtime.SafeString;
+/**
+ * `html` marked as already-escaped, for a result whose input was (filters keep the input's safeness, as the built-ins
+ * do).
+ */
 export const markedSafe = (html: string): object => new nunjucks.runtime.SafeString(html);
 
 type Filter = (value: unknown, ...args: unknown[]) => unknown;
 
-/** Nunjucks' `trim`, without the regular expression. Anything but a string goes to the built-in (which throws as before). */
+/**
+ * Nunjucks' `trim`, without the regular expression. Anything but a string goes to the built-in (which throws as
+ * before).
+ */
 export function fastTrim(builtin: Filter): Filter {
   return (value: unknown) => {
     if (typeof value === 'string') return value.trim();
@@ -37,7 +44,8 @@ export function fastIndent(builtin: Filter): Filter {
     const safe = isMarkedSafe(value);
     if (typeof value !== 'string' && !safe) return builtin(value, width, indentFirst);
     // As the built-in: `width || 4` spaces, counted the way its loop compares (`i < width`).
-    // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- the built-in's own `||`: 0, '' and false mean 4 too
+    // The built-in's own `||`: 0, '' and false mean 4 too.
+    // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing -- as the built-in (above)
     const count = Number(width || 4);
     let pad = '';
     for (let i = 0; i < count; i++) pad += ' ';
@@ -78,7 +86,7 @@ export class TwoKeyCache<V> {
   set(a: string, b: string, value: V): void {
     const previous = this.#outer.get(a)?.get(b);
     const size = this.#sizeOf?.(value) ?? 0;
-    const freed = previous === undefined ? 0 : this.#sizeOf?.(previous) ?? 0;
+    const freed = previous === undefined ? 0 : (this.#sizeOf?.(previous) ?? 0);
     if ((previous === undefined && this.#count >= this.#max) || this.#bytes - freed + size > this.#maxBytes) return;
     let inner = this.#outer.get(a);
     if (inner === undefined) {
@@ -91,7 +99,10 @@ export class TwoKeyCache<V> {
   }
 }
 
-/** A FileSystemLoader whose relative-name resolution is remembered (bounded: template names come from templates, not requests). */
+/**
+ * A FileSystemLoader whose relative-name resolution is remembered (bounded: template names come from templates, not
+ * requests).
+ */
 export class ResolveCachingLoader extends nunjucks.FileSystemLoader {
   readonly #resolved = new TwoKeyCache<string>(1000);
 
@@ -130,8 +141,19 @@ export function installExportCache(env: nunjucks.Environment): void {
   exportCacheInstalled = true;
   const proto = (nunjucks.Template as unknown as { prototype: TemplateInternals }).prototype;
   const builtin = proto.getExported;
-  proto.getExported = function getExported(this: TemplateInternals, ctx?: unknown, parentFrame?: unknown, cb?: unknown): unknown {
-    if (typeof ctx !== 'function' || parentFrame !== undefined || cb !== undefined || !exportCaching.has(this.env as nunjucks.Environment)) return builtin.call(this, ctx, parentFrame, cb);
+  proto.getExported = function getExported(
+    this: TemplateInternals,
+    ctx?: unknown,
+    parentFrame?: unknown,
+    cb?: unknown,
+  ): unknown {
+    if (
+      typeof ctx !== 'function' ||
+      parentFrame !== undefined ||
+      cb !== undefined ||
+      !exportCaching.has(this.env as nunjucks.Environment)
+    )
+      return builtin.call(this, ctx, parentFrame, cb);
     const callback = ctx as ExportCallback;
     const exported = exportsOf.get(this); // always an object once kept
     if (exported !== undefined) {
@@ -175,7 +197,7 @@ export function installRuntimeSpeedups(): void {
       builtinSet.call(this, name, value, resolveUp);
       return;
     }
-    const target = resolveUp === true ? this.resolve(name, true) ?? this : this;
+    const target = resolveUp === true ? (this.resolve(name, true) ?? this) : this;
     target.variables[name] = value;
   };
   const lib = nunjucks.lib as unknown as { escape: Escape };

@@ -20,7 +20,14 @@ import type { AssetCatalogue } from './assets.ts';
 import { BodyPool, ByteBudget, POOLED_BODY_BYTES, SPLICE_SAFE } from './body-pool.ts';
 import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
-import { installExportCache, installFastFilters, installRuntimeSpeedups, markedSafe, ResolveCachingLoader, TwoKeyCache } from './view-speedups.ts';
+import {
+  installExportCache,
+  installFastFilters,
+  installRuntimeSpeedups,
+  markedSafe,
+  ResolveCachingLoader,
+  TwoKeyCache,
+} from './view-speedups.ts';
 import { readCookie } from './session.ts';
 import { LANG_COOKIE } from './forms/page.ts';
 
@@ -33,7 +40,8 @@ declare module 'fastify' {
     /**
      * Sends a page that is the same for every visitor but for the CSP nonce and the CSRF token, rendered once
      * per process and language. Features declare `config.render: 'prerendered'` and call `view` instead (ADR 0036;
-     * the lint forbids this call in features, ADR 0043). `context`, if any, must be the same object on every call (a module constant): a different
+     * the lint forbids this call in features, ADR 0043). `context`, if any, must be the same object on every call (a
+     * module constant): a different
      * one throws. Signed-in requests are rendered normally (their navigation differs).
      */
     staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;
@@ -42,11 +50,24 @@ declare module 'fastify' {
 
 const root = join(import.meta.dirname, '..');
 /** Where templates are looked up, in order. */
-const TEMPLATE_ROOTS: readonly string[] = [join(root, 'views'), join(root, 'features'), join(root, '..', 'node_modules/govuk-frontend/dist')];
+const TEMPLATE_ROOTS: readonly string[] = [
+  join(root, 'views'),
+  join(root, 'features'),
+  join(root, '..', 'node_modules/govuk-frontend/dist'),
+];
 
-export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Record<string, unknown> = {}, words: Catalogue = createCatalogue()): nunjucks.Environment {
+export function createEnvironment(
+  catalogue: AssetCatalogue,
+  extraGlobals: Record<string, unknown> = {},
+  words: Catalogue = createCatalogue(),
+): nunjucks.Environment {
   const loader = new ResolveCachingLoader([...TEMPLATE_ROOTS], { noCache: false, watch: false });
-  const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
+  const env = new nunjucks.Environment(loader, {
+    autoescape: true,
+    throwOnUndefined: false,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
   installFastFilters(env);
   installExportCache(env);
   installRuntimeSpeedups();
@@ -58,7 +79,9 @@ export function createEnvironment(catalogue: AssetCatalogue, extraGlobals: Recor
   // Words (ADR 0030): `t` is English unless the page's context gives its language's; a fragment, which sees only its
   // arguments, gets `lang` as one and does `{% set t = translator(lang) %}` (so it is cached once per language).
   env.addGlobal('t', words.forLanguage(DEFAULT_LANGUAGE));
-  env.addGlobal('translator', (lang: unknown) => words.forLanguage(typeof lang === 'string' && words.languages.includes(lang) ? lang : DEFAULT_LANGUAGE));
+  env.addGlobal('translator', (lang: unknown) =>
+    words.forLanguage(typeof lang === 'string' && words.languages.includes(lang) ? lang : DEFAULT_LANGUAGE),
+  );
   for (const [k, v] of Object.entries(extraGlobals)) env.addGlobal(k, v);
   return env;
 }
@@ -88,15 +111,20 @@ export const FRAGMENT_BOUNDS: FragmentBounds = { maxEntries: 1024, maxBytes: 2 *
  * for another: `csrfToken()` there fails the render and `cspNonce` is empty. Args must be scalars; past the
  * bounds (entries, or bytes counted as two per character) a new version is rendered every time rather than cached.
  */
-export function fragmentRenderer(env: nunjucks.Environment, bounds: FragmentBounds = FRAGMENT_BOUNDS): (name: unknown, args?: unknown) => object {
+export function fragmentRenderer(
+  env: nunjucks.Environment,
+  bounds: FragmentBounds = FRAGMENT_BOUNDS,
+): (name: unknown, args?: unknown) => object {
   const cache = new Map<string, object>();
   let bytes = 0;
   return (name: unknown, args: unknown = {}) => {
     if (typeof name !== 'string' || !FRAGMENT_NAME.test(name)) throw new Error(`fragment: bad name ${String(name)}`);
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new Error(`fragment(${name}): arguments must be an object`);
+    if (typeof args !== 'object' || args === null || Array.isArray(args))
+      throw new Error(`fragment(${name}): arguments must be an object`);
     const entries = Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [key, value] of entries) {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`fragment(${name}): argument ${key} is not a string, number or boolean`);
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+        throw new Error(`fragment(${name}): argument ${key} is not a string, number or boolean`);
     }
     const key = `${name}${JSON.stringify(entries)}`;
     let html = cache.get(key);
@@ -122,7 +150,7 @@ export function fragmentRenderer(env: nunjucks.Environment, bounds: FragmentBoun
 export function compileAllTemplates(env: nunjucks.Environment): number {
   let compiled = 0;
   for (const dir of TEMPLATE_ROOTS) {
-    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the app's own template folders, fixed at start-up
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the app's own template folders, at start-up
     for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
       if (!name.endsWith('.njk')) continue;
       env.getTemplate(name, true);
@@ -157,8 +185,13 @@ export interface PageVariant {
  * The request's language and its translate function, unless the page's context already has them (the form kit's
  * pages choose theirs and set the cookie). Only a language the catalogue offers is ever used.
  */
-function languageOf(request: FastifyRequest, words: Catalogue, context: ViewContext): { lang: string; htmlLang: string; t: unknown } {
-  if (typeof context.lang === 'string' && context.t !== undefined) return { lang: context.lang, htmlLang: context.lang, t: context.t };
+function languageOf(
+  request: FastifyRequest,
+  words: Catalogue,
+  context: ViewContext,
+): { lang: string; htmlLang: string; t: unknown } {
+  if (typeof context.lang === 'string' && context.t !== undefined)
+    return { lang: context.lang, htmlLang: context.lang, t: context.t };
   const query = request.query as Record<string, unknown> | null;
   const { lang } = chooseLanguage(query?.lang, readCookie(request.headers.cookie, LANG_COOKIE), words.languages);
   return { lang, htmlLang: lang, t: words.forLanguage(lang) };
@@ -167,7 +200,11 @@ function languageOf(request: FastifyRequest, words: Catalogue, context: ViewCont
 export type Slot = 'nonce' | 'csrf';
 
 /** Renders `template` once with marker nonce and CSRF token; returns the parts and what goes in each gap. */
-export function prerenderSlots(env: nunjucks.Environment, template: string, context: ViewContext = {}): { parts: readonly Buffer[]; slots: readonly Slot[] } {
+export function prerenderSlots(
+  env: nunjucks.Environment,
+  template: string,
+  context: ViewContext = {},
+): { parts: readonly Buffer[]; slots: readonly Slot[] } {
   const id = randomBytes(12).toString('hex');
   const nonce = `nonce-marker-${id}`;
   const csrf = `csrf-marker-${id}`;
@@ -192,7 +229,9 @@ export function prerenderSlots(env: nunjucks.Environment, template: string, cont
 const MAX_PRERENDERED = 400;
 /** Bytes of pre-rendered pages kept (docs/adr/0032): every current page and its variants fit many times over. */
 const PRERENDERED_BYTES = 16 * 1024 * 1024;
-/** What a pre-rendered page holds: its parts, their gzip once made (about a third of them), 4 KiB of CRC tables per gap. */
+/**
+ * What a pre-rendered page holds: its parts, their gzip once made (about a third of them), 4 KiB of CRC tables per gap.
+ */
 const prerenderedSize = (page: { readonly parts: readonly Buffer[] }): number => {
   const bytes = page.parts.reduce((n, p) => n + p.length, 0);
   return Math.ceil(bytes * 1.5) + 4096 * (page.parts.length - 1);
@@ -202,9 +241,15 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   const words = options.words ?? createCatalogue();
   const env = createEnvironment(options.catalogue, options.globals, words);
   if (options.precompile === true) compileAllTemplates(env);
-  // By template, then variant (path and language); at most MAX_PRERENDERED pages and PRERENDERED_BYTES are kept, and their idle bodies share one budget.
-  const prerendered = new TwoKeyCache<{ readonly parts: readonly Buffer[]; readonly bodies: BodyPool; readonly slots: readonly Slot[]; readonly context: unknown; gzip?: GzipSplice }>(
-    MAX_PRERENDERED, { maxBytes: PRERENDERED_BYTES, sizeOf: prerenderedSize });
+  // By template, then variant (path and language); at most MAX_PRERENDERED pages and PRERENDERED_BYTES are kept, and
+  // their idle bodies share one budget.
+  const prerendered = new TwoKeyCache<{
+    readonly parts: readonly Buffer[];
+    readonly bodies: BodyPool;
+    readonly slots: readonly Slot[];
+    readonly context: unknown;
+    gzip?: GzipSplice;
+  }>(MAX_PRERENDERED, { maxBytes: PRERENDERED_BYTES, sizeOf: prerenderedSize });
   const bodyBudget = new ByteBudget(POOLED_BODY_BYTES);
   app.decorate('views', env);
   app.decorate('words', words);
@@ -213,13 +258,21 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
   // How a page is rendered is the route's config, not the feature's choice: `render: 'prerendered'` serves a 200 page
   // whose context is a frozen constant from its pre-rendered copy (per template, path and language); anything else,
   // and every signed-in request, is rendered per request.
-  app.decorateReply('view', function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
-    const request = this.request;
-    if (status === 200 && Object.isFrozen(context) && request.routeOptions.config.render === 'prerendered' && (request as { user?: unknown }).user === undefined) {
-      return this.staticView(template, status, context);
-    }
-    return renderPerRequest(this, template, context, status);
-  });
+  app.decorateReply(
+    'view',
+    function view(this: FastifyReply, template: string, context: ViewContext = {}, status = 200) {
+      const request = this.request;
+      if (
+        status === 200 &&
+        Object.isFrozen(context) &&
+        request.routeOptions.config.render === 'prerendered' &&
+        (request as { user?: unknown }).user === undefined
+      ) {
+        return this.staticView(template, status, context);
+      }
+      return renderPerRequest(this, template, context, status);
+    },
+  );
 
   function renderPerRequest(reply: FastifyReply, template: string, context: ViewContext, status: number): FastifyReply {
     const request = reply.request;
@@ -236,43 +289,56 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     return reply.code(status).type('text/html; charset=utf-8').send(html);
   }
 
-  app.decorateReply('staticView', function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
-    const request = this.request;
-    if ((request as { user?: unknown }).user !== undefined) return renderPerRequest(this, template, context ?? {}, status);
-    const currentPath = pathOf(request.url);
-    const language = languageOf(request, words, context ?? {});
-    const variant = variantOf?.(request, this);
-    // One pre-rendered page per template, path, language and consent variant (ADR 0030, ADR 0037).
-    const key = variant === undefined ? `${language.lang} ${currentPath}` : `${language.lang} ${currentPath}\u0000${variant.key}`;
-    let page = prerendered.get(template, key);
-    if (page === undefined) {
-      const { parts, slots } = prerenderSlots(env, template, { ...variant?.context, ...context, ...language, currentPath });
-      page = { parts, slots, bodies: new BodyPool(parts, 64, bodyBudget), context };
-      prerendered.set(template, key, page);
-    } else if (page.context !== context) {
-      throw new Error(`staticView(${template}): context must be the same object on every call`);
-    }
-    const values: string[] = [];
-    let token: string | undefined;
-    for (const slot of page.slots) {
-      let value: string;
-      if (slot === 'nonce') {
-        value = request.cspNonce;
-      } else {
-        token ??= request.csrfToken();
-        value = token;
+  app.decorateReply(
+    'staticView',
+    function staticView(this: FastifyReply, template: string, status = 200, context?: Readonly<ViewContext>) {
+      const request = this.request;
+      if ((request as { user?: unknown }).user !== undefined)
+        return renderPerRequest(this, template, context ?? {}, status);
+      const currentPath = pathOf(request.url);
+      const language = languageOf(request, words, context ?? {});
+      const variant = variantOf?.(request, this);
+      // One pre-rendered page per template, path, language and consent variant (ADR 0030, ADR 0037).
+      const key =
+        variant === undefined
+          ? `${language.lang} ${currentPath}`
+          : `${language.lang} ${currentPath}\u0000${variant.key}`;
+      let page = prerendered.get(template, key);
+      if (page === undefined) {
+        const { parts, slots } = prerenderSlots(env, template, {
+          ...variant?.context,
+          ...context,
+          ...language,
+          currentPath,
+        });
+        page = { parts, slots, bodies: new BodyPool(parts, 64, bodyBudget), context };
+        prerendered.set(template, key, page);
+      } else if (page.context !== context) {
+        throw new Error(`staticView(${template}): context must be the same object on every call`);
       }
-      if (!SPLICE_SAFE.test(value)) throw new Error('staticView: a value to splice in would need escaping');
-      values.push(value);
-    }
-    this.code(status).type('text/html; charset=utf-8').header('vary', 'Accept-Encoding');
-    if (acceptsGzip(request.headers['accept-encoding'])) {
-      // Compressed once per process; only the nonce and token are spliced in per response (compression.ts, docs/adr/0006).
-      page.gzip ??= prepareGzipSplice(page.parts);
-      return this.header('content-encoding', 'gzip').send(spliceGzip(page.gzip, values));
-    }
-    return this.send(page.bodies.body(values, this.raw));
-  });
+      const values: string[] = [];
+      let token: string | undefined;
+      for (const slot of page.slots) {
+        let value: string;
+        if (slot === 'nonce') {
+          value = request.cspNonce;
+        } else {
+          token ??= request.csrfToken();
+          value = token;
+        }
+        if (!SPLICE_SAFE.test(value)) throw new Error('staticView: a value to splice in would need escaping');
+        values.push(value);
+      }
+      this.code(status).type('text/html; charset=utf-8').header('vary', 'Accept-Encoding');
+      if (acceptsGzip(request.headers['accept-encoding'])) {
+        // Compressed once per process; only the nonce and token are spliced in per response (compression.ts,
+        // docs/adr/0006).
+        page.gzip ??= prepareGzipSplice(page.parts);
+        return this.header('content-encoding', 'gzip').send(spliceGzip(page.gzip, values));
+      }
+      return this.send(page.bodies.body(values, this.raw));
+    },
+  );
 }
 
 declare module 'fastify' {

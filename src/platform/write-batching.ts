@@ -17,7 +17,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 type OnSendDone = (err: Error | null, payload?: unknown) => void;
 
 /** The `onSend` hook: hands the payload back to Fastify, to be written, once the current poll phase is over. */
-export function writeAtEndOfTurn(_request: FastifyRequest, _reply: FastifyReply, payload: unknown, done: OnSendDone): void {
+export function writeAtEndOfTurn(
+  _request: FastifyRequest,
+  _reply: FastifyReply,
+  payload: unknown,
+  done: OnSendDone,
+): void {
   setImmediate(done, null, payload);
 }
 

@@ -5,8 +5,23 @@ import { DELETE } from './session-store.ts';
 
 test('commit applies only changed keys; load returns copies', async () => {
   const store = new MemoryStore();
-  await store.commit('a', new Map<string, unknown>([['x', { n: 1 }], ['y', 2]]), 60, 'new');
-  await store.commit('a', new Map<string, unknown>([['y', DELETE], ['z', 3]]), 60);
+  await store.commit(
+    'a',
+    new Map<string, unknown>([
+      ['x', { n: 1 }],
+      ['y', 2],
+    ]),
+    60,
+    'new',
+  );
+  await store.commit(
+    'a',
+    new Map<string, unknown>([
+      ['y', DELETE],
+      ['z', 3],
+    ]),
+    60,
+  );
   const data = await store.load('a');
   assert.deepEqual(Object.fromEntries(data ?? []), { x: { n: 1 }, z: 3 });
   (data?.get('x') as { n: number }).n = 99;

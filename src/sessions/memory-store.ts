@@ -22,7 +22,9 @@ export class MemoryStore implements SessionStore {
   constructor(options: { now?: () => number; maxEntries?: number } = {}) {
     this.#now = options.now ?? Date.now;
     this.#maxEntries = options.maxEntries ?? 100_000;
-    this.#sweeper = setInterval(() => { this.sweep(); }, 60_000);
+    this.#sweeper = setInterval(() => {
+      this.sweep();
+    }, 60_000);
     this.#sweeper.unref();
   }
 

@@ -32,7 +32,9 @@ export interface UnserializeOptions {
 
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 
-/** PHP's re2c grammar for d: [+-]? (digits | digits '.' digits? | '.' digits) ([eE] [+-]? digits)?, or NAN / INF / -INF. */
+/**
+ * PHP's re2c grammar for d: [+-]? (digits | digits '.' digits? | '.' digits) ([eE] [+-]? digits)?, or NAN / INF / -INF.
+ */
 function isFloatText(t: string): boolean {
   if (t === 'NAN' || t === 'INF' || t === '-INF') return true;
   let i = 0;
@@ -83,9 +85,19 @@ export class PhpReader {
   private readonly allUtf8: boolean;
 
   constructor(input: Uint8Array | string, options: UnserializeOptions = {}, slotOffset = 0) {
-    const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const buf =
+      typeof input === 'string'
+        ? Buffer.from(input, 'utf8')
+        : Buffer.isBuffer(input)
+          ? input
+          : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    if (buf.length > maxBytes) throw new PhpSerializeError(`input of ${buf.length} bytes exceeds the ${maxBytes}-byte limit`, 0, 'smaller input');
+    if (buf.length > maxBytes)
+      throw new PhpSerializeError(
+        `input of ${buf.length} bytes exceeds the ${maxBytes}-byte limit`,
+        0,
+        'smaller input',
+      );
     this.buf = buf;
     this.pos = 0;
     this.end = buf.length;
@@ -114,7 +126,8 @@ export class PhpReader {
     let c = this.buf[this.pos];
     while (c !== undefined && c >= 0x30 && c <= 0x39) {
       n = n * 10 + (c - 0x30);
-      if (n > max) throw new PhpSerializeError(`php unserialize: ${what} exceeds the remaining input`, start, `${what} <= ${max}`);
+      if (n > max)
+        throw new PhpSerializeError(`php unserialize: ${what} exceeds the remaining input`, start, `${what} <= ${max}`);
       c = this.buf[++this.pos];
     }
     if (this.pos === start) this.fail(what);
@@ -148,18 +161,19 @@ export class PhpReader {
     this.pos = i + 1;
     if (i - digitsStart <= 15) return neg ? (n === 0 ? 0 : -n) : n;
     const b = BigInt(this.buf.toString('latin1', start, i));
-    if (b < INT64_MIN || b > INT64_MAX) throw new PhpSerializeError('php unserialize: integer outside the int64 range', start, 'int64');
+    if (b < INT64_MIN || b > INT64_MAX)
+      throw new PhpSerializeError('php unserialize: integer outside the int64 range', start, 'int64');
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   }
 
   /** The bytes of a `"…"` of known length, as string or PhpBytes. */
   private readQuoted(len: number): string | PhpBytes {
-    this.expect(C_QUOTE, 'opening \'"\'');
+    this.expect(C_QUOTE, "opening '\"'");
     const s = this.pos;
     const e = s + len;
     if (e > this.end) this.fail(`${len} bytes of string data`, this.end);
     this.pos = e;
-    this.expect(C_QUOTE, 'closing \'"\' (string length mismatch?)');
+    this.expect(C_QUOTE, "closing '\"' (string length mismatch?)");
     if (len <= 32) {
       // Short ASCII strings (most keys and values): building the string in JS beats a native call.
       const buf = this.buf;
@@ -181,7 +195,8 @@ export class PhpReader {
     const len = this.readLength(this.end - this.pos, 'class name length');
     this.expect(C_COLON, "':'");
     const name = this.readQuoted(len);
-    if (typeof name !== 'string' || !isClassName(name)) throw new PhpSerializeError('php unserialize: invalid class name', at, 'class name');
+    if (typeof name !== 'string' || !isClassName(name))
+      throw new PhpSerializeError('php unserialize: invalid class name', at, 'class name');
     return name;
   }
 
@@ -205,7 +220,12 @@ export class PhpReader {
   }
 
   private enter(): void {
-    if (++this.depth > this.maxDepth) throw new PhpSerializeError(`php unserialize: nesting deeper than ${this.maxDepth}`, this.pos, 'shallower nesting');
+    if (++this.depth > this.maxDepth)
+      throw new PhpSerializeError(
+        `php unserialize: nesting deeper than ${this.maxDepth}`,
+        this.pos,
+        'shallower nesting',
+      );
   }
 
   readValue(): PhpValue {
@@ -242,7 +262,7 @@ export class PhpReader {
         const e = buf.indexOf(C_SEMI, s);
         if (e < 0 || e - s > 400) {
           this.pos = s;
-          this.fail('float text and \';\'');
+          this.fail("float text and ';'");
         }
         const text = buf.toString('latin1', s, e);
         if (!isFloatText(text)) {
@@ -275,7 +295,8 @@ export class PhpReader {
           const keyAt = this.pos;
           const key = this.readKey();
           const value = this.readValue();
-          if (!arr.appendUnique(key, value)) throw new PhpSerializeError('php unserialize: duplicate array key', keyAt, 'unique key');
+          if (!arr.appendUnique(key, value))
+            throw new PhpSerializeError('php unserialize: duplicate array key', keyAt, 'unique key');
         }
         this.expect(C_RBRACE, "'}' (element count mismatch?)");
         this.depth--;
@@ -296,7 +317,8 @@ export class PhpReader {
           const keyAt = this.pos;
           const name = this.readKey(false);
           const value = this.readValue();
-          if (!obj.properties.appendUnique(name, value)) throw new PhpSerializeError('php unserialize: duplicate property name', keyAt, 'unique property');
+          if (!obj.properties.appendUnique(name, value))
+            throw new PhpSerializeError('php unserialize: duplicate property name', keyAt, 'unique property');
         }
         this.expect(C_RBRACE, "'}' (property count mismatch?)");
         this.depth--;
@@ -342,7 +364,11 @@ export class PhpReader {
         // R: refers to an earlier slot; r: has just taken its own, so it refers to one before that.
         const available = tag === 0x72 ? this.slots - 1 : this.slots;
         if (slot < 1 || (this.opaqueCount === 0 && slot > available)) {
-          throw new PhpSerializeError(`php unserialize: reference to slot ${slot} but only ${available} exist`, slotAt, `slot 1..${available}`);
+          throw new PhpSerializeError(
+            `php unserialize: reference to slot ${slot} but only ${available} exist`,
+            slotAt,
+            `slot 1..${available}`,
+          );
         }
         this.references++;
         return new PhpReference(tag === 0x72 ? 'r' : 'R', slot);

@@ -76,7 +76,8 @@ export class PhpCustomObject {
   readonly payload: Uint8Array;
   constructor(className: string, payload: Uint8Array | string) {
     this.className = className;
-    this.payload = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Uint8Array.prototype.slice.call(payload);
+    this.payload =
+      typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Uint8Array.prototype.slice.call(payload);
   }
 }
 
@@ -110,7 +111,8 @@ const CANONICAL_INT = /^(?:0|-?[1-9][0-9]{0,18})$/;
 /** PHP's zend_symtable rule: canonical decimal int64 strings become int keys. */
 export function normalizeKey(key: PhpKey): PhpKey {
   if (typeof key === 'number') {
-    if (!Number.isSafeInteger(key)) throw new PhpSerializeError(`array key ${String(key)} is not an integer (use bigint or a string)`);
+    if (!Number.isSafeInteger(key))
+      throw new PhpSerializeError(`array key ${String(key)} is not an integer (use bigint or a string)`);
     return key === 0 ? 0 : key; // -0 → 0
   }
   if (typeof key === 'bigint') {
@@ -130,7 +132,10 @@ export function normalizeKey(key: PhpKey): PhpKey {
 }
 
 function checkFrozen(frozen: boolean): void {
-  if (frozen) throw new TypeError('this PHP value is frozen (decoded session data): clone() it, change the copy and set it back');
+  if (frozen)
+    throw new TypeError(
+      'this PHP value is frozen (decoded session data): clone() it, change the copy and set it ' + 'back',
+    );
 }
 
 /**
@@ -319,7 +324,8 @@ export class PhpArray extends OrderedTable<PhpKey> {
 /** An object's property table: keys kept as written (mangled names for protected/private). */
 export class PhpPropertyTable extends OrderedTable<PhpPropName> {
   protected norm(key: PhpKey): PhpPropName {
-    if (typeof key === 'number' && !Number.isSafeInteger(key)) throw new PhpSerializeError(`property key ${String(key)} is not an integer`);
+    if (typeof key === 'number' && !Number.isSafeInteger(key))
+      throw new PhpSerializeError(`property key ${String(key)} is not an integer`);
     if (key instanceof PhpBytes) return isUtf8(key.bytes) ? key.toBuffer().toString('utf8') : key;
     return typeof key === 'bigint' ? normalizeKey(key) : key === 0 ? 0 : key;
   }
@@ -357,7 +363,11 @@ export class PhpObject {
     return { visibility: 'public', name: key };
   }
   /** Reads a property by plain name and visibility (private defaults to this object's class). */
-  getProperty(name: string, visibility: PhpVisibility = 'public', declaringClass: string = this.className): PhpValue | undefined {
+  getProperty(
+    name: string,
+    visibility: PhpVisibility = 'public',
+    declaringClass: string = this.className,
+  ): PhpValue | undefined {
     return this.properties.get(PhpObject.propertyKey(name, visibility, declaringClass));
   }
   get frozen(): boolean {
@@ -395,15 +405,21 @@ export function phpEquals(a: PhpValue, b: PhpValue, depth = 0): boolean {
   if (a instanceof PhpEnum) return b instanceof PhpEnum && a.className === b.className && a.caseName === b.caseName;
   if (a instanceof PhpReference) return b instanceof PhpReference && a.kind === b.kind && a.slot === b.slot;
   if (a instanceof PhpCustomObject) {
-    return b instanceof PhpCustomObject && a.className === b.className && Buffer.compare(Buffer.from(a.payload), Buffer.from(b.payload)) === 0;
+    return (
+      b instanceof PhpCustomObject &&
+      a.className === b.className &&
+      Buffer.compare(Buffer.from(a.payload), Buffer.from(b.payload)) === 0
+    );
   }
   if (a instanceof PhpArray) return b instanceof PhpArray && tablesEqual(a, b, depth);
-  if (a instanceof PhpObject) return b instanceof PhpObject && a.className === b.className && tablesEqual(a.properties, b.properties, depth);
+  if (a instanceof PhpObject)
+    return b instanceof PhpObject && a.className === b.className && tablesEqual(a.properties, b.properties, depth);
   return false;
 }
 
 function keysEqual(a: PhpKey, b: PhpKey): boolean {
-  if (a instanceof PhpBytes || b instanceof PhpBytes) return a instanceof PhpBytes && b instanceof PhpBytes && a.toLatin1() === b.toLatin1();
+  if (a instanceof PhpBytes || b instanceof PhpBytes)
+    return a instanceof PhpBytes && b instanceof PhpBytes && a.toLatin1() === b.toLatin1();
   return a === b;
 }
 
@@ -429,7 +445,8 @@ export function isClassName(name: string): boolean {
   if (name.length === 0) return false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x5f || c === 0x5c || c >= 0x80;
+    const ok =
+      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x5f || c === 0x5c || c >= 0x80;
     if (!ok) return false;
   }
   return name.isWellFormed();

@@ -104,7 +104,10 @@ class Writer {
     return Buffer.concat(this.parts);
   }
   private str(s: string): void {
-    if (!s.isWellFormed()) throw new PhpSerializeError('php serialize: string has a lone surrogate (not representable as UTF-8); use PhpBytes');
+    if (!s.isWellFormed())
+      throw new PhpSerializeError(
+        'php serialize: string has a lone surrogate (not representable as UTF-8); use PhpBytes',
+      );
     this.out += `s:${Buffer.byteLength(s, 'utf8')}:"${s}";`;
   }
   private bytes(b: PhpBytes): void {
@@ -121,7 +124,8 @@ class Writer {
     else this.out += `i:${k};`;
   }
   private table(t: OrderedTable<PhpKey>): void {
-    if (++this.depth > this.maxDepth) throw new PhpSerializeError(`php serialize: nesting deeper than ${this.maxDepth} (or a cycle)`);
+    if (++this.depth > this.maxDepth)
+      throw new PhpSerializeError(`php serialize: nesting deeper than ${this.maxDepth} (or a cycle)`);
     for (let i = 0; i < t.size; i++) {
       this.key(t.keyAt(i));
       this.value(t.valueAt(i));
@@ -140,7 +144,8 @@ class Writer {
     } else if (typeof v === 'string') {
       this.str(v);
     } else if (typeof v === 'bigint') {
-      if (v < INT64_MIN || v > INT64_MAX) throw new PhpSerializeError(`php serialize: integer ${v} outside the int64 range`);
+      if (v < INT64_MIN || v > INT64_MAX)
+        throw new PhpSerializeError(`php serialize: integer ${v} outside the int64 range`);
       this.out += `i:${v};`;
     } else if (v instanceof PhpFloat) {
       this.out += `d:${v.source ?? formatPhpFloat(v.value)};`;
@@ -166,7 +171,8 @@ class Writer {
       this.out += `E:${Buffer.byteLength(s, 'utf8')}:"${s}";`;
     } else if (v instanceof PhpReference) {
       const available = v.kind === 'r' ? this.slots - 1 : this.slots;
-      if (!this.opaque && v.slot > available) throw new PhpSerializeError(`php serialize: reference to slot ${v.slot} but only ${available} exist`);
+      if (!this.opaque && v.slot > available)
+        throw new PhpSerializeError(`php serialize: reference to slot ${v.slot} but only ${available} exist`);
       this.references++;
       this.out += `${v.kind}:${v.slot};`;
     } else {

@@ -61,27 +61,59 @@ const roundTrips: [string, Buffer | string, PhpValue][] = [
   ['list', 'a:2:{i:0;s:1:"a";i:1;i:2;}', list('a', 2)],
   ['int and string keys in order', 'a:3:{s:1:"z";N;i:5;b:1;i:-1;s:0:"";}', arr(['z', null], [5, true], [-1, ''])],
   ['bigint key', 'a:1:{i:9223372036854775807;N;}', arr([9223372036854775807n, null])],
-  ['numeric-looking but non-canonical string keys stay strings', 'a:3:{s:2:"01";i:1;s:2:"-0";i:2;s:19:"9223372036854775808";i:3;}', arr(['01', 1], ['-0', 2], ['9223372036854775808', 3])],
+  [
+    'numeric-looking but non-canonical string keys stay strings',
+    'a:3:{s:2:"01";i:1;s:2:"-0";i:2;s:19:"9223372036854775808";i:3;}',
+    arr(['01', 1], ['-0', 2], ['9223372036854775808', 3]),
+  ],
   ['nested', 'a:1:{s:1:"a";a:1:{s:1:"b";a:0:{}}}', arr(['a', arr(['b', new PhpArray()])])],
   ['binary key', b('a:1:{s:1:"\xff";i:1;}'), PhpArray.fromEntries([[new PhpBytes(b('\xff')), 1]])],
   ['object empty', 'O:8:"stdClass":0:{}', new PhpObject('stdClass')],
   [
     'object with public, protected, private props',
     'O:3:"Foo":3:{s:1:"a";i:1;s:4:"\0*\0b";i:2;s:6:"\0Foo\0c";i:3;}',
-    new PhpObject('Foo', [['a', 1], ['\0*\0b', 2], ['\0Foo\0c', 3]]),
+    new PhpObject('Foo', [
+      ['a', 1],
+      ['\0*\0b', 2],
+      ['\0Foo\0c', 3],
+    ]),
   ],
-  ['ArrayObject (__serialize data: int property keys)', 'O:11:"ArrayObject":4:{i:0;i:0;i:1;a:0:{}i:2;a:0:{}i:3;N;}', new PhpObject('ArrayObject', [[0, 0], [1, new PhpArray()], [2, new PhpArray()], [3, null]])],
-  ['object numeric string prop stays string', 'O:8:"stdClass":1:{s:1:"1";N;}', new PhpObject('stdClass', [['1', null]])],
+  [
+    'ArrayObject (__serialize data: int property keys)',
+    'O:11:"ArrayObject":4:{i:0;i:0;i:1;a:0:{}i:2;a:0:{}i:3;N;}',
+    new PhpObject('ArrayObject', [
+      [0, 0],
+      [1, new PhpArray()],
+      [2, new PhpArray()],
+      [3, null],
+    ]),
+  ],
+  [
+    'object numeric string prop stays string',
+    'O:8:"stdClass":1:{s:1:"1";N;}',
+    new PhpObject('stdClass', [['1', null]]),
+  ],
   ['namespaced class', 'O:26:"Laminas\\Stdlib\\ArrayObject":0:{}', new PhpObject('Laminas\\Stdlib\\ArrayObject')],
   ['custom object opaque payload', 'C:3:"Foo":6:{x:i:0;}', new PhpCustomObject('Foo', 'x:i:0;')],
   ['custom object with binary payload', b('C:3:"Foo":3:{\xff}\x00}'), new PhpCustomObject('Foo', b('\xff}\x00'))],
   ['custom object empty payload', 'C:3:"Foo":0:{}', new PhpCustomObject('Foo', '')],
   ['enum', 'E:11:"Suit:Hearts";', new PhpEnum('Suit', 'Hearts')],
-  ['r: reference to object', 'a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}', list(new PhpObject('stdClass'), new PhpReference('r', 2))],
+  [
+    'r: reference to object',
+    'a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}',
+    list(new PhpObject('stdClass'), new PhpReference('r', 2)),
+  ],
   [
     'R: reference (slots: R: takes none, r: takes one)',
     'a:6:{i:0;O:8:"stdClass":0:{}i:1;r:2;i:2;s:1:"x";i:3;s:1:"x";i:4;R:5;i:5;r:2;}',
-    list(new PhpObject('stdClass'), new PhpReference('r', 2), 'x', 'x', new PhpReference('R', 5), new PhpReference('r', 2)),
+    list(
+      new PhpObject('stdClass'),
+      new PhpReference('r', 2),
+      'x',
+      'x',
+      new PhpReference('R', 5),
+      new PhpReference('r', 2),
+    ),
   ],
   ['R: to the array itself', 'a:1:{i:0;R:1;}', list(new PhpReference('R', 1))],
 ];
@@ -115,13 +147,45 @@ const encodings: [string, PhpValue, string | Buffer][] = [
   ['unicode string', 'Ünïcödé', Buffer.from('s:11:"Ünïcödé";', 'utf8')],
   ['PhpBytes with valid utf-8 stays bytes', new PhpBytes(Buffer.from('ab')), 's:2:"ab";'],
   ['string key "1" becomes int key', PhpArray.fromEntries([['1', 'x']]), 'a:1:{i:1;s:1:"x";}'],
-  ['UTF-8 PhpBytes key is the string key', PhpArray.fromEntries([[new PhpBytes(Buffer.from('7')), 'x'], [new PhpBytes(Buffer.from('')), 'y'], ['', 'z']]), 'a:2:{i:7;s:1:"x";s:0:"";s:1:"z";}'],
+  [
+    'UTF-8 PhpBytes key is the string key',
+    PhpArray.fromEntries([
+      [new PhpBytes(Buffer.from('7')), 'x'],
+      [new PhpBytes(Buffer.from('')), 'y'],
+      ['', 'z'],
+    ]),
+    'a:2:{i:7;s:1:"x";s:0:"";s:1:"z";}',
+  ],
   ['bigint key inside safe range is an int key', PhpArray.fromEntries([[5n, 'x']]), 'a:1:{i:5;s:1:"x";}'],
-  ['object prop names kept as given (string "0")', new PhpObject('stdClass', [['0', 1]]), 'O:8:"stdClass":1:{s:1:"0";i:1;}'],
+  [
+    'object prop names kept as given (string "0")',
+    new PhpObject('stdClass', [['0', 1]]),
+    'O:8:"stdClass":1:{s:1:"0";i:1;}',
+  ],
   ['object prop names kept as given (int 0)', new PhpObject('stdClass', [[0, 1]]), 'O:8:"stdClass":1:{i:0;i:1;}'],
-  ['protected/private helpers', new PhpObject('A', [[PhpObject.propertyKey('p', 'protected'), 1], [PhpObject.propertyKey('q', 'private', 'A'), 2]]), 'O:1:"A":2:{s:4:"\0*\0p";i:1;s:4:"\0A\0q";i:2;}'],
-  ['fromPlain object', fromPlain({ userId: 'u', n: 1, ok: true, none: null, list: ['a'] }), 'a:5:{s:6:"userId";s:1:"u";s:1:"n";i:1;s:2:"ok";b:1;s:4:"none";N;s:4:"list";a:1:{i:0;s:1:"a";}}'],
-  ['fromPlain Map keeps order', fromPlain(new Map<string, unknown>([['b', 1], ['a', 2]])), 'a:2:{s:1:"b";i:1;s:1:"a";i:2;}'],
+  [
+    'protected/private helpers',
+    new PhpObject('A', [
+      [PhpObject.propertyKey('p', 'protected'), 1],
+      [PhpObject.propertyKey('q', 'private', 'A'), 2],
+    ]),
+    'O:1:"A":2:{s:4:"\0*\0p";i:1;s:4:"\0A\0q";i:2;}',
+  ],
+  [
+    'fromPlain object',
+    fromPlain({ userId: 'u', n: 1, ok: true, none: null, list: ['a'] }),
+    'a:5:{s:6:"userId";s:1:"u";s:1:"n";i:1;s:2:"ok";b:1;s:4:"none";N;s:4:"list";a:1:{i:0;s:1:"a";}}',
+  ],
+  [
+    'fromPlain Map keeps order',
+    fromPlain(
+      new Map<string, unknown>([
+        ['b', 1],
+        ['a', 2],
+      ]),
+    ),
+    'a:2:{s:1:"b";i:1;s:1:"a";i:2;}',
+  ],
 ];
 
 describe('php-serialize: encoding', () => {
@@ -150,7 +214,7 @@ const malformed: [string, string | Buffer, number, string][] = [
   ['float hex', 'd:0x10;', 2, 'a float'],
   ['float no ;', 'd:1.5', 2, "float text and ';'"],
   ['string length too long', 's:10:"abc";', 2, 'exceeds the remaining input'],
-  ['string length too short', 's:2:"abc";', 7, 'closing \'"\''],
+  ['string length too short', 's:2:"abc";', 7, "closing '\"'"],
   ['string missing length', 's::"";', 2, 'string length'],
   ['string negative length', 's:-1:"";', 2, 'string length'],
   ['string no opening quote', 's:1:a";', 4, 'opening'],
@@ -188,7 +252,10 @@ describe('php-serialize: malformed input gives a clear PhpSerializeError', () =>
         () => unserialize(typeof input === 'string' ? b(input) : input),
         (err: unknown) => {
           assert.ok(err instanceof PhpSerializeError, `not a PhpSerializeError: ${String(err)}`);
-          assert.ok(err.message.includes(fragment), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(fragment)}`);
+          assert.ok(
+            err.message.includes(fragment),
+            `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(fragment)}`,
+          );
           assert.equal(err.offset, offset, `offset in ${err.message}`);
           return true;
         },
@@ -200,7 +267,10 @@ describe('php-serialize: malformed input gives a clear PhpSerializeError', () =>
     const bomb = 'a:1:{i:0;'.repeat(100) + 'N;' + '}'.repeat(100);
     assert.throws(() => unserialize(bomb), /nesting deeper than 64/);
     assert.ok(unserialize('a:1:{i:0;'.repeat(64) + 'N;' + '}'.repeat(64)) instanceof PhpArray);
-    assert.throws(() => unserialize('a:1:{i:0;'.repeat(10) + 'N;' + '}'.repeat(10), { maxDepth: 5 }), /nesting deeper than 5/);
+    assert.throws(
+      () => unserialize('a:1:{i:0;'.repeat(10) + 'N;' + '}'.repeat(10), { maxDepth: 5 }),
+      /nesting deeper than 5/,
+    );
   });
 
   test('input size limit', () => {
@@ -353,11 +423,24 @@ describe('php-serialize: value model', () => {
     for (const [x, s] of table) assert.equal(formatPhpFloat(x), s, String(x));
   });
   test('the plain-decimal fast path agrees with the general digits algorithm, edges included', () => {
-    const edges = [1e-4, 9.999999999999999e-5, 1.0000000000000002e-4, 1e17, 99999999999999984, 1e16, 0.001, 1, 5, 1795000000.123, Date.now() / 1000];
+    const edges = [
+      1e-4,
+      9.999999999999999e-5,
+      1.0000000000000002e-4,
+      1e17,
+      99999999999999984,
+      1e16,
+      0.001,
+      1,
+      5,
+      1795000000.123,
+      Date.now() / 1000,
+    ];
     const random = Array.from({ length: 20_000 }, (_, i) => {
       const sign = i % 2 === 0 ? 1 : -1;
-      return sign * Math.random() * 10 ** (Math.floor(i / 2) % 26 - 6);
+      return sign * Math.random() * 10 ** ((Math.floor(i / 2) % 26) - 6);
     });
-    for (const x of [...edges, ...edges.map((v) => -v), ...random]) assert.equal(formatPhpFloat(x), formatPhpFloatDigits(x), String(x));
+    for (const x of [...edges, ...edges.map((v) => -v), ...random])
+      assert.equal(formatPhpFloat(x), formatPhpFloatDigits(x), String(x));
   });
 });

@@ -51,7 +51,17 @@
  * The code is split by role: php-serialize-types.ts (the value model above), php-serialize-reader.ts
  * (unserialize) and php-serialize-writer.ts (serialize). Import from this file, the public API.
  */
-import { DEFAULT_MAX_DEPTH, PhpArray, PhpBytes, PhpCustomObject, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializeError } from './php-serialize-types.ts';
+import {
+  DEFAULT_MAX_DEPTH,
+  PhpArray,
+  PhpBytes,
+  PhpCustomObject,
+  PhpEnum,
+  PhpFloat,
+  PhpObject,
+  PhpReference,
+  PhpSerializeError,
+} from './php-serialize-types.ts';
 import type { PhpValue } from './php-serialize-types.ts';
 
 export {
@@ -84,7 +94,14 @@ export type { SerializeOptions, SerializeResult } from './php-serialize-writer.t
  */
 export function fromPlain(value: unknown, depth = 0): PhpValue {
   if (depth > DEFAULT_MAX_DEPTH) throw new PhpSerializeError('fromPlain: nesting too deep (cycle?)');
-  if (value === null || typeof value === 'boolean' || typeof value === 'number' || typeof value === 'string' || typeof value === 'bigint') return value;
+  if (
+    value === null ||
+    typeof value === 'boolean' ||
+    typeof value === 'number' ||
+    typeof value === 'string' ||
+    typeof value === 'bigint'
+  )
+    return value;
   if (typeof value !== 'object') throw new PhpSerializeError(`fromPlain: cannot represent a ${typeof value} in PHP`);
   if (
     value instanceof PhpArray ||
@@ -102,13 +119,15 @@ export function fromPlain(value: unknown, depth = 0): PhpValue {
   if (value instanceof Map) {
     const a = new PhpArray();
     for (const [k, v] of value as Map<unknown, unknown>) {
-      if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint') throw new PhpSerializeError('fromPlain: Map keys must be strings or integers');
+      if (typeof k !== 'string' && typeof k !== 'number' && typeof k !== 'bigint')
+        throw new PhpSerializeError('fromPlain: Map keys must be strings or integers');
       a.set(k, fromPlain(v, depth + 1));
     }
     return a;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) throw new PhpSerializeError('fromPlain: only plain objects, arrays and Maps are supported');
+  if (proto !== Object.prototype && proto !== null)
+    throw new PhpSerializeError('fromPlain: only plain objects, arrays and Maps are supported');
   const a = new PhpArray();
   for (const k of Object.keys(value)) a.set(k, fromPlain((value as Record<string, unknown>)[k], depth + 1));
   return a;
@@ -117,7 +136,21 @@ export function fromPlain(value: unknown, depth = 0): PhpValue {
 /** A plain JS shape of a PHP value (may lose int/float and key-type distinctions: PHP values that do
  * not map cleanly are returned as they are). Lists → arrays; other arrays → null-prototype objects
  * (unless they have non-UTF-8 keys, then the PhpArray itself). Frozen inputs give fresh outputs. */
-export type PlainValue = null | boolean | number | bigint | string | PhpFloat | PhpBytes | PhpObject | PhpCustomObject | PhpEnum | PhpReference | PhpArray | PlainValue[] | { [key: string]: PlainValue };
+export type PlainValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | PhpFloat
+  | PhpBytes
+  | PhpObject
+  | PhpCustomObject
+  | PhpEnum
+  | PhpReference
+  | PhpArray
+  | PlainValue[]
+  | { [key: string]: PlainValue };
 
 export function toPlain(value: PhpValue, depth = 0): PlainValue {
   if (depth > 256) throw new PhpSerializeError('toPlain: nesting too deep (cycle?)');

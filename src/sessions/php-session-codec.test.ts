@@ -1,7 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { PhpArray, PhpBytes, PhpFloat, PhpObject, PhpReference, PhpSerializeError, fromPlain, phpEquals } from './php-serialize.ts';
+import {
+  PhpArray,
+  PhpBytes,
+  PhpFloat,
+  PhpObject,
+  PhpReference,
+  PhpSerializeError,
+  fromPlain,
+  phpEquals,
+} from './php-serialize.ts';
 import { PhpSession, PhpSessionError, decodeSession, encodeSession } from './php-session-codec.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -17,7 +26,8 @@ const MEZZIO =
 const LAMINAS =
   '__Laminas|a:1:{s:20:"_REQUEST_ACCESS_TIME";d:1677664800.123;}' +
   'initialised|O:26:"Laminas\\Stdlib\\ArrayObject":4:{s:7:"storage";a:1:{s:4:"init";b:1;}s:4:"flag";i:2;s:13:"iteratorClass";s:13:"ArrayIterator";s:19:"protectedProperties";a:4:{i:0;s:7:"storage";i:1;s:4:"flag";i:2;s:13:"iteratorClass";i:3;s:19:"protectedProperties";}}' +
-  'UserDetails|O:26:"Laminas\\Stdlib\\ArrayObject":1:{s:7:"storage";a:1:{s:8:"identity";O:4:"User":2:{s:8:"\0User\0id";s:2:"u1";s:15:"\0User\0lastLogin";O:8:"DateTime":3:{s:4:"date";s:26:"2023-03-01 11:15:00.000000";s:13:"timezone_type";i:3;s:8:"timezone";s:3:"UTC";}}}}';
+  'UserDetails|O:26:"Laminas\\Stdlib\\ArrayObject":1:{s:7:"storage";a:1:{s:8:"identity";O:4:"User":2:{s:8:"\0User\0id";s:2:"u1";s:15:"\0User\0lastLogin";O:8:"DateTime":3:{s:4:"date";s:26:"2023-03-01 ' +
+  '11:15:00.000000";s:13:"timezone_type";i:3;s:8:"timezone";s:3:"UTC";}}}}';
 
 describe('php-session-codec: decode and encode', () => {
   const cases: [string, string | Buffer, string[]][] = [
@@ -94,10 +104,13 @@ describe('php-session-codec: changes and patches', () => {
     assert.ok(s.encode().toString('latin1').endsWith('auth_failure_code|i:500;'));
   });
 
-  test('a patch applied to a fresh read keeps a concurrent writer\'s keys (no lost update)', () => {
+  test("a patch applied to a fresh read keeps a concurrent writer's keys (no lost update)", () => {
     // request A read the session, then changed SessionDetails
     const a = decodeSession(MEZZIO);
-    a.set('SessionDetails', fromPlain({ currentRoute: 'lpa/donor', previousRoute: 'user/dashboard', routeStore: 'lpa/donor' }));
+    a.set(
+      'SessionDetails',
+      fromPlain({ currentRoute: 'lpa/donor', previousRoute: 'user/dashboard', routeStore: 'lpa/donor' }),
+    );
     // meanwhile request B rotated the CSRF token and added a flash key, and stored that
     const b2 = decodeSession(MEZZIO);
     b2.set('__csrf', 'ffffffffffffffffffffffffffffffff');
@@ -123,7 +136,9 @@ describe('php-session-codec: changes and patches', () => {
   });
 
   test('PhpSession.empty()', () => {
-    const s = PhpSession.empty().set('a', true).set('b', new PhpBytes(b('\xff')));
+    const s = PhpSession.empty()
+      .set('a', true)
+      .set('b', new PhpBytes(b('\xff')));
     assert.deepEqual(s.encode(), b('a|b:1;b|s:1:"\xff";'));
     assert.deepEqual(decodeSession(s.encode()).encode(), s.encode());
   });
@@ -173,7 +188,7 @@ describe('php-session-codec: malformed sessions', () => {
     assert.throws(() => PhpSession.empty().set('a|b', 1), /contains '\|'/);
     assert.throws(() => PhpSession.empty().set('\ud800', 1), /lone surrogate/);
   });
-  test('the decoded session does not alias the caller\'s buffer', () => {
+  test("the decoded session does not alias the caller's buffer", () => {
     const input = b(MEZZIO);
     const s = decodeSession(input);
     input.fill(0x41);

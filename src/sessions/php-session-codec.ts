@@ -39,13 +39,7 @@
  * session_decode keeps it as a string key and writes it back.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import {
-  DEFAULT_MAX_BYTES,
-  PhpReader,
-  PhpSerializeError,
-  phpEquals,
-  serializeWithInfo,
-} from './php-serialize.ts';
+import { DEFAULT_MAX_BYTES, PhpReader, PhpSerializeError, phpEquals, serializeWithInfo } from './php-serialize.ts';
 import type { PhpValue, UnserializeOptions } from './php-serialize.ts';
 
 export class PhpSessionError extends PhpSerializeError {
@@ -55,7 +49,9 @@ export class PhpSessionError extends PhpSerializeError {
   }
 }
 
-export type SessionPatchOp = { readonly op: 'set'; readonly name: string; readonly value: PhpValue } | { readonly op: 'delete'; readonly name: string };
+export type SessionPatchOp =
+  | { readonly op: 'set'; readonly name: string; readonly value: PhpValue }
+  | { readonly op: 'delete'; readonly name: string };
 
 export interface SessionPatch {
   /** Empty the target before applying ops (the request cleared its session). */
@@ -187,7 +183,8 @@ export class PhpSession {
         const intact: boolean = prefixIntact && e.origIndex === i;
         if (e.references > 0 && !intact) {
           throw new PhpSessionError(
-            `session key ${JSON.stringify(e.name)} holds PHP references (r:/R:) whose slot numbers would be changed by an edit to an earlier key`,
+            `session key ${JSON.stringify(e.name)} holds PHP references (r:/R:) whose slot numbers ` +
+              `would be changed by an edit to an earlier key`,
           );
         }
         prefixIntact = intact;
@@ -210,7 +207,12 @@ export class PhpSession {
 export function decodeSession(raw: Buffer | Uint8Array | string, options: DecodeSessionOptions = {}): PhpSession {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const input = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  if (input.byteLength > maxBytes) throw new PhpSessionError(`session of ${input.byteLength} bytes exceeds the ${maxBytes}-byte limit`, 0, 'smaller input');
+  if (input.byteLength > maxBytes)
+    throw new PhpSessionError(
+      `session of ${input.byteLength} bytes exceeds the ${maxBytes}-byte limit`,
+      0,
+      'smaller input',
+    );
   // Private copy: raw entry bytes are views into it, immune to the caller reusing its buffer.
   const buf = Buffer.from(input);
   const reader = new PhpReader(buf, { ...options, freeze: options.freeze ?? true });
@@ -223,7 +225,8 @@ export function decodeSession(raw: Buffer | Uint8Array | string, options: Decode
     const nameBytes = buf.subarray(p, q);
     if (!isUtf8(nameBytes)) throw new PhpSessionError('php session: key name is not valid UTF-8', p, 'UTF-8 key name');
     const name = nameBytes.toString('utf8');
-    if (seen.has(name)) throw new PhpSessionError(`php session: key ${JSON.stringify(name)} appears twice`, p, 'unique key names');
+    if (seen.has(name))
+      throw new PhpSessionError(`php session: key ${JSON.stringify(name)} appears twice`, p, 'unique key names');
     seen.add(name);
     reader.pos = q + 1;
     const slotsBefore = reader.slots;

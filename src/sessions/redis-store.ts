@@ -51,7 +51,13 @@ return 0
 `;
 
 type CasRedis = Redis & {
-  casSession(key: string, expectedSha1: string, value: Buffer, ttl: number, mode: 'create' | 'existing'): Promise<number>;
+  casSession(
+    key: string,
+    expectedSha1: string,
+    value: Buffer,
+    ttl: number,
+    mode: 'create' | 'existing',
+  ): Promise<number>;
   deleteIfSame(key: string, sha1: string): Promise<number>;
 };
 
@@ -113,7 +119,7 @@ export function createRedisClient(url: URL, extra: RedisOptions = {}, tlsCaFile?
   if (tlsCaFile !== undefined && !secure) throw new Error('a TLS CA file needs a rediss:// URL');
   // SNI takes host names only (RFC 6066); an IP address is still checked against the certificate's SANs.
   const servername = isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? { servername: url.hostname } : {};
-  // eslint-disable-next-line security/detect-non-literal-fs-filename -- an operator's setting (config), never request data
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- an operator's setting, never request data
   const ca = tlsCaFile === undefined ? {} : { ca: readFileSync(tlsCaFile) };
   return new Redis(url.toString(), {
     lazyConnect: false,
@@ -144,9 +150,15 @@ export class RedisStore implements SessionStore {
 
   constructor(options: RedisStoreOptions) {
     const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    const redis = createRedisClient(options.url, { commandTimeout, connectTimeout: commandTimeout, ...options.redisOptions }, options.tlsCaFile) as CasRedis;
+    const redis = createRedisClient(
+      options.url,
+      { commandTimeout, connectTimeout: commandTimeout, ...options.redisOptions },
+      options.tlsCaFile,
+    ) as CasRedis;
     const logger = options.logger;
-    redis.on('error', (err: Error) => { logger?.warn({ redisError: redactRedisMessage(err) }, 'redis connection error'); });
+    redis.on('error', (err: Error) => {
+      logger?.warn({ redisError: redactRedisMessage(err) }, 'redis connection error');
+    });
     redis.defineCommand('casSession', { numberOfKeys: 1, lua: CAS_SCRIPT });
     redis.defineCommand('deleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME_SCRIPT });
     this.#redis = redis;
@@ -171,7 +183,8 @@ export class RedisStore implements SessionStore {
    * `#pauseMs`, then one gets through to probe: a dead or hung store costs each request nothing, not 2 s.
    */
   async #call<T>(step: string, run: () => Promise<T>): Promise<T> {
-    if (Date.now() < this.#failFastUntil) throw new StoreUnavailableError(`session store ${step} skipped: store failing`);
+    if (Date.now() < this.#failFastUntil)
+      throw new StoreUnavailableError(`session store ${step} skipped: store failing`);
     try {
       return await run();
     } catch (err) {
@@ -189,7 +202,10 @@ export class RedisStore implements SessionStore {
       return decodeSession(raw);
     } catch (err) {
       if (!(err instanceof PhpSerializeError)) throw err;
-      this.#logger?.warn({ event: 'session.undecodable', bytes: raw.length, offset: err.offset }, 'session value cannot be decoded: treated as no session and deleted');
+      this.#logger?.warn(
+        { event: 'session.undecodable', bytes: raw.length, offset: err.offset },
+        'session value cannot be decoded: treated as no session and deleted',
+      );
       await this.#call('delete undecodable', () => this.#redis.deleteIfSame(key, sha1(raw))).catch(() => undefined);
       return null;
     }
@@ -237,13 +253,15 @@ export class RedisStore implements SessionStore {
     for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
       if (attempt > 0 && Date.now() > deadline) throw new StoreUnavailableError('session store commit took too long');
       // An id made by this request cannot be stored yet: skip the read (the write still checks it is absent).
-      const current = attempt === 0 && base === 'new' ? null : await this.#call('read', () => this.#redis.getBuffer(key));
+      const current =
+        attempt === 0 && base === 'new' ? null : await this.#call('read', () => this.#redis.getBuffer(key));
       const decoded = current === null ? null : await this.#decodeOrDiscard(key, current);
       // Destroyed or expired since it was loaded, or undecodable (now deleted): no session, nothing written.
       if (decoded === null && mode === 'existing') return false;
       if (current !== null && decoded === null) continue; // a new id holding junk (deleted): read again
       // A regenerated id starts from the old session's exact bytes, so keys nobody changed move untouched.
-      const session = decoded ?? (copyFrom === undefined ? null : await this.#loadRaw(copyFrom)) ?? decodeSession(Buffer.alloc(0));
+      const session =
+        decoded ?? (copyFrom === undefined ? null : await this.#loadRaw(copyFrom)) ?? decodeSession(Buffer.alloc(0));
       for (const [name, value] of changes) {
         if (value === DELETE) session.delete(name);
         else session.set(name, fromPlain(value));
@@ -251,9 +269,14 @@ export class RedisStore implements SessionStore {
       const next = session.encode();
       // A new id's first write only needs "store if absent": plain SET NX, without running the script (Redis
       // shares the app's core under load). Otherwise the compare-and-set script.
-      const stored = attempt === 0 && base === 'new'
-        ? ((await this.#call('create', () => this.#redis.set(key, next, 'EX', ttlSeconds, 'NX'))) === 'OK' ? 1 : 0)
-        : await this.#call('write', () => this.#redis.casSession(key, current === null ? '' : sha1(current), next, ttlSeconds, mode));
+      const stored =
+        attempt === 0 && base === 'new'
+          ? (await this.#call('create', () => this.#redis.set(key, next, 'EX', ttlSeconds, 'NX'))) === 'OK'
+            ? 1
+            : 0
+          : await this.#call('write', () =>
+              this.#redis.casSession(key, current === null ? '' : sha1(current), next, ttlSeconds, mode),
+            );
       if (stored === 1) return true;
       if (stored === -1 && mode === 'existing') return false;
       // Someone else wrote in between: back off a little (jittered) and re-apply on top of their write.

@@ -44,7 +44,9 @@ redis.call('PEXPIRE', KEYS[1], window)
 return count
 `;
 
-type ThrottleRedis = Redis & { lpaThrottleHit(key: string, windowMs: number, member: string, cap: number): Promise<number> };
+type ThrottleRedis = Redis & {
+  lpaThrottleHit(key: string, windowMs: number, member: string, cap: number): Promise<number>;
+};
 
 export interface RedisThrottleStoreOptions {
   /** A connected client; shared (e.g. RedisStore#client), not closed by this store. */
@@ -67,7 +69,8 @@ export class RedisThrottleStore implements SharedThrottleStore {
     this.#redis = redis;
     this.#prefix = options.prefix ?? THROTTLE_KEY_PREFIX;
     this.#cap = options.maxHitsPerKey ?? 1000;
-    if (!Number.isSafeInteger(this.#cap) || this.#cap < 1) throw new RangeError('maxHitsPerKey must be a positive integer');
+    if (!Number.isSafeInteger(this.#cap) || this.#cap < 1)
+      throw new RangeError('maxHitsPerKey must be a positive integer');
   }
 
   key(key: string): string {

@@ -75,7 +75,9 @@ export class MemoryRevocationStore implements RevocationStore {
   constructor(options: { now?: () => number; maxEntries?: number } = {}) {
     this.#now = options.now ?? Date.now;
     this.#maxEntries = options.maxEntries ?? 100_000;
-    this.#sweeper = setInterval(() => { this.sweep(); }, 60_000);
+    this.#sweeper = setInterval(() => {
+      this.sweep();
+    }, 60_000);
     this.#sweeper.unref();
   }
 
@@ -106,7 +108,7 @@ export class MemoryRevocationStore implements RevocationStore {
     }
     this.#issued.set(digest, { account, until: this.#now() + wholeSeconds(ttlSeconds) * 1000 });
     let digests = this.#byAccount.get(account);
-    if (digests === undefined) this.#byAccount.set(account, digests = new Set());
+    if (digests === undefined) this.#byAccount.set(account, (digests = new Set()));
     digests.add(digest);
     return Promise.resolve();
   }
@@ -222,7 +224,8 @@ export class RedisRevocationStore implements RevocationStore {
     const ttl = wholeSeconds(ttlSeconds);
     const index = ACCOUNT_TOKENS_PREFIX + account;
     // The index lives as long as its longest-lived token (NX sets a first expiry, GT only ever lengthens it).
-    await this.#redis.multi()
+    await this.#redis
+      .multi()
       .zremrangebyscore(index, '-inf', Date.now())
       .zadd(index, Date.now() + ttl * 1000, digest)
       .expire(index, ttl, 'NX')
@@ -241,7 +244,11 @@ export class RedisRevocationStore implements RevocationStore {
     const digests = (await this.#redis.zrangebyscore(index, Date.now(), '+inf')).filter((d) => d !== kept);
     if (digests.length === 0) return 0;
     const batch = this.#redis.multi();
-    for (const digest of digests) batch.set(this.#prefix + digest, '1', 'EX', wholeSeconds(ttlSeconds)).zrem(index, digest).del(TOKEN_ACCOUNT_PREFIX + digest);
+    for (const digest of digests)
+      batch
+        .set(this.#prefix + digest, '1', 'EX', wholeSeconds(ttlSeconds))
+        .zrem(index, digest)
+        .del(TOKEN_ACCOUNT_PREFIX + digest);
     await batch.exec();
     return digests.length;
   }

@@ -4,13 +4,29 @@ import { test } from 'node:test';
 import type { FlowOptions } from '../../bench/session-flow.ts';
 import { SESSION_STEPS, afterResponse, newVisit } from '../../bench/session-flow.ts';
 
-const o: FlowOptions = { host: 'lpa.example.test', origin: 'https://lpa.example.test', email: 'a@example.com', password: 'pw', forwardedFor: '10.0.0.7' };
+const o: FlowOptions = {
+  host: 'lpa.example.test',
+  origin: 'https://lpa.example.test',
+  email: 'a@example.com',
+  password: 'pw',
+  forwardedFor: '10.0.0.7',
+};
 
 test('a visit: home, sign in, dashboard, the form with an error, corrected, dashboard, sign out', () => {
-  assert.deepEqual(SESSION_STEPS.map((s) => `${s.request(newVisit(), o).method} ${s.request(newVisit(), o).path} ${String(s.expect)}`), [
-    'GET / 200', 'GET /login 200', 'POST /login 303', 'GET /user/dashboard 200', 'GET /user/about-you 200',
-    'POST /user/about-you 400', 'POST /user/about-you 303', 'GET /user/dashboard 200', 'POST /logout 303',
-  ]);
+  assert.deepEqual(
+    SESSION_STEPS.map((s) => `${s.request(newVisit(), o).method} ${s.request(newVisit(), o).path} ${String(s.expect)}`),
+    [
+      'GET / 200',
+      'GET /login 200',
+      'POST /login 303',
+      'GET /user/dashboard 200',
+      'GET /user/about-you 200',
+      'POST /user/about-you 400',
+      'POST /user/about-you 303',
+      'GET /user/dashboard 200',
+      'POST /logout 303',
+    ],
+  );
 });
 
 test('posts carry the token and cookie the visit has gathered, as a same-origin form from its own address', () => {
@@ -22,20 +38,36 @@ test('posts carry the token and cookie the visit has gathered, as a same-origin 
   assert.equal(signIn.headers['sec-fetch-site'], 'same-origin');
   assert.equal(signIn.headers['content-type'], 'application/x-www-form-urlencoded');
   assert.equal(signIn.headers['x-forwarded-for'], '10.0.0.7');
-  assert.equal(SESSION_STEPS[5]?.request(visit, o).body, 'title=&firstName=&lastName=&_csrf=tok123', 'every field empty: an error');
+  assert.equal(
+    SESSION_STEPS[5]?.request(visit, o).body,
+    'title=&firstName=&lastName=&_csrf=tok123',
+    'every field empty: an error',
+  );
   const home = SESSION_STEPS[0]?.request(newVisit(), o);
   assert.ok(home !== undefined);
   assert.equal(home.headers.cookie, undefined, 'a new visit has no cookie');
   assert.match(home.headers['accept-encoding'] ?? '', /gzip/, 'the home page is asked for compressed, as browsers do');
-  assert.equal(SESSION_STEPS[1]?.request(visit, o).headers['accept-encoding'], undefined, 'pages whose token is read come plain');
+  assert.equal(
+    SESSION_STEPS[1]?.request(visit, o).headers['accept-encoding'],
+    undefined,
+    'pages whose token is read come plain',
+  );
 });
 
-test('a browser keeps Set-Cookie (and drops expired cookies) and the page\'s latest CSRF token', () => {
+test("a browser keeps Set-Cookie (and drops expired cookies) and the page's latest CSRF token", () => {
   const visit = newVisit();
-  afterResponse(visit, ['lpa=one; Path=/; HttpOnly', 'other=x; Path=/'], '<form><input type="hidden" name="_csrf" value="T1"></form>');
+  afterResponse(
+    visit,
+    ['lpa=one; Path=/; HttpOnly', 'other=x; Path=/'],
+    '<form><input type="hidden" name="_csrf" value="T1"></form>',
+  );
   assert.deepEqual(visit, { cookie: 'lpa=one; other=x', token: 'T1' });
   afterResponse(visit, ['lpa=two; Path=/'], '<p>no form</p>');
-  assert.deepEqual(visit, { cookie: 'lpa=two; other=x', token: 'T1' }, 'a rotated session id replaces the old one; no form keeps the token');
+  assert.deepEqual(
+    visit,
+    { cookie: 'lpa=two; other=x', token: 'T1' },
+    'a rotated session id replaces the old one; no form keeps the token',
+  );
   afterResponse(visit, ['other=; Max-Age=0'], undefined);
   assert.deepEqual(visit, { cookie: 'lpa=two', token: 'T1' });
 });

@@ -20,7 +20,11 @@ async function signIn(page: Page, email: string): Promise<void> {
 
 /** The journey: errors, a postcode search, choosing an address, saving. Returns after the dashboard shows. */
 async function journey(page: Page, js: boolean): Promise<void> {
-  assert.equal(new URL(page.url()).pathname, PATHS.aboutYouNew, 'an incomplete profile is sent to the first-sign-in page');
+  assert.equal(
+    new URL(page.url()).pathname,
+    PATHS.aboutYouNew,
+    'an incomplete profile is sent to the first-sign-in page',
+  );
   await Promise.all([page.waitForLoadState(), page.locator('[data-qa="save"]').click()]);
   await page.locator('[data-qa="error-summary"]').waitFor();
   await page.getByLabel('Title').fill('Dr');
@@ -31,7 +35,9 @@ async function journey(page: Page, js: boolean): Promise<void> {
   await page.getByLabel('Year').fill('1815');
   await page.locator('#postcode-lookup').fill('SW1H 9AJ');
   // With JavaScript the finder works in place (assets/js/postcode-lookup.mjs): the page is never reloaded.
-  await page.evaluate(() => { document.body.dataset.before = 'lookup'; });
+  await page.evaluate(() => {
+    document.body.dataset.before = 'lookup';
+  });
   await Promise.all([page.waitForLoadState(), page.locator('[data-qa="find-address"]').click()]);
   await page.locator('#address-choice').waitFor();
   assert.equal((await page.locator('#address-choice-hint').textContent())?.trim(), '3 addresses found');
@@ -57,7 +63,10 @@ describe('your details in Chromium', () => {
     await suite.close();
   });
 
-  for (const [label, js] of [['without JavaScript', false], ['with JavaScript', true]] as const) {
+  for (const [label, js] of [
+    ['without JavaScript', false],
+    ['with JavaScript', true],
+  ] as const) {
     test(`${label}: first sign-in, errors, postcode finder, save; no CSP violation or page problem`, async () => {
       const email = `first-${String(js)}@example.com`;
       await users.addUser({ email, password: PASSWORD, name: null });
@@ -73,24 +82,33 @@ describe('your details in Chromium', () => {
 
   const states: [string, (page: Page) => Promise<void>][] = [
     ['the first-sign-in page', () => Promise.resolve()],
-    ['the errors', async (page) => {
-      await page.getByLabel('Day').fill('31');
-      await page.getByLabel('Month').fill('2');
-      await page.getByLabel('Year').fill('1990');
-      await page.locator('#address-address1').fill('1 High Street');
-      await Promise.all([page.waitForLoadState(), page.locator('[data-qa="save"]').click()]);
-      await page.locator('[data-qa="error-summary"]').waitFor();
-    }],
-    ['the list of addresses', async (page) => {
-      await page.locator('#postcode-lookup').fill('B1 1TF');
-      await Promise.all([page.waitForLoadState(), page.locator('[data-qa="find-address"]').click()]);
-      await page.locator('#address-choice').waitFor();
-    }],
-    ['no address found', async (page) => {
-      await page.locator('#postcode-lookup').fill('ZZ9 9ZZ');
-      await Promise.all([page.waitForLoadState(), page.locator('[data-qa="find-address"]').click()]);
-      await page.locator('[data-qa="lookup-notice"]').waitFor();
-    }],
+    [
+      'the errors',
+      async (page) => {
+        await page.getByLabel('Day').fill('31');
+        await page.getByLabel('Month').fill('2');
+        await page.getByLabel('Year').fill('1990');
+        await page.locator('#address-address1').fill('1 High Street');
+        await Promise.all([page.waitForLoadState(), page.locator('[data-qa="save"]').click()]);
+        await page.locator('[data-qa="error-summary"]').waitFor();
+      },
+    ],
+    [
+      'the list of addresses',
+      async (page) => {
+        await page.locator('#postcode-lookup').fill('B1 1TF');
+        await Promise.all([page.waitForLoadState(), page.locator('[data-qa="find-address"]').click()]);
+        await page.locator('#address-choice').waitFor();
+      },
+    ],
+    [
+      'no address found',
+      async (page) => {
+        await page.locator('#postcode-lookup').fill('ZZ9 9ZZ');
+        await Promise.all([page.waitForLoadState(), page.locator('[data-qa="find-address"]').click()]);
+        await page.locator('[data-qa="lookup-notice"]').waitFor();
+      },
+    ],
   ];
   // axe's context keeps its cookies from one run to the next: one user, signed in by the first run.
   const AXE_USER = 'axe@example.com';
@@ -116,7 +134,10 @@ describe('your details in Chromium', () => {
       await page.getByLabel('Title').fill('Dr');
       await page.getByLabel('First names').fill('Ada');
       await page.getByLabel('Last name').fill('King');
-      await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="save"]').click()]);
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === PATHS.dashboard),
+        page.locator('[data-qa="save"]').click(),
+      ]);
       await page.goto(suite.url(PATHS.aboutYou));
       await page.locator('[data-qa="change-password"]').waitFor();
     });

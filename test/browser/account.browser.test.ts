@@ -23,39 +23,64 @@ async function signIn(page: Page, origin: string, email: string): Promise<void> 
   await page.goto(origin + PATHS.login);
   await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="sign-in"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.dashboard),
+    page.locator('[data-qa="sign-in"]').click(),
+  ]);
 }
 
 function verifyLink(suite: Suite, to: string): string {
-  const lines = readFileSync(join(suite.app.config.dataDir, 'mail.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
-  const mail = lines.map((l) => JSON.parse(l) as { to: string; template: string; personalisation: Record<string, string> })
-    .filter((m) => m.to === to && m.template === 'newEmailVerify').at(-1);
+  const lines = readFileSync(join(suite.app.config.dataDir, 'mail.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  const mail = lines
+    .map((l) => JSON.parse(l) as { to: string; template: string; personalisation: Record<string, string> })
+    .filter((m) => m.to === to && m.template === 'newEmailVerify')
+    .at(-1);
   assert.ok(mail, `a verify email to ${to}`);
   return new URL(mail.personalisation.changeEmailAddressUrl ?? '').pathname;
 }
 
 /** Every page and error state of the account pages, in order; `check` is called in each. */
-async function walk(suite: Suite, page: Page, old: string, next: string, check: (state: string) => Promise<void>): Promise<void> {
+async function walk(
+  suite: Suite,
+  page: Page,
+  old: string,
+  next: string,
+  check: (state: string) => Promise<void>,
+): Promise<void> {
   const origin = suite.app.origin;
   await signIn(page, origin, old);
   await page.goto(origin + PATHS.changeEmail);
   await check('change email');
 
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.changeEmail), page.locator('[data-qa="save-new-email"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.changeEmail),
+    page.locator('[data-qa="save-new-email"]').click(),
+  ]);
   await page.locator('.govuk-error-summary').waitFor();
   await check('change email: errors');
 
   await page.getByLabel('Your account password').fill('Wrong password 99');
   await page.getByLabel('New email address', { exact: true }).fill(next);
   await page.getByLabel('Confirm new email address').fill(next);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.changeEmail), page.locator('[data-qa="save-new-email"]').click()]);
-  assert.equal((await page.locator('.govuk-error-summary a').first().textContent())?.trim(), en('account:changeEmail.password.incorrect'));
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.changeEmail),
+    page.locator('[data-qa="save-new-email"]').click(),
+  ]);
+  assert.equal(
+    (await page.locator('.govuk-error-summary a').first().textContent())?.trim(),
+    en('account:changeEmail.password.incorrect'),
+  );
   await check('change email: wrong password');
 
   await page.getByLabel('Your account password').fill(PASSWORD);
   await page.getByLabel('New email address', { exact: true }).fill(next);
   await page.getByLabel('Confirm new email address').fill(next);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.changeEmail), page.locator('[data-qa="save-new-email"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.changeEmail),
+    page.locator('[data-qa="save-new-email"]').click(),
+  ]);
   await page.locator('[data-qa="email-sent"]').waitFor();
   await check('email sent');
 
@@ -65,7 +90,10 @@ async function walk(suite: Suite, page: Page, old: string, next: string, check: 
 
   await page.goto(origin + verifyLink(suite, next));
   assert.equal(new URL(page.url()).pathname, PATHS.login);
-  assert.equal((await page.locator('.govuk-notification-banner__content').textContent())?.trim(), en('account:changeEmail.verified'));
+  assert.equal(
+    (await page.locator('.govuk-notification-banner__content').textContent())?.trim(),
+    en('account:changeEmail.verified'),
+  );
   await check('verified: sign in again');
 
   await signIn(page, origin, next);
@@ -77,7 +105,10 @@ async function walk(suite: Suite, page: Page, old: string, next: string, check: 
   assert.equal(new URL(page.url()).pathname, PATHS.deleteAccountConfirm);
   await check('delete confirm: asks');
 
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.deleted), page.locator('[data-qa="delete-confirm"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.deleted),
+    page.locator('[data-qa="delete-confirm"]').click(),
+  ]);
   assert.equal((await page.locator('h1').textContent())?.trim(), en('account:deleted.title'));
   await check('deleted');
 }
@@ -87,7 +118,8 @@ describe('the account pages in Chromium', () => {
   before(async () => {
     suite = await startSuite();
     const credentials = suite.app.services.credentials as LocalCredentials;
-    for (const email of ['csp.old@example.com', 'axe.old@example.com']) await credentials.addUser({ email, password: PASSWORD, name: { first: 'Pat', last: 'Smith' } });
+    for (const email of ['csp.old@example.com', 'axe.old@example.com'])
+      await credentials.addUser({ email, password: PASSWORD, name: { first: 'Pat', last: 'Smith' } });
   });
   after(async () => {
     await suite.close();
@@ -130,7 +162,13 @@ describe('the delete page when the API fails, in Chromium', () => {
       // Named: a user with no name is sent to /user/about-you/new from every signed-in page (profile-gate.ts).
       const signedIn = await suite.app.services.credentials.authenticate(email, PASSWORD, 'test');
       assert.ok(signedIn.ok);
-      assert.ok(await suite.app.services.accounts.updateDetails(signedIn.userId, signedIn.token, { name: { first: 'Pat', last: 'Smith' }, dob: null, address: null }));
+      assert.ok(
+        await suite.app.services.accounts.updateDetails(signedIn.userId, signedIn.token, {
+          name: { first: 'Pat', last: 'Smith' },
+          dob: null,
+          address: null,
+        }),
+      );
     }
   });
   after(async () => {
@@ -143,7 +181,10 @@ describe('the delete page when the API fails, in Chromium', () => {
     await page.goto(suite.url(PATHS.deleteAccount));
     fake.outage = 503;
     try {
-      await Promise.all([page.waitForURL((u) => u.pathname === PATHS.deleteAccountConfirm), page.locator('[data-qa="delete-confirm"]').click()]);
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === PATHS.deleteAccountConfirm),
+        page.locator('[data-qa="delete-confirm"]').click(),
+      ]);
       await page.locator('[data-qa="error-summary"]').waitFor();
     } finally {
       fake.outage = undefined;
@@ -157,7 +198,11 @@ describe('the delete page when the API fails, in Chromium', () => {
     await failedDelete(page, 'csp.outage@example.com');
     await page.waitForTimeout(50);
     // The document's own 500 is the state under test: Chromium reports it as a console error, nothing else may appear.
-    const others = { ...problems, consoleErrors: problems.consoleErrors.filter((m) => !m.includes('status of 500')), failedRequests: problems.failedRequests.filter((r) => !r.includes(PATHS.deleteAccountConfirm)) };
+    const others = {
+      ...problems,
+      consoleErrors: problems.consoleErrors.filter((m) => !m.includes('status of 500')),
+      failedRequests: problems.failedRequests.filter((r) => !r.includes(PATHS.deleteAccountConfirm)),
+    };
     assert.equal(problems.consoleErrors.length, 1);
     assert.equal(problemCount(others), 0, describeProblems(others));
 

@@ -84,8 +84,9 @@ export async function watch(context: BrowserContext, page: Page): Promise<Proble
     const text = message.text();
     if (CSP_MESSAGE.test(text)) problems.csp.push(`console: ${text}`);
     else if (message.type() === 'error') {
-      const isDocumentStatus = /^Failed to load resource: the server responded with a status of 4\d\d/.test(text)
-        && documentsWithErrorStatus.has(message.location().url);
+      const isDocumentStatus =
+        /^Failed to load resource: the server responded with a status of 4\d\d/.test(text) &&
+        documentsWithErrorStatus.has(message.location().url);
       if (!isDocumentStatus) problems.consoleErrors.push(text);
     }
   });
@@ -103,9 +104,13 @@ export async function watch(context: BrowserContext, page: Page): Promise<Proble
     const why = request.failure()?.errorText ?? 'failed';
     // Chromium fetches the favicon itself, late and outside the page's requests, and drops it when the tab
     // navigates; a broken favicon still shows as an HTTP error status below.
-    const browserFavicon = request.resourceType() === 'other' && /\/favicon[^/]*$/.test(new URL(request.url()).pathname);
-    const pageLeft = why === 'net::ERR_ABORTED'
-      && (request.isNavigationRequest() || browserFavicon || navigations > (navigationsBefore.get(request) ?? navigations));
+    const browserFavicon =
+      request.resourceType() === 'other' && /\/favicon[^/]*$/.test(new URL(request.url()).pathname);
+    const pageLeft =
+      why === 'net::ERR_ABORTED' &&
+      (request.isNavigationRequest() ||
+        browserFavicon ||
+        navigations > (navigationsBefore.get(request) ?? navigations));
     if (/csp/i.test(why)) problems.csp.push(`blocked: ${request.url()} (${why})`);
     // A navigation replaced by another (e.g. a form POST answered with a redirect), or a request of a page being left.
     else if (!pageLeft) problems.failedRequests.push(`${request.url()}: ${why}`);
@@ -120,7 +125,9 @@ export async function watch(context: BrowserContext, page: Page): Promise<Proble
   cdp.on('Network.reportingApiReportAdded', (event: ReportingApiReport) => {
     if (event.report.type === 'csp-violation') {
       const b = event.report.body;
-      problems.csp.push(`report: ${String(b.effectiveDirective)} blocked ${String(b.blockedURL)} on ${event.report.initiatorUrl}`);
+      problems.csp.push(
+        `report: ${String(b.effectiveDirective)} blocked ${String(b.blockedURL)} ` + `on ${event.report.initiatorUrl}`,
+      );
     }
   });
   await cdp.send('Network.enable');
@@ -150,11 +157,15 @@ export interface AxeViolation {
 
 /** Violations, one block each: impact, rule, help, then every failing element with axe's own summary. */
 export function describeViolations(violations: readonly AxeViolation[]): string {
-  return violations.map((v) => [
-    `[${v.impact ?? 'unknown'}] ${v.id}: ${v.help}`,
-    `  ${v.helpUrl}`,
-    ...v.nodes.map((n) => `  - ${n.target}\n      ${n.summary.replace(/\n/g, '\n      ')}`),
-  ].join('\n')).join('\n\n');
+  return violations
+    .map((v) =>
+      [
+        `[${v.impact ?? 'unknown'}] ${v.id}: ${v.help}`,
+        `  ${v.helpUrl}`,
+        ...v.nodes.map((n) => `  - ${n.target}\n      ${n.summary.replace(/\n/g, '\n      ')}`),
+      ].join('\n'),
+    )
+    .join('\n\n');
 }
 
 /** Runs axe-core on the page as it is now (the page's context must bypass CSP). */
@@ -162,7 +173,8 @@ export async function runAxe(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ content: AXE_SOURCE });
   const options: RunOptions = { runOnly: { type: 'tag', values: [...AXE_TAGS] }, resultTypes: ['violations'] };
   return page.evaluate(async (runOptions) => {
-    const axe = (globalThis as unknown as { axe: { run(context: Document, options: RunOptions): Promise<AxeResults> } }).axe;
+    const axe = (globalThis as unknown as { axe: { run(context: Document, options: RunOptions): Promise<AxeResults> } })
+      .axe;
     const results = await axe.run(document, runOptions);
     return results.violations.map((v) => ({
       id: v.id,

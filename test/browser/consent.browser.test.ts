@@ -35,7 +35,8 @@ async function interceptGoogle(context: BrowserContext): Promise<string[]> {
     const url = route.request().url();
     seen.push(url);
     if (url.includes('/gtag/js')) await route.fulfill({ status: 200, contentType: 'text/javascript', body: STAND_IN });
-    else if (url.includes('/gtag/destination')) await route.fulfill({ status: 200, contentType: 'text/javascript', body: '' });
+    else if (url.includes('/gtag/destination'))
+      await route.fulfill({ status: 200, contentType: 'text/javascript', body: '' });
     else await route.fulfill({ status: 204 });
   });
   return seen;
@@ -94,61 +95,86 @@ describe('cookie consent and GA4 in Chromium', () => {
     await page.waitForTimeout(200);
     const loader = page.locator('script[src^="https://www.googletagmanager.com/gtag/js"]');
     assert.equal(await loader.evaluate((s: HTMLScriptElement) => s.nonce), nonce);
-    assert.ok(google.some((u) => u === 'https://www.googletagmanager.com/gtag/js?id=G-TEST1234'), google.join('\n'));
-    assert.ok(google.some((u) => u.startsWith('https://www.googletagmanager.com/gtag/destination')), 'a script URL through the default policy');
+    assert.ok(
+      google.some((u) => u === 'https://www.googletagmanager.com/gtag/js?id=G-TEST1234'),
+      google.join('\n'),
+    );
+    assert.ok(
+      google.some((u) => u.startsWith('https://www.googletagmanager.com/gtag/destination')),
+      'a script URL through the default policy',
+    );
     const beacon = google.find((u) => u.includes('/g/collect'));
     assert.ok(beacon !== undefined, 'the beacon');
-    assert.equal(new URL(beacon).searchParams.get('dl'), `${suite.app.origin}${PATHS.accessibility}`, 'no query string sent');
-    const standIn = await page.evaluate(() => (window as unknown as { __gtagStandIn: { id: string; options: Record<string, unknown> } }).__gtagStandIn);
+    assert.equal(
+      new URL(beacon).searchParams.get('dl'),
+      `${suite.app.origin}${PATHS.accessibility}`,
+      'no query string sent',
+    );
+    const standIn = await page.evaluate(
+      () => (window as unknown as { __gtagStandIn: { id: string; options: Record<string, unknown> } }).__gtagStandIn,
+    );
     assert.equal(standIn.id, 'G-TEST1234');
     assert.equal(standIn.options.allow_google_signals, false);
     assert.equal(standIn.options.allow_ad_personalization_signals, false);
     assert.equal(standIn.options.cookie_domain, '127.0.0.1');
   }
 
-  test('accepted without JavaScript: GA4 loads on the next pages, with the nonce, no violation; withdrawing removes _ga*', async () => {
-    const noJs = await suite.newContext({ javaScriptEnabled: false });
-    const noJsGoogle = await interceptGoogle(noJs);
-    const p = await noJs.newPage();
-    await p.goto(suite.url(PATHS.home));
-    await p.locator('[data-qa="cookie-banner-accept"]').click();
-    await p.waitForURL(suite.url(PATHS.home));
-    assert.ok(await p.locator('[data-qa="cookie-banner-accepted"]').isVisible());
-    assert.deepEqual(noJsGoogle, [], 'no script runs without JavaScript');
+  test(
+    'accepted without JavaScript: GA4 loads on the next pages, with the nonce, no violation; ' +
+      'withdrawing removes _ga*',
+    async () => {
+      const noJs = await suite.newContext({ javaScriptEnabled: false });
+      const noJsGoogle = await interceptGoogle(noJs);
+      const p = await noJs.newPage();
+      await p.goto(suite.url(PATHS.home));
+      await p.locator('[data-qa="cookie-banner-accept"]').click();
+      await p.waitForURL(suite.url(PATHS.home));
+      assert.ok(await p.locator('[data-qa="cookie-banner-accepted"]').isVisible());
+      assert.deepEqual(noJsGoogle, [], 'no script runs without JavaScript');
 
-    const js = await suite.newContext();
-    const google = await interceptGoogle(js);
-    await js.addCookies(await noJs.cookies());
-    const page = await js.newPage();
-    const problems = await watch(js, page);
-    const response = await page.goto(`${suite.url(PATHS.accessibility)}?token=secret-in-query`);
-    await assertGaLoaded(page, google, cspNonce(response?.headers()['content-security-policy']));
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
-    assert.ok(google.every((u) => !u.includes('secret-in-query')), 'the query string never reaches Google');
-    assert.deepEqual((await gaCookies(js)).sort(), ['_ga', '_ga_TEST1234']);
+      const js = await suite.newContext();
+      const google = await interceptGoogle(js);
+      await js.addCookies(await noJs.cookies());
+      const page = await js.newPage();
+      const problems = await watch(js, page);
+      const response = await page.goto(`${suite.url(PATHS.accessibility)}?token=secret-in-query`);
+      await assertGaLoaded(page, google, cspNonce(response?.headers()['content-security-policy']));
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
+      assert.ok(
+        google.every((u) => !u.includes('secret-in-query')),
+        'the query string never reaches Google',
+      );
+      assert.deepEqual((await gaCookies(js)).sort(), ['_ga', '_ga_TEST1234']);
 
-    // Withdraw on /cookies, with the plain form.
-    await page.goto(suite.url(PATHS.cookies));
-    await page.locator('[data-qa="usage-no"]').check();
-    await page.locator('[data-qa="cookie-settings-save"]').click();
-    await page.waitForURL(suite.url(PATHS.cookies));
-    assert.ok(await page.locator('[data-qa="cookies-saved"]').isVisible());
-    assert.deepEqual(await gaCookies(js), [], 'withdrawing removes _ga*');
-    const before = google.length;
-    await page.goto(suite.url(PATHS.terms));
-    await page.waitForTimeout(200);
-    assert.equal(google.length, before, 'no more requests to Google');
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
-  });
+      // Withdraw on /cookies, with the plain form.
+      await page.goto(suite.url(PATHS.cookies));
+      await page.locator('[data-qa="usage-no"]').check();
+      await page.locator('[data-qa="cookie-settings-save"]').click();
+      await page.waitForURL(suite.url(PATHS.cookies));
+      assert.ok(await page.locator('[data-qa="cookies-saved"]').isVisible());
+      assert.deepEqual(await gaCookies(js), [], 'withdrawing removes _ga*');
+      const before = google.length;
+      await page.goto(suite.url(PATHS.terms));
+      await page.waitForTimeout(200);
+      assert.equal(google.length, before, 'no more requests to Google');
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
+    },
+  );
 
   test('accepted with JavaScript: no reload, the confirmation focused, GA4 from the next page', async () => {
     const js = await suite.newContext();
     const google = await interceptGoogle(js);
     const { page, problems } = await suite.open(PATHS.accessibility, js);
-    await page.evaluate(() => { (window as unknown as { __sameDocument: boolean }).__sameDocument = true; });
+    await page.evaluate(() => {
+      (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    });
     await page.locator('[data-qa="cookie-banner-accept"]').click();
     await page.locator('[data-qa="cookie-banner-accepted"]').waitFor({ state: 'visible' });
-    assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'no reload');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
+      true,
+      'no reload',
+    );
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-qa')), 'cookie-banner-accepted');
     assert.equal(await page.locator('[data-qa="cookie-banner-question"]').isVisible(), false);
     await page.locator('[data-qa="cookie-banner-accepted"] [data-qa="cookie-banner-hide"]').click();
@@ -164,19 +190,31 @@ describe('cookie consent and GA4 in Chromium', () => {
     const states: [string, string, ((p: Page) => Promise<void>) | undefined][] = [
       ['/cookies, no choice', PATHS.cookies, undefined],
       ['banner', PATHS.home, undefined],
-      ['rejected confirmation (JavaScript)', PATHS.home, async (p) => {
-        await p.locator('[data-qa="cookie-banner-reject"]').click();
-        await p.locator('[data-qa="cookie-banner-rejected"]').waitFor({ state: 'visible' });
-      }],
-      ['/cookies, saved (no)', PATHS.cookies, async (p) => {
-        await p.locator('[data-qa="cookie-settings-save"]').click();
-        await p.locator('[data-qa="cookies-saved"]').waitFor();
-      }],
-      ['/cookies, chosen yes, saved', PATHS.cookies, async (p) => {
-        await p.locator('[data-qa="usage-yes"]').check();
-        await p.locator('[data-qa="cookie-settings-save"]').click();
-        await p.locator('[data-qa="cookies-saved"]').waitFor();
-      }],
+      [
+        'rejected confirmation (JavaScript)',
+        PATHS.home,
+        async (p) => {
+          await p.locator('[data-qa="cookie-banner-reject"]').click();
+          await p.locator('[data-qa="cookie-banner-rejected"]').waitFor({ state: 'visible' });
+        },
+      ],
+      [
+        '/cookies, saved (no)',
+        PATHS.cookies,
+        async (p) => {
+          await p.locator('[data-qa="cookie-settings-save"]').click();
+          await p.locator('[data-qa="cookies-saved"]').waitFor();
+        },
+      ],
+      [
+        '/cookies, chosen yes, saved',
+        PATHS.cookies,
+        async (p) => {
+          await p.locator('[data-qa="usage-yes"]').check();
+          await p.locator('[data-qa="cookie-settings-save"]').click();
+          await p.locator('[data-qa="cookies-saved"]').waitFor();
+        },
+      ],
     ];
     for (const [name, path, prepare] of states) {
       const violations = await suite.axe(path, prepare);

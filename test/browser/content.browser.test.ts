@@ -38,10 +38,22 @@ describe('content pages in Chromium', () => {
       }
     });
     await page.waitForTimeout(200);
-    assert.ok(problems.csp.some((p) => p.startsWith('console:') && p.includes('img-src')), describeProblems(problems));
-    assert.ok(problems.csp.some((p) => p.startsWith('blocked:') && p.includes('csp-canary')), describeProblems(problems));
-    assert.ok(problems.csp.some((p) => p.startsWith('report:') && p.includes('csp-canary')), describeProblems(problems));
-    assert.ok(problems.csp.some((p) => p.includes('TrustedHTML')), describeProblems(problems));
+    assert.ok(
+      problems.csp.some((p) => p.startsWith('console:') && p.includes('img-src')),
+      describeProblems(problems),
+    );
+    assert.ok(
+      problems.csp.some((p) => p.startsWith('blocked:') && p.includes('csp-canary')),
+      describeProblems(problems),
+    );
+    assert.ok(
+      problems.csp.some((p) => p.startsWith('report:') && p.includes('csp-canary')),
+      describeProblems(problems),
+    );
+    assert.ok(
+      problems.csp.some((p) => p.includes('TrustedHTML')),
+      describeProblems(problems),
+    );
     await page.close();
   });
 
@@ -53,8 +65,14 @@ describe('content pages in Chromium', () => {
         document.querySelector('main')?.append(img);
       });
     });
-    assert.deepEqual(violations.map((v) => v.id), ['image-alt']);
-    assert.match(describeViolations(violations), /\[critical\] image-alt: .*\n.*dequeuniversity.*\n {2}- .*img\n +Fix any of the following/);
+    assert.deepEqual(
+      violations.map((v) => v.id),
+      ['image-alt'],
+    );
+    assert.match(
+      describeViolations(violations),
+      /\[critical\] image-alt: .*\n.*dequeuniversity.*\n {2}- .*img\n +Fix any of the following/,
+    );
   });
 
   for (const path of [...new Set(CONTENT_PAGES.map((p) => p.path))]) {
@@ -63,18 +81,27 @@ describe('content pages in Chromium', () => {
       assert.equal(response?.status(), 200);
       assert.equal(await page.locator('h1').count(), 1);
 
-      const bodyClass = await page.locator('body').getAttribute('class') ?? '';
+      const bodyClass = (await page.locator('body').getAttribute('class')) ?? '';
       assert.match(bodyClass, /\bjs-enabled\b/);
       assert.match(bodyClass, /\bgovuk-frontend-supported\b/);
       // GOV.UK Frontend marks each component it initialised; the skip link is on every page.
       const skipLink = page.locator('a.govuk-skip-link');
       assert.equal(await skipLink.getAttribute('data-govuk-skip-link-init'), '');
-      assert.equal(await page.locator('[data-module="govuk-service-navigation"]').getAttribute('data-govuk-service-navigation-init'), '');
-      // ...and it works: the first Tab reaches it, Enter moves focus to the main content (the enhancement sets tabindex).
+      assert.equal(
+        await page
+          .locator('[data-module="govuk-service-navigation"]')
+          .getAttribute('data-govuk-service-navigation-init'),
+        '',
+      );
+      // ...and it works: the first Tab reaches it, Enter moves focus to the main content (the enhancement sets
+      // tabindex).
       await page.keyboard.press('Tab');
       // Before a choice the cookie banner comes first, as GOV.UK places it (ADR 0037): Accept, Reject, View cookies.
-      if (await page.locator('[data-qa="cookie-banner"]').count() > 0) {
-        assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-qa')), 'cookie-banner-accept');
+      if ((await page.locator('[data-qa="cookie-banner"]').count()) > 0) {
+        assert.equal(
+          await page.evaluate(() => document.activeElement?.getAttribute('data-qa')),
+          'cookie-banner-accept',
+        );
         for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
       }
       assert.equal(await page.evaluate(() => document.activeElement?.className), 'govuk-skip-link');
@@ -90,13 +117,23 @@ describe('content pages in Chromium', () => {
 
       // Only now, with CSP checked, axe (which trips CSP) in its own CSP-bypassing context.
       const violations = await suite.axe(path);
-      assert.equal(violations.length, 0, `axe found ${String(violations.length)} violation(s) on ${path}:\n${describeViolations(violations)}`);
+      assert.equal(
+        violations.length,
+        0,
+        `axe found ${String(violations.length)} violation(s) ` + `on ${path}:\n${describeViolations(violations)}`,
+      );
     });
   }
 
   test('the footer links to every content page, and each is reachable by clicking', async () => {
     const { page, problems } = await suite.open(PATHS.home);
-    for (const [name, path] of [['Accessibility statement', PATHS.accessibility], ['Cookies', PATHS.cookies], ['Privacy notice', PATHS.privacy], ['Terms of use', PATHS.terms], ['Contact us', PATHS.contact]] as const) {
+    for (const [name, path] of [
+      ['Accessibility statement', PATHS.accessibility],
+      ['Cookies', PATHS.cookies],
+      ['Privacy notice', PATHS.privacy],
+      ['Terms of use', PATHS.terms],
+      ['Contact us', PATHS.contact],
+    ] as const) {
       await page.locator('.govuk-footer').getByRole('link', { name, exact: true }).click();
       await page.waitForURL(suite.url(path));
       assert.equal(await page.locator('h1').count(), 1);
@@ -110,7 +147,7 @@ describe('content pages in Chromium', () => {
     for (const path of [PATHS.home, PATHS.cookies, PATHS.contact]) {
       const { page, response, problems } = await suite.open(path, noJs);
       assert.equal(response?.status(), 200);
-      assert.doesNotMatch(await page.locator('body').getAttribute('class') ?? '', /js-enabled/);
+      assert.doesNotMatch((await page.locator('body').getAttribute('class')) ?? '', /js-enabled/);
       assert.equal(await page.locator('h1').count(), 1);
       assert.equal(problemCount(problems), 0, describeProblems(problems));
       await page.close();

@@ -21,7 +21,10 @@ const FEW = 'few.lpas@example.com';
 async function signIn(page: Page, email: string): Promise<void> {
   await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="sign-in"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.dashboard),
+    page.locator('[data-qa="sign-in"]').click(),
+  ]);
 }
 
 /** The legacy front's StatusesHandler, as the browser sees it: every asked id is Received. */
@@ -30,8 +33,14 @@ async function legacyStatuses(ctx: BrowserContext): Promise<string[]> {
   await ctx.route(`**${LEGACY_PATHS.dashboardStatuses}/*`, async (route) => {
     const ids = new URL(route.request().url()).pathname.split('/').pop() ?? '';
     asked.push(ids);
-    assert.equal(route.request().headers()['x-sessionreadonly'], 'true', 'asks without extending the session, as the live script');
-    await route.fulfill({ json: Object.fromEntries(ids.split(',').map((id) => [id, { found: true, status: 'Received' }])) });
+    assert.equal(
+      route.request().headers()['x-sessionreadonly'],
+      'true',
+      'asks without extending the session, as the live script',
+    );
+    await route.fulfill({
+      json: Object.fromEntries(ids.split(',').map((id) => [id, { found: true, status: 'Received' }])),
+    });
   });
   return asked;
 }
@@ -47,8 +56,21 @@ describe('dashboard in Chromium', () => {
     // The seed script's LPAs: every stage the dashboard shows, some with no type or donor yet.
     accounts.addLpas(many, seedLpaList(60));
     accounts.addLpas(few, [
-      { type: 'property-and-financial', donorName: 'Ada Lovelace', updatedAt: Date.now(), createdAt: Date.now(), reusable: true },
-      { type: 'health-and-welfare', donorName: 'Alan Turing', updatedAt: Date.now(), createdAt: Date.now(), completedAt: Date.now(), reusable: true },
+      {
+        type: 'property-and-financial',
+        donorName: 'Ada Lovelace',
+        updatedAt: Date.now(),
+        createdAt: Date.now(),
+        reusable: true,
+      },
+      {
+        type: 'health-and-welfare',
+        donorName: 'Alan Turing',
+        updatedAt: Date.now(),
+        createdAt: Date.now(),
+        completedAt: Date.now(),
+        reusable: true,
+      },
     ]);
   });
   after(async () => {
@@ -90,36 +112,55 @@ describe('dashboard in Chromium', () => {
     await signIn(page, MANY);
     assert.equal((await page.locator('[data-qa="list-heading"] h2').textContent())?.trim(), 'All 60 LPAs');
     assert.equal(await page.locator('li[data-qa^="lpa-"]').count(), 50);
-    await Promise.all([page.waitForURL((u) => u.pathname === `${PATHS.dashboardPage}2`), page.locator('.govuk-pagination__next a').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === `${PATHS.dashboardPage}2`),
+      page.locator('.govuk-pagination__next a').click(),
+    ]);
     assert.equal(await page.locator('li[data-qa^="lpa-"]').count(), 10);
     assert.equal((await page.locator('[data-qa="pager-summary"]').textContent())?.trim(), 'Showing 51 - 60 of 60 LPAs');
 
     await page.getByLabel('Search for an LPA or donor').fill('<i>Lovelace</i>');
-    await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="search-button"]').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === PATHS.dashboard),
+      page.locator('[data-qa="search-button"]').click(),
+    ]);
     assert.equal((await page.locator('[data-qa="search-heading"]').textContent())?.trim(), 'Search: <i>Lovelace</i>');
     assert.equal(await page.locator('main i').count(), 0, 'no element made from the search');
     assert.equal(await page.getByLabel('Search for an LPA or donor').inputValue(), '<i>Lovelace</i>');
 
     await page.getByLabel('Search for an LPA or donor').fill('Lovelace');
-    await Promise.all([page.waitForURL((u) => u.search === '?search=Lovelace'), page.locator('[data-qa="search-button"]').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.search === '?search=Lovelace'),
+      page.locator('[data-qa="search-button"]').click(),
+    ]);
     const found = await page.locator('li[data-qa^="lpa-"] [data-qa="donor"]').allTextContents();
     assert.ok(found.length > 0 && found.every((d) => d.includes('Lovelace')), found.join(', '));
-    await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard && u.search === ''), page.locator('[data-qa="clear-search"]').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === PATHS.dashboard && u.search === ''),
+      page.locator('[data-qa="clear-search"]').click(),
+    ]);
     assert.equal(problemCount(problems), 0, describeProblems(problems));
     await ctx.close();
   });
 
-  test('a short list is grouped by type, and the status script shows OPG\'s newer status', async () => {
+  test("a short list is grouped by type, and the status script shows OPG's newer status", async () => {
     const ctx = await suite.newContext();
     const asked = await legacyStatuses(ctx);
     const { page, problems } = await suite.open(PATHS.login, ctx);
     await signIn(page, FEW);
-    assert.deepEqual(await page.locator('h2[data-qa^="group-"]').allTextContents(), ['Property and finance LPAs', 'Health and welfare LPAs']);
+    assert.deepEqual(await page.locator('h2[data-qa^="group-"]').allTextContents(), [
+      'Property and finance LPAs',
+      'Health and welfare LPAs',
+    ]);
     assert.equal(await page.locator('[data-qa="search-form"]').count(), 0);
     const turing = page.locator('li[data-refresh-id]');
     await page.locator('li[data-refreshed="true"]').waitFor();
-    assert.equal((await turing.locator('[data-qa="status"]').textContent())?.trim(), 'Received', 'was Waiting; the legacy front says Received');
-    assert.match(await turing.locator('[data-qa="status"]').getAttribute('class') ?? '', /govuk-tag--turquoise/);
+    assert.equal(
+      (await turing.locator('[data-qa="status"]').textContent())?.trim(),
+      'Received',
+      'was Waiting; the legacy front says Received',
+    );
+    assert.match((await turing.locator('[data-qa="status"]').getAttribute('class')) ?? '', /govuk-tag--turquoise/);
     assert.equal((await turing.locator('[data-qa="status-message"]').textContent())?.trim(), 'View received message');
     assert.equal(asked.length, 1);
     assert.equal(problemCount(problems), 0, describeProblems(problems));

@@ -34,7 +34,8 @@ async function upload(page: Page, files: { name: string; mimeType: string; buffe
   return response.status();
 }
 
-const statuses = (page: Page): Promise<string[]> => page.locator('[data-qa="file-status"]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-status') ?? ''));
+const statuses = (page: Page): Promise<string[]> =>
+  page.locator('[data-qa="file-status"]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-status') ?? ''));
 
 describe('evidence pages in Chromium', () => {
   let suite: Suite;
@@ -60,11 +61,23 @@ describe('evidence pages in Chromium', () => {
     assert.equal(new URL(page.url()).pathname, PATHS.evidence, 'sign-in returns to the page asked for');
     assert.equal(await page.locator('[data-qa="no-files"]').count(), 1);
 
-    assert.equal(await upload(page, [{ name: 'benefit letter.pdf', mimeType: 'application/pdf', buffer: makePdf() }, { name: 'photo.png', mimeType: 'image/png', buffer: makePng(40, 30) }]), 303);
+    assert.equal(
+      await upload(page, [
+        { name: 'benefit letter.pdf', mimeType: 'application/pdf', buffer: makePdf() },
+        { name: 'photo.png', mimeType: 'image/png', buffer: makePng(40, 30) },
+      ]),
+      303,
+    );
     assert.deepEqual(await statuses(page), ['ready', 'ready']);
     assert.match(await page.locator('.govuk-notification-banner').innerText(), /uploaded/);
 
-    const refused = await upload(page, [{ name: 'letter.pdf', mimeType: 'application/pdf', buffer: makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] }) }]);
+    const refused = await upload(page, [
+      {
+        name: 'letter.pdf',
+        mimeType: 'application/pdf',
+        buffer: makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] }),
+      },
+    ]);
     assert.equal(refused, 400);
     assert.match(await page.locator('[data-qa="error-summary"]').innerText(), /“letter\.pdf” contains a virus/);
     assert.match(await page.locator('#file-error').innerText(), /contains a virus/);
@@ -72,7 +85,10 @@ describe('evidence pages in Chromium', () => {
     await page.locator('[data-qa="error-summary"] a').first().click();
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'file');
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-qa="download"]').first().click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-qa="download"]').first().click(),
+    ]);
     assert.equal(download.suggestedFilename(), 'benefit letter.pdf');
     noProblems(problems, 'list, upload, error state and download');
     assert.deepEqual(suite.cspReportLines(), []);
@@ -87,7 +103,10 @@ describe('evidence pages in Chromium', () => {
     const before = (await statuses(page)).length;
     assert.equal(await upload(page, [{ name: 'scan.png', mimeType: 'image/png', buffer: makePng(10, 10) }]), 303);
     assert.equal((await statuses(page)).length, before + 1);
-    assert.equal(await upload(page, [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') }]), 400);
+    assert.equal(
+      await upload(page, [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') }]),
+      400,
+    );
     assert.match(await page.locator('[data-qa="error-summary"]').innerText(), /must be a PDF, JPG, PNG or HEIC/);
     noProblems(problems, 'JavaScript off');
     await ctx.close();
@@ -102,7 +121,9 @@ describe('evidence pages in Chromium', () => {
     assert.equal(list.length, 0, `list:\n${describeViolations(list)}`);
     const errorState = await suite.axe(PATHS.login, async (page) => {
       await prepare(page);
-      await page.locator('#file').setInputFiles([{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') }]);
+      await page
+        .locator('#file')
+        .setInputFiles([{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') }]);
       await Promise.all([page.waitForLoadState('load'), page.locator('[data-qa="upload"]').click()]);
       await page.locator('[data-qa="error-summary"]').waitFor();
     });

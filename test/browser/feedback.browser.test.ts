@@ -20,7 +20,9 @@ const SUMMARY = '.govuk-error-summary';
 
 async function fillValid(page: Page): Promise<void> {
   await page.getByRole('radio', { name: 'Very satisfied', exact: true }).check();
-  await page.getByRole('textbox', { name: 'How could we improve this service?' }).fill('The start page was clear. <script>alert(1)</script>');
+  await page
+    .getByRole('textbox', { name: 'How could we improve this service?' })
+    .fill('The start page was clear. <script>alert(1)</script>');
 }
 
 async function sendEmpty(page: Page): Promise<void> {
@@ -42,16 +44,23 @@ describe('the feedback form in Chromium', () => {
   test('/send-feedback: no CSP violation or error, the character count is live, zero axe violations', async () => {
     const { page, response, problems } = await suite.open(PATHS.feedback);
     assert.equal(response?.status(), 200);
-    const bodyClass = await page.locator('body').getAttribute('class') ?? '';
+    const bodyClass = (await page.locator('body').getAttribute('class')) ?? '';
     assert.match(bodyClass, /\bjs-enabled\b/);
     assert.match(bodyClass, /\bgovuk-frontend-supported\b/);
-    assert.equal(await page.locator('[data-module="govuk-character-count"]').getAttribute('data-govuk-character-count-init'), '');
+    assert.equal(
+      await page.locator('[data-module="govuk-character-count"]').getAttribute('data-govuk-character-count-init'),
+      '',
+    );
     // The enhancement adds a live status; typing updates it.
     const status = page.locator('.govuk-character-count__status');
     await status.waitFor();
-    assert.match(await status.textContent() ?? '', /You have 2,000 characters remaining/);
+    assert.match((await status.textContent()) ?? '', /You have 2,000 characters remaining/);
     await page.locator('#details').fill('Hello');
-    await page.waitForFunction(() => (document.querySelector('.govuk-character-count__status')?.textContent ?? '').includes('You have 1,995 characters remaining'));
+    await page.waitForFunction(() =>
+      (document.querySelector('.govuk-character-count__status')?.textContent ?? '').includes(
+        'You have 1,995 characters remaining',
+      ),
+    );
     assert.equal(await page.locator('.govuk-character-count__sr-status').getAttribute('aria-live'), 'polite');
     await page.waitForTimeout(50);
     assert.equal(problemCount(problems), 0, describeProblems(problems));
@@ -91,7 +100,7 @@ describe('the feedback form in Chromium', () => {
 
   test('without JavaScript: a valid submission reaches the thanks page', async () => {
     const { page, problems } = await suite.open(PATHS.feedback, noJs);
-    assert.doesNotMatch(await page.locator('body').getAttribute('class') ?? '', /js-enabled/);
+    assert.doesNotMatch((await page.locator('body').getAttribute('class')) ?? '', /js-enabled/);
     await fillValid(page);
     await Promise.all([page.waitForURL((url) => url.pathname === PATHS.feedbackThanks), page.locator(SEND).click()]);
     assert.equal((await page.locator('h1').textContent())?.trim(), 'Thank you for your feedback');
@@ -155,26 +164,39 @@ describe('the feedback bot check in Chromium (FEEDBACK_MIN_SECONDS=30)', () => {
   test('an empty form sent at once gets only its own errors', async () => {
     const { page, problems } = await suite.open(PATHS.feedback);
     await sendEmpty(page);
-    assert.deepEqual((await page.locator(`${SUMMARY} a`).allTextContents()).map((t) => t.trim()), [MESSAGES.rating, MESSAGES.detailsRequired]);
+    assert.deepEqual(
+      (await page.locator(`${SUMMARY} a`).allTextContents()).map((t) => t.trim()),
+      [MESSAGES.rating, MESSAGES.detailsRequired],
+    );
     assert.equal(problemCount(problems), 0, describeProblems(problems));
     await page.close();
   });
 
-  test('a valid form sent too soon: guidance in the focused summary, its link focuses the Send feedback button', async () => {
-    const { page, problems } = await suite.open(PATHS.feedback);
-    await fillValid(page);
-    await Promise.all([page.waitForURL(/\/send-feedback$/), page.locator(SEND).click()]);
-    await page.locator(SUMMARY).waitFor();
-    await page.waitForFunction(() => document.activeElement?.classList.contains('govuk-error-summary') === true);
-    const links = page.locator(`${SUMMARY} a`);
-    assert.deepEqual((await links.allTextContents()).map((t) => t.trim()), [MESSAGES.tooFast]);
-    assert.equal(await page.locator('#details').inputValue(), 'The start page was clear. <script>alert(1)</script>', 'the answers are kept');
-    await links.nth(0).click();
-    await page.waitForFunction(() => document.activeElement?.id === 'send');
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent.trim()), 'Send feedback');
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
-    await page.close();
-  });
+  test(
+    'a valid form sent too soon: guidance in the focused summary, its link focuses the Send ' + 'feedback button',
+    async () => {
+      const { page, problems } = await suite.open(PATHS.feedback);
+      await fillValid(page);
+      await Promise.all([page.waitForURL(/\/send-feedback$/), page.locator(SEND).click()]);
+      await page.locator(SUMMARY).waitFor();
+      await page.waitForFunction(() => document.activeElement?.classList.contains('govuk-error-summary') === true);
+      const links = page.locator(`${SUMMARY} a`);
+      assert.deepEqual(
+        (await links.allTextContents()).map((t) => t.trim()),
+        [MESSAGES.tooFast],
+      );
+      assert.equal(
+        await page.locator('#details').inputValue(),
+        'The start page was clear. <script>alert(1)</script>',
+        'the answers are kept',
+      );
+      await links.nth(0).click();
+      await page.waitForFunction(() => document.activeElement?.id === 'send');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent.trim()), 'Send feedback');
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
+      await page.close();
+    },
+  );
 
   test('axe: the "too soon" state has zero violations', async () => {
     const violations = await suite.axe(PATHS.feedback, async (page) => {

@@ -21,10 +21,15 @@ describe('browser helper: failed requests', () => {
   test('a fetch cancelled by leaving the page is excused; one cancelled while the page stays is counted', async () => {
     const { page, problems } = await suite.open(PATHS.home);
     const held: Route[] = [];
-    await page.route('**/held-by-test', (route) => { held.push(route); });
+    await page.route('**/held-by-test', (route) => {
+      held.push(route);
+    });
     await page.route('**/aborted-by-test', (route) => route.abort('aborted'));
     // Starts a fetch in the page and returns at once (the page may be left while it is pending).
-    const fetchFromPage = (path: string) => page.evaluate((p) => { void fetch(p).catch(() => undefined); }, path);
+    const fetchFromPage = (path: string) =>
+      page.evaluate((p) => {
+        void fetch(p).catch(() => undefined);
+      }, path);
 
     await fetchFromPage('/held-by-test');
     while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -13,7 +13,15 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { createCatalogue } from '../../src/i18n/catalogue.ts';
 import type { Messages } from '../../src/i18n/catalogue.ts';
 import { discoverForms } from '../../src/forms.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, describeProblems, describeViolations, problemCount, runAxe, watch } from './browser-helper.ts';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  describeProblems,
+  describeViolations,
+  problemCount,
+  runAxe,
+  watch,
+} from './browser-helper.ts';
 import { addPublicRoutes, buildKitApp } from '../kit/kit-app.ts';
 import { PAPER_FORM_PATH } from '../kit/example-form/paper-form.form.ts';
 import { callBackJourney, STEPS } from '../kit/journey/call-back.journey.ts';
@@ -31,13 +39,30 @@ describe('form kit pages in Chromium', () => {
 
   before(async () => {
     const catalogue = createCatalogue();
-    catalogue.addNamespace('en', 'paperForm', JSON.parse(readFileSync(join(KIT, 'example-form/en.json'), 'utf8')) as Messages);
-    catalogue.addNamespace('en', 'callBack', JSON.parse(readFileSync(join(KIT, 'journey/en.json'), 'utf8')) as Messages);
+    catalogue.addNamespace(
+      'en',
+      'paperForm',
+      JSON.parse(readFileSync(join(KIT, 'example-form/en.json'), 'utf8')) as Messages,
+    );
+    catalogue.addNamespace(
+      'en',
+      'callBack',
+      JSON.parse(readFileSync(join(KIT, 'journey/en.json'), 'utf8')) as Messages,
+    );
     const { forms } = await discoverForms(join(KIT, 'example-form'));
     addPublicRoutes([PAPER_FORM_PATH, ...Object.values(STEPS)]);
-    ({ origin } = await buildKitApp({ after: (fn: () => unknown) => closers.push(fn) }, { catalogue, forms, journeys: [callBackJourney], templateDirs: [join(KIT, 'example-form')] }, true));
+    ({ origin } = await buildKitApp(
+      { after: (fn: () => unknown) => closers.push(fn) },
+      { catalogue, forms, journeys: [callBackJourney], templateDirs: [join(KIT, 'example-form')] },
+      true,
+    ));
     profile = mkdtempSync(join(tmpdir(), 'lpa-chromium-kit-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS], locale: 'en-GB' });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [...CHROMIUM_ARGS],
+      locale: 'en-GB',
+    });
     const browser = context.browser() ?? assert.fail('no browser');
     axeContext = await browser.newContext({ bypassCSP: true, locale: 'en-GB' });
   });
@@ -91,12 +116,16 @@ describe('form kit pages in Chromium', () => {
       ['blank form', PAPER_FORM_PATH, async () => undefined],
       ['form with errors', PAPER_FORM_PATH, sendAndWaitForErrors],
       ['journey step with errors', STEPS.name, sendAndWaitForErrors],
-      ['check your answers', STEPS.name, async (page) => {
-        await page.locator('#fullName').fill('Ada Lovelace');
-        await Promise.all([page.waitForURL(origin + STEPS.contact), page.locator(SUBMIT).click()]);
-        await page.getByRole('radio', { name: 'By email' }).check();
-        await Promise.all([page.waitForURL(origin + STEPS.check), page.locator(SUBMIT).click()]);
-      }],
+      [
+        'check your answers',
+        STEPS.name,
+        async (page) => {
+          await page.locator('#fullName').fill('Ada Lovelace');
+          await Promise.all([page.waitForURL(origin + STEPS.contact), page.locator(SUBMIT).click()]);
+          await page.getByRole('radio', { name: 'By email' }).check();
+          await Promise.all([page.waitForURL(origin + STEPS.check), page.locator(SUBMIT).click()]);
+        },
+      ],
     ];
     for (const [name, path, prepare] of checks) {
       const page = await axeContext.newPage();

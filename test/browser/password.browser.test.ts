@@ -26,14 +26,21 @@ async function submit(page: Page): Promise<void> {
 async function signIn(page: Page): Promise<void> {
   await page.getByLabel('Email address').fill(EMAIL);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="sign-in"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.dashboard),
+    page.locator('[data-qa="sign-in"]').click(),
+  ]);
 }
 
 describe('password pages in Chromium', () => {
   let suite: Suite;
   before(async () => {
     suite = await startSuite({ ACCOUNT_ANSWER_FLOOR_MS: '0' });
-    await (suite.app.services.credentials as LocalCredentials).addUser({ email: EMAIL, password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
+    await (suite.app.services.credentials as LocalCredentials).addUser({
+      email: EMAIL,
+      password: PASSWORD,
+      name: { first: 'Ada', last: 'Lovelace' },
+    });
   });
   after(async () => {
     await suite.close();
@@ -52,41 +59,66 @@ describe('password pages in Chromium', () => {
 
   test('/forgot-password: blank, with errors, and "Thank you"', async () => {
     await clean(PATHS.forgotPassword, () => Promise.resolve(), 'forgot blank');
-    await clean(PATHS.forgotPassword, async (page) => {
-      await page.getByLabel('Email address', { exact: true }).fill('a@example.com');
-      await page.getByLabel('Confirm your email address').fill('b@example.com');
-      await submit(page);
-      await page.locator('.govuk-error-summary').waitFor();
-    }, 'forgot errors');
-    await clean(PATHS.forgotPassword, async (page) => {
-      await page.getByLabel('Email address', { exact: true }).fill(EMAIL);
-      await page.getByLabel('Confirm your email address').fill(EMAIL);
-      await submit(page);
-      await page.locator('[data-qa="email-sent"]').waitFor();
-    }, 'forgot thank you');
+    await clean(
+      PATHS.forgotPassword,
+      async (page) => {
+        await page.getByLabel('Email address', { exact: true }).fill('a@example.com');
+        await page.getByLabel('Confirm your email address').fill('b@example.com');
+        await submit(page);
+        await page.locator('.govuk-error-summary').waitFor();
+      },
+      'forgot errors',
+    );
+    await clean(
+      PATHS.forgotPassword,
+      async (page) => {
+        await page.getByLabel('Email address', { exact: true }).fill(EMAIL);
+        await page.getByLabel('Confirm your email address').fill(EMAIL);
+        await submit(page);
+        await page.locator('[data-qa="email-sent"]').waitFor();
+      },
+      'forgot thank you',
+    );
   });
 
-  test('the reset page: blank, errors, a link that does not work; the journey ends signed out with the message', async () => {
-    const mails = readFileSync(join(suite.app.config.dataDir, MAIL_FILE), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { to: string; personalisation: Record<string, string> });
-    const link = mails.filter((m) => m.to === EMAIL).at(-1)?.personalisation.forgotPasswordUrl ?? '';
-    const path = new URL(link).pathname;
-    await clean(path, () => Promise.resolve(), 'reset blank');
-    await clean(path, async (page) => {
-      await page.getByLabel('Password', { exact: true }).fill('short');
-      await submit(page);
-      await page.locator('.govuk-error-summary').waitFor();
-    }, 'reset errors');
-    await clean('/forgot-password/reset/not-a-real-token-at-all', () => Promise.resolve(), 'reset link that does not work');
+  test(
+    'the reset page: blank, errors, a link that does not work; the journey ends signed out ' + 'with the message',
+    async () => {
+      const mails = readFileSync(join(suite.app.config.dataDir, MAIL_FILE), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { to: string; personalisation: Record<string, string> });
+      const link = mails.filter((m) => m.to === EMAIL).at(-1)?.personalisation.forgotPasswordUrl ?? '';
+      const path = new URL(link).pathname;
+      await clean(path, () => Promise.resolve(), 'reset blank');
+      await clean(
+        path,
+        async (page) => {
+          await page.getByLabel('Password', { exact: true }).fill('short');
+          await submit(page);
+          await page.locator('.govuk-error-summary').waitFor();
+        },
+        'reset errors',
+      );
+      await clean(
+        '/forgot-password/reset/not-a-real-token-at-all',
+        () => Promise.resolve(),
+        'reset link that does not work',
+      );
 
-    const { page, problems } = await suite.open(path);
-    await page.getByLabel('Password', { exact: true }).fill('Difference-Engine-1822');
-    await page.getByLabel('Confirm password').fill('Difference-Engine-1822');
-    await Promise.all([page.waitForURL((u) => u.pathname === PATHS.login), page.locator(SUBMIT).click()]);
-    assert.match(await page.locator('.govuk-notification-banner').textContent() ?? '', /Password successfully reset/);
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
-    await page.close();
-    PASSWORD = 'Difference-Engine-1822';
-  });
+      const { page, problems } = await suite.open(path);
+      await page.getByLabel('Password', { exact: true }).fill('Difference-Engine-1822');
+      await page.getByLabel('Confirm password').fill('Difference-Engine-1822');
+      await Promise.all([page.waitForURL((u) => u.pathname === PATHS.login), page.locator(SUBMIT).click()]);
+      assert.match(
+        (await page.locator('.govuk-notification-banner').textContent()) ?? '',
+        /Password successfully reset/,
+      );
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
+      await page.close();
+      PASSWORD = 'Difference-Engine-1822';
+    },
+  );
 
   test('/user/change-password signed in: blank and with errors', async () => {
     const reachChange = async (page: Page) => {
@@ -94,17 +126,26 @@ describe('password pages in Chromium', () => {
       await page.goto(suite.url(PATHS.changePassword));
       assert.equal(new URL(page.url()).pathname, PATHS.changePassword);
     };
-    for (const [what, extra] of [['change blank', () => Promise.resolve()], ['change errors', async (page: Page) => {
-      await submit(page);
-      await page.locator('.govuk-error-summary').waitFor();
-    }]] as const) {
+    for (const [what, extra] of [
+      ['change blank', () => Promise.resolve()],
+      [
+        'change errors',
+        async (page: Page) => {
+          await submit(page);
+          await page.locator('.govuk-error-summary').waitFor();
+        },
+      ],
+    ] as const) {
       const { page, problems } = await suite.open(PATHS.login);
       await reachChange(page);
       await extra(page);
       await page.waitForTimeout(50);
       assert.equal(problemCount(problems), 0, `${what}: ${describeProblems(problems)}`);
       await page.close();
-      const violations = await suite.axe(PATHS.login, async (p) => { await reachChange(p); await extra(p); });
+      const violations = await suite.axe(PATHS.login, async (p) => {
+        await reachChange(p);
+        await extra(p);
+      });
       assert.equal(violations.length, 0, `axe on ${what}:\n${describeViolations(violations)}`);
     }
   });

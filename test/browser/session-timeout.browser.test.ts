@@ -34,11 +34,19 @@ async function signIn(page: Page): Promise<{ remainingSeconds: number }> {
     page.waitForURL((u) => u.pathname === PATHS.dashboard),
     page.locator('[data-qa="sign-in"]').click(),
   ]);
-  return await state.json() as { remainingSeconds: number };
+  return (await state.json()) as { remainingSeconds: number };
 }
 
 /** What the page says about the dialog and focus, read in one go. */
-function dialogState(page: Page): Promise<{ exists: boolean; open: boolean; modal: boolean; focusInside: boolean; focusQa: string | undefined; text: string; live: string }> {
+function dialogState(page: Page): Promise<{
+  exists: boolean;
+  open: boolean;
+  modal: boolean;
+  focusInside: boolean;
+  focusQa: string | undefined;
+  text: string;
+  live: string;
+}> {
   return page.evaluate((selector) => {
     const dialog = document.querySelector<HTMLDialogElement>(selector);
     const active = document.activeElement;
@@ -57,7 +65,10 @@ function dialogState(page: Page): Promise<{ exists: boolean; open: boolean; moda
 describe('session timeout warning in Chromium', { concurrency: true }, () => {
   let suite: Suite;
   before(async () => {
-    suite = await startSuite({ LOCAL_TOKEN_LIFETIME_SECONDS: String(LIFETIME_SECONDS), SESSION_WARNING_SECONDS: String(WARNING_SECONDS) });
+    suite = await startSuite({
+      LOCAL_TOKEN_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
+      SESSION_WARNING_SECONDS: String(WARNING_SECONDS),
+    });
     const users = suite.app.services.credentials as LocalCredentials;
     await users.addUser({ email: EMAIL, password: PASSWORD, name: { first: 'Grace', last: 'Hopper' } });
   });
@@ -65,38 +76,52 @@ describe('session timeout warning in Chromium', { concurrency: true }, () => {
     await suite.close();
   });
 
-  test('near expiry the dialog opens and takes focus; "Stay signed in" extends the sign-in, closes it and gives focus back', async () => {
-    const ctx = await suite.newContext();
-    const { page, problems } = await suite.open(PATHS.login, ctx);
-    const first = await signIn(page);
-    assert.ok(first.remainingSeconds > WARNING_SECONDS && first.remainingSeconds <= LIFETIME_SECONDS, `first answer: ${String(first.remainingSeconds)} s`);
-    // Focus somewhere on the page, as a keyboard user would be: that is where focus must come back to.
-    await page.locator('[data-qa="sign-out"]').focus();
-    assert.equal((await dialogState(page)).exists, false, `no warning with ${String(first.remainingSeconds)} s left (more than ${String(WARNING_SECONDS)})`);
+  test(
+    'near expiry the dialog opens and takes focus; "Stay signed in" extends the sign-in, ' +
+      'closes it and gives focus back',
+    async () => {
+      const ctx = await suite.newContext();
+      const { page, problems } = await suite.open(PATHS.login, ctx);
+      const first = await signIn(page);
+      assert.ok(
+        first.remainingSeconds > WARNING_SECONDS && first.remainingSeconds <= LIFETIME_SECONDS,
+        `first answer: ${String(first.remainingSeconds)} s`,
+      );
+      // Focus somewhere on the page, as a keyboard user would be: that is where focus must come back to.
+      await page.locator('[data-qa="sign-out"]').focus();
+      assert.equal(
+        (await dialogState(page)).exists,
+        false,
+        `no warning with ${String(first.remainingSeconds)} s left (more ` + `than ${String(WARNING_SECONDS)})`,
+      );
 
-    await page.locator(DIALOG).waitFor({ state: 'visible', timeout: (LIFETIME_SECONDS - 2) * 1000 });
-    const shown = await dialogState(page);
-    assert.ok(shown.open && shown.modal, 'opened as a modal dialog');
-    assert.ok(shown.focusInside, 'focus moved into the dialog');
-    assert.equal(shown.focusQa, 'stay-signed-in', 'on its "Stay signed in" button');
-    assert.match(shown.text, /You’re about to be signed out/);
-    assert.match(shown.text, /we will sign you out in \d+ seconds\./);
-    // The dialog's description is read as it opens; its live region must not say the same again (issue 16, point 9).
-    assert.equal(shown.live, '', 'the live region is silent as the dialog opens');
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
+      await page.locator(DIALOG).waitFor({ state: 'visible', timeout: (LIFETIME_SECONDS - 2) * 1000 });
+      const shown = await dialogState(page);
+      assert.ok(shown.open && shown.modal, 'opened as a modal dialog');
+      assert.ok(shown.focusInside, 'focus moved into the dialog');
+      assert.equal(shown.focusQa, 'stay-signed-in', 'on its "Stay signed in" button');
+      assert.match(shown.text, /You’re about to be signed out/);
+      assert.match(shown.text, /we will sign you out in \d+ seconds\./);
+      // The dialog's description is read as it opens; its live region must not say the same again (issue 16, point 9).
+      assert.equal(shown.live, '', 'the live region is silent as the dialog opens');
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
 
-    // The script's own follow-up question after "Stay signed in" tells what the server now says.
-    const [afterStay] = await Promise.all([page.waitForResponse(isSessionState), page.locator(STAY).click()]);
-    const extended = await afterStay.json() as { remainingSeconds: number };
-    assert.ok(extended.remainingSeconds > WARNING_SECONDS, `the sign-in was extended: ${String(extended.remainingSeconds)} s left`);
-    await page.locator(DIALOG).waitFor({ state: 'hidden' });
-    const closed = await dialogState(page);
-    assert.equal(closed.open, false, 'the dialog closed');
-    assert.equal(closed.focusQa, 'sign-out', 'focus went back where it was before the dialog opened');
-    assert.equal(new URL(page.url()).pathname, PATHS.dashboard, 'still on the signed-in page');
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
-    await page.close();
-  });
+      // The script's own follow-up question after "Stay signed in" tells what the server now says.
+      const [afterStay] = await Promise.all([page.waitForResponse(isSessionState), page.locator(STAY).click()]);
+      const extended = (await afterStay.json()) as { remainingSeconds: number };
+      assert.ok(
+        extended.remainingSeconds > WARNING_SECONDS,
+        `the sign-in was extended: ${String(extended.remainingSeconds)} s left`,
+      );
+      await page.locator(DIALOG).waitFor({ state: 'hidden' });
+      const closed = await dialogState(page);
+      assert.equal(closed.open, false, 'the dialog closed');
+      assert.equal(closed.focusQa, 'sign-out', 'focus went back where it was before the dialog opened');
+      assert.equal(new URL(page.url()).pathname, PATHS.dashboard, 'still on the signed-in page');
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
+      await page.close();
+    },
+  );
 
   test('when time runs out the page goes to the signed-out page, and the sign-in has really ended', async () => {
     const ctx = await suite.newContext();

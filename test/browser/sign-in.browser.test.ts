@@ -32,7 +32,10 @@ async function signIn(page: Page, origin: string): Promise<void> {
   if (new URL(page.url()).pathname !== PATHS.login) return; // already signed in: /login moved on
   await page.getByLabel('Email address').fill(EMAIL);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="sign-in"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.dashboard),
+    page.locator('[data-qa="sign-in"]').click(),
+  ]);
 }
 
 describe('sign-in and signed-in pages in Chromium', () => {
@@ -53,7 +56,10 @@ describe('sign-in and signed-in pages in Chromium', () => {
     assert.equal(new URL(page.url()).pathname, PATHS.login);
     await page.getByLabel('Email address').fill(EMAIL);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await Promise.all([page.waitForURL((u) => u.pathname === PATHS.aboutYou), page.locator('[data-qa="sign-in"]').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === PATHS.aboutYou),
+      page.locator('[data-qa="sign-in"]').click(),
+    ]);
     assert.equal((await page.locator('h1').textContent())?.trim(), 'Your details');
     assert.equal(problemCount(problems), 0, describeProblems(problems));
     await page.close();
@@ -62,15 +68,21 @@ describe('sign-in and signed-in pages in Chromium', () => {
   test('with JavaScript: sign in, dashboard, change name, sign out; no CSP violation anywhere', async () => {
     const ctx = await suite.newContext();
     const { page, problems } = await suite.open(PATHS.login, ctx);
-    const bodyClass = await page.locator('body').getAttribute('class') ?? '';
-    assert.match(bodyClass, /\bjs-enabled\b.*\bgovuk-frontend-supported\b|\bgovuk-frontend-supported\b.*\bjs-enabled\b/);
+    const bodyClass = (await page.locator('body').getAttribute('class')) ?? '';
+    assert.match(
+      bodyClass,
+      /\bjs-enabled\b.*\bgovuk-frontend-supported\b|\bgovuk-frontend-supported\b.*\bjs-enabled\b/,
+    );
     await signIn(page, suite.app.origin);
     assert.equal((await page.locator('h1').textContent())?.trim(), 'Your LPAs');
 
     await page.goto(suite.url(PATHS.aboutYou));
     assert.equal(await page.getByLabel('First names').inputValue(), 'Ada');
     await page.getByLabel('First names').fill('Augusta Ada');
-    await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="save"]').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === PATHS.dashboard),
+      page.locator('[data-qa="save"]').click(),
+    ]);
     await page.locator('[data-qa="success-notice"]').waitFor();
     await page.goto(suite.url(PATHS.aboutYou));
     assert.equal(await page.getByLabel('First names').inputValue(), 'Augusta Ada');
@@ -78,7 +90,11 @@ describe('sign-in and signed-in pages in Chromium', () => {
     assert.equal(problemCount(problems), 0, describeProblems(problems));
     await signOut(page);
     const after = await ctx.cookies(suite.app.origin);
-    assert.equal(after.filter((c) => c.name === suite.app.config.sessionCookieName).length, 0, 'session cookie removed on sign-out');
+    assert.equal(
+      after.filter((c) => c.name === suite.app.config.sessionCookieName).length,
+      0,
+      'session cookie removed on sign-out',
+    );
     const again = await ctx.newPage();
     await again.goto(suite.url(PATHS.dashboard));
     assert.equal(new URL(again.url()).pathname, PATHS.login, 'signed out: the dashboard asks to sign in again');

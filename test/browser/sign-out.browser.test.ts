@@ -20,7 +20,10 @@ async function signIn(page: Page, origin: string): Promise<void> {
   await page.goto(origin + PATHS.login);
   await page.getByLabel('Email address').fill(EMAIL);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="sign-in"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.dashboard),
+    page.locator('[data-qa="sign-in"]').click(),
+  ]);
 }
 
 /**
@@ -44,14 +47,21 @@ async function onAnotherSite(page: Page, suite: Suite): Promise<void> {
   other.hostname = 'localhost';
   await page.goto(new URL(PATHS.accessibility, other).href);
   await addLegacyLink(page, suite.url(PATHS.logout));
-  await Promise.all([page.waitForURL((u) => u.origin === suite.app.origin && u.pathname === PATHS.logout), page.locator('[data-cy="sign-out"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.origin === suite.app.origin && u.pathname === PATHS.logout),
+    page.locator('[data-cy="sign-out"]').click(),
+  ]);
 }
 
 describe('GET /logout in Chromium', () => {
   let suite: Suite;
   before(async () => {
     suite = await startSuite();
-    await (suite.app.services.credentials as LocalCredentials).addUser({ email: EMAIL, password: PASSWORD, name: NAMED });
+    await (suite.app.services.credentials as LocalCredentials).addUser({
+      email: EMAIL,
+      password: PASSWORD,
+      name: NAMED,
+    });
   });
   after(async () => {
     await suite.close();
@@ -66,11 +76,19 @@ describe('GET /logout in Chromium', () => {
       page.waitForResponse((r) => new URL(r.url()).pathname === PATHS.logout),
       page.locator('[data-cy="sign-out"]').click(),
     ]);
-    assert.equal(await response.request().headerValue('sec-fetch-site'), 'same-origin', 'what Chromium sends for this link');
+    assert.equal(
+      await response.request().headerValue('sec-fetch-site'),
+      'same-origin',
+      'what Chromium sends for this link',
+    );
     assert.equal(response.status(), 302);
     assert.equal(response.headers().location, SIGNED_OUT_URL);
     const cookies = await ctx.cookies(suite.app.origin);
-    assert.equal(cookies.filter((c) => c.name === suite.app.config.sessionCookieName).length, 0, 'session cookie removed');
+    assert.equal(
+      cookies.filter((c) => c.name === suite.app.config.sessionCookieName).length,
+      0,
+      'session cookie removed',
+    );
     const again = await ctx.newPage();
     await again.goto(suite.url(PATHS.dashboard));
     assert.equal(new URL(again.url()).pathname, PATHS.login, 'signed out');

@@ -20,11 +20,20 @@ const PHONE = { width: 375, height: 800 };
 async function signIn(page: Page): Promise<void> {
   await page.getByLabel('Email address').fill(EMAIL);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => u.pathname === PATHS.dashboard), page.locator('[data-qa="sign-in"]').click()]);
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === PATHS.dashboard),
+    page.locator('[data-qa="sign-in"]').click(),
+  ]);
 }
 
 /** What sits between the header and <main>, in order, and what the navigation holds. */
-function layout(page: Page): Promise<{ beforeMain: string[]; nav: string[]; signOutForm: string | null; buttonsInMain: string[]; phaseBanners: number }> {
+function layout(page: Page): Promise<{
+  beforeMain: string[];
+  nav: string[];
+  signOutForm: string | null;
+  buttonsInMain: string[];
+  phaseBanners: number;
+}> {
   return page.evaluate(() => {
     const container = document.querySelector('main')?.parentElement;
     const beforeMain: string[] = [];
@@ -37,9 +46,18 @@ function layout(page: Page): Promise<{ beforeMain: string[]; nav: string[]; sign
     return {
       beforeMain,
       nav: Array.from(document.querySelectorAll('.govuk-service-navigation__item')).map((li) => li.textContent.trim()),
-      signOutForm: form === null ? null : `${form.method} ${new URL(form.action).pathname} ${(form.querySelector<HTMLInputElement>('input[name="_csrf"]')?.value ?? '') === '' ? 'no-token' : 'token'}`,
+      signOutForm:
+        form === null
+          ? null
+          : `${form.method} ${new URL(form.action).pathname} ${(form.querySelector<HTMLInputElement>('input[name="_csrf"]')?.value ?? '') === '' ? 'no-token' : 'token'}`,
       // The cookie banner (ADR 0037) is not the page's content: its buttons are left out.
-      buttonsInMain: Array.from(document.querySelectorAll('main .govuk-button, main ~ * .govuk-button, .govuk-width-container > * .govuk-button')).filter((b) => b.closest('.govuk-cookie-banner') === null).map((b) => b.textContent.trim()),
+      buttonsInMain: Array.from(
+        document.querySelectorAll(
+          'main .govuk-button, main ~ * .govuk-button, .govuk-width-container > * .govuk-button',
+        ),
+      )
+        .filter((b) => b.closest('.govuk-cookie-banner') === null)
+        .map((b) => b.textContent.trim()),
       phaseBanners: document.querySelectorAll('.govuk-phase-banner').length,
     };
   });
@@ -64,27 +82,49 @@ describe('signed-in layout, navigation and small fixes in Chromium', () => {
     }
   });
 
-  test('signed in: the service navigation has the four items, nothing between it and the content, no Sign out button in the content', async () => {
-    const ctx = await suite.newContext();
-    const { page, problems } = await suite.open(PATHS.login, ctx);
-    await signIn(page);
-    const dashboard = await layout(page);
-    assert.deepEqual(dashboard.nav, ['Your LPAs', 'Your details', 'Help', 'Sign out']);
-    assert.equal(dashboard.signOutForm, 'post /logout token', 'Sign out submits a POST form with the CSRF token');
-    assert.deepEqual(dashboard.buttonsInMain, ['Start now'], 'the dashboard (no LPAs yet) offers one primary action and no Sign out button');
-    assert.equal(await page.locator('[data-qa="make-a-new-lpa"]').getAttribute('href'), LEGACY_PATHS.createLpa);
-    assert.equal(await page.locator('[data-qa="make-a-new-lpa"]').getAttribute('class'), 'govuk-button', 'primary, not secondary');
-    assert.equal(await page.locator('[data-qa="nav-help"]').getAttribute('href'), `${LEGACY_PATHS.guide}#topic-how-to-make-an-lpa-online`);
-    assert.equal(await page.locator('.govuk-service-navigation__item--active').textContent().then((t) => t?.trim()), 'Your LPAs');
+  test(
+    'signed in: the service navigation has the four items, nothing between it and the ' +
+      'content, no Sign out button in the content',
+    async () => {
+      const ctx = await suite.newContext();
+      const { page, problems } = await suite.open(PATHS.login, ctx);
+      await signIn(page);
+      const dashboard = await layout(page);
+      assert.deepEqual(dashboard.nav, ['Your LPAs', 'Your details', 'Help', 'Sign out']);
+      assert.equal(dashboard.signOutForm, 'post /logout token', 'Sign out submits a POST form with the CSRF token');
+      assert.deepEqual(
+        dashboard.buttonsInMain,
+        ['Start now'],
+        'the dashboard (no LPAs yet) offers one primary action and no Sign out button',
+      );
+      assert.equal(await page.locator('[data-qa="make-a-new-lpa"]').getAttribute('href'), LEGACY_PATHS.createLpa);
+      assert.equal(
+        await page.locator('[data-qa="make-a-new-lpa"]').getAttribute('class'),
+        'govuk-button',
+        'primary, not secondary',
+      );
+      assert.equal(
+        await page.locator('[data-qa="nav-help"]').getAttribute('href'),
+        `${LEGACY_PATHS.guide}#topic-how-to-make-an-lpa-online`,
+      );
+      assert.equal(
+        await page
+          .locator('.govuk-service-navigation__item--active')
+          .textContent()
+          .then((t) => t?.trim()),
+        'Your LPAs',
+      );
 
-    await page.goto(suite.url(PATHS.aboutYou));
-    const aboutYou = await layout(page);
-    // As the live page: no back link (the form ends with Cancel), so nothing stands between the navigation and the content.
-    assert.deepEqual(aboutYou.beforeMain, []);
-    assert.deepEqual(aboutYou.buttonsInMain, ['Find UK address', 'Save and continue', 'Cancel']);
-    assert.equal(problemCount(problems), 0, describeProblems(problems));
-    await ctx.close();
-  });
+      await page.goto(suite.url(PATHS.aboutYou));
+      const aboutYou = await layout(page);
+      // As the live page: no back link (the form ends with Cancel), so nothing stands between the navigation and the
+      // content.
+      assert.deepEqual(aboutYou.beforeMain, []);
+      assert.deepEqual(aboutYou.buttonsInMain, ['Find UK address', 'Save and continue', 'Cancel']);
+      assert.equal(problemCount(problems), 0, describeProblems(problems));
+      await ctx.close();
+    },
+  );
 
   test('at 375 px, Sign out is in the navigation menu and signs out, with JavaScript on and off', async () => {
     for (const javaScriptEnabled of [true, false]) {
@@ -116,8 +156,14 @@ describe('signed-in layout, navigation and small fixes in Chromium', () => {
   test('at 375 px the accessibility statement does not scroll sideways', async () => {
     const ctx = await suite.newContext({ viewport: PHONE });
     const { page } = await suite.open(PATHS.accessibility, ctx);
-    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-    assert.ok(widths.scroll <= widths.client, `page is ${String(widths.scroll)} px wide in a ${String(widths.client)} px window`);
+    const widths = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }));
+    assert.ok(
+      widths.scroll <= widths.client,
+      `page is ${String(widths.scroll)} px wide in a ${String(widths.client)} px window`,
+    );
     await ctx.close();
   });
 

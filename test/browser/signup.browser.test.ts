@@ -38,7 +38,12 @@ describe('sign up in Chromium', () => {
     await suite.close();
   });
 
-  const lastLink = (email: string) => new URL(mails(suite.app).filter((m) => m.to === email).at(-1)?.personalisation.activateAccountUrl ?? '').pathname;
+  const lastLink = (email: string) =>
+    new URL(
+      mails(suite.app)
+        .filter((m) => m.to === email)
+        .at(-1)?.personalisation.activateAccountUrl ?? '',
+    ).pathname;
 
   test('the journey with JavaScript on: no CSP violation or error on any page', async () => {
     const { page, response, problems } = await suite.open(PATHS.signup);
@@ -49,7 +54,10 @@ describe('sign up in Chromium', () => {
     await fillSignup(page, email);
     await submit(page, PATHS.signupEmailSent);
     assert.equal(await page.locator('[data-qa="signup-email"]').textContent(), email);
-    await Promise.all([page.waitForURL((u) => u.pathname === PATHS.signupEmailSent), page.locator('[data-qa="signup-resend"]').click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === PATHS.signupEmailSent),
+      page.locator('[data-qa="signup-resend"]').click(),
+    ]);
     await page.goto(suite.url(lastLink(email)));
     assert.ok(await page.locator('[data-qa="activated"]').isVisible());
     await page.goto(suite.url(lastLink(email)));
@@ -66,7 +74,14 @@ describe('sign up in Chromium', () => {
     const cases: [string, string, ((page: Page) => Promise<void>) | undefined][] = [
       ['sign up', PATHS.signup, undefined],
       ['sign up with errors', PATHS.signup, (page) => submit(page, PATHS.signup)],
-      ['email sent', PATHS.signup, async (page) => { await fillSignup(page, nextEmail()); await submit(page, PATHS.signupEmailSent); }],
+      [
+        'email sent',
+        PATHS.signup,
+        async (page) => {
+          await fillSignup(page, nextEmail());
+          await submit(page, PATHS.signupEmailSent);
+        },
+      ],
       ['email sent, no address in the session', PATHS.signupEmailSent, undefined],
       ['resend', PATHS.signupResend, undefined],
       ['resend with errors', PATHS.signupResend, (page) => submit(page, PATHS.signupResend)],
@@ -77,9 +92,14 @@ describe('sign up in Chromium', () => {
       assert.equal(violations.length, 0, `${name}:\n${describeViolations(violations)}`);
     }
     const email = nextEmail();
-    const signedUp = await suite.axe(PATHS.signup, async (page) => { await fillSignup(page, email); await submit(page, PATHS.signupEmailSent); });
+    const signedUp = await suite.axe(PATHS.signup, async (page) => {
+      await fillSignup(page, email);
+      await submit(page, PATHS.signupEmailSent);
+    });
     assert.equal(signedUp.length, 0);
-    const activated = await suite.axe(lastLink(email), async (page) => { assert.ok(await page.locator('[data-qa="activated"]').isVisible()); });
+    const activated = await suite.axe(lastLink(email), async (page) => {
+      assert.ok(await page.locator('[data-qa="activated"]').isVisible());
+    });
     assert.equal(activated.length, 0, `activated:\n${describeViolations(activated)}`);
   });
 });

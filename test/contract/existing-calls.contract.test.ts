@@ -28,23 +28,55 @@ function problem(status: number, detail: string): FakeAnswer {
 function liveLike(req: FakeRequest): FakeAnswer {
   const b = (req.body ?? {}) as Record<string, unknown>;
   switch (req.operationId) {
-    case 'ping': return { status: 200, body: { ok: true } };
-    case 'postFeedback': return { status: 204 };
+    case 'ping':
+      return { status: 200, body: { ok: true } };
+    case 'postFeedback':
+      return { status: 204 };
     case 'authenticate':
-       
       if (b.authToken === TOKEN || b.password === 'right password') {
-        return { status: 200, body: { userId: USER_ID, username: 'ada@example.com', last_login: '2026-08-20T09:00:00+0000', inactivityFlagsCleared: false, token: TOKEN, expiresIn: 4500, expiresAt: '2026-08-21T14:20:00+0000' } };
+        return {
+          status: 200,
+          body: {
+            userId: USER_ID,
+            username: 'ada@example.com',
+            last_login: '2026-08-20T09:00:00+0000',
+            inactivityFlagsCleared: false,
+            token: TOKEN,
+            expiresIn: 4500,
+            expiresAt: '2026-08-21T14:20:00+0000',
+          },
+        };
       }
       return problem(401, 'authToken' in b ? 'invalid-token' : 'invalid-user-credentials');
     case 'setSessionExpiry':
-       
-      return { status: 200, body: req.headers.checkedtoken === TOKEN ? { valid: true, remainingSeconds: 0 } : { valid: false, problem: 'invalid-token' } };
+      return {
+        status: 200,
+        body:
+          req.headers.checkedtoken === TOKEN
+            ? { valid: true, remainingSeconds: 0 }
+            : { valid: false, problem: 'invalid-token' },
+      };
     case 'getUser':
     case 'putUser':
       // eslint-disable-next-line security/detect-possible-timing-attacks -- a test double, not a check
       if (req.headers.token !== TOKEN) return problem(401, 'Access Denied');
-      return { status: 200, body: req.operationId === 'putUser' ? req.body : { id: USER_ID, createdAt: '2020-01-01T00:00:00+0000', updatedAt: '2026-01-01T00:00:00+0000', name: { title: 'Ms', first: 'Ada', last: 'Lovelace' }, email: { address: 'ada@example.com' }, dob: null, address: null } };
-    default: return problem(404, 'not found');
+      return {
+        status: 200,
+        body:
+          req.operationId === 'putUser'
+            ? req.body
+            : {
+                id: USER_ID,
+                createdAt: '2020-01-01T00:00:00+0000',
+                updatedAt: '2026-01-01T00:00:00+0000',
+                name: { title: 'Ms', first: 'Ada', last: 'Lovelace' },
+                email: { address: 'ada@example.com' },
+                dob: null,
+                address: null,
+              },
+      };
+    default:
+      return problem(404, 'not found');
   }
 }
 
@@ -55,7 +87,13 @@ describe('the calls lpa-front makes today conform to the LPA API contract', () =
 
   before(async () => {
     fake = await contractFakeApi(liveLike);
-    const egress = createEgress({ allowedOrigins: [fake.origin], allowPrivateFor: ['127.0.0.1'], timeoutMs: 2000, maxResponseBytes: 65536, logger: { debug: () => undefined } });
+    const egress = createEgress({
+      allowedOrigins: [fake.origin],
+      allowPrivateFor: ['127.0.0.1'],
+      timeoutMs: 2000,
+      maxResponseBytes: 65536,
+      logger: { debug: () => undefined },
+    });
     api = createApiClient({ baseUrl: fake.origin, egress });
     dir = mkdtempSync(join(tmpdir(), 'lpa-contract-'));
   });
@@ -68,20 +106,31 @@ describe('the calls lpa-front makes today conform to the LPA API contract', () =
   test('sign-in, refresh, sign-out, details, name change', async () => {
     const backend = createApiCredentials({ api });
     assert.ok((await backend.authenticate('Ada@Example.com', 'right password', 'TRACE1')).ok);
-    assert.deepEqual(await backend.authenticate('ada@example.com', 'wrong', 'TRACE1'), { ok: false, reason: 'authentication-failed' });
+    assert.deepEqual(await backend.authenticate('ada@example.com', 'wrong', 'TRACE1'), {
+      ok: false,
+      reason: 'authentication-failed',
+    });
     assert.ok((await backend.refresh(TOKEN, 't')).ok);
     assert.equal((await backend.getUser(USER_ID, TOKEN, 't'))?.email, 'ada@example.com');
     assert.equal(await backend.updateName(USER_ID, TOKEN, { first: 'Augusta Ada', last: 'King' }, 't'), true);
     assert.equal(await backend.revoke(TOKEN, 't'), true);
     assert.equal(await backend.revoke('unknown-token-unknown-token', 't'), true);
     assert.deepEqual(fake.violations, []);
-    for (const id of ['authenticate', 'getUser', 'putUser', 'setSessionExpiry']) assert.ok(fake.contract.seen.has(id), id);
+    for (const id of ['authenticate', 'getUser', 'putUser', 'setSessionExpiry'])
+      assert.ok(fake.contract.seen.has(id), id);
   });
 
   test('feedback delivery through the outbox, and ping', async () => {
     const store = openStore(dir);
     const feedback = createFeedbackService({ store, api, logger: silent });
-    const result = await feedback.submit({ rating: 'satisfied', details: 'Good', email: '', phone: '', agent: 'UA', fromPage: '/home' });
+    const result = await feedback.submit({
+      rating: 'satisfied',
+      details: 'Good',
+      email: '',
+      phone: '',
+      agent: 'UA',
+      fromPage: '/home',
+    });
     assert.deepEqual(result, { stored: 'outbox', id: 1, delivered: true });
     await api.ping();
     await feedback.stop();
@@ -96,8 +145,17 @@ describe('the calls lpa-front makes today conform to the LPA API contract', () =
     assert.equal(res.status, 400);
     assert.match(fake.violations.slice(before).join('\n'), /password/);
     const contract = await loadContract();
-    assert.notDeepEqual(contract.checkResponse({ method: 'POST', url: '/v2/authenticate' }, { status: 200, contentType: 'application/json', body: { userId: 'not-hex', token: TOKEN } }), []);
-    assert.notDeepEqual(contract.checkRequest({ method: 'GET', url: '/v2/user/../../admin', headers: {}, body: undefined }).errors, []);
+    assert.notDeepEqual(
+      contract.checkResponse(
+        { method: 'POST', url: '/v2/authenticate' },
+        { status: 200, contentType: 'application/json', body: { userId: 'not-hex', token: TOKEN } },
+      ),
+      [],
+    );
+    assert.notDeepEqual(
+      contract.checkRequest({ method: 'GET', url: '/v2/user/../../admin', headers: {}, body: undefined }).errors,
+      [],
+    );
     fake.violations.length = before;
   });
 });

@@ -28,17 +28,29 @@ export interface RawRequest {
   readonly localAddress?: string;
 }
 
-function connect(port: number, opts: { readonly tls?: { readonly ca: string } | false; readonly localAddress?: string }): net.Socket {
+function connect(
+  port: number,
+  opts: { readonly tls?: { readonly ca: string } | false; readonly localAddress?: string },
+): net.Socket {
   const where = { host: '127.0.0.1', port, localAddress: opts.localAddress };
-  return opts.tls === false || opts.tls === undefined ? net.connect(where) : tls.connect({ ...where, ca: opts.tls.ca, ALPNProtocols: ['http/1.1'] });
+  return opts.tls === false || opts.tls === undefined
+    ? net.connect(where)
+    : tls.connect({ ...where, ca: opts.tls.ca, ALPNProtocols: ['http/1.1'] });
 }
 
 /** Sends bytes as they are and resolves with every byte received until the server closes (or the timeout). */
-export function rawExchange(port: number, bytes: string, opts: { readonly tls?: { readonly ca: string } | false; readonly timeoutMs?: number } = {}): Promise<Buffer> {
+export function rawExchange(
+  port: number,
+  bytes: string,
+  opts: { readonly tls?: { readonly ca: string } | false; readonly timeoutMs?: number } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, opts);
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(new Error(`${JSON.stringify(bytes.slice(0, 40))}: the server did not close in time`)), opts.timeoutMs ?? 5000);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`${JSON.stringify(bytes.slice(0, 40))}: the server did not close in time`)),
+      opts.timeoutMs ?? 5000,
+    );
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (err) => {
       clearTimeout(timer);
@@ -68,7 +80,8 @@ function decodeChunked(buf: Buffer): Buffer {
 
 export function parseResponse(raw: Buffer): RawResponse {
   const split = raw.indexOf('\r\n\r\n');
-  if (split < 0) throw new Error(`no complete response head: ${JSON.stringify(raw.subarray(0, 200).toString('latin1'))}`);
+  if (split < 0)
+    throw new Error(`no complete response head: ${JSON.stringify(raw.subarray(0, 200).toString('latin1'))}`);
   const lines = raw.subarray(0, split).toString('latin1').split('\r\n');
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
   const headers = new Map<string, string[]>();
@@ -93,7 +106,10 @@ export function rawRequest(port: number, req: RawRequest): Promise<RawResponse> 
   return new Promise((resolve, reject) => {
     const socket = connect(port, req);
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(new Error(`${req.method ?? 'GET'} ${req.path.slice(0, 80)}: no response in time`)), req.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`${req.method ?? 'GET'} ${req.path.slice(0, 80)}: no response in time`)),
+      req.timeoutMs ?? 10_000,
+    );
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (err) => {
       clearTimeout(timer);
@@ -142,12 +158,13 @@ export async function startRecorder(name: string): Promise<Recorder> {
     address: '',
     seen,
     handler: undefined,
-    close: () => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(() => {
-        r();
-      });
-    }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => {
+          r();
+        });
+      }),
   };
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
@@ -188,7 +205,13 @@ export function csrfFrom(html: string): string {
 }
 
 /** Adds a local user to an instance's DATA_DIR through `npm run user:add`'s script, password on standard input. */
-export async function addUserWithScript(root: string, dataDir: string, email: string, name: string, password: string): Promise<void> {
+export async function addUserWithScript(
+  root: string,
+  dataDir: string,
+  email: string,
+  name: string,
+  password: string,
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, ['scripts/user-add.ts', '--email', email, '--name', name], {
       cwd: root,

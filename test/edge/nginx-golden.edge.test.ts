@@ -27,35 +27,69 @@ const FASTCGI = { kind: 'fastcgi', servers: ['10.0.0.9:9000'], scriptFilename: '
 /** [golden file name, what is rendered]. */
 const CASES: [string, () => string][] = [
   ['http-base.conf', () => renderHttpBlock(BASE)],
-  ['http-legacy-http.conf', () => renderHttpBlock({ ...BASE, legacy: { kind: 'http', servers: ['10.0.0.9:80', { address: 'unix:/run/php.sock', down: true }] } })],
+  [
+    'http-legacy-http.conf',
+    () =>
+      renderHttpBlock({
+        ...BASE,
+        legacy: { kind: 'http', servers: ['10.0.0.9:80', { address: 'unix:/run/php.sock', down: true }] },
+      }),
+  ],
   ['http-legacy-fastcgi.conf', () => renderHttpBlock({ ...BASE, legacy: FASTCGI, tcpFront: false })],
-  ['http-legacy-fastcgi-static.conf', () => renderHttpBlock({ ...BASE, legacy: { ...FASTCGI, staticRoot: '/app/public' }, httpPort: undefined })],
+  [
+    'http-legacy-fastcgi-static.conf',
+    () => renderHttpBlock({ ...BASE, legacy: { ...FASTCGI, staticRoot: '/app/public' }, httpPort: undefined }),
+  ],
   [
     'http-tuned.conf',
-    () => renderHttpBlock({
-      ...BASE,
-      listenAddress: '0.0.0.0',
-      http2: false,
-      keepalive: 8,
-      clientMaxBodySize: '64k',
-      proxyConnectTimeout: 1,
-      proxySendTimeout: 5,
-      proxyReadTimeout: 60,
-      proxyTries: 3,
-      fallbackCsp: "default-src 'none'",
-      accessLog: 'off',
-      traceSamplePercent: 12.5,
-      alsoRoute: Object.keys(EDGE_HELD_BACK).slice(0, 2),
-    }),
+    () =>
+      renderHttpBlock({
+        ...BASE,
+        listenAddress: '0.0.0.0',
+        http2: false,
+        keepalive: 8,
+        clientMaxBodySize: '64k',
+        proxyConnectTimeout: 1,
+        proxySendTimeout: 5,
+        proxyReadTimeout: 60,
+        proxyTries: 3,
+        fallbackCsp: "default-src 'none'",
+        accessLog: 'off',
+        traceSamplePercent: 12.5,
+        alsoRoute: Object.keys(EDGE_HELD_BACK).slice(0, 2),
+      }),
   ],
   ['http-trace-0.conf', () => renderHttpBlock({ ...BASE, traceSamplePercent: 0, accessLog: '/var/log/nginx/lpa.log' })],
   ['http-trace-100.conf', () => renderHttpBlock({ ...BASE, traceSamplePercent: 100, prefix: '/srv/edge' })],
   ['stream-default.conf', () => renderStreamBlock(BASE)],
-  ['stream-balancer.conf', () => renderStreamBlock({ ...BASE, listenAddress: '[::1]', tcpFront: { perAddress: 40, socketDir: '/run/lpa', proxyProtocolFrom: ['10.0.0.0/16', '::1'] } })],
+  [
+    'stream-balancer.conf',
+    () =>
+      renderStreamBlock({
+        ...BASE,
+        listenAddress: '[::1]',
+        tcpFront: { perAddress: 40, socketDir: '/run/lpa', proxyProtocolFrom: ['10.0.0.0/16', '::1'] },
+      }),
+  ],
   ['stream-none.conf', () => renderStreamBlock({ ...BASE, tcpFront: false })],
   ['standalone.conf', () => generateNginxConf({ ...BASE, prefix: '/srv/edge', tcpFront: { perAddress: 40 } })],
-  ['standalone-builtin-stream.conf', () => generateNginxConf({ ...BASE, prefix: '/srv/edge', workerProcesses: 'auto', workerConnections: 1024, errorLog: 'stderr', tcpFront: { perAddress: 9, streamModule: false }, legacy: FASTCGI })],
-  ['standalone-no-front.conf', () => generateNginxConf({ ...BASE, prefix: '/srv/edge', tcpFront: false, workerProcesses: 2 })],
+  [
+    'standalone-builtin-stream.conf',
+    () =>
+      generateNginxConf({
+        ...BASE,
+        prefix: '/srv/edge',
+        workerProcesses: 'auto',
+        workerConnections: 1024,
+        errorLog: 'stderr',
+        tcpFront: { perAddress: 9, streamModule: false },
+        legacy: FASTCGI,
+      }),
+  ],
+  [
+    'standalone-no-front.conf',
+    () => generateNginxConf({ ...BASE, prefix: '/srv/edge', tcpFront: false, workerProcesses: 2 }),
+  ],
 ];
 
 for (const [name, render] of CASES) {

@@ -33,14 +33,20 @@ let front2: Recorder;
 let edge: StartedNginx;
 let edgePort: number;
 
-async function startEdge(opts: Omit<EdgeOptions, 'certFile' | 'keyFile' | 'prefix' | 'publicHost'>): Promise<StartedNginx> {
-  return startNginx((prefix) => generateNginxConf({
-    ...opts,
-    publicHost: `127.0.0.1:${String(opts.httpsPort)}`,
-    certFile: certs.certFile,
-    keyFile: certs.keyFile,
-    prefix,
-  }), { port: opts.httpsPort });
+async function startEdge(
+  opts: Omit<EdgeOptions, 'certFile' | 'keyFile' | 'prefix' | 'publicHost'>,
+): Promise<StartedNginx> {
+  return startNginx(
+    (prefix) =>
+      generateNginxConf({
+        ...opts,
+        publicHost: `127.0.0.1:${String(opts.httpsPort)}`,
+        certFile: certs.certFile,
+        keyFile: certs.keyFile,
+        prefix,
+      }),
+    { port: opts.httpsPort },
+  );
 }
 
 before(async () => {
@@ -74,11 +80,20 @@ function get(p: string, localAddress?: string, port = edgePort, timeoutMs?: numb
  * the flood has taken what it can (polled every 100 ms, at most 8 s: a busy machine completes handshakes more
  * slowly). Then the attacker stops opening new ones and holds what it has; resolves with those.
  */
-async function flood(port: number, done: (held: tls.TLSSocket[]) => boolean | Promise<boolean>): Promise<tls.TLSSocket[]> {
+async function flood(
+  port: number,
+  done: (held: tls.TLSSocket[]) => boolean | Promise<boolean>,
+): Promise<tls.TLSSocket[]> {
   flooding = true;
   const attack = (): void => {
     if (!flooding) return;
-    const options: tls.ConnectionOptions & { localAddress: string } = { host: '127.0.0.1', port, localAddress: '127.0.0.1', ca: certs.ca, ALPNProtocols: ['http/1.1'] };
+    const options: tls.ConnectionOptions & { localAddress: string } = {
+      host: '127.0.0.1',
+      port,
+      localAddress: '127.0.0.1',
+      ca: certs.ca,
+      ALPNProtocols: ['http/1.1'],
+    };
     const socket = tls.connect(options);
     opened.add(socket);
     socket.on('error', () => undefined);
@@ -91,7 +106,8 @@ async function flood(port: number, done: (held: tls.TLSSocket[]) => boolean | Pr
     });
   };
   for (let i = 0; i < FLOOD; i++) attack();
-  const held = (): tls.TLSSocket[] => [...opened].filter((s) => !s.destroyed && s.readyState === 'open' && s.authorized);
+  const held = (): tls.TLSSocket[] =>
+    [...opened].filter((s) => !s.destroyed && s.readyState === 'open' && s.authorized);
   const deadline = Date.now() + 8000;
   while (Date.now() < deadline && !(await done(held()))) await new Promise((r) => setTimeout(r, 100));
   flooding = false;
@@ -110,30 +126,45 @@ function endFlood(): void {
 }
 
 describe('one client address cannot take the edge offline', () => {
-  test('127.0.0.1 holding many half-sent requests: 127.0.0.2 is still served, and 127.0.0.1 holds at most its share', async () => {
-    try {
-      const held = await flood(edgePort, (open) => open.length >= PER_ADDRESS);
-      front1.seen.length = 0;
-      front2.seen.length = 0;
-      const res = await get('/accessibility', '127.0.0.2', edgePort, 5000);
-      assert.equal(res.status, 200, 'another address is served during the flood');
-      const seen = [...front1.seen, ...front2.seen];
-      assert.equal(seen[0]?.headers['x-forwarded-for'], '127.0.0.2', 'the http layer sees the real client behind the TCP front');
-      assert.ok(held.length <= PER_ADDRESS, `127.0.0.1 holds ${String(held.length)} connections, at most ${String(PER_ADDRESS)}`);
-      assert.ok(held.length >= PER_ADDRESS / 2, `the flood did hold connections (${String(held.length)})`);
-      const log = await edge.errorLog();
-      assert.doesNotMatch(log, /worker_connections are not enough/);
-      assert.match(log, /limiting connections by zone "lpa_per_address"/);
-    } finally {
-      endFlood();
-    }
-    // Once the flood ends, 127.0.0.1 is served again.
-    assert.equal((await get('/accessibility', '127.0.0.1')).status, 200);
-  });
+  test(
+    '127.0.0.1 holding many half-sent requests: 127.0.0.2 is still served, and 127.0.0.1 ' + 'holds at most its share',
+    async () => {
+      try {
+        const held = await flood(edgePort, (open) => open.length >= PER_ADDRESS);
+        front1.seen.length = 0;
+        front2.seen.length = 0;
+        const res = await get('/accessibility', '127.0.0.2', edgePort, 5000);
+        assert.equal(res.status, 200, 'another address is served during the flood');
+        const seen = [...front1.seen, ...front2.seen];
+        assert.equal(
+          seen[0]?.headers['x-forwarded-for'],
+          '127.0.0.2',
+          'the http layer sees the real client behind the TCP front',
+        );
+        assert.ok(
+          held.length <= PER_ADDRESS,
+          `127.0.0.1 holds ${String(held.length)} connections, at most ${String(PER_ADDRESS)}`,
+        );
+        assert.ok(held.length >= PER_ADDRESS / 2, `the flood did hold connections (${String(held.length)})`);
+        const log = await edge.errorLog();
+        assert.doesNotMatch(log, /worker_connections are not enough/);
+        assert.match(log, /limiting connections by zone "lpa_per_address"/);
+      } finally {
+        endFlood();
+      }
+      // Once the flood ends, 127.0.0.1 is served again.
+      assert.equal((await get('/accessibility', '127.0.0.1')).status, 200);
+    },
+  );
 
   test('the same flood without the TCP front does stop the other address (what the front prevents)', async () => {
     const port = await freePort();
-    const unguarded = await startEdge({ httpsPort: port, upstreams: [front1.address], workerConnections: WORKER_CONNECTIONS, tcpFront: false });
+    const unguarded = await startEdge({
+      httpsPort: port,
+      upstreams: [front1.address],
+      workerConnections: WORKER_CONNECTIONS,
+      tcpFront: false,
+    });
     try {
       // Until every connection nginx has is a half-sent header: it closes connections still in their handshake to make
       // room, so only those fill it. Its one worker also spends a connection on its listener and one on its master.
@@ -150,40 +181,43 @@ describe('one client address cannot take the edge offline', () => {
 });
 
 describe("an upstream's 503 is an answer, not a failure", () => {
-  test('both instances answer 503 with Retry-After for a signed-in page: the user gets it, public pages stay 200', async () => {
-    front1.seen.length = 0;
-    front2.seen.length = 0;
-    const handler = (req: IncomingMessage, res: ServerResponse): void => {
-      if (req.url === PATHS.aboutYou) {
-        // What lpa-front sends when the session store is down, or when it sheds load.
-        res.statusCode = 503;
-        res.setHeader('retry-after', '30');
-        res.setHeader('content-type', 'text/html; charset=utf-8');
-        res.end('<p>Sorry, the service is unavailable. Try again later.</p>');
-        return;
-      }
-      res.setHeader('content-type', 'text/plain; charset=utf-8');
-      res.end('public page');
-    };
-    front1.handler = handler;
-    front2.handler = handler;
-    try {
-      for (let round = 0; round < 6; round++) {
-        const down = await get(PATHS.aboutYou);
-        assert.equal(down.status, 503, `round ${String(round)}: the upstream's 503`);
-        assert.equal(down.header('retry-after'), '30', 'with its Retry-After');
-        assert.match(down.body.toString('utf8'), /Try again later/, "the upstream's page, not nginx's");
-        for (const p of ['/accessibility', PATHS.home, PATHS.ping]) {
-          const res = await get(p);
-          assert.equal(res.status, 200, `round ${String(round)}: ${p} after a 503 (status ${String(res.status)})`);
+  test(
+    'both instances answer 503 with Retry-After for a signed-in page: the user gets it, ' + 'public pages stay 200',
+    async () => {
+      front1.seen.length = 0;
+      front2.seen.length = 0;
+      const handler = (req: IncomingMessage, res: ServerResponse): void => {
+        if (req.url === PATHS.aboutYou) {
+          // What lpa-front sends when the session store is down, or when it sheds load.
+          res.statusCode = 503;
+          res.setHeader('retry-after', '30');
+          res.setHeader('content-type', 'text/html; charset=utf-8');
+          res.end('<p>Sorry, the service is unavailable. Try again later.</p>');
+          return;
         }
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        res.end('public page');
+      };
+      front1.handler = handler;
+      front2.handler = handler;
+      try {
+        for (let round = 0; round < 6; round++) {
+          const down = await get(PATHS.aboutYou);
+          assert.equal(down.status, 503, `round ${String(round)}: the upstream's 503`);
+          assert.equal(down.header('retry-after'), '30', 'with its Retry-After');
+          assert.match(down.body.toString('utf8'), /Try again later/, "the upstream's page, not nginx's");
+          for (const p of ['/accessibility', PATHS.home, PATHS.ping]) {
+            const res = await get(p);
+            assert.equal(res.status, 200, `round ${String(round)}: ${p} after a 503 (status ${String(res.status)})`);
+          }
+        }
+        const signedIn = [...front1.seen, ...front2.seen].filter((r) => r.url === PATHS.aboutYou).length;
+        assert.equal(signedIn, 6, 'a 503 is not retried on the other instance');
+        assert.ok(front1.seen.length > 0 && front2.seen.length > 0, 'both instances stayed in rotation');
+      } finally {
+        front1.handler = undefined;
+        front2.handler = undefined;
       }
-      const signedIn = [...front1.seen, ...front2.seen].filter((r) => r.url === PATHS.aboutYou).length;
-      assert.equal(signedIn, 6, 'a 503 is not retried on the other instance');
-      assert.ok(front1.seen.length > 0 && front2.seen.length > 0, 'both instances stayed in rotation');
-    } finally {
-      front1.handler = undefined;
-      front2.handler = undefined;
-    }
-  });
+    },
+  );
 });

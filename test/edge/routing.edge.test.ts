@@ -36,13 +36,20 @@ let bare: StartedNginx;
 let barePort: number;
 
 async function startEdge(opts: Omit<EdgeOptions, 'certFile' | 'keyFile' | 'prefix'>): Promise<StartedNginx> {
-  return startNginx((prefix) => generateNginxConf({ ...opts, certFile: certs.certFile, keyFile: certs.keyFile, prefix }), { port: opts.httpsPort });
+  return startNginx(
+    (prefix) => generateNginxConf({ ...opts, certFile: certs.certFile, keyFile: certs.keyFile, prefix }),
+    { port: opts.httpsPort },
+  );
 }
 
 before(async () => {
   certDir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-certs-'));
   certs = await makeCertificates(certDir);
-  [front1, front2, legacy] = await Promise.all([startRecorder('front1'), startRecorder('front2'), startRecorder('legacy')]);
+  [front1, front2, legacy] = await Promise.all([
+    startRecorder('front1'),
+    startRecorder('front2'),
+    startRecorder('legacy'),
+  ]);
   httpsPort = await freePort();
   httpPort = await freePort();
   publicHost = `127.0.0.1:${String(httpsPort)}`;
@@ -51,7 +58,10 @@ before(async () => {
     httpsPort,
     httpPort,
     // max_fails=0: no server is ever marked down, so every request shows the retry rule afresh.
-    upstreams: [{ address: front1.address, maxFails: 0 }, { address: front2.address, maxFails: 0 }],
+    upstreams: [
+      { address: front1.address, maxFails: 0 },
+      { address: front2.address, maxFails: 0 },
+    ],
     legacy: { kind: 'http', servers: [legacy.address] },
     clientMaxBodySize: '8k',
     proxyReadTimeout: 1,
@@ -59,7 +69,13 @@ before(async () => {
     traceSamplePercent: 0, // so a client's sampled flag visibly loses to the edge's
   });
   barePort = await freePort();
-  bare = await startEdge({ publicHost: `127.0.0.1:${String(barePort)}`, httpsPort: barePort, upstreams: [front1.address], alsoRoute: ALSO_ROUTE, traceSamplePercent: 100 });
+  bare = await startEdge({
+    publicHost: `127.0.0.1:${String(barePort)}`,
+    httpsPort: barePort,
+    upstreams: [front1.address],
+    alsoRoute: ALSO_ROUTE,
+    traceSamplePercent: 100,
+  });
 });
 
 after(async () => {
@@ -75,15 +91,28 @@ function clear(): void {
   }
 }
 
-function get(p: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; port?: number } = {}): Promise<RawResponse> {
-  return rawRequest(init.port ?? httpsPort, { tls: { ca: certs.ca }, path: p, method: init.method, headers: init.headers, body: init.body });
+function get(
+  p: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; port?: number } = {},
+): Promise<RawResponse> {
+  return rawRequest(init.port ?? httpsPort, {
+    tls: { ca: certs.ca },
+    path: p,
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+  });
 }
 
 /** Which upstream(s) saw the request, and the request line they got. */
 async function route(p: string): Promise<{ status: number; fronts: string[]; legacy: string[] }> {
   clear();
   const res = await get(p);
-  return { status: res.status, fronts: [...front1.seen, ...front2.seen].map((r) => r.url), legacy: legacy.seen.map((r) => r.url) };
+  return {
+    status: res.status,
+    fronts: [...front1.seen, ...front2.seen].map((r) => r.url),
+    legacy: legacy.seen.map((r) => r.url),
+  };
 }
 
 function assertEdgeHeaders(res: RawResponse, what: string): void {
@@ -112,7 +141,8 @@ describe('routing: only declared paths reach lpa-front', () => {
       ['/assets/%63ss/app-0123456789.css', '/assets/css/app-0123456789.css'],
       ['/assets//css/app-0123456789.css', '/assets/css/app-0123456789.css'],
     ];
-    for (const [sent, received] of cases) assert.deepEqual(await route(sent), { status: 200, fronts: [received], legacy: [] }, sent);
+    for (const [sent, received] of cases)
+      assert.deepEqual(await route(sent), { status: 200, fronts: [received], legacy: [] }, sent);
   });
 
   // Spellings that nginx normalises to a declared path ($uri: percent-decoded, `.`/`..` resolved, slashes merged)
@@ -131,7 +161,8 @@ describe('routing: only declared paths reach lpa-front', () => {
       ['/user/dashboard/page/2?search=a%26b', '/user/dashboard/page/2?search=a%26b'],
       ['/user/dashboard/page/%32', '/user/dashboard/page/2'],
     ];
-    for (const [sent, received] of cases) assert.deepEqual(await route(sent), { status: 200, fronts: [received], legacy: [] }, sent);
+    for (const [sent, received] of cases)
+      assert.deepEqual(await route(sent), { status: 200, fronts: [received], legacy: [] }, sent);
   });
 
   // Everything else: the legacy front, with the request line exactly as the client sent it (its routing, as today).
@@ -188,23 +219,36 @@ describe('routing: only declared paths reach lpa-front', () => {
   });
 
   test('requests nginx refuses outright reach no upstream and get 400', async () => {
-    for (const p of ['/accessibility%00', '/../accessibility', '/%2e%2e/accessibility', '/assets/%2e%2e/%2e%2e/etc/passwd', '/accessibility%00.css', '/assets/css/app-0123456789.css%00.php']) {
+    for (const p of [
+      '/accessibility%00',
+      '/../accessibility',
+      '/%2e%2e/accessibility',
+      '/assets/%2e%2e/%2e%2e/etc/passwd',
+      '/accessibility%00.css',
+      '/assets/css/app-0123456789.css%00.php',
+    ]) {
       const r = await route(p);
       assert.deepEqual(r, { status: 400, fronts: [], legacy: [] }, p);
     }
   });
 
-  test('with no legacy front configured, undeclared paths are 404 from nginx, declared ones still reach lpa-front', async () => {
-    clear();
-    for (const p of ['/admin', '/accessibility/', '/login.php', '/ACCESSIBILITY']) {
-      const res = await get(p, { port: barePort });
-      assert.equal(res.status, 404, p);
-      assertEdgeHeaders(res, `404 for ${p}`);
-    }
-    assert.equal(front1.seen.length, 0);
-    assert.equal((await get('/accessibility', { port: barePort })).status, 200);
-    assert.deepEqual(front1.seen.map((r) => r.url), ['/accessibility']);
-  });
+  test(
+    'with no legacy front configured, undeclared paths are 404 from nginx, declared ones ' + 'still reach lpa-front',
+    async () => {
+      clear();
+      for (const p of ['/admin', '/accessibility/', '/login.php', '/ACCESSIBILITY']) {
+        const res = await get(p, { port: barePort });
+        assert.equal(res.status, 404, p);
+        assertEdgeHeaders(res, `404 for ${p}`);
+      }
+      assert.equal(front1.seen.length, 0);
+      assert.equal((await get('/accessibility', { port: barePort })).status, 200);
+      assert.deepEqual(
+        front1.seen.map((r) => r.url),
+        ['/accessibility'],
+      );
+    },
+  );
 });
 
 describe('headers', () => {
@@ -219,7 +263,16 @@ describe('headers', () => {
       ['400 bad Host', () => get('/', { headers: { host: 'a/b' } }), 400],
       ['404 internal location', () => get('/__lpa_edge_error__'), 404],
       ['404 internal redirect location', () => get('/__lpa_edge_to_https__'), 404],
-      ['413 body too large', () => get('/send-feedback', { method: 'POST', body: Buffer.alloc(9 * 1024, 0x61), headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 413],
+      [
+        '413 body too large',
+        () =>
+          get('/send-feedback', {
+            method: 'POST',
+            body: Buffer.alloc(9 * 1024, 0x61),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+        413,
+      ],
       ['414 URI too long', () => get(`/${'a'.repeat(20_000)}`), 414],
       ['494 header too large (sent as 400)', () => get('/', { headers: { 'x-big': 'b'.repeat(20_000) } }), 400],
       ['502 upstream closed', () => get('/drop'), 502],
@@ -250,13 +303,18 @@ describe('headers', () => {
     for (const p of ['/some/legacy/page', '/__lpa_edge_error__', '/x%00']) {
       const res = await get(p, { headers: evil });
       assertEdgeHeaders(res, p);
-      for (const values of res.headers.values()) assert.ok(!values.includes('evil'), `${p}: a request header was echoed`);
+      for (const values of res.headers.values())
+        assert.ok(!values.includes('evil'), `${p}: a request header was echoed`);
     }
   });
 
   test("an upstream's own security headers pass through once, not doubled by nginx's", async () => {
     clear();
-    const own = { 'content-security-policy': "default-src 'self'; script-src 'nonce-abc'", 'strict-transport-security': 'max-age=63072000', 'x-frame-options': 'DENY' };
+    const own = {
+      'content-security-policy': "default-src 'self'; script-src 'nonce-abc'",
+      'strict-transport-security': 'max-age=63072000',
+      'x-frame-options': 'DENY',
+    };
     const handler = (_req: unknown, res: ServerResponse): void => {
       for (const [k, v] of Object.entries(own)) res.setHeader(k, v);
       res.end('ok');
@@ -338,9 +396,17 @@ describe('headers', () => {
       const own = await get('/accessibility', { headers: { 'accept-encoding': encoding } });
       assert.deepEqual(own.headers.get('vary'), ['Accept-Encoding'], `${encoding}: the upstream's Vary, not doubled`);
       const none = await get('/ping', { headers: { 'accept-encoding': encoding } });
-      assert.deepEqual(none.headers.get('vary'), ['Accept-Encoding'], `${encoding}: added once when the upstream sent none`);
+      assert.deepEqual(
+        none.headers.get('vary'),
+        ['Accept-Encoding'],
+        `${encoding}: added once when the upstream sent none`,
+      );
       const other = await get('/home', { headers: { 'accept-encoding': encoding } });
-      assert.deepEqual(other.headers.get('vary'), ['Cookie', 'Accept-Encoding'], `${encoding}: Accept-Encoding added beside another Vary`);
+      assert.deepEqual(
+        other.headers.get('vary'),
+        ['Cookie', 'Accept-Encoding'],
+        `${encoding}: Accept-Encoding added beside another Vary`,
+      );
     }
     const own404 = await get('/__lpa_edge_error__');
     assert.deepEqual(own404.headers.get('vary'), ['Accept-Encoding'], "nginx's own pages: once");
@@ -349,13 +415,31 @@ describe('headers', () => {
   test('HTTP/0.9 is refused: the connection closes without a byte and no upstream sees the request', async () => {
     clear();
     // HTTP/0.9 has no status line and no headers, so no reply to it could carry the security headers.
-    for (const line of ['GET /\r\n', 'GET /accessibility\r\n', 'GET /some/legacy/page\r\n', 'GET /accessibility%00\r\n', 'GET /__lpa_edge_error__\r\n']) {
+    for (const line of [
+      'GET /\r\n',
+      'GET /accessibility\r\n',
+      'GET /some/legacy/page\r\n',
+      'GET /accessibility%00\r\n',
+      'GET /__lpa_edge_error__\r\n',
+    ]) {
       const got = await rawExchange(httpsPort, line, { tls: { ca: certs.ca } });
-      assert.equal(got.length, 0, `TLS ${JSON.stringify(line)}: ${JSON.stringify(got.subarray(0, 80).toString('latin1'))}`);
+      assert.equal(
+        got.length,
+        0,
+        `TLS ${JSON.stringify(line)}: ${JSON.stringify(got.subarray(0, 80).toString('latin1'))}`,
+      );
       const plain = await rawExchange(httpPort, line);
-      assert.equal(plain.length, 0, `HTTP port ${JSON.stringify(line)}: ${JSON.stringify(plain.subarray(0, 80).toString('latin1'))}`);
+      assert.equal(
+        plain.length,
+        0,
+        `HTTP port ${JSON.stringify(line)}: ${JSON.stringify(plain.subarray(0, 80).toString('latin1'))}`,
+      );
       const plainToTls = await rawExchange(httpsPort, line); // nginx's "plain HTTP to the HTTPS port" redirect
-      assert.equal(plainToTls.length, 0, `plain to TLS port ${JSON.stringify(line)}: ${JSON.stringify(plainToTls.subarray(0, 80).toString('latin1'))}`);
+      assert.equal(
+        plainToTls.length,
+        0,
+        `plain to TLS port ${JSON.stringify(line)}: ${JSON.stringify(plainToTls.subarray(0, 80).toString('latin1'))}`,
+      );
     }
     assert.equal(front1.seen.length + front2.seen.length + legacy.seen.length, 0);
     // Every other kind of request line still gets a reply with a status line and the headers.
@@ -392,34 +476,52 @@ describe('plain HTTP', () => {
 });
 
 describe('retries', () => {
-  test('a failing instance: idempotent requests are retried on the next, POSTs are not (no double submission)', async () => {
-    clear();
-    // A failure is no answer at all (here: the connection dropped). A 503 is an answer: see resilience.edge.test.ts.
-    front1.handler = (_req, res) => {
-      res.socket?.destroy();
-    };
-    const gets = await Promise.all(Array.from({ length: 6 }, () => get('/ping')));
-    assert.deepEqual(gets.map((r) => r.status), [200, 200, 200, 200, 200, 200], 'every GET answered by the healthy instance');
-    const before1 = front1.seen.length;
-    assert.ok(before1 >= 1, 'round robin did send some GETs to the failing instance first');
-    clear();
-    front1.handler = (_req, res) => {
-      res.socket?.destroy();
-    };
-    const posts: RawResponse[] = [];
-    for (let i = 0; i < 6; i++) posts.push(await get('/csp-report', { method: 'POST', body: '{}', headers: { 'content-type': 'application/csp-report' } }));
-    const failed = posts.filter((r) => r.status === 502).length;
-    assert.ok(failed >= 1, "a POST that reached the failing instance gets nginx's 502, not a second delivery");
-    assert.equal(front1.seen.length + front2.seen.length, 6, 'each POST was delivered exactly once');
-    assert.equal(failed, front1.seen.length);
-  });
+  test(
+    'a failing instance: idempotent requests are retried on the next, POSTs are not (no ' + 'double submission)',
+    async () => {
+      clear();
+      // A failure is no answer at all (here: the connection dropped). A 503 is an answer: see resilience.edge.test.ts.
+      front1.handler = (_req, res) => {
+        res.socket?.destroy();
+      };
+      const gets = await Promise.all(Array.from({ length: 6 }, () => get('/ping')));
+      assert.deepEqual(
+        gets.map((r) => r.status),
+        [200, 200, 200, 200, 200, 200],
+        'every GET answered by the healthy instance',
+      );
+      const before1 = front1.seen.length;
+      assert.ok(before1 >= 1, 'round robin did send some GETs to the failing instance first');
+      clear();
+      front1.handler = (_req, res) => {
+        res.socket?.destroy();
+      };
+      const posts: RawResponse[] = [];
+      for (let i = 0; i < 6; i++)
+        posts.push(
+          await get('/csp-report', {
+            method: 'POST',
+            body: '{}',
+            headers: { 'content-type': 'application/csp-report' },
+          }),
+        );
+      const failed = posts.filter((r) => r.status === 502).length;
+      assert.ok(failed >= 1, "a POST that reached the failing instance gets nginx's 502, not a second delivery");
+      assert.equal(front1.seen.length + front2.seen.length, 6, 'each POST was delivered exactly once');
+      assert.equal(failed, front1.seen.length);
+    },
+  );
 });
 
 describe('trace context sent upstream', () => {
   const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
 
   /** The trace headers the single upstream that answered received. */
-  async function traced(p: string, headers: Record<string, string> = {}, port = httpsPort): Promise<{ traceparent: string; xray: string; other: Record<string, unknown> }> {
+  async function traced(
+    p: string,
+    headers: Record<string, string> = {},
+    port = httpsPort,
+  ): Promise<{ traceparent: string; xray: string; other: Record<string, unknown> }> {
     clear();
     assert.equal((await get(p, { headers, port })).status, 200);
     const seen = [...front1.seen, ...front2.seen, ...legacy.seen];
@@ -429,7 +531,10 @@ describe('trace context sent upstream', () => {
     assert.match(traceparent, TRACEPARENT, 'a valid traceparent, whatever came in');
     const [, trace = '', parent = '', flags = ''] = TRACEPARENT.exec(traceparent) ?? [];
     // X-Amzn-Trace-Id says the same thing, in X-Ray's spelling (Root=1-<8 hex>-<24 hex>).
-    assert.equal(h['x-amzn-trace-id'], `Root=1-${trace.slice(0, 8)}-${trace.slice(8)};Parent=${parent};Sampled=${flags === '01' ? '1' : '0'}`);
+    assert.equal(
+      h['x-amzn-trace-id'],
+      `Root=1-${trace.slice(0, 8)}-${trace.slice(8)};Parent=${parent};Sampled=${flags === '01' ? '1' : '0'}`,
+    );
     return { traceparent, xray: h['x-amzn-trace-id'] ?? '', other: { tracestate: h.tracestate, baggage: h.baggage } };
   }
 
@@ -439,26 +544,50 @@ describe('trace context sent upstream', () => {
     const log = (await readFile(path.join(nginx.prefix, 'logs/access.log'), 'utf8')).trim().split('\n');
     const last = JSON.parse(log.at(-1) ?? '{}') as { request_id?: string; trace_id?: string; path?: string };
     assert.equal(last.path, '/accessibility');
-    assert.equal(last.request_id, trace, 'the trace id is nginx\'s $request_id');
+    assert.equal(last.request_id, trace, "the trace id is nginx's $request_id");
     assert.equal(last.trace_id, trace);
     assert.notEqual((await traced('/accessibility')).traceparent.slice(3, 35), trace, 'a new trace per request');
   });
 
-  test('a valid incoming traceparent or X-Amzn-Trace-Id keeps its trace id; the sampled flag is always the edge\'s', async () => {
-    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const kept = await traced('/accessibility', { traceparent: incoming, tracestate: 'evil=1', baggage: 'user=admin' });
-    assert.equal(kept.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', 'the client asked for sampling; this edge samples 0 %');
-    assert.deepEqual(kept.other, { tracestate: undefined, baggage: undefined }, 'a client\'s tracestate and baggage are not passed on');
-    // The load balancer's header (with the Self= an ALB adds), when no traceparent came: the same trace, a new parent.
-    const fromAlb = await traced('/accessibility', { 'x-amzn-trace-id': 'Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1' });
-    assert.match(fromAlb.traceparent, /^00-5759e988bd862e3fe1be46a994272793-[0-9a-f]{16}-00$/);
-    const both = await traced('/accessibility', { traceparent: incoming, 'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793' });
-    assert.equal(both.traceparent.slice(3, 35), '4bf92f3577b34da6a3ce929d0e0e4736', 'traceparent wins');
-    // The legacy front gets the same.
-    assert.equal((await traced('/some/legacy/page', { traceparent: incoming })).traceparent, kept.traceparent);
-    // An edge that samples 100 % marks every trace sampled, a client's "00" included.
-    assert.match((await traced('/accessibility', { traceparent: incoming.replace(/01$/, '00') }, barePort)).traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01$/);
-  });
+  test(
+    'a valid incoming traceparent or X-Amzn-Trace-Id keeps its trace id; the sampled flag is ' + "always the edge's",
+    async () => {
+      const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const kept = await traced('/accessibility', {
+        traceparent: incoming,
+        tracestate: 'evil=1',
+        baggage: 'user=admin',
+      });
+      assert.equal(
+        kept.traceparent,
+        '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
+        'the client asked for sampling; this edge samples 0 %',
+      );
+      assert.deepEqual(
+        kept.other,
+        { tracestate: undefined, baggage: undefined },
+        "a client's tracestate and baggage are not passed on",
+      );
+      // The load balancer's header (with the Self= an ALB adds), when no traceparent came: the same trace, a new
+      // parent.
+      const fromAlb = await traced('/accessibility', {
+        'x-amzn-trace-id': 'Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
+      });
+      assert.match(fromAlb.traceparent, /^00-5759e988bd862e3fe1be46a994272793-[0-9a-f]{16}-00$/);
+      const both = await traced('/accessibility', {
+        traceparent: incoming,
+        'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793',
+      });
+      assert.equal(both.traceparent.slice(3, 35), '4bf92f3577b34da6a3ce929d0e0e4736', 'traceparent wins');
+      // The legacy front gets the same.
+      assert.equal((await traced('/some/legacy/page', { traceparent: incoming })).traceparent, kept.traceparent);
+      // An edge that samples 100 % marks every trace sampled, a client's "00" included.
+      assert.match(
+        (await traced('/accessibility', { traceparent: incoming.replace(/01$/, '00') }, barePort)).traceparent,
+        /^00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01$/,
+      );
+    },
+  );
 
   test('an invalid incoming trace header is replaced by a new trace, never passed on', async () => {
     for (const bad of [
@@ -467,14 +596,20 @@ describe('trace context sent upstream', () => {
       '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', // all-zero parent id
       'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // version ff
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
-      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, 00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, ' +
+        '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01',
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7',
       '<script>',
     ]) {
       const { traceparent } = await traced('/accessibility', { traceparent: bad });
       assert.doesNotMatch(traceparent, /4bf92f3577b34da6a3ce929d0e0e4736|^00-0{32}|aaaaaaaa/, bad);
     }
-    for (const bad of ['Root=1-5759E988-BD862E3FE1BE46A994272793', 'Root=2-5759e988-bd862e3fe1be46a994272793', 'Root=1-5759e988-bd862e3fe1be46a99427279', 'XRoot=1-5759e988-bd862e3fe1be46a994272793']) {
+    for (const bad of [
+      'Root=1-5759E988-BD862E3FE1BE46A994272793',
+      'Root=2-5759e988-bd862e3fe1be46a994272793',
+      'Root=1-5759e988-bd862e3fe1be46a99427279',
+      'XRoot=1-5759e988-bd862e3fe1be46a994272793',
+    ]) {
       const { traceparent } = await traced('/accessibility', { 'x-amzn-trace-id': bad });
       assert.doesNotMatch(traceparent, /5759e988/i, bad);
     }

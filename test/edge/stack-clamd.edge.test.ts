@@ -14,12 +14,18 @@ import { PATHS } from '../../src/paths.ts';
 
 function get(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get(url, { ca }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
-    }).on('error', reject);
+    https
+      .get(url, { ca }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      })
+      .on('error', reject);
   });
 }
 
@@ -32,11 +38,13 @@ test('the stack starts a clamd that every instance scans with, reported on /ping
   });
   assert.match(stack.clamdAddress ?? '', /^unix:\//);
   const ping = await get(`${stack.origin}${PATHS.pingJson}`, stack.caPem);
-  const report = JSON.parse(ping.body) as { checks: Partial<Record<string, { status: string; detail?: Record<string, unknown> }>> };
+  const report = JSON.parse(ping.body) as {
+    checks: Partial<Record<string, { status: string; detail?: Record<string, unknown> }>>;
+  };
   const clamd = report.checks.clamd;
   assert.ok(clamd !== undefined, ping.body);
   assert.equal(clamd.status, 'pass');
   assert.match(String(clamd.detail?.engine), /^ClamAV /);
   const evidence = await get(`${stack.origin}${PATHS.evidence}`, stack.caPem);
-  assert.equal(evidence.status, 404, 'held back: not lpa-front\'s page (which would redirect to sign-in)');
+  assert.equal(evidence.status, 404, "held back: not lpa-front's page (which would redirect to sign-in)");
 });

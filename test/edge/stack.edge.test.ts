@@ -63,13 +63,24 @@ async function request(method: string, p: string, headers: Record<string, string
   }
 }
 
-function requestOnce(method: string, p: string, headers: Record<string, string>, body: string | undefined, via: https.Agent): Promise<Reply> {
+function requestOnce(
+  method: string,
+  p: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  via: https.Agent,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = https.request(`${stack.origin}${p}`, { method, headers, agent: via, timeout: 15_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
       });
       res.on('error', reject);
     });
@@ -101,7 +112,6 @@ class Client {
   }
 }
 
-
 async function signIn(): Promise<Client> {
   const c = new Client();
   const form = await c.send('GET', PATHS.login);
@@ -115,10 +125,12 @@ async function signIn(): Promise<Client> {
 async function answeredBy(): Promise<number[]> {
   // The instances batch their log lines and flush them at least once a second (src/server.ts).
   await new Promise((resolve) => setTimeout(resolve, 1300));
-  return Promise.all(stack.instances.map(async (inst) => {
-    const text = await readFile(inst.service.logFile, 'utf8').catch(() => '');
-    return text.split('\n').filter((l) => l.includes('"msg":"request"')).length;
-  }));
+  return Promise.all(
+    stack.instances.map(async (inst) => {
+      const text = await readFile(inst.service.logFile, 'utf8').catch(() => '');
+      return text.split('\n').filter((l) => l.includes('"msg":"request"')).length;
+    }),
+  );
 }
 
 async function addUser(dataDir: string): Promise<void> {
@@ -127,7 +139,14 @@ async function addUser(dataDir: string): Promise<void> {
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-stack-'));
-  stack = await startStack({ dir, httpsPort: 0, httpPort: 0, instances: 2, redis: true, edge: { alsoRoute: ALSO_ROUTE } });
+  stack = await startStack({
+    dir,
+    httpsPort: 0,
+    httpPort: 0,
+    instances: 2,
+    redis: true,
+    edge: { alsoRoute: ALSO_ROUTE },
+  });
   agent = new https.Agent({ ca: stack.caPem, keepAlive: true, maxSockets: 20 });
   freshAgent = new https.Agent({ ca: stack.caPem, keepAlive: false });
   await addUser(path.join(dir, 'data'));
@@ -143,7 +162,9 @@ after(async () => {
 describe('the stack', () => {
   test('every declared path reaches lpa-front through nginx; an undeclared one does not', async () => {
     // Only lpa-front's CSP names its report endpoint; nginx's fallback policy does not.
-    const fromApp = (r: Reply): boolean => typeof r.headers['content-security-policy'] === 'string' && r.headers['content-security-policy'].includes('report-uri /csp-report');
+    const fromApp = (r: Reply): boolean =>
+      typeof r.headers['content-security-policy'] === 'string' &&
+      r.headers['content-security-policy'].includes('report-uri /csp-report');
     for (const p of declaredPaths(ALSO_ROUTE)) {
       const res = await request('GET', p, { 'accept-encoding': 'gzip' });
       assert.ok(res.status < 500, `${p}: ${String(res.status)}`);
@@ -179,10 +200,22 @@ describe('the stack', () => {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: stack.caFile },
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout) as { scan?: { grade: string; score: number; testsPassed: number; testsQuantity: number }; tests?: Record<string, { result: string; scoreModifier: number; pass: boolean }>; error?: string };
+    const result = JSON.parse(stdout) as {
+      scan?: { grade: string; score: number; testsPassed: number; testsQuantity: number };
+      tests?: Record<string, { result: string; scoreModifier: number; pass: boolean }>;
+      error?: string;
+    };
     assert.ok(result.scan !== undefined, `scan failed: ${result.error ?? stdout.slice(0, 500)}`);
-    const lines = Object.entries(result.tests ?? {}).map(([k, v]) => `  ${v.pass ? 'pass' : 'FAIL'} ${k}: ${v.result} (${v.scoreModifier >= 0 ? '+' : ''}${String(v.scoreModifier)})`);
-    process.stdout.write(`# Observatory: grade ${result.scan.grade}, score ${String(result.scan.score)}, ${String(result.scan.testsPassed)}/${String(result.scan.testsQuantity)} tests passed\n${lines.join('\n')}\n`);
+    const lines = Object.entries(result.tests ?? {}).map(
+      ([k, v]) =>
+        `  ${v.pass ? 'pass' : 'FAIL'} ${k}: ${v.result} ` +
+        `(${v.scoreModifier >= 0 ? '+' : ''}${String(v.scoreModifier)})`,
+    );
+    process.stdout.write(
+      `# Observatory: grade ${result.scan.grade}, ` +
+        `score ${String(result.scan.score)}, ${String(result.scan.testsPassed)}/${String(result.scan.testsQuantity)} ` +
+        `tests passed\n${lines.join('\n')}\n`,
+    );
     assert.equal(result.scan.grade, 'A+');
     assert.equal(result.scan.testsPassed, result.scan.testsQuantity);
     // No deduction is the edge's: redirection, HSTS, CORP, Referrer-Policy, X-Frame-Options by CSP all score in full.
@@ -197,11 +230,14 @@ describe('the stack', () => {
     for (let i = 0; i < 20; i++) {
       const res = await user.send('GET', PATHS.aboutYou);
       assert.equal(res.status, 200, `request ${String(i)}: still signed in`);
-      assert.ok(res.body.includes(NAME_SHOWN), 'the signed-in user\'s own name');
+      assert.ok(res.body.includes(NAME_SHOWN), "the signed-in user's own name");
     }
     const afterCounts = await answeredBy();
     const served = afterCounts.map((n, i) => n - (before[i] ?? 0));
-    assert.ok(served.every((n) => n >= 5), `both instances answered (${served.join(' / ')})`);
+    assert.ok(
+      served.every((n) => n >= 5),
+      `both instances answered (${served.join(' / ')})`,
+    );
   });
 
   test('stopping and restarting an instance under load loses no session and fails no idempotent request', async () => {
@@ -233,12 +269,19 @@ describe('the stack', () => {
           }
         } catch (err) {
           failed++;
-          failures.push(err instanceof Error ? `${err.message}${'reusedSocket' in err ? ' (reused connection)' : ''}` : String(err));
+          failures.push(
+            err instanceof Error ? `${err.message}${'reusedSocket' in err ? ' (reused connection)' : ''}` : String(err),
+          );
         }
         done++;
         // A rolling restart: out of nginx's rotation, drain and stop, start, back in. (An instance that dies
         // unannounced is covered by nginx's retry on error/timeout; its drain 503s would reach users: ADR 0025.)
-        if (done === 400) restart = stack.setInRotation(0, false).then(() => victim.stop()).then(() => victim.start()).then(() => stack.setInRotation(0, true));
+        if (done === 400)
+          restart = stack
+            .setInRotation(0, false)
+            .then(() => victim.stop())
+            .then(() => victim.start())
+            .then(() => stack.setInRotation(0, true));
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, (_u, w) => worker(w)));
@@ -246,10 +289,22 @@ describe('the stack', () => {
     assert.ok(restart !== undefined);
     await restart;
     // nginx's access log shows the failover: requests that needed a second upstream ("a, b" in upstream_status).
-    const entries = (await readFile(stack.nginx.accessLog, 'utf8')).slice(logBefore).trim().split('\n').map((l) => JSON.parse(l) as { upstream_status: string; upstream: string });
+    const entries = (await readFile(stack.nginx.accessLog, 'utf8'))
+      .slice(logBefore)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { upstream_status: string; upstream: string });
     const retried = entries.filter((e) => e.upstream_status.includes(',')).length;
     const victimServed = entries.filter((e) => e.upstream === `127.0.0.1:${String(victim.port)}`).length;
-    process.stdout.write(`# failover: ${String(sent)} requests sent at concurrency ${String(CONCURRENCY)} in ${seconds.toFixed(1)} s, ${String(failed)} failed, ${String(lost)} sessions lost; instance 1 taken out of rotation, stopped (SIGTERM) after 400, restarted and put back; ${String(retried)} retried by nginx on the other instance; ${String(victimServed)} answered by instance 1; ${String(resentOnReusedSocket)} GETs resent after nginx's reload closed an idle keep-alive connection${failures.length > 0 ? `; failures: ${failures.slice(0, 5).join(', ')}` : ''}\n`);
+    process.stdout.write(
+      `# failover: ${String(sent)} requests sent at concurrency ${String(CONCURRENCY)} ` +
+        `in ${seconds.toFixed(1)} s, ${String(failed)} failed, ${String(lost)} sessions lost; ` +
+        `instance 1 taken out of rotation, stopped (SIGTERM) after 400, restarted and put ` +
+        `back; ${String(retried)} retried by nginx on the other instance; ${String(victimServed)} ` +
+        `answered by instance 1; ${String(resentOnReusedSocket)} GETs resent after nginx's reload ` +
+        `closed an idle keep-alive ` +
+        `connection${failures.length > 0 ? `; failures: ${failures.slice(0, 5).join(', ')}` : ''}\n`,
+    );
     assert.match(victim.service.log(), /"msg":"draining"/, 'the stopped instance drained');
     assert.equal(sent, TOTAL);
     assert.equal(failed, 0, 'no idempotent request failed');
@@ -257,82 +312,105 @@ describe('the stack', () => {
     for (const u of users) assert.equal((await u.send('GET', PATHS.aboutYou)).status, 200);
   });
 
-  test('Redis hung behind two instances: public pages stay 200 through nginx, a signed-in page is the service 503 with Retry-After (issue 18.2)', async () => {
-    const user = await signIn();
-    assert.equal((await user.send('GET', PATHS.aboutYou)).status, 200, 'control: signed in');
-    assert.ok(stack.redisUrl !== undefined, 'the stack runs Redis');
-    // redis-server names its process after its address; the stack's is the only one on this port.
-    const { stdout } = await execFileAsync('pgrep', ['-f', `redis-server 127.0.0.1:${new URL(stack.redisUrl).port}`]);
-    const pid = Number(stdout.trim().split('\n')[0]);
-    assert.ok(pid > 0, 'found the stack\'s redis-server');
-    process.kill(pid, 'SIGSTOP');
-    try {
-      for (let i = 0; i < 4; i++) { // round robin: each instance answers it at least once
-        const down = await user.send('GET', PATHS.aboutYou);
-        assert.equal(down.status, 503, 'the signed-in page');
-        assert.match(String(down.headers['retry-after']), /^\d+$/, 'with Retry-After');
-        assert.match(down.body, /Sorry, there is a problem with the service/);
+  test(
+    'Redis hung behind two instances: public pages stay 200 through nginx, a signed-in page ' +
+      'is the service 503 with Retry-After (issue 18.2)',
+    async () => {
+      const user = await signIn();
+      assert.equal((await user.send('GET', PATHS.aboutYou)).status, 200, 'control: signed in');
+      assert.ok(stack.redisUrl !== undefined, 'the stack runs Redis');
+      // redis-server names its process after its address; the stack's is the only one on this port.
+      const { stdout } = await execFileAsync('pgrep', ['-f', `redis-server 127.0.0.1:${new URL(stack.redisUrl).port}`]);
+      const pid = Number(stdout.trim().split('\n')[0]);
+      assert.ok(pid > 0, "found the stack's redis-server");
+      process.kill(pid, 'SIGSTOP');
+      try {
+        for (let i = 0; i < 4; i++) {
+          // round robin: each instance answers it at least once
+          const down = await user.send('GET', PATHS.aboutYou);
+          assert.equal(down.status, 503, 'the signed-in page');
+          assert.match(String(down.headers['retry-after']), /^\d+$/, 'with Retry-After');
+          assert.match(down.body, /Sorry, there is a problem with the service/);
+        }
+        // Every instance has now seen the store fail; nginx still sends public pages to them (a 503 is an answer).
+        for (let i = 0; i < 8; i++) {
+          const page = await request('GET', PATHS.accessibility);
+          assert.equal(page.status, 200, `public page ${String(i)} while Redis is hung`);
+        }
+        const withCookie = await user.send('GET', PATHS.accessibility);
+        assert.equal(withCookie.status, 200, 'a public page with a session cookie while Redis is hung');
+      } finally {
+        process.kill(pid, 'SIGCONT');
       }
-      // Every instance has now seen the store fail; nginx still sends public pages to them (a 503 is an answer).
-      for (let i = 0; i < 8; i++) {
-        const page = await request('GET', PATHS.accessibility);
-        assert.equal(page.status, 200, `public page ${String(i)} while Redis is hung`);
-      }
-      const withCookie = await user.send('GET', PATHS.accessibility);
-      assert.equal(withCookie.status, 200, 'a public page with a session cookie while Redis is hung');
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // the store's fail-fast pause (ADR 0021) runs out
-    assert.equal((await user.send('GET', PATHS.aboutYou)).status, 200, 'signed in again once Redis answers');
-  });
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // the store's fail-fast pause (ADR 0021) runs out
+      assert.equal((await user.send('GET', PATHS.aboutYou)).status, 200, 'signed in again once Redis answers');
+    },
+  );
 
-  test('SIGTERM drains: a slow request in flight completes; a new connection is refused or closed after its answer', async () => {
-    const inst = stack.instances[1];
-    assert.ok(inst !== undefined);
-    const body = JSON.stringify({ 'csp-report': { 'document-uri': 'https://127.0.0.1/', 'violated-directive': 'script-src' } });
-    const socket = net.connect({ host: '127.0.0.1', port: inst.port });
-    await new Promise<void>((r) => socket.once('connect', () => {
-      r();
-    }));
-    const response = new Promise<string>((resolve) => {
-      let text = '';
-      socket.on('data', (c: Buffer) => {
-        text += c.toString('latin1');
+  test(
+    'SIGTERM drains: a slow request in flight completes; a new connection is refused or ' + 'closed after its answer',
+    async () => {
+      const inst = stack.instances[1];
+      assert.ok(inst !== undefined);
+      const body = JSON.stringify({
+        'csp-report': { 'document-uri': 'https://127.0.0.1/', 'violated-directive': 'script-src' },
       });
-      socket.on('close', () => {
-        resolve(text);
+      const socket = net.connect({ host: '127.0.0.1', port: inst.port });
+      await new Promise<void>((r) =>
+        socket.once('connect', () => {
+          r();
+        }),
+      );
+      const response = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (c: Buffer) => {
+          text += c.toString('latin1');
+        });
+        socket.on('close', () => {
+          resolve(text);
+        });
       });
-    });
-    socket.write(`POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:${String(stack.httpsPort)}\r\nContent-Type: application/csp-report\r\nContent-Length: ${String(body.length)}\r\nConnection: close\r\n\r\n`);
-    socket.write(body.slice(0, 10)); // the request is in flight: headers read, body still arriving
-    await new Promise((r) => setTimeout(r, 200));
-    const stopped = inst.stop(); // SIGTERM
-    await new Promise((r) => setTimeout(r, 700));
-    // A connection made during the drain is either refused (the listener has closed) or answered with
-    // `Connection: close` (ADR 0023): never kept alive on an instance that is going away.
-    const probeAnswer = await new Promise<string>((resolve) => {
-      const probe = net.connect({ host: '127.0.0.1', port: inst.port });
-      let text = '';
-      probe.once('connect', () => {
-        probe.write(`GET /ping/elb HTTP/1.1\r\nHost: 127.0.0.1:${String(stack.httpsPort)}\r\n\r\n`);
+      socket.write(
+        `POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:${String(stack.httpsPort)}\r\nContent-Type: ` +
+          `application/csp-report\r\nContent-Length: ${String(body.length)}\r\nConnection: ` +
+          `close\r\n\r\n`,
+      );
+      socket.write(body.slice(0, 10)); // the request is in flight: headers read, body still arriving
+      await new Promise((r) => setTimeout(r, 200));
+      const stopped = inst.stop(); // SIGTERM
+      await new Promise((r) => setTimeout(r, 700));
+      // A connection made during the drain is either refused (the listener has closed) or answered with
+      // `Connection: close` (ADR 0023): never kept alive on an instance that is going away.
+      const probeAnswer = await new Promise<string>((resolve) => {
+        const probe = net.connect({ host: '127.0.0.1', port: inst.port });
+        let text = '';
+        probe.once('connect', () => {
+          probe.write(`GET /ping/elb HTTP/1.1\r\nHost: 127.0.0.1:${String(stack.httpsPort)}\r\n\r\n`);
+        });
+        probe.on('data', (c: Buffer) => {
+          text += c.toString('latin1');
+          if (text.includes('\r\n\r\n')) probe.destroy();
+        });
+        probe.once('close', () => {
+          resolve(text === '' ? 'refused' : text);
+        });
+        probe.once('error', () => {
+          resolve('refused');
+        });
       });
-      probe.on('data', (c: Buffer) => {
-        text += c.toString('latin1');
-        if (text.includes('\r\n\r\n')) probe.destroy();
-      });
-      probe.once('close', () => { resolve(text === '' ? 'refused' : text); });
-      probe.once('error', () => { resolve('refused'); });
-    });
-    socket.write(body.slice(10));
-    const text = await response;
-    await stopped;
-    const exit = await inst.service.exited;
-    await inst.start();
-    assert.match(text, /^HTTP\/1\.1 204 /, `the in-flight request completed: ${text.slice(0, 120)}`);
-    assert.ok(probeAnswer === 'refused' || /\r\nconnection: close\r\n/i.test(probeAnswer), `a new connection while draining is refused or closed after its answer: ${probeAnswer.slice(0, 200)}`);
-    assert.deepEqual(exit, { code: 0, signal: null }, 'clean exit after draining');
-  });
+      socket.write(body.slice(10));
+      const text = await response;
+      await stopped;
+      const exit = await inst.service.exited;
+      await inst.start();
+      assert.match(text, /^HTTP\/1\.1 204 /, `the in-flight request completed: ${text.slice(0, 120)}`);
+      assert.ok(
+        probeAnswer === 'refused' || /\r\nconnection: close\r\n/i.test(probeAnswer),
+        `a new connection while draining is refused or closed after its ` + `answer: ${probeAnswer.slice(0, 200)}`,
+      );
+      assert.deepEqual(exit, { code: 0, signal: null }, 'clean exit after draining');
+    },
+  );
 });
 
 /** The Observatory scanner, installed once (with --ignore-scripts) into its own folder under node_modules/.cache. */
@@ -341,15 +419,35 @@ async function ensureObservatory(): Promise<string> {
   const preload = path.join(OBSERVATORY_DIR, 'node_modules/@mdn/mdn-http-observatory/conf/hsts-preload.json');
   if (!existsSync(scanner)) {
     await mkdir(OBSERVATORY_DIR, { recursive: true });
-    await writeFile(path.join(OBSERVATORY_DIR, 'package.json'), '{ "name": "lpa-observatory-cache", "private": true }\n');
+    await writeFile(
+      path.join(OBSERVATORY_DIR, 'package.json'),
+      '{ "name": "lpa-observatory-cache", "private": true }\n',
+    );
     try {
-      await execFileAsync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--save-exact', '--prefix', OBSERVATORY_DIR, OBSERVATORY], {
-        cwd: OBSERVATORY_DIR,
-        timeout: 180_000,
-      });
+      await execFileAsync(
+        'npm',
+        [
+          'install',
+          '--ignore-scripts',
+          '--no-audit',
+          '--no-fund',
+          '--save-exact',
+          '--prefix',
+          OBSERVATORY_DIR,
+          OBSERVATORY,
+        ],
+        {
+          cwd: OBSERVATORY_DIR,
+          timeout: 180_000,
+        },
+      );
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr ?? String(err);
-      throw new Error(`could not install ${OBSERVATORY} from the npm registry (is it reachable?), needed for the Observatory scan:\n${stderr.slice(-2000)}`, { cause: err });
+      throw new Error(
+        `could not install ${OBSERVATORY} from the npm registry (is it reachable?), needed for ` +
+          `the Observatory scan:\n${stderr.slice(-2000)}`,
+        { cause: err },
+      );
     }
   }
   // The scanner reads the HSTS preload list from this file; --ignore-scripts skipped the download that makes it.

@@ -43,13 +43,20 @@ test('testssl finds nothing MEDIUM or worse beyond what a local CA makes unavoid
   const jsonFile = path.join(dir, 'testssl.json');
   const started = performance.now();
   const args = [
-    '-p', '-S', '-h',
-    '--jsonfile', jsonFile,
-    '--add-ca', stack.caFile, // trust the local CA, as a client of this stack would
-    '--nodns', 'none', // offline: no DNS lookups (CAA and the like); halves the run time
+    '-p',
+    '-S',
+    '-h',
+    '--jsonfile',
+    jsonFile,
+    '--add-ca',
+    stack.caFile, // trust the local CA, as a client of this stack would
+    '--nodns',
+    'none', // offline: no DNS lookups (CAA and the like); halves the run time
     '--fast',
-    '--warnings', 'batch',
-    '--color', '0',
+    '--warnings',
+    'batch',
+    '--color',
+    '0',
     '--quiet',
     `127.0.0.1:${String(stack.httpsPort)}`,
   ];
@@ -69,14 +76,22 @@ test('testssl finds nothing MEDIUM or worse beyond what a local CA makes unavoid
   const accepted = serious.filter((f) => f.id in UNAVOIDABLE_WITH_LOCAL_CA);
   const rejected = serious.filter((f) => !(f.id in UNAVOIDABLE_WITH_LOCAL_CA));
   const byId = (id: string): string => findings.find((f) => f.id === id)?.finding ?? '(absent)';
-  process.stdout.write([
-    `# testssl in ${seconds.toFixed(0)} s: ${[...bySeverity].map(([s, n]) => `${s} ${String(n)}`).join(', ')}`,
-    `#   protocols: SSLv2 ${byId('SSLv2')}; SSLv3 ${byId('SSLv3')}; TLS1 ${byId('TLS1')}; TLS1_1 ${byId('TLS1_1')}; TLS1_2 ${byId('TLS1_2')}; TLS1_3 ${byId('TLS1_3')}`,
-    ...accepted.map((f) => `#   accepted ${f.id} (${f.severity}): ${f.finding}: ${UNAVOIDABLE_WITH_LOCAL_CA[f.id] ?? ''}`),
-    ...rejected.map((f) => `#   REJECTED ${f.id} (${f.severity}): ${f.finding}`),
-    '',
-  ].join('\n'));
-  assert.deepEqual(rejected.map((f) => `${f.id} ${f.severity}: ${f.finding}`), []);
+  process.stdout.write(
+    [
+      `# testssl in ${seconds.toFixed(0)} s: ${[...bySeverity].map(([s, n]) => `${s} ${String(n)}`).join(', ')}`,
+      `#   protocols: SSLv2 ${byId('SSLv2')}; SSLv3 ${byId('SSLv3')}; TLS1 ${byId('TLS1')}; ` +
+        `TLS1_1 ${byId('TLS1_1')}; TLS1_2 ${byId('TLS1_2')}; TLS1_3 ${byId('TLS1_3')}`,
+      ...accepted.map(
+        (f) => `#   accepted ${f.id} ` + `(${f.severity}): ${f.finding}: ${UNAVOIDABLE_WITH_LOCAL_CA[f.id] ?? ''}`,
+      ),
+      ...rejected.map((f) => `#   REJECTED ${f.id} (${f.severity}): ${f.finding}`),
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    rejected.map((f) => `${f.id} ${f.severity}: ${f.finding}`),
+    [],
+  );
   assert.match(byId('TLS1_2'), /offered/);
   assert.match(byId('TLS1_3'), /offered/);
   for (const old of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1']) assert.match(byId(old), /not offered/, old);

@@ -27,7 +27,19 @@ before(async () => {
   certs = await makeCertificates(certDir);
   [front, legacy] = await Promise.all([startRecorder('front'), startRecorder('legacy')]);
   port = await freePort();
-  nginx = await startNginx((prefix) => generateNginxConf({ publicHost: `127.0.0.1:${String(port)}`, httpsPort: port, upstreams: [front.address], legacy: { kind: 'http', servers: [legacy.address] }, certFile: certs.certFile, keyFile: certs.keyFile, prefix }), { port });
+  nginx = await startNginx(
+    (prefix) =>
+      generateNginxConf({
+        publicHost: `127.0.0.1:${String(port)}`,
+        httpsPort: port,
+        upstreams: [front.address],
+        legacy: { kind: 'http', servers: [legacy.address] },
+        certFile: certs.certFile,
+        keyFile: certs.keyFile,
+        prefix,
+      }),
+    { port },
+  );
 });
 
 after(async () => {
@@ -45,22 +57,38 @@ async function route(p: string): Promise<{ fronts: string[]; legacy: string[] }>
 
 const TOKEN = 'AbC123_-xyz987654321QRSTuvw';
 
-test('an activation link reaches lpa-front as its normalised path; other spellings go to the legacy front', async () => {
-  const link = `${TOKEN_PATHS.signupConfirm}${TOKEN}`;
-  assert.deepEqual(await route(link), { fronts: [link], legacy: [] });
-  assert.deepEqual(await route(`${link}?utm=x`), { fronts: [link], legacy: [] }, 'without the query string');
-  for (const other of [`${TOKEN_PATHS.signupConfirm}short`, `${link}/x`, `${link}.php`, `${TOKEN_PATHS.signupConfirm}${TOKEN}%3B`, TOKEN_PATHS.signupConfirm]) {
-    const r = await route(other);
-    assert.deepEqual(r.fronts, [], other);
-  }
-});
+test(
+  'an activation link reaches lpa-front as its normalised path; other spellings go to the ' + 'legacy front',
+  async () => {
+    const link = `${TOKEN_PATHS.signupConfirm}${TOKEN}`;
+    assert.deepEqual(await route(link), { fronts: [link], legacy: [] });
+    assert.deepEqual(await route(`${link}?utm=x`), { fronts: [link], legacy: [] }, 'without the query string');
+    for (const other of [
+      `${TOKEN_PATHS.signupConfirm}short`,
+      `${link}/x`,
+      `${link}.php`,
+      `${TOKEN_PATHS.signupConfirm}${TOKEN}%3B`,
+      TOKEN_PATHS.signupConfirm,
+    ]) {
+      const r = await route(other);
+      assert.deepEqual(r.fronts, [], other);
+    }
+  },
+);
 
 test('the access log writes every token path with [redacted]', async () => {
-  const paths = [`${TOKEN_PATHS.signupConfirm}${TOKEN}`, `/forgot-password/reset/${TOKEN}?x=1`, `/user/change-email-address/verify/${TOKEN}`];
+  const paths = [
+    `${TOKEN_PATHS.signupConfirm}${TOKEN}`,
+    `/forgot-password/reset/${TOKEN}?x=1`,
+    `/user/change-email-address/verify/${TOKEN}`,
+  ];
   for (const p of paths) await route(p);
   const log = nginx.prefix === '' ? '' : await readFile(path.join(nginx.prefix, 'logs/access.log'), 'utf8');
   assert.ok(!log.includes(TOKEN), 'no token in the access log');
-  const logged = log.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path);
+  const logged = log
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { path: string }).path);
   for (const prefix of [TOKEN_PATHS.signupConfirm, '/forgot-password/reset/', '/user/change-email-address/verify/']) {
     assert.ok(logged.includes(`${prefix}[redacted]`), prefix);
   }

@@ -35,14 +35,18 @@ test('a traceparent sent to the edge reaches the API in the same trace, and the 
     },
   });
   const httpsPort = await freePort();
-  const nginx = await startNginx((prefix) => generateNginxConf({
-    publicHost: `127.0.0.1:${String(httpsPort)}`,
-    httpsPort,
-    upstreams: [new URL(app.origin).host],
-    certFile: certs.certFile,
-    keyFile: certs.keyFile,
-    prefix,
-  }), { port: httpsPort });
+  const nginx = await startNginx(
+    (prefix) =>
+      generateNginxConf({
+        publicHost: `127.0.0.1:${String(httpsPort)}`,
+        httpsPort,
+        upstreams: [new URL(app.origin).host],
+        certFile: certs.certFile,
+        keyFile: certs.keyFile,
+        prefix,
+      }),
+    { port: httpsPort },
+  );
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -54,17 +58,27 @@ test('a traceparent sent to the edge reaches the API in the same trace, and the 
   };
   t.after(stop);
 
-  const res = await rawRequest(httpsPort, { tls: { ca: certs.ca }, path: PATHS.pingJson, headers: { traceparent: `00-${T}-${S}-01` } });
+  const res = await rawRequest(httpsPort, {
+    tls: { ca: certs.ca },
+    path: PATHS.pingJson,
+    headers: { traceparent: `00-${T}-${S}-01` },
+  });
   assert.equal(res.status, 200);
   const ping = lpaApi.requests.find((r) => r.path === '/ping');
   const [version, traceId, parentId, flags] = String(ping?.headers.traceparent).split('-');
   assert.deepEqual([version, traceId, flags], ['00', T, '01'], String(ping?.headers.traceparent));
-  assert.ok(String(ping?.headers['x-trace-id']).startsWith(`Root=1-${T.slice(0, 8)}-${T.slice(8)};Parent=${String(parentId)};`));
+  assert.ok(
+    String(ping?.headers['x-trace-id']).startsWith(`Root=1-${T.slice(0, 8)}-${T.slice(8)};Parent=${String(parentId)};`),
+  );
 
   await stop();
   const server = receiver.spans.find((s) => s.name === `GET ${PATHS.pingJson}`);
   const client = receiver.spans.find((s) => s.name === 'GET /ping');
   assert.ok(server && client, JSON.stringify(receiver.spans.map((s) => s.name)));
-  assert.deepEqual([server.traceId, server.parentSpanId], [T, S], 'the request joined the trace that came through the edge');
+  assert.deepEqual(
+    [server.traceId, server.parentSpanId],
+    [T, S],
+    'the request joined the trace that came through the edge',
+  );
   assert.deepEqual([client.traceId, client.parentSpanId, client.spanId], [T, server.spanId, parentId]);
 });

@@ -49,11 +49,19 @@ export interface BuildOptions {
 }
 
 /** A pino logger whose lines are kept in memory. */
-export function captureLogger(level = 'debug', options: { tracing?: boolean } = {}): { logger: Logger; lines: string[] } {
+export function captureLogger(
+  level = 'debug',
+  options: { tracing?: boolean } = {},
+): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       cb();
     },
   });
@@ -74,7 +82,9 @@ export async function startTestApp(options: BuildOptions = {}): Promise<Started>
   if (ownDataDir !== undefined) env.DATA_DIR = ownDataDir;
   const config = loadConfig(env);
   const { logger, lines } = captureLogger(options.logLevel, { tracing: config.otelEnabled });
-  const services = options.services ? await options.services(config, logger) : createServices(config, { logger, tracing: await loadTracing(config, logger) });
+  const services = options.services
+    ? await options.services(config, logger)
+    : createServices(config, { logger, tracing: await loadTracing(config, logger) });
   const app = await buildApp(config, services, logger);
   await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();
@@ -97,7 +107,10 @@ export async function startTestApp(options: BuildOptions = {}): Promise<Started>
 }
 
 /** build(t): startTestApp, closed after the test. */
-export async function build(t: TestContext | { after(fn: () => unknown): void }, options: BuildOptions = {}): Promise<Built> {
+export async function build(
+  t: TestContext | { after(fn: () => unknown): void },
+  options: BuildOptions = {},
+): Promise<Built> {
   const started = await startTestApp(options);
   t.after(() => started.close());
   return started;

@@ -27,7 +27,9 @@ export interface FakeLpaApi extends ContractFakeApi {
   readonly delays: Map<string, number>;
   /** When set, every answer is this status (an outage). */
   outage: number | undefined;
-  /** When set, the delay (ms) of each answer, by request and answer (e.g. slow creates, fast refusals); else `delays`. */
+  /**
+   * When set, the delay (ms) of each answer, by request and answer (e.g. slow creates, fast refusals); else `delays`.
+   */
   delayOf: ((req: FakeRequest, answer: FakeAnswer) => number | undefined) | undefined;
 }
 
@@ -43,12 +45,26 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
   const users = new Map<string, FakeUser>();
   const sessions = new Map<string, { userId: string; expires: number }>();
   const byEmail = (email: string) => [...users.values()].find((u) => u.email === email);
-  const state = { clock: Date.now(), outage: undefined as number | undefined, delays: new Map<string, number>(), delayOf: undefined as FakeLpaApi['delayOf'] };
+  const state = {
+    clock: Date.now(),
+    outage: undefined as number | undefined,
+    delays: new Map<string, number>(),
+    delayOf: undefined as FakeLpaApi['delayOf'],
+  };
 
   function signIn(user: FakeUser): FakeAnswer {
     const t = token();
     sessions.set(t, { userId: user.id, expires: state.clock + 4_500_000 });
-    return { status: 200, body: { userId: user.id, username: user.email, token: t, expiresIn: 4500, expiresAt: apiDate(state.clock + 4_500_000) } };
+    return {
+      status: 200,
+      body: {
+        userId: user.id,
+        username: user.email,
+        token: t,
+        expiresIn: 4500,
+        expiresAt: apiDate(state.clock + 4_500_000),
+      },
+    };
   }
 
   function endSignIns(userId: string): void {
@@ -74,7 +90,9 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
       }
       case 'createOrActivateUser': {
         if (b.activationToken !== undefined) {
-          const u = [...users.values()].find((x) => x.activationToken !== null && x.activationToken === b.activationToken);
+          const u = [...users.values()].find(
+            (x) => x.activationToken !== null && x.activationToken === b.activationToken,
+          );
           if (u === undefined) return problem(400, 'account-not-found');
           u.active = true;
           u.activationToken = null;
@@ -85,18 +103,31 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         if ((b.password ?? '').length < 8) return problem(400, 'invalid-password');
         const id = randomBytes(16).toString('hex');
         const activationToken = token();
-        users.set(id, { id, email: b.username ?? '', password: b.password ?? '', active: false, activationToken, reset: null, emailChange: null, profile: { id, createdAt: apiDate(state.clock), updatedAt: apiDate(state.clock) }, lpas: [] });
+        users.set(id, {
+          id,
+          email: b.username ?? '',
+          password: b.password ?? '',
+          active: false,
+          activationToken,
+          reset: null,
+          emailChange: null,
+          profile: { id, createdAt: apiDate(state.clock), updatedAt: apiDate(state.clock) },
+          lpas: [],
+        });
         return { status: 200, body: { userId: id, activation_token: activationToken } };
       }
       case 'requestPasswordReset': {
         const u = byEmail(b.username ?? '');
         if (u === undefined) return problem(404, 'User not found');
-        if (!u.active && u.activationToken !== null) return { status: 200, body: { activation_token: u.activationToken } };
+        if (!u.active && u.activationToken !== null)
+          return { status: 200, body: { activation_token: u.activationToken } };
         u.reset = { token: token(), expires: state.clock + DAY };
         return { status: 200, body: { token: u.reset.token, expiresIn: 86400, expiresAt: apiDate(u.reset.expires) } };
       }
       case 'resetPasswordWithToken': {
-        const u = [...users.values()].find((x) => x.reset !== null && x.reset.token === b.passwordToken && x.reset.expires > state.clock);
+        const u = [...users.values()].find(
+          (x) => x.reset !== null && x.reset.token === b.passwordToken && x.reset.expires > state.clock,
+        );
         if (u === undefined) return problem(400, 'Invalid passwordToken');
         if ((b.newPassword ?? '').length < 8) return problem(400, 'Invalid password');
         u.password = b.newPassword ?? '';
@@ -119,10 +150,16 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         if (u.email === b.newEmail) return problem(400, 'User already has this email');
         if (byEmail(b.newEmail ?? '') !== undefined) return problem(400, 'Email already exists for another user');
         u.emailChange = { token: token(), email: b.newEmail ?? '', expires: state.clock + DAY };
-        return { status: 200, body: { token: u.emailChange.token, expiresIn: 86400, expiresAt: apiDate(u.emailChange.expires) } };
+        return {
+          status: 200,
+          body: { token: u.emailChange.token, expiresIn: 86400, expiresAt: apiDate(u.emailChange.expires) },
+        };
       }
       case 'verifyEmailChange': {
-        const u = [...users.values()].find((x) => x.emailChange !== null && x.emailChange.token === b.emailUpdateToken && x.emailChange.expires > state.clock);
+        const u = [...users.values()].find(
+          (x) =>
+            x.emailChange !== null && x.emailChange.token === b.emailUpdateToken && x.emailChange.expires > state.clock,
+        );
         if (u?.emailChange == null) return problem(404, 'Invalid token');
         if (byEmail(u.emailChange.email) !== undefined) return problem(400, 'Email already exists for another user');
         u.email = u.emailChange.email;
@@ -133,14 +170,19 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         // AuthenticateController::setSessionExpiryAction: the CheckedToken's expiry set to now + expireInSeconds.
         const t = req.headers.checkedtoken;
         const s = typeof t === 'string' ? sessions.get(t) : undefined;
-        if (s === undefined || s.expires <= state.clock) return { status: 200, body: { valid: false, problem: 'token-has-expired' } };
+        if (s === undefined || s.expires <= state.clock)
+          return { status: 200, body: { valid: false, problem: 'token-has-expired' } };
         const seconds = Number((req.body as Record<string, unknown> | undefined)?.expireInSeconds ?? 0);
         s.expires = state.clock + seconds * 1000;
-        return seconds > 0 ? { status: 200, body: { valid: true, remainingSeconds: seconds } } : { status: 200, body: { valid: false, problem: 'token-has-expired' } };
+        return seconds > 0
+          ? { status: 200, body: { valid: true, remainingSeconds: seconds } }
+          : { status: 200, body: { valid: false, problem: 'token-has-expired' } };
       }
       case 'getUser': {
         const u = authed(req, userId);
-        return u === undefined ? problem(401, 'Access Denied') : { status: 200, body: { ...u.profile, email: { address: u.email } } };
+        return u === undefined
+          ? problem(401, 'Access Denied')
+          : { status: 200, body: { ...u.profile, email: { address: u.email } } };
       }
       case 'putUser': {
         const u = authed(req, userId);
@@ -162,10 +204,20 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
         const perPage = Number(req.query.get('perPage') ?? '10') || 10;
         // Applications/Service.php paginate: digits, or A then digits once whitespace is removed, are an id.
         const idMatch = /^(\d+)$/.exec(search) ?? /^a(\d+)$/i.exec(search.replace(/\s+/g, ''));
-        const donor = (l: Record<string, unknown>) => JSON.stringify(((l.document as Record<string, unknown>).donor as Record<string, unknown>).name).toLowerCase();
-        const all = u.lpas.filter((l) => (idMatch !== null ? l.id === Number(idMatch[1]) : search.length >= 3 ? donor(l).includes(search.toLowerCase()) : true));
+        const donor = (l: Record<string, unknown>) =>
+          JSON.stringify(((l.document as Record<string, unknown>).donor as Record<string, unknown>).name).toLowerCase();
+        const all = u.lpas.filter((l) =>
+          idMatch !== null
+            ? l.id === Number(idMatch[1])
+            : search.length >= 3
+              ? donor(l).includes(search.toLowerCase())
+              : true,
+        );
         if (all.length === 0) return { status: 204 };
-        return { status: 200, body: { applications: all.slice((page - 1) * perPage, page * perPage), total: all.length } };
+        return {
+          status: 200,
+          body: { applications: all.slice((page - 1) * perPage, page * perPage), total: all.length },
+        };
       }
       default:
         return problem(404, 'Page not found');
@@ -187,11 +239,23 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
     close: () => fake.close(),
     users,
     delays: state.delays,
-    get clock() { return state.clock; },
-    set clock(v: number) { state.clock = v; },
-    get outage() { return state.outage; },
-    set outage(v: number | undefined) { state.outage = v; },
-    get delayOf() { return state.delayOf; },
-    set delayOf(v: FakeLpaApi['delayOf']) { state.delayOf = v; },
+    get clock() {
+      return state.clock;
+    },
+    set clock(v: number) {
+      state.clock = v;
+    },
+    get outage() {
+      return state.outage;
+    },
+    set outage(v: number | undefined) {
+      state.outage = v;
+    },
+    get delayOf() {
+      return state.delayOf;
+    },
+    set delayOf(v: FakeLpaApi['delayOf']) {
+      state.delayOf = v;
+    },
   };
 }

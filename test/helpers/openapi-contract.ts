@@ -70,7 +70,8 @@ export async function loadContract(): Promise<Contract> {
     const doc = obj(load(readFileSync(CONTRACT_FILE, 'utf8')));
     const validator = new Validator();
     const result = await validator.validate(doc);
-    if (!result.valid) throw new Error(`docs/api/lpa-api.openapi.yaml is not valid OpenAPI 3.1: ${JSON.stringify(result.errors)}`);
+    if (!result.valid)
+      throw new Error(`docs/api/lpa-api.openapi.yaml is not valid OpenAPI 3.1: ${JSON.stringify(result.errors)}`);
     const ajv = new Ajv2020({ allErrors: true, strict: false });
     const addFormats = addFormatsModule as unknown as (a: Ajv2020) => void;
     addFormats(ajv);
@@ -81,14 +82,31 @@ export async function loadContract(): Promise<Contract> {
       for (const method of METHODS) {
         if (pathItem[method] === undefined) continue;
         const op = obj(pathItem[method]);
-        const listed = (list: unknown, at: string) => (Array.isArray(list) ? list : []).map((p: unknown, i) => {
-          const ref = obj(p).$ref;
-          return { param: resolve(doc, obj(p)), schemaPointer: typeof ref === 'string' ? `${ref}/schema` : `${at}/parameters/${String(i)}/schema` };
+        const listed = (list: unknown, at: string) =>
+          (Array.isArray(list) ? list : []).map((p: unknown, i) => {
+            const ref = obj(p).$ref;
+            return {
+              param: resolve(doc, obj(p)),
+              schemaPointer: typeof ref === 'string' ? `${ref}/schema` : `${at}/parameters/${String(i)}/schema`,
+            };
+          });
+        const params = [
+          ...listed(pathItem.parameters, `#/paths/${esc(template)}`),
+          ...listed(op.parameters, `#/paths/${esc(template)}/${method}`),
+        ];
+        const pattern = template
+          .split('/')
+          .map((s) => (s.startsWith('{') ? '([^/]+)' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/');
+        ops.push({
+          template,
+          method: method.toUpperCase(),
+          // eslint-disable-next-line security/detect-non-literal-regexp -- the committed contract's paths, escaped
+          regex: new RegExp(`^${pattern}$`),
+          pointer: `#/paths/${esc(template)}/${method}`,
+          op,
+          parameters: params,
         });
-        const params = [...listed(pathItem.parameters, `#/paths/${esc(template)}`), ...listed(op.parameters, `#/paths/${esc(template)}/${method}`)];
-        const pattern = template.split('/').map((s) => (s.startsWith('{') ? '([^/]+)' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
-        // eslint-disable-next-line security/detect-non-literal-regexp -- built from the committed contract's paths, escaped
-        ops.push({ template, method: method.toUpperCase(), regex: new RegExp(`^${pattern}$`), pointer: `#/paths/${esc(template)}/${method}`, op, parameters: params });
       }
     }
     cached = { doc, ajv, ops };
@@ -112,7 +130,10 @@ export async function loadContract(): Promise<Contract> {
     return (v.errors ?? []).map((e) => `${what}${e.instancePath} ${e.message ?? 'is invalid'}`);
   }
 
-  function find(method: string, url: string): { op: Operation; match: RegExpExecArray; query: URLSearchParams } | undefined {
+  function find(
+    method: string,
+    url: string,
+  ): { op: Operation; match: RegExpExecArray; query: URLSearchParams } | undefined {
     const u = new URL(url, 'http://x');
     for (const op of ops) {
       if (op.method !== method.toUpperCase()) continue;
@@ -126,7 +147,11 @@ export async function loadContract(): Promise<Contract> {
     seen,
     checkRequest(req) {
       const found = find(req.method, req.url);
-      if (found === undefined) return { operationId: undefined, errors: [`${req.method} ${req.url.split('?')[0] ?? ''} is not in the contract`] };
+      if (found === undefined)
+        return {
+          operationId: undefined,
+          errors: [`${req.method} ${req.url.split('?')[0] ?? ''} is not in the contract`],
+        };
       const { op, match, query } = found;
       const operationId = typeof op.op.operationId === 'string' ? op.op.operationId : undefined;
       if (operationId !== undefined) seen.add(operationId);
@@ -146,7 +171,8 @@ export async function loadContract(): Promise<Contract> {
           continue;
         }
         // Query values arrive as text; whole numbers are checked as numbers, as the API's is_numeric reads them.
-        if (p.in === 'query' && obj(p.schema).type === 'integer' && typeof value === 'string' && /^-?\d+$/.test(value)) value = Number(value);
+        if (p.in === 'query' && obj(p.schema).type === 'integer' && typeof value === 'string' && /^-?\d+$/.test(value))
+          value = Number(value);
         errors.push(...check(schemaPointer, value, `${String(p.in)} ${name}`));
       }
       const body = obj(op.op.requestBody);
@@ -155,7 +181,10 @@ export async function loadContract(): Promise<Contract> {
       } else if (req.body === undefined) {
         if (body.required === true) errors.push('the request body is required');
       } else {
-        const ct = String(req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+        const ct =
+          String(req.headers['content-type'] ?? '')
+            .split(';')[0]
+            ?.trim() ?? '';
         if (obj(body.content)[ct] === undefined) errors.push(`content-type ${ct} is not accepted`);
         else errors.push(...check(`${op.pointer}/requestBody/content/${esc(ct)}/schema`, req.body, 'body'));
       }
@@ -165,7 +194,12 @@ export async function loadContract(): Promise<Contract> {
       const found = find(req.method, req.url);
       if (found === undefined) return [`${req.method} ${req.url} is not in the contract`];
       const responses = obj(found.op.op.responses);
-      const key = responses[String(res.status)] !== undefined ? String(res.status) : responses.default !== undefined ? 'default' : undefined;
+      const key =
+        responses[String(res.status)] !== undefined
+          ? String(res.status)
+          : responses.default !== undefined
+            ? 'default'
+            : undefined;
       if (key === undefined) return [`status ${String(res.status)} is not a documented answer`];
       let response = obj(responses[key]);
       let pointer = `${found.op.pointer}/responses/${key}`;
@@ -174,7 +208,8 @@ export async function loadContract(): Promise<Contract> {
         response = resolve(doc, response);
       }
       const content = obj(response.content);
-      if (Object.keys(content).length === 0) return res.body === undefined ? [] : [`status ${String(res.status)} has no body in the contract`];
+      if (Object.keys(content).length === 0)
+        return res.body === undefined ? [] : [`status ${String(res.status)} has no body in the contract`];
       const ct = (res.contentType ?? '').split(';')[0]?.trim() ?? '';
       if (content[ct] === undefined) return [`content-type ${ct} is not documented for ${String(res.status)}`];
       return check(`${pointer}/content/${esc(ct)}/schema`, res.body, 'response');
@@ -185,7 +220,8 @@ export async function loadContract(): Promise<Contract> {
 function resolve(doc: Json, value: Json): Json {
   if (typeof value.$ref !== 'string') return value;
   let node: unknown = doc;
-  for (const part of value.$ref.replace(/^#\//, '').split('/')) node = obj(node)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  for (const part of value.$ref.replace(/^#\//, '').split('/'))
+    node = obj(node)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
   return obj(node);
 }
 
@@ -218,7 +254,9 @@ export interface ContractFakeApi {
  * A fake LPA API on 127.0.0.1. Each request is checked against the contract before `handler` sees it (a
  * non-conforming request is answered 400 and recorded), and each answer is checked before it is sent.
  */
-export async function contractFakeApi(handler: (req: FakeRequest) => FakeAnswer | Promise<FakeAnswer>): Promise<ContractFakeApi> {
+export async function contractFakeApi(
+  handler: (req: FakeRequest) => FakeAnswer | Promise<FakeAnswer>,
+): Promise<ContractFakeApi> {
   const contract = await loadContract();
   const calls: { request: FakeRequest; answer: FakeAnswer }[] = [];
   const violations: string[] = [];
@@ -230,7 +268,7 @@ export async function contractFakeApi(handler: (req: FakeRequest) => FakeAnswer 
         const text = Buffer.concat(chunks).toString('utf8');
         let body: unknown;
         try {
-          body = text === '' ? undefined : JSON.parse(text) as unknown;
+          body = text === '' ? undefined : (JSON.parse(text) as unknown);
         } catch {
           body = text;
         }
@@ -238,7 +276,15 @@ export async function contractFakeApi(handler: (req: FakeRequest) => FakeAnswer 
         const method = req.method ?? 'GET';
         const checked = contract.checkRequest({ method, url, headers: req.headers, body });
         const u = new URL(url, 'http://x');
-        const request: FakeRequest = { method, url, headers: req.headers, body, path: u.pathname, query: u.searchParams, operationId: checked.operationId };
+        const request: FakeRequest = {
+          method,
+          url,
+          headers: req.headers,
+          body,
+          path: u.pathname,
+          query: u.searchParams,
+          operationId: checked.operationId,
+        };
         let answer: FakeAnswer;
         if (checked.errors.length > 0) {
           violations.push(...checked.errors.map((e) => `request ${method} ${u.pathname}: ${e}`));
@@ -246,9 +292,16 @@ export async function contractFakeApi(handler: (req: FakeRequest) => FakeAnswer 
         } else {
           answer = await handler(request);
         }
-        const contentType = answer.body === undefined ? undefined : answer.contentType ?? (answer.status >= 400 ? 'application/problem+json' : 'application/json');
+        const contentType =
+          answer.body === undefined
+            ? undefined
+            : (answer.contentType ?? (answer.status >= 400 ? 'application/problem+json' : 'application/json'));
         if (checked.errors.length === 0) {
-          violations.push(...contract.checkResponse({ method, url }, { status: answer.status, contentType, body: answer.body }).map((e) => `answer to ${method} ${u.pathname} (${String(answer.status)}): ${e}`));
+          violations.push(
+            ...contract
+              .checkResponse({ method, url }, { status: answer.status, contentType, body: answer.body })
+              .map((e) => `answer to ${method} ${u.pathname} (${String(answer.status)}): ${e}`),
+          );
         }
         calls.push({ request, answer });
         if (answer.delayMs !== undefined) await new Promise((r) => setTimeout(r, answer.delayMs));
@@ -264,9 +317,12 @@ export async function contractFakeApi(handler: (req: FakeRequest) => FakeAnswer 
     contract,
     calls,
     violations,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => { r(); });
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => {
+          r();
+        });
+      }),
   };
 }

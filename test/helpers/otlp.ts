@@ -20,13 +20,20 @@ export interface Recorder {
 }
 
 /** A server that records every request and answers with `answer` (default 204). */
-export async function startRecorder(answer: (r: Recorded) => { status: number; body?: string } = () => ({ status: 204 })): Promise<Recorder> {
+export async function startRecorder(
+  answer: (r: Recorded) => { status: number; body?: string } = () => ({ status: 204 }),
+): Promise<Recorder> {
   const requests: Recorded[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const r = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(r);
       const { status, body } = answer(r);
       res.writeHead(status, { 'content-type': 'application/json' }).end(body);
@@ -39,10 +46,13 @@ export async function startRecorder(answer: (r: Recorded) => { status: number; b
     origin: `http://127.0.0.1:${String(address.port)}`,
     port: address.port,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => { resolve(); });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 
@@ -57,7 +67,10 @@ export interface ReceivedSpan {
   readonly service: unknown;
 }
 
-interface OtlpAttribute { key: string; value: Record<string, unknown> }
+interface OtlpAttribute {
+  key: string;
+  value: Record<string, unknown>;
+}
 interface OtlpBody {
   resourceSpans?: {
     resource?: { attributes?: OtlpAttribute[] };
@@ -75,7 +88,8 @@ function attributeMap(list: OtlpAttribute[] | undefined): Record<string, unknown
 export async function startOtlpReceiver(): Promise<Recorder & { readonly spans: ReceivedSpan[] }> {
   const spans: ReceivedSpan[] = [];
   const recorder = await startRecorder((r) => {
-    if (r.method !== 'POST' || r.path !== '/v1/traces' || r.headers['content-type'] !== 'application/json') return { status: 415 };
+    if (r.method !== 'POST' || r.path !== '/v1/traces' || r.headers['content-type'] !== 'application/json')
+      return { status: 415 };
     const body = JSON.parse(r.body) as OtlpBody;
     for (const rs of body.resourceSpans ?? []) {
       const service = attributeMap(rs.resource?.attributes)['service.name'];

@@ -28,7 +28,9 @@ export interface GroupProcess {
   /** Resolves when the leader has exited (or could not be spawned: code -1). */
   readonly exited: Promise<GroupExit>;
   hasExited(): boolean;
-  /** Signals the group, SIGKILL after `graceMs`, then SIGKILL for what is left of the group; after the exit, only that. */
+  /**
+   * Signals the group, SIGKILL after `graceMs`, then SIGKILL for what is left of the group; after the exit, only that.
+   */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
@@ -141,26 +143,69 @@ export interface TestCertificateFiles {
  * Writes ca.pem, ca.key, server.pem and server.key into `dir`: an EC P-256 CA and a server certificate for
  * 127.0.0.1 and localhost, with the extensions a strict checker (testssl) expects of a CA and a server.
  */
-export async function issueTestCertificates(dir: string, days: { readonly ca: number; readonly server: number }): Promise<TestCertificateFiles> {
+export async function issueTestCertificates(
+  dir: string,
+  days: { readonly ca: number; readonly server: number },
+): Promise<TestCertificateFiles> {
   const openssl = async (args: string[]): Promise<void> => {
     try {
       await execFileAsync('openssl', args, { cwd: dir });
     } catch (err) {
-      throw new Error(`openssl ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+      throw new Error(`openssl ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, {
+        cause: err,
+      });
     }
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', String(days.ca), '-subj', '/CN=lpa-front local test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    String(days.ca),
+    '-subj',
+    '/CN=lpa-front local test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   await openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  await writeFile(path.join(dir, 'server.ext'), [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '',
-  ].join('\n'));
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.pem', '-days', String(days.server), '-sha256', '-extfile', 'server.ext']);
-  return { caFile: path.join(dir, 'ca.pem'), certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server.key') };
+  await writeFile(
+    path.join(dir, 'server.ext'),
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '',
+    ].join('\n'),
+  );
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    String(days.server),
+    '-sha256',
+    '-extfile',
+    'server.ext',
+  ]);
+  return {
+    caFile: path.join(dir, 'ca.pem'),
+    certFile: path.join(dir, 'server.pem'),
+    keyFile: path.join(dir, 'server.key'),
+  };
 }

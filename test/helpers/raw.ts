@@ -24,7 +24,12 @@ export function parseRaw(raw: string): RawReply {
     const colon = line.indexOf(':');
     if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
-  return { status: Number(statusLine.split(' ')[1]), headers, headerLines: lines, body: end < 0 ? '' : raw.slice(end + 4) };
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers,
+    headerLines: lines,
+    body: end < 0 ? '' : raw.slice(end + 4),
+  };
 }
 
 export async function openSocket(origin: string): Promise<Socket> {
@@ -39,12 +44,18 @@ export async function sendRaw(origin: string, bytes: string, timeoutMs = 5000): 
   const socket = await openSocket(origin);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
-  socket.on('error', () => { /* a reset after the reply is the server's choice; the bytes read so far are the answer */ });
+  socket.on('error', () => {
+    /* a reset after the reply is the server's choice; the bytes read so far are the answer */
+  });
   socket.end(bytes);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     once(socket, 'close'),
-    new Promise((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('server did not close the socket')); }, timeoutMs); }),
+    new Promise((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error('server did not close the socket'));
+      }, timeoutMs);
+    }),
   ]);
   clearTimeout(timer);
   socket.destroy();

@@ -41,7 +41,9 @@ function alive(pid: number): boolean {
 /** Runs a Node script (ESM, TypeScript allowed) that uses the helpers; resolves with its stdout. */
 function runNode(script: string, signal?: NodeJS.Signals): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString('utf8');
@@ -65,11 +67,14 @@ async function redisPing(url: string, options: { tls?: tls.ConnectionOptions } =
 describe('freePort and waitFor', () => {
   test('reservePort holds its port until released, then it can be bound; releasing twice is harmless', async () => {
     const reserved = await reservePort();
-    const bind = (): Promise<net.Server> => new Promise((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(reserved.port, '127.0.0.1', () => { resolve(server); });
-    });
+    const bind = (): Promise<net.Server> =>
+      new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(reserved.port, '127.0.0.1', () => {
+          resolve(server);
+        });
+      });
     await assert.rejects(bind(), /EADDRINUSE/);
     await reserved.release();
     await reserved.release();

@@ -49,13 +49,14 @@ export async function reservePort(): Promise<{ readonly port: number; release():
         return;
       }
       // Idempotent, so an error path may release again.
-      const release = (): Promise<void> => new Promise<void>((done, fail) => {
-        if (!server.listening) {
-          done();
-          return;
-        }
-        server.close((err) => (err ? fail(err) : done()));
-      });
+      const release = (): Promise<void> =>
+        new Promise<void>((done, fail) => {
+          if (!server.listening) {
+            done();
+            return;
+          }
+          server.close((err) => (err ? fail(err) : done()));
+        });
       resolve({ port: address.port, release });
     });
   });
@@ -281,12 +282,18 @@ export interface StartedRedis {
 }
 
 const REDIS_BASE_ARGS = [
-  '--bind', LOOPBACK,
-  '--save', '',
-  '--appendonly', 'no',
-  '--protected-mode', 'yes',
-  '--daemonize', 'no',
-  '--loglevel', 'warning',
+  '--bind',
+  LOOPBACK,
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--protected-mode',
+  'yes',
+  '--daemonize',
+  'no',
+  '--loglevel',
+  'warning',
 ] as const;
 
 /** redis-server on 127.0.0.1 and a free port, without persistence; resolves once it answers PING. */
@@ -333,14 +340,21 @@ export async function startRedisTls(opts: RedisOptions = {}): Promise<StartedRed
     const proc = await startProcess(
       systemBinary('redis-server'),
       [
-        '--port', '0',
-        '--tls-port', String(port),
-        '--tls-cert-file', certFile,
-        '--tls-key-file', keyFile,
-        '--tls-ca-cert-file', caFile,
-        '--tls-auth-clients', 'no',
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        certFile,
+        '--tls-key-file',
+        keyFile,
+        '--tls-ca-cert-file',
+        caFile,
+        '--tls-auth-clients',
+        'no',
         ...REDIS_BASE_ARGS,
-        '--dir', work.dir,
+        '--dir',
+        work.dir,
         ...(opts.args ?? []),
       ],
       {
@@ -425,17 +439,13 @@ export async function startPhpServer(docroot: string, opts: PhpServerOptions = {
   // Values are double-quoted: PHP's ini parser silently drops this and every later -d when a value holds '='.
   const ini = Object.entries(opts.iniSettings ?? {}).flatMap(([k, v]) => ['-d', `${k}="${v}"`]);
   const origin = `http://${LOOPBACK}:${port}`;
-  const proc = await startProcess(
-    systemBinary('php'),
-    [...ini, '-S', `${LOOPBACK}:${port}`, '-t', docroot],
-    {
-      name: 'php -S',
-      env: opts.env,
-      cwd: docroot,
-      readyCheck: async () => (await httpGet(`${origin}/`)).status > 0,
-      timeoutMs: opts.timeoutMs,
-    },
-  );
+  const proc = await startProcess(systemBinary('php'), [...ini, '-S', `${LOOPBACK}:${port}`, '-t', docroot], {
+    name: 'php -S',
+    env: opts.env,
+    cwd: docroot,
+    readyCheck: async () => (await httpGet(`${origin}/`)).status > 0,
+    timeoutMs: opts.timeoutMs,
+  });
   return { origin, port, process: proc, stop: () => proc.stop() };
 }
 
@@ -581,11 +591,14 @@ export async function startTcpProxy(targetPort: number): Promise<StartedTcpProxy
   if (address === null || typeof address === 'string') throw new Error('startTcpProxy: no port assigned');
   return {
     port: address.port,
-    switchTo: (port) => { target = port; },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    switchTo: (port) => {
+      target = port;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -646,7 +659,10 @@ export async function startClamd(opts: ClamdOptions = {}): Promise<StartedClamd>
     await mkdir(db);
     await mkdir(tmp);
     // name:target type (0 = any):offset (* = anywhere):hex body
-    await writeFile(path.join(db, 'lpa-test.ndb'), `${EICAR_SIGNATURE_NAME}:0:*:${Buffer.from(EICAR, 'latin1').toString('hex')}\n`);
+    await writeFile(
+      path.join(db, 'lpa-test.ndb'),
+      `${EICAR_SIGNATURE_NAME}:0:*:${Buffer.from(EICAR, 'latin1').toString('hex')}\n`,
+    );
     const max = opts.streamMaxBytes ?? 25 * 1024 * 1024;
     let address: string;
     let listen: string;
@@ -663,7 +679,9 @@ export async function startClamd(opts: ClamdOptions = {}): Promise<StartedClamd>
       connect = () => net.connect({ port, host: LOOPBACK });
     }
     const conf = path.join(work.dir, 'clamd.conf');
-    await writeFile(conf, `${listen}Foreground yes
+    await writeFile(
+      conf,
+      `${listen}Foreground yes
 DatabaseDirectory ${db}
 TemporaryDirectory ${tmp}
 PidFile ${path.join(work.dir, 'clamd.pid')}
@@ -675,7 +693,8 @@ MaxFileSize ${max}
 MaxScanSize ${max * 4}
 ReadTimeout 10
 CommandReadTimeout 5
-`);
+`,
+    );
     const proc = await startProcess(systemBinary('clamd'), ['--config-file', conf], {
       name: 'clamd',
       readyCheck: () => clamdPing(connect),
@@ -730,15 +749,24 @@ export interface StartedS3 {
 export async function startS3(buckets: readonly string[]): Promise<StartedS3> {
   const work = await tempDir('s3');
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
-  const server = new S3rver({ address: LOOPBACK, port: 0, silent: true, directory: work.dir, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    address: LOOPBACK,
+    port: 0,
+    silent: true,
+    directory: work.dir,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const { port: s3Port } = await server.run();
   const requests: StartedS3['requests'] = [];
   const proxy = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers } });
-    const upstream = http.request({ host: LOOPBACK, port: s3Port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = http.request(
+      { host: LOOPBACK, port: s3Port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });

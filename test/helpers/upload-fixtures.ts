@@ -4,7 +4,10 @@
  */
 import { crc32, deflateSync } from 'node:zlib';
 
-/** A one-page PDF; `objects` are extra indirect objects (bodies, without `n 0 obj`), `catalogExtra` goes into the catalog. */
+/**
+ * A one-page PDF; `objects` are extra indirect objects (bodies, without `n 0 obj`), `catalogExtra` goes into the
+ * catalog.
+ */
 export function makePdf(opts: { text?: string; objects?: readonly string[]; catalogExtra?: string } = {}): Buffer {
   const text = (opts.text ?? 'Evidence of benefits').replace(/[()\\]/g, '');
   const stream = `BT /F1 18 Tf 72 720 Td (${text}) Tj ET`;
@@ -38,7 +41,10 @@ export function objectStream(inner: readonly string[], firstNumber = 100): strin
     body += `${o}\n`;
   });
   const data = deflateSync(Buffer.from(header + body, 'latin1'));
-  return `<< /Type /ObjStm /N ${inner.length} /First ${header.length} /Filter /FlateDecode /Length ${data.length} >>\nstream\n${data.toString('latin1')}\nendstream`;
+  return (
+    `<< /Type /ObjStm /N ${inner.length} /First ${header.length} /Filter /FlateDecode ` +
+    `/Length ${data.length} >>\nstream\n${data.toString('latin1')}\nendstream`
+  );
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
@@ -64,7 +70,9 @@ export function makePng(width: number, height: number, headerOnly = false): Buff
 
 /** A baseline JPEG header (SOI, APP0 JFIF, SOF0 with the size), then `tail` and EOI. */
 export function makeJpeg(width: number, height: number, tail = Buffer.alloc(0)): Buffer {
-  const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
+  const app0 = Buffer.from([
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+  ]);
   const sof = Buffer.from([0xff, 0xc0, 0x00, 0x0b, 0x08, 0, 0, 0, 0, 0x01, 0x01, 0x11, 0x00]);
   sof.writeUInt16BE(height, 5);
   sof.writeUInt16BE(width, 7);

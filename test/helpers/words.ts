@@ -8,5 +8,7 @@ export const en = createCatalogue().forLanguage('en');
 
 /** The same table with every key replaced by its English message. */
 export function english<T extends Readonly<Record<string, string>>>(keys: T): { readonly [K in keyof T]: string } {
-  return Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, en(key)])) as { readonly [K in keyof T]: string };
+  return Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, en(key)])) as {
+    readonly [K in keyof T]: string;
+  };
 }

@@ -45,9 +45,15 @@ const EXPECTED_PUBLIC: Record<string, string[]> = {
 
 /** Routes that must exist and must need a signed-in user: a guard against the walk finding nothing. */
 const KNOWN_PROTECTED: [string, string][] = [
-  ['GET', PATHS.dashboard], ['GET', PATHS.aboutYou], ['POST', PATHS.aboutYou],
-  ['GET', PATHS.changeEmail], ['POST', PATHS.changeEmail], ['GET', PATHS.deleteAccount], ['POST', PATHS.deleteAccount],
-  ['GET', PATHS.deleteAccountConfirm], ['POST', PATHS.deleteAccountConfirm],
+  ['GET', PATHS.dashboard],
+  ['GET', PATHS.aboutYou],
+  ['POST', PATHS.aboutYou],
+  ['GET', PATHS.changeEmail],
+  ['POST', PATHS.changeEmail],
+  ['GET', PATHS.deleteAccount],
+  ['POST', PATHS.deleteAccount],
+  ['GET', PATHS.deleteAccountConfirm],
+  ['POST', PATHS.deleteAccountConfirm],
 ];
 
 export interface RouteEntry {
@@ -65,14 +71,16 @@ export function routesFromTree(tree: string): RouteEntry[] {
   for (const line of tree.split('\n')) {
     if (line.trim() === '') continue;
     const branch = line.search(/[├└]── /);
-    if (branch < 0 || branch % 4 !== 0 || !/^[│ ]*$/.test(line.slice(0, branch))) throw new Error(`unexpected printRoutes line: ${line}`);
+    if (branch < 0 || branch % 4 !== 0 || !/^[│ ]*$/.test(line.slice(0, branch)))
+      throw new Error(`unexpected printRoutes line: ${line}`);
     const depth = branch / 4;
     let node = line.slice(branch + 4);
     const methods = / \(([A-Z, ]+)\)$/.exec(node);
     if (methods !== null) node = node.slice(0, methods.index);
     stack.length = depth;
     stack[depth] = node;
-    if (methods !== null) routes.push({ url: stack.join(''), methods: (methods[1] ?? '').split(',').map((s) => s.trim()) });
+    if (methods !== null)
+      routes.push({ url: stack.join(''), methods: (methods[1] ?? '').split(',').map((s) => s.trim()) });
   }
   return routes;
 }
@@ -86,34 +94,57 @@ describe('access control', () => {
   });
 
   test('the route-table reader understands the tree format', () => {
-    const tree = ['└── / (GET, HEAD)', '    ├── a', '    │   ├── ssets/', '    │   │   └── * (GET, HEAD)', '    │   └── bout (POST)', '    └── log', '        └── in (GET)'].join('\n');
+    const tree = [
+      '└── / (GET, HEAD)',
+      '    ├── a',
+      '    │   ├── ssets/',
+      '    │   │   └── * (GET, HEAD)',
+      '    │   └── bout (POST)',
+      '    └── log',
+      '        └── in (GET)',
+    ].join('\n');
     assert.deepEqual(routesFromTree(tree), [
-      { url: '/', methods: ['GET', 'HEAD'] }, { url: '/assets/*', methods: ['GET', 'HEAD'] },
-      { url: '/about', methods: ['POST'] }, { url: '/login', methods: ['GET'] },
+      { url: '/', methods: ['GET', 'HEAD'] },
+      { url: '/assets/*', methods: ['GET', 'HEAD'] },
+      { url: '/about', methods: ['POST'] },
+      { url: '/login', methods: ['GET'] },
     ]);
   });
 
   test('every registered route and method, asked for anonymously', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
-    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
     const built = await build(t, { env: { DATA_DIR: dataDir } });
     const routes = routesFromTree(built.app.printRoutes());
     // Cross-check the reader against Fastify's own lookup.
-    for (const r of routes) for (const m of r.methods) assert.ok(built.app.hasRoute({ url: r.url, method: m }), `${m} ${r.url}`);
+    for (const r of routes)
+      for (const m of r.methods) assert.ok(built.app.hasRoute({ url: r.url, method: m }), `${m} ${r.url}`);
     const pairs = routes.flatMap((r) => r.methods.map((m) => [m, r.url] as [string, string]));
-    for (const [m, url] of KNOWN_PROTECTED) assert.ok(pairs.some(([pm, pu]) => pm === m && pu === url), `${m} ${url} is registered`);
+    for (const [m, url] of KNOWN_PROTECTED)
+      assert.ok(
+        pairs.some(([pm, pu]) => pm === m && pu === url),
+        `${m} ${url} is registered`,
+      );
     assert.ok(pairs.length >= 30, `found ${String(pairs.length)} route/method pairs`);
 
     const protectedSeen: string[] = [];
     for (const [method, pattern] of pairs) {
       const url = pattern.replace(/\*$/, 'no-such-file.css').replace(/:[^/]+/g, 'x');
       const body = method === 'GET' || method === 'HEAD' ? undefined : 'a=1';
-      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' };
+      const headers: Record<string, string> =
+        body === undefined
+          ? {}
+          : { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' };
       const res = await fetch(built.origin + url, { method, headers, body, redirect: 'manual' });
       await res.arrayBuffer();
       const where = `${method} ${pattern} → ${String(res.status)} ${res.headers.get('location') ?? ''}`;
       if (isPublicRoute(pattern, method)) {
-        assert.ok(!(res.status === 302 && res.headers.get('location') === PATHS.login), `public route sent to sign-in: ${where}`);
+        assert.ok(
+          !(res.status === 302 && res.headers.get('location') === PATHS.login),
+          `public route sent to sign-in: ${where}`,
+        );
         assert.notEqual(res.status, 401, where);
         assert.ok(res.status < 500, where);
         continue;
@@ -132,23 +163,33 @@ describe('access control', () => {
 
   test('a protected page redirects to sign-in even when JSON is asked for', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
-    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
     const built = await build(t, { env: { DATA_DIR: dataDir } });
-    const res = await fetch(`${built.origin}${PATHS.dashboard}`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+    const res = await fetch(`${built.origin}${PATHS.dashboard}`, {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+    });
     assert.equal(res.status, 302, 'pages redirect whatever the Accept header');
     assert.equal(res.headers.get('location'), PATHS.login);
   });
 
   test('every route that takes a state-changing method runs the CSRF check first', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
-    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
     const built = await build(t, { env: { DATA_DIR: dataDir } });
     const checked: string[] = [];
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
       const tree = built.app.printRoutes({ includeHooks: true, commonPrefix: false, method });
       for (const [route, hooks] of hooksByRoute(tree)) {
         if (route === PATHS.cspReport) {
-          assert.ok(!(hooks.preValidation ?? []).includes('csrfCheck()'), 'the CSP report endpoint opts out (config.csrf: false)');
+          assert.ok(
+            !(hooks.preValidation ?? []).includes('csrfCheck()'),
+            'the CSP report endpoint opts out (config.csrf: false)',
+          );
           continue;
         }
         assert.equal(hooks.preValidation?.[0], 'csrfCheck()', `${method} ${route}: ${JSON.stringify(hooks)}`);
@@ -156,11 +197,15 @@ describe('access control', () => {
       }
     }
     t.diagnostic(`checked: ${checked.join(', ')}`);
-    for (const route of ['POST /send-feedback', 'POST /login', 'POST /logout', `POST ${PATHS.aboutYou}`]) assert.ok(checked.includes(route), route);
+    for (const route of ['POST /send-feedback', 'POST /login', 'POST /logout', `POST ${PATHS.aboutYou}`])
+      assert.ok(checked.includes(route), route);
   });
 });
 
-/** Each route's hooks from `printRoutes({ includeHooks: true, commonPrefix: false })`: route line, then `• (hook) [names]` lines. */
+/**
+ * Each route's hooks from `printRoutes({ includeHooks: true, commonPrefix: false })`: route line, then `• (hook)
+ * [names]` lines.
+ */
 function hooksByRoute(tree: string): Map<string, Record<string, string[]>> {
   const routes = new Map<string, Record<string, string[]>>();
   let current: Record<string, string[]> | undefined;
@@ -176,4 +221,3 @@ function hooksByRoute(tree: string): Map<string, Record<string, string[]>> {
   }
   return routes;
 }
-

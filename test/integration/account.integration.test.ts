@@ -27,16 +27,25 @@ import { TEST_SECRET } from '../helpers/app.ts';
 const PASSWORD = 'Correct horse battery 42';
 const hash = createUserHasher(Buffer.from(TEST_SECRET));
 
-interface MailLine { to: string; template: string; personalisation: Record<string, string> }
+interface MailLine {
+  to: string;
+  template: string;
+  personalisation: Record<string, string>;
+}
 
 function mails(built: Built): MailLine[] {
   const file = join(built.config.dataDir, 'mail.jsonl');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as MailLine);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as MailLine);
 }
 
 function verifyPath(built: Built, to: string): string {
-  const line = mails(built).filter((m) => m.to === to && m.template === 'newEmailVerify').at(-1);
+  const line = mails(built)
+    .filter((m) => m.to === to && m.template === 'newEmailVerify')
+    .at(-1);
   assert.ok(line, `a verify email to ${to}`);
   const url = new URL(line.personalisation.changeEmailAddressUrl ?? '');
   assert.equal(url.origin, built.config.publicOrigin.origin);
@@ -44,7 +53,9 @@ function verifyPath(built: Built, to: string): string {
 }
 
 async function localApp(t: TestContext): Promise<Built> {
-  return build(t, { services: (config, logger) => createServices(config, { logger, signInPolicy: { failureDelayMs: 0 } }) });
+  return build(t, {
+    services: (config, logger) => createServices(config, { logger, signInPolicy: { failureDelayMs: 0 } }),
+  });
 }
 
 async function apiApp(t: TestContext): Promise<{ built: Built; fake: FakeLpaApi }> {
@@ -60,7 +71,11 @@ async function apiApp(t: TestContext): Promise<{ built: Built; fake: FakeLpaApi 
 async function addUser(built: Built, email: string): Promise<void> {
   if (built.services.accounts.kind === 'local') {
     // Named: a user with no name is sent to /user/about-you/new from every signed-in page (profile-gate.ts).
-    await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: { first: 'Pat', last: 'Smith' } });
+    await (built.services.credentials as LocalCredentials).addUser({
+      email,
+      password: PASSWORD,
+      name: { first: 'Pat', last: 'Smith' },
+    });
     return;
   }
   const created = await built.services.accounts.register(email, PASSWORD);
@@ -68,7 +83,13 @@ async function addUser(built: Built, email: string): Promise<void> {
   assert.equal(await built.services.accounts.activate(created.activationToken), 'activated');
   const signedIn = await built.services.credentials.authenticate(email, PASSWORD, 'test');
   assert.ok(signedIn.ok);
-  assert.ok(await built.services.accounts.updateDetails(signedIn.userId, signedIn.token, { name: { first: 'Pat', last: 'Smith' }, dob: null, address: null }));
+  assert.ok(
+    await built.services.accounts.updateDetails(signedIn.userId, signedIn.token, {
+      name: { first: 'Pat', last: 'Smith' },
+      dob: null,
+      address: null,
+    }),
+  );
 }
 
 async function signIn(built: Built, email: string, password = PASSWORD): Promise<{ browser: Browser; status: number }> {
@@ -96,16 +117,30 @@ function auditLines(built: Built, event: string): Record<string, unknown>[] {
 
 /** Everything the app logged except the access lines (whose path redaction is the mail layer's part of issue 22). */
 function appLogText(built: Built): string {
-  return built.logs.filter((l) => l.msg !== 'request').map((l) => JSON.stringify(l)).join('\n');
+  return built.logs
+    .filter((l) => l.msg !== 'request')
+    .map((l) => JSON.stringify(l))
+    .join('\n');
 }
 
 async function changeEmailJourney(built: Built, old: string, next: string): Promise<void> {
   await addUser(built, old);
   const browser = await signedIn(built, old);
   const page = await browser.get(PATHS.changeEmail);
-  assert.equal(html(page.text).querySelector('[data-qa="current-email"] strong')?.text, old, 'the current address is shown');
+  assert.equal(
+    html(page.text).querySelector('[data-qa="current-email"] strong')?.text,
+    old,
+    'the current address is shown',
+  );
 
-  const tokenOf = async (b: Browser) => String(((await built.services.sessionStore.load((b.cookies.get(built.config.sessionCookieName) ?? '').slice(0, 32)))?.get(SESSION_KEYS.identity) as Record<string, unknown> | undefined)?.token);
+  const tokenOf = async (b: Browser) =>
+    String(
+      (
+        (
+          await built.services.sessionStore.load((b.cookies.get(built.config.sessionCookieName) ?? '').slice(0, 32))
+        )?.get(SESSION_KEYS.identity) as Record<string, unknown> | undefined
+      )?.token,
+    );
   const before = await tokenOf(browser);
   const sent = await askForChange(browser, { password_current: PASSWORD, email: next, email_confirm: next });
   // As live, the password check is a new sign-in whose token replaces the session's; the old one ends (ADR 0019).
@@ -113,22 +148,36 @@ async function changeEmailJourney(built: Built, old: string, next: string): Prom
   assert.notEqual(after, before);
   assert.equal(await built.services.revocations.isRevoked(before), true, 'the replaced token is on the deny-list');
   assert.equal(sent.status, 200);
-  assert.ok((html(sent.text).querySelector('[data-qa="email-sent"]')?.text ?? '').includes(next), 'the page names the new address');
+  assert.ok(
+    (html(sent.text).querySelector('[data-qa="email-sent"]')?.text ?? '').includes(next),
+    'the page names the new address',
+  );
   // As the live front: the old address is told, the new one gets the link.
   const notify = mails(built).find((m) => m.to === old && m.template === 'newEmailNotify');
   assert.deepEqual(notify?.personalisation, { newEmailAddress: next });
   const link = verifyPath(built, next);
   assert.ok(link.startsWith(TOKEN_PATHS.changeEmailVerify));
-  assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in after asking (the new sign-in replaced the old)');
+  assert.equal(
+    (await browser.get(PATHS.dashboard)).status,
+    200,
+    'still signed in after asking (the new sign-in replaced the old)',
+  );
 
   const verified = await browser.get(link);
-  assert.equal(await built.services.revocations.isRevoked(after), true, 'the link signed this browser out: its token is on the deny-list');
+  assert.equal(
+    await built.services.revocations.isRevoked(after),
+    true,
+    'the link signed this browser out: its token is on the deny-list',
+  );
   assert.equal(verified.status, 303);
   assert.equal(verified.headers.get('location'), PATHS.login);
   assert.equal(verified.headers.get('referrer-policy'), 'no-referrer');
   // As live: the session is emptied, so this browser is signed out and told to sign in with the new address.
   const login = await browser.get(PATHS.login);
-  assert.equal(html(login.text).querySelector('.govuk-notification-banner__content')?.text.trim(), en('account:changeEmail.verified'));
+  assert.equal(
+    html(login.text).querySelector('.govuk-notification-banner__content')?.text.trim(),
+    en('account:changeEmail.verified'),
+  );
   assert.notEqual((await browser.get(PATHS.dashboard)).status, 200);
 
   assert.notEqual((await signIn(built, old)).status, 303, 'the old address no longer signs in');
@@ -141,7 +190,8 @@ async function changeEmailJourney(built: Built, old: string, next: string): Prom
   assert.equal(auditLines(built, 'account.email_change.verified').length, 1);
   const logged = appLogText(built);
   const token = link.split('/').at(-1) ?? '';
-  for (const secret of [old, next, PASSWORD, token]) assert.ok(!logged.includes(secret), 'no address, password or token in the app log');
+  for (const secret of [old, next, PASSWORD, token])
+    assert.ok(!logged.includes(secret), 'no address, password or token in the app log');
 }
 
 describe('change of sign-in address', () => {
@@ -165,13 +215,41 @@ describe('change of sign-in address', () => {
     const browser = await signedIn(built, 'refuse@example.com');
     const cases: [Record<string, string>, string, string][] = [
       [{}, '#password_current', en('account:changeEmail.password.required')],
-      [{ password_current: PASSWORD, email: '', email_confirm: '' }, '#email', en('account:changeEmail.email.required')],
-      [{ password_current: PASSWORD, email: 'a@b.com', email_confirm: '' }, '#email_confirm', en('account:changeEmail.confirm.required')],
-      [{ password_current: PASSWORD, email: 'not-an-address', email_confirm: 'not-an-address' }, '#email', en('account:changeEmail.email.invalid')],
-      [{ password_current: PASSWORD, email: 'a@b.com', email_confirm: 'c@d.com' }, '#email_confirm', en('account:changeEmail.confirm.mismatch')],
-      [{ password_current: 'Wrong password 99', email: 'a@b.com', email_confirm: 'a@b.com' }, '#password_current', en('account:changeEmail.password.incorrect')],
-      [{ password_current: PASSWORD, email: 'refuse@example.com', email_confirm: 'refuse@example.com' }, '#email', en('account:changeEmail.email.same')],
-      [{ password_current: PASSWORD, email: 'taken@example.com', email_confirm: 'taken@example.com' }, '#email', en('account:changeEmail.email.taken')],
+      [
+        { password_current: PASSWORD, email: '', email_confirm: '' },
+        '#email',
+        en('account:changeEmail.email.required'),
+      ],
+      [
+        { password_current: PASSWORD, email: 'a@b.com', email_confirm: '' },
+        '#email_confirm',
+        en('account:changeEmail.confirm.required'),
+      ],
+      [
+        { password_current: PASSWORD, email: 'not-an-address', email_confirm: 'not-an-address' },
+        '#email',
+        en('account:changeEmail.email.invalid'),
+      ],
+      [
+        { password_current: PASSWORD, email: 'a@b.com', email_confirm: 'c@d.com' },
+        '#email_confirm',
+        en('account:changeEmail.confirm.mismatch'),
+      ],
+      [
+        { password_current: 'Wrong password 99', email: 'a@b.com', email_confirm: 'a@b.com' },
+        '#password_current',
+        en('account:changeEmail.password.incorrect'),
+      ],
+      [
+        { password_current: PASSWORD, email: 'refuse@example.com', email_confirm: 'refuse@example.com' },
+        '#email',
+        en('account:changeEmail.email.same'),
+      ],
+      [
+        { password_current: PASSWORD, email: 'taken@example.com', email_confirm: 'taken@example.com' },
+        '#email',
+        en('account:changeEmail.email.taken'),
+      ],
     ];
     for (const [fields, href, message] of cases) {
       const res = await askForChange(browser, fields);
@@ -181,14 +259,21 @@ describe('change of sign-in address', () => {
       assert.ok(!res.text.includes(PASSWORD), 'the password is never shown back');
     }
     assert.equal(mails(built).length, 0, 'nothing sent');
-    assert.equal(auditLines(built, 'account.email_change.refused').find((l) => l.reason === 'wrong-password')?.userHash, hash('refuse@example.com'));
+    assert.equal(
+      auditLines(built, 'account.email_change.refused').find((l) => l.reason === 'wrong-password')?.userHash,
+      hash('refuse@example.com'),
+    );
   });
 
   test('CSRF: a POST without the token is refused and sends nothing', async (t) => {
     const built = await localApp(t);
     await addUser(built, 'csrf@example.com');
     const browser = await signedIn(built, 'csrf@example.com');
-    const res = await browser.post(PATHS.changeEmail, { password_current: PASSWORD, email: 'x@example.com', email_confirm: 'x@example.com' });
+    const res = await browser.post(PATHS.changeEmail, {
+      password_current: PASSWORD,
+      email: 'x@example.com',
+      email_confirm: 'x@example.com',
+    });
     assert.equal(res.status, 403);
     assert.equal(mails(built).length, 0);
   });
@@ -201,56 +286,79 @@ describe('change of sign-in address', () => {
   });
 
   for (const backend of ['embedded', 'api'] as const) {
-    test(`${backend}: the link works once, not tampered with, not after 24 hours; every failure is the same page`, async (t) => {
-      let built: Built;
-      let expire: (link: string) => void;
-      if (backend === 'api') {
-        const api = await apiApp(t);
-        built = api.built;
-        expire = () => { api.fake.clock += 24 * 3_600_000 + 1000; };
-        t.after(() => { assert.deepEqual(api.fake.violations, []); });
-      } else {
-        built = await localApp(t);
-        // A real fault on the real store: the token's row says it expired a second ago.
-        expire = () => {
-          const db = new DatabaseSync(join(built.config.dataDir, 'lpa-front.sqlite'));
-          try {
-            db.prepare("UPDATE account_tokens SET expires_at = ? WHERE purpose = 'email'").run(Date.now() - 1000);
-          } finally {
-            db.close();
-          }
+    test(
+      `${backend}: the link works once, not tampered with, not after 24 hours; every failure is ` + `the same page`,
+      async (t) => {
+        let built: Built;
+        let expire: (link: string) => void;
+        if (backend === 'api') {
+          const api = await apiApp(t);
+          built = api.built;
+          expire = () => {
+            api.fake.clock += 24 * 3_600_000 + 1000;
+          };
+          t.after(() => {
+            assert.deepEqual(api.fake.violations, []);
+          });
+        } else {
+          built = await localApp(t);
+          // A real fault on the real store: the token's row says it expired a second ago.
+          expire = () => {
+            const db = new DatabaseSync(join(built.config.dataDir, 'lpa-front.sqlite'));
+            try {
+              db.prepare("UPDATE account_tokens SET expires_at = ? WHERE purpose = 'email'").run(Date.now() - 1000);
+            } finally {
+              db.close();
+            }
+          };
+        }
+        await addUser(built, `once.${backend}@example.com`);
+        const browser = await signedIn(built, `once.${backend}@example.com`);
+        await askForChange(browser, {
+          password_current: PASSWORD,
+          email: `twice.${backend}@example.com`,
+          email_confirm: `twice.${backend}@example.com`,
+        });
+        const link = verifyPath(built, `twice.${backend}@example.com`);
+
+        const failedPage = async (path: string) => {
+          const res = await new Browser(built.origin).get(path);
+          assert.equal(res.status, 400, path);
+          assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+          assert.equal(html(res.text).querySelector('h1')?.text.trim(), en('account:changeEmail.failed.title'));
+          return res.text.replace(/nonce="[^"]*"|value="[^"]*"/g, '');
         };
-      }
-      await addUser(built, `once.${backend}@example.com`);
-      const browser = await signedIn(built, `once.${backend}@example.com`);
-      await askForChange(browser, { password_current: PASSWORD, email: `twice.${backend}@example.com`, email_confirm: `twice.${backend}@example.com` });
-      const link = verifyPath(built, `twice.${backend}@example.com`);
+        const last = link.at(-1) === 'A' ? 'B' : 'A';
+        const tampered = await failedPage(link.slice(0, -1) + last);
+        assert.equal(
+          await failedPage(`${TOKEN_PATHS.changeEmailVerify}short`),
+          tampered,
+          'the same page whatever was wrong',
+        );
+        // A HEAD (a mail scanner) spends nothing: the link then works, once.
+        assert.equal((await fetch(built.origin + link, { method: 'HEAD' })).status, 200);
+        assert.equal((await new Browser(built.origin).get(link)).status, 303, 'first use');
+        assert.equal(await failedPage(link), tampered, 'used');
+        const now = `twice.${backend}@example.com`;
+        const again = await signedIn(built, now);
 
-      const failedPage = async (path: string) => {
-        const res = await new Browser(built.origin).get(path);
-        assert.equal(res.status, 400, path);
-        assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
-        assert.equal(html(res.text).querySelector('h1')?.text.trim(), en('account:changeEmail.failed.title'));
-        return res.text.replace(/nonce="[^"]*"|value="[^"]*"/g, '');
-      };
-      const last = link.at(-1) === 'A' ? 'B' : 'A';
-      const tampered = await failedPage(link.slice(0, -1) + last);
-      assert.equal(await failedPage(`${TOKEN_PATHS.changeEmailVerify}short`), tampered, 'the same page whatever was wrong');
-      // A HEAD (a mail scanner) spends nothing: the link then works, once.
-      assert.equal((await fetch(built.origin + link, { method: 'HEAD' })).status, 200);
-      assert.equal((await new Browser(built.origin).get(link)).status, 303, 'first use');
-      assert.equal(await failedPage(link), tampered, 'used');
-      const now = `twice.${backend}@example.com`;
-      const again = await signedIn(built, now);
-
-      // The next link expires unused.
-      await askForChange(again, { password_current: PASSWORD, email: `late.${backend}@example.com`, email_confirm: `late.${backend}@example.com` });
-      const lateLink = verifyPath(built, `late.${backend}@example.com`);
-      expire(lateLink);
-      assert.equal(await failedPage(lateLink), tampered, 'expired');
-      assert.notEqual((await signIn(built, `late.${backend}@example.com`)).status, 303, 'the expired link changed nothing');
-      assert.equal(auditLines(built, 'account.email_change.verify_failed').length, 4);
-    });
+        // The next link expires unused.
+        await askForChange(again, {
+          password_current: PASSWORD,
+          email: `late.${backend}@example.com`,
+          email_confirm: `late.${backend}@example.com`,
+        });
+        const lateLink = verifyPath(built, `late.${backend}@example.com`);
+        expire(lateLink);
+        assert.equal(await failedPage(lateLink), tampered, 'expired');
+        assert.notEqual(
+          (await signIn(built, `late.${backend}@example.com`)).status,
+          303,
+          'the expired link changed nothing',
+        );
+        assert.equal(auditLines(built, 'account.email_change.verify_failed').length, 4);
+      },
+    );
   }
 });
 
@@ -307,21 +415,33 @@ describe('delete account', () => {
     assert.ok(fake.calls.some((c) => c.request.operationId === 'deleteUser'));
   });
 
-  test('an API outage at deletion: the warning page again with the error, status 500, nothing deleted, audited', async (t) => {
-    const { built, fake } = await apiApp(t);
-    await addUser(built, 'outage@example.com');
-    const browser = await signedIn(built, 'outage@example.com');
-    const warning = await browser.get(PATHS.deleteAccount);
-    fake.outage = 503;
-    const res = await browser.post(PATHS.deleteAccountConfirm, { _csrf: csrfTokenFrom(warning.text) });
-    fake.outage = undefined;
-    assert.equal(res.status, 500);
-    assert.equal(html(res.text).querySelector('[data-qa="error-summary"] p')?.text.trim(), en('account:delete.failed'));
-    assert.ok(html(res.text).querySelector(`form[action="${PATHS.deleteAccountConfirm}"]`), 'the button to try again');
-    assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in, account still there');
-    assert.equal(auditLines(built, 'account.delete.failure')[0]?.reason, 'backend-error');
-    assert.deepEqual(fake.violations.filter((v) => !v.includes('(503)')), []);
-  });
+  test(
+    'an API outage at deletion: the warning page again with the error, status 500, nothing ' + 'deleted, audited',
+    async (t) => {
+      const { built, fake } = await apiApp(t);
+      await addUser(built, 'outage@example.com');
+      const browser = await signedIn(built, 'outage@example.com');
+      const warning = await browser.get(PATHS.deleteAccount);
+      fake.outage = 503;
+      const res = await browser.post(PATHS.deleteAccountConfirm, { _csrf: csrfTokenFrom(warning.text) });
+      fake.outage = undefined;
+      assert.equal(res.status, 500);
+      assert.equal(
+        html(res.text).querySelector('[data-qa="error-summary"] p')?.text.trim(),
+        en('account:delete.failed'),
+      );
+      assert.ok(
+        html(res.text).querySelector(`form[action="${PATHS.deleteAccountConfirm}"]`),
+        'the button to try again',
+      );
+      assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in, account still there');
+      assert.equal(auditLines(built, 'account.delete.failure')[0]?.reason, 'backend-error');
+      assert.deepEqual(
+        fake.violations.filter((v) => !v.includes('(503)')),
+        [],
+      );
+    },
+  );
 
   test('CSRF: a POST without the token deletes nothing', async (t) => {
     const built = await localApp(t);
@@ -332,22 +452,34 @@ describe('delete account', () => {
     assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'still signed in, account still there');
   });
 
-  test('GET of the confirm path deletes only as a link followed on this site (as live); otherwise it asks', async (t) => {
-    const built = await localApp(t);
-    await addUser(built, 'get.delete@example.com');
-    const browser = await signedIn(built, 'get.delete@example.com');
-    const refused: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin', 'sec-purpose': 'prefetch' }, { referer: 'https://evil.example/' }, {}];
-    for (const headers of refused) {
-      const res = await browser.get(PATHS.deleteAccountConfirm, headers);
-      assert.equal(res.status, 200, JSON.stringify(headers));
-      assert.ok(html(res.text).querySelector(`form[action="${PATHS.deleteAccountConfirm}"]`), 'the warning page with its button');
-    }
-    assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'nothing deleted');
-    const res = await browser.get(PATHS.deleteAccountConfirm, { 'sec-fetch-site': 'same-origin' });
-    assert.equal(res.status, 303);
-    assert.equal(res.headers.get('location'), PATHS.deleted);
-    assert.notEqual((await signIn(built, 'get.delete@example.com')).status, 303);
-  });
+  test(
+    'GET of the confirm path deletes only as a link followed on this site (as live); ' + 'otherwise it asks',
+    async (t) => {
+      const built = await localApp(t);
+      await addUser(built, 'get.delete@example.com');
+      const browser = await signedIn(built, 'get.delete@example.com');
+      const refused: Record<string, string>[] = [
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'none' },
+        { 'sec-fetch-site': 'same-origin', 'sec-purpose': 'prefetch' },
+        { referer: 'https://evil.example/' },
+        {},
+      ];
+      for (const headers of refused) {
+        const res = await browser.get(PATHS.deleteAccountConfirm, headers);
+        assert.equal(res.status, 200, JSON.stringify(headers));
+        assert.ok(
+          html(res.text).querySelector(`form[action="${PATHS.deleteAccountConfirm}"]`),
+          'the warning page with its button',
+        );
+      }
+      assert.equal((await browser.get(PATHS.dashboard)).status, 200, 'nothing deleted');
+      const res = await browser.get(PATHS.deleteAccountConfirm, { 'sec-fetch-site': 'same-origin' });
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get('location'), PATHS.deleted);
+      assert.notEqual((await signIn(built, 'get.delete@example.com')).status, 303);
+    },
+  );
 
   test('/deleted is public and signs no one out', async (t) => {
     const built = await localApp(t);

@@ -41,7 +41,9 @@ after(async () => {
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-anon-forms-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -73,7 +75,10 @@ describe('anonymous forms store nothing', () => {
 
   test(`${String(FLOOD)} cookieless GETs leave 0 sessions in the memory store`, async (t) => {
     const store = new MemoryStore();
-    const built = await build(t, { env: { DATA_DIR: tempDir(t) }, services: (config) => createServices(config, { sessionStore: store }) });
+    const built = await build(t, {
+      env: { DATA_DIR: tempDir(t) },
+      services: (config) => createServices(config, { sessionStore: store }),
+    });
     await flood(built, FLOOD);
     assert.equal(store.size, 0);
   });
@@ -81,7 +86,11 @@ describe('anonymous forms store nothing', () => {
   test('sign-in with the anonymous form token works, and only then is a session stored', async (t) => {
     const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: tempDir(t) } });
     await raw.flushdb();
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'ada@example.com', password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
+    await (built.services.credentials as LocalCredentials).addUser({
+      email: 'ada@example.com',
+      password: PASSWORD,
+      name: { first: 'Ada', last: 'Lovelace' },
+    });
     const browser = new Browser(built.origin);
     const form = await browser.get(PATHS.login);
     const token = csrfTokenFrom(form.text);
@@ -103,31 +112,54 @@ describe('anonymous forms store nothing', () => {
     assert.match(sessionToken, /^[0-9a-f]{32}$/);
     assert.ok((await raw.get(`PHPREDIS_SESSION:${id}`))?.includes(`__csrf|s:32:"${sessionToken}";`));
     // A form opened before sign-in (same browser, same form cookie) still goes through.
-    const feedback = await browser.post(PATHS.feedback, { _csrf: token, rating: 'satisfied', details: 'Fine.', email: '', phone: '' });
+    const feedback = await browser.post(PATHS.feedback, {
+      _csrf: token,
+      rating: 'satisfied',
+      details: 'Fine.',
+      email: '',
+      phone: '',
+    });
     assert.equal(feedback.status, 303);
     const out = await browser.post(PATHS.logout, { _csrf: sessionToken });
     assert.equal(out.status, 303);
     assert.deepEqual(await raw.keys('PHPREDIS_SESSION:*'), [], 'signed out: no session left');
   });
 
-  test('signed in, the feedback form still gets a form token (its show time); a session token there counts as too soon', async (t) => {
-    const built = await build(t, { env: { DATA_DIR: tempDir(t), FEEDBACK_MIN_SECONDS: '1' } });
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'ada@example.com', password: PASSWORD, name: { first: 'Ada', last: 'Lovelace' } });
-    const browser = new Browser(built.origin);
-    const login = await browser.get(PATHS.login);
-    assert.equal((await browser.post(PATHS.login, { email: 'ada@example.com', password: PASSWORD, _csrf: csrfTokenFrom(login.text) })).status, 303);
-    const sessionToken = csrfTokenFrom((await browser.get(PATHS.dashboard)).text);
-    assert.match(sessionToken, /^[0-9a-f]{32}$/);
+  test(
+    'signed in, the feedback form still gets a form token (its show time); a session token ' +
+      'there counts as too soon',
+    async (t) => {
+      const built = await build(t, { env: { DATA_DIR: tempDir(t), FEEDBACK_MIN_SECONDS: '1' } });
+      await (built.services.credentials as LocalCredentials).addUser({
+        email: 'ada@example.com',
+        password: PASSWORD,
+        name: { first: 'Ada', last: 'Lovelace' },
+      });
+      const browser = new Browser(built.origin);
+      const login = await browser.get(PATHS.login);
+      assert.equal(
+        (
+          await browser.post(PATHS.login, {
+            email: 'ada@example.com',
+            password: PASSWORD,
+            _csrf: csrfTokenFrom(login.text),
+          })
+        ).status,
+        303,
+      );
+      const sessionToken = csrfTokenFrom((await browser.get(PATHS.dashboard)).text);
+      assert.match(sessionToken, /^[0-9a-f]{32}$/);
 
-    const valid = { rating: 'satisfied', details: 'Fine.', email: '', phone: '' };
-    const form = await browser.get(PATHS.feedback);
-    assert.match(csrfTokenFrom(form.text), /^[0-9a-f]{43}$/);
-    const withSessionToken = await browser.post(PATHS.feedback, { _csrf: sessionToken, ...valid });
-    assert.equal(withSessionToken.status, 400, 'the session token passes CSRF but proves no show time');
-    assert.ok(withSessionToken.text.includes(MESSAGES.tooFast));
-    const reshown = csrfTokenFrom(withSessionToken.text);
-    assert.match(reshown, /^[0-9a-f]{43}$/, 'shown again with a form token');
-    await new Promise((r) => setTimeout(r, 1100));
-    assert.equal((await browser.post(PATHS.feedback, { _csrf: reshown, ...valid })).status, 303);
-  });
+      const valid = { rating: 'satisfied', details: 'Fine.', email: '', phone: '' };
+      const form = await browser.get(PATHS.feedback);
+      assert.match(csrfTokenFrom(form.text), /^[0-9a-f]{43}$/);
+      const withSessionToken = await browser.post(PATHS.feedback, { _csrf: sessionToken, ...valid });
+      assert.equal(withSessionToken.status, 400, 'the session token passes CSRF but proves no show time');
+      assert.ok(withSessionToken.text.includes(MESSAGES.tooFast));
+      const reshown = csrfTokenFrom(withSessionToken.text);
+      assert.match(reshown, /^[0-9a-f]{43}$/, 'shown again with a form token');
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal((await browser.post(PATHS.feedback, { _csrf: reshown, ...valid })).status, 303);
+    },
+  );
 });

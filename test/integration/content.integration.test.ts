@@ -29,7 +29,12 @@ interface RawResponse {
 }
 
 /** One request through node:http: the path is sent exactly as given, and any header (Host too) may be set. */
-function send(origin: string, method: string, path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+function send(
+  origin: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   const url = new URL(origin);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent: false }, (res) => {
@@ -56,7 +61,11 @@ async function sendRaw(origin: string, bytes: string): Promise<string> {
   socket.end(bytes);
   await Promise.race([
     once(socket, 'close'),
-    new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('server did not close the socket')); }, 5000).unref()),
+    new Promise((_resolve, reject) =>
+      setTimeout(() => {
+        reject(new Error('server did not close the socket'));
+      }, 5000).unref(),
+    ),
   ]);
   socket.destroy();
   return Buffer.concat(chunks).toString('latin1');
@@ -115,12 +124,19 @@ function assertSecurityHeaders(get: HeaderGetter, where: string, nonce: 'nonce' 
   for (const [name, values] of d) {
     assert.ok(!values.includes("'unsafe-inline'"), `${where}: ${name} allows 'unsafe-inline'`);
     assert.ok(!values.includes("'unsafe-eval'"), `${where}: ${name} allows 'unsafe-eval'`);
-    assert.ok(!values.includes('*') && !values.some((v) => /^(https?|data|blob):?$/.test(v)), `${where}: ${name} allows any source`);
+    assert.ok(
+      !values.includes('*') && !values.some((v) => /^(https?|data|blob):?$/.test(v)),
+      `${where}: ${name} allows any source`,
+    );
   }
   assert.deepEqual(d.get('object-src'), ["'none'"], `${where}: object-src`);
   assert.ok(d.has('base-uri') && /^'(none|self)'$/.test((d.get('base-uri') ?? []).join(' ')), `${where}: base-uri`);
   assert.deepEqual(d.get('frame-ancestors'), ["'self'"], `${where}: frame-ancestors`);
-  assert.deepEqual(d.get('form-action'), ["'self'", 'https://www.gov.uk'], `${where}: form-action (sign-out lands on GOV.UK)`);
+  assert.deepEqual(
+    d.get('form-action'),
+    ["'self'", 'https://www.gov.uk'],
+    `${where}: form-action (sign-out lands on GOV.UK)`,
+  );
   assert.deepEqual(d.get('require-trusted-types-for'), ["'script'"], `${where}: require-trusted-types-for`);
   assert.deepEqual(d.get('default-src'), ["'none'"], `${where}: default-src`);
   assert.ok(d.has('style-src') && !(d.get('style-src') ?? []).includes("'unsafe-inline'"), `${where}: style-src`);
@@ -131,7 +147,11 @@ function assertSecurityHeaders(get: HeaderGetter, where: string, nonce: 'nonce' 
   assert.match(hsts, /includeSubDomains/i, `${where}: HSTS without includeSubDomains`);
   assert.equal(get('x-content-type-options'), 'nosniff', `${where}: nosniff`);
   assert.equal(get('x-frame-options'), 'SAMEORIGIN', `${where}: X-Frame-Options`);
-  assert.match(get('referrer-policy') ?? '', /^(no-referrer|same-origin|strict-origin|strict-origin-when-cross-origin)$/, `${where}: Referrer-Policy`);
+  assert.match(
+    get('referrer-policy') ?? '',
+    /^(no-referrer|same-origin|strict-origin|strict-origin-when-cross-origin)$/,
+    `${where}: Referrer-Policy`,
+  );
   const permissions = new Set((get('permissions-policy') ?? '').split(',').map((p) => p.trim()));
   for (const feature of ['camera', 'microphone', 'geolocation', 'payment']) {
     assert.ok(permissions.has(`${feature}=()`), `${where}: Permissions-Policy leaves ${feature} on`);
@@ -145,9 +165,17 @@ function assertSecurityHeaders(get: HeaderGetter, where: string, nonce: 'nonce' 
 
 /** Things that must never reach a user: stack frames, file paths, library names and versions, internal messages. */
 const INTERNALS: readonly RegExp[] = [
-  /\bat [\w.<>]+ \(/, /\bat (file|node):/, /\/work\/|\/home\/|\/usr\/|[A-Z]:\\/, /node_modules/, /\.(ts|js|mjs|cjs):\d+/,
-  /fastify|nunjucks|pino|undici|node\.js|ioredis|typebox/i, /\bv?\d+\.\d+\.\d+\b/, /\b(TypeError|ReferenceError|SyntaxError|Error):/,
-  /boom-internal-detail/, /template render error/i, /stack/i,
+  /\bat [\w.<>]+ \(/,
+  /\bat (file|node):/,
+  /\/work\/|\/home\/|\/usr\/|[A-Z]:\\/,
+  /node_modules/,
+  /\.(ts|js|mjs|cjs):\d+/,
+  /fastify|nunjucks|pino|undici|node\.js|ioredis|typebox/i,
+  /\bv?\d+\.\d+\.\d+\b/,
+  /\b(TypeError|ReferenceError|SyntaxError|Error):/,
+  /boom-internal-detail/,
+  /template render error/i,
+  /stack/i,
 ];
 
 function assertNoInternals(text: string, where: string): void {
@@ -156,15 +184,31 @@ function assertNoInternals(text: string, where: string): void {
   for (const pattern of INTERNALS) assert.doesNotMatch(checked, pattern, `${where} leaks ${String(pattern)}`);
 }
 
-const PUBLIC_GETS: readonly string[] = [...CONTENT_PAGES.map((p) => p.path), PATHS.ping, PATHS.pingJson, PATHS.pingElb, PATHS.robots, PATHS.securityTxt];
+const PUBLIC_GETS: readonly string[] = [
+  ...CONTENT_PAGES.map((p) => p.path),
+  PATHS.ping,
+  PATHS.pingJson,
+  PATHS.pingElb,
+  PATHS.robots,
+  PATHS.securityTxt,
+];
 
 describe('public content and well-known files', () => {
   let built: Built;
   const cleanups: (() => unknown)[] = [];
   before(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-content-it-'));
-    cleanups.push(() => { rmSync(dataDir, { recursive: true, force: true }); });
-    built = await build({ after: (fn: () => unknown) => { cleanups.push(fn); } }, { env: { DATA_DIR: dataDir } });
+    cleanups.push(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    built = await build(
+      {
+        after: (fn: () => unknown) => {
+          cleanups.push(fn);
+        },
+      },
+      { env: { DATA_DIR: dataDir } },
+    );
   });
   after(async () => {
     for (const fn of cleanups.reverse()) await fn();
@@ -176,8 +220,13 @@ describe('public content and well-known files', () => {
       assert.equal(res.status, 200);
       assert.match(String(res.headers['content-type']), /^text\/html; charset=utf-8$/);
       assert.equal(res.headers['cache-control'], 'no-store');
-      // No session: the only cookie is the form cookie of the cookie banner's (or the cookies page's) form (ADR 0022, 0037).
-      assert.deepEqual([res.headers['set-cookie'] ?? []].flat().map((c) => c.split('=')[0]), ['lpa-form'], 'a content page must not start a session');
+      // No session: the only cookie is the form cookie of the cookie banner's (or the cookies page's) form (ADR 0022,
+      // 0037).
+      assert.deepEqual(
+        [res.headers['set-cookie'] ?? []].flat().map((c) => c.split('=')[0]),
+        ['lpa-form'],
+        'a content page must not start a session',
+      );
       const doc = parse(res.text);
       assert.equal(doc.querySelectorAll('h1').length, 1);
       assert.match(doc.querySelector('title')?.textContent ?? '', / - GOV\.UK$/);
@@ -218,27 +267,37 @@ describe('public content and well-known files', () => {
     assert.match(res.text, /^Disallow: \/$/m);
   });
 
-  test('GET /.well-known/security.txt follows RFC 9116: Contact, and Expires in the future but within a year', async () => {
-    const res = await send(built.origin, 'GET', PATHS.securityTxt);
-    assert.equal(res.status, 200);
-    assert.match(String(res.headers['content-type']), /^text\/plain; charset=utf-8/);
-    const fields = res.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => {
-      const colon = l.indexOf(':');
-      return [l.slice(0, colon).toLowerCase(), l.slice(colon + 1).trim()] as const;
-    });
-    const contacts = fields.filter(([k]) => k === 'contact').map(([, v]) => v);
-    assert.ok(contacts.length > 0, 'no Contact');
-    for (const c of contacts) assert.match(c, /^(mailto:|https:\/\/|tel:)/, `Contact ${c} is not a URI`);
-    const expires = fields.filter(([k]) => k === 'expires');
-    assert.equal(expires.length, 1, 'exactly one Expires');
-    const when = Date.parse(expires[0]?.[1] ?? '');
-    assert.ok(!Number.isNaN(when), 'Expires is not a date');
-    // RFC 9116 wants an RFC 3339 date-time; what toISOString writes is one.
-    assert.equal(expires[0]?.[1], new Date(when).toISOString().replace('.000Z', (expires[0]?.[1] ?? '').includes('.') ? '.000Z' : 'Z'), 'Expires is not an RFC 3339 UTC date-time');
-    assert.ok(when > Date.now(), 'Expires is in the past');
-    assert.ok(when < Date.now() + 365 * 24 * 3600 * 1000, 'Expires is more than a year away');
-    for (const [k, v] of fields) if (k === 'canonical' || k === 'policy') assert.match(v, /^https?:\/\//);
-  });
+  test(
+    'GET /.well-known/security.txt follows RFC 9116: Contact, and Expires in the future but ' + 'within a year',
+    async () => {
+      const res = await send(built.origin, 'GET', PATHS.securityTxt);
+      assert.equal(res.status, 200);
+      assert.match(String(res.headers['content-type']), /^text\/plain; charset=utf-8/);
+      const fields = res.text
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => {
+          const colon = l.indexOf(':');
+          return [l.slice(0, colon).toLowerCase(), l.slice(colon + 1).trim()] as const;
+        });
+      const contacts = fields.filter(([k]) => k === 'contact').map(([, v]) => v);
+      assert.ok(contacts.length > 0, 'no Contact');
+      for (const c of contacts) assert.match(c, /^(mailto:|https:\/\/|tel:)/, `Contact ${c} is not a URI`);
+      const expires = fields.filter(([k]) => k === 'expires');
+      assert.equal(expires.length, 1, 'exactly one Expires');
+      const when = Date.parse(expires[0]?.[1] ?? '');
+      assert.ok(!Number.isNaN(when), 'Expires is not a date');
+      // RFC 9116 wants an RFC 3339 date-time; what toISOString writes is one.
+      assert.equal(
+        expires[0]?.[1],
+        new Date(when).toISOString().replace('.000Z', (expires[0]?.[1] ?? '').includes('.') ? '.000Z' : 'Z'),
+        'Expires is not an RFC 3339 UTC date-time',
+      );
+      assert.ok(when > Date.now(), 'Expires is in the past');
+      assert.ok(when < Date.now() + 365 * 24 * 3600 * 1000, 'Expires is more than a year away');
+      for (const [k, v] of fields) if (k === 'canonical' || k === 'policy') assert.match(v, /^https?:\/\//);
+    },
+  );
 
   test('an unknown page is a 404 in the GOV.UK layout, with the headers', async () => {
     const res = await send(built.origin, 'GET', '/no-such-page');
@@ -248,9 +307,18 @@ describe('public content and well-known files', () => {
     assert.equal(res.headers['cache-control'], 'no-store');
   });
 
-  for (const [method, path] of [['DELETE', '/'], ['PUT', '/accessibility'], ['PATCH', '/cookies'], ['POST', '/terms'], ['DELETE', PATHS.pingJson]] as const) {
+  for (const [method, path] of [
+    ['DELETE', '/'],
+    ['PUT', '/accessibility'],
+    ['PATCH', '/cookies'],
+    ['POST', '/terms'],
+    ['DELETE', PATHS.pingJson],
+  ] as const) {
     test(`${method} ${path} is 405 with an Allow header`, async () => {
-      const res = await send(built.origin, method, path, { origin: 'http://127.0.0.1:8005', 'sec-fetch-site': 'same-origin' });
+      const res = await send(built.origin, method, path, {
+        origin: 'http://127.0.0.1:8005',
+        'sec-fetch-site': 'same-origin',
+      });
       assert.equal(res.status, 405);
       const allow = String(res.headers.allow).split(/,\s*/).sort();
       assert.deepEqual(allow, path === '/cookies' ? ['GET', 'HEAD', 'POST'] : ['GET', 'HEAD']);
@@ -335,7 +403,8 @@ describe('public content and well-known files', () => {
           const nonce = nonceOf(String(res.headers['content-security-policy']));
           const scripts = parse(res.text).querySelectorAll('script');
           assert.ok(scripts.length >= 2, 'the js-enabled line and the application module');
-          for (const s of scripts) assert.equal(s.getAttribute('nonce'), nonce, `a <script> on ${path} lacks this response's nonce`);
+          for (const s of scripts)
+            assert.equal(s.getAttribute('nonce'), nonce, `a <script> on ${path} lacks this response's nonce`);
           // No inline event handlers or javascript: URLs: the nonce would not cover them.
           assert.doesNotMatch(res.text, /\son[a-z]+\s*=|javascript:/i);
           return nonce;
@@ -362,7 +431,10 @@ describe('public content and well-known files', () => {
     });
 
     test('a 20 KB header is refused with 431 and the security headers', async () => {
-      const raw = await sendRaw(built.origin, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+      const raw = await sendRaw(
+        built.origin,
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
+      );
       const { status, headers } = headersOfRaw(raw);
       assert.equal(status, 431);
       assertSecurityHeaders((n) => headers.get(n), '431', 'no nonce');
@@ -394,7 +466,9 @@ describe('production error pages', () => {
 
   test('a 404 has no internals and keeps every header', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-content-it-'));
-    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
     const built = await build(t, { env: { ...env, DATA_DIR: dataDir } });
     const res = await send(built.origin, 'GET', '/no/such/page.php', { host: HOST });
     assert.equal(res.status, 404);
@@ -405,14 +479,17 @@ describe('production error pages', () => {
 
   test('a 500 shows only a reference, equal to the reqId on the log line', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-content-it-'));
-    t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
     const config = loadConfig({ ...env, DATA_DIR: dataDir });
     const { logger, lines } = captureLogger('info');
     const base = createServices(config, { logger });
     // A signed-in user, so the auth guard lets the request reach the failing handler.
     const services = {
       ...base,
-      resolveUser: () => Promise.resolve({ userId: 'u-1', token: 't', tokenExpiresAt: new Date(Date.now() + 3600_000) }),
+      resolveUser: () =>
+        Promise.resolve({ userId: 'u-1', token: 't', tokenExpiresAt: new Date(Date.now() + 3600_000) }),
     };
     const app = await buildApp(config, services, logger);
     app.get('/__boom', async () => {

@@ -22,26 +22,51 @@ import { PATHS, evidenceFilePath } from '../../src/paths.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const BOUNDARY = '----lpaEvidenceTestBoundary7MA4YWxk';
-const W = english({ ready: 'evidence:status.ready', checking: 'evidence:status.checking', unavailable: 'evidence:unavailable' });
+const W = english({
+  ready: 'evidence:status.ready',
+  checking: 'evidence:status.checking',
+  unavailable: 'evidence:unavailable',
+});
 
-interface Part { readonly name: string; readonly data: Buffer }
+interface Part {
+  readonly name: string;
+  readonly data: Buffer;
+}
 
 /** A multipart body as a browser sends it: `_csrf` first (unless told otherwise), then the file parts. */
 function multipart(token: string | undefined, files: readonly Part[], opts: { tokenLast?: boolean } = {}): Buffer {
-  const field = token === undefined ? [] : [Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`)];
+  const field =
+    token === undefined
+      ? []
+      : [Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`)];
   const parts: Buffer[] = opts.tokenLast === true ? [] : [...field];
   for (const f of files) {
     // Browsers send the name's UTF-8 bytes with only `"`, CR and LF escaped.
     const name = f.name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-    parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`, 'utf8'), f.data, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; ` +
+          `filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        'utf8',
+      ),
+      f.data,
+      Buffer.from('\r\n'),
+    );
   }
   if (opts.tokenLast === true) parts.push(...field);
   parts.push(Buffer.from(`--${BOUNDARY}--\r\n`));
   return Buffer.concat(parts);
 }
 
-/** POSTs a multipart body with the browser's cookies and same-origin metadata; `chunk` sends it in pieces, `delayMs` apart. */
-async function postMultipart(browser: Browser, body: Buffer, opts: { chunk?: number; delayMs?: number; path?: string } = {}): Promise<{ status: number; headers: Headers; text: string }> {
+/**
+ * POSTs a multipart body with the browser's cookies and same-origin metadata; `chunk` sends it in pieces, `delayMs`
+ * apart.
+ */
+async function postMultipart(
+  browser: Browser,
+  body: Buffer,
+  opts: { chunk?: number; delayMs?: number; path?: string } = {},
+): Promise<{ status: number; headers: Headers; text: string }> {
   const chunk = opts.chunk ?? body.length;
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -54,7 +79,12 @@ async function postMultipart(browser: Browser, body: Buffer, opts: { chunk?: num
   });
   const res = await fetch(browser.origin + (opts.path ?? PATHS.evidence), {
     method: 'POST',
-    headers: { cookie: browser.cookieHeader(), 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, origin: browser.publicOrigin, 'sec-fetch-site': 'same-origin' },
+    headers: {
+      cookie: browser.cookieHeader(),
+      'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+      origin: browser.publicOrigin,
+      'sec-fetch-site': 'same-origin',
+    },
     body: stream,
     duplex: 'half',
     redirect: 'manual',
@@ -79,19 +109,25 @@ async function token(browser: Browser): Promise<string> {
 }
 
 function listed(text: string): { name: string; status: string; href: string | undefined }[] {
-  return html(text).querySelectorAll('[data-qa="evidence-file"]').map((row) => ({
-    name: row.querySelector('[data-qa="file-name"]')?.text.trim() ?? '',
-    status: row.querySelector('[data-qa="file-status"]')?.getAttribute('data-status') ?? '',
-    href: row.querySelector('[data-qa="download"]')?.getAttribute('href'),
-  }));
+  return html(text)
+    .querySelectorAll('[data-qa="evidence-file"]')
+    .map((row) => ({
+      name: row.querySelector('[data-qa="file-name"]')?.text.trim() ?? '',
+      status: row.querySelector('[data-qa="file-status"]')?.getAttribute('data-status') ?? '',
+      href: row.querySelector('[data-qa="download"]')?.getAttribute('href'),
+    }));
 }
 
 function errorsOn(text: string): string[] {
-  return html(text).querySelectorAll('[data-qa="error-summary"] li').map((li) => li.text.trim());
+  return html(text)
+    .querySelectorAll('[data-qa="error-summary"] li')
+    .map((li) => li.text.trim());
 }
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('evidence upload with a real clamd', () => {
   let clamd: StartedClamd;
@@ -109,7 +145,9 @@ describe('evidence upload with a real clamd', () => {
   const start = (t: Parameters<typeof build>[0], env: Record<string, string> = {}): Promise<Built> => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-evidence-'));
     dirs.push(dataDir);
-    return build(t, { env: { DATA_DIR: dataDir, CLAMD_ADDRESS: `unix:${link}`, UPLOAD_SCAN_INTERVAL_MS: '3600000', ...env } });
+    return build(t, {
+      env: { DATA_DIR: dataDir, CLAMD_ADDRESS: `unix:${link}`, UPLOAD_SCAN_INTERVAL_MS: '3600000', ...env },
+    });
   };
   const onDisk = (built: Built): string[] => readdirSync(join(built.config.dataDir, 'uploads'));
 
@@ -129,22 +167,41 @@ describe('evidence upload with a real clamd', () => {
     const form = html(page.text).querySelector('form[data-qa="upload-form"]');
     assert.equal(form?.getAttribute('enctype'), 'multipart/form-data');
     assert.ok(form);
-    assert.equal(form.querySelector('input')?.getAttribute('name'), '_csrf', 'the token is the first part the browser sends');
+    assert.equal(
+      form.querySelector('input')?.getAttribute('name'),
+      '_csrf',
+      'the token is the first part the browser sends',
+    );
 
     const pdf = makePdf();
     const png = makePng(20, 10);
     const name = 'Benefit letter – März “2026”.pdf';
-    const res = await postMultipart(ada, multipart(csrfTokenFrom(page.text), [{ name, data: pdf }, { name: 'photo.png', data: png }]));
+    const res = await postMultipart(
+      ada,
+      multipart(csrfTokenFrom(page.text), [
+        { name, data: pdf },
+        { name: 'photo.png', data: png },
+      ]),
+    );
     assert.equal(res.status, 303, res.text);
     const list = await ada.get(PATHS.evidence);
     const files = listed(list.text);
-    assert.deepEqual(files.map((f) => [f.name, f.status]), [[name, 'ready'], ['photo.png', 'ready']]);
+    assert.deepEqual(
+      files.map((f) => [f.name, f.status]),
+      [
+        [name, 'ready'],
+        ['photo.png', 'ready'],
+      ],
+    );
     assert.equal(onDisk(built).length, 2);
 
     const download = await ada.get(files[0]?.href ?? '');
     assert.equal(download.status, 200);
     assert.equal(download.headers.get('content-type'), 'application/pdf');
-    assert.equal(download.headers.get('content-disposition'), `attachment; filename="Benefit letter _ M_rz _2026_.pdf"; filename*=UTF-8''${encodeURIComponent(name)}`);
+    assert.equal(
+      download.headers.get('content-disposition'),
+      `attachment; filename="Benefit letter _ M_rz _2026_.pdf"; ` + `filename*=UTF-8''${encodeURIComponent(name)}`,
+    );
     assert.equal(download.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(download.headers.get('content-security-policy'), "default-src 'none'; sandbox");
     assert.equal(download.headers.get('cache-control'), 'no-store');
@@ -159,7 +216,11 @@ describe('evidence upload with a real clamd', () => {
     for (const href of [files[0]?.href ?? '', files[1]?.href ?? '', unknown, `${PATHS.evidence}/not-a-uuid`]) {
       const get = await bob.get(href);
       assert.equal(get.status, 404, href);
-      assert.equal(html(get.text).querySelector('h1')?.text, html(notFound.text).querySelector('h1')?.text, `${href}: the same page`);
+      assert.equal(
+        html(get.text).querySelector('h1')?.text,
+        html(notFound.text).querySelector('h1')?.text,
+        `${href}: the same page`,
+      );
       const del = await bob.post(`${href}/delete`, { _csrf: await token(bob) });
       assert.equal(del.status, 404, `${href}/delete`);
     }
@@ -168,37 +229,73 @@ describe('evidence upload with a real clamd', () => {
     // Ada deletes her own: gone from the list, the disk and the download route.
     const del = await ada.post(`${files[0]?.href ?? ''}/delete`, { _csrf: await token(ada) });
     assert.equal(del.status, 303);
-    assert.deepEqual(listed((await ada.get(PATHS.evidence)).text).map((f) => f.name), ['photo.png']);
+    assert.deepEqual(
+      listed((await ada.get(PATHS.evidence)).text).map((f) => f.name),
+      ['photo.png'],
+    );
     assert.equal(onDisk(built).length, 1);
     assert.equal((await ada.get(files[0]?.href ?? '')).status, 404);
 
-    const audit = built.logs.filter((l) => l.audit === true && typeof l.event === 'string' && l.event.startsWith('evidence.'));
-    assert.deepEqual(audit.map((l) => l.event), ['evidence.upload.accepted', 'evidence.upload.accepted', 'evidence.scan.clean', 'evidence.scan.clean', 'evidence.download', 'evidence.delete']);
+    const audit = built.logs.filter(
+      (l) => l.audit === true && typeof l.event === 'string' && l.event.startsWith('evidence.'),
+    );
+    assert.deepEqual(
+      audit.map((l) => l.event),
+      [
+        'evidence.upload.accepted',
+        'evidence.upload.accepted',
+        'evidence.scan.clean',
+        'evidence.scan.clean',
+        'evidence.download',
+        'evidence.delete',
+      ],
+    );
     for (const line of audit) assert.match(String(line.userHash), /^[0-9a-f]{32}$/);
-    assert.ok(!built.logText().includes('ada@example.com') && !built.logText().includes('Benefit letter'), 'no email or file name in any log line');
+    assert.ok(
+      !built.logText().includes('ada@example.com') && !built.logText().includes('Benefit letter'),
+      'no email or file name in any log line',
+    );
   });
 
-  test('EICAR: as a file, named as a PDF, inside a real PDF, split across 13-byte chunks: refused, nothing kept', async (t) => {
-    const built = await start(t);
-    const ada = await signIn(built, 'ada@example.com');
-    const inPdf = makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] });
-    const cases: [string, Part, number, RegExp][] = [
-      ['EICAR as a file', { name: 'eicar.com', data: Buffer.from(EICAR) }, 1 << 20, /must be a PDF, JPG, PNG or HEIC/],
-      ['EICAR named as a PDF', { name: 'eicar.pdf', data: Buffer.from(EICAR) }, 1 << 20, /must be a PDF, JPG, PNG or HEIC/],
-      ['EICAR inside a real PDF', { name: 'letter.pdf', data: inPdf }, 1 << 20, /“letter\.pdf” contains a virus/],
-      ['EICAR inside a PDF, 13-byte chunks', { name: 'letter.pdf', data: inPdf }, 13, /“letter\.pdf” contains a virus/],
-    ];
-    for (const [label, part, chunk, message] of cases) {
-      const res = await postMultipart(ada, multipart(await token(ada), [part]), { chunk });
-      assert.equal(res.status, 400, label);
-      assert.match(errorsOn(res.text).join('\n'), message, label);
-      assert.deepEqual(onDisk(built), [], `${label}: nothing on disk`);
-      assert.deepEqual(listed((await ada.get(PATHS.evidence)).text), [], `${label}: nothing listed`);
-    }
-    const infected = built.logs.filter((l) => l.event === 'evidence.scan.infected');
-    assert.equal(infected.length, 2, 'the two PDFs were refused by clamd itself, not by the type checks');
-    for (const line of infected) assert.equal(line.signature, EICAR_SIGNATURE);
-  });
+  test(
+    'EICAR: as a file, named as a PDF, inside a real PDF, split across 13-byte chunks: ' + 'refused, nothing kept',
+    async (t) => {
+      const built = await start(t);
+      const ada = await signIn(built, 'ada@example.com');
+      const inPdf = makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] });
+      const cases: [string, Part, number, RegExp][] = [
+        [
+          'EICAR as a file',
+          { name: 'eicar.com', data: Buffer.from(EICAR) },
+          1 << 20,
+          /must be a PDF, JPG, PNG or HEIC/,
+        ],
+        [
+          'EICAR named as a PDF',
+          { name: 'eicar.pdf', data: Buffer.from(EICAR) },
+          1 << 20,
+          /must be a PDF, JPG, PNG or HEIC/,
+        ],
+        ['EICAR inside a real PDF', { name: 'letter.pdf', data: inPdf }, 1 << 20, /“letter\.pdf” contains a virus/],
+        [
+          'EICAR inside a PDF, 13-byte chunks',
+          { name: 'letter.pdf', data: inPdf },
+          13,
+          /“letter\.pdf” contains a virus/,
+        ],
+      ];
+      for (const [label, part, chunk, message] of cases) {
+        const res = await postMultipart(ada, multipart(await token(ada), [part]), { chunk });
+        assert.equal(res.status, 400, label);
+        assert.match(errorsOn(res.text).join('\n'), message, label);
+        assert.deepEqual(onDisk(built), [], `${label}: nothing on disk`);
+        assert.deepEqual(listed((await ada.get(PATHS.evidence)).text), [], `${label}: nothing listed`);
+      }
+      const infected = built.logs.filter((l) => l.event === 'evidence.scan.infected');
+      assert.equal(infected.length, 2, 'the two PDFs were refused by clamd itself, not by the type checks');
+      for (const line of infected) assert.equal(line.signature, EICAR_SIGNATURE);
+    },
+  );
 
   test('each bad file or request is refused with a GOV.UK error and nothing left on disk', async (t) => {
     const built = await start(t, { UPLOAD_MIN_BYTES_PER_SECOND: '200000' });
@@ -206,38 +303,162 @@ describe('evidence upload with a real clamd', () => {
     const pdf = makePdf();
     const exe = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(2048, 1)]);
     const cases: [string, (tok: string) => Promise<{ status: number; text: string }>, number, RegExp | undefined][] = [
-      ['a renamed executable', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: exe }])), 400, /must be a PDF, JPG, PNG or HEIC/],
-      ['a truncated PDF', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: pdf.subarray(0, pdf.length - 30) }])), 400, /is not complete/],
-      ['a 21 MB file', (tok) => postMultipart(ada, multipart(tok, [{ name: 'big.pdf', data: Buffer.concat([pdf, Buffer.alloc(21 * 1024 * 1024 - pdf.length, 0x20)]) }])), 400, /“big\.pdf” must be 20\.0 MiB or smaller/],
-      ['a name with ../', (tok) => postMultipart(ada, multipart(tok, [{ name: '../../etc/letter.pdf', data: pdf }])), 400, /has a name we cannot accept/],
+      [
+        'a renamed executable',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: exe }])),
+        400,
+        /must be a PDF, JPG, PNG or HEIC/,
+      ],
+      [
+        'a truncated PDF',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: pdf.subarray(0, pdf.length - 30) }])),
+        400,
+        /is not complete/,
+      ],
+      [
+        'a 21 MB file',
+        (tok) =>
+          postMultipart(
+            ada,
+            multipart(tok, [
+              { name: 'big.pdf', data: Buffer.concat([pdf, Buffer.alloc(21 * 1024 * 1024 - pdf.length, 0x20)]) },
+            ]),
+          ),
+        400,
+        /“big\.pdf” must be 20\.0 MiB or smaller/,
+      ],
+      [
+        'a name with ../',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: '../../etc/letter.pdf', data: pdf }])),
+        400,
+        /has a name we cannot accept/,
+      ],
       // A raw NUL in a part's header is a malformed body to busboy: refused before the name is read.
-      ['a name with NUL', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter\u0000.exe.pdf', data: pdf }])), 400, /The upload did not finish/],
-      ['a name with NUL, percent-encoded (RFC 5987)', (tok) => postMultipart(ada, Buffer.from(multipart(tok, [{ name: 'letter.pdf', data: pdf }]).toString('latin1').replace('filename="letter.pdf"', "filename*=UTF-8''letter%00.exe.pdf"), 'latin1')), 400, /has a name we cannot accept/],
-      ['a name with an RTL override', (tok) => postMultipart(ada, multipart(tok, [{ name: 'invoice\u202Efdp.exe.pdf', data: pdf }])), 400, /has a name we cannot accept/],
-      ['a name of 10,000 characters', (tok) => postMultipart(ada, multipart(tok, [{ name: `${'a'.repeat(9996)}.pdf`, data: pdf }])), 400, /has a name we cannot accept/],
-      ['no file chosen', (tok) => postMultipart(ada, multipart(tok, [{ name: '', data: Buffer.alloc(0) }])), 400, /Select a file/],
-      ['no CSRF token', () => postMultipart(ada, multipart(undefined, [{ name: 'letter.pdf', data: pdf }])), 403, undefined],
-      ['the token after the file', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: pdf }], { tokenLast: true })), 403, undefined],
-      ['a wrong token', () => postMultipart(ada, multipart('0'.repeat(32), [{ name: 'letter.pdf', data: pdf }])), 403, undefined],
-      ['a url-encoded POST with the token (no files)', async (tok) => ada.post(PATHS.evidence, { _csrf: tok, file: 'letter.pdf' }), 400, /Select a file/],
-      ['a cross-site POST with the token', (tok) => fetch(ada.origin + PATHS.evidence, { method: 'POST', redirect: 'manual', body: new Uint8Array(multipart(tok, [{ name: 'letter.pdf', data: pdf }])), headers: { cookie: ada.cookieHeader(), 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } }).then(async (r) => ({ status: r.status, text: await r.text() })), 403, undefined],
-      ['six files in one request', (tok) => postMultipart(ada, multipart(tok, Array.from({ length: 6 }, (_, i) => ({ name: `p${String(i)}.png`, data: makePng(4, 4) })))), 400, /Select 5 files or fewer/],
-      ['a slow upload', (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: Buffer.concat([pdf, Buffer.alloc(64 * 1024, 0x20)]) }]), { chunk: 4096, delayMs: 250 }), 400, /took too long/],
+      [
+        'a name with NUL',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter\u0000.exe.pdf', data: pdf }])),
+        400,
+        /The upload did not finish/,
+      ],
+      [
+        'a name with NUL, percent-encoded (RFC 5987)',
+        (tok) =>
+          postMultipart(
+            ada,
+            Buffer.from(
+              multipart(tok, [{ name: 'letter.pdf', data: pdf }])
+                .toString('latin1')
+                .replace('filename="letter.pdf"', "filename*=UTF-8''letter%00.exe.pdf"),
+              'latin1',
+            ),
+          ),
+        400,
+        /has a name we cannot accept/,
+      ],
+      [
+        'a name with an RTL override',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: 'invoice\u202Efdp.exe.pdf', data: pdf }])),
+        400,
+        /has a name we cannot accept/,
+      ],
+      [
+        'a name of 10,000 characters',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: `${'a'.repeat(9996)}.pdf`, data: pdf }])),
+        400,
+        /has a name we cannot accept/,
+      ],
+      [
+        'no file chosen',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: '', data: Buffer.alloc(0) }])),
+        400,
+        /Select a file/,
+      ],
+      [
+        'no CSRF token',
+        () => postMultipart(ada, multipart(undefined, [{ name: 'letter.pdf', data: pdf }])),
+        403,
+        undefined,
+      ],
+      [
+        'the token after the file',
+        (tok) => postMultipart(ada, multipart(tok, [{ name: 'letter.pdf', data: pdf }], { tokenLast: true })),
+        403,
+        undefined,
+      ],
+      [
+        'a wrong token',
+        () => postMultipart(ada, multipart('0'.repeat(32), [{ name: 'letter.pdf', data: pdf }])),
+        403,
+        undefined,
+      ],
+      [
+        'a url-encoded POST with the token (no files)',
+        async (tok) => ada.post(PATHS.evidence, { _csrf: tok, file: 'letter.pdf' }),
+        400,
+        /Select a file/,
+      ],
+      [
+        'a cross-site POST with the token',
+        (tok) =>
+          fetch(ada.origin + PATHS.evidence, {
+            method: 'POST',
+            redirect: 'manual',
+            body: new Uint8Array(multipart(tok, [{ name: 'letter.pdf', data: pdf }])),
+            headers: {
+              cookie: ada.cookieHeader(),
+              'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+              origin: 'https://evil.example',
+              'sec-fetch-site': 'cross-site',
+            },
+          }).then(async (r) => ({ status: r.status, text: await r.text() })),
+        403,
+        undefined,
+      ],
+      [
+        'six files in one request',
+        (tok) =>
+          postMultipart(
+            ada,
+            multipart(
+              tok,
+              Array.from({ length: 6 }, (_, i) => ({ name: `p${String(i)}.png`, data: makePng(4, 4) })),
+            ),
+          ),
+        400,
+        /Select 5 files or fewer/,
+      ],
+      [
+        'a slow upload',
+        (tok) =>
+          postMultipart(
+            ada,
+            multipart(tok, [{ name: 'letter.pdf', data: Buffer.concat([pdf, Buffer.alloc(64 * 1024, 0x20)]) }]),
+            { chunk: 4096, delayMs: 250 },
+          ),
+        400,
+        /took too long/,
+      ],
     ];
     for (const [label, send, status, message] of cases) {
       const res = await send(await token(ada));
       assert.equal(res.status, status, `${label}: ${res.text.slice(0, 200)}`);
       if (message !== undefined) {
-        assert.match(errorsOn(res.text).join("\n"), message, `${label}: ${errorsOn(res.text).join("\n")}`);
+        assert.match(errorsOn(res.text).join('\n'), message, `${label}: ${errorsOn(res.text).join('\n')}`);
         const input = html(res.text).querySelector('#file');
-        assert.ok(input?.getAttribute('aria-describedby')?.includes('file-error'), `${label}: the error is on the field`);
+        assert.ok(
+          input?.getAttribute('aria-describedby')?.includes('file-error'),
+          `${label}: the error is on the field`,
+        );
       } else {
         assert.match(html(res.text).querySelector('h1')?.text ?? '', /\S/, `${label}: an error page`);
       }
       assert.deepEqual(onDisk(built), [], `${label}: nothing on disk`);
     }
     // A name that no attacker chose is shown as given, escaped.
-    const ok = await postMultipart(ada, multipart(await token(ada), [{ name: '<img src=x onerror=alert(1)>.pdf', data: pdf }]));
+    const ok = await postMultipart(
+      ada,
+      multipart(await token(ada), [{ name: '<img src=x onerror=alert(1)>.pdf', data: pdf }]),
+    );
     assert.equal(ok.status, 303);
     const page = await ada.get(PATHS.evidence);
     assert.ok(page.text.includes('&lt;img src=x onerror=alert(1)&gt;.pdf') && !page.text.includes('<img src=x'));
@@ -248,11 +469,18 @@ describe('evidence upload with a real clamd', () => {
     const ada = await signIn(built, 'ada@example.com');
     const tok = await token(ada);
     // Each body trickles in, so all eight requests are in flight together when their file parts begin.
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-      postMultipart(ada, multipart(tok, [{ name: `photo-${String(i)}.png`, data: makePng(50, 50) }]), { chunk: 64, delayMs: 5 })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        postMultipart(ada, multipart(tok, [{ name: `photo-${String(i)}.png`, data: makePng(50, 50) }]), {
+          chunk: 64,
+          delayMs: 5,
+        }),
+      ),
+    );
     const statuses = results.map((r) => r.status).sort();
     assert.deepEqual(statuses, [303, 303, 303, 303, 303, 400, 400, 400]);
-    for (const r of results.filter((x) => x.status === 400)) assert.match(errorsOn(r.text).join(''), /You can only upload 5 files/);
+    for (const r of results.filter((x) => x.status === 400))
+      assert.match(errorsOn(r.text).join(''), /You can only upload 5 files/);
     assert.equal(listed((await ada.get(PATHS.evidence)).text).length, 5);
     assert.equal(onDisk(built).length, 5);
     // The sixth, alone: refused too; the page says the limit is reached instead of offering the form.
@@ -270,7 +498,14 @@ describe('evidence upload with a real clamd', () => {
     const size = built.config.uploadMaxFileBytes;
     // A PNG of exactly the limit, made as it is sent (never whole in this process either): signature, IHDR, one IDAT
     // chunk of zeros, IEND. Only the parts' heads and tails are buffers.
-    const head = Buffer.concat([Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${tok}\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`), makePng(1000, 1000, true)]);
+    const head = Buffer.concat([
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; ` +
+          `name="_csrf"\r\n\r\n${tok}\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; ` +
+          `name="file"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+      makePng(1000, 1000, true),
+    ]);
     const iend = Buffer.from('0000000049454e44ae426082', 'hex');
     const idatHeader = Buffer.alloc(8);
     const zeros = size - (head.length - head.indexOf(0x89)) - 8 - 4 - iend.length;
@@ -281,17 +516,32 @@ describe('evidence upload with a real clamd', () => {
     const send = async (): Promise<number> => {
       let left = zeros;
       const body = new ReadableStream<Uint8Array>({
-        start(c) { c.enqueue(head); c.enqueue(idatHeader); },
+        start(c) {
+          c.enqueue(head);
+          c.enqueue(idatHeader);
+        },
         pull(c) {
-          if (left === 0) { c.enqueue(tail); c.close(); return; }
+          if (left === 0) {
+            c.enqueue(tail);
+            c.close();
+            return;
+          }
           const n = Math.min(left, piece.length);
           c.enqueue(piece.subarray(0, n));
           left -= n;
         },
       });
       const res = await fetch(`${built.origin}${PATHS.evidence}`, {
-        method: 'POST', body, duplex: 'half', redirect: 'manual',
-        headers: { cookie: ada.cookieHeader(), 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, origin: ada.publicOrigin, 'sec-fetch-site': 'same-origin' },
+        method: 'POST',
+        body,
+        duplex: 'half',
+        redirect: 'manual',
+        headers: {
+          cookie: ada.cookieHeader(),
+          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+          origin: ada.publicOrigin,
+          'sec-fetch-site': 'same-origin',
+        },
       } as RequestInit);
       await res.text();
       return res.status;
@@ -310,49 +560,93 @@ describe('evidence upload with a real clamd', () => {
     const statuses = await Promise.all([send(), send(), send(), send(), send()]);
     clearInterval(sampler);
     assert.deepEqual(statuses, [303, 303, 303, 303, 303]);
-    assert.deepEqual(listed((await ada.get(PATHS.evidence)).text).map((f) => f.status), ['ready', 'ready', 'ready', 'ready', 'ready'], 'each scanned whole by clamd');
+    assert.deepEqual(
+      listed((await ada.get(PATHS.evidence)).text).map((f) => f.status),
+      ['ready', 'ready', 'ready', 'ready', 'ready'],
+      'each scanned whole by clamd',
+    );
     // Measured here (client and server share this process): 2.3 to 7.7 MiB held at the peak for 100 MiB in flight on a
-    // quiet machine, 31.6 to 33.6 MiB on one saturated by other work (buffers in flight pile up behind slow writes). Holding
+    // quiet machine, 31.6 to 33.6 MiB on one saturated by other work (buffers in flight pile up behind slow writes).
+    // Holding
     // the files, as a buffering parser or storage would, is 100 MiB or more; the bound sits well between.
-    t.diagnostic(`5 × ${(size / 1048576).toFixed(0)} MiB received, stored and scanned; peak memory held ${(peak / 1048576).toFixed(1)} MiB`);
+    t.diagnostic(
+      `5 × ${(size / 1048576).toFixed(0)} MiB received, stored and scanned; peak memory ` +
+        `held ${(peak / 1048576).toFixed(1)} MiB`,
+    );
     assert.ok(peak < 60 * 1048576, `memory held grew by ${(peak / 1048576).toFixed(1)} MiB for 5 × 20 MiB of uploads`);
   });
 
-  test('clamd stopped: files wait as Checking and cannot be downloaded; a new clamd scans them, nothing skipped', async (t) => {
-    const built = await start(t, { UPLOAD_SCAN_INTERVAL_MS: '1000' });
-    const ada = await signIn(built, 'ada@example.com');
-    await clamd.stop();
-    unlinkSync(link);
-    const eicarPdf = makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] });
-    const res = await postMultipart(ada, multipart(await token(ada), [{ name: 'clean.pdf', data: makePdf() }, { name: 'bad.pdf', data: eicarPdf }]));
-    assert.equal(res.status, 303, 'stored; the scan waits');
-    const waiting = listed((await ada.get(PATHS.evidence)).text);
-    assert.deepEqual(waiting.map((f) => [f.name, f.status, f.href]), [['clean.pdf', 'checking', undefined], ['bad.pdf', 'checking', undefined]]);
-    const ids = html((await ada.get(PATHS.evidence)).text).querySelectorAll('form[action$="/delete"]').map((f) => (f.getAttribute('action') ?? '').split('/')[3] ?? '');
-    assert.equal(ids.length, 2);
-    for (const id of ids) assert.equal((await ada.get(evidenceFilePath(id))).status, 404, 'Checking: never downloadable');
-    assert.equal(await built.services.evidence.sweep(), 0, 'a sweep while clamd is down scans nothing and loses nothing');
+  test(
+    'clamd stopped: files wait as Checking and cannot be downloaded; a new clamd scans them, ' + 'nothing skipped',
+    async (t) => {
+      const built = await start(t, { UPLOAD_SCAN_INTERVAL_MS: '1000' });
+      const ada = await signIn(built, 'ada@example.com');
+      await clamd.stop();
+      unlinkSync(link);
+      const eicarPdf = makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] });
+      const res = await postMultipart(
+        ada,
+        multipart(await token(ada), [
+          { name: 'clean.pdf', data: makePdf() },
+          { name: 'bad.pdf', data: eicarPdf },
+        ]),
+      );
+      assert.equal(res.status, 303, 'stored; the scan waits');
+      const waiting = listed((await ada.get(PATHS.evidence)).text);
+      assert.deepEqual(
+        waiting.map((f) => [f.name, f.status, f.href]),
+        [
+          ['clean.pdf', 'checking', undefined],
+          ['bad.pdf', 'checking', undefined],
+        ],
+      );
+      const ids = html((await ada.get(PATHS.evidence)).text)
+        .querySelectorAll('form[action$="/delete"]')
+        .map((f) => (f.getAttribute('action') ?? '').split('/')[3] ?? '');
+      assert.equal(ids.length, 2);
+      for (const id of ids)
+        assert.equal((await ada.get(evidenceFilePath(id))).status, 404, 'Checking: never downloadable');
+      assert.equal(
+        await built.services.evidence.sweep(),
+        0,
+        'a sweep while clamd is down scans nothing and loses nothing',
+      );
 
-    clamd = await startClamd();
-    symlinkSync(clamd.address.slice('unix:'.length), link);
-    // No one asks: the app's own sweep (every second here) finds clamd back and scans both.
-    const after = await waitFor(async () => {
-      const rows = listed((await ada.get(PATHS.evidence)).text);
-      return rows.every((f) => f.status !== 'checking') ? rows : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250, what: 'the sweep to scan the waiting files' });
-    assert.deepEqual(after.map((f) => [f.name, f.status]), [['clean.pdf', 'ready'], ['bad.pdf', 'rejected']]);
-    assert.equal((await ada.get(after[0]?.href ?? '')).status, 200);
-    assert.equal(onDisk(built).length, 1, 'the infected file is deleted');
-    assert.equal(built.logs.filter((l) => l.event === 'evidence.scan.infected').length, 1);
+      clamd = await startClamd();
+      symlinkSync(clamd.address.slice('unix:'.length), link);
+      // No one asks: the app's own sweep (every second here) finds clamd back and scans both.
+      const after = await waitFor(
+        async () => {
+          const rows = listed((await ada.get(PATHS.evidence)).text);
+          return rows.every((f) => f.status !== 'checking') ? rows : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: 'the sweep to scan the waiting files' },
+      );
+      assert.deepEqual(
+        after.map((f) => [f.name, f.status]),
+        [
+          ['clean.pdf', 'ready'],
+          ['bad.pdf', 'rejected'],
+        ],
+      );
+      assert.equal((await ada.get(after[0]?.href ?? '')).status, 200);
+      assert.equal(onDisk(built).length, 1, 'the infected file is deleted');
+      assert.equal(built.logs.filter((l) => l.event === 'evidence.scan.infected').length, 1);
 
-    const ping = await fetch(`${built.origin}${PATHS.pingJson}`);
-    const report = await ping.json() as { checks: Partial<Record<string, { status: string; detail?: Record<string, unknown> }>> };
-    const check = report.checks.clamd;
-    assert.ok(check !== undefined, 'clamd is among the checks');
-    assert.equal(check.status, 'pass');
-    assert.match(String(check.detail?.engine), /^ClamAV \d/);
-    assert.ok(check.detail !== undefined && 'signatureAgeHours' in check.detail, 'the signature age is reported (null with a local database)');
-  });
+      const ping = await fetch(`${built.origin}${PATHS.pingJson}`);
+      const report = (await ping.json()) as {
+        checks: Partial<Record<string, { status: string; detail?: Record<string, unknown> }>>;
+      };
+      const check = report.checks.clamd;
+      assert.ok(check !== undefined, 'clamd is among the checks');
+      assert.equal(check.status, 'pass');
+      assert.match(String(check.detail?.engine), /^ClamAV \d/);
+      assert.ok(
+        check.detail !== undefined && 'signatureAgeHours' in check.detail,
+        'the signature age is reported (null with a local database)',
+      );
+    },
+  );
 });
 
 test('without CLAMD_ADDRESS the page says uploads are unavailable and accepts nothing', async (t) => {
@@ -363,7 +657,10 @@ test('without CLAMD_ADDRESS the page says uploads are unavailable and accepts no
   const page = await ada.get(PATHS.evidence);
   assert.equal(html(page.text).querySelector('[data-qa="uploads-unavailable"]')?.text.trim(), W.unavailable);
   assert.equal(html(page.text).querySelector('form[data-qa="upload-form"]'), null);
-  const res = await postMultipart(ada, multipart(csrfTokenFrom(page.text), [{ name: 'photo.png', data: makePng(2, 2) }]));
+  const res = await postMultipart(
+    ada,
+    multipart(csrfTokenFrom(page.text), [{ name: 'photo.png', data: makePng(2, 2) }]),
+  );
   assert.equal(res.status, 503);
   assert.deepEqual(readdirSync(join(dataDir, 'uploads')), []);
 });

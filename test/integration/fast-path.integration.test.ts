@@ -22,13 +22,18 @@ interface Raw {
 /** A visitor who answered the cookie banner (ADR 0037): the page without the banner and its form token. */
 const CHOSEN = 'cookie_policy={"essential":true,"usage":false}; seen_cookie_message=true';
 
-/** One GET with exactly the headers given (fetch would add and decode Accept-Encoding by itself), as a visitor who chose. */
+/**
+ * One GET with exactly the headers given (fetch would add and decode Accept-Encoding by itself), as a visitor who
+ * chose.
+ */
 function rawGet(origin: string, path: string, headers: Record<string, string> = {}): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${origin}${path}`, { headers: { cookie: CHOSEN, ...headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -52,8 +57,13 @@ function comparableHeaders(res: Raw): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(res.headers)) {
     if (['content-length', 'content-encoding', 'date', 'connection', 'keep-alive'].includes(k)) continue;
-    out[k] = k === 'content-security-policy' && typeof v === 'string' ? v.replace(/'nonce-[^']*'/, "'nonce-X'")
-      : k === 'set-cookie' && Array.isArray(v) ? v.map((c) => c.replace(/=[0-9a-f]{32};/, '=X;')) : v; // a new form cookie each time
+    out[k] =
+      k === 'content-security-policy' && typeof v === 'string'
+        ? v.replace(/'nonce-[^']*'/, "'nonce-X'")
+        : // a new form cookie each time
+          k === 'set-cookie' && Array.isArray(v)
+          ? v.map((c) => c.replace(/=[0-9a-f]{32};/, '=X;'))
+          : v;
   }
   return out;
 }
@@ -62,7 +72,11 @@ describe('fast path: pre-rendered pages', () => {
   let built: Built;
   const cleanups: (() => unknown)[] = [];
   before(async () => {
-    built = await build({ after: (fn: () => unknown) => { cleanups.push(fn); } });
+    built = await build({
+      after: (fn: () => unknown) => {
+        cleanups.push(fn);
+      },
+    });
   });
   after(async () => {
     for (const fn of cleanups.reverse()) await fn();
@@ -90,7 +104,13 @@ describe('fast path: pre-rendered pages', () => {
         csrfToken: () => token,
         currentPath: page.path,
         signedIn: false,
-        consent: { banner: page.path === '/cookies' ? 'none' : 'ask', analytics: null, usage: 'no', saved: false, returnTo: page.path === '/cookies' ? '/' : page.path },
+        consent: {
+          banner: page.path === '/cookies' ? 'none' : 'ask',
+          analytics: null,
+          usage: 'no',
+          saved: false,
+          returnTo: page.path === '/cookies' ? '/' : page.path,
+        },
       });
       assert.equal(firstBody, asked, `${page.path}: the banner variant differs from a normal render`);
       assert.ok(pageNonces(normal).length >= 1, `${page.path} carries its nonce in the page`);
@@ -117,42 +137,56 @@ describe('fast path: pre-rendered pages', () => {
     }
   });
 
-  test('under concurrent load on kept-alive connections, each response carries only its own nonce and token', async () => {
-    // Bodies are reused once written (src/platform/body-pool.ts): no response may ever show another's values.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    try {
-      for (const path of ['/', '/send-feedback']) {
-        const get = (): Promise<Raw> => new Promise((resolve, reject) => {
-          http.get(`${built.origin}${path}`, { agent }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
-            res.on('error', reject);
-          }).on('error', reject);
-        });
-        const responses = await Promise.all(Array.from({ length: 150 }, get));
-        const nonces = new Set<string>();
-        const tokens = new Set<string>();
-        let neutral: string | undefined;
-        for (const res of responses) {
-          assert.equal(res.status, 200, path);
-          const nonce = nonceOf(res);
-          const html = res.body.toString('utf8');
-          for (const n of pageNonces(html)) assert.equal(n, nonce, `${path}: a page carries another response's nonce`);
-          nonces.add(nonce);
-          const found = /name="_csrf" value="([0-9a-f]+)"/.exec(html)?.[1] ?? '';
-          if (found !== '') tokens.add(found);
-          const page = html.split(nonce).join('NONCE').split(found === '' ? 'NONE' : found).join('TOKEN');
-          neutral ??= page;
-          assert.equal(page, neutral, `${path}: apart from its nonce and token, every response is the same page`);
+  test(
+    'under concurrent load on kept-alive connections, each response carries only its own ' + 'nonce and token',
+    async () => {
+      // Bodies are reused once written (src/platform/body-pool.ts): no response may ever show another's values.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      try {
+        for (const path of ['/', '/send-feedback']) {
+          const get = (): Promise<Raw> =>
+            new Promise((resolve, reject) => {
+              http
+                .get(`${built.origin}${path}`, { agent }, (res) => {
+                  const chunks: Buffer[] = [];
+                  res.on('data', (c: Buffer) => chunks.push(c));
+                  res.on('end', () => {
+                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+                  });
+                  res.on('error', reject);
+                })
+                .on('error', reject);
+            });
+          const responses = await Promise.all(Array.from({ length: 150 }, get));
+          const nonces = new Set<string>();
+          const tokens = new Set<string>();
+          let neutral: string | undefined;
+          for (const res of responses) {
+            assert.equal(res.status, 200, path);
+            const nonce = nonceOf(res);
+            const html = res.body.toString('utf8');
+            for (const n of pageNonces(html))
+              assert.equal(n, nonce, `${path}: a page carries another response's nonce`);
+            nonces.add(nonce);
+            const found = /name="_csrf" value="([0-9a-f]+)"/.exec(html)?.[1] ?? '';
+            if (found !== '') tokens.add(found);
+            const page = html
+              .split(nonce)
+              .join('NONCE')
+              .split(found === '' ? 'NONE' : found)
+              .join('TOKEN');
+            neutral ??= page;
+            assert.equal(page, neutral, `${path}: apart from its nonce and token, every response is the same page`);
+          }
+          assert.equal(nonces.size, responses.length, `${path}: every nonce is new`);
+          if (path === '/send-feedback')
+            assert.equal(tokens.size, responses.length, 'every new session has its own token in its page');
         }
-        assert.equal(nonces.size, responses.length, `${path}: every nonce is new`);
-        if (path === '/send-feedback') assert.equal(tokens.size, responses.length, 'every new session has its own token in its page');
+      } finally {
+        agent.destroy();
       }
-    } finally {
-      agent.destroy();
-    }
-  });
+    },
+  );
 
   test('gzip: decompresses to exactly the identity body for that nonce, with the same headers', async () => {
     for (const page of CONTENT_PAGES) {
@@ -167,9 +201,17 @@ describe('fast path: pre-rendered pages', () => {
         const nonce = nonceOf(gz);
         const body = gunzipSync(gz.body).toString('utf8');
         const token = /name="_csrf" value="([0-9a-f]+)"/.exec(body)?.[1] ?? ''; // the cookies page's form (ADR 0037)
-        const expected = built.app.views.render(page.template, { cspNonce: nonce, csrfToken: () => token, currentPath: page.path, signedIn: false });
+        const expected = built.app.views.render(page.template, {
+          cspNonce: nonce,
+          csrfToken: () => token,
+          currentPath: page.path,
+          signedIn: false,
+        });
         assert.equal(body, expected);
-        assert.ok(gz.body.length < plain.body.length / 2, `${page.path}: ${String(gz.body.length)} gzip bytes vs ${String(plain.body.length)}`);
+        assert.ok(
+          gz.body.length < plain.body.length / 2,
+          `${page.path}: ${String(gz.body.length)} gzip bytes vs ${String(plain.body.length)}`,
+        );
         assert.deepEqual(comparableHeaders(gz), comparableHeaders(plain));
       }
     }
@@ -183,35 +225,42 @@ describe('fast path: pre-rendered pages', () => {
     }
   });
 
-  test('a form page pre-rendered with nonce and CSRF token slots equals a normal render, identity and gzip', async () => {
-    // The feedback form's route declares `render: 'prerendered'` (the one seam, src/platform/views.ts); the kit gives
-    // its blank page one context object per language, so this is the page every visitor gets.
-    const blank = await rawGet(built.origin, '/send-feedback');
-    const token = /name="_csrf" value="([0-9a-f]+)"/.exec(blank.body.toString('utf8'))?.[1] ?? '';
-    assert.notEqual(token, '');
-    const template = 'feedback/feedback.njk';
-    const served = blank.body.toString('utf8').split(nonceOf(blank)).join('NONCE').split(token).join('TOKEN');
-    const { parts, slots } = prerenderSlots(built.app.views, template, {});
-    assert.ok(slots.includes('nonce') && slots.includes('csrf'), `slots: ${slots.join(',')}`);
-    const splice = prepareGzipSplice(parts);
-    for (let i = 0; i < 5; i++) {
-      const nonce = Buffer.from(String(Math.random())).toString('base64');
-      const token = Buffer.from(String(Math.random())).toString('hex');
-      const values = slots.map((s) => (s === 'nonce' ? nonce : token));
-      const joined = parts.map((p, j) => (j === 0 ? '' : values[j - 1] ?? '') + p.toString('utf8')).join('');
-      const normal = built.app.views.render(template, { cspNonce: nonce, csrfToken: () => token, signedIn: false });
-      assert.equal(joined, normal);
-      assert.equal(gunzipSync(spliceGzip(splice, values)).toString('utf8'), normal);
-    }
-    // Served from the pre-rendered copy: gzip spliced per response, the same page as identity but for nonce and token.
-    const gz = await rawGet(built.origin, '/send-feedback', { 'accept-encoding': 'gzip' });
-    assert.equal(gz.headers['content-encoding'], 'gzip');
-    const gzHtml = gunzipSync(gz.body).toString('utf8');
-    const gzToken = /name="_csrf" value="([0-9a-f]+)"/.exec(gzHtml)?.[1] ?? '';
-    assert.equal(gzHtml.split(nonceOf(gz)).join('NONCE').split(gzToken).join('TOKEN'), served);
-    // A form that carries where the person came from is rendered per request (not gzip-spliced).
-    const from = await rawGet(built.origin, '/send-feedback', { 'accept-encoding': 'gzip', referer: 'http://127.0.0.1:8005/cookies' });
-    assert.equal(from.headers['content-encoding'], undefined);
-    assert.match(from.body.toString('utf8'), /name="fromPage" value="\/cookies"/);
-  });
+  test(
+    'a form page pre-rendered with nonce and CSRF token slots equals a normal render, ' + 'identity and gzip',
+    async () => {
+      // The feedback form's route declares `render: 'prerendered'` (the one seam, src/platform/views.ts); the kit gives
+      // its blank page one context object per language, so this is the page every visitor gets.
+      const blank = await rawGet(built.origin, '/send-feedback');
+      const token = /name="_csrf" value="([0-9a-f]+)"/.exec(blank.body.toString('utf8'))?.[1] ?? '';
+      assert.notEqual(token, '');
+      const template = 'feedback/feedback.njk';
+      const served = blank.body.toString('utf8').split(nonceOf(blank)).join('NONCE').split(token).join('TOKEN');
+      const { parts, slots } = prerenderSlots(built.app.views, template, {});
+      assert.ok(slots.includes('nonce') && slots.includes('csrf'), `slots: ${slots.join(',')}`);
+      const splice = prepareGzipSplice(parts);
+      for (let i = 0; i < 5; i++) {
+        const nonce = Buffer.from(String(Math.random())).toString('base64');
+        const token = Buffer.from(String(Math.random())).toString('hex');
+        const values = slots.map((s) => (s === 'nonce' ? nonce : token));
+        const joined = parts.map((p, j) => (j === 0 ? '' : (values[j - 1] ?? '')) + p.toString('utf8')).join('');
+        const normal = built.app.views.render(template, { cspNonce: nonce, csrfToken: () => token, signedIn: false });
+        assert.equal(joined, normal);
+        assert.equal(gunzipSync(spliceGzip(splice, values)).toString('utf8'), normal);
+      }
+      // Served from the pre-rendered copy: gzip spliced per response, the same page as identity but for nonce and
+      // token.
+      const gz = await rawGet(built.origin, '/send-feedback', { 'accept-encoding': 'gzip' });
+      assert.equal(gz.headers['content-encoding'], 'gzip');
+      const gzHtml = gunzipSync(gz.body).toString('utf8');
+      const gzToken = /name="_csrf" value="([0-9a-f]+)"/.exec(gzHtml)?.[1] ?? '';
+      assert.equal(gzHtml.split(nonceOf(gz)).join('NONCE').split(gzToken).join('TOKEN'), served);
+      // A form that carries where the person came from is rendered per request (not gzip-spliced).
+      const from = await rawGet(built.origin, '/send-feedback', {
+        'accept-encoding': 'gzip',
+        referer: 'http://127.0.0.1:8005/cookies',
+      });
+      assert.equal(from.headers['content-encoding'], undefined);
+      assert.match(from.body.toString('utf8'), /name="fromPage" value="\/cookies"/);
+    },
+  );
 });

@@ -33,26 +33,40 @@ interface Setup {
 async function setup(t: TestContext, env: Record<string, string> = {}): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-feedback-it-'));
   const dataDir = join(dir, 'data');
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   const built = await build(t, {
     env: { DATA_DIR: dataDir, ...env },
     services: (config) => createServices(config, { logger: pino({ level: 'silent' }) }),
   });
   const store = openStore(dataDir);
-  t.after(() => { store.close(); });
+  t.after(() => {
+    store.close();
+  });
   return { built, dataDir, store };
 }
 
 /** A visitor who has opened the form: cookie kept, token (and every other hidden field) scraped from the page. */
-async function visitor(origin: string, headers?: Record<string, string>): Promise<{ browser: Browser; token: string; page: string; hidden: Record<string, string> }> {
+async function visitor(
+  origin: string,
+  headers?: Record<string, string>,
+): Promise<{ browser: Browser; token: string; page: string; hidden: Record<string, string> }> {
   const browser = new Browser(origin, PUBLIC_ORIGIN);
   const page = await browser.get(PATHS.feedback, headers);
   assert.equal(page.status, 200);
-  return { browser, token: csrfTokenFrom(page.text), page: page.text, hidden: hiddenFieldsFrom(page.text, PATHS.feedback) };
+  return {
+    browser,
+    token: csrfTokenFrom(page.text),
+    page: page.text,
+    hidden: hiddenFieldsFrom(page.text, PATHS.feedback),
+  };
 }
 
 function summaryErrors(text: string): string[] {
-  return html(text).querySelectorAll('.govuk-error-summary__list li').map((li) => li.text.trim());
+  return html(text)
+    .querySelectorAll('.govuk-error-summary__list li')
+    .map((li) => li.text.trim());
 }
 
 describe('GET /send-feedback', () => {
@@ -63,7 +77,11 @@ describe('GET /send-feedback', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
     assert.match(res.headers.get('cache-control') ?? '', /no-store/);
-    assert.deepEqual([...browser.cookies.keys()], ['lpa-form'], 'only the form cookie: no session is made for looking at a form (ADR 0022)');
+    assert.deepEqual(
+      [...browser.cookies.keys()],
+      ['lpa-form'],
+      'only the form cookie: no session is made for looking at a form (ADR 0022)',
+    );
     const doc = html(res.text);
     const form = doc.querySelector(`form[action="${PATHS.feedback}"]`);
     assert.ok(form);
@@ -71,8 +89,14 @@ describe('GET /send-feedback', () => {
     assert.ok(form.hasAttribute('novalidate'));
     assert.match(csrfTokenFrom(res.text), /^[0-9a-f]{32,}$/);
     const radios = form.querySelectorAll('input[type="radio"][name="rating"]');
-    assert.deepEqual(radios.map((r) => r.getAttribute('value')), ['very-satisfied', 'satisfied', 'neither-satisfied-or-dissatisfied', 'dissatisfied', 'very-dissatisfied']);
-    assert.deepEqual(radios.map((r) => doc.querySelector(`label[for="${r.id}"]`)?.text.trim()), ['Very satisfied', 'Satisfied', 'Neither satisfied or dissatisfied', 'Dissatisfied', 'Very dissatisfied']);
+    assert.deepEqual(
+      radios.map((r) => r.getAttribute('value')),
+      ['very-satisfied', 'satisfied', 'neither-satisfied-or-dissatisfied', 'dissatisfied', 'very-dissatisfied'],
+    );
+    assert.deepEqual(
+      radios.map((r) => doc.querySelector(`label[for="${r.id}"]`)?.text.trim()),
+      ['Very satisfied', 'Satisfied', 'Neither satisfied or dissatisfied', 'Dissatisfied', 'Very dissatisfied'],
+    );
     assert.equal(radios[0]?.id, 'rating', 'the error summary link #rating lands on the first radio');
     assert.ok(form.querySelector('textarea#details[name="details"]'));
     assert.equal(form.querySelector('[data-module="govuk-character-count"]')?.getAttribute('data-maxlength'), '2000');
@@ -85,7 +109,11 @@ describe('GET /send-feedback', () => {
     assert.equal(phone.getAttribute('autocomplete'), 'tel');
     const button = form.querySelector('button[name="send"]');
     assert.equal(button?.text.trim(), 'Send feedback');
-    assert.equal(form.querySelectorAll('input[type="hidden"]').length, 1, 'no honeypot: the only hidden field is _csrf');
+    assert.equal(
+      form.querySelectorAll('input[type="hidden"]').length,
+      1,
+      'no honeypot: the only hidden field is _csrf',
+    );
   });
 });
 
@@ -100,7 +128,12 @@ describe('POST /send-feedback', () => {
     const rows = store.listFeedback(10);
     assert.equal(rows.length, 1);
     assert.deepEqual(rows[0]?.payload, {
-      rating: 'satisfied', details: 'Clear and quick.', email: 'someone@example.com', phone: '', agent: 'TestAgent/1.0', fromPage: '/cookies',
+      rating: 'satisfied',
+      details: 'Clear and quick.',
+      email: 'someone@example.com',
+      phone: '',
+      agent: 'TestAgent/1.0',
+      fromPage: '/cookies',
     });
     const thanks = await browser.get(res.headers.get('location') ?? '');
     assert.equal(thanks.status, 200);
@@ -118,42 +151,64 @@ describe('POST /send-feedback', () => {
     assert.equal((store.listFeedback(1)[0]?.payload as Record<string, string>).fromPage, 'Unknown');
     // A fromPage field that is not a local path is not recorded either.
     for (const fromPage of ['https://evil.example/', '//evil.example', PATHS.feedbackThanks, `/${'x'.repeat(600)}`]) {
-      assert.equal((await browser.post(PATHS.feedback, { ...hidden, ...VALID, fromPage })).headers.get('location'), PATHS.feedbackThanks, fromPage);
+      assert.equal(
+        (await browser.post(PATHS.feedback, { ...hidden, ...VALID, fromPage })).headers.get('location'),
+        PATHS.feedbackThanks,
+        fromPage,
+      );
     }
-    assert.deepEqual(store.listFeedback(10).map((r) => (r.payload as Record<string, string>).fromPage), ['Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown']);
+    assert.deepEqual(
+      store.listFeedback(10).map((r) => (r.payload as Record<string, string>).fromPage),
+      ['Unknown', 'Unknown', 'Unknown', 'Unknown', 'Unknown'],
+    );
   });
 
-  test('CSRF: 403 without a token, with another visitor\'s, without the cookie, and cross-site; nothing stored', async (t) => {
-    const { built, store } = await setup(t);
-    const alice = await visitor(built.origin);
-    const bob = await visitor(built.origin);
-    assert.notEqual(alice.token, bob.token);
+  test(
+    "CSRF: 403 without a token, with another visitor's, without the cookie, and cross-site; " + 'nothing stored',
+    async (t) => {
+      const { built, store } = await setup(t);
+      const alice = await visitor(built.origin);
+      const bob = await visitor(built.origin);
+      assert.notEqual(alice.token, bob.token);
 
-    const noToken = await alice.browser.post(PATHS.feedback, { ...VALID });
-    assert.equal(noToken.status, 403, 'no token');
+      const noToken = await alice.browser.post(PATHS.feedback, { ...VALID });
+      assert.equal(noToken.status, 403, 'no token');
 
-    const foreign = await alice.browser.post(PATHS.feedback, { _csrf: bob.token, ...VALID });
-    assert.equal(foreign.status, 403, 'another visitor\'s token');
-    assert.match(foreign.text, /could not check that this request came from this service/);
+      const foreign = await alice.browser.post(PATHS.feedback, { _csrf: bob.token, ...VALID });
+      assert.equal(foreign.status, 403, "another visitor's token");
+      assert.match(foreign.text, /could not check that this request came from this service/);
 
-    const cookieless = new Browser(built.origin, PUBLIC_ORIGIN);
-    const noCookie = await cookieless.post(PATHS.feedback, { _csrf: alice.token, ...VALID });
-    assert.equal(noCookie.status, 403, 'token without a session cookie');
-    assert.match(noCookie.text, /Your form timed out/);
+      const cookieless = new Browser(built.origin, PUBLIC_ORIGIN);
+      const noCookie = await cookieless.post(PATHS.feedback, { _csrf: alice.token, ...VALID });
+      assert.equal(noCookie.status, 403, 'token without a session cookie');
+      assert.match(noCookie.text, /Your form timed out/);
 
-    const crossSite = await alice.browser.post(PATHS.feedback, { _csrf: alice.token, ...VALID }, { 'sec-fetch-site': 'cross-site' });
-    assert.equal(crossSite.status, 403, 'Sec-Fetch-Site: cross-site');
-    assert.match(crossSite.text, /did not come from a page on this service/);
-    assert.doesNotMatch(crossSite.text, /reload/i, 'a reload cannot help a cross-site request, so the page does not suggest one');
-    const evilOrigin = await alice.browser.post(PATHS.feedback, { _csrf: alice.token, ...VALID }, { origin: 'https://evil.example' });
-    assert.equal(evilOrigin.status, 403, 'Origin: https://evil.example');
-    assert.doesNotMatch(evilOrigin.text, /reload/i);
+      const crossSite = await alice.browser.post(
+        PATHS.feedback,
+        { _csrf: alice.token, ...VALID },
+        { 'sec-fetch-site': 'cross-site' },
+      );
+      assert.equal(crossSite.status, 403, 'Sec-Fetch-Site: cross-site');
+      assert.match(crossSite.text, /did not come from a page on this service/);
+      assert.doesNotMatch(
+        crossSite.text,
+        /reload/i,
+        'a reload cannot help a cross-site request, so the page does not suggest one',
+      );
+      const evilOrigin = await alice.browser.post(
+        PATHS.feedback,
+        { _csrf: alice.token, ...VALID },
+        { origin: 'https://evil.example' },
+      );
+      assert.equal(evilOrigin.status, 403, 'Origin: https://evil.example');
+      assert.doesNotMatch(evilOrigin.text, /reload/i);
 
-    assert.equal(store.listFeedback(10).length, 0);
-    // The real token still works afterwards.
-    assert.equal((await alice.browser.post(PATHS.feedback, { _csrf: alice.token, ...VALID })).status, 303);
-    assert.equal(store.listFeedback(10).length, 1);
-  });
+      assert.equal(store.listFeedback(10).length, 0);
+      // The real token still works afterwards.
+      assert.equal((await alice.browser.post(PATHS.feedback, { _csrf: alice.token, ...VALID })).status, 303);
+      assert.equal(store.listFeedback(10).length, 1);
+    },
+  );
 
   test('400 with every live message, in field order, inline too, input re-shown', async (t) => {
     const { built, store } = await setup(t);
@@ -163,11 +218,25 @@ describe('POST /send-feedback', () => {
     assert.deepEqual(summaryErrors(empty.text), [MESSAGES.rating, MESSAGES.detailsRequired]);
     assert.match(html(empty.text).querySelector('title')?.text ?? '', /^Error: /);
 
-    const res = await browser.post(PATHS.feedback, { _csrf: token, rating: 'great', details: 'x'.repeat(2001), email: 'not-an-email', phone: '12' });
+    const res = await browser.post(PATHS.feedback, {
+      _csrf: token,
+      rating: 'great',
+      details: 'x'.repeat(2001),
+      email: 'not-an-email',
+      phone: '12',
+    });
     assert.equal(res.status, 400);
-    assert.deepEqual(summaryErrors(res.text), [MESSAGES.rating, MESSAGES.detailsTooLong, MESSAGES.email, MESSAGES.phone]);
+    assert.deepEqual(summaryErrors(res.text), [
+      MESSAGES.rating,
+      MESSAGES.detailsTooLong,
+      MESSAGES.email,
+      MESSAGES.phone,
+    ]);
     const doc = html(res.text);
-    assert.deepEqual(doc.querySelectorAll('.govuk-error-summary__list a').map((a) => a.getAttribute('href')), ['#rating', '#details', '#email', '#phone']);
+    assert.deepEqual(
+      doc.querySelectorAll('.govuk-error-summary__list a').map((a) => a.getAttribute('href')),
+      ['#rating', '#details', '#email', '#phone'],
+    );
     for (const id of ['rating', 'details', 'email', 'phone']) {
       assert.ok(doc.querySelector(`#${id}-error`)?.text.includes('Error:'), `inline error for ${id}`);
     }
@@ -176,7 +245,11 @@ describe('POST /send-feedback', () => {
     assert.equal(doc.querySelector('input#phone')?.getAttribute('value'), '12');
 
     const checked = await browser.post(PATHS.feedback, { _csrf: token, rating: 'dissatisfied', details: '' });
-    assert.equal(html(checked.text).querySelector('input[name="rating"][checked]')?.getAttribute('value'), 'dissatisfied', 'the chosen rating stays chosen');
+    assert.equal(
+      html(checked.text).querySelector('input[name="rating"][checked]')?.getAttribute('value'),
+      'dissatisfied',
+      'the chosen rating stays chosen',
+    );
     assert.equal(store.listFeedback(10).length, 0);
   });
 
@@ -197,12 +270,27 @@ describe('POST /send-feedback', () => {
       assert.ok(!res.text.includes(p) || !/[<>"']/.test(p), `raw payload reflected: ${p}`);
       const doc = html(res.text);
       const textarea = doc.querySelector('textarea#details');
-      assert.equal(textarea?.rawText.trim(), p.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'), `details escaped: ${p}`);
+      assert.equal(
+        textarea?.rawText.trim(),
+        p
+          .replace(/&/g, '&amp;')
+          .replace(/</g, '&lt;')
+          .replace(/>/g, '&gt;')
+          .replace(/"/g, '&quot;')
+          .replace(/'/g, '&#39;'),
+        `details escaped: ${p}`,
+      );
       assert.equal(textarea.text.trim(), p, `details round-trips as text: ${p}`);
       assert.equal(doc.querySelector('input#email')?.getAttribute('value'), p, `email round-trips as text: ${p}`);
       assert.equal(doc.querySelector('input#phone')?.getAttribute('value'), p, `phone round-trips as text: ${p}`);
-      assert.equal(doc.querySelectorAll('img, svg').filter((e) => e.hasAttribute('onerror') || e.hasAttribute('onload')).length, 0);
-      assert.ok(doc.querySelectorAll('script').every((s) => s.hasAttribute('nonce')), `only the app's nonce'd scripts: ${p}`);
+      assert.equal(
+        doc.querySelectorAll('img, svg').filter((e) => e.hasAttribute('onerror') || e.hasAttribute('onload')).length,
+        0,
+      );
+      assert.ok(
+        doc.querySelectorAll('script').every((s) => s.hasAttribute('nonce')),
+        `only the app's nonce'd scripts: ${p}`,
+      );
       assert.ok(!res.text.includes('>49<') && !res.text.includes('"49"'), 'templates in input are not evaluated');
       if (/[<>"']/.test(p)) assert.ok(!res.text.includes(`value="${p}"`), `attribute breakout: ${p}`);
       else assert.ok(res.text.includes(`value="${p}"`), `shown as typed: ${p}`);
@@ -214,13 +302,27 @@ describe('POST /send-feedback', () => {
     const { browser, token } = await visitor(built.origin);
     const big = await browser.post(PATHS.feedback, { _csrf: token, ...VALID, details: 'x'.repeat(20 * 1024) });
     assert.equal(big.status, 413);
-    const json = await browser.post(PATHS.feedback, JSON.stringify({ _csrf: token, ...VALID }), { 'content-type': 'application/json' });
+    const json = await browser.post(PATHS.feedback, JSON.stringify({ _csrf: token, ...VALID }), {
+      'content-type': 'application/json',
+    });
     assert.equal(json.status, 415);
     const boundary = 'XyZ';
-    const multipart = [`--${boundary}`, 'Content-Disposition: form-data; name="_csrf"', '', token, `--${boundary}--`, ''].join('\r\n');
-    const mp = await browser.post(PATHS.feedback, multipart, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    const multipart = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="_csrf"',
+      '',
+      token,
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const mp = await browser.post(PATHS.feedback, multipart, {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    });
     assert.equal(mp.status, 415);
-    const repeated = await browser.post(PATHS.feedback, `_csrf=${token}&rating=satisfied&rating=dissatisfied&details=x`);
+    const repeated = await browser.post(
+      PATHS.feedback,
+      `_csrf=${token}&rating=satisfied&rating=dissatisfied&details=x`,
+    );
     assert.equal(repeated.status, 400);
     const unknown = await browser.post(PATHS.feedback, { _csrf: token, ...VALID, admin: '1' });
     assert.equal(unknown.status, 400);
@@ -232,41 +334,58 @@ describe('POST /send-feedback', () => {
 describe('bot check (FEEDBACK_MIN_SECONDS=1)', () => {
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  test('an otherwise valid form sent too soon: 400 with guidance linked to the Send button, answers and token kept', async (t) => {
-    const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
-    const { browser, token } = await visitor(built.origin);
-    const fast = await browser.post(PATHS.feedback, { _csrf: token, ...VALID });
-    assert.equal(fast.status, 400);
-    assert.deepEqual(summaryErrors(fast.text), [MESSAGES.tooFast]);
-    const doc = html(fast.text);
-    const link = doc.querySelector('.govuk-error-summary__list a')?.getAttribute('href');
-    assert.equal(link, `#${TOO_FAST_TARGET}`);
-    assert.ok(doc.querySelector(`button#${TOO_FAST_TARGET}[type="submit"]`), 'the link targets the Send feedback button');
-    assert.equal(doc.querySelector('input[name="rating"][checked]')?.getAttribute('value'), 'satisfied');
-    assert.equal(doc.querySelector('textarea#details')?.text, VALID.details);
-    assert.equal(csrfTokenFrom(fast.text), token, 'the form keeps its token, so the clock runs from when it was first shown');
-    assert.equal(store.listFeedback(10).length, 0);
+  test(
+    'an otherwise valid form sent too soon: 400 with guidance linked to the Send button, ' + 'answers and token kept',
+    async (t) => {
+      const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
+      const { browser, token } = await visitor(built.origin);
+      const fast = await browser.post(PATHS.feedback, { _csrf: token, ...VALID });
+      assert.equal(fast.status, 400);
+      assert.deepEqual(summaryErrors(fast.text), [MESSAGES.tooFast]);
+      const doc = html(fast.text);
+      const link = doc.querySelector('.govuk-error-summary__list a')?.getAttribute('href');
+      assert.equal(link, `#${TOO_FAST_TARGET}`);
+      assert.ok(
+        doc.querySelector(`button#${TOO_FAST_TARGET}[type="submit"]`),
+        'the link targets the Send feedback button',
+      );
+      assert.equal(doc.querySelector('input[name="rating"][checked]')?.getAttribute('value'), 'satisfied');
+      assert.equal(doc.querySelector('textarea#details')?.text, VALID.details);
+      assert.equal(
+        csrfTokenFrom(fast.text),
+        token,
+        'the form keeps its token, so the clock runs from when it was first shown',
+      );
+      assert.equal(store.listFeedback(10).length, 0);
 
-    await wait(1100);
-    assert.equal((await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(fast.text), ...VALID })).status, 303);
-    assert.equal(store.listFeedback(10).length, 1);
-  });
+      await wait(1100);
+      assert.equal((await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(fast.text), ...VALID })).status, 303);
+      assert.equal(store.listFeedback(10).length, 1);
+    },
+  );
 
-  test('a form with mistakes is only told about them, however fast; a quick correction then goes through', async (t) => {
-    const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
-    const { browser, token } = await visitor(built.origin);
-    const empty = await browser.post(PATHS.feedback, { _csrf: token, send: '' });
-    assert.equal(empty.status, 400);
-    assert.deepEqual(summaryErrors(empty.text), [MESSAGES.rating, MESSAGES.detailsRequired], 'no "too quickly" on a form with mistakes');
+  test(
+    'a form with mistakes is only told about them, however fast; a quick correction then goes ' + 'through',
+    async (t) => {
+      const { built, store } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
+      const { browser, token } = await visitor(built.origin);
+      const empty = await browser.post(PATHS.feedback, { _csrf: token, send: '' });
+      assert.equal(empty.status, 400);
+      assert.deepEqual(
+        summaryErrors(empty.text),
+        [MESSAGES.rating, MESSAGES.detailsRequired],
+        'no "too quickly" on a form with mistakes',
+      );
 
-    await wait(1100);
-    const mistake = await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(empty.text), ...VALID, email: 'nope' });
-    assert.deepEqual(summaryErrors(mistake.text), [MESSAGES.email]);
-    // Corrected at once: the form was first shown over a second ago, so this is no bot.
-    const corrected = await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(mistake.text), ...VALID });
-    assert.equal(corrected.status, 303);
-    assert.equal(store.listFeedback(10).length, 1);
-  });
+      await wait(1100);
+      const mistake = await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(empty.text), ...VALID, email: 'nope' });
+      assert.deepEqual(summaryErrors(mistake.text), [MESSAGES.email]);
+      // Corrected at once: the form was first shown over a second ago, so this is no bot.
+      const corrected = await browser.post(PATHS.feedback, { _csrf: csrfTokenFrom(mistake.text), ...VALID });
+      assert.equal(corrected.status, 303);
+      assert.equal(store.listFeedback(10).length, 1);
+    },
+  );
 
   test('a form token with its issue time moved back is refused as a forgery, not taken as an old form', async (t) => {
     const { built } = await setup(t, { FEEDBACK_MIN_SECONDS: '1' });
@@ -321,7 +440,9 @@ async function closedPort(): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => { resolve(port); });
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -329,7 +450,10 @@ async function closedPort(): Promise<number> {
 describe('with the API configured', () => {
   test('API down: the user sees success and the outbox keeps the submission', async (t) => {
     const port = await closedPort();
-    const { built, store } = await setup(t, { API_BASE_URL: `http://127.0.0.1:${String(port)}`, EGRESS_ALLOW_PRIVATE: '127.0.0.1' });
+    const { built, store } = await setup(t, {
+      API_BASE_URL: `http://127.0.0.1:${String(port)}`,
+      EGRESS_ALLOW_PRIVATE: '127.0.0.1',
+    });
     const { browser, token } = await visitor(built.origin);
     const res = await browser.post(PATHS.feedback, { _csrf: token, ...VALID }, { 'user-agent': 'IT/1' });
     assert.equal(res.status, 303);
@@ -344,7 +468,12 @@ describe('with the API configured', () => {
     assert.match(String(entry.key), /^[0-9a-f-]{36}$/, 'the idempotency key every attempt will send (ADR 0027)');
     assert.equal(typeof entry.requestId, 'string');
     assert.deepEqual(entry.payload, {
-      rating: 'satisfied', details: 'Clear and quick.', email: 'someone@example.com', phone: '', agent: 'IT/1', fromPage: 'Unknown',
+      rating: 'satisfied',
+      details: 'Clear and quick.',
+      email: 'someone@example.com',
+      phone: '',
+      agent: 'IT/1',
+      fromPage: 'Unknown',
     });
   });
 });

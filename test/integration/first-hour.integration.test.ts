@@ -14,32 +14,53 @@ import { PATHS } from '../../src/paths.ts';
 
 const SERVER = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 
-test('PORT set, PUBLIC_ORIGIN not: forms work through 127.0.0.1 and localhost; another origin is refused and logged', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lpa-first-hour-'));
-  const port = await freePort();
-  const server = await startProcess(process.execPath, [SERVER], {
-    env: { NODE_ENV: 'development', PORT: String(port), DATA_DIR: dataDir, PUBLIC_ORIGIN: undefined, HOST: undefined, SESSION_SECRET: undefined, WORKERS: undefined, REDIS_URL: undefined, API_BASE_URL: undefined, LOG_LEVEL: 'info' },
-    readyCheck: () => canConnect(port),
-    name: 'lpa-front',
-  });
-  t.after(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  const origin = `http://127.0.0.1:${String(port)}`;
+test(
+  'PORT set, PUBLIC_ORIGIN not: forms work through 127.0.0.1 and localhost; another origin ' + 'is refused and logged',
+  async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-first-hour-'));
+    const port = await freePort();
+    const server = await startProcess(process.execPath, [SERVER], {
+      env: {
+        NODE_ENV: 'development',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        PUBLIC_ORIGIN: undefined,
+        HOST: undefined,
+        SESSION_SECRET: undefined,
+        WORKERS: undefined,
+        REDIS_URL: undefined,
+        API_BASE_URL: undefined,
+        LOG_LEVEL: 'info',
+      },
+      readyCheck: () => canConnect(port),
+      name: 'lpa-front',
+    });
+    t.after(async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const origin = `http://127.0.0.1:${String(port)}`;
 
-  for (const browsedAs of [origin, `http://localhost:${String(port)}`, `http://[::1]:${String(port)}`]) {
-    const browser = new Browser(origin, browsedAs);
-    const form = await browser.get(PATHS.login);
-    const res = await browser.post(PATHS.login, { email: '', password: '', _csrf: csrfTokenFrom(form.text) });
-    assert.equal(res.status, 400, `${browsedAs}: the form is checked, not refused (${String(res.status)})`);
-  }
+    for (const browsedAs of [origin, `http://localhost:${String(port)}`, `http://[::1]:${String(port)}`]) {
+      const browser = new Browser(origin, browsedAs);
+      const form = await browser.get(PATHS.login);
+      const res = await browser.post(PATHS.login, { email: '', password: '', _csrf: csrfTokenFrom(form.text) });
+      assert.equal(res.status, 400, `${browsedAs}: the form is checked, not refused (${String(res.status)})`);
+    }
 
-  const stranger = new Browser(origin, 'http://localhost:9');
-  const form = await stranger.get(PATHS.login);
-  const refused = await stranger.post(PATHS.login, { email: '', password: '', _csrf: csrfTokenFrom(form.text) });
-  assert.equal(refused.status, 403);
-  const line = await waitFor(() => server.output().split('\n').find((l) => l.includes('form refused')), { timeoutMs: 5000 });
-  assert.ok(line.includes('http://localhost:9') && line.includes(origin), `the warning names both origins: ${line}`);
-  assert.match(line, /"level":"warn"/, 'logged as a warning');
-});
+    const stranger = new Browser(origin, 'http://localhost:9');
+    const form = await stranger.get(PATHS.login);
+    const refused = await stranger.post(PATHS.login, { email: '', password: '', _csrf: csrfTokenFrom(form.text) });
+    assert.equal(refused.status, 403);
+    const line = await waitFor(
+      () =>
+        server
+          .output()
+          .split('\n')
+          .find((l) => l.includes('form refused')),
+      { timeoutMs: 5000 },
+    );
+    assert.ok(line.includes('http://localhost:9') && line.includes(origin), `the warning names both origins: ${line}`);
+    assert.match(line, /"level":"warn"/, 'logged as a warning');
+  },
+);

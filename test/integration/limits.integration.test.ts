@@ -16,16 +16,30 @@ const PRODUCTION = {
   MAIL_TRANSPORT: 'file',
 };
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
-function send(origin: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+function send(
+  origin: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Answer> {
   const url = new URL(origin);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }); });
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+      });
     });
     req.on('error', reject);
     req.end(body);
@@ -68,18 +82,36 @@ describe('Host checks in production', () => {
   test('without TRUSTED_PROXIES, X-Forwarded-Host and X-Forwarded-For are ignored', async (t) => {
     const built = await build(t, { env: PRODUCTION });
     // A client cannot make a foreign Host acceptable by claiming to be forwarded…
-    assert.equal((await get(built.origin, '/accessibility', { host: 'evil.example', 'x-forwarded-host': 'lpa.example.gov.uk' })).status, 400);
+    assert.equal(
+      (await get(built.origin, '/accessibility', { host: 'evil.example', 'x-forwarded-host': 'lpa.example.gov.uk' }))
+        .status,
+      400,
+    );
     // …nor make the public host unacceptable.
-    assert.equal((await get(built.origin, '/accessibility', { host: 'lpa.example.gov.uk', 'x-forwarded-host': 'evil.example' })).status, 200);
+    assert.equal(
+      (await get(built.origin, '/accessibility', { host: 'lpa.example.gov.uk', 'x-forwarded-host': 'evil.example' }))
+        .status,
+      200,
+    );
     // Its claimed source address is not believed: the sign-in audit event records the socket's address.
     const host = { host: 'lpa.example.gov.uk' };
     const form = await get(built.origin, '/login', host);
     const cookie = String(form.headers['set-cookie']).split(';')[0] ?? '';
     const token = /name="_csrf" value="([0-9a-f]+)"/.exec(form.body)?.[1] ?? '';
-    const posted = await send(built.origin, 'POST', '/login', {
-      ...host, cookie, origin: PRODUCTION.PUBLIC_ORIGIN, 'sec-fetch-site': 'same-origin',
-      'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '6.6.6.6',
-    }, new URLSearchParams({ _csrf: token, email: 'nobody@example.com', password: 'wrong password' }).toString());
+    const posted = await send(
+      built.origin,
+      'POST',
+      '/login',
+      {
+        ...host,
+        cookie,
+        origin: PRODUCTION.PUBLIC_ORIGIN,
+        'sec-fetch-site': 'same-origin',
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-for': '6.6.6.6',
+      },
+      new URLSearchParams({ _csrf: token, email: 'nobody@example.com', password: 'wrong password' }).toString(),
+    );
     assert.equal(posted.status, 400, 'the sign-in attempt was made (and failed)');
     const audit = built.logs.find((l) => typeof l.event === 'string' && l.event.startsWith('auth.sign_in.'));
     assert.ok(audit !== undefined, 'an audit event was logged');
@@ -89,7 +121,20 @@ describe('Host checks in production', () => {
 
   test('from a trusted proxy, X-Forwarded-Host is the host that is checked', async (t) => {
     const built = await build(t, { env: { ...PRODUCTION, TRUSTED_PROXIES: '127.0.0.1' } });
-    assert.equal((await get(built.origin, '/accessibility', { host: 'internal:8005', 'x-forwarded-host': 'lpa.example.gov.uk', 'x-forwarded-proto': 'https' })).status, 200);
-    assert.equal((await get(built.origin, '/accessibility', { host: 'lpa.example.gov.uk', 'x-forwarded-host': 'evil.example' })).status, 400);
+    assert.equal(
+      (
+        await get(built.origin, '/accessibility', {
+          host: 'internal:8005',
+          'x-forwarded-host': 'lpa.example.gov.uk',
+          'x-forwarded-proto': 'https',
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await get(built.origin, '/accessibility', { host: 'lpa.example.gov.uk', 'x-forwarded-host': 'evil.example' }))
+        .status,
+      400,
+    );
   });
 });

@@ -54,7 +54,10 @@ export function parseRoutesPhp(source: string): LiveRoute[] {
       const end = rest.indexOf('$app->');
       const list = /\[([\s',A-Z]+)\]/.exec(end < 0 ? rest : rest.slice(0, end));
       if (list === null) throw new Error(`no method list for ${m[2] ?? ''}`);
-      methods = (list[1] ?? '').split(',').map((s) => s.trim().replace(/^'|'$/g, '')).filter((s) => s !== '');
+      methods = (list[1] ?? '')
+        .split(',')
+        .map((s) => s.trim().replace(/^'|'$/g, ''))
+        .filter((s) => s !== '');
     } else {
       methods = [(m[1] ?? '').toUpperCase()];
     }
@@ -66,7 +69,8 @@ export function parseRoutesPhp(source: string): LiveRoute[] {
 
 /**
  * Every concrete path a FastRoute pattern matches: `[...]` optional parts both with and without, a parameter whose
- * regex is a list of literals (`{state:(?:timeout|member-suspended)}`) as each literal, any other parameter as `:param`.
+ * regex is a list of literals (`{state:(?:timeout|member-suspended)}`) as each literal, any other parameter as
+ * `:param`.
  */
 export function expandPattern(pattern: string): string[] {
   let results = [''];
@@ -110,7 +114,10 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
   test('the fixture is the recorded commit of the live routes.php, with its licence', () => {
     const readme = readFileSync(join(FIXTURE, 'README.md'), 'utf8');
     assert.ok(readme.includes(`\`${FIXTURE_COMMIT}\``), 'the README records the commit this test pins');
-    assert.match(readFileSync(join(FIXTURE, 'LICENSE'), 'utf8'), /^The MIT License \(MIT\)\n\nCopyright \(c\) 2019-2021 Crown copyright \(Ministry of Justice\)/);
+    assert.match(
+      readFileSync(join(FIXTURE, 'LICENSE'), 'utf8'),
+      /^The MIT License \(MIT\)\n\nCopyright \(c\) 2019-2021 Crown copyright \(Ministry of Justice\)/,
+    );
     assert.ok(live.length >= 100, `parsed ${String(live.length)} routes`);
     // Every `$app->` registration was understood (none skipped by the reader).
     assert.equal(live.length, source.match(/\$app->(?:get|post|route)\(/g)?.length);
@@ -120,14 +127,23 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
     const cases: [string, string[]][] = [
       ['/home', ['/home']],
       ['/user/about-you[/{new}]', ['/user/about-you', '/user/about-you/:param']],
-      ['/login[/{state:(?:timeout|internal-system-error|member-suspended)}]', ['/login', '/login/timeout', '/login/internal-system-error', '/login/member-suspended']],
+      [
+        '/login[/{state:(?:timeout|internal-system-error|member-suspended)}]',
+        ['/login', '/login/timeout', '/login/internal-system-error', '/login/member-suspended'],
+      ],
       ['/guide[/{section}]', ['/guide', '/guide/:param']],
       ['/user/dashboard/create[/{lpa-id:\\d+}]', ['/user/dashboard/create', '/user/dashboard/create/:param']],
       ['/signup/confirm/{token:[a-zA-Z0-9]+}', ['/signup/confirm/:param']],
-      ['/lpa/{lpa-id:\\d+}/download/{pdf-type:lp1|lp3|lpa120}', ['/lpa/:param/download/lp1', '/lpa/:param/download/lp3', '/lpa/:param/download/lpa120']],
+      [
+        '/lpa/{lpa-id:\\d+}/download/{pdf-type:lp1|lp3|lpa120}',
+        ['/lpa/:param/download/lp1', '/lpa/:param/download/lp3', '/lpa/:param/download/lpa120'],
+      ],
     ];
     for (const [pattern, expected] of cases) assert.deepEqual(expandPattern(pattern), expected, pattern);
-    const php = "if (App\\Feature::X->isEnabled()) {\n  $app->get('/a', A::class, 'a');\n}\n$app->route(\n  '/b[/{c}]',\n  $factory->pipeline(M::class, B::class),\n  ['GET', 'POST'],\n  'b',\n);\n$app->post('/d', D::class, 'd');";
+    const php =
+      "if (App\\Feature::X->isEnabled()) {\n  $app->get('/a', A::class, " +
+      "'a');\n}\n$app->route(\n  '/b[/{c}]',\n  $factory->pipeline(M::class, B::class),\n  " +
+      "['GET', 'POST'],\n  'b',\n);\n$app->post('/d', D::class, 'd');";
     assert.deepEqual(parseRoutesPhp(php), [
       { pattern: '/a', methods: ['GET'], flag: 'X' },
       { pattern: '/b[/{c}]', methods: ['GET', 'POST'], flag: undefined },
@@ -138,7 +154,12 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
   test('feature groups off in production are the only routes out of scope', (t) => {
     const flags = [...new Set(live.flatMap((r) => (r.flag === undefined ? [] : [r.flag])))].sort();
     assert.deepEqual(flags, [...OFF_IN_PRODUCTION].sort());
-    t.diagnostic(`out of scope: ${live.filter((r) => r.flag !== undefined).map((r) => `${r.flag ?? ''} ${r.pattern}`).join(', ')}`);
+    t.diagnostic(
+      `out of scope: ${live
+        .filter((r) => r.flag !== undefined)
+        .map((r) => `${r.flag ?? ''} ${r.pattern}`)
+        .join(', ')}`,
+    );
   });
 
   test('every live route and method, replayed against the app and EDGE_HELD_BACK', async (t) => {
@@ -146,7 +167,11 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
     const served = new Map<string, Set<string>>();
     for (const r of routesFromTree(built.app.printRoutes())) served.set(normalise(r.url), new Set(r.methods));
     // Exact paths; a declared prefix (PATHS.dashboardPage) with a number after it; the token pages (TOKEN_PATHS).
-    const edge = new Set([...declaredPaths(), ...declaredPrefixes().map((p) => `${p}:param`), ...Object.values(TOKEN_PATHS).map((prefix) => `${prefix}:param`)]);
+    const edge = new Set([
+      ...declaredPaths(),
+      ...declaredPrefixes().map((p) => `${p}:param`),
+      ...Object.values(TOKEN_PATHS).map((prefix) => `${prefix}:param`),
+    ]);
 
     const violations: string[] = [];
     const takenOver: string[] = [];
@@ -157,7 +182,11 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
       takenOver.push(route.pattern);
       for (const p of paths) {
         const missing = route.methods.filter((m) => served.get(p)?.has(m) !== true);
-        if (missing.length > 0) violations.push(`${route.pattern}: the edge sends ${taken.join(', ')} to lpa-front, which does not serve ${missing.join(', ')} ${p}`);
+        if (missing.length > 0)
+          violations.push(
+            `${route.pattern}: the edge sends ${taken.join(', ')} to lpa-front, which does not ` +
+              `serve ${missing.join(', ')} ${p}`,
+          );
       }
     }
     t.diagnostic(`taken over: ${takenOver.join(', ')}; held back: ${Object.keys(EDGE_HELD_BACK).join(', ')}`);
@@ -165,10 +194,17 @@ describe('the edge takes over a path only when lpa-front serves all the live rou
     assert.ok(takenOver.length >= 5, 'the check saw the pages the edge does send to lpa-front');
 
     // The other direction: a path held back only for the route table leaves the list once lpa-front serves it all.
-    const fullyServed = (route: LiveRoute): boolean => expandPattern(route.pattern).every((p) => route.methods.every((m) => served.get(p)?.has(m) === true));
+    const fullyServed = (route: LiveRoute): boolean =>
+      expandPattern(route.pattern).every((p) => route.methods.every((m) => served.get(p)?.has(m) === true));
     const stale = Object.keys(EDGE_HELD_BACK)
       .filter((p) => !HELD_FOR_CONTENT.includes(p))
-      .filter((p) => live.filter((r) => r.flag === undefined && expandPattern(r.pattern).includes(p)).every(fullyServed));
-    assert.deepEqual(stale, [], 'lpa-front now serves every method and sub-path of these live routes: take them out of EDGE_HELD_BACK');
+      .filter((p) =>
+        live.filter((r) => r.flag === undefined && expandPattern(r.pattern).includes(p)).every(fullyServed),
+      );
+    assert.deepEqual(
+      stale,
+      [],
+      'lpa-front now serves every method and sub-path of these live routes: take them out of ' + 'EDGE_HELD_BACK',
+    );
   });
 });

@@ -16,30 +16,52 @@ import { signupForm } from '../helpers/signup.ts';
 
 const SERVER = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 
-test('server: the outbox retry loop sends an email whose first attempt failed, and stops on SIGTERM', { timeout: 90_000 }, async (t) => {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'lpa-mail-retry-'));
-  t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
-  const mailFile = join(dataDir, 'mail.jsonl');
-  mkdirSync(mailFile); // a directory where the file transport appends: every attempt fails until it goes
-  const server = await startProcess(process.execPath, [SERVER], {
-    env: { NODE_ENV: 'test', PORT: String(port), DATA_DIR: dataDir, SESSION_SECRET: TEST_SECRET, ACCOUNT_ANSWER_FLOOR_MS: '0', LOG_LEVEL: 'info' },
-    readyCheck: () => canConnect(port),
-    name: 'lpa-front',
-  });
-  t.after(() => server.stop());
-  const origin = `http://127.0.0.1:${String(port)}`;
-  const browser = new Browser(origin, origin);
-  const csrf = csrfTokenFrom((await browser.get(PATHS.signup)).text);
-  const sent = await browser.post(PATHS.signup, signupForm('ada@example.com', csrf));
-  assert.equal(sent.status, 303, 'the page answers: the email is safe in the outbox');
-  await waitFor(() => server.output().includes('email not sent; will retry'), { timeoutMs: 5000, what: 'the failed first attempt' });
+test(
+  'server: the outbox retry loop sends an email whose first attempt failed, and stops on ' + 'SIGTERM',
+  { timeout: 90_000 },
+  async (t) => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-mail-retry-'));
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const mailFile = join(dataDir, 'mail.jsonl');
+    mkdirSync(mailFile); // a directory where the file transport appends: every attempt fails until it goes
+    const server = await startProcess(process.execPath, [SERVER], {
+      env: {
+        NODE_ENV: 'test',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        SESSION_SECRET: TEST_SECRET,
+        ACCOUNT_ANSWER_FLOOR_MS: '0',
+        LOG_LEVEL: 'info',
+      },
+      readyCheck: () => canConnect(port),
+      name: 'lpa-front',
+    });
+    t.after(() => server.stop());
+    const origin = `http://127.0.0.1:${String(port)}`;
+    const browser = new Browser(origin, origin);
+    const csrf = csrfTokenFrom((await browser.get(PATHS.signup)).text);
+    const sent = await browser.post(PATHS.signup, signupForm('ada@example.com', csrf));
+    assert.equal(sent.status, 303, 'the page answers: the email is safe in the outbox');
+    await waitFor(() => server.output().includes('email not sent; will retry'), {
+      timeoutMs: 5000,
+      what: 'the failed first attempt',
+    });
 
-  rmSync(mailFile, { recursive: true });
-  await waitFor(() => existsSync(mailFile) && statSync(mailFile).isFile() && readFileSync(mailFile, 'utf8').includes('accountActivate'), { timeoutMs: 45_000, what: 'the retry loop sending the email' });
-  const lines = readFileSync(mailFile, 'utf8').trim().split('\n');
-  assert.equal(lines.length, 1, 'sent once');
+    rmSync(mailFile, { recursive: true });
+    await waitFor(
+      () =>
+        existsSync(mailFile) &&
+        statSync(mailFile).isFile() &&
+        readFileSync(mailFile, 'utf8').includes('accountActivate'),
+      { timeoutMs: 45_000, what: 'the retry loop sending the email' },
+    );
+    const lines = readFileSync(mailFile, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1, 'sent once');
 
-  process.kill(server.pid, 'SIGTERM');
-  assert.deepEqual(await server.exited, { code: 0, signal: null }, server.output());
-});
+    process.kill(server.pid, 'SIGTERM');
+    assert.deepEqual(await server.exited, { code: 0, signal: null }, server.output());
+  },
+);

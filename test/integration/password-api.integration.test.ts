@@ -22,13 +22,27 @@ const OLD = 'Old-password-2024x';
 const NEW = 'Brand-new-Passw0rd-x';
 let fake: FakeLpaApi;
 
-before(async () => { fake = await fakeLpaApi(); });
-after(async () => { await fake.close(); });
+before(async () => {
+  fake = await fakeLpaApi();
+});
+after(async () => {
+  await fake.close();
+});
 
 function addUser(email: string, active = true): void {
   const id = randomBytes(16).toString('hex');
   const at = new Date().toISOString().replace(/\.\d{3}Z$/, '+0000');
-  fake.users.set(id, { id, email, password: OLD, active, activationToken: active ? null : randomBytes(24).toString('base64url'), reset: null, emailChange: null, profile: { id, createdAt: at, updatedAt: at, name: { title: null, first: 'Pat', last: 'Smith' } }, lpas: [] });
+  fake.users.set(id, {
+    id,
+    email,
+    password: OLD,
+    active,
+    activationToken: active ? null : randomBytes(24).toString('base64url'),
+    reset: null,
+    emailChange: null,
+    profile: { id, createdAt: at, updatedAt: at, name: { title: null, first: 'Pat', last: 'Smith' } },
+    lpas: [],
+  });
 }
 
 async function app(t: TestContext, floorMs = 0): Promise<Built> {
@@ -40,7 +54,12 @@ async function app(t: TestContext, floorMs = 0): Promise<Built> {
 
 function lastMail(built: Built, to: string): { template: string; personalisation: Record<string, string> } {
   const file = join(built.config.dataDir, MAIL_FILE);
-  const all = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { to: string; template: string; personalisation: Record<string, string> }) : [];
+  const all = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { to: string; template: string; personalisation: Record<string, string> })
+    : [];
   const found = all.filter((m) => m.to === to).at(-1);
   assert.ok(found !== undefined, `an email to ${to}`);
   return found;
@@ -60,29 +79,36 @@ async function signIn(built: Built, email: string, password: string): Promise<Br
 }
 
 describe('password pages on the API backend', () => {
-  test('forgot → email → reset → sign in; a reset signs out the sessions of the account; the contract holds', async (t) => {
-    const built = await app(t);
-    addUser('api-reset@example.com');
-    const signedIn = await signIn(built, 'api-reset@example.com', OLD);
-    assert.equal((await forgot(built, 'api-reset@example.com')).status, 200);
-    const path = new URL(lastMail(built, 'api-reset@example.com').personalisation.forgotPasswordUrl ?? '').pathname;
-    const browser = new Browser(built.origin);
-    const form = await browser.get(path);
-    const done = await browser.post(path, { password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(form.text) });
-    assert.equal(done.status, 303);
-    assert.equal(done.headers.get('location'), PATHS.login);
-    assert.equal((await signedIn.get(PATHS.dashboard)).status, 302, 'signed out at its next request');
-    await signIn(built, 'api-reset@example.com', NEW);
-    const again = await browser.get(path);
-    const reused = await browser.post(path, { password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(again.text) });
-    assert.match(html(reused.text).querySelector('h1')?.textContent ?? '', /That password link does not work/);
-    addUser('api-inactive@example.com', false);
-    await forgot(built, 'api-inactive@example.com');
-    assert.equal(lastMail(built, 'api-inactive@example.com').template, 'accountActivate');
-    await forgot(built, 'api-nobody@example.com');
-    assert.equal(lastMail(built, 'api-nobody@example.com').template, 'passwordResetNoAccount');
-    assert.deepEqual(fake.violations, []);
-  });
+  test(
+    'forgot → email → reset → sign in; a reset signs out the sessions of the account; the ' + 'contract holds',
+    async (t) => {
+      const built = await app(t);
+      addUser('api-reset@example.com');
+      const signedIn = await signIn(built, 'api-reset@example.com', OLD);
+      assert.equal((await forgot(built, 'api-reset@example.com')).status, 200);
+      const path = new URL(lastMail(built, 'api-reset@example.com').personalisation.forgotPasswordUrl ?? '').pathname;
+      const browser = new Browser(built.origin);
+      const form = await browser.get(path);
+      const done = await browser.post(path, { password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(form.text) });
+      assert.equal(done.status, 303);
+      assert.equal(done.headers.get('location'), PATHS.login);
+      assert.equal((await signedIn.get(PATHS.dashboard)).status, 302, 'signed out at its next request');
+      await signIn(built, 'api-reset@example.com', NEW);
+      const again = await browser.get(path);
+      const reused = await browser.post(path, {
+        password: NEW,
+        password_confirm: NEW,
+        _csrf: csrfTokenFrom(again.text),
+      });
+      assert.match(html(reused.text).querySelector('h1')?.textContent ?? '', /That password link does not work/);
+      addUser('api-inactive@example.com', false);
+      await forgot(built, 'api-inactive@example.com');
+      assert.equal(lastMail(built, 'api-inactive@example.com').template, 'accountActivate');
+      await forgot(built, 'api-nobody@example.com');
+      assert.equal(lastMail(built, 'api-nobody@example.com').template, 'passwordResetNoAccount');
+      assert.deepEqual(fake.violations, []);
+    },
+  );
 
   test('an expired reset link (24 h at the API) is "That password link does not work", and stays so', async (t) => {
     const built = await app(t);
@@ -90,7 +116,9 @@ describe('password pages on the API backend', () => {
     await forgot(built, 'api-expired@example.com');
     const path = new URL(lastMail(built, 'api-expired@example.com').personalisation.forgotPasswordUrl ?? '').pathname;
     fake.clock += 86_400_000 + 1000;
-    t.after(() => { fake.clock = Date.now(); });
+    t.after(() => {
+      fake.clock = Date.now();
+    });
     const browser = new Browser(built.origin);
     const form = await browser.get(path);
     const res = await browser.post(path, { password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(form.text) });
@@ -106,9 +134,19 @@ describe('password pages on the API backend', () => {
     const here = await signIn(built, 'api-change@example.com', OLD);
     const elsewhere = await signIn(built, 'api-change@example.com', OLD);
     const form = await here.get(PATHS.changePassword);
-    const wrong = await here.post(PATHS.changePassword, { password_current: 'Not-the-passw0rd', password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(form.text) });
+    const wrong = await here.post(PATHS.changePassword, {
+      password_current: 'Not-the-passw0rd',
+      password: NEW,
+      password_confirm: NEW,
+      _csrf: csrfTokenFrom(form.text),
+    });
     assert.equal(wrong.status, 400);
-    const ok = await here.post(PATHS.changePassword, { password_current: OLD, password: NEW, password_confirm: NEW, _csrf: csrfTokenFrom(form.text) });
+    const ok = await here.post(PATHS.changePassword, {
+      password_current: OLD,
+      password: NEW,
+      password_confirm: NEW,
+      _csrf: csrfTokenFrom(form.text),
+    });
     assert.equal(ok.status, 303);
     assert.equal((await here.get(PATHS.dashboard)).status, 200);
     assert.equal((await elsewhere.get(PATHS.dashboard)).status, 302);
@@ -116,32 +154,40 @@ describe('password pages on the API backend', () => {
     assert.deepEqual(fake.violations, []);
   });
 
-  test('no enumeration by timing: an account (API 300 ms) and no account (5 ms) answer alike, medians within 50 ms', async (t) => {
-    const built = await app(t, 400);
-    for (let i = 0; i < 20; i++) addUser(`timing-${String(i)}@example.com`);
-    const known: number[] = [];
-    const unknown: number[] = [];
-    const bodies = new Set<string>();
-    const timed = async (email: string, delay: number, into: number[]) => {
-      fake.delays.set('requestPasswordReset', delay);
-      const browser = new Browser(built.origin);
-      const form = await browser.get(PATHS.forgotPassword);
-      const csrf = csrfTokenFrom(form.text);
-      const started = performance.now();
-      const res = await browser.post(PATHS.forgotPassword, { email, email_confirm: email, _csrf: csrf });
-      into.push(performance.now() - started);
-      assert.equal(res.status, 200);
-      bodies.add(html(res.text).querySelector('main')?.textContent.replace(email, 'EMAIL').replace(/\s+/g, ' ') ?? '');
-    };
-    for (let i = 0; i < 20; i++) {
-      // A fresh address each time, so no request is throttled (a throttled one calls no API).
-      await timed(`timing-${String(i)}@example.com`, 300, known);
-      await timed(`nobody-${String(i)}@example.com`, 5, unknown);
-    }
-    fake.delays.delete('requestPasswordReset');
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-    t.diagnostic(`median known ${median(known).toFixed(0)} ms, unknown ${median(unknown).toFixed(0)} ms`);
-    assert.ok(Math.abs(median(known) - median(unknown)) < 50, `medians ${String(median(known))} vs ${String(median(unknown))}`);
-    assert.equal(bodies.size, 1, 'one page');
-  });
+  test(
+    'no enumeration by timing: an account (API 300 ms) and no account (5 ms) answer alike, ' + 'medians within 50 ms',
+    async (t) => {
+      const built = await app(t, 400);
+      for (let i = 0; i < 20; i++) addUser(`timing-${String(i)}@example.com`);
+      const known: number[] = [];
+      const unknown: number[] = [];
+      const bodies = new Set<string>();
+      const timed = async (email: string, delay: number, into: number[]) => {
+        fake.delays.set('requestPasswordReset', delay);
+        const browser = new Browser(built.origin);
+        const form = await browser.get(PATHS.forgotPassword);
+        const csrf = csrfTokenFrom(form.text);
+        const started = performance.now();
+        const res = await browser.post(PATHS.forgotPassword, { email, email_confirm: email, _csrf: csrf });
+        into.push(performance.now() - started);
+        assert.equal(res.status, 200);
+        bodies.add(
+          html(res.text).querySelector('main')?.textContent.replace(email, 'EMAIL').replace(/\s+/g, ' ') ?? '',
+        );
+      };
+      for (let i = 0; i < 20; i++) {
+        // A fresh address each time, so no request is throttled (a throttled one calls no API).
+        await timed(`timing-${String(i)}@example.com`, 300, known);
+        await timed(`nobody-${String(i)}@example.com`, 5, unknown);
+      }
+      fake.delays.delete('requestPasswordReset');
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+      t.diagnostic(`median known ${median(known).toFixed(0)} ms, unknown ${median(unknown).toFixed(0)} ms`);
+      assert.ok(
+        Math.abs(median(known) - median(unknown)) < 50,
+        `medians ${String(median(known))} vs ${String(median(unknown))}`,
+      );
+      assert.equal(bodies.size, 1, 'one page');
+    },
+  );
 });

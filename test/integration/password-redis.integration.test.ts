@@ -7,11 +7,18 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startRedis } from '../helpers/services.ts';
 import type { StartedRedis } from '../helpers/services.ts';
-import { ACCOUNT_TOKENS_PREFIX, RedisRevocationStore, TOKEN_ACCOUNT_PREFIX, tokenDigest } from '../../src/sessions/revocation-store.ts';
+import {
+  ACCOUNT_TOKENS_PREFIX,
+  RedisRevocationStore,
+  TOKEN_ACCOUNT_PREFIX,
+  tokenDigest,
+} from '../../src/sessions/revocation-store.ts';
 
 let redis: StartedRedis;
 const clients: Redis[] = [];
-before(async () => { redis = await startRedis(); });
+before(async () => {
+  redis = await startRedis();
+});
 after(async () => {
   for (const c of clients) c.disconnect();
   await redis.stop();
@@ -31,12 +38,15 @@ test('Redis account index: remembered on one instance, revoked from another, dig
   assert.equal(await two.accountOf('sign-in-one-token-xxxxxxxx'), 'acct');
   const raw = client();
   const keys = await raw.keys('*');
-  assert.ok(keys.includes(ACCOUNT_TOKENS_PREFIX + 'acct') && keys.includes(TOKEN_ACCOUNT_PREFIX + tokenDigest('sign-in-one-token-xxxxxxxx')));
+  assert.ok(
+    keys.includes(ACCOUNT_TOKENS_PREFIX + 'acct') &&
+      keys.includes(TOKEN_ACCOUNT_PREFIX + tokenDigest('sign-in-one-token-xxxxxxxx')),
+  );
   for (const k of keys) {
     const type = await raw.type(k);
-    const values = type === 'zset' ? await raw.zrange(k, '0', '-1') : [await raw.get(k) ?? ''];
+    const values = type === 'zset' ? await raw.zrange(k, '0', '-1') : [(await raw.get(k)) ?? ''];
     assert.ok(![k, ...values].some((v) => v.includes('token-xxxxxxxx')), `no token in ${k}`);
-    assert.ok(await raw.ttl(k) > 0, `${k} expires`);
+    assert.ok((await raw.ttl(k)) > 0, `${k} expires`);
   }
   assert.equal(await two.revokeAccount('acct', 'sign-in-two-token-xxxxxxxx', 60), 1);
   assert.equal(await one.isRevoked('sign-in-one-token-xxxxxxxx'), true);

@@ -90,7 +90,8 @@ function describe_(v: PhpValue): string {
   if (v === null) return 'N';
   if (typeof v === 'boolean') return v ? 'T' : 'F';
   if (typeof v === 'bigint') return `i(${v})`;
-  if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0) ? `i(${v})` : describe_(new PhpFloat(v));
+  if (typeof v === 'number')
+    return Number.isSafeInteger(v) && !Object.is(v, -0) ? `i(${v})` : describe_(new PhpFloat(v));
   if (typeof v === 'string') return `s(${hex(v)})`;
   if (v instanceof PhpFloat) {
     if (Number.isNaN(v.value)) return 'f(nan)';
@@ -101,7 +102,10 @@ function describe_(v: PhpValue): string {
   if (v instanceof PhpBytes) return `s(${Buffer.from(v.bytes).toString('hex')})`;
   const dk = (entries: [PhpKey, PhpValue][]): string =>
     entries
-      .map(([k, x]) => `${typeof k === 'number' || typeof k === 'bigint' ? `i(${k})` : `s(${k instanceof PhpBytes ? Buffer.from(k.bytes).toString('hex') : hex(k)})`}=>${describe_(x)}`)
+      .map(
+        ([k, x]) =>
+          `${typeof k === 'number' || typeof k === 'bigint' ? `i(${k})` : `s(${k instanceof PhpBytes ? Buffer.from(k.bytes).toString('hex') : hex(k)})`}=>${describe_(x)}`,
+      )
       .join(',');
   if (v instanceof PhpArray) return `a{${dk(v.entries())}}`;
   if (v instanceof PhpEnum) return `e(${v.className}:${v.caseName})`;
@@ -140,8 +144,13 @@ function checkSlots(v: PhpValue, slots: PhpValue[] = [], state = { opaque: false
 /** Deep copy in which every PhpFloat forgets the text it was decoded from. */
 function withoutFloatSources(v: PhpValue): PhpValue {
   if (v instanceof PhpFloat) return new PhpFloat(v.value);
-  if (v instanceof PhpArray) return PhpArray.fromEntries(v.entries().map(([k, x]) => [k, withoutFloatSources(x)] as const));
-  if (v instanceof PhpObject) return new PhpObject(v.className, v.properties.entries().map(([k, x]) => [k, withoutFloatSources(x)] as const));
+  if (v instanceof PhpArray)
+    return PhpArray.fromEntries(v.entries().map(([k, x]) => [k, withoutFloatSources(x)] as const));
+  if (v instanceof PhpObject)
+    return new PhpObject(
+      v.className,
+      v.properties.entries().map(([k, x]) => [k, withoutFloatSources(x)] as const),
+    );
   return v;
 }
 
@@ -174,7 +183,10 @@ function describeShort(v: PhpValue): string {
 before(() => {
   const r = spawnSync('php', ['-r', 'echo PHP_VERSION;']);
   if (r.error || r.status !== 0) {
-    throw new Error('the `php` CLI is required for this test and was not found: install it with `apt-get install -y php-cli` (scripts/ set-up does this)');
+    throw new Error(
+      'the `php` CLI is required for this test and was not found: install it with `apt-get ' +
+        'install -y php-cli` (scripts/ set-up does this)',
+    );
   }
   dir = mkdtempSync(join(tmpdir(), 'php-serialize-it-'));
 });
@@ -227,7 +239,11 @@ echo json_encode(['version' => PHP_VERSION, 'values' => $out]);
     for (const name of names) {
       const bytes = unb64(out.values[name] ?? '');
       const value = unserialize(bytes);
-      assert.deepEqual(serialize(value), bytes, `${name}: re-encoding differs from PHP ${out.version}: ${bytes.toString('latin1')}`);
+      assert.deepEqual(
+        serialize(value),
+        bytes,
+        `${name}: re-encoding differs from PHP ${out.version}: ${bytes.toString('latin1')}`,
+      );
       // and without the floats' source text: our own float formatting must give PHP's bytes too
       assert.deepEqual(serialize(withoutFloatSources(value)), bytes, `${name}: float formatting differs from PHP`);
       const slots = checkSlots(value);
@@ -240,7 +256,20 @@ echo json_encode(['version' => PHP_VERSION, 'values' => $out]);
       walk(value);
     }
     // the corpus really exercised every node type
-    for (const t of ['null', 'boolean', 'number', 'bigint', 'string', 'PhpFloat', 'PhpBytes', 'PhpArray', 'PhpObject', 'PhpCustomObject', 'PhpEnum', 'PhpReference']) {
+    for (const t of [
+      'null',
+      'boolean',
+      'number',
+      'bigint',
+      'string',
+      'PhpFloat',
+      'PhpBytes',
+      'PhpArray',
+      'PhpObject',
+      'PhpCustomObject',
+      'PhpEnum',
+      'PhpReference',
+    ]) {
       assert.ok(seen.has(t), `corpus produced no ${t}`);
     }
     // spot checks of the value model
@@ -285,8 +314,19 @@ describe('codec → PHP: PHP unserializes what we encode and sees the values we 
       '\0*\0',
       new PhpBytes(Buffer.from([0xff, 0x00, 0x22, 0x3b])),
       identity,
-      PhpArray.fromEntries([[7, 'a'], ['k', 'b'], [-3, 'c'], [9223372036854775807n, 'd'], [new PhpBytes(Buffer.from([0xfe])), 'e'], ['', 'f']]),
-      new PhpObject('Unknown\\Klass', [['pub', 1], [PhpObject.propertyKey('prot', 'protected'), 2], [PhpObject.propertyKey('priv', 'private', 'Unknown\\Klass'), [1, 2].length]]),
+      PhpArray.fromEntries([
+        [7, 'a'],
+        ['k', 'b'],
+        [-3, 'c'],
+        [9223372036854775807n, 'd'],
+        [new PhpBytes(Buffer.from([0xfe])), 'e'],
+        ['', 'f'],
+      ]),
+      new PhpObject('Unknown\\Klass', [
+        ['pub', 1],
+        [PhpObject.propertyKey('prot', 'protected'), 2],
+        [PhpObject.propertyKey('priv', 'private', 'Unknown\\Klass'), [1, 2].length],
+      ]),
       new PhpObject('stdClass', [['a', new PhpObject('stdClass')]]),
       new PhpEnum('Suit', 'Spades'),
       new PhpCustomObject('Raw', Buffer.from([0x7d, 0x7b, 0x00, 0xff])),
@@ -356,12 +396,22 @@ echo json_encode(array_map('base64_encode', $cases));
       if (name === 'refs') {
         assert.deepEqual(s.names(), ['a', 'b', 'c', 'd', 'clé', '']);
         const b2 = s.get('b');
-        assert.ok(b2 instanceof PhpReference && b2.kind === 'r' && b2.slot === 1, 'slots are shared across session keys');
+        assert.ok(
+          b2 instanceof PhpReference && b2.kind === 'r' && b2.slot === 1,
+          'slots are shared across session keys',
+        );
         s.set('z', 'appended after references');
         ours.push(b64(s.encode()));
       }
     }
-    ours.push(b64(PhpSession.empty().set('only', new PhpFloat(0.1)).set('bin', new PhpBytes(Buffer.from([0xc3]))).encode()));
+    ours.push(
+      b64(
+        PhpSession.empty()
+          .set('only', new PhpFloat(0.1))
+          .set('bin', new PhpBytes(Buffer.from([0xc3])))
+          .encode(),
+      ),
+    );
     const accepted = php(
       'session-decode',
       String.raw`
@@ -384,7 +434,10 @@ echo json_encode($res);
     });
     const first = accepted[0];
     assert.ok(first !== undefined && first !== 'REJECTED');
-    assert.ok(first.d.includes(hex('lpa/donor')) && first.d.includes(hex('Saved ✓')), 'PHP sees the changed and added keys');
+    assert.ok(
+      first.d.includes(hex('lpa/donor')) && first.d.includes(hex('Saved ✓')),
+      'PHP sees the changed and added keys',
+    );
   });
 });
 
@@ -397,7 +450,10 @@ describe('property: random values encoded here, unserialize+serialize in PHP, sa
       fc.uint8Array({ maxLength: 4 }).map((u) => new PhpBytes(u)),
     );
     const className = fc.constantFrom('stdClass', 'Unknown', 'A\\B\\C', 'Priv_Like');
-    const propName = fc.tuple(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 6 }), fc.constantFrom('public', 'protected', 'private'));
+    const propName = fc.tuple(
+      fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 6 }),
+      fc.constantFrom('public', 'protected', 'private'),
+    );
     const { value } = fc.letrec<{ value: PhpValue; leaf: PhpValue; arr: PhpValue; obj: PhpValue }>((tie) => ({
       leaf: fc.oneof(
         fc.constant(null),
@@ -418,7 +474,8 @@ describe('property: random values encoded here, unserialize+serialize in PHP, sa
         const o = new PhpObject(cls);
         for (const [[n, vis], v] of props) {
           const k = PhpObject.propertyKey(n, vis, cls);
-          if (!/^[0-9]/.test(k)) o.properties.set(k, v); // numeric names become ints in PHP's (array) view; keep them out
+          // numeric names become ints in PHP's (array) view; keep them out
+          if (!/^[0-9]/.test(k)) o.properties.set(k, v);
         }
         return o;
       }),
@@ -443,7 +500,11 @@ echo json_encode($res);
     encoded.forEach((bytes, i) => {
       const again = out[i] ?? 'MISSING';
       assert.notEqual(again, 'REJECTED', `seed ${seed}: PHP rejected ${bytes.toString('latin1')}`);
-      assert.equal(unb64(again).toString('latin1'), bytes.toString('latin1'), `seed ${seed}: PHP re-serialized differently`);
+      assert.equal(
+        unb64(again).toString('latin1'),
+        bytes.toString('latin1'),
+        `seed ${seed}: PHP re-serialized differently`,
+      );
       // and our decoder reads PHP's bytes back to the same bytes
       assert.deepEqual(serialize(unserialize(unb64(again))), bytes);
     });

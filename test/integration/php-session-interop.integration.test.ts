@@ -143,7 +143,11 @@ function dumpByName(d: Dump): Map<string, { export: string; serialized: string }
 
 /** A user in the app's local backend, and a real token for them (what the API gives the PHP front). */
 async function userWithToken(s: Sites, email = `u${randomBytes(4).toString('hex')}@example.com`) {
-  const userId = await s.users.addUser({ email, password: PASSWORD, name: { title: 'Dr', first: 'Ada', last: 'Lovelace' } });
+  const userId = await s.users.addUser({
+    email,
+    password: PASSWORD,
+    name: { title: 'Dr', first: 'Ada', last: 'Lovelace' },
+  });
   const auth = await s.users.authenticate(email, PASSWORD, 'interop-test');
   assert.ok(auth.ok);
   return { email, userId, token: auth.token, expiresAt: auth.expiresAt, lastLogin: auth.lastLogin };
@@ -170,7 +174,12 @@ async function appSignIn(s: Sites, email: string) {
 }
 
 function cookieAttributes(setCookie: string): string[] {
-  return setCookie.split(';').slice(1).map((a) => a.trim().toLowerCase()).filter((a) => a !== '').sort();
+  return setCookie
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim().toLowerCase())
+    .filter((a) => a !== '')
+    .sort();
 }
 
 describe('the legacy front is configured like the live one', () => {
@@ -178,9 +187,16 @@ describe('the legacy front is configured like the live one', () => {
     const id = randomBytes(16).toString('hex');
     // No ?prefix= here: the stock default.
     await execFileAsync(systemBinary('php'), [
-      '-d', 'session.save_handler=redis', '-d', `session.save_path=tcp://127.0.0.1:${String(redis.port)}`,
-      '-d', 'session.use_cookies=0', '-d', 'session.use_strict_mode=0',
-      '-r', `session_id('${id}'); session_start(); $_SESSION['probe'] = 1; session_write_close();`,
+      '-d',
+      'session.save_handler=redis',
+      '-d',
+      `session.save_path=tcp://127.0.0.1:${String(redis.port)}`,
+      '-d',
+      'session.use_cookies=0',
+      '-d',
+      'session.use_strict_mode=0',
+      '-r',
+      `session_id('${id}'); session_start(); $_SESSION['probe'] = 1; session_write_close();`,
     ]);
     assert.equal(await raw.get(`${PREFIX}${id}`), 'probe|i:1;');
     await raw.del(`${PREFIX}${id}`);
@@ -235,7 +251,12 @@ describe('signed in on one site is signed in on the other', () => {
     if (preLogin !== undefined) assert.equal(await stored(preLogin), null, 'and deleted the old session');
     const bytes = (await stored(id))?.toString('utf8') ?? '';
     const expires = new Date(Math.floor(u.expiresAt.getTime() / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
-    assert.ok(bytes.startsWith(`identity|a:5:{s:6:"userId";s:32:"${u.userId}";s:5:"token";s:${String(u.token.length)}:"${u.token}";s:14:"tokenExpiresAt";s:25:"${expires}";s:9:"lastLogin";s:25:"2026-08-21T09:00:00+00:00";s:13:"sharedSpaceId";N;}__csrf|s:32:"`), bytes);
+    assert.ok(
+      bytes.startsWith(
+        `identity|a:5:{s:6:"userId";s:32:"${u.userId}";s:5:"token";s:${String(u.token.length)}:"${u.token}";s:14:"tokenExpiresAt";s:25:"${expires}";s:9:"lastLogin";s:25:"2026-08-21T09:00:00+00:00";s:13:"sharedSpaceId";N;}__csrf|s:32:"`,
+      ),
+      bytes,
+    );
     assert.match(bytes, /;}__csrf\|s:32:"[0-9a-f]{32}";SessionDetails\|a:3:\{s:12:"currentRoute";/);
 
     const state = await s.app.get(PATHS.sessionState, { accept: 'application/json', 'x-sessionreadonly': 'true' });
@@ -245,7 +266,11 @@ describe('signed in on one site is signed in on the other', () => {
 
     const dash = await s.app.get(PATHS.dashboard);
     assert.equal(dash.status, 200, 'lpa-front accepted the identity PHP wrote, and the backend its token');
-    assert.equal(html(dash.text).querySelector('[data-qa="last-signed-in"]')?.textContent, 'Last signed in: 21 August 2026 at 10:00am', 'lastLogin as PHP wrote it (UK time)');
+    assert.equal(
+      html(dash.text).querySelector('[data-qa="last-signed-in"]')?.textContent,
+      'Last signed in: 21 August 2026 at 10:00am',
+      'lastLogin as PHP wrote it (UK time)',
+    );
 
     // The CSRF token PHP made is the one lpa-front's forms carry, and lpa-front accepts it.
     const phpToken = (await whoami(s)).csrf;
@@ -253,9 +278,19 @@ describe('signed in on one site is signed in on the other', () => {
     const about = await s.app.get(PATHS.aboutYou);
     assert.equal(about.status, 200);
     assert.equal(csrfTokenFrom(about.text), phpToken);
-    const saved = await s.app.post(PATHS.aboutYou, { _csrf: phpToken ?? '', 'name-title': 'Dr', 'name-first': 'Augusta', 'name-last': 'King' });
+    const saved = await s.app.post(PATHS.aboutYou, {
+      _csrf: phpToken ?? '',
+      'name-title': 'Dr',
+      'name-first': 'Augusta',
+      'name-last': 'King',
+    });
     assert.equal(saved.status, 303, saved.text);
-    assert.equal(html((await s.app.get(PATHS.aboutYou)).text).querySelector('#name-first')?.getAttribute('value'), 'Augusta');
+    assert.equal(
+      html((await s.app.get(PATHS.aboutYou)).text)
+        .querySelector('#name-first')
+        ?.getAttribute('value'),
+      'Augusta',
+    );
 
     // PHP still sees its own keys exactly as it wrote them.
     const who = await whoami(s);
@@ -263,7 +298,11 @@ describe('signed in on one site is signed in on the other', () => {
     assert.equal(who.identity?.userId, u.userId);
     const d = await dump(s);
     assert.deepEqual(d.keys.map((k) => k.name).slice(0, 3), ['identity', '__csrf', 'SessionDetails']);
-    assert.equal(Buffer.from(d.encoded ?? '', 'base64').toString('utf8'), (await stored(id))?.toString('utf8'), 'PHP re-encodes what lpa-front left byte for byte');
+    assert.equal(
+      Buffer.from(d.encoded ?? '', 'base64').toString('utf8'),
+      (await stored(id))?.toString('utf8'),
+      'PHP re-encodes what lpa-front left byte for byte',
+    );
   });
 
   test('lpa-front signs a user in → PHP sees the same identity array, same types, its own date format', async (t) => {
@@ -285,8 +324,18 @@ describe('signed in on one site is signed in on the other', () => {
     assert.match(String(identity.token), /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(identity.token, u.token, 'a new token from this sign-in');
     assert.match(String(identity.tokenExpiresAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
-    assert.equal(who.tokenExpiresAtReformatted, identity.tokenExpiresAt, "PHP parses it and writes it back identically: format('c')");
-    assert.deepEqual(who.types, { userId: 'string', token: 'string', tokenExpiresAt: 'string', lastLogin: 'string', sharedSpaceId: 'NULL' });
+    assert.equal(
+      who.tokenExpiresAtReformatted,
+      identity.tokenExpiresAt,
+      "PHP parses it and writes it back identically: format('c')",
+    );
+    assert.deepEqual(who.types, {
+      userId: 'string',
+      token: 'string',
+      tokenExpiresAt: 'string',
+      lastLogin: 'string',
+      sharedSpaceId: 'NULL',
+    });
     assert.equal(identity.sharedSpaceId, null);
 
     // Byte for byte what PHP's serialize() makes of the array it read.
@@ -301,7 +350,10 @@ describe('signed in on one site is signed in on the other', () => {
     assert.equal(dash.status, 200);
     const token = csrfTokenFrom(dash.text);
     assert.equal((await whoami(s)).csrf, token);
-    assert.equal(Buffer.from(dumpByName(await dump(s)).get('__csrf')?.serialized ?? '', 'base64').toString('utf8'), `s:32:"${token}";`);
+    assert.equal(
+      Buffer.from(dumpByName(await dump(s)).get('__csrf')?.serialized ?? '', 'base64').toString('utf8'),
+      `s:32:"${token}";`,
+    );
   });
 
   test('a first sign-in on lpa-front stores lastLogin null, which PHP reads as NULL', async (t) => {
@@ -362,103 +414,150 @@ describe('signing out on either side signs out of both', () => {
 });
 
 describe('sessions of every shape', () => {
-  test('PHP writes every shape; lpa-front reads them, and writing its own keys leaves PHP’s byte for byte', async (t) => {
-    const s = await sites(t);
-    const wrote = await s.legacy.post('/write.php', { shapes: 'all' });
-    assert.equal(wrote.status, 200, wrote.text);
-    const { names } = JSON.parse(wrote.text) as { names: string[] };
-    assert.ok(names.length >= 20);
-    const id = sessionId(s);
-    const before = await stored(id);
-    assert.ok(before !== null);
-    const dumpBefore = await dump(s);
-    assert.equal(Buffer.from(dumpBefore.encoded ?? '', 'base64').equals(before), true, 'control: PHP re-encodes its own session identically');
+  test(
+    'PHP writes every shape; lpa-front reads them, and writing its own keys leaves PHP’s byte ' + 'for byte',
+    async (t) => {
+      const s = await sites(t);
+      const wrote = await s.legacy.post('/write.php', { shapes: 'all' });
+      assert.equal(wrote.status, 200, wrote.text);
+      const { names } = JSON.parse(wrote.text) as { names: string[] };
+      assert.ok(names.length >= 20);
+      const id = sessionId(s);
+      const before = await stored(id);
+      assert.ok(before !== null);
+      const dumpBefore = await dump(s);
+      assert.equal(
+        Buffer.from(dumpBefore.encoded ?? '', 'base64').equals(before),
+        true,
+        'control: PHP re-encodes its own session identically',
+      );
 
-    // lpa-front reads all of it (the store decodes every key on load).
-    const data = await s.built.services.sessionStore.load(id);
-    assert.ok(data !== null);
-    assert.deepEqual([...data.keys()], names);
-    assert.equal(data.get('unicode'), 'h\u00e9llo w\u00f6rld \u2713 \u{1F600} e\u0301 \u4e2d\u6587 \u05e2\u05d1\u05e8\u05d9\u05ea \uFEFFbom');
-    assert.deepEqual(data.get('ints'), [0, -1, 42, 9223372036854775807n, -9223372036854775808n, 9007199254740993n]);
-    assert.equal(data.get('nothing'), null);
-    assert.deepEqual(data.get('bools'), [true, false]);
-    assert.ok(data.get('binary') instanceof PhpBytes);
-    const floats = data.get('floats') as PhpFloat[];
-    assert.deepEqual(floats.map((f) => f.value).slice(0, 6), [0.1, 1, -0, 1e100, 1.5e-7, 0.30000000000000004]);
-    assert.ok(Number.isNaN(floats[8]?.value));
-    assert.ok(data.get('object') instanceof PhpObject);
-    assert.equal((data.get('unicodeKeys') as Record<string, unknown>)['\u{1F600}'], 'emoji key');
+      // lpa-front reads all of it (the store decodes every key on load).
+      const data = await s.built.services.sessionStore.load(id);
+      assert.ok(data !== null);
+      assert.deepEqual([...data.keys()], names);
+      assert.equal(
+        data.get('unicode'),
+        'h\u00e9llo w\u00f6rld \u2713 \u{1F600} e\u0301 \u4e2d\u6587 ' + '\u05e2\u05d1\u05e8\u05d9\u05ea \uFEFFbom',
+      );
+      assert.deepEqual(data.get('ints'), [0, -1, 42, 9223372036854775807n, -9223372036854775808n, 9007199254740993n]);
+      assert.equal(data.get('nothing'), null);
+      assert.deepEqual(data.get('bools'), [true, false]);
+      assert.ok(data.get('binary') instanceof PhpBytes);
+      const floats = data.get('floats') as PhpFloat[];
+      assert.deepEqual(floats.map((f) => f.value).slice(0, 6), [0.1, 1, -0, 1e100, 1.5e-7, 0.30000000000000004]);
+      assert.ok(Number.isNaN(floats[8]?.value));
+      assert.ok(data.get('object') instanceof PhpObject);
+      assert.equal((data.get('unicodeKeys') as Record<string, unknown>)['\u{1F600}'], 'emoji key');
 
-    // A page that adds a key (__csrf: a form in a live session), then pages that add and change another (where to
-    // resume after sign-in).
-    const form = await s.app.get(PATHS.login);
-    assert.equal(form.status, 200);
-    const afterAdd = await stored(id);
-    assert.ok(afterAdd !== null);
-    assert.equal(afterAdd.subarray(0, before.length).equals(before), true, 'PHP’s keys kept byte for byte, new keys appended');
-    const token = csrfTokenFrom(form.text);
-    assert.ok(afterAdd.subarray(before.length).toString('utf8').includes(`__csrf|s:32:"${token}";`));
+      // A page that adds a key (__csrf: a form in a live session), then pages that add and change another (where to
+      // resume after sign-in).
+      const form = await s.app.get(PATHS.login);
+      assert.equal(form.status, 200);
+      const afterAdd = await stored(id);
+      assert.ok(afterAdd !== null);
+      assert.equal(
+        afterAdd.subarray(0, before.length).equals(before),
+        true,
+        'PHP’s keys kept byte for byte, new keys appended',
+      );
+      const token = csrfTokenFrom(form.text);
+      assert.ok(afterAdd.subarray(before.length).toString('utf8').includes(`__csrf|s:32:"${token}";`));
 
-    await s.app.get(PATHS.dashboard);
-    const afterResume = await stored(id);
-    assert.ok(afterResume !== null);
-    await s.app.get(PATHS.aboutYou); // rewrites the resume path only
-    const afterChange = await stored(id);
-    assert.ok(afterChange !== null);
-    const decodedBefore = decodeSession(before);
-    const decodedAfter = decodeSession(afterChange);
-    for (const name of names) {
-      assert.equal(decodedAfter.rawOf(name)?.equals(decodedBefore.rawOf(name) ?? Buffer.alloc(0)), true, `${name} byte for byte`);
-    }
-    assert.notEqual(decodeSession(afterResume).rawOf(RESUME_KEY)?.toString(), decodedAfter.rawOf(RESUME_KEY)?.toString(), 'control: the changed key did change');
+      await s.app.get(PATHS.dashboard);
+      const afterResume = await stored(id);
+      assert.ok(afterResume !== null);
+      await s.app.get(PATHS.aboutYou); // rewrites the resume path only
+      const afterChange = await stored(id);
+      assert.ok(afterChange !== null);
+      const decodedBefore = decodeSession(before);
+      const decodedAfter = decodeSession(afterChange);
+      for (const name of names) {
+        assert.equal(
+          decodedAfter.rawOf(name)?.equals(decodedBefore.rawOf(name) ?? Buffer.alloc(0)),
+          true,
+          `${name} byte for byte`,
+        );
+      }
+      assert.notEqual(
+        decodeSession(afterResume).rawOf(RESUME_KEY)?.toString(),
+        decodedAfter.rawOf(RESUME_KEY)?.toString(),
+        'control: the changed key did change',
+      );
 
-    // PHP still reads every one of its values as it wrote them, and lpa-front's as PHP would write them.
-    const dumpAfter = await dump(s);
-    const byName = dumpByName(dumpAfter);
-    for (const k of dumpBefore.keys) {
-      assert.deepEqual(byName.get(k.name), { export: k.export, serialized: k.serialized }, `PHP reads ${k.name} unchanged`);
-    }
-    assert.equal(Buffer.from(dumpAfter.encoded ?? '', 'base64').equals(afterChange), true, 'PHP re-encodes the whole session to the stored bytes');
-    assert.equal(Buffer.from(byName.get(RESUME_KEY)?.serialized ?? '', 'base64').toString('utf8'), `s:${String(PATHS.aboutYou.length)}:"${PATHS.aboutYou}";`, 'a string for PHP');
-  });
+      // PHP still reads every one of its values as it wrote them, and lpa-front's as PHP would write them.
+      const dumpAfter = await dump(s);
+      const byName = dumpByName(dumpAfter);
+      for (const k of dumpBefore.keys) {
+        assert.deepEqual(
+          byName.get(k.name),
+          { export: k.export, serialized: k.serialized },
+          `PHP reads ${k.name} unchanged`,
+        );
+      }
+      assert.equal(
+        Buffer.from(dumpAfter.encoded ?? '', 'base64').equals(afterChange),
+        true,
+        'PHP re-encodes the whole session to the stored bytes',
+      );
+      assert.equal(
+        Buffer.from(byName.get(RESUME_KEY)?.serialized ?? '', 'base64').toString('utf8'),
+        `s:${String(PATHS.aboutYou.length)}:"${PATHS.aboutYou}";`,
+        'a string for PHP',
+      );
+    },
+  );
 
-  test('signing in on lpa-front over a session PHP filled starts the new id empty, as the live LoginHandler does (ADR 0019)', async (t) => {
-    const s = await sites(t);
-    const u = await userWithToken(s);
-    const wrote = await s.legacy.post('/write.php', { shapes: 'all' });
-    const { names } = JSON.parse(wrote.text) as { names: string[] };
-    assert.ok(names.length > 10);
-    const oldId = sessionId(s);
+  test(
+    'signing in on lpa-front over a session PHP filled starts the new id empty, as the live ' +
+      'LoginHandler does (ADR 0019)',
+    async (t) => {
+      const s = await sites(t);
+      const u = await userWithToken(s);
+      const wrote = await s.legacy.post('/write.php', { shapes: 'all' });
+      const { names } = JSON.parse(wrote.text) as { names: string[] };
+      assert.ok(names.length > 10);
+      const oldId = sessionId(s);
 
-    await appSignIn(s, u.email);
-    const id = sessionId(s);
-    assert.notEqual(id, oldId);
-    assert.equal(await stored(oldId), null);
-    const after = decodeSession((await stored(id)) ?? Buffer.alloc(0));
-    assert.deepEqual([...after.names()], ['identity', 'lpaFrontUserHash'], 'only what sign-in wrote');
-    const dumpAfter = dumpByName(await dump(s));
-    for (const name of names) assert.equal(dumpAfter.has(name), false, `PHP no longer reads ${name}`);
-    assert.equal((await whoami(s)).signedIn, true);
-  });
+      await appSignIn(s, u.email);
+      const id = sessionId(s);
+      assert.notEqual(id, oldId);
+      assert.equal(await stored(oldId), null);
+      const after = decodeSession((await stored(id)) ?? Buffer.alloc(0));
+      assert.deepEqual([...after.names()], ['identity', 'lpaFrontUserHash'], 'only what sign-in wrote');
+      const dumpAfter = dumpByName(await dump(s));
+      for (const name of names) assert.equal(dumpAfter.has(name), false, `PHP no longer reads ${name}`);
+      assert.equal((await whoami(s)).signedIn, true);
+    },
+  );
 
-  test('lpa-front writes values PHP reads back identically (JSON-shaped data written through PHP and back)', async (t) => {
-    const s = await sites(t);
-    await s.app.get(PATHS.dashboard); // stores where to resume: a session
-    const id = sessionId(s);
-    const value = { list: [1, 2, 3], nested: { a: 'é✓😀', b: null, c: true }, n: -7, empty: [] };
-    // lpa-front's store writes it (as a feature would), PHP serializes what it read: identical bytes.
-    await s.built.services.sessionStore.commit(id, new Map([['fromLpaFront', value]]), 10800);
-    const d = dumpByName(await dump(s));
-    const bytes = decodeSession((await stored(id)) ?? Buffer.alloc(0)).rawOf('fromLpaFront');
-    assert.ok(bytes !== undefined);
-    assert.equal(Buffer.from(d.get('fromLpaFront')?.serialized ?? '', 'base64').toString('utf8'), bytes.toString('utf8'));
-    assert.equal(bytes.toString('utf8'), 'a:4:{s:4:"list";a:3:{i:0;i:1;i:1;i:2;i:2;i:3;}s:6:"nested";a:3:{s:1:"a";s:9:"é✓😀";s:1:"b";N;s:1:"c";b:1;}s:1:"n";i:-7;s:5:"empty";a:0:{}}');
-    // And the reverse: PHP writes the same data from JSON; the bytes are the same as ours.
-    await s.legacy.post('/write.php', { key: 'fromPhp', json: JSON.stringify(value) });
-    const both = decodeSession((await stored(id)) ?? Buffer.alloc(0));
-    assert.equal(both.rawOf('fromPhp')?.toString('utf8'), bytes.toString('utf8'));
-    assert.equal(serialize(both.get('fromPhp') ?? null).toString('utf8'), bytes.toString('utf8'));
-  });
+  test(
+    'lpa-front writes values PHP reads back identically (JSON-shaped data written through PHP ' + 'and back)',
+    async (t) => {
+      const s = await sites(t);
+      await s.app.get(PATHS.dashboard); // stores where to resume: a session
+      const id = sessionId(s);
+      const value = { list: [1, 2, 3], nested: { a: 'é✓😀', b: null, c: true }, n: -7, empty: [] };
+      // lpa-front's store writes it (as a feature would), PHP serializes what it read: identical bytes.
+      await s.built.services.sessionStore.commit(id, new Map([['fromLpaFront', value]]), 10800);
+      const d = dumpByName(await dump(s));
+      const bytes = decodeSession((await stored(id)) ?? Buffer.alloc(0)).rawOf('fromLpaFront');
+      assert.ok(bytes !== undefined);
+      assert.equal(
+        Buffer.from(d.get('fromLpaFront')?.serialized ?? '', 'base64').toString('utf8'),
+        bytes.toString('utf8'),
+      );
+      assert.equal(
+        bytes.toString('utf8'),
+        'a:4:{s:4:"list";a:3:{i:0;i:1;i:1;i:2;i:2;i:3;}s:6:"nested";a:3:{s:1:"a";s:9:"é✓😀";s:1:"b";N;s:1:"c";b:1;}s:1:"n";i:-7;s:5:"empty";a:0:{}}',
+      );
+      // And the reverse: PHP writes the same data from JSON; the bytes are the same as ours.
+      await s.legacy.post('/write.php', { key: 'fromPhp', json: JSON.stringify(value) });
+      const both = decodeSession((await stored(id)) ?? Buffer.alloc(0));
+      assert.equal(both.rawOf('fromPhp')?.toString('utf8'), bytes.toString('utf8'));
+      assert.equal(serialize(both.get('fromPhp') ?? null).toString('utf8'), bytes.toString('utf8'));
+    },
+  );
 });
 
 describe('X-SessionReadOnly', () => {
@@ -489,8 +588,13 @@ describe('X-SessionReadOnly', () => {
       results.push({ value, php: phpWrote, app: appWrote });
     }
     t.diagnostic(JSON.stringify(results));
-    for (const r of results) assert.equal(r.app, r.php, `same decision for X-SessionReadOnly: ${JSON.stringify(r.value)}`);
-    assert.deepEqual(results.map((r) => r.php), [true, true, true, false, false, false, false], 'writes only without a meaningful header');
+    for (const r of results)
+      assert.equal(r.app, r.php, `same decision for X-SessionReadOnly: ${JSON.stringify(r.value)}`);
+    assert.deepEqual(
+      results.map((r) => r.php),
+      [true, true, true, false, false, false, false],
+      'writes only without a meaningful header',
+    );
   });
 });
 

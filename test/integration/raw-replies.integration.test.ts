@@ -33,47 +33,194 @@ const get = (target: string, headers = `Host: ${HOST}\r\n`): string => `GET ${ta
 
 const CASES: readonly Case[] = [
   // Node's parser (clientError)
-  { name: 'a control character in the request line', bytes: get('/\u0001zz-echo'), status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'a request line that is not HTTP', bytes: 'HELLO zz-echo\r\n\r\n', status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'a 20 KB header', bytes: get('/', `Host: ${HOST}\r\nX-Big: zz-echo${'a'.repeat(20 * 1024)}\r\n`), status: 431, body: 'plain', echo: 'zz-echo' },
-  { name: 'a header name with a space', bytes: get('/', `Host: ${HOST}\r\nBad Name: zz-echo\r\n`), status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'Content-Length and Transfer-Encoding together', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400, body: 'plain' },
-  { name: 'a Content-Length that is not a number', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: zz-echo\r\n\r\n`, status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'a bad chunk size', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz-echo\r\n\r\n`, status: 400, body: 'plain', echo: 'zz-echo' },
+  {
+    name: 'a control character in the request line',
+    bytes: get('/\u0001zz-echo'),
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a request line that is not HTTP',
+    bytes: 'HELLO zz-echo\r\n\r\n',
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a 20 KB header',
+    bytes: get('/', `Host: ${HOST}\r\nX-Big: zz-echo${'a'.repeat(20 * 1024)}\r\n`),
+    status: 431,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a header name with a space',
+    bytes: get('/', `Host: ${HOST}\r\nBad Name: zz-echo\r\n`),
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'Content-Length and Transfer-Encoding together',
+    bytes:
+      `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 4\r\nTransfer-Encoding: ` +
+      `chunked\r\n\r\n0\r\n\r\n`,
+    status: 400,
+    body: 'plain',
+  },
+  {
+    name: 'a Content-Length that is not a number',
+    bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: zz-echo\r\n\r\n`,
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a bad chunk size',
+    bytes:
+      `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: ` +
+      `application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz-echo\r\n\r\n`,
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
   // Node's own answer to an Expect it does not know (417), and HTTP/0.9 and HTTP/2 prior knowledge (parser errors)
-  { name: 'an Expect other than 100-continue', bytes: get('/zz-echo', `Host: ${HOST}\r\nExpect: zz-echo\r\n`), status: 417, body: 'plain', echo: 'zz-echo' },
+  {
+    name: 'an Expect other than 100-continue',
+    bytes: get('/zz-echo', `Host: ${HOST}\r\nExpect: zz-echo\r\n`),
+    status: 417,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
   { name: 'an HTTP/0.9 request', bytes: 'GET /zz-echo\r\n', status: 400, body: 'plain', echo: 'zz-echo' },
   { name: 'HTTP/2 prior knowledge', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', status: 400, body: 'plain' },
   // HTTP/1.1 without Host: Node's requireHostHeader answered this bare (issue 17.7)
   { name: 'HTTP/1.1 without Host', bytes: 'GET /zz-echo HTTP/1.1\r\n\r\n', status: 400, body: 'page', echo: 'zz-echo' },
-  { name: 'HTTP/1.1 without Host, on a health check', bytes: 'GET /ping/elb HTTP/1.1\r\n\r\n', status: 400, body: 'page' },
+  {
+    name: 'HTTP/1.1 without Host, on a health check',
+    bytes: 'GET /ping/elb HTTP/1.1\r\n\r\n',
+    status: 400,
+    body: 'page',
+  },
   // Fastify's router: a URL it cannot decode (FST_ERR_BAD_URL echoed the path as JSON)
   { name: 'an undecodable path', bytes: get('/%ff%fe/zz-echo'), status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'an undecodable asset path', bytes: get('/assets/%c0%ae%c0%ae/zz-echo'), status: 400, body: 'plain', echo: 'zz-echo' },
+  {
+    name: 'an undecodable asset path',
+    bytes: get('/assets/%c0%ae%c0%ae/zz-echo'),
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
   { name: 'a lone % in an asset path', bytes: get('/assets/%zz-echo'), status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'an undecodable path, asking for JSON', bytes: get('/%ff/zz-echo', `Host: ${HOST}\r\nAccept: application/json\r\n`), status: 400, body: 'plain', echo: 'zz-echo' },
+  {
+    name: 'an undecodable path, asking for JSON',
+    bytes: get('/%ff/zz-echo', `Host: ${HOST}\r\nAccept: application/json\r\n`),
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
   // The app: Host check, traversal under /assets/, bodies
-  { name: 'an asset with a foreign Host ({"statusCode":400} JSON before)', bytes: get('/assets/zz-echo.css', 'Host: evil.example\r\n'), status: 400, body: 'page', echo: 'evil.example' },
-  { name: 'a page with a foreign Host', bytes: get('/zz-echo', 'Host: evil.example\r\n'), status: 400, body: 'page', echo: 'evil.example' },
-  { name: 'dot segments under /assets/', bytes: get('/assets/../../zz-echo/passwd'), status: 404, body: 'page', echo: 'zz-echo' },
-  { name: 'encoded dot segments under /assets/', bytes: get('/assets/%2e%2e/%2e%2e/zz-echo'), status: 404, body: 'page', echo: 'zz-echo' },
-  { name: 'encoded slashes under /assets/', bytes: get('/assets/..%2f..%2fzz-echo'), status: 404, body: 'page', echo: 'zz-echo' },
-  { name: 'backslashes under /assets/', bytes: get('/assets/..%5c..%5czz-echo'), status: 404, body: 'page', echo: 'zz-echo' },
+  {
+    name: 'an asset with a foreign Host ({"statusCode":400} JSON before)',
+    bytes: get('/assets/zz-echo.css', 'Host: evil.example\r\n'),
+    status: 400,
+    body: 'page',
+    echo: 'evil.example',
+  },
+  {
+    name: 'a page with a foreign Host',
+    bytes: get('/zz-echo', 'Host: evil.example\r\n'),
+    status: 400,
+    body: 'page',
+    echo: 'evil.example',
+  },
+  {
+    name: 'dot segments under /assets/',
+    bytes: get('/assets/../../zz-echo/passwd'),
+    status: 404,
+    body: 'page',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'encoded dot segments under /assets/',
+    bytes: get('/assets/%2e%2e/%2e%2e/zz-echo'),
+    status: 404,
+    body: 'page',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'encoded slashes under /assets/',
+    bytes: get('/assets/..%2f..%2fzz-echo'),
+    status: 404,
+    body: 'page',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'backslashes under /assets/',
+    bytes: get('/assets/..%5c..%5czz-echo'),
+    status: 404,
+    body: 'page',
+    echo: 'zz-echo',
+  },
   { name: 'a NUL under /assets/', bytes: get('/assets/zz-echo%00.css'), status: 404, body: 'page', echo: 'zz-echo' },
-  { name: 'a JSON body', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"zz":"echo"}`, status: 415, body: 'page', echo: 'echo' },
-  { name: 'a body over the limit', bytes: `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000\r\n\r\n${'a=zz-echo&'.repeat(2000)}`, status: 413, body: 'page', echo: 'zz-echo' },
-  { name: 'a method HTTP does not know', bytes: `FOO /zz-echo HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, status: 400, body: 'plain', echo: 'zz-echo' },
-  { name: 'a method no route declares', bytes: `PURGE /zz-echo HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, status: 404, body: 'page', echo: 'zz-echo' },
-  { name: 'a method a page does not answer', bytes: `DELETE /accessibility HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, status: 405, body: 'page' },
+  {
+    name: 'a JSON body',
+    bytes:
+      `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: ` +
+      `application/json\r\nContent-Length: 13\r\n\r\n{"zz":"echo"}`,
+    status: 415,
+    body: 'page',
+    echo: 'echo',
+  },
+  {
+    name: 'a body over the limit',
+    bytes:
+      `POST /send-feedback HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: ` +
+      `application/x-www-form-urlencoded\r\nContent-Length: ` +
+      `20000\r\n\r\n${'a=zz-echo&'.repeat(2000)}`,
+    status: 413,
+    body: 'page',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a method HTTP does not know',
+    bytes: `FOO /zz-echo HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    status: 400,
+    body: 'plain',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a method no route declares',
+    bytes: `PURGE /zz-echo HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    status: 404,
+    body: 'page',
+    echo: 'zz-echo',
+  },
+  {
+    name: 'a method a page does not answer',
+    bytes: `DELETE /accessibility HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    status: 405,
+    body: 'page',
+  },
 ];
 
 describe('every error a client can cause', () => {
   let built: Built;
   const cleanups: (() => unknown)[] = [];
   before(async () => {
-    built = await build({ after: (fn: () => unknown) => { cleanups.push(fn); } }, { env: ENV, logLevel: 'info' });
+    built = await build(
+      {
+        after: (fn: () => unknown) => {
+          cleanups.push(fn);
+        },
+      },
+      { env: ENV, logLevel: 'info' },
+    );
   });
-  after(async () => { for (const fn of cleanups) await fn(); });
+  after(async () => {
+    for (const fn of cleanups) await fn();
+  });
 
   for (const c of CASES) {
     test(`${c.name}: ${String(c.status)}, ${c.body} body, security headers, access line, no echo`, async () => {
@@ -104,7 +251,10 @@ describe('every error a client can cause', () => {
       // Log lines are handed over at the end of the turn.
       await new Promise((resolve) => setImmediate(resolve));
       const lines = built.logs.slice(logged).filter((l) => l.msg === 'request');
-      assert.ok(lines.some((l) => l.status === c.status), `no access line with ${String(c.status)}: ${JSON.stringify(lines)}`);
+      assert.ok(
+        lines.some((l) => l.status === c.status),
+        `no access line with ${String(c.status)}: ${JSON.stringify(lines)}`,
+      );
     });
   }
 });

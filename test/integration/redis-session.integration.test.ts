@@ -35,9 +35,27 @@ describe('RedisStore', () => {
       await raw.set(PREFIX + id, php, 'EX', 100);
       const data = await store.load(id);
       assert.equal(data?.get('__csrf'), '0123456789abcdef0123456789abcdef');
-      await store.commit(id, new Map([['identity', { userId: 'u1', token: 't', tokenExpiresAt: '2026-08-21T14:20:00+00:00', lastLogin: null, sharedSpaceId: null }]]), 10800);
+      await store.commit(
+        id,
+        new Map([
+          [
+            'identity',
+            {
+              userId: 'u1',
+              token: 't',
+              tokenExpiresAt: '2026-08-21T14:20:00+00:00',
+              lastLogin: null,
+              sharedSpaceId: null,
+            },
+          ],
+        ]),
+        10800,
+      );
       const stored = await raw.get(PREFIX + id);
-      assert.equal(stored, `${php}identity|a:5:{s:6:"userId";s:2:"u1";s:5:"token";s:1:"t";s:14:"tokenExpiresAt";s:25:"2026-08-21T14:20:00+00:00";s:9:"lastLogin";N;s:13:"sharedSpaceId";N;}`);
+      assert.equal(
+        stored,
+        `${php}identity|a:5:{s:6:"userId";s:2:"u1";s:5:"token";s:1:"t";s:14:"tokenExpiresAt";s:25:"2026-08-21T14:20:00+00:00";s:9:"lastLogin";N;s:13:"sharedSpaceId";N;}`,
+      );
       assert.ok((await raw.ttl(PREFIX + id)) > 10000);
       await store.commit(id, new Map([['identity', DELETE]]), 50);
       assert.equal(await raw.get(PREFIX + id), php);
@@ -73,7 +91,8 @@ describe('RedisStore', () => {
       await stores[0]?.commit(id, new Map(), 100, 'new');
       const writes: Promise<boolean>[] = [];
       for (let i = 0; i < 40; i++) {
-        for (const [n, store] of stores.entries()) if (n === i % 4) writes.push(store.commit(id, new Map([[`k${String(i)}`, i]]), 100));
+        for (const [n, store] of stores.entries())
+          if (n === i % 4) writes.push(store.commit(id, new Map([[`k${String(i)}`, i]]), 100));
       }
       await Promise.all(writes);
       const reader = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
@@ -112,7 +131,13 @@ describe('the app on Redis', () => {
     assert.ok(afterRead?.includes(`__csrf|s:32:"${token}";`), 'the CSRF token survived');
 
     // And a normal request that changes one key keeps the others.
-    const posted = await browser.post('/send-feedback', { _csrf: token, rating: 'satisfied', details: 'fine', email: '', phone: '' });
+    const posted = await browser.post('/send-feedback', {
+      _csrf: token,
+      rating: 'satisfied',
+      details: 'fine',
+      email: '',
+      phone: '',
+    });
     assert.ok([303, 400].includes(posted.status), `status ${String(posted.status)}`);
     const afterPost = await raw.get(PREFIX + cookie);
     assert.ok(afterPost?.includes('TermsAndConditionsCheck'));
@@ -137,10 +162,17 @@ describe('the app on Redis', () => {
     for (const path of ['/ping/elb', '/ping/json', '/ping', '/robots.txt', '/']) {
       const res = await fetch(built.origin + path);
       // The home page's cookie banner is a form: its form cookie, never a session (ADR 0022, 0037).
-      assert.equal(res.headers.get('set-cookie')?.replace(/^lpa-form=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Lax$/, 'form') ?? null, path === '/' ? 'form' : null, path);
+      assert.equal(
+        res.headers.get('set-cookie')?.replace(/^lpa-form=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Lax$/, 'form') ??
+          null,
+        path === '/' ? 'form' : null,
+        path,
+      );
     }
     assert.equal(await raw.dbsize(), keysBefore);
-    const json = await (await fetch(`${built.origin}/ping/json`)).json() as { checks: { sessionStore: { ok: boolean } } };
+    const json = (await (await fetch(`${built.origin}/ping/json`)).json()) as {
+      checks: { sessionStore: { ok: boolean } };
+    };
     assert.equal(json.checks.sessionStore.ok, true);
   });
 });

@@ -87,7 +87,10 @@ describe('RedisThrottleStore', () => {
           assert.equal(seq.at(-1)?.[1], await memory.hit(k, 60));
         }
       }
-      assert.deepEqual(seq.map((s) => s[1]), [1, 2, 3, 1, 2]);
+      assert.deepEqual(
+        seq.map((s) => s[1]),
+        [1, 2, 3, 1, 2],
+      );
     } finally {
       await memory.close();
     }
@@ -110,8 +113,13 @@ describe('RedisThrottleStore', () => {
   test('atomic: 400 concurrent hits from 4 connections get the counts 1..400 exactly once', async () => {
     const stores = [0, 1, 2, 3].map(() => new RedisThrottleStore({ redis: client() }));
     const k = uniqueKey('race');
-    const counts = await Promise.all(Array.from({ length: 400 }, (_, i) => stores[i % 4]?.hit(k, 60) ?? Promise.reject(new Error('no store'))));
-    assert.deepEqual([...counts].sort((x, y) => x - y), Array.from({ length: 400 }, (_, i) => i + 1));
+    const counts = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => stores[i % 4]?.hit(k, 60) ?? Promise.reject(new Error('no store'))),
+    );
+    assert.deepEqual(
+      [...counts].sort((x, y) => x - y),
+      Array.from({ length: 400 }, (_, i) => i + 1),
+    );
   });
 
   test('memory is bounded: at most maxHitsPerKey hits are kept per key', async () => {
@@ -131,8 +139,12 @@ describe('RedisThrottleStore', () => {
     const two = new RedisThrottleStore({ redis: client() });
     const limits = { perAccount: 3, perAddress: 100, windowSeconds: 60 };
     const verdicts = [];
-    for (let i = 0; i < 4; i++) verdicts.push(await checkSignInThrottle(i % 2 === 0 ? one : two, limits, '192.0.2.7', 'hash-of-someone'));
-    assert.deepEqual(verdicts.map((v) => v.limited), [false, false, false, true]);
+    for (let i = 0; i < 4; i++)
+      verdicts.push(await checkSignInThrottle(i % 2 === 0 ? one : two, limits, '192.0.2.7', 'hash-of-someone'));
+    assert.deepEqual(
+      verdicts.map((v) => v.limited),
+      [false, false, false, true],
+    );
   });
 });
 
@@ -140,25 +152,37 @@ describe('wired into the app', () => {
   test('sign-in attempts on one instance count on another: 429 once the shared address budget is spent', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-throttle-'));
     dirs.push(dataDir);
-    const instance = () => build(t, {
-      env: { REDIS_URL: redis.url, DATA_DIR: dataDir },
-      services: (config) => {
-        // What services.ts should do when REDIS_URL is set: share the session store's connection.
-        const sessionStore = new RedisStore({ url: new URL(redis.url), prefix: config.sessionKeyPrefix });
-        return createServices(config, {
-          sessionStore,
-          throttleStore: new RedisThrottleStore({ redis: sessionStore.client }),
-          signInPolicy: { failureDelayMs: 0, throttle: { perAccount: 100, perAddress: 3, windowSeconds: 60 } },
-        });
-      },
-    });
+    const instance = () =>
+      build(t, {
+        env: { REDIS_URL: redis.url, DATA_DIR: dataDir },
+        services: (config) => {
+          // What services.ts should do when REDIS_URL is set: share the session store's connection.
+          const sessionStore = new RedisStore({ url: new URL(redis.url), prefix: config.sessionKeyPrefix });
+          return createServices(config, {
+            sessionStore,
+            throttleStore: new RedisThrottleStore({ redis: sessionStore.client }),
+            signInPolicy: { failureDelayMs: 0, throttle: { perAccount: 100, perAddress: 3, windowSeconds: 60 } },
+          });
+        },
+      });
     const [a, b] = [await instance(), await instance()];
     const attempt = async (origin: string) => {
       const browser = new Browser(origin);
       const form = await browser.get(PATHS.login);
-      return (await browser.post(PATHS.login, { email: 'nobody@example.com', password: 'wrong password!', _csrf: csrfTokenFrom(form.text) })).status;
+      return (
+        await browser.post(PATHS.login, {
+          email: 'nobody@example.com',
+          password: 'wrong password!',
+          _csrf: csrfTokenFrom(form.text),
+        })
+      ).status;
     };
-    const statuses = [await attempt(a.origin), await attempt(b.origin), await attempt(a.origin), await attempt(b.origin)];
+    const statuses = [
+      await attempt(a.origin),
+      await attempt(b.origin),
+      await attempt(a.origin),
+      await attempt(b.origin),
+    ];
     assert.deepEqual(statuses, [400, 400, 400, 429]);
     const raw = client();
     assert.equal(await raw.zcard(`${THROTTLE_KEY_PREFIX}sign-in:address:127.0.0.1`), 4);

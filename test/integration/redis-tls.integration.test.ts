@@ -53,7 +53,11 @@ describe('RedisStore over rediss://', () => {
   });
 
   test('without the CA the server is not trusted: no connection, no silent downgrade', async () => {
-    const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX, redisOptions: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
+    const store = new RedisStore({
+      url: new URL(redis.url),
+      prefix: PREFIX,
+      redisOptions: { maxRetriesPerRequest: 0, retryStrategy: () => null },
+    });
     const errors: Error[] = [];
     store.client.on('error', (err: Error) => errors.push(err));
     try {
@@ -65,8 +69,14 @@ describe('RedisStore over rediss://', () => {
   });
 
   test('plain redis:// cannot talk to the TLS port, and a CA file with redis:// is refused', async () => {
-    assert.throws(() => createRedisClient(new URL(`redis://127.0.0.1:${String(redis.port)}`), {}, caFile), /rediss:\/\//);
-    const plain = createRedisClient(new URL(`redis://127.0.0.1:${String(redis.port)}`), { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    assert.throws(
+      () => createRedisClient(new URL(`redis://127.0.0.1:${String(redis.port)}`), {}, caFile),
+      /rediss:\/\//,
+    );
+    const plain = createRedisClient(new URL(`redis://127.0.0.1:${String(redis.port)}`), {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     const errors: Error[] = [];
     plain.on('error', (err: Error) => errors.push(err));
     try {
@@ -85,7 +95,9 @@ describe('the app on rediss://', () => {
       env: { REDIS_URL: redis.url, DATA_DIR: dataDir },
       services: (config) => {
         assert.equal(config.redisUrl?.protocol, 'rediss:');
-        return createServices(config, { sessionStore: new RedisStore({ url: config.redisUrl, prefix: config.sessionKeyPrefix, tlsCaFile: caFile }) });
+        return createServices(config, {
+          sessionStore: new RedisStore({ url: config.redisUrl, prefix: config.sessionKeyPrefix, tlsCaFile: caFile }),
+        });
       },
     });
     const browser = new Browser(built.origin);
@@ -94,9 +106,11 @@ describe('the app on rediss://', () => {
     assert.equal(denied.status, 302);
     const id = browser.cookies.get('lpa3') ?? '';
     assert.match(id, /^[0-9a-f]{32}$/);
-    assert.ok((await raw.get(PREFIX + id))?.includes(`${RESUME_KEY}|s:${String(PATHS.dashboard.length)}:"${PATHS.dashboard}";`));
+    assert.ok(
+      (await raw.get(PREFIX + id))?.includes(`${RESUME_KEY}|s:${String(PATHS.dashboard.length)}:"${PATHS.dashboard}";`),
+    );
     const ping = await fetch(`${built.origin}${PATHS.pingJson}`);
-    const json = await ping.json() as { checks: { sessionStore: { ok: boolean } } };
+    const json = (await ping.json()) as { checks: { sessionStore: { ok: boolean } } };
     assert.equal(json.checks.sessionStore.ok, true);
   });
 
@@ -120,7 +134,10 @@ describe('the app on rediss://', () => {
     try {
       const res = await httpGet(`http://127.0.0.1:${String(port)}${PATHS.pingJson}`);
       assert.equal(res.status, 200, res.body);
-      assert.equal((JSON.parse(res.body) as { checks: { sessionStore: { ok: boolean } } }).checks.sessionStore.ok, true);
+      assert.equal(
+        (JSON.parse(res.body) as { checks: { sessionStore: { ok: boolean } } }).checks.sessionStore.ok,
+        true,
+      );
       const page = await httpGet(`http://127.0.0.1:${String(port)}${PATHS.dashboard}`);
       const id = /lpa3=([0-9a-f]{32})/.exec(String(page.headers['set-cookie']))?.[1] ?? '';
       assert.ok((await raw.get(PREFIX + id))?.includes(`${RESUME_KEY}|`), 'session stored over TLS');

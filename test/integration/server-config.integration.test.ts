@@ -12,16 +12,30 @@ import { TEST_SECRET } from '../helpers/app.ts';
 
 const SERVER = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 
-function start(env: Record<string, string>): { status: number | null; lines: Record<string, unknown>[]; output: string } {
+function start(env: Record<string, string>): {
+  status: number | null;
+  lines: Record<string, unknown>[];
+  output: string;
+} {
   const dataDir = mkdtempSync(join(tmpdir(), 'lpa-server-config-'));
   try {
     const result = spawnSync(process.execPath, [SERVER], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', DATA_DIR: dataDir, SESSION_SECRET: TEST_SECRET, ...env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'test',
+        DATA_DIR: dataDir,
+        SESSION_SECRET: TEST_SECRET,
+        ...env,
+      },
       encoding: 'utf8',
       timeout: 30_000,
     });
     const output = `${result.stdout}${result.stderr}`;
-    const lines = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     return { status: result.status, lines, output };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -29,7 +43,10 @@ function start(env: Record<string, string>): { status: number | null; lines: Rec
 }
 
 // LOG_LEVEL: the boot logger exists before the config is checked. WORKERS: a check across settings.
-for (const [setting, value] of [['LOG_LEVEL', 'verbose'], ['WORKERS', '2']] as const) {
+for (const [setting, value] of [
+  ['LOG_LEVEL', 'verbose'],
+  ['WORKERS', '2'],
+] as const) {
   test(`${setting}=${value} stops the start with a config error naming ${setting}`, () => {
     const { status, lines, output } = start({ [setting]: value });
     assert.equal(status, 78, output);

@@ -63,56 +63,70 @@ async function plant(value: Buffer): Promise<string> {
 }
 
 describe('an undecodable session value', () => {
-  test('is no session: no 500, one warning without the value, deleted; sign-in and sign-out work from it', async (t) => {
-    const built = await build(t, { env: { REDIS_URL: redis.url } });
-    const users = built.services.credentials as LocalCredentials;
-    const failures: string[] = [];
-    for (const [name, value] of HOSTILE) {
-      const warnsBefore = built.logs.filter((l) => l.event === 'session.undecodable').length;
-      const id = await plant(value);
-      const browser = new Browser(built.origin);
-      browser.cookies.set(COOKIE, id);
+  test(
+    'is no session: no 500, one warning without the value, deleted; sign-in and sign-out work ' + 'from it',
+    async (t) => {
+      const built = await build(t, { env: { REDIS_URL: redis.url } });
+      const users = built.services.credentials as LocalCredentials;
+      const failures: string[] = [];
+      for (const [name, value] of HOSTILE) {
+        const warnsBefore = built.logs.filter((l) => l.event === 'session.undecodable').length;
+        const id = await plant(value);
+        const browser = new Browser(built.origin);
+        browser.cookies.set(COOKIE, id);
 
-      const home = await browser.get(PATHS.home);
-      const dashboard = await browser.get(PATHS.dashboard);
-      const loginForm = await browser.get(PATHS.login);
-      const statuses = [home.status, dashboard.status, loginForm.status];
-      if (statuses.join() !== '200,302,200') {
-        failures.push(`${name}: GET / → ${String(home.status)}, dashboard → ${String(dashboard.status)}, login → ${String(loginForm.status)}`);
-        continue;
+        const home = await browser.get(PATHS.home);
+        const dashboard = await browser.get(PATHS.dashboard);
+        const loginForm = await browser.get(PATHS.login);
+        const statuses = [home.status, dashboard.status, loginForm.status];
+        if (statuses.join() !== '200,302,200') {
+          failures.push(
+            `${name}: GET / → ${String(home.status)}, dashboard → ${String(dashboard.status)}, login ` +
+              `→ ${String(loginForm.status)}`,
+          );
+          continue;
+        }
+        assert.match(dashboard.headers.get('location') ?? '', /^\/login/, name);
+        assert.equal(await raw.exists(PREFIX + id), 0, `${name}: the undecodable value was deleted`);
+        const newId = browser.cookies.get(COOKIE) ?? '';
+        assert.notEqual(newId, id, `${name}: the next write got a new id`);
+        const warns = built.logs.filter((l) => l.event === 'session.undecodable').length - warnsBefore;
+        assert.equal(warns, 1, `${name}: logged once as a warning`);
+
+        // Sign-in from this state, then sign-out: the cookie is expired.
+        const email = `u${randomBytes(6).toString('hex')}@example.com`;
+        await users.addUser({ email, password: PASSWORD, name: NAMED });
+        const signedIn = await browser.post(PATHS.login, {
+          email,
+          password: PASSWORD,
+          _csrf: csrfTokenFrom(loginForm.text),
+        });
+        assert.equal(signedIn.status, 303, `${name}: sign-in`);
+        const page = await browser.get(PATHS.dashboard);
+        assert.equal(page.status, 200, `${name}: signed in`);
+        const out = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) });
+        assert.equal(out.status, 303, `${name}: sign-out`);
+        assert.match(
+          out.headers.getSetCookie().join(' | '),
+          /lpa3=;.*Max-Age=0/,
+          `${name}: sign-out expires the cookie`,
+        );
+
+        // Sign-out straight from the corrupt state (no page loaded first) expires the cookie too.
+        const again = new Browser(built.origin);
+        const id2 = await plant(value);
+        again.cookies.set(COOKIE, id2);
+        const out2 = await again.post(PATHS.logout, {});
+        assert.equal(out2.status, 303, `${name}: sign-out from the corrupt state`);
+        assert.match(out2.headers.getSetCookie().join(' | '), /lpa3=;.*Max-Age=0/);
+        assert.equal(await raw.exists(PREFIX + id2), 0);
       }
-      assert.match(dashboard.headers.get('location') ?? '', /^\/login/, name);
-      assert.equal(await raw.exists(PREFIX + id), 0, `${name}: the undecodable value was deleted`);
-      const newId = browser.cookies.get(COOKIE) ?? '';
-      assert.notEqual(newId, id, `${name}: the next write got a new id`);
-      const warns = built.logs.filter((l) => l.event === 'session.undecodable').length - warnsBefore;
-      assert.equal(warns, 1, `${name}: logged once as a warning`);
-
-      // Sign-in from this state, then sign-out: the cookie is expired.
-      const email = `u${randomBytes(6).toString('hex')}@example.com`;
-      await users.addUser({ email, password: PASSWORD, name: NAMED });
-      const signedIn = await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(loginForm.text) });
-      assert.equal(signedIn.status, 303, `${name}: sign-in`);
-      const page = await browser.get(PATHS.dashboard);
-      assert.equal(page.status, 200, `${name}: signed in`);
-      const out = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) });
-      assert.equal(out.status, 303, `${name}: sign-out`);
-      assert.match(out.headers.getSetCookie().join(' | '), /lpa3=;.*Max-Age=0/, `${name}: sign-out expires the cookie`);
-
-      // Sign-out straight from the corrupt state (no page loaded first) expires the cookie too.
-      const again = new Browser(built.origin);
-      const id2 = await plant(value);
-      again.cookies.set(COOKIE, id2);
-      const out2 = await again.post(PATHS.logout, {});
-      assert.equal(out2.status, 303, `${name}: sign-out from the corrupt state`);
-      assert.match(out2.headers.getSetCookie().join(' | '), /lpa3=;.*Max-Age=0/);
-      assert.equal(await raw.exists(PREFIX + id2), 0);
-    }
-    assert.deepEqual(failures, []);
-    const warning = built.logs.find((l) => l.event === 'session.undecodable');
-    assert.equal(warning?.level, 'warn', 'a warning');
-    assert.ok(!built.logText().includes(MARK), 'no session value in the log');
-  });
+      assert.deepEqual(failures, []);
+      const warning = built.logs.find((l) => l.event === 'session.undecodable');
+      assert.equal(warning?.level, 'warn', 'a warning');
+      assert.ok(!built.logText().includes(MARK), 'no session value in the log');
+    },
+  );
 
   test('the compare-and-set never writes a corrupt value back, nor keeps it (store level)', async () => {
     const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });

@@ -64,8 +64,12 @@ class PausingStore implements SessionStore {
   pauseNextCommit(id: string | null): { reached: Promise<void>; release: () => void } {
     let release = (): void => undefined;
     let reached = (): void => undefined;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    const reachedPromise = new Promise<void>((resolve) => { reached = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reachedPromise = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
     this.#armed = { id, reached, gate };
     return { reached: reachedPromise, release };
   }
@@ -110,7 +114,10 @@ async function setup(t: TestContext): Promise<Setup> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lpa-session-race-'));
   dirs.push(dataDir);
   const store = new PausingStore(new RedisStore({ url: new URL(redis.url), prefix: PREFIX }));
-  const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: dataDir }, services: (config, logger) => createServices(config, { logger, sessionStore: store }) });
+  const built = await build(t, {
+    env: { REDIS_URL: redis.url, DATA_DIR: dataDir },
+    services: (config, logger) => createServices(config, { logger, sessionStore: store }),
+  });
   const users = built.services.credentials as LocalCredentials;
   assert.equal(users.kind, 'local');
   return Object.assign(Object.create(built) as Built, { users, store });
@@ -133,7 +140,14 @@ async function signedInDueToSlide(s: Setup): Promise<{ browser: Browser; id: str
   const identity = data?.get(SESSION_KEYS.identity) as Record<string, unknown> | undefined;
   assert.ok(identity !== undefined);
   const slid = new Date(Date.now() + (TOKEN_LIFETIME_SECONDS - 120) * 1000);
-  assert.equal(await s.store.inner.commit(id, new Map([[SESSION_KEYS.identity, { ...identity, tokenExpiresAt: phpIsoDate(slid) }]]), 10800), true);
+  assert.equal(
+    await s.store.inner.commit(
+      id,
+      new Map([[SESSION_KEYS.identity, { ...identity, tokenExpiresAt: phpIsoDate(slid) }]]),
+      10800,
+    ),
+    true,
+  );
   return { browser, id, logoutToken: csrfTokenFrom(dashboard.text) };
 }
 
@@ -165,7 +179,10 @@ describe('sign-out is final', () => {
     paused.release();
     assert.equal((await page).status, 200, 'the in-flight page is still served');
     await assertStaysSignedOut(s, id, 'after the in-flight write');
-    assert.ok(s.logs.some((l) => l.event === 'session.gone_before_write'), 'the dropped write is logged');
+    assert.ok(
+      s.logs.some((l) => l.event === 'session.gone_before_write'),
+      'the dropped write is logged',
+    );
   });
 
   test('the same when the PHP front signs out (real PHP, session_destroy)', async (t) => {
@@ -205,27 +222,34 @@ describe('sign-out is final', () => {
 });
 
 describe('sign-in as another user starts empty', () => {
-  test('a key written to the old session while the sign-in is in flight is not carried to the new one (ADR 0019)', async (t) => {
-    const s = await setup(t);
-    const { browser, id, logoutToken } = await signedInDueToSlide(s);
-    const bob = `b${randomBytes(6).toString('hex')}@example.com`;
-    await s.users.addUser({ email: bob, password: PASSWORD, name: { title: 'Mr', first: 'Bob', last: 'Example' } });
+  test(
+    'a key written to the old session while the sign-in is in flight is not carried to the ' + 'new one (ADR 0019)',
+    async (t) => {
+      const s = await setup(t);
+      const { browser, id, logoutToken } = await signedInDueToSlide(s);
+      const bob = `b${randomBytes(6).toString('hex')}@example.com`;
+      await s.users.addUser({ email: bob, password: PASSWORD, name: { title: 'Mr', first: 'Bob', last: 'Example' } });
 
-    const paused = s.store.pauseNextCommit(null);
-    const signIn = browser.post(PATHS.login, { email: bob, password: PASSWORD, _csrf: logoutToken });
-    await paused.reached;
-    // A request of Alice's (or the PHP front) writes to her session after Bob's sign-in loaded it.
-    assert.equal(await s.store.inner.commit(id, new Map([['lateAliceKey', 'hers']]), 10800), true);
-    paused.release();
+      const paused = s.store.pauseNextCommit(null);
+      const signIn = browser.post(PATHS.login, { email: bob, password: PASSWORD, _csrf: logoutToken });
+      await paused.reached;
+      // A request of Alice's (or the PHP front) writes to her session after Bob's sign-in loaded it.
+      assert.equal(await s.store.inner.commit(id, new Map([['lateAliceKey', 'hers']]), 10800), true);
+      paused.release();
 
-    const res = await signIn;
-    assert.equal(res.status, 303, res.text);
-    const bobId = browser.cookies.get(COOKIE) ?? '';
-    assert.match(bobId, /^[0-9a-f]{32}$/);
-    assert.notEqual(bobId, id);
-    const data = await s.store.inner.load(bobId);
-    assert.ok(data !== null);
-    assert.equal(data.has('lateAliceKey'), false, 'a key of the previous session was copied into the new identity\'s session');
-    assert.equal(await raw.exists(PREFIX + id), 0, 'the old id is deleted');
-  });
+      const res = await signIn;
+      assert.equal(res.status, 303, res.text);
+      const bobId = browser.cookies.get(COOKIE) ?? '';
+      assert.match(bobId, /^[0-9a-f]{32}$/);
+      assert.notEqual(bobId, id);
+      const data = await s.store.inner.load(bobId);
+      assert.ok(data !== null);
+      assert.equal(
+        data.has('lateAliceKey'),
+        false,
+        "a key of the previous session was copied into the new identity's session",
+      );
+      assert.equal(await raw.exists(PREFIX + id), 0, 'the old id is deleted');
+    },
+  );
 });

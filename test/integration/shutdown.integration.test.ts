@@ -34,8 +34,14 @@ function readReply(socket: Socket): Promise<RawReply> {
       cleanup();
       resolve(reply);
     };
-    const onError = (err: Error): void => { cleanup(); reject(err); };
-    const onClose = (): void => { cleanup(); reject(new Error('socket closed before a reply')); };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error('socket closed before a reply'));
+    };
     const cleanup = (): void => {
       socket.off('data', onData);
       socket.off('error', onError);
@@ -51,7 +57,14 @@ function readReply(socket: Socket): Promise<RawReply> {
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: nothing after ${String(ms)} ms`)); }, ms); })]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`${what}: nothing after ${String(ms)} ms`));
+        }, ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -59,59 +72,87 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 
 const GET = 'GET / HTTP/1.1\r\nHost: 127.0.0.1:8005\r\n\r\n';
 
-test('SIGTERM: requests sent on open keep-alive sockets are answered with Connection: close, then the process exits 0', { timeout: 60_000 }, async (t) => {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'lpa-shutdown-'));
-  t.after(() => { rmSync(dataDir, { recursive: true, force: true }); });
-  const server = await startProcess(process.execPath, [SERVER], {
-    env: { NODE_ENV: 'test', PORT: String(port), DATA_DIR: dataDir, SESSION_SECRET: TEST_SECRET, SHUTDOWN_DRAIN_MS: '5000', LOG_LEVEL: 'info' },
-    readyCheck: () => canConnect(port),
-    name: 'lpa-front',
-  });
-  t.after(() => server.stop());
-  const origin = `http://127.0.0.1:${String(port)}`;
+test(
+  'SIGTERM: requests sent on open keep-alive sockets are answered with Connection: close, ' +
+    'then the process exits 0',
+  { timeout: 60_000 },
+  async (t) => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-shutdown-'));
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const server = await startProcess(process.execPath, [SERVER], {
+      env: {
+        NODE_ENV: 'test',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        SESSION_SECRET: TEST_SECRET,
+        SHUTDOWN_DRAIN_MS: '5000',
+        LOG_LEVEL: 'info',
+      },
+      readyCheck: () => canConnect(port),
+      name: 'lpa-front',
+    });
+    t.after(() => server.stop());
+    const origin = `http://127.0.0.1:${String(port)}`;
 
-  const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => openSocket(origin)));
-  for (const socket of sockets) {
-    const first = readReply(socket);
-    socket.write(GET);
-    const reply = await first;
-    assert.equal(reply.status, 200);
-    assert.notEqual(reply.headers.get('connection'), 'close', 'kept alive before the signal');
-  }
-  // A request in flight at the signal: its head is sent, its body comes after SIGTERM.
-  const inFlight = await openSocket(origin);
-  const inFlightReply = readReply(inFlight);
-  inFlight.write('POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:8005\r\nContent-Type: application/csp-report\r\nContent-Length: 2\r\n\r\n');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+    const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => openSocket(origin)));
+    for (const socket of sockets) {
+      const first = readReply(socket);
+      socket.write(GET);
+      const reply = await first;
+      assert.equal(reply.status, 200);
+      assert.notEqual(reply.headers.get('connection'), 'close', 'kept alive before the signal');
+    }
+    // A request in flight at the signal: its head is sent, its body comes after SIGTERM.
+    const inFlight = await openSocket(origin);
+    const inFlightReply = readReply(inFlight);
+    inFlight.write(
+      'POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:8005\r\nContent-Type: ' +
+        'application/csp-report\r\nContent-Length: 2\r\n\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
 
-  process.kill(server.pid, 'SIGTERM');
-  // Requests that reach the process before it has read the signal are ordinary ones; wait until it has.
-  await waitFor(() => server.output().includes('"msg":"draining"'), { timeoutMs: 5000, what: 'the draining log line' });
-  // Half of them at once, the rest a little later, as requests already on their way and just after.
-  const replies = sockets.map(async (socket, i) => {
-    if (i % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 300));
-    const reply = readReply(socket);
-    socket.write(GET);
-    return reply;
-  });
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  inFlight.end('{}');
+    process.kill(server.pid, 'SIGTERM');
+    // Requests that reach the process before it has read the signal are ordinary ones; wait until it has.
+    await waitFor(() => server.output().includes('"msg":"draining"'), {
+      timeoutMs: 5000,
+      what: 'the draining log line',
+    });
+    // Half of them at once, the rest a little later, as requests already on their way and just after.
+    const replies = sockets.map(async (socket, i) => {
+      if (i % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 300));
+      const reply = readReply(socket);
+      socket.write(GET);
+      return reply;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    inFlight.end('{}');
 
-  const settled = await Promise.allSettled(replies.map((r) => within(r, 10_000, 'a request after SIGTERM')));
-  const failed = settled.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
-  assert.deepEqual(failed, [], `${String(failed.length)} of ${String(SOCKETS)} requests after SIGTERM failed`);
-  for (const r of settled) {
-    if (r.status !== 'fulfilled') continue;
-    assert.equal(r.value.status, 200);
-    assert.equal(r.value.headers.get('connection'), 'close');
-  }
-  const late = await within(inFlightReply, 10_000, 'the in-flight request');
-  assert.ok(late.status < 500, `in-flight request answered ${String(late.status)}`);
-  assert.equal(late.headers.get('connection'), 'close', 'the in-flight reply closes its connection');
+    const settled = await Promise.allSettled(replies.map((r) => within(r, 10_000, 'a request after SIGTERM')));
+    const failed = settled.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+    assert.deepEqual(failed, [], `${String(failed.length)} of ${String(SOCKETS)} requests after SIGTERM failed`);
+    for (const r of settled) {
+      if (r.status !== 'fulfilled') continue;
+      assert.equal(r.value.status, 200);
+      assert.equal(r.value.headers.get('connection'), 'close');
+    }
+    const late = await within(inFlightReply, 10_000, 'the in-flight request');
+    assert.ok(late.status < 500, `in-flight request answered ${String(late.status)}`);
+    assert.equal(late.headers.get('connection'), 'close', 'the in-flight reply closes its connection');
 
-  // Each socket is closed by the server after its reply, and the process exits cleanly.
-  await within(Promise.all(sockets.map(async (s) => { if (!s.closed) await once(s, 'close'); })), 5000, 'the sockets closing');
-  const exit = await within(server.exited, 10_000, 'the process exiting');
-  assert.deepEqual(exit, { code: 0, signal: null }, server.output());
-});
+    // Each socket is closed by the server after its reply, and the process exits cleanly.
+    await within(
+      Promise.all(
+        sockets.map(async (s) => {
+          if (!s.closed) await once(s, 'close');
+        }),
+      ),
+      5000,
+      'the sockets closing',
+    );
+    const exit = await within(server.exited, 10_000, 'the process exiting');
+    assert.deepEqual(exit, { code: 0, signal: null }, server.output());
+  },
+);

@@ -33,7 +33,10 @@ before(async () => {
   redis = await startRedis();
   raw = new Redis(redis.url);
   php = await startPhpServer(DOCROOT, {
-    iniSettings: { ...phpRedisSessionIni(redis.port, COOKIE), 'session.save_path': `tcp://127.0.0.1:${String(redis.port)}?prefix=${PREFIX}` },
+    iniSettings: {
+      ...phpRedisSessionIni(redis.port, COOKIE),
+      'session.save_path': `tcp://127.0.0.1:${String(redis.port)}?prefix=${PREFIX}`,
+    },
   });
 });
 after(async () => {
@@ -48,46 +51,83 @@ async function keysOf(id: string): Promise<string[]> {
   return bytes === null ? [] : [...decodeSession(bytes).names()];
 }
 
-test('Bob signing in with Alice\'s cookie starts from an empty session: no notice, no PHP key, Alice signed out', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lpa-new-identity-'));
-  dirs.push(dataDir);
-  const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: dataDir } });
-  const users = built.services.credentials as LocalCredentials;
-  await users.addUser({ email: 'alice@example.com', password: PASSWORD, name: { first: 'Alice', last: 'A' } });
-  await users.addUser({ email: 'bob@example.com', password: PASSWORD, name: { first: 'Bob', last: 'B' } });
-  const app = new Browser(built.origin);
-  const legacy = Object.create(app, { origin: { value: php.origin } }) as Browser; // one cookie jar, two sites
+test(
+  "Bob signing in with Alice's cookie starts from an empty session: no notice, no PHP key, " + 'Alice signed out',
+  async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-new-identity-'));
+    dirs.push(dataDir);
+    const built = await build(t, { env: { REDIS_URL: redis.url, DATA_DIR: dataDir } });
+    const users = built.services.credentials as LocalCredentials;
+    await users.addUser({ email: 'alice@example.com', password: PASSWORD, name: { first: 'Alice', last: 'A' } });
+    await users.addUser({ email: 'bob@example.com', password: PASSWORD, name: { first: 'Bob', last: 'B' } });
+    const app = new Browser(built.origin);
+    const legacy = Object.create(app, { origin: { value: php.origin } }) as Browser; // one cookie jar, two sites
 
-  // Alice: signed in, her details changed (the notice waits for her next dashboard), and a key the PHP front wrote.
-  const form = await app.get(PATHS.login);
-  assert.equal((await app.post(PATHS.login, { email: 'alice@example.com', password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);
-  const aboutYou = await app.get(PATHS.aboutYou);
-  const token = csrfTokenFrom(aboutYou.text);
-  assert.equal((await app.post(PATHS.aboutYou, { 'name-title': 'Ms', 'name-first': 'Alice', 'name-last': 'Changed', _csrf: token })).status, 303);
-  assert.equal((await legacy.post('/write.php', { key: 'aliceLegacyKey', json: '"alice\'s data"' })).status, 200);
-  const aliceId = app.cookies.get(COOKIE) ?? '';
-  const aliceKeys = await keysOf(aliceId);
-  for (const key of ['identity', NOTICE_KEY, 'aliceLegacyKey', '__csrf']) assert.ok(aliceKeys.includes(key), `Alice's session has ${key}: ${aliceKeys.join(', ')}`);
-  const aliceIdentity = (await built.services.sessionStore.load(aliceId))?.get('identity') as { token: string } | undefined;
-  const aliceToken = aliceIdentity?.token ?? '';
-  assert.match(aliceToken, /^[A-Za-z0-9_-]{43}$/);
+    // Alice: signed in, her details changed (the notice waits for her next dashboard), and a key the PHP front wrote.
+    const form = await app.get(PATHS.login);
+    assert.equal(
+      (await app.post(PATHS.login, { email: 'alice@example.com', password: PASSWORD, _csrf: csrfTokenFrom(form.text) }))
+        .status,
+      303,
+    );
+    const aboutYou = await app.get(PATHS.aboutYou);
+    const token = csrfTokenFrom(aboutYou.text);
+    assert.equal(
+      (
+        await app.post(PATHS.aboutYou, {
+          'name-title': 'Ms',
+          'name-first': 'Alice',
+          'name-last': 'Changed',
+          _csrf: token,
+        })
+      ).status,
+      303,
+    );
+    assert.equal((await legacy.post('/write.php', { key: 'aliceLegacyKey', json: '"alice\'s data"' })).status, 200);
+    const aliceId = app.cookies.get(COOKIE) ?? '';
+    const aliceKeys = await keysOf(aliceId);
+    for (const key of ['identity', NOTICE_KEY, 'aliceLegacyKey', '__csrf'])
+      assert.ok(aliceKeys.includes(key), `Alice's session has ${key}: ${aliceKeys.join(', ')}`);
+    const aliceIdentity = (await built.services.sessionStore.load(aliceId))?.get('identity') as
+      { token: string } | undefined;
+    const aliceToken = aliceIdentity?.token ?? '';
+    assert.match(aliceToken, /^[A-Za-z0-9_-]{43}$/);
 
-  // Bob, on the same browser, with Alice's cookie and the token from her page.
-  const bob = await app.post(PATHS.login, { email: 'bob@example.com', password: PASSWORD, _csrf: token });
-  assert.equal(bob.status, 303);
-  const bobId = app.cookies.get(COOKIE) ?? '';
-  assert.notEqual(bobId, aliceId);
-  assert.deepEqual(await keysOf(aliceId), [], 'Alice\'s session is gone');
-  assert.deepEqual(await keysOf(bobId), ['identity', 'lpaFrontUserHash'], 'Bob\'s session holds only what his sign-in wrote');
+    // Bob, on the same browser, with Alice's cookie and the token from her page.
+    const bob = await app.post(PATHS.login, { email: 'bob@example.com', password: PASSWORD, _csrf: token });
+    assert.equal(bob.status, 303);
+    const bobId = app.cookies.get(COOKIE) ?? '';
+    assert.notEqual(bobId, aliceId);
+    assert.deepEqual(await keysOf(aliceId), [], "Alice's session is gone");
+    assert.deepEqual(
+      await keysOf(bobId),
+      ['identity', 'lpaFrontUserHash'],
+      "Bob's session holds only what his sign-in wrote",
+    );
 
-  const dashboard = await app.get(PATHS.dashboard);
-  assert.equal(dashboard.status, 200);
-  assert.equal(html(dashboard.text).querySelector('[data-qa="success-notice"]'), null, 'Bob is not shown Alice\'s notice');
-  assert.equal(html((await app.get(PATHS.aboutYou)).text).querySelector('#name-first')?.getAttribute('value'), 'Bob', 'Bob sees his own details');
-  const phpView = JSON.parse((await legacy.get('/dump.php')).text) as { keys: { name: string }[] };
-  assert.equal(phpView.keys.some((k) => k.name === 'aliceLegacyKey'), false, 'nor does the PHP front see her key');
+    const dashboard = await app.get(PATHS.dashboard);
+    assert.equal(dashboard.status, 200);
+    assert.equal(
+      html(dashboard.text).querySelector('[data-qa="success-notice"]'),
+      null,
+      "Bob is not shown Alice's notice",
+    );
+    assert.equal(
+      html((await app.get(PATHS.aboutYou)).text)
+        .querySelector('#name-first')
+        ?.getAttribute('value'),
+      'Bob',
+      'Bob sees his own details',
+    );
+    const phpView = JSON.parse((await legacy.get('/dump.php')).text) as { keys: { name: string }[] };
+    assert.equal(
+      phpView.keys.some((k) => k.name === 'aliceLegacyKey'),
+      false,
+      'nor does the PHP front see her key',
+    );
 
-  // Alice's sign-in ended as at any sign-out: her token no longer works.
-  assert.equal(await built.services.revocations.isRevoked(aliceToken), true);
-  assert.deepEqual(await users.refresh(aliceToken, 't'), { ok: false, reason: 'invalid' });
-});
+    // Alice's sign-in ended as at any sign-out: her token no longer works.
+    assert.equal(await built.services.revocations.isRevoked(aliceToken), true);
+    assert.deepEqual(await users.refresh(aliceToken, 't'), { ok: false, reason: 'invalid' });
+  },
+);

@@ -29,7 +29,9 @@ const dirs: string[] = [];
 let redis: StartedRedis;
 const clients: Redis[] = [];
 
-before(async () => { redis = await startRedis(); });
+before(async () => {
+  redis = await startRedis();
+});
 after(async () => {
   for (const c of clients) c.disconnect();
   await redis.stop();
@@ -55,10 +57,17 @@ function sessionIdOf(browser: Browser, built: Built): string {
   return value.slice(0, 32);
 }
 
-async function signedIn(built: Built, email: string, origin = built.origin): Promise<{ browser: Browser; identity: Record<string, unknown> }> {
+async function signedIn(
+  built: Built,
+  email: string,
+  origin = built.origin,
+): Promise<{ browser: Browser; identity: Record<string, unknown> }> {
   const browser = new Browser(origin);
   const form = await browser.get(PATHS.login);
-  assert.equal((await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);
+  assert.equal(
+    (await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status,
+    303,
+  );
   const identity = (await built.services.sessionStore.load(sessionIdOf(browser, built)))?.get(SESSION_KEYS.identity);
   assert.ok(identity !== null && typeof identity === 'object');
   return { browser, identity: identity as Record<string, unknown> };
@@ -77,7 +86,11 @@ async function signOut(browser: Browser): Promise<void> {
 }
 
 /** A browser whose cookie leads to a session holding `identity`, planted in the store as a copy would be. */
-async function withPlantedIdentity(built: Built, identity: Record<string, unknown>, origin = built.origin): Promise<Browser> {
+async function withPlantedIdentity(
+  built: Built,
+  identity: Record<string, unknown>,
+  origin = built.origin,
+): Promise<Browser> {
   const id = newSessionId();
   await built.services.sessionStore.commit(id, new Map([[SESSION_KEYS.identity, identity]]), 600, 'new');
   const browser = new Browser(origin);
@@ -87,9 +100,13 @@ async function withPlantedIdentity(built: Built, identity: Record<string, unknow
 }
 
 describe('sign-out ends the sign-in token', () => {
-  test('a copy of a signed-out session\'s identity gets the sign-in page, not a signed-in one', async (t) => {
+  test("a copy of a signed-out session's identity gets the sign-in page, not a signed-in one", async (t) => {
     const built = await app(t);
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'copy@example.com', password: PASSWORD, name: NAMED });
+    await (built.services.credentials as LocalCredentials).addUser({
+      email: 'copy@example.com',
+      password: PASSWORD,
+      name: NAMED,
+    });
     const { browser, identity } = await signedIn(built, 'copy@example.com');
     // Before sign-out, the copy works: the test plants a real identity.
     assert.equal((await (await withPlantedIdentity(built, identity)).get(PATHS.dashboard)).status, 200);
@@ -101,50 +118,67 @@ describe('sign-out ends the sign-in token', () => {
     assert.equal(res.headers.get('location'), PATHS.login);
     assert.equal(await built.services.revocations.isRevoked(String(identity.token)), true);
     // The backend refuses the token too (the local backend deleted it).
-    assert.deepEqual(await built.services.credentials.refresh(String(identity.token), 't'), { ok: false, reason: 'invalid' });
-  });
-
-  test('when the backend cannot be told, the deny-list still refuses the copy, and the failure is logged', async (t) => {
-    const built = await build(t, {
-      env: { DATA_DIR: tempDir() },
-      services: (config, logger) => {
-        const services = createServices(config, { logger, signInPolicy: { failureDelayMs: 0 } });
-        // The API down at the moment of sign-out: revoke answers "could not tell".
-        return { ...services, credentials: { ...services.credentials, revoke: () => Promise.resolve(false) } };
-      },
+    assert.deepEqual(await built.services.credentials.refresh(String(identity.token), 't'), {
+      ok: false,
+      reason: 'invalid',
     });
-    await (built.services.credentials as LocalCredentials).addUser({ email: 'outage@example.com', password: PASSWORD, name: NAMED });
-    const { browser, identity } = await signedIn(built, 'outage@example.com');
-    await signOut(browser);
-    assert.equal(built.logs.filter((l) => l.event === 'auth.sign_out.backend_revoke_failed').length, 1);
-    const res = await (await withPlantedIdentity(built, identity)).get(PATHS.dashboard);
-    assert.equal(res.status, 302);
-    assert.equal(res.headers.get('location'), PATHS.login);
   });
 
-  test('with Redis, a token signed out on one instance is refused by another at once, and only its hash is kept', async (t) => {
-    const dataDir = tempDir();
-    const [a, b] = [await app(t, { REDIS_URL: redis.url }, dataDir), await app(t, { REDIS_URL: redis.url }, dataDir)];
-    await (a.services.credentials as LocalCredentials).addUser({ email: 'shared@example.com', password: PASSWORD, name: NAMED });
-    const { browser, identity } = await signedIn(a, 'shared@example.com');
-    const token = String(identity.token);
-    await signOut(browser);
+  test(
+    'when the backend cannot be told, the deny-list still refuses the copy, and the failure ' + 'is logged',
+    async (t) => {
+      const built = await build(t, {
+        env: { DATA_DIR: tempDir() },
+        services: (config, logger) => {
+          const services = createServices(config, { logger, signInPolicy: { failureDelayMs: 0 } });
+          // The API down at the moment of sign-out: revoke answers "could not tell".
+          return { ...services, credentials: { ...services.credentials, revoke: () => Promise.resolve(false) } };
+        },
+      });
+      await (built.services.credentials as LocalCredentials).addUser({
+        email: 'outage@example.com',
+        password: PASSWORD,
+        name: NAMED,
+      });
+      const { browser, identity } = await signedIn(built, 'outage@example.com');
+      await signOut(browser);
+      assert.equal(built.logs.filter((l) => l.event === 'auth.sign_out.backend_revoke_failed').length, 1);
+      const res = await (await withPlantedIdentity(built, identity)).get(PATHS.dashboard);
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('location'), PATHS.login);
+    },
+  );
 
-    const raw = new Redis(redis.url);
-    clients.push(raw);
-    const ttl = await raw.ttl(REVOKED_KEY_PREFIX + tokenDigest(token));
-    assert.ok(ttl > 4400 && ttl <= 4500, `deny-list entry lives as long as the token could: ${String(ttl)} s`);
-    const keys = await raw.keys('*');
-    for (const key of keys) {
-      const value = await raw.type(key) === 'string' ? await raw.get(key) : '';
-      assert.equal(`${key} ${value ?? ''}`.includes(token), false, 'the token itself is stored nowhere');
-    }
+  test(
+    'with Redis, a token signed out on one instance is refused by another at once, and only ' + 'its hash is kept',
+    async (t) => {
+      const dataDir = tempDir();
+      const [a, b] = [await app(t, { REDIS_URL: redis.url }, dataDir), await app(t, { REDIS_URL: redis.url }, dataDir)];
+      await (a.services.credentials as LocalCredentials).addUser({
+        email: 'shared@example.com',
+        password: PASSWORD,
+        name: NAMED,
+      });
+      const { browser, identity } = await signedIn(a, 'shared@example.com');
+      const token = String(identity.token);
+      await signOut(browser);
 
-    const copy = await withPlantedIdentity(b, identity, b.origin);
-    const res = await copy.get(PATHS.dashboard);
-    assert.equal(res.status, 302);
-    assert.equal(res.headers.get('location'), PATHS.login);
-  });
+      const raw = new Redis(redis.url);
+      clients.push(raw);
+      const ttl = await raw.ttl(REVOKED_KEY_PREFIX + tokenDigest(token));
+      assert.ok(ttl > 4400 && ttl <= 4500, `deny-list entry lives as long as the token could: ${String(ttl)} s`);
+      const keys = await raw.keys('*');
+      for (const key of keys) {
+        const value = (await raw.type(key)) === 'string' ? await raw.get(key) : '';
+        assert.equal(`${key} ${value ?? ''}`.includes(token), false, 'the token itself is stored nowhere');
+      }
+
+      const copy = await withPlantedIdentity(b, identity, b.origin);
+      const res = await copy.get(PATHS.dashboard);
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('location'), PATHS.login);
+    },
+  );
 });
 
 /**
@@ -157,14 +191,22 @@ const LEGACY_NAV_LINK = `<li class="govuk-service-navigation__item">
         Sign Out
     </a>
 </li>`;
-const legacyTimeoutForm = (origin: string) => `<form name="session-timeout-form" action="${origin}/logout" data-cy="session-timeout-form">
+const legacyTimeoutForm = (
+  origin: string,
+) => `<form name="session-timeout-form" action="${origin}/logout" data-cy="session-timeout-form">
     <button type="button" name="continue" id="session-timeout-continue" class="govuk-button js-ok-button">OK</button>
     <button type="submit" name="submit" id="session-timeout-logout" class="button-secondary">Sign out</button>
 </form>`;
 
 /** What Chromium sends when the user follows a link (or submits a GET form) on a page of this origin. */
 function navigationFrom(page: string, publicOrigin: string, site = 'same-origin'): Record<string, string> {
-  return { 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-user': '?1', referer: publicOrigin + page };
+  return {
+    'sec-fetch-site': site,
+    'sec-fetch-mode': 'navigate',
+    'sec-fetch-dest': 'document',
+    'sec-fetch-user': '?1',
+    referer: publicOrigin + page,
+  };
 }
 
 describe('GET /logout (the legacy pages sign out with a link)', () => {
@@ -175,21 +217,33 @@ describe('GET /logout (the legacy pages sign out with a link)', () => {
     return { built, browser, token: String(identity.token), id: sessionIdOf(browser, built) };
   }
 
-  async function assertSignedOut(built: Built, res: { status: number; headers: Headers }, id: string, token: string): Promise<void> {
+  async function assertSignedOut(
+    built: Built,
+    res: { status: number; headers: Headers },
+    id: string,
+    token: string,
+  ): Promise<void> {
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
     const setCookie = res.headers.getSetCookie().join('\n');
     assert.ok(setCookie.includes(`${built.config.sessionCookieName}=;`) && setCookie.includes('Max-Age=0'), setCookie);
     assert.equal(await built.services.sessionStore.load(id), null, 'session destroyed');
     assert.equal(await built.services.revocations.isRevoked(token), true, 'token on the deny-list');
-    assert.deepEqual(await built.services.credentials.refresh(token, 't'), { ok: false, reason: 'invalid' }, 'token ended in the backend');
+    assert.deepEqual(
+      await built.services.credentials.refresh(token, 't'),
+      { ok: false, reason: 'invalid' },
+      'token ended in the backend',
+    );
   }
 
   test('the legacy nav\'s "Sign Out" link, followed from a legacy page, signs out', async (t) => {
     const { built, browser, token, id } = await signedInBrowser(t, 'nav@example.com');
     const href = html(LEGACY_NAV_LINK).querySelector('a[data-cy="sign-out"]')?.getAttribute('href');
     assert.equal(href, PATHS.logout);
-    const res = await browser.get(new URL(href, built.config.publicOrigin).pathname, navigationFrom('/lpa/123/donor', built.config.publicOrigin.origin));
+    const res = await browser.get(
+      new URL(href, built.config.publicOrigin).pathname,
+      navigationFrom('/lpa/123/donor', built.config.publicOrigin.origin),
+    );
     await assertSignedOut(built, res, id, token);
     assert.equal((await browser.get(PATHS.dashboard)).status, 302, 'signed out on the next page too');
     assert.equal(signOutEvents(built).length, 1);
@@ -197,44 +251,62 @@ describe('GET /logout (the legacy pages sign out with a link)', () => {
 
   test('the legacy timeout dialog\'s "Sign out" (a GET form to the canonical /logout) signs out', async (t) => {
     const { built, browser, token, id } = await signedInBrowser(t, 'timeout@example.com');
-    const form = html(legacyTimeoutForm(built.config.publicOrigin.origin)).querySelector('form[name="session-timeout-form"]');
+    const form = html(legacyTimeoutForm(built.config.publicOrigin.origin)).querySelector(
+      'form[name="session-timeout-form"]',
+    );
     assert.ok(form);
     assert.equal(form.getAttribute('method') ?? 'get', 'get', 'no method: the browser GETs');
     const action = new URL(form.getAttribute('action') ?? '');
     assert.equal(action.origin, built.config.publicOrigin.origin);
     // The submit button's name with its empty value, as the browser builds the query.
-    const res = await browser.get(`${action.pathname}?submit=`, navigationFrom('/user/dashboard', built.config.publicOrigin.origin));
+    const res = await browser.get(
+      `${action.pathname}?submit=`,
+      navigationFrom('/user/dashboard', built.config.publicOrigin.origin),
+    );
     await assertSignedOut(built, res, id, token);
   });
 
-  test('from lpa-front\'s own pages: the layout\'s sign-out form (POST), and /logout typed or bookmarked', async (t) => {
-    const { built, browser, token, id } = await signedInBrowser(t, 'own@example.com');
-    const page = await browser.get(PATHS.dashboard);
-    const form = html(page.text).querySelector('form.app-sign-out');
-    assert.ok(form);
-    assert.equal(form.getAttribute('action'), PATHS.logout);
-    assert.equal(form.getAttribute('method'), 'post');
-    const res = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) });
-    assert.equal(res.status, 303);
-    assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
-    assert.equal(await built.services.sessionStore.load(id), null);
-    assert.equal(await built.services.revocations.isRevoked(token), true);
+  test(
+    "from lpa-front's own pages: the layout's sign-out form (POST), and /logout typed or " + 'bookmarked',
+    async (t) => {
+      const { built, browser, token, id } = await signedInBrowser(t, 'own@example.com');
+      const page = await browser.get(PATHS.dashboard);
+      const form = html(page.text).querySelector('form.app-sign-out');
+      assert.ok(form);
+      assert.equal(form.getAttribute('action'), PATHS.logout);
+      assert.equal(form.getAttribute('method'), 'post');
+      const res = await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) });
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
+      assert.equal(await built.services.sessionStore.load(id), null);
+      assert.equal(await built.services.revocations.isRevoked(token), true);
 
-    const typed = await signedIn(built, 'own@example.com');
-    const typedId = sessionIdOf(typed.browser, built);
-    const res2 = await typed.browser.get(PATHS.logout, { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-user': '?1' });
-    await assertSignedOut(built, res2, typedId, String(typed.identity.token));
-  });
+      const typed = await signedIn(built, 'own@example.com');
+      const typedId = sessionIdOf(typed.browser, built);
+      const res2 = await typed.browser.get(PATHS.logout, {
+        'sec-fetch-site': 'none',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-user': '?1',
+      });
+      await assertSignedOut(built, res2, typedId, String(typed.identity.token));
+    },
+  );
 
   test('a GET from anywhere else gets a confirm page and stays signed in; its button signs out', async (t) => {
     const { built, browser, token, id } = await signedInBrowser(t, 'cross@example.com');
     const origin = built.config.publicOrigin.origin;
     const cases: [string, Record<string, string>][] = [
       ['cross-site link', navigationFrom('/', 'https://evil.example', 'cross-site')],
-      ['same-site (a sibling subdomain) link', navigationFrom('/', 'https://other.lastingpowerofattorney.service.gov.uk', 'same-site')],
-      ['an <img> from another site', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' }],
+      [
+        'same-site (a sibling subdomain) link',
+        navigationFrom('/', 'https://other.lastingpowerofattorney.service.gov.uk', 'same-site'),
+      ],
+      [
+        'an <img> from another site',
+        { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+      ],
       ['no fetch metadata, no Referer', {}],
-      ['no fetch metadata, another site\'s Referer', { referer: 'https://evil.example/page' }],
+      ["no fetch metadata, another site's Referer", { referer: 'https://evil.example/page' }],
       ['no fetch metadata, a look-alike Referer', { referer: `${origin}.evil.example/` }],
       ['no fetch metadata, a Referer that is no URL', { referer: 'not a url' }],
       ['a same-origin prefetch', { ...navigationFrom('/user/dashboard', origin), 'sec-purpose': 'prefetch' }],
@@ -244,12 +316,19 @@ describe('GET /logout (the legacy pages sign out with a link)', () => {
       const res = await browser.get(PATHS.logout, headers);
       assert.equal(res.status, 200, name);
       assert.equal(res.headers.get('location'), null, name);
-      assert.equal(res.headers.getSetCookie().some((c) => /max-age=0/i.test(c)), false, `${name}: cookie kept`);
+      assert.equal(
+        res.headers.getSetCookie().some((c) => /max-age=0/i.test(c)),
+        false,
+        `${name}: cookie kept`,
+      );
       const doc = html(res.text);
       assert.match(doc.querySelector('h1')?.textContent ?? '', /Do you want to sign out\?/, name);
       assert.equal(doc.querySelector('form[data-qa="confirm-sign-out-form"]')?.getAttribute('method'), 'post', name);
     }
-    const head = await fetch(built.origin + PATHS.logout, { method: 'HEAD', headers: { cookie: browser.cookieHeader(), ...navigationFrom('/', origin) } });
+    const head = await fetch(built.origin + PATHS.logout, {
+      method: 'HEAD',
+      headers: { cookie: browser.cookieHeader(), ...navigationFrom('/', origin) },
+    });
     assert.equal(head.status, 200, 'HEAD never signs out');
     assert.notEqual(await built.services.sessionStore.load(id), null, 'still signed in');
     assert.equal(await built.services.revocations.isRevoked(token), false);
@@ -269,7 +348,10 @@ describe('GET /logout (the legacy pages sign out with a link)', () => {
 
   test('with no live session, any GET just clears the dead cookie (nothing to protect, ADR 0018)', async (t) => {
     const built = await app(t);
-    const res = await new Browser(built.origin).get(PATHS.logout, navigationFrom('/', 'https://evil.example', 'cross-site'));
+    const res = await new Browser(built.origin).get(
+      PATHS.logout,
+      navigationFrom('/', 'https://evil.example', 'cross-site'),
+    );
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('location'), SIGNED_OUT_URL);
   });

@@ -29,7 +29,9 @@ const dirs: string[] = [];
 const clients: Redis[] = [];
 let redis: StartedRedis;
 
-before(async () => { redis = await startRedis(); });
+before(async () => {
+  redis = await startRedis();
+});
 after(async () => {
   for (const c of clients) c.disconnect();
   await redis.stop();
@@ -57,7 +59,10 @@ async function startGate(targetPort: number): Promise<Gate> {
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.on('data', (chunk: Buffer) => {
       sent += chunk.toString('latin1');
@@ -73,16 +78,21 @@ async function startGate(targetPort: number): Promise<Gate> {
     port: address.port,
     // RESP arrays: *<n>\r\n$<len>\r\n<name>\r\n...; the first bulk string of each array is the command's name.
     commands: () => [...sent.matchAll(/\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n/g)].map((m) => (m[1] ?? '').toUpperCase()),
-    record: () => { sent = ''; },
-    hold: () => { held = true; },
+    record: () => {
+      sent = '';
+    },
+    hold: () => {
+      held = true;
+    },
     release: () => {
       held = false;
       for (const { upstream, chunk } of pending.splice(0)) upstream.write(chunk);
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -100,10 +110,17 @@ async function app(t: TestContext, redisUrl: string, dataDir = tempDir()): Promi
 }
 
 async function signIn(built: Built, email: string): Promise<{ browser: Browser; id: string }> {
-  await (built.services.credentials as LocalCredentials).addUser({ email, password: PASSWORD, name: { first: 'Pat', last: 'Smith' } });
+  await (built.services.credentials as LocalCredentials).addUser({
+    email,
+    password: PASSWORD,
+    name: { first: 'Pat', last: 'Smith' },
+  });
   const browser = new Browser(built.origin);
   const form = await browser.get(PATHS.login);
-  assert.equal((await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status, 303);
+  assert.equal(
+    (await browser.post(PATHS.login, { email, password: PASSWORD, _csrf: csrfTokenFrom(form.text) })).status,
+    303,
+  );
   return { browser, id: (browser.cookies.get(built.config.sessionCookieName) ?? '').slice(0, 32) };
 }
 
@@ -114,59 +131,78 @@ function rawClient(url = redis.url): Redis {
 }
 
 describe('a signed-in page and Redis', () => {
-  test('one round trip: the session read (slid in the same command) and the deny-list read leave together, nothing after', async (t) => {
-    const gate = await startGate(redis.port);
-    t.after(() => gate.close());
-    const built = await app(t, `redis://127.0.0.1:${String(gate.port)}`);
-    const { browser, id } = await signIn(built, 'one-trip@example.com');
-    // The first signed-in page on this process learns which token the session carries.
-    assert.equal((await browser.get(PATHS.dashboard)).status, 200);
-    assert.equal((await browser.get(PATHS.dashboard)).status, 200);
-    const raw = rawClient();
-    await raw.expire(PREFIX + id, 100);
+  test(
+    'one round trip: the session read (slid in the same command) and the deny-list read leave ' +
+      'together, nothing after',
+    async (t) => {
+      const gate = await startGate(redis.port);
+      t.after(() => gate.close());
+      const built = await app(t, `redis://127.0.0.1:${String(gate.port)}`);
+      const { browser, id } = await signIn(built, 'one-trip@example.com');
+      // The first signed-in page on this process learns which token the session carries.
+      assert.equal((await browser.get(PATHS.dashboard)).status, 200);
+      assert.equal((await browser.get(PATHS.dashboard)).status, 200);
+      const raw = rawClient();
+      await raw.expire(PREFIX + id, 100);
 
-    gate.record();
-    gate.hold();
-    const page = browser.get(PATHS.dashboard);
-    await waitFor(() => Promise.resolve(gate.commands().length >= 2), { timeoutMs: 1000, intervalMs: 10, what: 'two commands sent while the first answer is held' }).catch(() => undefined);
-    // Anything sent in the same turn has arrived by now; a command waiting for an answer never will while held.
-    // (Held for at most 1.2 s in all: under the app's 2 s command timeout.)
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const firstTrip = gate.commands().sort();
-    gate.release();
-    const status = (await page).status;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.deepEqual(firstTrip, ['EXISTS', 'GETEX'], 'both reads in the first trip');
-    assert.equal(status, 200);
-    assert.deepEqual(gate.commands().sort(), ['EXISTS', 'GETEX'], 'and no other command for the page (no EXPIRE: the read slid it)');
-    const ttl = await raw.ttl(PREFIX + id);
-    assert.ok(ttl > 100, `the idle TTL was slid by the read: ${String(ttl)} s`);
-  });
+      gate.record();
+      gate.hold();
+      const page = browser.get(PATHS.dashboard);
+      await waitFor(() => Promise.resolve(gate.commands().length >= 2), {
+        timeoutMs: 1000,
+        intervalMs: 10,
+        what: 'two commands sent while the first answer is held',
+      }).catch(() => undefined);
+      // Anything sent in the same turn has arrived by now; a command waiting for an answer never will while held.
+      // (Held for at most 1.2 s in all: under the app's 2 s command timeout.)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const firstTrip = gate.commands().sort();
+      gate.release();
+      const status = (await page).status;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(firstTrip, ['EXISTS', 'GETEX'], 'both reads in the first trip');
+      assert.equal(status, 200);
+      assert.deepEqual(
+        gate.commands().sort(),
+        ['EXISTS', 'GETEX'],
+        'and no other command for the page (no EXPIRE: the read slid it)',
+      );
+      const ttl = await raw.ttl(PREFIX + id);
+      assert.ok(ttl > 100, `the idle TTL was slid by the read: ${String(ttl)} s`);
+    },
+  );
 
-  test('the deny-list read is made on every request: a token signed out on another instance is refused at once', async (t) => {
-    const dataDir = tempDir();
-    const [a, b] = [await app(t, redis.url, dataDir), await app(t, redis.url, dataDir)];
-    const { browser, id } = await signIn(a, 'two-instances@example.com');
-    // Instance B serves this session signed in, and so learns its token.
-    const onB = new Browser(b.origin);
-    onB.cookies.set(b.config.sessionCookieName, browser.cookies.get(a.config.sessionCookieName) ?? '');
-    assert.equal((await onB.get(PATHS.dashboard)).status, 200);
-    assert.equal((await onB.get(PATHS.dashboard)).status, 200);
-    const raw = rawClient();
-    const stored = await raw.getBuffer(PREFIX + id);
-    assert.ok(stored !== null);
+  test(
+    'the deny-list read is made on every request: a token signed out on another instance is ' + 'refused at once',
+    async (t) => {
+      const dataDir = tempDir();
+      const [a, b] = [await app(t, redis.url, dataDir), await app(t, redis.url, dataDir)];
+      const { browser, id } = await signIn(a, 'two-instances@example.com');
+      // Instance B serves this session signed in, and so learns its token.
+      const onB = new Browser(b.origin);
+      onB.cookies.set(b.config.sessionCookieName, browser.cookies.get(a.config.sessionCookieName) ?? '');
+      assert.equal((await onB.get(PATHS.dashboard)).status, 200);
+      assert.equal((await onB.get(PATHS.dashboard)).status, 200);
+      const raw = rawClient();
+      const stored = await raw.getBuffer(PREFIX + id);
+      assert.ok(stored !== null);
 
-    // Sign out on A; then the same session comes back with the same bytes (the PHP front's in-flight write, a copy).
-    const page = await browser.get(PATHS.dashboard);
-    assert.equal((await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) })).status, 303);
-    assert.equal(await raw.exists(PREFIX + id), 0);
-    await raw.set(PREFIX + id, stored, 'EX', 600);
+      // Sign out on A; then the same session comes back with the same bytes (the PHP front's in-flight write, a copy).
+      const page = await browser.get(PATHS.dashboard);
+      assert.equal((await browser.post(PATHS.logout, { _csrf: csrfTokenFrom(page.text) })).status, 303);
+      assert.equal(await raw.exists(PREFIX + id), 0);
+      await raw.set(PREFIX + id, stored, 'EX', 600);
 
-    const res = await onB.get(PATHS.dashboard);
-    assert.equal(res.status, 302, 'B refuses the signed-out token though it saw it valid a moment ago');
-    assert.equal(res.headers.get('location'), PATHS.login);
-    assert.equal((await b.services.sessionStore.load(id))?.has(SESSION_KEYS.identity), false, 'and removes the identity');
-  });
+      const res = await onB.get(PATHS.dashboard);
+      assert.equal(res.status, 302, 'B refuses the signed-out token though it saw it valid a moment ago');
+      assert.equal(res.headers.get('location'), PATHS.login);
+      assert.equal(
+        (await b.services.sessionStore.load(id))?.has(SESSION_KEYS.identity),
+        false,
+        'and removes the identity',
+      );
+    },
+  );
 
   test('a Redis without GETEX (before 6.2): pages still served, the session still slid', async (t) => {
     const old = await startRedis({ args: ['--rename-command', 'GETEX', ''] });

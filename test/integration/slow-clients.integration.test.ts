@@ -20,10 +20,16 @@ async function trickle(origin: string, head: string, drip: string): Promise<{ ms
   const socket: Socket = await openSocket(origin);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
-  socket.on('error', () => { /* writes after the server closed */ });
+  socket.on('error', () => {
+    /* writes after the server closed */
+  });
   socket.write(head);
-  const timer = setInterval(() => { if (socket.writable) socket.write(drip); }, 200);
-  const giveUp = setTimeout(() => { socket.destroy(); }, 8000);
+  const timer = setInterval(() => {
+    if (socket.writable) socket.write(drip);
+  }, 200);
+  const giveUp = setTimeout(() => {
+    socket.destroy();
+  }, 8000);
   await once(socket, 'close');
   clearInterval(timer);
   clearTimeout(giveUp);
@@ -32,19 +38,27 @@ async function trickle(origin: string, head: string, drip: string): Promise<{ ms
 
 test('slowloris and slow-body sockets are cut off within a second of REQUEST_TIMEOUT_MS', async (t) => {
   const built = await build(t, { env: { REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) } });
-  const slowloris = Array.from({ length: 10 }, (_, i) => trickle(built.origin, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n`, `X-${String(i)}: a\r\n`));
-  const slowBody = Array.from({ length: 10 }, () => trickle(
-    built.origin,
-    'POST /send-feedback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1024\r\n\r\n',
-    'a',
-  ));
+  const slowloris = Array.from({ length: 10 }, (_, i) =>
+    trickle(built.origin, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n`, `X-${String(i)}: a\r\n`),
+  );
+  const slowBody = Array.from({ length: 10 }, () =>
+    trickle(
+      built.origin,
+      'POST /send-feedback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ' +
+        'application/x-www-form-urlencoded\r\nContent-Length: 1024\r\n\r\n',
+      'a',
+    ),
+  );
   const results = await Promise.all([...slowloris, ...slowBody]);
   for (const [i, { ms, raw }] of results.entries()) {
     const kind = i < 10 ? 'slowloris' : 'slow body';
     assert.ok(ms < TIMEOUT_MS + SLACK_MS, `${kind} socket held for ${ms.toFixed(0)} ms`);
     const reply = parseRaw(raw);
     assert.equal(reply.status, 408, `${kind}: ${raw.slice(0, 100)}`);
-    assert.ok(reply.headers.has('content-security-policy') && reply.headers.get('x-frame-options') === 'SAMEORIGIN', kind);
+    assert.ok(
+      reply.headers.has('content-security-policy') && reply.headers.get('x-frame-options') === 'SAMEORIGIN',
+      kind,
+    );
   }
   // The server still answers.
   assert.equal((await fetch(`${built.origin}/`)).status, 200);

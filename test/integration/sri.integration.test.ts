@@ -50,9 +50,17 @@ test('every same-origin script and stylesheet carries the sha384 of what the app
   }
 
   const users = built.services.credentials as LocalCredentials;
-  await users.addUser({ email: 'ada@example.com', password: 'correct horse battery staple', name: { first: 'Ada', last: 'Lovelace' } });
+  await users.addUser({
+    email: 'ada@example.com',
+    password: 'correct horse battery staple',
+    name: { first: 'Ada', last: 'Lovelace' },
+  });
   const form = await browser.get(PATHS.login);
-  const signedIn = await browser.post(PATHS.login, { email: 'ada@example.com', password: 'correct horse battery staple', _csrf: csrfTokenFrom(form.text) });
+  const signedIn = await browser.post(PATHS.login, {
+    email: 'ada@example.com',
+    password: 'correct horse battery staple',
+    _csrf: csrfTokenFrom(form.text),
+  });
   assert.equal(signedIn.status, 303);
   const dashboard = await browser.get(PATHS.aboutYou);
   assert.equal(dashboard.status, 200);

@@ -23,13 +23,26 @@ async function resolvedByServer(env: Record<string, string>): Promise<{ resolved
   const dataDir = mkdtempSync(join(tmpdir(), 'lpa-tracing-off-'));
   try {
     const child = spawn(process.execPath, ['--import', HOOK, SERVER], {
-      env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, WORKERS: '1', LOG_LEVEL: 'info', ...env },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        WORKERS: '1',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const deadline = Date.now() + 20_000;
     let status = 0;
@@ -44,7 +57,10 @@ async function resolvedByServer(env: Record<string, string>): Promise<{ resolved
     child.kill('SIGTERM');
     const code = await exited;
     const line = stderr.split('\n').find((l) => l.startsWith('RESOLVED '));
-    assert.ok(line !== undefined, `no module list (exit ${String(code)}): ${stderr.slice(0, 2000)} ${stdout.slice(0, 2000)}`);
+    assert.ok(
+      line !== undefined,
+      `no module list (exit ${String(code)}): ${stderr.slice(0, 2000)} ${stdout.slice(0, 2000)}`,
+    );
     return { resolved: JSON.parse(line.slice('RESOLVED '.length)) as string[], status };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -54,12 +70,27 @@ async function resolvedByServer(env: Record<string, string>): Promise<{ resolved
 test('tracing off: the server never resolves an @opentelemetry module', async () => {
   const { resolved, status } = await resolvedByServer({ OTEL_ENABLED: 'false' });
   assert.equal(status, 200);
-  assert.ok(resolved.some((u) => u.endsWith('/src/platform/trace-context.ts')), 'the hook saw the app load');
-  assert.deepEqual(resolved.filter((u) => u.includes('@opentelemetry') || u.endsWith('/src/platform/tracing.ts')), []);
+  assert.ok(
+    resolved.some((u) => u.endsWith('/src/platform/trace-context.ts')),
+    'the hook saw the app load',
+  );
+  assert.deepEqual(
+    resolved.filter((u) => u.includes('@opentelemetry') || u.endsWith('/src/platform/tracing.ts')),
+    [],
+  );
 });
 
 test('tracing on: the same server loads the SDK (so the check above can fail)', async () => {
-  const { resolved, status } = await resolvedByServer({ OTEL_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+  const { resolved, status } = await resolvedByServer({
+    OTEL_ENABLED: 'true',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+  });
   assert.equal(status, 200);
-  assert.ok(resolved.some((u) => u.includes('/@opentelemetry/sdk-trace')), resolved.filter((u) => u.includes('node_modules')).slice(0, 5).join(' '));
+  assert.ok(
+    resolved.some((u) => u.includes('/@opentelemetry/sdk-trace')),
+    resolved
+      .filter((u) => u.includes('node_modules'))
+      .slice(0, 5)
+      .join(' '),
+  );
 });

@@ -58,45 +58,71 @@ async function sendFeedback(app: Started, lpaApi: Recorder, headers: Record<stri
   return sent;
 }
 
-test('one trace from a trusted proxy\'s traceparent, through the app, to the API; exported; on every log line', async (t) => {
-  const { receiver, lpaApi, app, close } = await setUp(t, { TRUSTED_PROXIES: '127.0.0.1', OTEL_SAMPLE_RATIO: '1' });
-  // The proxy's header says "not sampled": the service decides for itself (ratio 1 here).
-  const sent = await sendFeedback(app, lpaApi, { traceparent: `00-${T}-${S}-00` });
-  assert.equal(sent.traceId, T, 'the API call continues the incoming trace');
-  assert.equal(sent.sampled, true);
-  await close();
+test(
+  "one trace from a trusted proxy's traceparent, through the app, to the API; exported; on " + 'every log line',
+  async (t) => {
+    const { receiver, lpaApi, app, close } = await setUp(t, { TRUSTED_PROXIES: '127.0.0.1', OTEL_SAMPLE_RATIO: '1' });
+    // The proxy's header says "not sampled": the service decides for itself (ratio 1 here).
+    const sent = await sendFeedback(app, lpaApi, { traceparent: `00-${T}-${S}-00` });
+    assert.equal(sent.traceId, T, 'the API call continues the incoming trace');
+    assert.equal(sent.sampled, true);
+    await close();
 
-  const post = receiver.spans.find((s) => s.name === `POST ${PATHS.feedback}`);
-  const call = receiver.spans.find((s) => s.name === 'POST /user-feedback');
-  assert.ok(post && call, JSON.stringify(receiver.spans.map((s) => s.name)));
-  assert.equal(post.service, 'lpa-front');
-  assert.deepEqual([post.traceId, post.parentSpanId, post.kind], [T, S, 2], 'a server span, child of the proxy\'s span');
-  assert.deepEqual([call.traceId, call.parentSpanId, call.spanId, call.kind], [T, post.spanId, sent.spanId, 3], 'a client span, child of the request\'s');
-  assert.equal(post.attributes['http.response.status_code'], '303');
-  assert.equal(call.attributes['http.response.status_code'], '204');
-  assert.ok(receiver.requests.every((r) => r.headers.traceparent === undefined), 'the export itself is not traced');
+    const post = receiver.spans.find((s) => s.name === `POST ${PATHS.feedback}`);
+    const call = receiver.spans.find((s) => s.name === 'POST /user-feedback');
+    assert.ok(post && call, JSON.stringify(receiver.spans.map((s) => s.name)));
+    assert.equal(post.service, 'lpa-front');
+    assert.deepEqual(
+      [post.traceId, post.parentSpanId, post.kind],
+      [T, S, 2],
+      "a server span, child of the proxy's span",
+    );
+    assert.deepEqual(
+      [call.traceId, call.parentSpanId, call.spanId, call.kind],
+      [T, post.spanId, sent.spanId, 3],
+      "a client span, child of the request's",
+    );
+    assert.equal(post.attributes['http.response.status_code'], '303');
+    assert.equal(call.attributes['http.response.status_code'], '204');
+    assert.ok(
+      receiver.requests.every((r) => r.headers.traceparent === undefined),
+      'the export itself is not traced',
+    );
 
-  const lines = app.logs;
-  const access = lines.find((l) => l.msg === 'request' && l.method === 'POST');
-  assert.equal(access?.traceId, T, 'the access line');
-  const delivered = lines.find((l) => l.msg === 'feedback delivered to the API');
-  assert.deepEqual([delivered?.traceId, delivered?.spanId], [T, post.spanId], 'a line written by the handler');
-});
+    const lines = app.logs;
+    const access = lines.find((l) => l.msg === 'request' && l.method === 'POST');
+    assert.equal(access?.traceId, T, 'the access line');
+    const delivered = lines.find((l) => l.msg === 'feedback delivered to the API');
+    assert.deepEqual([delivered?.traceId, delivered?.spanId], [T, post.spanId], 'a line written by the handler');
+  },
+);
 
 test('headers from an untrusted peer, or in a bad format, are ignored: a new trace', async (t) => {
   const { lpaApi, app } = await setUp(t, { TRUSTED_PROXIES: '10.0.0.0/8', OTEL_SAMPLE_RATIO: '1' });
-  const sent = await sendFeedback(app, lpaApi, { traceparent: `00-${T}-${S}-01`, 'x-amzn-trace-id': `Root=1-${T.slice(0, 8)}-${T.slice(8)}` });
+  const sent = await sendFeedback(app, lpaApi, {
+    traceparent: `00-${T}-${S}-01`,
+    'x-amzn-trace-id': `Root=1-${T.slice(0, 8)}-${T.slice(8)}`,
+  });
   assert.notEqual(sent.traceId, T);
 });
 
-test('a trusted load balancer\'s X-Amzn-Trace-Id (Root only) names the trace; its sampled flag cannot force recording', async (t) => {
-  const { receiver, lpaApi, app, close } = await setUp(t, { TRUSTED_PROXIES: '127.0.0.1', OTEL_SAMPLE_RATIO: '0', OTEL_AWS_XRAY: 'true' });
-  const sent = await sendFeedback(app, lpaApi, { 'x-amzn-trace-id': `Root=1-${T.slice(0, 8)}-${T.slice(8)};Sampled=1` });
-  assert.equal(sent.traceId, T);
-  assert.equal(sent.sampled, false, 'ratio 0: not recorded, whatever the header asked');
-  const w3c = await sendFeedback(app, lpaApi, { traceparent: `00-${T}-${S}-01` });
-  assert.deepEqual([w3c.traceId, w3c.sampled], [T, false], 'nor can a traceparent\'s');
-  await close();
-  assert.deepEqual(receiver.spans, [], 'nothing sampled, nothing exported');
-  assert.equal(receiver.requests.length, 0);
-});
+test(
+  "a trusted load balancer's X-Amzn-Trace-Id (Root only) names the trace; its sampled flag " + 'cannot force recording',
+  async (t) => {
+    const { receiver, lpaApi, app, close } = await setUp(t, {
+      TRUSTED_PROXIES: '127.0.0.1',
+      OTEL_SAMPLE_RATIO: '0',
+      OTEL_AWS_XRAY: 'true',
+    });
+    const sent = await sendFeedback(app, lpaApi, {
+      'x-amzn-trace-id': `Root=1-${T.slice(0, 8)}-${T.slice(8)};Sampled=1`,
+    });
+    assert.equal(sent.traceId, T);
+    assert.equal(sent.sampled, false, 'ratio 0: not recorded, whatever the header asked');
+    const w3c = await sendFeedback(app, lpaApi, { traceparent: `00-${T}-${S}-01` });
+    assert.deepEqual([w3c.traceId, w3c.sampled], [T, false], "nor can a traceparent's");
+    await close();
+    assert.deepEqual(receiver.spans, [], 'nothing sampled, nothing exported');
+    assert.equal(receiver.requests.length, 0);
+  },
+);

@@ -87,15 +87,27 @@ for (const c of CASES) {
 }
 
 /** GET with exactly the header given (fetch would add its own Accept-Encoding). */
-function get(origin: string, path: string, acceptEncoding: string | undefined): Promise<{ status: number; encoding: string }> {
+function get(
+  origin: string,
+  path: string,
+  acceptEncoding: string | undefined,
+): Promise<{ status: number; encoding: string }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, encoding: res.headers['content-encoding'] ?? 'identity' });
-      });
-    });
+    const req = request(
+      {
+        host: hostname,
+        port,
+        path,
+        headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, encoding: res.headers['content-encoding'] ?? 'identity' });
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -103,7 +115,9 @@ function get(origin: string, path: string, acceptEncoding: string | undefined): 
 
 test('the real app: a pre-rendered page and a static asset answer every case as the table says', async (t) => {
   const { origin, services } = await build(t);
-  const asset = [...services.assets.files.entries()].find(([, file]) => file.br !== undefined && file.gzip !== undefined)?.[0];
+  const asset = [...services.assets.files.entries()].find(
+    ([, file]) => file.br !== undefined && file.gzip !== undefined,
+  )?.[0];
   assert.ok(asset !== undefined, 'a built asset with br and gzip variants (run `npm run build`)');
   for (const c of CASES) {
     const page = await get(origin, PATHS.accessibility, c.header);

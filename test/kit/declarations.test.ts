@@ -1,6 +1,7 @@
 /**
  * The kit's tables without HTTP: how a journey's path is walked (branches, conditions, loops), how a posted value
- * maps to a rule's message, and the start-up checks that refuse a declaration the catalogue or route table cannot serve.
+ * maps to a rule's message, and the start-up checks that refuse a declaration the catalogue or route table cannot
+ * serve.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,14 +29,22 @@ test('checkField: empty → required, then the first rule the schema breaks; opt
   assert.equal(checkField(field, 'AB'), 'm:pattern');
   assert.equal(checkField(field, 'abc'), undefined);
   assert.equal(checkField({ ...field, required: false }, ''), undefined);
-  const radios: FieldDeclaration = { ...field, schema: Type.Union([Type.Literal('a'), Type.Literal('b')]), messages: { required: 'm:required', invalid: 'm:invalid' } };
+  const radios: FieldDeclaration = {
+    ...field,
+    schema: Type.Union([Type.Literal('a'), Type.Literal('b')]),
+    messages: { required: 'm:required', invalid: 'm:invalid' },
+  };
   assert.equal(checkField(radios, 'c'), 'm:invalid', 'no enum message: the invalid fallback');
 });
 
 const journey = defineJourney({
   name: 'walk',
   steps: {
-    '/a': { title: 'kit:continue', fields: ['x'], next: [{ field: 'x', value: 'skip', next: '/c' }, { when: (v) => v.x === 'loop', next: '/a' }, '/b'] },
+    '/a': {
+      title: 'kit:continue',
+      fields: ['x'],
+      next: [{ field: 'x', value: 'skip', next: '/c' }, { when: (v) => v.x === 'loop', next: '/a' }, '/b'],
+    },
     '/b': { title: 'kit:continue', fields: ['y'], next: '/c' },
     '/c': { title: 'kit:checkAnswers.title', checkAnswers: true },
   },
@@ -47,7 +56,10 @@ test('walk: the path runs through the steps done up to the first one not done', 
   assert.deepEqual(walk(journey, { answers: {}, done: [] }), { path: ['/a'], stop: '/a' });
   assert.deepEqual(walk(journey, { answers: { x: 'go' }, done: ['/a'] }), { path: ['/a', '/b'], stop: '/b' });
   assert.deepEqual(walk(journey, { answers: { x: 'skip' }, done: ['/a'] }), { path: ['/a', '/c'], stop: '/c' });
-  assert.deepEqual(walk(journey, { answers: { x: 'go', y: 'b' }, done: ['/a', '/b'] }), { path: ['/a', '/b', '/c'], stop: '/c' });
+  assert.deepEqual(walk(journey, { answers: { x: 'go', y: 'b' }, done: ['/a', '/b'] }), {
+    path: ['/a', '/b', '/c'],
+    stop: '/c',
+  });
   // A step done on another branch is not on the path.
   assert.deepEqual(walk(journey, { answers: { x: 'skip', y: 'b' }, done: ['/a', '/b'] }).path, ['/a', '/c']);
   // A loop ends the walk instead of spinning.
@@ -59,11 +71,25 @@ test('start-up checks: unknown next step, unknown field, missing English, GET pu
   const catalogue = createCatalogue();
   const app = Fastify();
   const steps = { '/a': { title: 'kit:continue', fields: ['x'], next: '/nowhere' } };
-  assert.throws(() => { registerJourney(app, catalogue, { ...journey, steps }); }, /leads to \/nowhere, not a step/);
-  assert.throws(() => { registerJourney(app, catalogue, { ...journey, steps: { '/a': { title: 'kit:continue', fields: ['nope'] } } }); }, /has no field nope/);
-  assert.throws(() => { registerJourney(app, catalogue, { ...journey, steps: { '/a': { title: 'walk:missing', fields: ['x'] } } }); }, /no English message for walk:missing/);
+  assert.throws(() => {
+    registerJourney(app, catalogue, { ...journey, steps });
+  }, /leads to \/nowhere, not a step/);
+  assert.throws(() => {
+    registerJourney(app, catalogue, { ...journey, steps: { '/a': { title: 'kit:continue', fields: ['nope'] } } });
+  }, /has no field nope/);
+  assert.throws(() => {
+    registerJourney(app, catalogue, { ...journey, steps: { '/a': { title: 'walk:missing', fields: ['x'] } } });
+  }, /no English message for walk:missing/);
   // /login is public for GET, HEAD and POST; /feedback-thanks only for GET and HEAD.
   const form = { title: 'kit:continue', fields: {}, onSuccess: () => ({ redirect: '/' }) };
-  assert.throws(() => { registerForm(app, catalogue, { ...form, path: PATHS.feedbackThanks }); }, /must be all public or all signed in/);
-  assert.throws(() => { registerForm(app, catalogue, { ...form, path: '/x', fields: { f: { ...field, messages: { required: 'kit:nope' } } } }); }, /no English message for kit:nope/);
+  assert.throws(() => {
+    registerForm(app, catalogue, { ...form, path: PATHS.feedbackThanks });
+  }, /must be all public or all signed in/);
+  assert.throws(() => {
+    registerForm(app, catalogue, {
+      ...form,
+      path: '/x',
+      fields: { f: { ...field, messages: { required: 'kit:nope' } } },
+    });
+  }, /no English message for kit:nope/);
 });

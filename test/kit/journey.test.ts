@@ -90,7 +90,11 @@ describe('form kit journey (test-only, three steps)', () => {
     const long = await submit(browser, STEPS.name, { fullName: hostile });
     assert.equal(long.status, 400);
     assert.ok(!long.text.includes('<script>alert(1)'), 'the answer is escaped');
-    assert.equal(html(long.text).querySelector('input#fullName')?.getAttribute('value'), hostile, 'the answer is re-filled');
+    assert.equal(
+      html(long.text).querySelector('input#fullName')?.getAttribute('value'),
+      hostile,
+      'the answer is re-filled',
+    );
     assert.match(long.text, /Full name must be 50 characters or fewer/);
 
     const notAnOption = await submit(browser, STEPS.name, { fullName: 'Ada' });
@@ -114,47 +118,70 @@ describe('form kit journey (test-only, three steps)', () => {
     await submit(browser, STEPS.name, { fullName: 'Ada Lovelace' });
     await submit(browser, STEPS.contact, { contactBy: 'email' });
     let check = html((await browser.get(STEPS.check)).text);
-    const rows = () => check.querySelectorAll('.govuk-summary-list__row').map((r) => [r.querySelector('dt')?.text.trim(), r.querySelector('dd')?.text.trim()]);
-    assert.deepEqual(rows(), [['Full name', 'Ada Lovelace'], ['How should we contact you?', 'By email']]);
+    const rows = () =>
+      check
+        .querySelectorAll('.govuk-summary-list__row')
+        .map((r) => [r.querySelector('dt')?.text.trim(), r.querySelector('dd')?.text.trim()]);
+    assert.deepEqual(rows(), [
+      ['Full name', 'Ada Lovelace'],
+      ['How should we contact you?', 'By email'],
+    ]);
     const changeName = check.querySelectorAll('.govuk-summary-list__actions a')[0]?.getAttribute('href');
     assert.equal(changeName, `${STEPS.name}?change=1#fullName`);
 
     // A change that keeps the path: straight back to the summary.
     const namePage = await browser.get(`${STEPS.name}?change=1`);
-    assert.equal(html(namePage.text).querySelector('input#fullName')?.getAttribute('value'), 'Ada Lovelace', 'the answer is filled in');
+    assert.equal(
+      html(namePage.text).querySelector('input#fullName')?.getAttribute('value'),
+      'Ada Lovelace',
+      'the answer is filled in',
+    );
     assert.equal(html(namePage.text).querySelector('form#kit-form')?.getAttribute('action'), `${STEPS.name}?change=1`);
-    redirectsTo(await browser.post(`${STEPS.name}?change=1`, { fullName: 'Ada King', _csrf: csrfTokenFrom(namePage.text) }), STEPS.check);
+    redirectsTo(
+      await browser.post(`${STEPS.name}?change=1`, { fullName: 'Ada King', _csrf: csrfTokenFrom(namePage.text) }),
+      STEPS.check,
+    );
 
     // A change that puts a new step on the path: that step first (still changing), then the summary.
     redirectsTo(await submit(browser, `${STEPS.contact}?change=1`, { contactBy: 'phone' }), `${STEPS.phone}?change=1`);
     redirectsTo(await browser.get(STEPS.check), STEPS.phone);
     redirectsTo(await submit(browser, `${STEPS.phone}?change=1`, { phone: '01632 960 001' }), STEPS.check);
     check = html((await browser.get(STEPS.check)).text);
-    assert.deepEqual(rows(), [['Full name', 'Ada King'], ['How should we contact you?', 'By phone'], ['Phone number', '01632 960 001']]);
+    assert.deepEqual(rows(), [
+      ['Full name', 'Ada King'],
+      ['How should we contact you?', 'By phone'],
+      ['Phone number', '01632 960 001'],
+    ]);
 
     // Changing back drops the phone step from the path and from the summary (its answer is not sent).
     redirectsTo(await submit(browser, `${STEPS.contact}?change=1`, { contactBy: 'email' }), STEPS.check);
     check = html((await browser.get(STEPS.check)).text);
-    assert.deepEqual(rows(), [['Full name', 'Ada King'], ['How should we contact you?', 'By email']]);
+    assert.deepEqual(rows(), [
+      ['Full name', 'Ada King'],
+      ['How should we contact you?', 'By email'],
+    ]);
   });
 
-  test('completion: answers on the path only, state cleared, a flash message shown once (POST-redirect-GET)', async (t) => {
-    const browser = await start(t);
-    completed.length = 0;
-    await submit(browser, STEPS.name, { fullName: 'Grace Hopper' });
-    await submit(browser, STEPS.contact, { contactBy: 'phone' });
-    await submit(browser, STEPS.phone, { phone: '01632 960 002' });
-    await submit(browser, `${STEPS.contact}?change=1`, { contactBy: 'email' });
-    redirectsTo(await submit(browser, STEPS.check, {}), STEPS.name);
-    assert.deepEqual(completed, [{ fullName: 'Grace Hopper', contactBy: 'email' }]);
-    assert.equal((await browser.request('HEAD', STEPS.name)).status, 200, 'a HEAD does not use the flash up');
-    const first = html((await browser.get(STEPS.name)).text);
-    assert.equal(first.querySelector('.govuk-notification-banner__content')?.text.trim(), 'We will call you back');
-    assert.equal(first.querySelector('input#fullName')?.getAttribute('value') ?? '', '', 'the state is cleared');
-    const second = html((await browser.get(STEPS.name)).text);
-    assert.equal(second.querySelector('.govuk-notification-banner'), null, 'the flash is shown once');
-    redirectsTo(await browser.get(STEPS.check), STEPS.name);
-  });
+  test(
+    'completion: answers on the path only, state cleared, a flash message shown once ' + '(POST-redirect-GET)',
+    async (t) => {
+      const browser = await start(t);
+      completed.length = 0;
+      await submit(browser, STEPS.name, { fullName: 'Grace Hopper' });
+      await submit(browser, STEPS.contact, { contactBy: 'phone' });
+      await submit(browser, STEPS.phone, { phone: '01632 960 002' });
+      await submit(browser, `${STEPS.contact}?change=1`, { contactBy: 'email' });
+      redirectsTo(await submit(browser, STEPS.check, {}), STEPS.name);
+      assert.deepEqual(completed, [{ fullName: 'Grace Hopper', contactBy: 'email' }]);
+      assert.equal((await browser.request('HEAD', STEPS.name)).status, 200, 'a HEAD does not use the flash up');
+      const first = html((await browser.get(STEPS.name)).text);
+      assert.equal(first.querySelector('.govuk-notification-banner__content')?.text.trim(), 'We will call you back');
+      assert.equal(first.querySelector('input#fullName')?.getAttribute('value') ?? '', '', 'the state is cleared');
+      const second = html((await browser.get(STEPS.name)).text);
+      assert.equal(second.querySelector('.govuk-notification-banner'), null, 'the flash is shown once');
+      redirectsTo(await browser.get(STEPS.check), STEPS.name);
+    },
+  );
 
   test('access rule from the route table: a kit path missing from PUBLIC_ROUTES needs a signed-in user', async (t) => {
     const browser = await start(t);

@@ -27,11 +27,21 @@ export function addPublicRoutes(paths: readonly string[]): void {
  * `publicPort`: listen on a free port that PUBLIC_ORIGIN names, as a real browser needs for the CSRF Origin check;
  * otherwise any port, PUBLIC_ORIGIN http://127.0.0.1:8005 (what test/helpers/http.ts's Browser sends).
  */
-export async function buildKitApp(t: TestContext | { after(fn: () => unknown): void }, kit: FormKitOptions, publicPort = false): Promise<{ origin: string; logText: () => string }> {
+export async function buildKitApp(
+  t: TestContext | { after(fn: () => unknown): void },
+  kit: FormKitOptions,
+  publicPort = false,
+): Promise<{ origin: string; logText: () => string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lpa-front-kit-'));
   const port = publicPort ? await freePort() : 0;
   const publicOrigin = publicPort ? `http://127.0.0.1:${String(port)}` : 'http://127.0.0.1:8005';
-  const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, PUBLIC_ORIGIN: publicOrigin, DATA_DIR: dataDir, FEEDBACK_MIN_SECONDS: '0' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    SESSION_SECRET: TEST_SECRET,
+    PUBLIC_ORIGIN: publicOrigin,
+    DATA_DIR: dataDir,
+    FEEDBACK_MIN_SECONDS: '0',
+  });
   const { logger, lines } = captureLogger('info');
   const services = createServices(config, { logger });
   const app = await buildApp(config, services, logger, undefined, kit.catalogue);

@@ -28,18 +28,24 @@ const ACCENTED = new Map(Array.from(PLAIN, (c, i) => [c, ACCENTS[i] ?? c]));
 
 /** Accents every letter of a message, leaving i18next's {{values}} and govuk-frontend's %{count} alone. */
 export function pseudo(text: string): string {
-  return text.split(/(\{\{[^}]*\}\}|%\{[^}]*\})/).map((part, i) => (i % 2 === 1 ? part : part.replace(/[A-Za-z]/g, (c) => ACCENTED.get(c) ?? c))).join('');
+  return text
+    .split(/(\{\{[^}]*\}\}|%\{[^}]*\})/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[A-Za-z]/g, (c) => ACCENTED.get(c) ?? c)))
+    .join('');
 }
 
 function pseudoMessages(messages: Messages): Messages {
-  return Object.fromEntries(Object.entries(messages).map(([k, v]) => [k, typeof v === 'string' ? pseudo(v) : pseudoMessages(v)]));
+  return Object.fromEntries(
+    Object.entries(messages).map(([k, v]) => [k, typeof v === 'string' ? pseudo(v) : pseudoMessages(v)]),
+  );
 }
 
 /** English left on a page: runs of two or more ASCII letters in what a person reads or hears. */
 function englishLeft(page: string): string[] {
   const found: string[] = [];
   const check = (where: string, text: string): void => {
-    for (const m of text.matchAll(/[A-Za-z]{2,}/g)) found.push(`${where}: ${m[0]} (in ${JSON.stringify(text.trim().slice(0, 80))})`);
+    for (const m of text.matchAll(/[A-Za-z]{2,}/g))
+      found.push(`${where}: ${m[0]} (in ${JSON.stringify(text.trim().slice(0, 80))})`);
   };
   const walk = (node: Node): void => {
     if (node instanceof TextNode) {
@@ -56,7 +62,8 @@ function englishLeft(page: string): string[] {
       const value = el.getAttribute(attr);
       if (value !== undefined) check(`${tag}[${attr}]`, value);
     }
-    if (tag === 'input' && ['submit', 'button'].includes(el.getAttribute('type') ?? '')) check('button', el.getAttribute('value') ?? '');
+    if (tag === 'input' && ['submit', 'button'].includes(el.getAttribute('type') ?? ''))
+      check('button', el.getAttribute('value') ?? '');
     for (const child of el.childNodes) walk(child);
   };
   walk(parse(page));
@@ -75,7 +82,12 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
   const exampleDir = join(here, 'example-form');
   const { forms } = await discoverForms(exampleDir);
   addPublicRoutes([...Object.values(STEPS), PAPER_FORM_PATH]);
-  const { origin } = await buildKitApp(t, { catalogue, forms, journeys: [callBackJourney], templateDirs: [exampleDir] });
+  const { origin } = await buildKitApp(t, {
+    catalogue,
+    forms,
+    journeys: [callBackJourney],
+    templateDirs: [exampleDir],
+  });
   const browser = new Browser(origin);
 
   const pages: [string, string][] = [];
@@ -95,13 +107,16 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
   // English first: the cached fragments and the pre-rendered feedback form exist in English before any pseudo-locale
   // page is asked for, so a cache not keyed by language would serve them English (ADR 0012, 0036).
   const englishFirst = new Browser(origin);
-  for (const path of [PATHS.feedback, STEPS.name, PATHS.login]) assert.ok(englishLeft((await englishFirst.get(path)).text).length > 10, path);
+  for (const path of [PATHS.feedback, STEPS.name, PATHS.login])
+    assert.ok(englishLeft((await englishFirst.get(path)).text).length > 10, path);
 
   // The language is chosen by ?lang= and kept in the `lang` cookie.
   const first = await visit('journey step 1', `${STEPS.name}?lang=${PSEUDO}`);
   assert.match(first, new RegExp(`<html lang="${PSEUDO}"`));
   assert.equal(browser.cookies.get('lang'), PSEUDO);
-  const cookie = (await new Browser(origin).get(`${STEPS.name}?lang=${PSEUDO}`)).headers.getSetCookie().find((c) => c.startsWith('lang='));
+  const cookie = (await new Browser(origin).get(`${STEPS.name}?lang=${PSEUDO}`)).headers
+    .getSetCookie()
+    .find((c) => c.startsWith('lang='));
   assert.equal(cookie, `lang=${PSEUDO}; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax`);
   await post('step 1 with an error', STEPS.name, { fullName: '' }, 400);
   await post('step 1', STEPS.name, { fullName: 'Ádá' }, 303);

@@ -27,9 +27,11 @@ describe('templates', () => {
   test('keys, classes, ids, paths and URLs are not words', () => {
     const fine = [
       '{% extends "kit/form.njk" %}',
-      '{{ govukButton({ text: t("kit:continue"), classes: "govuk-button--secondary govuk-!-margin-bottom-0", attributes: { "data-qa": "sign-out" } }) }}',
+      '{{ govukButton({ text: t("kit:continue"), classes: "govuk-button--secondary ' +
+        'govuk-!-margin-bottom-0", attributes: { "data-qa": "sign-out" } }) }}',
       '<a class="govuk-link" href="{{ paths.feedback }}">{{ t("chrome:phaseLink") }}</a>',
-      '{{ govukHeader({ homepageUrl: "https://www.gov.uk" }) }} {{ govukSkipLink({ href: "#main-content", text: t("govuk:skipLink") }) }}',
+      '{{ govukHeader({ homepageUrl: "https://www.gov.uk" }) }} {{ govukSkipLink({ href: ' +
+        '"#main-content", text: t("govuk:skipLink") }) }}',
       '{# A comment may say anything at all #}',
     ];
     for (const text of fine) assert.deepEqual(scanTemplate('x.njk', text), [], text);
@@ -41,18 +43,32 @@ describe('templates', () => {
     assert.ok(onTheKit('test/kit/example-form/paper-form.njk', example));
     assert.deepEqual(scanTemplate('paper-form.njk', example), []);
     // A page written the old way (about-you was, before issue 22): the check sees its words.
-    const english = '<h1 class="govuk-heading-l">Your details</h1>\n<p class="govuk-body">Update your details.</p>\n{{ govukInput({ label: { text: "First names" }, id: "first" }) }}\n{{ govukButton({ text: "Save changes" }) }}';
+    const english =
+      '<h1 class="govuk-heading-l">Your details</h1>\n<p class="govuk-body">Update your ' +
+      'details.</p>\n{{ govukInput({ label: { text: "First names" }, id: "first" }) }}\n{{ ' +
+      'govukButton({ text: "Save changes" }) }}';
     assert.ok(scanTemplate('about-you.njk', english).length > 3, 'the check sees words where they are');
   });
 
   test('the features moved onto the kit and the layout are checked even where a template extends base.njk', () => {
-    const planted = '{% extends "layouts/base.njk" %}\n{% block main_content %}<p class="govuk-body">You have been signed out</p>{% endblock %}';
-    for (const path of ['src/features/sign-in/sign-out.njk', 'src/features/feedback/feedback-thanks.njk', 'src/views/layouts/base.njk', 'src/views/fragments/footer.njk']) {
+    const planted =
+      '{% extends "layouts/base.njk" %}\n{% block main_content %}<p class="govuk-body">You have ' +
+      'been signed out</p>{% endblock %}';
+    for (const path of [
+      'src/features/sign-in/sign-out.njk',
+      'src/features/feedback/feedback-thanks.njk',
+      'src/views/layouts/base.njk',
+      'src/views/fragments/footer.njk',
+    ]) {
       assert.ok(onTheKit(path, planted), path);
     }
     assert.ok(!onTheKit('src/features/user/about-you.njk', planted), 'not moved yet: about-you');
     assert.equal(scanTemplate('sign-out.njk', planted).length, 1);
-    assert.equal(scanTemplate('footer.njk', '{{ govukFooter({ meta: { items: [{ href: paths.cookies, text: "Cookies" }] } }) }}').length, 1);
+    assert.equal(
+      scanTemplate('footer.njk', '{{ govukFooter({ meta: { items: [{ href: paths.cookies, text: "Cookies" }] } }) }}')
+        .length,
+      1,
+    );
   });
 });
 
@@ -67,13 +83,21 @@ describe('TypeScript (ESLint rule lpa-words/words-from-catalogue)', () => {
     eslint = new ESLint({
       cwd: ROOT,
       overrideConfigFile: `${ROOT}eslint.config.js`,
-      overrideConfig: { files: probes, languageOptions: { parserOptions: { projectService: { allowDefaultProject: probes, defaultProject: 'tsconfig.json' } } } },
+      overrideConfig: {
+        files: probes,
+        languageOptions: {
+          parserOptions: { projectService: { allowDefaultProject: probes, defaultProject: 'tsconfig.json' } },
+        },
+      },
     });
   });
   async function words(code: string, filePath = PROBE): Promise<number> {
     const [result] = await eslint.lintText(code, { filePath });
     assert.ok(result);
-    assert.deepEqual(result.messages.filter((m) => m.fatal === true), []);
+    assert.deepEqual(
+      result.messages.filter((m) => m.fatal === true),
+      [],
+    );
     return result.messages.filter((m) => m.ruleId === 'lpa-words/words-from-catalogue').length;
   }
 
@@ -91,8 +115,19 @@ describe('TypeScript (ESLint rule lpa-words/words-from-catalogue)', () => {
   });
 
   test('keys, Error messages, log lines and identifiers pass', async () => {
-    assert.equal(await words("export const field = { label: 'paperForm:fullName.label', macro: 'input', path: '/request' };\n"), 0);
+    assert.equal(
+      await words(
+        "export const field = { label: 'paperForm:fullName.label', macro: 'input', path: " + "'/request' };\n",
+      ),
+      0,
+    );
     assert.equal(await words("export function f(): never {\n  throw new Error('form kit: no field here');\n}\n"), 0);
-    assert.equal(await words("import type { FastifyRequest } from 'fastify';\nexport function g(request: FastifyRequest): void {\n  request.log.info({ form: 'x' }, 'form sent by a person');\n}\n"), 0);
+    assert.equal(
+      await words(
+        "import type { FastifyRequest } from 'fastify';\nexport function g(request: " +
+          "FastifyRequest): void {\n  request.log.info({ form: 'x' }, 'form sent by a person');\n}\n",
+      ),
+      0,
+    );
   });
 });

@@ -43,13 +43,21 @@ describe('checkRuntime', () => {
   });
 
   test('the embedded schedule covers majors 18 to 26 with Node 24 supported until 2028-04-30', () => {
-    assert.deepEqual(NODE_RELEASES.map((r) => r.major), [18, 19, 20, 21, 22, 23, 24, 25, 26]);
+    assert.deepEqual(
+      NODE_RELEASES.map((r) => r.major),
+      [18, 19, 20, 21, 22, 23, 24, 25, 26],
+    );
     assert.equal(NODE_RELEASES.find((r) => r.major === 24)?.endOfLife, '2028-04-30');
   });
 });
 
 describe('checkOutdated', () => {
-  const options = { directDependencies: ['fastify', 'pino', 'node', '@types/node', '@sinclair/typebox', 'nunjucks'], enginesMajor: 24, today: TODAY, heldBack: [] };
+  const options = {
+    directDependencies: ['fastify', 'pino', 'node', '@types/node', '@sinclair/typebox', 'nunjucks'],
+    enginesMajor: 24,
+    today: TODAY,
+    heldBack: [],
+  };
 
   test('patch and minor updates are within policy', () => {
     const outdated: Record<string, OutdatedEntry> = {
@@ -78,22 +86,43 @@ describe('checkOutdated', () => {
   });
 
   test('node and @types/node follow engines.node, not npm latest', () => {
-    assert.deepEqual(checkOutdated({ node: { current: '24.21.0', latest: '26.10.0' }, '@types/node': { current: '24.19.4', latest: '26.6.7' } }, options), []);
-    assert.match(checkOutdated({ node: { current: '22.1.0', latest: '26.10.0' } }, options).join(), /does not match the engines\.node major 24/);
+    assert.deepEqual(
+      checkOutdated(
+        { node: { current: '24.21.0', latest: '26.10.0' }, '@types/node': { current: '24.19.4', latest: '26.6.7' } },
+        options,
+      ),
+      [],
+    );
+    assert.match(
+      checkOutdated({ node: { current: '22.1.0', latest: '26.10.0' } }, options).join(),
+      /does not match the engines\.node major 24/,
+    );
   });
 
   test('a reviewed hold excuses a major behind until its review date, then fails', () => {
     const hold = { name: 'fastify', line: '5', reason: 'waiting for plugins', reviewBy: '2026-12-31' };
     const outdated = { fastify: { current: '5.12.8', latest: '6.0.0' } };
     assert.deepEqual(checkOutdated(outdated, { ...options, heldBack: [hold] }), []);
-    assert.match(checkOutdated(outdated, { ...options, heldBack: [hold], today: '2027-01-01' }).join(), /needed review by 2026-12-31/);
-    assert.equal(checkOutdated({ fastify: { current: '5.12.8', latest: '7.0.0' } }, { ...options, heldBack: [{ ...hold, line: '4' }] }).length, 1);
+    assert.match(
+      checkOutdated(outdated, { ...options, heldBack: [hold], today: '2027-01-01' }).join(),
+      /needed review by 2026-12-31/,
+    );
+    assert.equal(
+      checkOutdated(
+        { fastify: { current: '5.12.8', latest: '7.0.0' } },
+        { ...options, heldBack: [{ ...hold, line: '4' }] },
+      ).length,
+      1,
+    );
   });
 });
 
 describe('readOutdated', () => {
   test('says so when the registry cannot be reached (closed loopback port, no retries)', async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    await assert.rejects(readOutdated(root, ['--registry=http://127.0.0.1:9/', '--fetch-retries=0', '--offline=false', '--prefer-online']), RegistryUnreachableError);
+    await assert.rejects(
+      readOutdated(root, ['--registry=http://127.0.0.1:9/', '--fetch-retries=0', '--offline=false', '--prefer-online']),
+      RegistryUnreachableError,
+    );
   });
 });

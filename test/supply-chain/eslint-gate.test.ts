@@ -30,7 +30,9 @@ describe('eslint gate', () => {
       overrideConfig: {
         files: [PROBE, SCRIPT_PROBE],
         languageOptions: {
-          parserOptions: { projectService: { allowDefaultProject: [PROBE, SCRIPT_PROBE], defaultProject: 'tsconfig.json' } },
+          parserOptions: {
+            projectService: { allowDefaultProject: [PROBE, SCRIPT_PROBE], defaultProject: 'tsconfig.json' },
+          },
         },
       },
     });
@@ -50,13 +52,23 @@ describe('eslint gate', () => {
       "import nunjucks from 'nunjucks';\nexport const env = new nunjucks.Environment([], { autoescape: false });\n",
       'no-restricted-syntax',
     ],
-    ['nunjucks.configure with autoescape false', "import nunjucks from 'nunjucks';\nnunjucks.configure('views', { autoescape: false });\n", 'no-restricted-syntax'],
     [
-      'Nunjucks options hidden in a variable',
-      "import nunjucks from 'nunjucks';\nconst options = { autoescape: true };\nexport const env = new nunjucks.Environment([], options);\n",
+      'nunjucks.configure with autoescape false',
+      "import nunjucks from 'nunjucks';\nnunjucks.configure('views', { autoescape: false });\n",
       'no-restricted-syntax',
     ],
-    ['autoescape switched off at run time', "import nunjucks from 'nunjucks';\nconst env = new nunjucks.Environment([]);\nenv.opts.autoescape = false;\n", 'no-restricted-syntax'],
+    [
+      'Nunjucks options hidden in a variable',
+      "import nunjucks from 'nunjucks';\nconst options = { autoescape: true };\nexport const " +
+        'env = new nunjucks.Environment([], options);\n',
+      'no-restricted-syntax',
+    ],
+    [
+      'autoescape switched off at run time',
+      "import nunjucks from 'nunjucks';\nconst env = new " +
+        'nunjucks.Environment([]);\nenv.opts.autoescape = false;\n',
+      'no-restricted-syntax',
+    ],
     ['Math.random', 'export const token = Math.random().toString(36);\n', '@microsoft/sdl/no-insecure-random'],
     ['non-loopback http URL', "export const api = 'http://api.example.org/v2';\n", '@microsoft/sdl/no-insecure-url'],
     ['unsafe regex', 'export const re = /^(a+)+$/;\n', 'security/detect-unsafe-regex'],
@@ -70,7 +82,10 @@ describe('eslint gate', () => {
   }
 
   test('autoescape: true and a plain Environment are fine', async () => {
-    const code = "import nunjucks from 'nunjucks';\nexport const a = new nunjucks.Environment([], { autoescape: true, throwOnUndefined: true });\nexport const b = new nunjucks.Environment([]);\n";
+    const code =
+      "import nunjucks from 'nunjucks';\nexport const a = new nunjucks.Environment([], { " +
+      'autoescape: true, throwOnUndefined: true });\nexport const b = new ' +
+      'nunjucks.Environment([]);\n';
     assert.deepEqual(await ruleIds(code), []);
   });
 
@@ -86,7 +101,12 @@ describe('eslint gate', () => {
 
   test('warnings are not allowed anywhere in the config: every enabled rule is an error', async () => {
     const config = (await eslint.calculateConfigForFile(PROBE)) as { rules: Record<string, unknown> };
-    const warns = Object.entries(config.rules).filter(([, v]) => (Array.isArray(v) ? v[0] : v) === 1 || (Array.isArray(v) ? v[0] : v) === 'warn');
-    assert.deepEqual(warns.map(([k]) => k), []);
+    const warns = Object.entries(config.rules).filter(
+      ([, v]) => (Array.isArray(v) ? v[0] : v) === 1 || (Array.isArray(v) ? v[0] : v) === 'warn',
+    );
+    assert.deepEqual(
+      warns.map(([k]) => k),
+      [],
+    );
   });
 });

@@ -12,18 +12,40 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('scanText', () => {
   test('flags every form of the safe filter and autoescape false, table-driven', () => {
-    const bad = ['{{ html | safe }}', '{{ html|safe }}', '{{ x | trim | safe }}', '{{ x |safe() }}', '{% autoescape false %}', '{%- autoescape false -%}'];
+    const bad = [
+      '{{ html | safe }}',
+      '{{ html|safe }}',
+      '{{ x | trim | safe }}',
+      '{{ x |safe() }}',
+      '{% autoescape false %}',
+      '{%- autoescape false -%}',
+    ];
     for (const line of bad) assert.equal(scanText('src/views/a.njk', line).length, 1, line);
   });
 
   test('leaves escaped output and look-alikes alone', () => {
-    const good = ['{{ html }}', '{{ x | safeUrl }}', '{{ x | unsafe_name }}', '{% autoescape true %}', '<p>safe as houses</p>'];
+    const good = [
+      '{{ html }}',
+      '{{ x | safeUrl }}',
+      '{{ x | unsafe_name }}',
+      '{% autoescape true %}',
+      '<p>safe as houses</p>',
+    ];
     for (const line of good) assert.deepEqual(scanText('src/views/a.njk', line), [], line);
   });
 
   test('flags markSafe, SafeString and the markedSafe wrapper in TypeScript, with the line number', () => {
-    const code = "import nunjucks from 'nunjucks';\nconst a = nunjucks.runtime.markSafe(x);\nconst b = new nunjucks.runtime.SafeString(y);\nconst c = markedSafe (z);\n";
-    assert.deepEqual(scanText('src/platform/views.ts', code).map((f) => [f.line, f.kind]), [[2, 'markSafe'], [3, 'SafeString'], [4, 'markedSafe']]);
+    const code =
+      "import nunjucks from 'nunjucks';\nconst a = nunjucks.runtime.markSafe(x);\nconst b = new " +
+      'nunjucks.runtime.SafeString(y);\nconst c = markedSafe (z);\n';
+    assert.deepEqual(
+      scanText('src/platform/views.ts', code).map((f) => [f.line, f.kind]),
+      [
+        [2, 'markSafe'],
+        [3, 'SafeString'],
+        [4, 'markedSafe'],
+      ],
+    );
   });
 });
 
@@ -31,8 +53,14 @@ describe('allow-list', () => {
   const finding = { file: 'src/views/a.njk', line: 3, kind: 'safe filter', text: '{{ x | safe }}' };
 
   test('an entry with the exact file:line excuses the finding; another line does not', () => {
-    assert.deepEqual(applyAllowList([finding], [{ location: 'src/views/a.njk:3', reason: 'govuk macro output' }]).violations, []);
-    assert.equal(applyAllowList([finding], [{ location: 'src/views/a.njk:4', reason: 'govuk macro output' }]).violations.length, 1);
+    assert.deepEqual(
+      applyAllowList([finding], [{ location: 'src/views/a.njk:3', reason: 'govuk macro output' }]).violations,
+      [],
+    );
+    assert.equal(
+      applyAllowList([finding], [{ location: 'src/views/a.njk:4', reason: 'govuk macro output' }]).violations.length,
+      1,
+    );
   });
 
   test('an entry that matches nothing is reported as stale', () => {
@@ -66,10 +94,19 @@ describe('planted violation in a temporary project', () => {
 
   test('a clean tree passes, then a `| safe` filter fails at its file:line, then allow-listing it passes', async () => {
     assert.deepEqual((await lintTemplates(dir, join(dir, 'allow.json'))).violations, []);
-    await writeFile(join(dir, 'src', 'features', 'demo', 'bad.njk'), '<h1>{{ title }}</h1>\n<div>{{ body | safe }}</div>\n');
+    await writeFile(
+      join(dir, 'src', 'features', 'demo', 'bad.njk'),
+      '<h1>{{ title }}</h1>\n<div>{{ body | safe }}</div>\n',
+    );
     const { violations } = await lintTemplates(dir, join(dir, 'allow.json'));
-    assert.deepEqual(violations.map((v) => `${v.file}:${v.line}`), ['src/features/demo/bad.njk:2']);
-    await writeFile(join(dir, 'allow.json'), JSON.stringify([{ location: 'src/features/demo/bad.njk:2', reason: 'test: reviewed HTML' }]));
+    assert.deepEqual(
+      violations.map((v) => `${v.file}:${v.line}`),
+      ['src/features/demo/bad.njk:2'],
+    );
+    await writeFile(
+      join(dir, 'allow.json'),
+      JSON.stringify([{ location: 'src/features/demo/bad.njk:2', reason: 'test: reviewed HTML' }]),
+    );
     assert.deepEqual((await lintTemplates(dir, join(dir, 'allow.json'))).violations, []);
   });
 });

@@ -42,7 +42,10 @@ async function makeRepo(withNodeModules: boolean): Promise<string> {
     await copyFile(join(ROOT, file), join(dir, file));
   }
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'gate', private: true, 'simple-git-hooks': pkg['simple-git-hooks'] }));
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'gate', private: true, 'simple-git-hooks': pkg['simple-git-hooks'] }),
+  );
   // Install the hook with simple-git-hooks itself, as package.json's "prepare" does on npm install.
   const install = run(dir, process.execPath, [join(ROOT, 'node_modules/simple-git-hooks/cli.js')]);
   assert.equal(install.status, 0, install.stdout + install.stderr);
@@ -69,18 +72,21 @@ describe('pre-commit hook', () => {
     assert.equal(commit.status, 0, commit.stdout + commit.stderr);
   });
 
-  test('planted: a fake AWS key in a STAGED file stops the commit, even after the working copy is cleaned', async () => {
-    await writeFile(join(repo, 'settings.env'), `AWS_ACCESS_KEY_ID=${FAKE_KEY_ID}\n`);
-    assert.equal(git(repo, 'add', 'settings.env').status, 0);
-    await writeFile(join(repo, 'settings.env'), 'AWS_ACCESS_KEY_ID=\n'); // the index still holds the key
-    const before = git(repo, 'rev-parse', 'HEAD').stdout;
-    const commit = git(repo, 'commit', '-q', '-m', 'leak');
-    assert.notEqual(commit.status, 0, 'the commit must fail');
-    assert.match(commit.stderr, /AWSAccessKeyID/);
-    assert.match(commit.stderr, /^settings\.env$/m, 'findings name the repository path');
-    assert.ok(!(commit.stderr + commit.stdout).includes(FAKE_KEY_ID), 'the secret is masked in output');
-    assert.equal(git(repo, 'rev-parse', 'HEAD').stdout, before, 'no commit was made');
-  });
+  test(
+    'planted: a fake AWS key in a STAGED file stops the commit, even after the working copy ' + 'is cleaned',
+    async () => {
+      await writeFile(join(repo, 'settings.env'), `AWS_ACCESS_KEY_ID=${FAKE_KEY_ID}\n`);
+      assert.equal(git(repo, 'add', 'settings.env').status, 0);
+      await writeFile(join(repo, 'settings.env'), 'AWS_ACCESS_KEY_ID=\n'); // the index still holds the key
+      const before = git(repo, 'rev-parse', 'HEAD').stdout;
+      const commit = git(repo, 'commit', '-q', '-m', 'leak');
+      assert.notEqual(commit.status, 0, 'the commit must fail');
+      assert.match(commit.stderr, /AWSAccessKeyID/);
+      assert.match(commit.stderr, /^settings\.env$/m, 'findings name the repository path');
+      assert.ok(!(commit.stderr + commit.stdout).includes(FAKE_KEY_ID), 'the secret is masked in output');
+      assert.equal(git(repo, 'rev-parse', 'HEAD').stdout, before, 'no commit was made');
+    },
+  );
 
   test('staging the cleaned file lets the commit through', () => {
     assert.equal(git(repo, 'add', 'settings.env').status, 0);

@@ -29,7 +29,10 @@ describe('secret scan over the tree', () => {
       dir = await mkdtemp(join(tmpdir(), 'secrets-gate-'));
       assert.equal(spawnSync('git', ['init', '-q'], { cwd: dir }).status, 0);
       const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'gate', private: true, scripts: { 'lint:secrets': pkg.scripts['lint:secrets'] } }));
+      await writeFile(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: 'gate', private: true, scripts: { 'lint:secrets': pkg.scripts['lint:secrets'] } }),
+      );
       for (const file of ['.secretlintrc.json', '.secretlintignore']) await copyFile(join(ROOT, file), join(dir, file));
       await writeFile(join(dir, '.gitignore'), 'node_modules\n');
       await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));

@@ -39,17 +39,46 @@ describe('checkWorkflow', () => {
   });
 
   const planted: readonly [string, string, RegExp][] = [
-    ['an action pinned by tag', GOOD.replace(`@${SHA} # v5.0.0`, '@v5 # v5'), /must be pinned to a full 40-character commit SHA/],
+    [
+      'an action pinned by tag',
+      GOOD.replace(`@${SHA} # v5.0.0`, '@v5 # v5'),
+      /must be pinned to a full 40-character commit SHA/,
+    ],
     ['an action pinned by branch', GOOD.replace(`@${SHA}`, '@main'), /must be pinned/],
     ['a short SHA', GOOD.replace(`@${SHA}`, '@08c6903'), /must be pinned/],
     ['a pinned action without its version comment', GOOD.replace(' # v5.0.0', ''), /add the version as a comment/],
-    ['a docker action by tag', GOOD.replace('- run: npm test', '- uses: docker://alpine:3 # v3'), /must be pinned by @sha256 digest/],
-    ['a reusable workflow by tag', `${GOOD}  reuse:\n    permissions:\n      contents: read\n    uses: org/repo/.github/workflows/x.yml@v1 # v1\n`, /jobs\.reuse: .* must be pinned/],
-    ['no workflow permissions', GOOD.replace('permissions:\n  contents: read\njobs', 'jobs'), /workflow: set permissions/],
-    ['no job permissions', GOOD.replace('    permissions:\n      contents: read\n    steps', '    steps'), /jobs\.build: set permissions/],
+    [
+      'a docker action by tag',
+      GOOD.replace('- run: npm test', '- uses: docker://alpine:3 # v3'),
+      /must be pinned by @sha256 digest/,
+    ],
+    [
+      'a reusable workflow by tag',
+      `${GOOD}  reuse:\n    permissions:\n      contents: read\n    uses: ` +
+        `org/repo/.github/workflows/x.yml@v1 # v1\n`,
+      /jobs\.reuse: .* must be pinned/,
+    ],
+    [
+      'no workflow permissions',
+      GOOD.replace('permissions:\n  contents: read\njobs', 'jobs'),
+      /workflow: set permissions/,
+    ],
+    [
+      'no job permissions',
+      GOOD.replace('    permissions:\n      contents: read\n    steps', '    steps'),
+      /jobs\.build: set permissions/,
+    ],
     ['write-all', GOOD.replace('permissions:\n  contents: read\njobs', 'permissions: write-all\njobs'), /too broad/],
-    ['a workflow-level write', GOOD.replace('permissions:\n  contents: read\njobs', 'permissions:\n  contents: write\njobs'), /workflow: permissions\.contents: write is not allowed/],
-    ['a job writing contents', GOOD.replace('      contents: read\n    steps', '      contents: write\n    steps'), /jobs\.build: permissions\.contents: write/],
+    [
+      'a workflow-level write',
+      GOOD.replace('permissions:\n  contents: read\njobs', 'permissions:\n  contents: write\njobs'),
+      /workflow: permissions\.contents: write is not allowed/,
+    ],
+    [
+      'a job writing contents',
+      GOOD.replace('      contents: read\n    steps', '      contents: write\n    steps'),
+      /jobs\.build: permissions\.contents: write/,
+    ],
     [
       'pull_request_target checking out the PR head',
       GOOD.replace('on: [push, pull_request]', 'on: pull_request_target').replace(
@@ -58,19 +87,33 @@ describe('checkWorkflow', () => {
       ),
       /checks out untrusted pull request code/,
     ],
-    ['pull_request_target at all', GOOD.replace('on: [push, pull_request]', 'on:\n  pull_request_target:\n    types: [opened]'), /pull_request_target runs fork code/],
-    ['untrusted text in run:', GOOD.replace('- run: npm test', '- run: echo "${{ github.event.pull_request.title }}"'), /untrusted event text/],
+    [
+      'pull_request_target at all',
+      GOOD.replace('on: [push, pull_request]', 'on:\n  pull_request_target:\n    types: [opened]'),
+      /pull_request_target runs fork code/,
+    ],
+    [
+      'untrusted text in run:',
+      GOOD.replace('- run: npm test', '- run: echo "${{ github.event.pull_request.title }}"'),
+      /untrusted event text/,
+    ],
     ['not YAML', 'jobs: [unclosed', /not valid YAML/],
   ];
   for (const [name, workflow, expected] of planted) {
     test(`planted: ${name} is rejected`, () => {
       const problems = checkWorkflow('bad.yml', workflow);
-      assert.ok(problems.some((p) => expected.test(p)), `expected ${String(expected)} in:\n${problems.join('\n')}`);
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        `expected ${String(expected)} in:\n${problems.join('\n')}`,
+      );
     });
   }
 
   test('job-level security-events: write (CodeQL upload) is allowed', () => {
-    const workflow = GOOD.replace('      contents: read\n    steps', '      contents: read\n      security-events: write\n    steps');
+    const workflow = GOOD.replace(
+      '      contents: read\n    steps',
+      '      contents: read\n      security-events: write\n    steps',
+    );
     assert.deepEqual(checkWorkflow('codeql.yml', workflow), []);
   });
 });

@@ -43,6 +43,7 @@ export function auditAccount(request: FastifyRequest, audit: AccountAudit): void
     ip: request.ip,
     userAgent: printable(typeof ua === 'string' ? ua : undefined, USER_AGENT_MAX),
   };
-  if (audit.event.endsWith('failure') || audit.event.endsWith('failed') || audit.event.endsWith('refused')) request.log.warn(entry, 'account event');
+  if (audit.event.endsWith('failure') || audit.event.endsWith('failed') || audit.event.endsWith('refused'))
+    request.log.warn(entry, 'account event');
   else request.log.info(entry, 'account event');
 }

@@ -4,7 +4,7 @@
  *
  * - `GET|POST /user/change-email-address` (signed in): the current password, checked by signing in again as the live
  *   form does (the new token replaces the session's, the old one ends, ADR 0019); then the backend issues a
- *   single-use token, the old address is told and the new one gets the link. The "email sent" page is the POST's answer.
+ * single-use token, the old address is told and the new one gets the link. The "email sent" page is the POST's answer.
  * - `GET /user/change-email-address/verify/:token` (public, as live): spends the token, then, as live, signs out and
  *   empties the session; success goes to sign-in with a message, any failure to one GOV.UK page. `no-referrer`; a
  *   HEAD (a mail scanner) spends nothing.
@@ -44,7 +44,9 @@ const CHANGE_EMAIL_PAGE: FormPage = {
 
 const USER_HASH_PATTERN = /^[0-9a-f]{32}$/;
 
-/** What the account pages use of sign-in (src/features/sign-in), handed in by app.ts: a feature never imports another. */
+/**
+ * What the account pages use of sign-in (src/features/sign-in), handed in by app.ts: a feature never imports another.
+ */
 export interface SignInParts {
   /** Sign-in's keyed hash of an address (audit.ts createUserHasher). */
   readonly userHash: (email: string) => string;
@@ -52,7 +54,10 @@ export interface SignInParts {
   readonly userHashKey: string;
   /** The session's identity record as the PHP front writes it (identity.ts newIdentity). */
   readonly newIdentity: (userId: string, token: string, expiresAt: Date, lastLogin: Date | null) => object;
-  /** The one way a sign-in ends (identity.ts revokeSignIn): the deny-list (src/sessions/revocation-store.ts), then the backend. */
+  /**
+   * The one way a sign-in ends (identity.ts revokeSignIn): the deny-list (src/sessions/revocation-store.ts), then the
+   * backend.
+   */
   readonly endSignIn: (user: SignedInUser, traceId: string) => Promise<boolean>;
 }
 
@@ -109,9 +114,25 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     return typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null;
   }
 
-  function renderChangeEmail(request: FastifyRequest, reply: FastifyReply, currentEmail: string, values: Record<string, string>, errors?: Pick<Checked, 'errors' | 'fieldErrors'>, status?: number): FastifyReply {
+  function renderChangeEmail(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    currentEmail: string,
+    values: Record<string, string>,
+    errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
+    status?: number,
+  ): FastifyReply {
     const language = pageLanguage(request, reply, request.server.words);
-    return renderFormPage(request, reply, language, CHANGE_EMAIL_PAGE, values, errors, {}, { ...(status === undefined ? {} : { status }), context: { currentEmail } });
+    return renderFormPage(
+      request,
+      reply,
+      language,
+      CHANGE_EMAIL_PAGE,
+      values,
+      errors,
+      {},
+      { ...(status === undefined ? {} : { status }), context: { currentEmail } },
+    );
   }
 
   app.get(PATHS.changeEmail, async (request, reply) => {
@@ -121,51 +142,91 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     return renderChangeEmail(request, reply, details.email, {});
   });
 
-  app.post<{ Body: ChangeEmailBodyType }>(PATHS.changeEmail, { schema: { body: ChangeEmailBody } }, async (request, reply) => {
-    const user = signedInUser(request);
-    const details = await accounts.getDetails(user.userId, user.token, request.id);
-    if (details === null) return tokenRejected(request, reply);
-    const currentEmail = details.email;
-    const language = pageLanguage(request, reply, request.server.words);
-    const checked = checkFields(CHANGE_EMAIL_FIELDS, CHANGE_EMAIL_PAGE.names, request.body, language.t);
-    const { values, normalised } = checked;
-    const refuse = (field: string, message: string, status = 400) =>
-      renderChangeEmail(request, reply, currentEmail, values, refusalErrors({ refuse: [{ field, message }] }, language.t), status);
+  app.post<{ Body: ChangeEmailBodyType }>(
+    PATHS.changeEmail,
+    { schema: { body: ChangeEmailBody } },
+    async (request, reply) => {
+      const user = signedInUser(request);
+      const details = await accounts.getDetails(user.userId, user.token, request.id);
+      if (details === null) return tokenRejected(request, reply);
+      const currentEmail = details.email;
+      const language = pageLanguage(request, reply, request.server.words);
+      const checked = checkFields(CHANGE_EMAIL_FIELDS, CHANGE_EMAIL_PAGE.names, request.body, language.t);
+      const { values, normalised } = checked;
+      const refuse = (field: string, message: string, status = 400) =>
+        renderChangeEmail(
+          request,
+          reply,
+          currentEmail,
+          values,
+          refusalErrors({ refuse: [{ field, message }] }, language.t),
+          status,
+        );
 
-    // Identical, as the live form: the confirmation must match the address as typed.
-    if (checked.fieldErrors.email_confirm === undefined && checked.fieldErrors.email === undefined && values.email !== values.email_confirm) {
-      const text = language.t(MESSAGES.mismatch);
-      return renderChangeEmail(request, reply, currentEmail, values, { errors: [...checked.errors, { text, href: '#email_confirm' }], fieldErrors: { ...checked.fieldErrors, email_confirm: text } });
-    }
-    if (checked.errors.length > 0) return renderChangeEmail(request, reply, currentEmail, values, checked);
+      // Identical, as the live form: the confirmation must match the address as typed.
+      if (
+        checked.fieldErrors.email_confirm === undefined &&
+        checked.fieldErrors.email === undefined &&
+        values.email !== values.email_confirm
+      ) {
+        const text = language.t(MESSAGES.mismatch);
+        return renderChangeEmail(request, reply, currentEmail, values, {
+          errors: [...checked.errors, { text, href: '#email_confirm' }],
+          fieldErrors: { ...checked.fieldErrors, email_confirm: text },
+        });
+      }
+      if (checked.errors.length > 0) return renderChangeEmail(request, reply, currentEmail, values, checked);
 
-    const accountHash = signIn.userHash(currentEmail);
-    const newEmail = normalised.email ?? '';
-    // The current password, checked as the live form checks it: by signing in again (AuthenticationService::verify).
-    const auth = await credentials.authenticate(currentEmail, normalised.password_current ?? '', request.id);
-    if (!auth.ok) {
-      if (auth.reason === 'api-error') throw new CredentialBackendError('sign-in check failed on change of address');
-      auditAccount(request, { event: 'account.email_change.refused', userHash: accountHash, reason: auth.reason === 'locked' ? 'locked' : 'wrong-password' });
-      return refuse('password_current', MESSAGES.passwordIncorrect);
-    }
-    // As live, the new sign-in replaces the session's (the API keeps one token per user); the old one ends (ADR 0019).
-    const session = requireSession(request);
-    session.set(SESSION_KEYS.identity, signIn.newIdentity(auth.userId, auth.token, auth.expiresAt, auth.lastLogin));
-    if (auth.token !== user.token) await signIn.endSignIn(user, request.id);
-    request.user = { userId: auth.userId, token: auth.token, tokenExpiresAt: auth.expiresAt };
+      const accountHash = signIn.userHash(currentEmail);
+      const newEmail = normalised.email ?? '';
+      // The current password, checked as the live form checks it: by signing in again (AuthenticationService::verify).
+      const auth = await credentials.authenticate(currentEmail, normalised.password_current ?? '', request.id);
+      if (!auth.ok) {
+        if (auth.reason === 'api-error') throw new CredentialBackendError('sign-in check failed on change of address');
+        auditAccount(request, {
+          event: 'account.email_change.refused',
+          userHash: accountHash,
+          reason: auth.reason === 'locked' ? 'locked' : 'wrong-password',
+        });
+        return refuse('password_current', MESSAGES.passwordIncorrect);
+      }
+      // As live, the new sign-in replaces the session's (the API keeps one token per user); the old one ends (ADR
+      // 0019).
+      const session = requireSession(request);
+      session.set(SESSION_KEYS.identity, signIn.newIdentity(auth.userId, auth.token, auth.expiresAt, auth.lastLogin));
+      if (auth.token !== user.token) await signIn.endSignIn(user, request.id);
+      request.user = { userId: auth.userId, token: auth.token, tokenExpiresAt: auth.expiresAt };
 
-    const result = await accounts.requestEmailChange(auth.userId, auth.token, newEmail, request.id);
-    if (!result.ok) {
-      if (result.reason === 'invalid-token') return tokenRejected(request, reply);
-      auditAccount(request, { event: 'account.email_change.refused', userHash: accountHash, reason: result.reason });
-      return refuse('email', result.reason === 'same-email' ? MESSAGES.sameEmail : result.reason === 'email-taken' ? MESSAGES.emailTaken : MESSAGES.invalidEmail);
-    }
-    // The old address is told first, then the new one gets the link (UserDetails::requestEmailUpdate); both durable.
-    await mail.send({ to: currentEmail, template: 'newEmailNotify', personalisation: { newEmailAddress: newEmail } });
-    await mail.send({ to: newEmail, template: 'newEmailVerify', personalisation: { changeEmailAddressUrl: `${options.publicOrigin}${TOKEN_PATHS.changeEmailVerify}${result.token}` } });
-    auditAccount(request, { event: 'account.email_change.requested', userHash: accountHash, newUserHash: signIn.userHash(newEmail) });
-    return reply.view('account/change-email-sent.njk', { email: newEmail });
-  });
+      const result = await accounts.requestEmailChange(auth.userId, auth.token, newEmail, request.id);
+      if (!result.ok) {
+        if (result.reason === 'invalid-token') return tokenRejected(request, reply);
+        auditAccount(request, { event: 'account.email_change.refused', userHash: accountHash, reason: result.reason });
+        return refuse(
+          'email',
+          result.reason === 'same-email'
+            ? MESSAGES.sameEmail
+            : result.reason === 'email-taken'
+              ? MESSAGES.emailTaken
+              : MESSAGES.invalidEmail,
+        );
+      }
+      // The old address is told first, then the new one gets the link (UserDetails::requestEmailUpdate); both durable.
+      await mail.send({ to: currentEmail, template: 'newEmailNotify', personalisation: { newEmailAddress: newEmail } });
+      await mail.send({
+        to: newEmail,
+        template: 'newEmailVerify',
+        personalisation: {
+          changeEmailAddressUrl: `${options.publicOrigin}${TOKEN_PATHS.changeEmailVerify}${result.token}`,
+        },
+      });
+      auditAccount(request, {
+        event: 'account.email_change.requested',
+        userHash: accountHash,
+        newUserHash: signIn.userHash(newEmail),
+      });
+      return reply.view('account/change-email-sent.njk', { email: newEmail });
+    },
+  );
 
   app.get<{ Params: { token: string } }>(tokenRoute(TOKEN_PATHS.changeEmailVerify), async (request, reply) => {
     // The token must not leave in a Referer from this page (its links, its assets).
@@ -214,7 +275,10 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     auditAccount(request, { event: 'account.delete.success', userHash });
     if (options.onDeleted !== undefined) {
       await options.onDeleted(user.userId).catch((err: unknown) => {
-        request.log.error({ err, event: 'account.delete.cleanup_failed' }, "the account's other data could not all be removed");
+        request.log.error(
+          { err, event: 'account.delete.cleanup_failed' },
+          "the account's other data could not all be removed",
+        );
       });
     }
     // The token goes on the deny-list at once (every instance); the backend has ended the account's sign-ins.
@@ -226,7 +290,8 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
 
   app.post(PATHS.deleteAccountConfirm, deleteAccount);
   app.get(PATHS.deleteAccountConfirm, (request, reply) => {
-    if (request.method === 'GET' && confirmLinkFollowed(request, options.publicOrigin)) return deleteAccount(request, reply);
+    if (request.method === 'GET' && confirmLinkFollowed(request, options.publicOrigin))
+      return deleteAccount(request, reply);
     return reply.view('account/delete.njk', {});
   });
 

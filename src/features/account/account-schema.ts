@@ -7,12 +7,15 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FieldTable } from '../../platform/forms/index.ts';
 
-export const ChangeEmailBody = Type.Object({
-  password_current: Type.Optional(Type.String({ maxLength: 1024 })),
-  email: Type.Optional(Type.String({ maxLength: 320 })),
-  email_confirm: Type.Optional(Type.String({ maxLength: 320 })),
-  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
-}, { additionalProperties: false });
+export const ChangeEmailBody = Type.Object(
+  {
+    password_current: Type.Optional(Type.String({ maxLength: 1024 })),
+    email: Type.Optional(Type.String({ maxLength: 320 })),
+    email_confirm: Type.Optional(Type.String({ maxLength: 320 })),
+    _csrf: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
 
 export type ChangeEmailBodyType = Static<typeof ChangeEmailBody>;
 
@@ -43,7 +46,11 @@ export const CHANGE_EMAIL_FIELDS = {
     schema: Type.String({ maxLength: 320 }),
     required: true,
     label: 'account:changeEmail.email.label',
-    messages: { required: 'account:changeEmail.email.required', maxLength: MESSAGES.invalidEmail, invalid: MESSAGES.invalidEmail },
+    messages: {
+      required: 'account:changeEmail.email.required',
+      maxLength: MESSAGES.invalidEmail,
+      invalid: MESSAGES.invalidEmail,
+    },
     check: (value) => (value.length > 320 ? 'maxLength' : EMAIL.test(value) ? undefined : 'invalid'),
     normalise: (value) => value.toLowerCase(),
     params: { type: 'email', autocomplete: 'email', spellcheck: false },

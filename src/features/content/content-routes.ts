@@ -32,7 +32,10 @@ export interface ContentOptions {
 export default async function contentRoutes(app: FastifyInstance, options: ContentOptions): Promise<void> {
   for (const page of CONTENT_PAGES) {
     // The cookie banner's state is one of the page's pre-rendered variants (views.ts, platform/consent).
-    app.get(page.path, { config: { render: 'prerendered' } }, (_request, reply) => reply.view(page.template, NO_CONTEXT)); // no promise: nothing to wait for
+    // no promise: nothing to wait for
+    app.get(page.path, { config: { render: 'prerendered' } }, (_request, reply) =>
+      reply.view(page.template, NO_CONTEXT),
+    );
   }
   await cookiesRoutes(app, options.consent);
 }

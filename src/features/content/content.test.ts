@@ -65,13 +65,24 @@ const PAGES: readonly Expectation[] = [
       'This statement was prepared on 28 November 2026',
       '0300 456 0300',
     ],
-    links: ['https://www.equalityadvisoryservice.com/', 'mailto:customerservices@publicguardian.gov.uk', PATHS.feedback, PATHS.contact],
+    links: [
+      'https://www.equalityadvisoryservice.com/',
+      'mailto:customerservices@publicguardian.gov.uk',
+      PATHS.feedback,
+      PATHS.contact,
+    ],
   },
   {
     template: 'content/cookies.njk',
     h1: 'Cookies',
     title: `Cookies - ${SERVICE} - GOV.UK`,
-    mustSay: ['Essential cookies', 'Analytics cookies (optional)', /analytics cookies only if you accept them/, 'Use cookies that measure my website use', 'Do not use cookies that measure my website use'],
+    mustSay: [
+      'Essential cookies',
+      'Analytics cookies (optional)',
+      /analytics cookies only if you accept them/,
+      'Use cookies that measure my website use',
+      'Do not use cookies that measure my website use',
+    ],
     links: [],
   },
   {
@@ -95,7 +106,12 @@ const PAGES: readonly Expectation[] = [
     template: 'content/terms.njk',
     h1: 'Terms of use',
     title: `Terms of use - ${SERVICE} - GOV.UK`,
-    mustSay: ['Office of the Public Guardian', /law of England and Wales/, 'Your responsibilities', /last updated on 28 November 2026/],
+    mustSay: [
+      'Office of the Public Guardian',
+      /law of England and Wales/,
+      'Your responsibilities',
+      /last updated on 28 November 2026/,
+    ],
     links: [PATHS.privacy, PATHS.cookies, PATHS.contact],
   },
   {
@@ -188,29 +204,68 @@ describe('content pages', () => {
     const doc = render('content/cookies.njk');
     const table = doc.querySelector('[data-qa="cookie-table"]');
 
-    test('lpa3 / lpa-session and lpa-form first, then the two consent cookies shared with the PHP front, then the confirmation marker', () => {
-      assert.ok(table !== null, 'no cookie table');
-      const rows = table.querySelectorAll('tbody tr').map((row) => row.querySelectorAll('th, td').map((c) => text(c)));
-      assert.deepEqual(rows.slice(0, 2), [
-        ['lpa3 / lpa-session', 'Keeps your session and protects forms against forgery', 'When you close your browser, or after 3 hours of inactivity'],
-        ['lpa-form', 'Checks that a form you send came from this service, before you sign in', 'When you close your browser'],
-      ]);
-      assert.deepEqual(rows.slice(2).map((r) => [r[0], r[2]]), [['cookie_policy', '1 year'], ['seen_cookie_message', '1 year'], ['lpa-consent-saved', '5 minutes']]);
-      const analytics = doc.querySelector('[data-qa="analytics-cookie-table"]');
-      assert.deepEqual(analytics?.querySelectorAll('tbody tr').map((row) => text(row.querySelectorAll('th')[0] ?? row)), ['_ga', '_ga_<ID>']);
-      assert.deepEqual(table.querySelectorAll('thead th').map((c) => text(c)), ['Name', 'Purpose', 'Expires']);
-    });
+    test(
+      'lpa3 / lpa-session and lpa-form first, then the two consent cookies shared with the PHP ' +
+        'front, then the confirmation marker',
+      () => {
+        assert.ok(table !== null, 'no cookie table');
+        const rows = table
+          .querySelectorAll('tbody tr')
+          .map((row) => row.querySelectorAll('th, td').map((c) => text(c)));
+        assert.deepEqual(rows.slice(0, 2), [
+          [
+            'lpa3 / lpa-session',
+            'Keeps your session and protects forms against forgery',
+            'When you close your browser, or after 3 hours of inactivity',
+          ],
+          [
+            'lpa-form',
+            'Checks that a form you send came from this service, before you sign in',
+            'When you close your browser',
+          ],
+        ]);
+        assert.deepEqual(
+          rows.slice(2).map((r) => [r[0], r[2]]),
+          [
+            ['cookie_policy', '1 year'],
+            ['seen_cookie_message', '1 year'],
+            ['lpa-consent-saved', '5 minutes'],
+          ],
+        );
+        const analytics = doc.querySelector('[data-qa="analytics-cookie-table"]');
+        assert.deepEqual(
+          analytics?.querySelectorAll('tbody tr').map((row) => text(row.querySelectorAll('th')[0] ?? row)),
+          ['_ga', '_ga_<ID>'],
+        );
+        assert.deepEqual(
+          table.querySelectorAll('thead th').map((c) => text(c)),
+          ['Name', 'Purpose', 'Expires'],
+        );
+      },
+    );
 
     test('every cookie name the config can choose is named on the page', () => {
       const secret = 'a-real-looking-secret-for-this-test-7f3k9q2x';
       const names = new Set([
         loadConfig({ NODE_ENV: 'development' }).sessionCookieName,
-        loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', MAIL_TRANSPORT: 'file' }).sessionCookieName,
-        loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, PUBLIC_ORIGIN: 'https://lpa.example.gov.uk', REDIS_URL: 'redis://127.0.0.1:6379', MAIL_TRANSPORT: 'file' }).sessionCookieName,
+        loadConfig({
+          NODE_ENV: 'production',
+          SESSION_SECRET: secret,
+          PUBLIC_ORIGIN: 'https://lpa.example.gov.uk',
+          MAIL_TRANSPORT: 'file',
+        }).sessionCookieName,
+        loadConfig({
+          NODE_ENV: 'production',
+          SESSION_SECRET: secret,
+          PUBLIC_ORIGIN: 'https://lpa.example.gov.uk',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          MAIL_TRANSPORT: 'file',
+        }).sessionCookieName,
       ]);
       assert.deepEqual([...names].sort(), ['__Host-lpa-session', 'lpa-session', 'lpa3']);
       const body = text(doc.querySelector('main'));
-      for (const name of [...names, formCookieName(false), formCookieName(true)]) assert.ok(body.includes(name), `the page does not name ${name}`);
+      for (const name of [...names, formCookieName(false), formCookieName(true)])
+        assert.ok(body.includes(name), `the page does not name ${name}`);
     });
 
     test('"3 hours" is the configured idle session lifetime', () => {
@@ -221,7 +276,14 @@ describe('content pages', () => {
   test('the accessibility statement names every page the browser tests check', () => {
     const list = render('content/accessibility.njk').querySelector('[data-qa="tested-pages"]');
     const items = list?.querySelectorAll('li').map((li) => text(li)) ?? [];
-    for (const page of ['the start page', 'this accessibility statement', 'cookies', 'privacy notice', 'terms of use', 'contact us']) {
+    for (const page of [
+      'the start page',
+      'this accessibility statement',
+      'cookies',
+      'privacy notice',
+      'terms of use',
+      'contact us',
+    ]) {
       assert.ok(items.includes(page), `not listed: ${page}`);
     }
     assert.ok(items.some((i) => i.startsWith('send us feedback')));

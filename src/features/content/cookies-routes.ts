@@ -13,7 +13,8 @@ import { choiceCookies, parseCookies, savedCookie } from '../../platform/consent
 type Fields = Readonly<Record<string, string | undefined>>;
 
 function saveChoice(request: FastifyRequest, reply: FastifyReply, usage: boolean, options: CookieOptions): void {
-  for (const line of choiceCookies(usage, parseCookies(request.headers.cookie).keys(), options)) reply.header('set-cookie', line);
+  for (const line of choiceCookies(usage, parseCookies(request.headers.cookie).keys(), options))
+    reply.header('set-cookie', line);
 }
 
 export default async function cookiesRoutes(app: FastifyInstance, options: CookieOptions): Promise<void> {

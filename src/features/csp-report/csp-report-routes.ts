@@ -8,13 +8,31 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PATHS } from '../../paths.ts';
 
 const REPORT_TYPES = ['application/csp-report', 'application/reports+json', 'application/json'];
-const FIELDS = ['document-uri', 'documentURL', 'violated-directive', 'effective-directive', 'effectiveDirective', 'blocked-uri', 'blockedURL', 'source-file', 'sourceFile', 'line-number', 'lineNumber', 'disposition', 'status-code'];
+const FIELDS = [
+  'document-uri',
+  'documentURL',
+  'violated-directive',
+  'effective-directive',
+  'effectiveDirective',
+  'blocked-uri',
+  'blockedURL',
+  'source-file',
+  'sourceFile',
+  'line-number',
+  'lineNumber',
+  'disposition',
+  'status-code',
+];
 
 /** Keeps only the known, short fields of each report, paths without query strings. */
 export function summariseReports(body: unknown): Record<string, string | number>[] {
   const list = Array.isArray(body) ? body : [body];
   return list.slice(0, 10).map((item) => {
-    const r = (item !== null && typeof item === 'object' ? ((item as Record<string, unknown>)['csp-report'] ?? (item as Record<string, unknown>).body ?? item) : {}) as Record<string, unknown>;
+    const r = (
+      item !== null && typeof item === 'object'
+        ? ((item as Record<string, unknown>)['csp-report'] ?? (item as Record<string, unknown>).body ?? item)
+        : {}
+    ) as Record<string, unknown>;
     const out: Record<string, string | number> = {};
     for (const f of FIELDS) {
       const v = r[f];
@@ -28,18 +46,26 @@ export function summariseReports(body: unknown): Record<string, string | number>
 export default async function cspReportRoutes(app: FastifyInstance): Promise<void> {
   await app.register(rateLimit, { global: false });
   for (const type of REPORT_TYPES) {
-    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req: FastifyRequest, body: string, done) => {
-      try {
-        done(null, JSON.parse(body) as unknown);
-      } catch {
-        done(Object.assign(new Error('invalid report'), { statusCode: 400 }), undefined);
-      }
-    });
+    app.addContentTypeParser(
+      type,
+      { parseAs: 'string', bodyLimit: 16 * 1024 },
+      (_req: FastifyRequest, body: string, done) => {
+        try {
+          done(null, JSON.parse(body) as unknown);
+        } catch {
+          done(Object.assign(new Error('invalid report'), { statusCode: 400 }), undefined);
+        }
+      },
+    );
   }
-  app.post(PATHS.cspReport, {
-    config: { csrf: false, session: false, json: true, rateLimit: { max: 30, timeWindow: '1 minute' } },
-  }, async (request, reply) => {
-    request.log.warn({ cspViolations: summariseReports(request.body) }, 'csp violation reported');
-    return reply.code(204).send();
-  });
+  app.post(
+    PATHS.cspReport,
+    {
+      config: { csrf: false, session: false, json: true, rateLimit: { max: 30, timeWindow: '1 minute' } },
+    },
+    async (request, reply) => {
+      request.log.warn({ cspViolations: summariseReports(request.body) }, 'csp violation reported');
+      return reply.code(204).send();
+    },
+  );
 }

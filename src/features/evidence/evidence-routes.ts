@@ -86,12 +86,25 @@ function mib(bytes: number): string {
 export default async function evidenceRoutes(app: FastifyInstance, options: EvidenceRoutesOptions): Promise<void> {
   const { service, limits } = options;
   const now = options.now ?? Date.now;
-  const hashKey = Buffer.from(hkdfSync('sha256', options.auditSecret, Buffer.alloc(0), 'lpa-front-audit-evidence-user-v1', 32));
-  const userHash = (userId: string): string => createHmac('sha256', hashKey).update(userId, 'utf8').digest('hex').slice(0, 32);
+  const hashKey = Buffer.from(
+    hkdfSync('sha256', options.auditSecret, Buffer.alloc(0), 'lpa-front-audit-evidence-user-v1', 32),
+  );
+  const userHash = (userId: string): string =>
+    createHmac('sha256', hashKey).update(userId, 'utf8').digest('hex').slice(0, 32);
   const checkLimits = { maxBytes: limits.maxFileBytes, maxImagePixels: limits.maxImagePixels };
-  const words = { max: limits.maxFilesPerUser, maxMiB: mib(limits.maxFileBytes), maxPixels: limits.maxImagePixels, days: limits.retentionDays };
+  const words = {
+    max: limits.maxFilesPerUser,
+    maxMiB: mib(limits.maxFileBytes),
+    maxPixels: limits.maxImagePixels,
+    days: limits.retentionDays,
+  };
 
-  function render(request: FastifyRequest, reply: FastifyReply, errors: readonly { text: string; href: string }[], status: number): FastifyReply {
+  function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    errors: readonly { text: string; href: string }[],
+    status: number,
+  ): FastifyReply {
     const user = signedInUser(request);
     const language = pageLanguage(request, reply, app.words);
     const { t } = language;
@@ -102,47 +115,76 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
       status: f.status,
       href: evidenceFilePath(f.id),
       deleteAction: `${evidenceFilePath(f.id)}/delete`,
-      reason: f.status === 'rejected' ? t(`evidence:rejectedBecause.${f.reason === 'virus' || f.reason === 'scan-error' ? f.reason : 'default'}`) : undefined,
+      reason:
+        f.status === 'rejected'
+          ? t(`evidence:rejectedBecause.${f.reason === 'virus' || f.reason === 'scan-error' ? f.reason : 'default'}`)
+          : undefined,
     }));
     const held = files.filter((f) => f.status !== 'rejected').length;
-    return reply.view('evidence/evidence.njk', {
-      ...pageContext(request, language),
-      pageTitle: t('evidence:title'),
-      words,
-      files,
-      errors: errors.length > 0 ? errors : undefined,
-      fileError: errors[0]?.text,
-      available: service.clamd.configured,
-      full: held >= limits.maxFilesPerUser,
-      action: PATHS.evidence,
-    }, status);
+    return reply.view(
+      'evidence/evidence.njk',
+      {
+        ...pageContext(request, language),
+        pageTitle: t('evidence:title'),
+        words,
+        files,
+        errors: errors.length > 0 ? errors : undefined,
+        fileError: errors[0]?.text,
+        available: service.clamd.configured,
+        full: held >= limits.maxFilesPerUser,
+        action: PATHS.evidence,
+      },
+      status,
+    );
   }
 
   // The rescan queue runs while the app does (every UPLOAD_SCAN_INTERVAL_MS, first at start).
-  app.addHook('onReady', async () => { service.start(); });
-  app.addHook('onClose', async () => { await service.stop(); });
+  app.addHook('onReady', async () => {
+    service.start();
+  });
+  app.addHook('onClose', async () => {
+    await service.stop();
+  });
 
   app.get(PATHS.evidence, async (request, reply) => render(request, reply, [], 200));
 
   await app.register(async (scope) => {
-    scope.addContentTypeParser('multipart/form-data', async (request: FastifyRequest, payload: Readable): Promise<UploadBody> => receive(request, payload));
+    scope.addContentTypeParser(
+      'multipart/form-data',
+      async (request: FastifyRequest, payload: Readable): Promise<UploadBody> => receive(request, payload),
+    );
     scope.post(PATHS.evidence, async (request, reply) => {
       const user = signedInUser(request);
       const body = request.body as Partial<UploadBody> | null;
       const language = pageLanguage(request, reply, app.words);
       const { t } = language;
       // A url-encoded POST (the app-wide parser) carries a token but no files: never an upload.
-      if (body === null || !Array.isArray(body.outcomes)) return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
-      const errorFor = (reason: Refusal, name: string): string => t(`evidence:errors.${reason.startsWith('pdf-') ? 'pdf' : reason}`, { ...words, name });
+      if (body === null || !Array.isArray(body.outcomes))
+        return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
+      const errorFor = (reason: Refusal, name: string): string =>
+        t(`evidence:errors.${reason.startsWith('pdf-') ? 'pdf' : reason}`, { ...words, name });
       const outcomes: readonly FileOutcome[] = body.outcomes;
       if (body.problem !== undefined) {
-        const key = body.problem === 'unavailable' ? 'unavailable' : body.problem === 'too-many-files' ? 'too-many-files'
-          : body.problem === 'file-too-large' ? 'too-large' : body.problem === 'timeout' || body.problem === 'too-slow' ? 'slow' : 'request';
-        return render(request, reply, [{ text: t(`evidence:errors.${key}`, { ...words, name: body.problemFile ?? '' }), href: '#file' }], body.problem === 'unavailable' ? 503 : 400);
+        const key =
+          body.problem === 'unavailable'
+            ? 'unavailable'
+            : body.problem === 'too-many-files'
+              ? 'too-many-files'
+              : body.problem === 'file-too-large'
+                ? 'too-large'
+                : body.problem === 'timeout' || body.problem === 'too-slow'
+                  ? 'slow'
+                  : 'request';
+        return render(
+          request,
+          reply,
+          [{ text: t(`evidence:errors.${key}`, { ...words, name: body.problemFile ?? '' }), href: '#file' }],
+          body.problem === 'unavailable' ? 503 : 400,
+        );
       }
       const errors: { text: string; href: string }[] = [];
       const refused = outcomes.filter((o) => !o.ok);
-      if (outcomes.length === 0 || refused.length === outcomes.length && refused.every((o) => o.reason === 'none')) {
+      if (outcomes.length === 0 || (refused.length === outcomes.length && refused.every((o) => o.reason === 'none'))) {
         return render(request, reply, [{ text: t('evidence:errors.none'), href: '#file' }], 400);
       }
       for (const o of outcomes) {
@@ -154,11 +196,17 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
         const outcome = await service.scan(o.file);
         if (outcome === 'rejected') {
           const after = service.files.byId(o.file.id);
-          errors.push({ text: errorFor(after?.reason === 'virus' ? 'virus' : 'scan-error', o.file.displayName), href: '#file' });
+          errors.push({
+            text: errorFor(after?.reason === 'virus' ? 'virus' : 'scan-error', o.file.displayName),
+            href: '#file',
+          });
           service.files.release(o.file.id); // refused here and said so: nothing kept (the audit line is the record)
         }
       }
-      request.log.debug({ files: outcomes.length, refused: errors.length, userHash: userHash(user.userId) }, 'evidence upload handled');
+      request.log.debug(
+        { files: outcomes.length, refused: errors.length, userHash: userHash(user.userId) },
+        'evidence upload handled',
+      );
       if (errors.length > 0) return render(request, reply, errors, 400);
       setFlash(request, 'evidence:uploaded');
       return reply.redirect(PATHS.evidence, 303);
@@ -169,7 +217,14 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
   async function receive(request: FastifyRequest, payload: Readable): Promise<UploadBody> {
     const origin = request.headers.origin;
     const site = request.headers['sec-fetch-site'];
-    if (crossSiteReason(typeof site === 'string' ? site : undefined, typeof origin === 'string' ? origin : undefined, options.publicOrigin)) throw new CsrfError('cross-site');
+    if (
+      crossSiteReason(
+        typeof site === 'string' ? site : undefined,
+        typeof origin === 'string' ? origin : undefined,
+        options.publicOrigin,
+      )
+    )
+      throw new CsrfError('cross-site');
     const user = signedInUser(request);
     const session = request.session;
     const expected = session === null || session.isNew ? undefined : session.get(SESSION_KEYS.csrf);
@@ -185,13 +240,18 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
       current = name;
       const drain = async (reason: Refusal): Promise<FileOutcome> => {
         const it = part.source[Symbol.asyncIterator]();
-        while ((await it.next()).done !== true) { /* dropped */ }
+        while ((await it.next()).done !== true) {
+          /* dropped */
+        }
         return { ok: false, reason, displayName: name };
       };
       if (!available) return drain('none');
       if (part.filename === '') return drain('none'); // the file input left empty
       if (nameProblem(part.filename) !== undefined) {
-        service.audit(request.log, 'evidence.upload.refused', { userHash: hash, reason: `name-${nameProblem(part.filename) ?? ''}` });
+        service.audit(request.log, 'evidence.upload.refused', {
+          userHash: hash,
+          reason: `name-${nameProblem(part.filename) ?? ''}`,
+        });
         return drain('name');
       }
       const id = service.files.reserve(user.userId, hash, name, limits.maxFilesPerUser, now());
@@ -204,7 +264,12 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
           return { ok: false, reason: received.reason, displayName: received.displayName };
         }
         service.files.stored(id, received.file.key, received.file.mediaType, received.file.bytes);
-        service.audit(request.log, 'evidence.upload.accepted', { userHash: hash, fileId: id, mediaType: received.file.mediaType, bytes: received.file.bytes });
+        service.audit(request.log, 'evidence.upload.accepted', {
+          userHash: hash,
+          fileId: id,
+          mediaType: received.file.mediaType,
+          bytes: received.file.bytes,
+        });
         const file = service.files.byId(id);
         if (file === undefined) throw new Error('evidence row vanished');
         return { ok: true, file };
@@ -257,7 +322,8 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
 
   app.get(EVIDENCE_FILE_ROUTE, async (request, reply) => {
     const file = ownFile(request);
-    if (file?.status !== 'ready' || file.storageKey === null || file.mediaType === null) return sendErrorPage(request, reply, 404);
+    if (file?.status !== 'ready' || file.storageKey === null || file.mediaType === null)
+      return sendErrorPage(request, reply, 404);
     const stream = await service.storage.get(file.storageKey);
     if (stream === undefined) return sendErrorPage(request, reply, 404);
     service.audit(request.log, 'evidence.download', { userHash: file.userHash, fileId: file.id });

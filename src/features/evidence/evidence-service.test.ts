@@ -29,16 +29,35 @@ test('rescan after a signature update, retention, and deletion with the account'
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lpa-evidence-service-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
   const store = openStore(dataDir, { migrations: EVIDENCE_MIGRATIONS });
-  t.after(() => { store.close(); });
+  t.after(() => {
+    store.close();
+  });
   const files = createEvidenceFiles(store);
   const storage = await createLocalFileStorage(dataDir);
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        cb();
+      },
+    }),
+  );
   let clock = Date.UTC(2026, 11, 6);
   const day = 86_400_000;
   const service = createEvidenceService({
-    files, storage, clamd: createClamd({ address: { kind: 'unix', path: clamdProcess.address.slice('unix:'.length) }, timeoutMs: 5000 }),
-    logger, retentionMs: 90 * day, scanIntervalMs: 60_000, staleReservationMs: 60_000, now: () => clock,
+    files,
+    storage,
+    clamd: createClamd({
+      address: { kind: 'unix', path: clamdProcess.address.slice('unix:'.length) },
+      timeoutMs: 5000,
+    }),
+    logger,
+    retentionMs: 90 * day,
+    scanIntervalMs: 60_000,
+    staleReservationMs: 60_000,
+    now: () => clock,
   });
   const add = async (userId: string, data: Buffer): Promise<string> => {
     const id = files.reserve(userId, `hash-${userId}`, 'letter.pdf', 5, clock);
@@ -51,7 +70,10 @@ test('rescan after a signature update, retention, and deletion with the account'
 
   // Found clean before the signature existed: recorded as scanned with an older database.
   const clean = await add('u1', makePdf());
-  const laterFound = await add('u1', makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] }));
+  const laterFound = await add(
+    'u1',
+    makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] }),
+  );
   for (const id of [clean, laterFound]) files.clean(id, 'ClamAV 1.4.6/27000', clock);
   assert.deepEqual(files.dueForScan('ClamAV 1.4.6/27000', 10), [], 'nothing to rescan while the database is the same');
 

@@ -24,8 +24,15 @@ type AuditLog = Pick<Logger, 'info' | 'warn'>;
 
 export type ScanOutcome = 'ready' | 'rejected' | 'checking';
 
-export type EvidenceEvent = 'evidence.upload.accepted' | 'evidence.upload.refused' | 'evidence.scan.infected' | 'evidence.scan.error'
-  | 'evidence.scan.clean' | 'evidence.download' | 'evidence.delete' | 'evidence.retention.delete';
+export type EvidenceEvent =
+  | 'evidence.upload.accepted'
+  | 'evidence.upload.refused'
+  | 'evidence.scan.infected'
+  | 'evidence.scan.error'
+  | 'evidence.scan.clean'
+  | 'evidence.download'
+  | 'evidence.delete'
+  | 'evidence.retention.delete';
 
 export interface EvidenceService {
   readonly files: EvidenceFiles;
@@ -71,7 +78,8 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
 
   const audit = (log: AuditLog, event: EvidenceEvent, fields: Record<string, unknown>): void => {
     const entry = { audit: true, event, ...fields };
-    if (event === 'evidence.scan.infected' || event === 'evidence.scan.error' || event === 'evidence.upload.refused') log.warn(entry, 'evidence file');
+    if (event === 'evidence.scan.infected' || event === 'evidence.scan.error' || event === 'evidence.upload.refused')
+      log.warn(entry, 'evidence file');
     else log.info(entry, 'evidence file');
   };
 
@@ -79,7 +87,7 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
     if (file.storageKey === null || inFlight.has(file.id)) return file.status === 'ready' ? 'ready' : 'checking';
     inFlight.add(file.id);
     try {
-      const db = database ?? await currentDatabase(clamd);
+      const db = database ?? (await currentDatabase(clamd));
       const result = await scanStored(file.storageKey, { storage, clamd });
       const who = { userHash: file.userHash, fileId: file.id, mediaType: file.mediaType, bytes: file.bytes };
       switch (result.status) {
@@ -90,7 +98,12 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
         case 'infected':
           await storage.delete(file.storageKey);
           files.reject(file.id, 'virus', now());
-          audit(logger, 'evidence.scan.infected', { ...who, signature: result.signature, database: db, rescan: file.status === 'ready' });
+          audit(logger, 'evidence.scan.infected', {
+            ...who,
+            signature: result.signature,
+            database: db,
+            rescan: file.status === 'ready',
+          });
           return 'rejected';
         case 'error':
           await storage.delete(file.storageKey);
@@ -98,7 +111,10 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
           audit(logger, 'evidence.scan.error', { ...who, reason: result.reason });
           return 'rejected';
         case 'unavailable':
-          logger.warn({ fileId: file.id, reason: result.reason }, 'evidence file not scanned: clamd unavailable; it stays "Checking" and is scanned when clamd answers');
+          logger.warn(
+            { fileId: file.id, reason: result.reason },
+            'evidence file not scanned: clamd unavailable; it stays "Checking" and is scanned when ' + 'clamd answers',
+          );
           return file.status === 'ready' ? 'ready' : 'checking';
       }
     } finally {
@@ -136,7 +152,9 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
     scan: (file) => scan(file),
     sweep() {
       // One pass at a time, whoever asks.
-      sweeping ??= sweepOnce().finally(() => { sweeping = undefined; });
+      sweeping ??= sweepOnce().finally(() => {
+        sweeping = undefined;
+      });
       return sweeping;
     },
     remove,
@@ -149,7 +167,9 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
     start() {
       if (timer !== undefined) return;
       const tick = (): void => {
-        this.sweep().catch((err: unknown) => { logger.error({ err }, 'evidence sweep failed'); });
+        this.sweep().catch((err: unknown) => {
+          logger.error({ err }, 'evidence sweep failed');
+        });
       };
       timer = setInterval(tick, opts.scanIntervalMs);
       timer.unref();

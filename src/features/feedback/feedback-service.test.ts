@@ -52,7 +52,13 @@ class FakeApi {
       req.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const status = this.respond();
-        this.received.push({ method: req.method, url: req.url, headers: req.headers, body: text === '' ? undefined : JSON.parse(text), status });
+        this.received.push({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: text === '' ? undefined : JSON.parse(text),
+          status,
+        });
         if (status === 'hang') {
           this.#hanging.push(() => res.destroy());
           return;
@@ -74,7 +80,11 @@ class FakeApi {
     if (server === undefined) return;
     this.#server = undefined;
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   }
 
   get deliveries(): Received[] {
@@ -84,28 +94,48 @@ class FakeApi {
 
 class CaptureLogger implements FeedbackLogger {
   readonly lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
-  debug(obj: Record<string, unknown>, msg: string): void { this.lines.push({ level: 'debug', obj, msg }); }
-  info(obj: Record<string, unknown>, msg: string): void { this.lines.push({ level: 'info', obj, msg }); }
-  warn(obj: Record<string, unknown>, msg: string): void { this.lines.push({ level: 'warn', obj, msg }); }
-  error(obj: Record<string, unknown>, msg: string): void { this.lines.push({ level: 'error', obj, msg }); }
-  text(): string { return JSON.stringify(this.lines); }
+  debug(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'debug', obj, msg });
+  }
+  info(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'info', obj, msg });
+  }
+  warn(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'warn', obj, msg });
+  }
+  error(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'error', obj, msg });
+  }
+  text(): string {
+    return JSON.stringify(this.lines);
+  }
 }
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-feedback-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
 function apiFor(t: TestContext, port: number, logger: CaptureLogger, timeoutMs = 2000): ApiClient {
-  const api = apiClientFor({ apiBaseUrl: new URL(`http://127.0.0.1:${String(port)}`), egressAllowPrivate: ['127.0.0.1'] }, logger, timeoutMs);
-  t.after(() => { api.close(); });
+  const api = apiClientFor(
+    { apiBaseUrl: new URL(`http://127.0.0.1:${String(port)}`), egressAllowPrivate: ['127.0.0.1'] },
+    logger,
+    timeoutMs,
+  );
+  t.after(() => {
+    api.close();
+  });
   return api;
 }
 
 function openTestStore(t: TestContext, dir: string): Store {
   const store = openStore(dir);
-  t.after(() => { store.close(); });
+  t.after(() => {
+    store.close();
+  });
   return store;
 }
 
@@ -122,7 +152,11 @@ describe('without an API', () => {
     const store = openTestStore(t, tempDir(t));
     const logger = new CaptureLogger();
     const service = createFeedbackService({ store, logger, now: () => 1_700_000_000_000 });
-    const result = await service.submit({ ...submission, agent: 'A'.repeat(600), details: '<script>alert(1)</script>' });
+    const result = await service.submit({
+      ...submission,
+      agent: 'A'.repeat(600),
+      details: '<script>alert(1)</script>',
+    });
     assert.equal(result.stored, 'feedback');
     const rows = store.listFeedback(10);
     assert.equal(rows.length, 1);
@@ -169,7 +203,12 @@ describe('with the API', () => {
     const key = /^"([0-9a-f-]{36})"$/.exec(String(sent.headers['idempotency-key']))?.[1];
     assert.ok(key, 'an Idempotency-Key: a quoted UUID');
     assert.deepEqual(sent.body, {
-      rating: 'very-satisfied', details: SECRET_DETAILS, email: SECRET_EMAIL, phone: '01234 567890', agent: 'Mozilla/5.0 (test)', fromPage: '/cookies',
+      rating: 'very-satisfied',
+      details: SECRET_DETAILS,
+      email: SECRET_EMAIL,
+      phone: '01234 567890',
+      agent: 'Mozilla/5.0 (test)',
+      fromPage: '/cookies',
       idempotencyKey: key,
     });
     const row = store.getOutbox(1);
@@ -188,7 +227,9 @@ describe('with the API', () => {
     const logger = new CaptureLogger();
     const store = openTestStore(t, tempDir(t));
     const service = createFeedbackService({
-      store, api: apiFor(t, fake.port, logger), logger,
+      store,
+      api: apiFor(t, fake.port, logger),
+      logger,
       retry: { pollMs: 20, baseDelayMs: 40, maxDelayMs: 200, leaseMs: 5000 },
     });
     t.after(() => service.stop());
@@ -201,7 +242,11 @@ describe('with the API', () => {
     failing = false;
     await until(() => store.getOutbox(1)?.deliveredAt !== null);
     await service.stop();
-    assert.deepEqual(fake.deliveries.map((d) => d.status).filter((s) => s !== 500), [201], 'accepted exactly once, after the failures');
+    assert.deepEqual(
+      fake.deliveries.map((d) => d.status).filter((s) => s !== 500),
+      [201],
+      'accepted exactly once, after the failures',
+    );
     assert.ok((store.getOutbox(1)?.attempts ?? 0) >= 4);
     assert.deepEqual(fake.deliveries.at(-1)?.body, fake.deliveries[0]?.body, 'the same submission, unchanged');
     assert.ok(logger.lines.some((l) => l.level === 'warn' && l.obj.code === 'HTTP_500'));
@@ -216,14 +261,26 @@ describe('with the API', () => {
     let clock = 1_000_000;
     const logger = new CaptureLogger();
     const first = openStore(dir);
-    const before = createFeedbackService({ store: first, api: apiFor(t, fake.port, logger), logger, now: () => clock, random: () => 0.5 });
+    const before = createFeedbackService({
+      store: first,
+      api: apiFor(t, fake.port, logger),
+      logger,
+      now: () => clock,
+      random: () => 0.5,
+    });
     assert.equal((await before.submit(submission)).stored, 'outbox');
     await before.stop();
     first.close();
 
     fake.respond = () => 204;
     const second = openTestStore(t, dir);
-    const after = createFeedbackService({ store: second, api: apiFor(t, fake.port, logger), logger, now: () => clock, random: () => 0.5 });
+    const after = createFeedbackService({
+      store: second,
+      api: apiFor(t, fake.port, logger),
+      logger,
+      now: () => clock,
+      random: () => 0.5,
+    });
     assert.equal(await after.deliverDue(), 0, 'not due before its backoff');
     clock += DEFAULT_RETRY.baseDelayMs;
     assert.equal(await after.deliverDue(), 1);
@@ -239,7 +296,12 @@ describe('with the API', () => {
     const store = openTestStore(t, tempDir(t));
     let clock = 5_000;
     // Written and leased, as submit does, but the process "crashed" before trying.
-    store.enqueue(OUTBOX_KIND, { rating: 'satisfied', details: 'x', email: '', phone: '', agent: '', fromPage: 'Unknown' }, clock, clock + DEFAULT_RETRY.leaseMs);
+    store.enqueue(
+      OUTBOX_KIND,
+      { rating: 'satisfied', details: 'x', email: '', phone: '', agent: '', fromPage: 'Unknown' },
+      clock,
+      clock + DEFAULT_RETRY.leaseMs,
+    );
     const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger), logger, now: () => clock });
     assert.equal(await service.deliverDue(), 0);
     clock += DEFAULT_RETRY.leaseMs;
@@ -272,7 +334,13 @@ describe('with the API', () => {
     const logger = new CaptureLogger();
     const store = openTestStore(t, tempDir(t));
     let clock = 0;
-    const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger), logger, now: () => clock, retry: { maxAttempts: 3 } });
+    const service = createFeedbackService({
+      store,
+      api: apiFor(t, fake.port, logger),
+      logger,
+      now: () => clock,
+      retry: { maxAttempts: 3 },
+    });
     await service.submit(submission);
     for (let i = 0; i < 5; i++) {
       clock += DEFAULT_RETRY.maxDelayMs;
@@ -314,12 +382,30 @@ describe('with the API', () => {
 
 test('backoff doubles, is capped, and has jitter in the upper half', () => {
   const retry = { ...DEFAULT_RETRY, baseDelayMs: 1000, maxDelayMs: 8000 };
-  assert.equal(backoffMs(1, retry, () => 0), 500);
-  assert.equal(backoffMs(1, retry, () => 0.999_999), 1000);
-  assert.equal(backoffMs(2, retry, () => 0), 1000);
-  assert.equal(backoffMs(3, retry, () => 0), 2000);
-  assert.equal(backoffMs(10, retry, () => 0), 4000);
-  assert.equal(backoffMs(1000, retry, () => 0.999_999), 8000);
+  assert.equal(
+    backoffMs(1, retry, () => 0),
+    500,
+  );
+  assert.equal(
+    backoffMs(1, retry, () => 0.999_999),
+    1000,
+  );
+  assert.equal(
+    backoffMs(2, retry, () => 0),
+    1000,
+  );
+  assert.equal(
+    backoffMs(3, retry, () => 0),
+    2000,
+  );
+  assert.equal(
+    backoffMs(10, retry, () => 0),
+    4000,
+  );
+  assert.equal(
+    backoffMs(1000, retry, () => 0.999_999),
+    8000,
+  );
 });
 
 describe('one row, many attempts: the same idempotency key and the same trace (issue 18.6)', () => {
@@ -335,12 +421,20 @@ describe('one row, many attempts: the same idempotency key and the same trace (i
     fake.respond = () => (++attempt <= 2 ? 'hang' : 201); // received (committed) each time; answered only the third
     const logger = new CaptureLogger();
     const store = openTestStore(t, tempDir(t));
-    const lpaApi = apiClientFor({ apiBaseUrl: new URL(`http://127.0.0.1:${String(fake.port)}`), egressAllowPrivate: ['127.0.0.1'] }, logger, 300, tracing);
-    t.after(() => { lpaApi.close(); });
+    const lpaApi = apiClientFor(
+      { apiBaseUrl: new URL(`http://127.0.0.1:${String(fake.port)}`), egressAllowPrivate: ['127.0.0.1'] },
+      logger,
+      300,
+      tracing,
+    );
+    t.after(() => {
+      lpaApi.close();
+    });
     let clock = 1_000_000;
     const service = createFeedbackService({ store, api: lpaApi, logger, now: () => clock, waitMs: 1000 });
     const submit = () => service.submit(submission, { traceId: 'REQ12345' });
-    const first = tracing === undefined ? await submit() : await runInTrace({ traceId: T, spanId: S, sampled: true }, submit);
+    const first =
+      tracing === undefined ? await submit() : await runInTrace({ traceId: T, spanId: S, sampled: true }, submit);
     assert.deepEqual(first, { stored: 'outbox', id: 1, delivered: false });
     assert.equal(store.getOutbox(1)?.lastErrorCode, 'TIMEOUT');
     for (let retry = 0; retry < 2; retry++) {
@@ -353,36 +447,56 @@ describe('one row, many attempts: the same idempotency key and the same trace (i
     return fake.deliveries;
   }
 
-  test('a row from before keys existed is sent with a key made from its id; a row with a bad key is parked', async (t) => {
-    const fake = new FakeApi();
-    await fake.start(t);
-    const logger = new CaptureLogger();
-    const store = openTestStore(t, tempDir(t));
-    const payload = { rating: 'satisfied', details: 'x', email: '', phone: '', agent: '', fromPage: 'Unknown' };
-    store.enqueue(OUTBOX_KIND, payload, 0);
-    store.enqueue(OUTBOX_KIND, { v: 2, key: 'bad"key\r\nX-Evil: 1', payload }, 0);
-    const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger), logger, now: () => 1 });
-    assert.equal(await service.deliverDue(), 1);
-    assert.deepEqual(fake.deliveries.map((d) => d.headers['idempotency-key']), ['"lpa-front-outbox-1"']);
-    assert.deepEqual([store.getOutbox(2)?.lastErrorCode, store.getOutbox(2)?.nextAttemptAt], ['BAD_PAYLOAD', null]);
-  });
+  test(
+    'a row from before keys existed is sent with a key made from its id; a row with a bad key ' + 'is parked',
+    async (t) => {
+      const fake = new FakeApi();
+      await fake.start(t);
+      const logger = new CaptureLogger();
+      const store = openTestStore(t, tempDir(t));
+      const payload = { rating: 'satisfied', details: 'x', email: '', phone: '', agent: '', fromPage: 'Unknown' };
+      store.enqueue(OUTBOX_KIND, payload, 0);
+      store.enqueue(OUTBOX_KIND, { v: 2, key: 'bad"key\r\nX-Evil: 1', payload }, 0);
+      const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger), logger, now: () => 1 });
+      assert.equal(await service.deliverDue(), 1);
+      assert.deepEqual(
+        fake.deliveries.map((d) => d.headers['idempotency-key']),
+        ['"lpa-front-outbox-1"'],
+      );
+      assert.deepEqual([store.getOutbox(2)?.lastErrorCode, store.getOutbox(2)?.nextAttemptAt], ['BAD_PAYLOAD', null]);
+    },
+  );
 
   test('tracing off: the same Idempotency-Key header, body key and X-Trace-Id on every attempt', async (t) => {
     const deliveries = await committedLate(t);
     const keys = deliveries.map((d) => d.headers['idempotency-key']);
     assert.match(String(keys[0]), /^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$/);
     assert.deepEqual(new Set(keys).size, 1, JSON.stringify(keys));
-    assert.deepEqual(deliveries.map((d) => (d.body as { idempotencyKey?: string }).idempotencyKey), Array<string>(3).fill(String(keys[0]).slice(1, -1)));
-    assert.deepEqual(deliveries.map((d) => d.headers['x-trace-id']), ['REQ12345', 'REQ12345', 'REQ12345']);
+    assert.deepEqual(
+      deliveries.map((d) => (d.body as { idempotencyKey?: string }).idempotencyKey),
+      Array<string>(3).fill(String(keys[0]).slice(1, -1)),
+    );
+    assert.deepEqual(
+      deliveries.map((d) => d.headers['x-trace-id']),
+      ['REQ12345', 'REQ12345', 'REQ12345'],
+    );
   });
 
-  test('tracing on: every attempt continues the submitting request\'s trace, recorded as it was', async (t) => {
+  test("tracing on: every attempt continues the submitting request's trace, recorded as it was", async (t) => {
     const receiver = await startOtlpReceiver();
     t.after(() => receiver.close());
     // Ratio 0: only a parent's own decision can make these spans recorded, so the stored one must be followed.
-    const tracing = createTracing({
-      otelEnabled: true, otelEndpoint: new URL(receiver.origin), otelSampleRatio: 0, otelAwsXray: false, trustedProxies: [], egressAllowPrivate: ['127.0.0.1'],
-    }, new CaptureLogger());
+    const tracing = createTracing(
+      {
+        otelEnabled: true,
+        otelEndpoint: new URL(receiver.origin),
+        otelSampleRatio: 0,
+        otelAwsXray: false,
+        trustedProxies: [],
+        egressAllowPrivate: ['127.0.0.1'],
+      },
+      new CaptureLogger(),
+    );
     const deliveries = await committedLate(t, tracing);
     await tracing.shutdown();
     assert.equal(new Set(deliveries.map((d) => d.headers['idempotency-key'])).size, 1);
@@ -393,6 +507,9 @@ describe('one row, many attempts: the same idempotency key and the same trace (i
       assert.ok(String(d.headers['x-trace-id']).endsWith(';Sampled=1'));
     }
     assert.equal(receiver.spans.length, 3);
-    assert.deepEqual(receiver.spans.map((s) => [s.traceId, s.parentSpanId, s.name]), Array(3).fill([T, S, 'POST /user-feedback']));
+    assert.deepEqual(
+      receiver.spans.map((s) => [s.traceId, s.parentSpanId, s.name]),
+      Array(3).fill([T, S, 'POST /user-feedback']),
+    );
   });
 });

@@ -143,7 +143,8 @@ function readEntry(id: number, stored: unknown): OutboxEntry | undefined {
   if (isFeedbackPayload(stored)) return { v: 2, key: `lpa-front-outbox-${String(id)}`, payload: stored };
   if (stored === null || typeof stored !== 'object') return undefined;
   const r = stored as Record<string, unknown>;
-  if (r.v !== 2 || typeof r.key !== 'string' || !/^[A-Za-z0-9-]{8,64}$/.test(r.key) || !isFeedbackPayload(r.payload)) return undefined;
+  if (r.v !== 2 || typeof r.key !== 'string' || !/^[A-Za-z0-9-]{8,64}$/.test(r.key) || !isFeedbackPayload(r.payload))
+    return undefined;
   return {
     v: 2,
     key: r.key,
@@ -275,7 +276,9 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
       const delivered = await Promise.race([
         attempt,
         new Promise<false>((resolve) => {
-          waitTimer = setTimeout(() => { resolve(false); }, waitMs);
+          waitTimer = setTimeout(() => {
+            resolve(false);
+          }, waitMs);
           waitTimer.unref();
         }),
       ]);

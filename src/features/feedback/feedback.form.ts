@@ -85,10 +85,22 @@ export function feedbackForm(options: FeedbackFormOptions) {
       const fromPage = hidden.fromPage;
       const agentHeader = request.headers['user-agent'];
       await service.submit(
-        { rating: values.rating as Rating, details: values.details, email: values.email, phone: values.phone, agent: typeof agentHeader === 'string' ? agentHeader : '', fromPage: fromPage ?? UNKNOWN_PAGE },
+        {
+          rating: values.rating as Rating,
+          details: values.details,
+          email: values.email,
+          phone: values.phone,
+          agent: typeof agentHeader === 'string' ? agentHeader : '',
+          fromPage: fromPage ?? UNKNOWN_PAGE,
+        },
         { traceId: request.id },
       );
-      return { redirect: fromPage === undefined ? PATHS.feedbackThanks : `${PATHS.feedbackThanks}?returnTarget=${encodeURIComponent(fromPage)}` };
+      return {
+        redirect:
+          fromPage === undefined
+            ? PATHS.feedbackThanks
+            : `${PATHS.feedbackThanks}?returnTarget=${encodeURIComponent(fromPage)}`,
+      };
     },
   });
 }

@@ -26,10 +26,16 @@ export type AccountHasher = (email: string) => string;
 
 export function createAccountHasher(secret: Buffer): AccountHasher {
   const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32));
-  return (email) => createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
+  return (email) =>
+    createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
 }
 
-export function auditPassword(request: FastifyRequest, event: PasswordEvent, userHash: string | null, extra: Readonly<Record<string, string | number>> = {}): void {
+export function auditPassword(
+  request: FastifyRequest,
+  event: PasswordEvent,
+  userHash: string | null,
+  extra: Readonly<Record<string, string | number>> = {},
+): void {
   const entry = { audit: true, event, userHash, ...extra, ip: request.ip };
   if (event.endsWith('.refused') || event.endsWith('.throttled')) request.log.warn(entry, 'account event');
   else request.log.info(entry, 'account event');

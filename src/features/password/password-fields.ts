@@ -13,9 +13,23 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 const text = (max: number) => Type.Optional(Type.String({ maxLength: max }));
 
-export const ForgotBody = Type.Object({ email: text(EMAIL_MAX), email_confirm: text(EMAIL_MAX), _csrf: text(256) }, { additionalProperties: false });
-export const ResetBody = Type.Object({ password: text(PASSWORD_MAX_LENGTH * 4), password_confirm: text(PASSWORD_MAX_LENGTH * 4), _csrf: text(256) }, { additionalProperties: false });
-export const ChangeBody = Type.Object({ password_current: text(PASSWORD_MAX_LENGTH * 4), password: text(PASSWORD_MAX_LENGTH * 4), password_confirm: text(PASSWORD_MAX_LENGTH * 4), _csrf: text(256) }, { additionalProperties: false });
+export const ForgotBody = Type.Object(
+  { email: text(EMAIL_MAX), email_confirm: text(EMAIL_MAX), _csrf: text(256) },
+  { additionalProperties: false },
+);
+export const ResetBody = Type.Object(
+  { password: text(PASSWORD_MAX_LENGTH * 4), password_confirm: text(PASSWORD_MAX_LENGTH * 4), _csrf: text(256) },
+  { additionalProperties: false },
+);
+export const ChangeBody = Type.Object(
+  {
+    password_current: text(PASSWORD_MAX_LENGTH * 4),
+    password: text(PASSWORD_MAX_LENGTH * 4),
+    password_confirm: text(PASSWORD_MAX_LENGTH * 4),
+    _csrf: text(256),
+  },
+  { additionalProperties: false },
+);
 
 export const FORGOT_FIELDS = {
   email: {
@@ -25,7 +39,11 @@ export const FORGOT_FIELDS = {
     label: 'passwordPages:forgot.email.label',
     check: (value) => (EMAIL.test(value) ? undefined : 'invalid'),
     normalise: (value) => value.toLowerCase(),
-    messages: { required: 'passwordPages:forgot.email.required', invalid: 'passwordPages:forgot.email.invalid', maxLength: 'passwordPages:forgot.email.invalid' },
+    messages: {
+      required: 'passwordPages:forgot.email.required',
+      invalid: 'passwordPages:forgot.email.invalid',
+      maxLength: 'passwordPages:forgot.email.invalid',
+    },
     params: { type: 'email', autocomplete: 'email', spellcheck: false },
   },
   email_confirm: {
@@ -34,7 +52,11 @@ export const FORGOT_FIELDS = {
     required: true,
     label: 'passwordPages:forgot.emailConfirm.label',
     normalise: (value) => value.toLowerCase(),
-    messages: { required: 'passwordPages:forgot.emailConfirm.required', maxLength: 'passwordPages:forgot.emailConfirm.mismatch', invalid: 'passwordPages:forgot.emailConfirm.mismatch' },
+    messages: {
+      required: 'passwordPages:forgot.emailConfirm.required',
+      maxLength: 'passwordPages:forgot.emailConfirm.mismatch',
+      invalid: 'passwordPages:forgot.emailConfirm.mismatch',
+    },
     params: { type: 'email', autocomplete: 'off', spellcheck: false },
   },
 } as const satisfies FieldTable;
@@ -55,7 +77,11 @@ export const CHANGE_FIELDS = {
     required: true,
     raw: true,
     label: 'passwordPages:change.current.label',
-    messages: { required: 'passwordPages:change.current.required', maxLength: 'passwordPages:change.current.incorrect', invalid: 'passwordPages:change.current.incorrect' },
+    messages: {
+      required: 'passwordPages:change.current.required',
+      maxLength: 'passwordPages:change.current.incorrect',
+      invalid: 'passwordPages:change.current.incorrect',
+    },
     params: { autocomplete: 'current-password' },
   },
   ...newPasswordFields('change'),

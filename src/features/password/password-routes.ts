@@ -2,7 +2,8 @@
  * The password pages, as the live front has them (service-front Handler/ForgotPasswordHandler.php,
  * ResetPasswordHandler.php, ChangePasswordHandler.php and their templates):
  *
- * - GET|POST /forgot-password: email and its confirmation; a valid POST answers "Thank you" (200, the same URL) whatever
+ * - GET|POST /forgot-password: email and its confirmation; a valid POST answers "Thank you" (200, the same URL)
+ * whatever
  *   the address is, in the same time (password-service.ts). Signed in: off to the dashboard, as live.
  * - GET|POST /forgot-password/reset/:token: a new password twice; success flashes "Password successfully reset" and
  *   goes to /login. A malformed, used or expired token gets "That password link does not work". Signed in: that
@@ -20,14 +21,32 @@ import { TOKEN_LIFETIME_SECONDS, phpIsoDate } from '../../backends/credentials.t
 import { PATHS, TOKEN_PATHS, resetPasswordPath, tokenRoute } from '../../paths.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
 import type { Checked } from '../../platform/forms/fields.ts';
-import { addForm, checkFields, defineForm, pageLanguage, refusalErrors, renderFormPage, setFlash } from '../../platform/forms/index.ts';
+import {
+  addForm,
+  checkFields,
+  defineForm,
+  pageLanguage,
+  refusalErrors,
+  renderFormPage,
+  setFlash,
+} from '../../platform/forms/index.ts';
 import { passwordMismatchMessage } from '../../platform/forms/password-rules.ts';
 import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
 import type { HitCounter, PasswordServiceOptions } from './password-service.ts';
 import { createPasswordService } from './password-service.ts';
 import { createAccountHasher } from './password-audit.ts';
-import { CHANGE_FIELDS, ChangeBody, EMAIL_MISMATCH, FORGOT_FIELDS, ForgotBody, REFUSED_PASSWORD, RESET_FIELDS, ResetBody, WRONG_PASSWORD } from './password-fields.ts';
+import {
+  CHANGE_FIELDS,
+  ChangeBody,
+  EMAIL_MISMATCH,
+  FORGOT_FIELDS,
+  ForgotBody,
+  REFUSED_PASSWORD,
+  RESET_FIELDS,
+  ResetBody,
+  WRONG_PASSWORD,
+} from './password-fields.ts';
 
 export interface PasswordRoutesOptions extends Omit<PasswordServiceOptions, 'hashAccount' | 'throttle'> {
   /** Counters of the feature's own (`password-reset:*` keys) in the shared throttle store. */
@@ -61,10 +80,18 @@ const resetPage = (token: string): FormPage => ({
 });
 
 /** The kit's errors plus one more on a field (a confirmation that does not match). */
-function withError(checked: Pick<Checked, 'errors' | 'fieldErrors'>, field: string, message: string, t: (key: string) => string): Pick<Checked, 'errors' | 'fieldErrors'> {
+function withError(
+  checked: Pick<Checked, 'errors' | 'fieldErrors'>,
+  field: string,
+  message: string,
+  t: (key: string) => string,
+): Pick<Checked, 'errors' | 'fieldErrors'> {
   if (checked.fieldErrors[field] !== undefined) return checked;
   const extra = refusalErrors({ refuse: [{ field, message }] }, t);
-  return { errors: [...checked.errors, ...extra.errors], fieldErrors: { ...checked.fieldErrors, ...extra.fieldErrors } };
+  return {
+    errors: [...checked.errors, ...extra.errors],
+    fieldErrors: { ...checked.fieldErrors, ...extra.fieldErrors },
+  };
 }
 
 function tokenOf(request: FastifyRequest): string | undefined {
@@ -73,7 +100,11 @@ function tokenOf(request: FastifyRequest): string | undefined {
 }
 
 export default async function passwordRoutes(app: FastifyInstance, options: PasswordRoutesOptions): Promise<void> {
-  const service = createPasswordService({ ...options, throttle: options.throttleStore, hashAccount: createAccountHasher(options.auditSecret) });
+  const service = createPasswordService({
+    ...options,
+    throttle: options.throttleStore,
+    hashAccount: createAccountHasher(options.auditSecret),
+  });
 
   app.get(PATHS.forgotPassword, async (request, reply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
@@ -83,21 +114,42 @@ export default async function passwordRoutes(app: FastifyInstance, options: Pass
   app.post(PATHS.forgotPassword, { schema: { body: ForgotBody } }, async (request, reply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 303);
     const language = pageLanguage(request, reply, app.words);
-    let checked: Pick<Checked, 'errors' | 'fieldErrors' | 'values' | 'normalised'> = checkFields(FORGOT_FIELDS, FORGOT_PAGE.names, request.body, language.t);
+    let checked: Pick<Checked, 'errors' | 'fieldErrors' | 'values' | 'normalised'> = checkFields(
+      FORGOT_FIELDS,
+      FORGOT_PAGE.names,
+      request.body,
+      language.t,
+    );
     const { email, email_confirm: confirm } = checked.normalised;
-    if (checked.fieldErrors.email === undefined && email !== confirm) checked = { ...checked, ...withError(checked, 'email_confirm', EMAIL_MISMATCH, language.t) };
-    if (checked.errors.length > 0 || email === undefined) return renderFormPage(request, reply, language, FORGOT_PAGE, checked.values, checked);
+    if (checked.fieldErrors.email === undefined && email !== confirm)
+      checked = { ...checked, ...withError(checked, 'email_confirm', EMAIL_MISMATCH, language.t) };
+    if (checked.errors.length > 0 || email === undefined)
+      return renderFormPage(request, reply, language, FORGOT_PAGE, checked.values, checked);
     await service.requestReset(email, request);
     // The same page for every address (the live page's wording for an account that is not activated would tell).
-    return reply.view('password/email-sent.njk', { lang: language.lang, t: language.t, pageTitle: language.t('passwordPages:sent.title'), email });
+    return reply.view('password/email-sent.njk', {
+      lang: language.lang,
+      t: language.t,
+      pageTitle: language.t('passwordPages:sent.title'),
+      email,
+    });
   });
 
   // Every answer on a token path, error pages included, sends no Referer onwards.
-  const noReferrer = { onRequest: (_request: FastifyRequest, reply: FastifyReply, done: () => void) => { reply.header('referrer-policy', 'no-referrer'); done(); } };
+  const noReferrer = {
+    onRequest: (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      reply.header('referrer-policy', 'no-referrer');
+      done();
+    },
+  };
 
   const invalidToken = (request: FastifyRequest, reply: FastifyReply) => {
     const language = pageLanguage(request, reply, app.words);
-    return reply.view('password/invalid-reset-token.njk', { lang: language.lang, t: language.t, pageTitle: language.t('passwordPages:invalid.title') });
+    return reply.view('password/invalid-reset-token.njk', {
+      lang: language.lang,
+      t: language.t,
+      pageTitle: language.t('passwordPages:invalid.title'),
+    });
   };
 
   /**
@@ -124,48 +176,72 @@ export default async function passwordRoutes(app: FastifyInstance, options: Pass
     return renderFormPage(request, reply, pageLanguage(request, reply, app.words), resetPage(token), {});
   });
 
-  app.post(tokenRoute(TOKEN_PATHS.resetPassword), { ...noReferrer, schema: { body: ResetBody } }, async (request, reply) => {
-    const linkKey = tokenOf(request); // (not `token`: the lint reads every comparison of one as a secret compared)
-    if (linkKey === undefined) return invalidToken(request, reply);
-    const token = linkKey;
-    if (await signedOutFirst(request)) return reply.redirect(resetPasswordPath(token), 302);
-    const language = pageLanguage(request, reply, app.words);
-    const page = resetPage(token);
-    const checked = checkFields(RESET_FIELDS, page.names, request.body, language.t);
-    const { password, password_confirm: confirm } = checked.normalised;
-    const shown = checked.fieldErrors.password === undefined && password !== confirm ? withError(checked, 'password_confirm', passwordMismatchMessage('set'), language.t) : checked;
-    if (shown.errors.length > 0 || password === undefined) return renderFormPage(request, reply, language, page, {}, shown);
-    const result = await service.reset(token, password, request);
-    if (result === 'invalid-token') return invalidToken(request, reply);
-    if (result === 'invalid-password') return renderFormPage(request, reply, language, page, {}, refusalErrors({ refuse: [{ field: 'password', message: REFUSED_PASSWORD }] }, language.t));
-    setFlash(request, 'passwordPages:reset.done');
-    return reply.redirect(PATHS.login, 303);
-  });
-
-  addForm(app, defineForm<{ password_current: string; password: string; password_confirm: string }>({
-    path: PATHS.changePassword,
-    title: 'passwordPages:change.title',
-    template: 'password/change-password.njk',
-    button: 'passwordPages:change.button',
-    fields: CHANGE_FIELDS,
-    body: ChangeBody,
-    onSuccess: async (values, request) => {
-      if (values.password !== values.password_confirm) return { refuse: [{ field: 'password_confirm', message: passwordMismatchMessage('change') }] };
-      const user = request.user;
-      const session = request.session;
-      if (user === undefined || session === null) return { redirect: PATHS.login };
-      const { outcome, replaced } = await service.change(user, values.password_current, values.password, request);
-      if (outcome === 'wrong-password') return { refuse: [{ field: 'password_current', message: WRONG_PASSWORD }] };
-      if (outcome === 'invalid-password') return { refuse: [{ field: 'password', message: REFUSED_PASSWORD }] };
-      if (outcome === 'signed-out' || replaced === undefined) {
-        session.delete(SESSION_KEYS.identity);
-        return { redirect: PATHS.loginTimeout };
-      }
-      // This session carries on, on the new token, under a new id (a credential changed: OWASP session management).
-      const identity = session.get(SESSION_KEYS.identity);
-      session.regenerate();
-      session.set(SESSION_KEYS.identity, { ...(identity !== null && typeof identity === 'object' && !Array.isArray(identity) ? identity : {}), token: replaced.token, tokenExpiresAt: phpIsoDate(replaced.expiresAt) });
-      return { redirect: PATHS.aboutYou, flash: 'passwordPages:change.done' };
+  app.post(
+    tokenRoute(TOKEN_PATHS.resetPassword),
+    { ...noReferrer, schema: { body: ResetBody } },
+    async (request, reply) => {
+      const linkKey = tokenOf(request); // (not `token`: the lint reads every comparison of one as a secret compared)
+      if (linkKey === undefined) return invalidToken(request, reply);
+      const token = linkKey;
+      if (await signedOutFirst(request)) return reply.redirect(resetPasswordPath(token), 302);
+      const language = pageLanguage(request, reply, app.words);
+      const page = resetPage(token);
+      const checked = checkFields(RESET_FIELDS, page.names, request.body, language.t);
+      const { password, password_confirm: confirm } = checked.normalised;
+      const shown =
+        checked.fieldErrors.password === undefined && password !== confirm
+          ? withError(checked, 'password_confirm', passwordMismatchMessage('set'), language.t)
+          : checked;
+      if (shown.errors.length > 0 || password === undefined)
+        return renderFormPage(request, reply, language, page, {}, shown);
+      const result = await service.reset(token, password, request);
+      if (result === 'invalid-token') return invalidToken(request, reply);
+      if (result === 'invalid-password')
+        return renderFormPage(
+          request,
+          reply,
+          language,
+          page,
+          {},
+          refusalErrors({ refuse: [{ field: 'password', message: REFUSED_PASSWORD }] }, language.t),
+        );
+      setFlash(request, 'passwordPages:reset.done');
+      return reply.redirect(PATHS.login, 303);
     },
-  }));
+  );
+
+  addForm(
+    app,
+    defineForm<{ password_current: string; password: string; password_confirm: string }>({
+      path: PATHS.changePassword,
+      title: 'passwordPages:change.title',
+      template: 'password/change-password.njk',
+      button: 'passwordPages:change.button',
+      fields: CHANGE_FIELDS,
+      body: ChangeBody,
+      onSuccess: async (values, request) => {
+        if (values.password !== values.password_confirm)
+          return { refuse: [{ field: 'password_confirm', message: passwordMismatchMessage('change') }] };
+        const user = request.user;
+        const session = request.session;
+        if (user === undefined || session === null) return { redirect: PATHS.login };
+        const { outcome, replaced } = await service.change(user, values.password_current, values.password, request);
+        if (outcome === 'wrong-password') return { refuse: [{ field: 'password_current', message: WRONG_PASSWORD }] };
+        if (outcome === 'invalid-password') return { refuse: [{ field: 'password', message: REFUSED_PASSWORD }] };
+        if (outcome === 'signed-out' || replaced === undefined) {
+          session.delete(SESSION_KEYS.identity);
+          return { redirect: PATHS.loginTimeout };
+        }
+        // This session carries on, on the new token, under a new id (a credential changed: OWASP session management).
+        const identity = session.get(SESSION_KEYS.identity);
+        session.regenerate();
+        session.set(SESSION_KEYS.identity, {
+          ...(identity !== null && typeof identity === 'object' && !Array.isArray(identity) ? identity : {}),
+          token: replaced.token,
+          tokenExpiresAt: phpIsoDate(replaced.expiresAt),
+        });
+        return { redirect: PATHS.aboutYou, flash: 'passwordPages:change.done' };
+      },
+    }),
+  );
 }

@@ -58,9 +58,18 @@ export type ChangeOutcome = 'changed' | 'wrong-password' | 'invalid-password' | 
 export interface PasswordService {
   /** Resolves after the floor whatever happened; the caller answers the same page every time. */
   requestReset(email: string, request: FastifyRequest): Promise<void>;
-  reset(token: string, newPassword: string, request: FastifyRequest): Promise<'changed' | 'invalid-token' | 'invalid-password'>;
+  reset(
+    token: string,
+    newPassword: string,
+    request: FastifyRequest,
+  ): Promise<'changed' | 'invalid-token' | 'invalid-password'>;
   /** On 'changed', `user`'s session must take the new token (`replaced`). */
-  change(user: SignedInUser, currentPassword: string, newPassword: string, request: FastifyRequest): Promise<{ outcome: ChangeOutcome; replaced?: { token: string; expiresAt: Date } }>;
+  change(
+    user: SignedInUser,
+    currentPassword: string,
+    newPassword: string,
+    request: FastifyRequest,
+  ): Promise<{ outcome: ChangeOutcome; replaced?: { token: string; expiresAt: Date } }>;
 }
 
 export function createPasswordService(options: PasswordServiceOptions): PasswordService {
@@ -73,20 +82,37 @@ export function createPasswordService(options: PasswordServiceOptions): Password
       return evenTime(options.answerFloorMs, async () => {
         const userHash = hashAccount(email);
         const bySource = await throttle.hit(`password-reset:source:${request.ip}`, limits.windowSeconds);
-        const byRecipient = bySource > limits.perSource ? 0 : await throttle.hit(`password-reset:recipient:${userHash}`, limits.windowSeconds);
+        const byRecipient =
+          bySource > limits.perSource
+            ? 0
+            : await throttle.hit(`password-reset:recipient:${userHash}`, limits.windowSeconds);
         if (bySource > limits.perSource || byRecipient > limits.perRecipient) {
-          auditPassword(request, 'account.password_reset.throttled', userHash, { by: bySource > limits.perSource ? 'source' : 'recipient' });
+          auditPassword(request, 'account.password_reset.throttled', userHash, {
+            by: bySource > limits.perSource ? 'source' : 'recipient',
+          });
           return;
         }
         const found = await accounts.requestPasswordReset(email, request.id);
         if (found.outcome === 'reset') {
           // Indexed under the account, so the reset can find (and sign out) the account's sessions (ADR 0047).
           await revocations.remember(userHash, found.token, ACCOUNT_TOKEN_LIFETIME_SECONDS);
-          await mail.send({ to: email, template: 'passwordReset', personalisation: { forgotPasswordUrl: link(resetPasswordPath(found.token)) } });
+          await mail.send({
+            to: email,
+            template: 'passwordReset',
+            personalisation: { forgotPasswordUrl: link(resetPasswordPath(found.token)) },
+          });
         } else if (found.outcome === 'not-activated') {
-          await mail.send({ to: email, template: 'accountActivate', personalisation: { activateAccountUrl: link(ACTIVATION_PATH + found.activationToken) } });
+          await mail.send({
+            to: email,
+            template: 'accountActivate',
+            personalisation: { activateAccountUrl: link(ACTIVATION_PATH + found.activationToken) },
+          });
         } else {
-          await mail.send({ to: email, template: 'passwordResetNoAccount', personalisation: { signUpUrl: link(PATHS.signup) } });
+          await mail.send({
+            to: email,
+            template: 'passwordResetNoAccount',
+            personalisation: { signUpUrl: link(PATHS.signup) },
+          });
         }
         auditPassword(request, 'account.password_reset.requested', userHash, { outcome: found.outcome });
       });

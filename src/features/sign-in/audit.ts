@@ -12,7 +12,8 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { normaliseEmail } from '../../backends/credentials.ts';
 
-export type SignInEvent = 'auth.sign_in.success' | 'auth.sign_in.failure' | 'auth.sign_in.locked' | 'auth.sign_in.throttled';
+export type SignInEvent =
+  'auth.sign_in.success' | 'auth.sign_in.failure' | 'auth.sign_in.locked' | 'auth.sign_in.throttled';
 
 const HKDF_INFO = 'lpa-front audit user hash v1';
 const USER_AGENT_MAX = 200;
@@ -23,7 +24,8 @@ export type UserHasher = (email: string) => string;
 /** HMAC-SHA256(HKDF(secret), lowercased trimmed email), hex, first 128 bits. */
 export function createUserHasher(secret: Buffer): UserHasher {
   const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32));
-  return (email: string) => createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
+  return (email: string) =>
+    createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
 }
 
 export interface SignInAudit {
@@ -54,7 +56,12 @@ function auditEntry(request: FastifyRequest, event: string, userHash: string | n
 }
 
 export function auditSignIn(request: FastifyRequest, audit: SignInAudit): void {
-  const entry = auditEntry(request, audit.event, audit.userHash, audit.reason === undefined ? {} : { reason: audit.reason });
+  const entry = auditEntry(
+    request,
+    audit.event,
+    audit.userHash,
+    audit.reason === undefined ? {} : { reason: audit.reason },
+  );
   // request.log carries `reqId` (the request id, also on the access line and error pages).
   if (audit.event === 'auth.sign_in.success') request.log.info(entry, 'sign-in attempt');
   else request.log.warn(entry, 'sign-in attempt');

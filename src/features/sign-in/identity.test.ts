@@ -16,30 +16,56 @@ function backend(result: RefreshResult, calls: string[]): CredentialBackend {
   return {
     kind: 'local',
     authenticate: () => Promise.reject(new Error('unused')),
-    refresh: (token) => { calls.push(token); return Promise.resolve(result); },
-    revoke: (token) => { calls.push(`revoke ${token}`); return Promise.resolve(true); },
+    refresh: (token) => {
+      calls.push(token);
+      return Promise.resolve(result);
+    },
+    revoke: (token) => {
+      calls.push(`revoke ${token}`);
+      return Promise.resolve(true);
+    },
     getUser: () => Promise.resolve(null),
     updateName: () => Promise.resolve(false),
     close: () => Promise.resolve(),
   };
 }
 
-function request(identity: unknown, url: string = PATHS.dashboard, readOnly = false): FastifyRequest & { session: Session } {
-  const session = new Session('0'.repeat(32), new Map(identity === undefined ? [] : [[SESSION_KEYS.identity, identity]]), readOnly);
-  return { session, id: 'REQ', routeOptions: { url }, log: pino({ level: 'silent' }) } as unknown as FastifyRequest & { session: Session };
+function request(
+  identity: unknown,
+  url: string = PATHS.dashboard,
+  readOnly = false,
+): FastifyRequest & { session: Session } {
+  const session = new Session(
+    '0'.repeat(32),
+    new Map(identity === undefined ? [] : [[SESSION_KEYS.identity, identity]]),
+    readOnly,
+  );
+  return { session, id: 'REQ', routeOptions: { url }, log: pino({ level: 'silent' }) } as unknown as FastifyRequest & {
+    session: Session;
+  };
 }
 
-const identityExpiringIn = (seconds: number) => newIdentity('u'.repeat(32), 'tok', new Date(NOW + seconds * 1000), null);
+const identityExpiringIn = (seconds: number) =>
+  newIdentity('u'.repeat(32), 'tok', new Date(NOW + seconds * 1000), null);
 
 test('identity as the PHP front writes it', () => {
   assert.deepEqual(newIdentity('id', 'tok', new Date('2026-08-21T14:20:00Z'), new Date('2026-08-20T09:00:00Z')), {
-    userId: 'id', token: 'tok', tokenExpiresAt: '2026-08-21T14:20:00+00:00', lastLogin: '2026-08-20T09:00:00+00:00', sharedSpaceId: null,
+    userId: 'id',
+    token: 'tok',
+    tokenExpiresAt: '2026-08-21T14:20:00+00:00',
+    lastLogin: '2026-08-20T09:00:00+00:00',
+    sharedSpaceId: null,
   });
 });
 
 test('fresh token: no refresh; older than a minute: slid and written back', async () => {
   const calls: string[] = [];
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({
+    backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls),
+    revocations: new MemoryRevocationStore({ now: () => NOW }),
+    identityFromSession,
+    now: () => NOW,
+  });
   const fresh = request(identityExpiringIn(4480));
   assert.equal((await resolve(fresh))?.userId, 'u'.repeat(32));
   assert.equal(calls.length, 0);
@@ -54,7 +80,12 @@ test('fresh token: no refresh; older than a minute: slid and written back', asyn
 
 test('/session-state and read-only requests never refresh', async () => {
   const calls: string[] = [];
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({
+    backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls),
+    revocations: new MemoryRevocationStore({ now: () => NOW }),
+    identityFromSession,
+    now: () => NOW,
+  });
   assert.ok(await resolve(request(identityExpiringIn(100), PATHS.sessionState)));
   assert.ok(await resolve(request(identityExpiringIn(100), PATHS.dashboard, true)));
   assert.equal(calls.length, 0);
@@ -62,7 +93,12 @@ test('/session-state and read-only requests never refresh', async () => {
 
 test('expired, rejected or malformed identities sign out; an API outage does not', async () => {
   const calls: string[] = [];
-  const invalid = createResolveUser({ backend: backend({ ok: false, reason: 'invalid' }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
+  const invalid = createResolveUser({
+    backend: backend({ ok: false, reason: 'invalid' }, calls),
+    revocations: new MemoryRevocationStore({ now: () => NOW }),
+    identityFromSession,
+    now: () => NOW,
+  });
   const expired = request(identityExpiringIn(-1));
   assert.equal(await invalid(expired), undefined);
   assert.equal(expired.signedOutByTimeout, true);
@@ -79,14 +115,24 @@ test('expired, rejected or malformed identities sign out; an API outage does not
   assert.notEqual(junk.signedOutByTimeout, true, 'not a real identity: plain sign-in, no timeout notice');
   assert.equal(await invalid(request(undefined)), undefined);
 
-  const outage = createResolveUser({ backend: backend({ ok: false, reason: 'api-error' }, calls), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
+  const outage = createResolveUser({
+    backend: backend({ ok: false, reason: 'api-error' }, calls),
+    revocations: new MemoryRevocationStore({ now: () => NOW }),
+    identityFromSession,
+    now: () => NOW,
+  });
   const kept = request(identityExpiringIn(1000));
   assert.ok(await outage(kept));
   assert.equal(kept.session.has(SESSION_KEYS.identity), true);
 });
 
 test('an anonymous request is answered at once, not through a promise; one with an identity is not', async () => {
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, []), revocations: new MemoryRevocationStore({ now: () => NOW }), identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({
+    backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, []),
+    revocations: new MemoryRevocationStore({ now: () => NOW }),
+    identityFromSession,
+    now: () => NOW,
+  });
   assert.equal(resolve(request(undefined)), undefined);
   assert.equal(resolve(request('not an identity')), undefined);
   assert.equal(resolve({ session: null } as unknown as FastifyRequest), undefined);
@@ -98,11 +144,23 @@ test('an anonymous request is answered at once, not through a promise; one with 
 test('a revoked token is refused: the identity is removed and the request is anonymous, not timed out', async () => {
   const calls: string[] = [];
   const revocations = new MemoryRevocationStore({ now: () => NOW });
-  const resolve = createResolveUser({ backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls), revocations, identityFromSession, now: () => NOW });
+  const resolve = createResolveUser({
+    backend: backend({ ok: true, expiresAt: new Date(NOW + 4500_000) }, calls),
+    revocations,
+    identityFromSession,
+    now: () => NOW,
+  });
   const identity = identityExpiringIn(4000);
   const user = await resolve(request(identity));
   assert.ok(user);
-  assert.equal(await revokeSignIn({ backend: backend({ ok: true, expiresAt: new Date() }, calls), revocations, now: () => NOW }, user, 'REQ'), true);
+  assert.equal(
+    await revokeSignIn(
+      { backend: backend({ ok: true, expiresAt: new Date() }, calls), revocations, now: () => NOW },
+      user,
+      'REQ',
+    ),
+    true,
+  );
   assert.deepEqual(calls, ['tok', 'revoke tok'], 'the backend is told too');
 
   const copy = request(identity);

@@ -32,7 +32,13 @@ export interface IdentityRecord {
 }
 
 export function newIdentity(userId: string, token: string, expiresAt: Date, lastLogin: Date | null): IdentityRecord {
-  return { userId, token, tokenExpiresAt: phpIsoDate(expiresAt), lastLogin: lastLogin === null ? null : phpIsoDate(lastLogin), sharedSpaceId: null };
+  return {
+    userId,
+    token,
+    tokenExpiresAt: phpIsoDate(expiresAt),
+    lastLogin: lastLogin === null ? null : phpIsoDate(lastLogin),
+    sharedSpaceId: null,
+  };
 }
 
 function identityObject(raw: unknown): Record<string, unknown> | null {
@@ -65,7 +71,12 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
     return resolveIdentity(request, session, raw, record);
   };
 
-  async function resolveIdentity(request: FastifyRequest, session: Session, raw: unknown, record: Record<string, unknown>): Promise<SignedInUser | undefined> {
+  async function resolveIdentity(
+    request: FastifyRequest,
+    session: Session,
+    raw: unknown,
+    record: Record<string, unknown>,
+  ): Promise<SignedInUser | undefined> {
     const at = now();
     const user = options.identityFromSession(raw, new Date(at));
     if (user === undefined) {
@@ -91,7 +102,10 @@ export function createResolveUser(options: ResolveUserOptions): ResolveUser {
     }
     if (result.reason === 'api-error') {
       // Could not tell: the token is still within its known lifetime, so carry on.
-      (options.logger ?? request.log).warn({ event: 'auth.token_refresh.error' }, 'token refresh failed; keeping the session until it expires');
+      (options.logger ?? request.log).warn(
+        { event: 'auth.token_refresh.error' },
+        'token refresh failed; keeping the session until it expires',
+      );
       return user;
     }
     session.delete(SESSION_KEYS.identity);
@@ -111,7 +125,11 @@ export interface RevokeSignInOptions {
  * could live), then the backend is told to end it. Resolves false when the backend could not be told: the deny-list
  * still refuses the token here, and the caller logs it. Rejects only if the deny-list cannot be written.
  */
-export async function revokeSignIn(options: RevokeSignInOptions, user: SignedInUser, traceId: string): Promise<boolean> {
+export async function revokeSignIn(
+  options: RevokeSignInOptions,
+  user: SignedInUser,
+  traceId: string,
+): Promise<boolean> {
   const remainingSeconds = (user.tokenExpiresAt.getTime() - (options.now ?? Date.now)()) / 1000;
   // A token slides by up to its whole lifetime at each refresh, so keep it listed for at least that long.
   await options.revocations.revoke(user.token, Math.max(TOKEN_LIFETIME_SECONDS, remainingSeconds));

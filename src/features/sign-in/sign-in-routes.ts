@@ -67,10 +67,17 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   /** The one way a sign-in ends (sign-out, or someone else signing in on the same browser). */
   async function endSignIn(request: FastifyRequest, user: SignedInUser): Promise<void> {
     const ended = await revokeSignIn({ backend: credentials, revocations: options.revocations }, user, request.id);
-    if (!ended) request.log.warn({ event: 'auth.sign_out.backend_revoke_failed' }, 'the backend could not be told; the token is refused here until it expires');
+    if (!ended)
+      request.log.warn(
+        { event: 'auth.sign_out.backend_revoke_failed' },
+        'the backend could not be told; the token is refused here until it expires',
+      );
   }
 
-  addForm(app, signInForm({ credentials, throttleStore, policy, userHash, endSignIn, revocations: options.revocations }));
+  addForm(
+    app,
+    signInForm({ credentials, throttleStore, policy, userHash, endSignIn, revocations: options.revocations }),
+  );
 
   /** Every sign-out: audited, the token ended (ADR 0019), the session destroyed, off to where the live service goes. */
   async function signOut(request: FastifyRequest, reply: FastifyReply, status: 302 | 303): Promise<FastifyReply> {
@@ -79,7 +86,10 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
     // Named only while signed in: once the identity has expired, the hash left in the session names no one who
     // is signing out now.
     const stored = session.get(USER_HASH_KEY);
-    auditSignOut(request, { userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null, signedIn });
+    auditSignOut(request, {
+      userHash: signedIn && typeof stored === 'string' && USER_HASH_PATTERN.test(stored) ? stored : null,
+      signedIn,
+    });
     // The token stops working everywhere, not only this cookie.
     if (request.user !== undefined) await endSignIn(request, request.user);
     session.destroy();
@@ -90,14 +100,17 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   // Without JavaScript, a sign-out after an idle timeout arrives with no live session: nothing to sign out of and
   // nothing a forged request could harm, so it is signed out (cookie expired) rather than told its form timed out.
   // A live session still needs its token (ADR 0018).
-  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, (request, reply) => signOut(request, reply, 303));
+  app.post(PATHS.logout, { config: { csrfPassesWithoutSession: true } }, (request, reply) =>
+    signOut(request, reply, 303),
+  );
 
   // The legacy pages' "Sign Out" link and timeout dialog sign out with GET (ADR 0020). A GET that this site's own
   // pages sent (or the user typed) signs out, like the live front; any other GET gets a page asking to confirm, whose
   // button is the CSRF-checked POST above. With no live session there is nothing to protect (ADR 0018).
   app.get(PATHS.logout, (request, reply) => {
     const session = requireSession(request);
-    if (request.method === 'GET' && (session.isNew || signOutLinkFollowed(request, options.publicOrigin))) return signOut(request, reply, 302);
+    if (request.method === 'GET' && (session.isNew || signOutLinkFollowed(request, options.publicOrigin)))
+      return signOut(request, reply, 302);
     return reply.view('sign-in/sign-out.njk', {}, 200);
   });
 }

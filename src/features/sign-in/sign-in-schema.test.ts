@@ -8,8 +8,17 @@ const en = createCatalogue().forLanguage('en');
 const read = (body: Record<string, string>) => checkFields(SIGN_IN_FIELDS, Object.keys(SIGN_IN_FIELDS), body, en);
 
 test('empty fields get the live messages; email trimmed, password untouched and never shown back', () => {
-  assert.deepEqual(read({}).errors.map((e) => [e.text, e.href]), [['Enter your email address', '#email'], ['Enter your password', '#password']]);
-  assert.deepEqual(read({ email: '   ', password: 'x' }).errors.map((e) => e.href), ['#email']);
+  assert.deepEqual(
+    read({}).errors.map((e) => [e.text, e.href]),
+    [
+      ['Enter your email address', '#email'],
+      ['Enter your password', '#password'],
+    ],
+  );
+  assert.deepEqual(
+    read({ email: '   ', password: 'x' }).errors.map((e) => e.href),
+    ['#email'],
+  );
   // A password of spaces is a password (only an empty one is missing).
   assert.deepEqual(read({ email: 'a@b.c', password: '   ' }).errors, []);
   const ok = read({ email: ' a@b.c ', password: ' pass word ' });

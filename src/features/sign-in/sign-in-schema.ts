@@ -7,11 +7,14 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { FieldTable } from '../../platform/forms/index.ts';
 
-export const SignInBody = Type.Object({
-  email: Type.Optional(Type.String({ maxLength: 320 })),
-  password: Type.Optional(Type.String({ maxLength: 1024 })),
-  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
-}, { additionalProperties: false });
+export const SignInBody = Type.Object(
+  {
+    email: Type.Optional(Type.String({ maxLength: 320 })),
+    password: Type.Optional(Type.String({ maxLength: 1024 })),
+    _csrf: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
 
 export type SignInBodyType = Static<typeof SignInBody>;
 

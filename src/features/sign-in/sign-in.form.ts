@@ -6,7 +6,8 @@
  * - Every attempt is throttled (per source address, per account) and audited (one event, see audit.ts) before the
  *   answer (`beforeAnswer`), whether its fields are complete or not.
  * - Failures show the live service's messages, which never say whether the account exists, and take at
- *   least `failureDelayMs` from the attempt's start, throttle included (the live front sleeps 1 s): the backend already makes a wrong
+ * least `failureDelayMs` from the attempt's start, throttle included (the live front sleeps 1 s): the backend already
+ * makes a wrong
  *   password and an unknown user cost the same (one scrypt, or one API call); the floor hides what is left.
  * - Success: a new session id for an empty session (the old one deleted; nothing of it carries over, ADR 0019), the
  *   identity written as the PHP front writes it, then 303 to the remembered page (local paths only) or the dashboard.
@@ -67,7 +68,10 @@ export interface SignInFormOptions {
   readonly revocations: Pick<RevocationStore, 'remember'>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 /** The audit key of the email typed (the kit's normalised value), or null when none was. */
 function accountKeyOf(email: string | undefined, userHash: UserHasher): string | null {
@@ -91,7 +95,9 @@ export function signInForm(options: SignInFormOptions) {
     // The timeout notice: at /login/timeout, or when this request's identity has just expired; never on a POST.
     context: (request) => ({
       legacy: LEGACY_LINKS,
-      timeout: request.method !== 'POST' && (request.routeOptions.url === PATHS.loginTimeout || request.signedOutByTimeout === true),
+      timeout:
+        request.method !== 'POST' &&
+        (request.routeOptions.url === PATHS.loginTimeout || request.signedOutByTimeout === true),
     }),
     beforeAnswer: async (checked, request, reply) => {
       const started = performance.now();
@@ -103,13 +109,21 @@ export function signInForm(options: SignInFormOptions) {
         reply.header('retry-after', String(verdict.retryAfterSeconds));
         throw httpError(429, `sign-in throttled by ${verdict.by}`);
       }
-      if (checked.errors.length > 0) auditSignIn(request, { event: 'auth.sign_in.failure', userHash: accountKey, reason: 'incomplete' });
+      if (checked.errors.length > 0)
+        auditSignIn(request, { event: 'auth.sign_in.failure', userHash: accountKey, reason: 'incomplete' });
     },
     onSuccess: async (values, request) => {
-      const { started, accountKey } = attempts.get(request) ?? { started: performance.now(), accountKey: accountKeyOf(values.email, userHash) };
+      const { started, accountKey } = attempts.get(request) ?? {
+        started: performance.now(),
+        accountKey: accountKeyOf(values.email, userHash),
+      };
       const result = await credentials.authenticate(values.email, values.password, request.id);
       if (!result.ok) {
-        auditSignIn(request, { event: result.reason === 'locked' ? 'auth.sign_in.locked' : 'auth.sign_in.failure', userHash: accountKey, reason: result.reason });
+        auditSignIn(request, {
+          event: result.reason === 'locked' ? 'auth.sign_in.locked' : 'auth.sign_in.failure',
+          userHash: accountKey,
+          reason: result.reason,
+        });
         const wait = policy.failureDelayMs - (performance.now() - started);
         if (wait > 0) await sleep(wait);
         return {

@@ -34,11 +34,19 @@ test('address limit, then account limit; reset only the account', async () => {
   const limits = { perAddress: 3, perAccount: 2, windowSeconds: 60 };
   assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.1', 'h1'), { limited: false });
   assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.2', 'h1'), { limited: false });
-  assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.3', 'h1'), { limited: true, by: 'account', retryAfterSeconds: 60 });
+  assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.3', 'h1'), {
+    limited: true,
+    by: 'account',
+    retryAfterSeconds: 60,
+  });
   await resetAccountThrottle(store, 'h1');
   assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.3', 'h1'), { limited: false });
   assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.1', 'h2'), { limited: false });
   assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.1', null), { limited: false });
-  assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.1', 'h3'), { limited: true, by: 'address', retryAfterSeconds: 60 });
+  assert.deepEqual(await checkSignInThrottle(store, limits, '10.0.0.1', 'h3'), {
+    limited: true,
+    by: 'address',
+    retryAfterSeconds: 60,
+  });
   await store.close();
 });

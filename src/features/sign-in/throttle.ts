@@ -8,7 +8,9 @@
  */
 
 export interface ThrottleStore {
-  /** Records one hit on `key` now and returns how many hits `key` had in the last `windowSeconds`, this one included. */
+  /**
+   * Records one hit on `key` now and returns how many hits `key` had in the last `windowSeconds`, this one included.
+   */
   hit(key: string, windowSeconds: number): Promise<number>;
   /** Forgets every hit on `key`. */
   reset(key: string): Promise<void>;
@@ -43,7 +45,9 @@ export class MemoryThrottleStore implements ThrottleStore {
     this.#now = options.now ?? Date.now;
     this.#maxKeys = options.maxKeys ?? 100_000;
     this.#maxHitsPerKey = options.maxHitsPerKey ?? 1000;
-    this.#sweeper = setInterval(() => { this.sweep(); }, 60_000);
+    this.#sweeper = setInterval(() => {
+      this.sweep();
+    }, 60_000);
     this.#sweeper.unref();
   }
 
@@ -90,10 +94,17 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 }
 
-export type ThrottleVerdict = { readonly limited: false } | { readonly limited: true; readonly by: 'account' | 'address'; readonly retryAfterSeconds: number };
+export type ThrottleVerdict =
+  | { readonly limited: false }
+  | { readonly limited: true; readonly by: 'account' | 'address'; readonly retryAfterSeconds: number };
 
 /** Counts one attempt against the address and (when known) the account, and says whether to refuse it. */
-export async function checkSignInThrottle(store: ThrottleStore, limits: ThrottleLimits, address: string, userHash: string | null): Promise<ThrottleVerdict> {
+export async function checkSignInThrottle(
+  store: ThrottleStore,
+  limits: ThrottleLimits,
+  address: string,
+  userHash: string | null,
+): Promise<ThrottleVerdict> {
   const byAddress = await store.hit(`sign-in:address:${address}`, limits.windowSeconds);
   if (byAddress > limits.perAddress) return { limited: true, by: 'address', retryAfterSeconds: limits.windowSeconds };
   if (userHash !== null) {

@@ -10,9 +10,12 @@ import type { FastifyRequest } from 'fastify';
 import { normaliseEmail } from '../../backends/credentials.ts';
 
 export type SignupEvent =
-  | 'account.signup.requested' | 'account.signup.throttled'
-  | 'account.activation.resend_requested' | 'account.activation.resend_throttled'
-  | 'account.activation.success' | 'account.activation.failure';
+  | 'account.signup.requested'
+  | 'account.signup.throttled'
+  | 'account.activation.resend_requested'
+  | 'account.activation.resend_throttled'
+  | 'account.activation.success'
+  | 'account.activation.failure';
 
 const HKDF_INFO = 'lpa-front audit user hash v1';
 
@@ -23,7 +26,12 @@ export function createUserHasher(secret: Buffer): UserHasher {
   return (email: string) => createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, 32);
 }
 
-export function auditSignup(request: FastifyRequest, event: SignupEvent, userHash: string | null, extra: Record<string, string> = {}): void {
+export function auditSignup(
+  request: FastifyRequest,
+  event: SignupEvent,
+  userHash: string | null,
+  extra: Record<string, string> = {},
+): void {
   const entry = { audit: true, event, userHash, ...extra, ip: request.ip };
   if (event.endsWith('throttled') || event.endsWith('failure')) request.log.warn(entry, 'account event');
   else request.log.info(entry, 'account event');

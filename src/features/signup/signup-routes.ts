@@ -54,14 +54,33 @@ export interface SignupRoutesOptions {
   readonly throttle?: Partial<SignupThrottle>;
 }
 
-const page = (template: string, title: string, action: string, button: string, fields: typeof SIGNUP_FIELDS): FormPage => ({ template, title, action, button, fields, names: Object.keys(fields) });
+const page = (
+  template: string,
+  title: string,
+  action: string,
+  button: string,
+  fields: typeof SIGNUP_FIELDS,
+): FormPage => ({ template, title, action, button, fields, names: Object.keys(fields) });
 const SIGNUP_PAGE = page('signup/signup.njk', 'signup:title', PATHS.signup, 'signup:button', SIGNUP_FIELDS);
-const RESEND_PAGE = page('signup/resend-email.njk', 'signup:resend.title', PATHS.signupResend, 'signup:resend.button', RESEND_FIELDS);
+const RESEND_PAGE = page(
+  'signup/resend-email.njk',
+  'signup:resend.title',
+  PATHS.signupResend,
+  'signup:resend.button',
+  RESEND_FIELDS,
+);
 
 /** Adds errors the field rules cannot see (two fields that must match, the terms) to the kit's check. */
-function withErrors(checked: Checked, extra: readonly { field: string; message: string }[], t: (key: string) => string): Pick<Checked, 'errors' | 'fieldErrors'> {
+function withErrors(
+  checked: Checked,
+  extra: readonly { field: string; message: string }[],
+  t: (key: string) => string,
+): Pick<Checked, 'errors' | 'fieldErrors'> {
   const more = refusalErrors({ refuse: extra.filter((e) => checked.fieldErrors[e.field] === undefined) }, t);
-  return { errors: [...checked.errors, ...more.errors] as FormError[], fieldErrors: { ...checked.fieldErrors, ...more.fieldErrors } };
+  return {
+    errors: [...checked.errors, ...more.errors] as FormError[],
+    fieldErrors: { ...checked.fieldErrors, ...more.fieldErrors },
+  };
 }
 
 function fromGovUk(request: FastifyRequest): boolean {
@@ -76,8 +95,10 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
 
   /** Counts one request against the source address and the recipient; true when either is over its limit. */
   async function throttled(request: FastifyRequest, hash: string): Promise<'address' | 'recipient' | undefined> {
-    if (await throttleStore.hit(`signup:address:${request.ip}`, throttle.windowSeconds) > throttle.perAddress) return 'address';
-    if (await throttleStore.hit(`signup:recipient:${hash}`, throttle.windowSeconds) > throttle.perRecipient) return 'recipient';
+    if ((await throttleStore.hit(`signup:address:${request.ip}`, throttle.windowSeconds)) > throttle.perAddress)
+      return 'address';
+    if ((await throttleStore.hit(`signup:recipient:${hash}`, throttle.windowSeconds)) > throttle.perRecipient)
+      return 'recipient';
     return undefined;
   }
 
@@ -86,15 +107,33 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     return httpError(429, 'sign-up throttled');
   };
 
-  function renderSignup(request: FastifyRequest, reply: FastifyReply, values: Record<string, string>, errors?: Pick<Checked, 'errors' | 'fieldErrors'>, terms = false): FastifyReply {
+  function renderSignup(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: Record<string, string>,
+    errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
+    terms = false,
+  ): FastifyReply {
     const language = pageLanguage(request, reply, request.server.words);
-    return renderFormPage(request, reply, language, SIGNUP_PAGE, values, errors, {}, { context: { termsChecked: terms, termsError: errors?.fieldErrors.terms, useAnLpaUrl: USE_AN_LPA_URL } });
+    return renderFormPage(
+      request,
+      reply,
+      language,
+      SIGNUP_PAGE,
+      values,
+      errors,
+      {},
+      { context: { termsChecked: terms, termsError: errors?.fieldErrors.terms, useAnLpaUrl: USE_AN_LPA_URL } },
+    );
   }
 
   app.get(PATHS.signup, async (request, reply) => {
     if (fromGovUk(request)) {
       const ga = (request.query as Record<string, unknown> | null)?._ga;
-      return reply.redirect(typeof ga === 'string' && ga !== '' ? `${PATHS.home}?_ga=${encodeURIComponent(ga)}` : PATHS.home, 302);
+      return reply.redirect(
+        typeof ga === 'string' && ga !== '' ? `${PATHS.home}?_ga=${encodeURIComponent(ga)}` : PATHS.home,
+        302,
+      );
     }
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
     return renderSignup(request, reply, {});
@@ -107,10 +146,16 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     const body = request.body;
     const terms = body.terms === '1';
     const extra: { field: string; message: string }[] = [];
-    if ((checked.normalised.email_confirm ?? '') !== '' && checked.normalised.email !== checked.normalised.email_confirm) extra.push({ field: 'email_confirm', message: MESSAGES.emailMismatch });
-    if ((body.password_confirm ?? '') !== '' && body.password !== body.password_confirm) extra.push({ field: 'password_confirm', message: passwordMismatchMessage('set') });
+    if (
+      (checked.normalised.email_confirm ?? '') !== '' &&
+      checked.normalised.email !== checked.normalised.email_confirm
+    )
+      extra.push({ field: 'email_confirm', message: MESSAGES.emailMismatch });
+    if ((body.password_confirm ?? '') !== '' && body.password !== body.password_confirm)
+      extra.push({ field: 'password_confirm', message: passwordMismatchMessage('set') });
     if (!terms) extra.push({ field: 'terms', message: MESSAGES.termsRequired });
-    if (checked.errors.length > 0 || extra.length > 0) return renderSignup(request, reply, checked.values, withErrors(checked, extra, t), terms);
+    if (checked.errors.length > 0 || extra.length > 0)
+      return renderSignup(request, reply, checked.values, withErrors(checked, extra, t), terms);
 
     const email = checked.normalised.email ?? '';
     const hash = userHash(email);
@@ -122,7 +167,10 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     const outcome = await evenTime(answerFloorMs, () => service.register(email, body.password ?? '', request.id));
     auditSignup(request, 'account.signup.requested', hash, { outcome });
     if (outcome === 'invalid-email' || outcome === 'invalid-password') {
-      const refusal = outcome === 'invalid-email' ? { field: 'email', message: MESSAGES.invalidEmail } : { field: 'password', message: MESSAGES.invalidPassword };
+      const refusal =
+        outcome === 'invalid-email'
+          ? { field: 'email', message: MESSAGES.invalidEmail }
+          : { field: 'password', message: MESSAGES.invalidPassword };
       return renderSignup(request, reply, checked.values, refusalErrors({ refuse: [refusal] }, t), terms);
     }
     requireSession(request).set(SIGNUP_EMAIL_KEY, email);
@@ -134,8 +182,20 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     return reply.view('signup/email-sent.njk', { email: typeof email === 'string' ? email : undefined });
   });
 
-  function renderResend(request: FastifyRequest, reply: FastifyReply, values: Record<string, string>, errors?: Pick<Checked, 'errors' | 'fieldErrors'>): FastifyReply {
-    return renderFormPage(request, reply, pageLanguage(request, reply, request.server.words), RESEND_PAGE, values, errors);
+  function renderResend(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: Record<string, string>,
+    errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  ): FastifyReply {
+    return renderFormPage(
+      request,
+      reply,
+      pageLanguage(request, reply, request.server.words),
+      RESEND_PAGE,
+      values,
+      errors,
+    );
   }
 
   app.get(PATHS.signupResend, async (request, reply) => {
@@ -147,8 +207,15 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 303);
     const { t } = pageLanguage(request, reply, request.server.words);
     const checked = checkFields(RESEND_FIELDS, RESEND_PAGE.names, request.body, t);
-    const mismatch = (checked.normalised.email_confirm ?? '') !== '' && checked.normalised.email !== checked.normalised.email_confirm;
-    if (checked.errors.length > 0 || mismatch) return renderResend(request, reply, checked.values, withErrors(checked, mismatch ? [{ field: 'email_confirm', message: MESSAGES.emailMismatch }] : [], t));
+    const mismatch =
+      (checked.normalised.email_confirm ?? '') !== '' && checked.normalised.email !== checked.normalised.email_confirm;
+    if (checked.errors.length > 0 || mismatch)
+      return renderResend(
+        request,
+        reply,
+        checked.values,
+        withErrors(checked, mismatch ? [{ field: 'email_confirm', message: MESSAGES.emailMismatch }] : [], t),
+      );
 
     const email = checked.normalised.email ?? '';
     const hash = userHash(email);

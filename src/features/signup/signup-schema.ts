@@ -15,28 +15,42 @@ export function looksLikeEmail(value: string): boolean {
   const at = value.lastIndexOf('@');
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
-  return at > 0 && !/[\s@]/.test(local) && !/[\s@]/.test(domain) && domain.includes('.') && !domain.startsWith('.') && !domain.endsWith('.') && !domain.includes('..');
+  return (
+    at > 0 &&
+    !/[\s@]/.test(local) &&
+    !/[\s@]/.test(domain) &&
+    domain.includes('.') &&
+    !domain.startsWith('.') &&
+    !domain.endsWith('.') &&
+    !domain.includes('..')
+  );
 }
 
 const str = (maxLength: number) => Type.Optional(Type.String({ maxLength }));
 
-export const SignupBody = Type.Object({
-  email: str(EMAIL_MAX_LENGTH * 4),
-  email_confirm: str(EMAIL_MAX_LENGTH * 4),
-  password: str(PASSWORD_MAX_LENGTH * 4),
-  password_confirm: str(PASSWORD_MAX_LENGTH * 4),
-  terms: str(8),
-  // The live form's hidden field for its "show password" script; accepted and ignored.
-  skip_confirm_password: str(8),
-  _csrf: str(256),
-}, { additionalProperties: false });
+export const SignupBody = Type.Object(
+  {
+    email: str(EMAIL_MAX_LENGTH * 4),
+    email_confirm: str(EMAIL_MAX_LENGTH * 4),
+    password: str(PASSWORD_MAX_LENGTH * 4),
+    password_confirm: str(PASSWORD_MAX_LENGTH * 4),
+    terms: str(8),
+    // The live form's hidden field for its "show password" script; accepted and ignored.
+    skip_confirm_password: str(8),
+    _csrf: str(256),
+  },
+  { additionalProperties: false },
+);
 export type SignupBodyType = Static<typeof SignupBody>;
 
-export const ResendBody = Type.Object({
-  email: str(EMAIL_MAX_LENGTH * 4),
-  email_confirm: str(EMAIL_MAX_LENGTH * 4),
-  _csrf: str(256),
-}, { additionalProperties: false });
+export const ResendBody = Type.Object(
+  {
+    email: str(EMAIL_MAX_LENGTH * 4),
+    email_confirm: str(EMAIL_MAX_LENGTH * 4),
+    _csrf: str(256),
+  },
+  { additionalProperties: false },
+);
 export type ResendBodyType = Static<typeof ResendBody>;
 
 function emailField(label: string): FieldDeclaration {
@@ -47,7 +61,11 @@ function emailField(label: string): FieldDeclaration {
     label,
     check: (value) => (value.length > EMAIL_MAX_LENGTH ? 'maxLength' : looksLikeEmail(value) ? undefined : 'invalid'),
     normalise: (value) => value.toLowerCase(),
-    messages: { required: 'signup:email.required', invalid: 'signup:email.invalid', maxLength: 'signup:email.maxLength' },
+    messages: {
+      required: 'signup:email.required',
+      invalid: 'signup:email.invalid',
+      maxLength: 'signup:email.maxLength',
+    },
     params: { type: 'email', autocomplete: 'email', spellcheck: false },
   };
 }
@@ -58,7 +76,11 @@ const EMAIL_CONFIRM: FieldDeclaration = {
   required: true,
   label: 'signup:emailConfirm.label',
   normalise: (value) => value.toLowerCase(),
-  messages: { required: 'signup:emailConfirm.required', maxLength: 'signup:emailConfirm.mismatch', invalid: 'signup:emailConfirm.mismatch' },
+  messages: {
+    required: 'signup:emailConfirm.required',
+    maxLength: 'signup:emailConfirm.mismatch',
+    invalid: 'signup:emailConfirm.mismatch',
+  },
   params: { type: 'email', autocomplete: 'off', spellcheck: false },
 };
 

@@ -13,10 +13,22 @@ const ORIGIN = 'https://lpa.example.gov.uk';
 function setup(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-signup-'));
   const store = openStore(dir, { migrations: LOCAL_ACCOUNTS_MIGRATIONS });
-  t.after(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const accounts = createLocalAccounts({ db: () => store.db, scrypt: { log2N: 10, r: 8, p: 1 } });
   const sent: Omit<Email, 'reference'>[] = [];
-  const service = createSignupService({ accounts, mail: { send: (email) => { sent.push(email); return Promise.resolve({ id: sent.length, sent: true }); } }, publicOrigin: ORIGIN });
+  const service = createSignupService({
+    accounts,
+    mail: {
+      send: (email) => {
+        sent.push(email);
+        return Promise.resolve({ id: sent.length, sent: true });
+      },
+    },
+    publicOrigin: ORIGIN,
+  });
   return { accounts, sent, service };
 }
 
@@ -36,7 +48,9 @@ test('the email tells the owner what happened, row by row of ADR 0045', async (t
 
   assert.equal(await service.resendActivation(email), 'activation-sent');
   assert.equal(sent.at(-1)?.template, 'accountActivate');
-  const token = decodeURIComponent(new URL(sent.at(-1)?.personalisation.activateAccountUrl ?? '').pathname.split('/').at(-1) ?? '');
+  const token = decodeURIComponent(
+    new URL(sent.at(-1)?.personalisation.activateAccountUrl ?? '').pathname.split('/').at(-1) ?? '',
+  );
   assert.equal(await service.activate(token), 'activated');
   assert.equal(await service.activate(token), 'invalid-token');
 

@@ -39,7 +39,12 @@ export function activationUrl(publicOrigin: string, token: string): string {
 export function createSignupService(options: SignupServiceOptions): SignupService {
   const { accounts, mail, publicOrigin } = options;
 
-  const sendActivation = (to: string, token: string) => mail.send({ to, template: 'accountActivate', personalisation: { activateAccountUrl: activationUrl(publicOrigin, token) } });
+  const sendActivation = (to: string, token: string) =>
+    mail.send({
+      to,
+      template: 'accountActivate',
+      personalisation: { activateAccountUrl: activationUrl(publicOrigin, token) },
+    });
   const sendExists = (to: string) => mail.send({ to, template: 'accountDuplicationWarning', personalisation: {} });
 
   return {

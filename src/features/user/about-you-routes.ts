@@ -6,7 +6,8 @@
  *
  * The postcode finder works without JavaScript: the "Find UK address" button posts the form (nothing is saved), and
  * the page comes back with everything typed so far and a list of the addresses at that postcode; "Use this address"
- * fills the address lines. With JavaScript, assets/js/postcode-lookup.mjs asks /address-lookup instead and fills the lines in place.
+ * fills the address lines. With JavaScript, assets/js/postcode-lookup.mjs asks /address-lookup instead and fills the
+ * lines in place.
  * GET /address-lookup?postcode= answers JSON exactly as the live PostcodeHandler does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -52,31 +53,56 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
   const { accounts, addressLookup } = options;
   const now = options.now ?? Date.now;
 
-  function render(reply: FastifyReply, language: PageLanguage, isNew: boolean, values: AboutYouValues, errors: readonly KeyedError[], lookup: LookupState | undefined, status: number, flash?: string): FastifyReply {
+  function render(
+    reply: FastifyReply,
+    language: PageLanguage,
+    isNew: boolean,
+    values: AboutYouValues,
+    errors: readonly KeyedError[],
+    lookup: LookupState | undefined,
+    status: number,
+    flash?: string,
+  ): FastifyReply {
     const { t } = language;
     const list = errors.map((e) => ({ text: t(e.key), href: `#${e.field}` }));
     const fieldErrors: Record<string, string> = {};
     for (const e of errors) fieldErrors[e.field] ??= t(e.key);
     const dobError = errors.find((e) => e.field.startsWith('dob-date'));
-    return reply.view('user/about-you.njk', {
-      lang: language.lang, htmlLang: language.lang, t,
-      pageTitle: t('aboutYou:title'),
-      flash,
-      isNew,
-      action: isNew ? PATHS.aboutYouNew : PATHS.aboutYou,
-      values,
-      titles: TITLES,
-      errors: list.length > 0 ? list : undefined,
-      fieldErrors,
-      dobError: dobError === undefined ? undefined : t(dobError.key),
-      lookup: lookup === undefined ? undefined : {
-        postcode: lookup.postcode,
-        notice: lookup.notice === undefined ? undefined : t(lookup.notice),
-        addresses: (lookup.addresses ?? []).map((a) => ({ value: JSON.stringify([a.line1, a.line2, a.line3, a.postcode]), text: `${a.description}, ${a.postcode}` })),
+    return reply.view(
+      'user/about-you.njk',
+      {
+        lang: language.lang,
+        htmlLang: language.lang,
+        t,
+        pageTitle: t('aboutYou:title'),
+        flash,
+        isNew,
+        action: isNew ? PATHS.aboutYouNew : PATHS.aboutYou,
+        values,
+        titles: TITLES,
+        errors: list.length > 0 ? list : undefined,
+        fieldErrors,
+        dobError: dobError === undefined ? undefined : t(dobError.key),
+        lookup:
+          lookup === undefined
+            ? undefined
+            : {
+                postcode: lookup.postcode,
+                notice: lookup.notice === undefined ? undefined : t(lookup.notice),
+                addresses: (lookup.addresses ?? []).map((a) => ({
+                  value: JSON.stringify([a.line1, a.line2, a.line3, a.postcode]),
+                  text: `${a.description}, ${a.postcode}`,
+                })),
+              },
+        dobExampleYear: new Date(now()).getUTCFullYear() - 18,
+        links: {
+          changePassword: PATHS.changePassword,
+          changeEmail: PATHS.changeEmail,
+          deleteAccount: PATHS.deleteAccount,
+        },
       },
-      dobExampleYear: new Date(now()).getUTCFullYear() - 18,
-      links: { changePassword: PATHS.changePassword, changeEmail: PATHS.changeEmail, deleteAccount: PATHS.deleteAccount },
-    }, status);
+      status,
+    );
   }
 
   async function find(postcode: string): Promise<LookupState> {
@@ -99,7 +125,16 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
       if (!isNew && details.name === null) return reply.redirect(PATHS.aboutYouNew, 302);
       const language = pageLanguage(request, reply, app.words);
       // A message another page left (the live change-password page flashes its success here).
-      return render(reply, language, isNew, valuesFromDetails(details), [], undefined, 200, takeFlash(request, language.t));
+      return render(
+        reply,
+        language,
+        isNew,
+        valuesFromDetails(details),
+        [],
+        undefined,
+        200,
+        takeFlash(request, language.t),
+      );
     };
   }
 
@@ -115,8 +150,15 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
       }
       if (action === 'use-address') {
         const chosen = chosenAddress(body['address-choice']);
-        if (chosen === null) return render(reply, language, isNew, values, [], await find((body['postcode-lookup'] ?? '').trim()), 200);
-        values = { ...values, 'address-address1': chosen.line1, 'address-address2': chosen.line2, 'address-address3': chosen.line3, 'address-postcode': chosen.postcode };
+        if (chosen === null)
+          return render(reply, language, isNew, values, [], await find((body['postcode-lookup'] ?? '').trim()), 200);
+        values = {
+          ...values,
+          'address-address1': chosen.line1,
+          'address-address2': chosen.line2,
+          'address-address3': chosen.line3,
+          'address-postcode': chosen.postcode,
+        };
         return render(reply, language, isNew, values, [], undefined, 200);
       }
       const { errors, update } = checkAboutYou(values, new Date(now()));
@@ -141,22 +183,25 @@ export default async function aboutYouRoutes(app: FastifyInstance, options: Abou
 
   // The live PostcodeHandler's answer: an empty or missing postcode is "not valid"; a failed lookup is logged and
   // answers no addresses. Signed in only (not in PUBLIC_ROUTES); an anonymous caller gets 401 (json route).
-  app.get<{ Querystring: { postcode?: string } }>(PATHS.addressLookup, {
-    config: { json: true },
-    schema: { querystring: { type: 'object', properties: { postcode: { type: 'string', maxLength: 100 } } } },
-  }, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    const postcode = (request.query.postcode ?? '').trim();
-    if (postcode === '') return reply.send({ isPostcodeValid: false, success: false, addresses: [] });
-    let addresses: readonly LookupAddress[] = [];
-    if (plausiblePostcode(postcode)) {
-      try {
-        addresses = await addressLookup.lookupPostcode(postcode);
-      } catch (err) {
-        request.log.warn({ event: 'address_lookup.error', err }, 'postcode lookup failed');
+  app.get<{ Querystring: { postcode?: string } }>(
+    PATHS.addressLookup,
+    {
+      config: { json: true },
+      schema: { querystring: { type: 'object', properties: { postcode: { type: 'string', maxLength: 100 } } } },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const postcode = (request.query.postcode ?? '').trim();
+      if (postcode === '') return reply.send({ isPostcodeValid: false, success: false, addresses: [] });
+      let addresses: readonly LookupAddress[] = [];
+      if (plausiblePostcode(postcode)) {
+        try {
+          addresses = await addressLookup.lookupPostcode(postcode);
+        } catch (err) {
+          request.log.warn({ event: 'address_lookup.error', err }, 'postcode lookup failed');
+        }
       }
-    }
-    return reply.send({ isPostcodeValid: true, success: addresses.length > 0, addresses });
-  });
+      return reply.send({ isPostcodeValid: true, success: addresses.length > 0, addresses });
+    },
+  );
 }
-

@@ -2,7 +2,8 @@
  * `/user/dashboard` and `/user/dashboard/page/:page`: the signed-in user's LPAs, 50 a page, searchable by LPA
  * reference or donor name, as the live front's DashboardHandler (service-front `Handler/DashboardHandler.php`,
  * `templates/application/authenticated/dashboard/`). One API call a request (ADR 0042): the LPA list, which also
- * says whether the sign-in is still valid; behind the edge, the first view of a session also checks the user has a name.
+ * says whether the sign-in is still valid; behind the edge, the first view of a session also checks the user has a
+ * name.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsBackend } from '../../backends/accounts.ts';
@@ -13,7 +14,16 @@ import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { Session } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
-import { KNOWN_STATUSES, SHORT_LIST, TERMS_LAST_UPDATED, TERMS_SEEN_KEY, groupByType, lpaRow, pager, searchParam } from './dashboard.ts';
+import {
+  KNOWN_STATUSES,
+  SHORT_LIST,
+  TERMS_LAST_UPDATED,
+  TERMS_SEEN_KEY,
+  groupByType,
+  lpaRow,
+  pager,
+  searchParam,
+} from './dashboard.ts';
 import { takeLegacyFlash } from './legacy-flash.ts';
 import { NOTICE_KEY, formatDateTime } from './user-routes.ts';
 
@@ -37,7 +47,8 @@ const PAGE = /^\d{1,9}$/;
 
 function lastLoginOf(session: Session): Date | null {
   const identity = session.get(SESSION_KEYS.identity);
-  const value = identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
+  const value =
+    identity !== null && typeof identity === 'object' ? (identity as Record<string, unknown>).lastLogin : undefined;
   if (typeof value !== 'string') return null;
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? null : d;
@@ -72,7 +83,12 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       session.set(TERMS_SEEN_KEY, true);
       return reply.redirect(LEGACY_PATHS.termsChanged, 302);
     }
-    const found = await accounts.listLpas(user.userId, user.token, { ...(search === undefined ? {} : { search }), page, perPage: LPAS_PER_PAGE }, request.id);
+    const found = await accounts.listLpas(
+      user.userId,
+      user.token,
+      { ...(search === undefined ? {} : { search }), page, perPage: LPAS_PER_PAGE },
+      request.id,
+    );
     if (found === null) return tokenRejected(session, reply);
     // As the live handler: no LPAs and no search at all goes straight to making one (where that page exists).
     if (search === undefined && found.total === 0 && legacyFront) return reply.redirect(LEGACY_PATHS.createLpa, 302);
@@ -92,7 +108,10 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       htmlLang: language.lang,
       t: language.t,
       flash: takeFlash(request, language.t),
-      notice: typeof noticeKey === 'string' && NOTICES.includes(noticeKey) ? language.t(`dashboard:notice.${noticeKey}`) : undefined,
+      notice:
+        typeof noticeKey === 'string' && NOTICES.includes(noticeKey)
+          ? language.t(`dashboard:notice.${noticeKey}`)
+          : undefined,
       legacyFlash: takeLegacyFlash(session, request.method),
       lastLogin: lastLogin === null ? null : formatDateTime(lastLogin),
       total: found.total,
@@ -102,16 +121,25 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
       groups: shortList ? groupByType(rows) : undefined,
       rows,
       page: pages.page,
-      pager: pages.pageCount > 1 ? {
-        summary: { first: pages.firstItemNumber, last: pages.lastItemNumber, total: pages.totalItemCount },
-        previous: pages.page > 1 ? dashboardHref(pages.page - 1, search) : undefined,
-        next: pages.page < pages.pageCount ? dashboardHref(pages.page + 1, search) : undefined,
-        items: pages.pagesInRange.map((n) => ({ number: n, href: dashboardHref(n, search), current: n === pages.page })),
-      } : undefined,
+      pager:
+        pages.pageCount > 1
+          ? {
+              summary: { first: pages.firstItemNumber, last: pages.lastItemNumber, total: pages.totalItemCount },
+              previous: pages.page > 1 ? dashboardHref(pages.page - 1, search) : undefined,
+              next: pages.page < pages.pageCount ? dashboardHref(pages.page + 1, search) : undefined,
+              items: pages.pagesInRange.map((n) => ({
+                number: n,
+                href: dashboardHref(n, search),
+                current: n === pages.page,
+              })),
+            }
+          : undefined,
       // Only where the legacy front answers /user/dashboard/statuses (the status script asks it).
       refreshIds: legacyFront ? rows.filter((r) => r.refresh).map((r) => r.id) : [],
       // For the status script: the words of each status it may write (a status it does not know it shows as sent).
-      statusLabels: JSON.stringify(Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)]))),
+      statusLabels: JSON.stringify(
+        Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)])),
+      ),
       useAnLpaUrl: USE_AN_LPA_URL,
     });
   }

@@ -9,7 +9,15 @@ import { MEZZIO_FLASH_KEY, takeLegacyFlash } from './legacy-flash.ts';
 const TRACK_FROM = new Date('2019-04-01T00:00:00Z');
 const NOW = new Date('2026-08-21T12:00:00Z');
 const lpa = (over: Partial<LpaSummary> = {}): LpaSummary => ({
-  id: 42, type: 'property-and-financial', donorName: 'Ada Lovelace', updatedAt: NOW, createdAt: null, completedAt: null, reusable: false, processingStatus: null, ...over,
+  id: 42,
+  type: 'property-and-financial',
+  donorName: 'Ada Lovelace',
+  updatedAt: NOW,
+  createdAt: null,
+  completedAt: null,
+  reusable: false,
+  processingStatus: null,
+  ...over,
 });
 
 describe('lpaProgress: as Application::fetchLpaSummaries', () => {
@@ -19,9 +27,21 @@ describe('lpaProgress: as Application::fetchLpaSummaries', () => {
     ['created', { createdAt: NOW }, TRACK_FROM, 'Created', false],
     ['completed before tracking began', { createdAt: before, completedAt: before }, TRACK_FROM, 'Completed', false],
     ['completed since: waiting for OPG', { createdAt: NOW, completedAt: NOW }, TRACK_FROM, 'Waiting', true],
-    ['the case system\'s status', { completedAt: NOW, processingStatus: 'Checking' }, TRACK_FROM, 'Checking', true],
-    ['Completed from the case system: no refresh', { completedAt: NOW, processingStatus: 'Completed' }, TRACK_FROM, 'Completed', false],
-    ['tracking not begun yet', { completedAt: NOW, processingStatus: 'Received' }, new Date('2030-01-01T00:00:00Z'), 'Completed', false],
+    ["the case system's status", { completedAt: NOW, processingStatus: 'Checking' }, TRACK_FROM, 'Checking', true],
+    [
+      'Completed from the case system: no refresh',
+      { completedAt: NOW, processingStatus: 'Completed' },
+      TRACK_FROM,
+      'Completed',
+      false,
+    ],
+    [
+      'tracking not begun yet',
+      { completedAt: NOW, processingStatus: 'Received' },
+      new Date('2030-01-01T00:00:00Z'),
+      'Completed',
+      false,
+    ],
   ];
   for (const [name, over, trackFrom, progress, refresh] of cases) {
     test(name, () => {
@@ -79,9 +99,21 @@ test('lpaRow: what the template needs; an unknown case status cannot break out o
 });
 
 test('groupByType: no type, then property and finance, then health and welfare; empty groups left out', () => {
-  const rows = [lpa({ id: 1, type: 'health-and-welfare' }), lpa({ id: 2, type: null }), lpa({ id: 3 })].map((l) => lpaRow(l, TRACK_FROM, NOW));
-  assert.deepEqual(groupByType(rows).map((g) => [g.type, g.rows.map((r) => r.id)]), [[null, [2]], ['property-and-financial', [3]], ['health-and-welfare', [1]]]);
-  assert.deepEqual(groupByType(rows.slice(0, 1)).map((g) => g.type), ['health-and-welfare']);
+  const rows = [lpa({ id: 1, type: 'health-and-welfare' }), lpa({ id: 2, type: null }), lpa({ id: 3 })].map((l) =>
+    lpaRow(l, TRACK_FROM, NOW),
+  );
+  assert.deepEqual(
+    groupByType(rows).map((g) => [g.type, g.rows.map((r) => r.id)]),
+    [
+      [null, [2]],
+      ['property-and-financial', [3]],
+      ['health-and-welfare', [1]],
+    ],
+  );
+  assert.deepEqual(
+    groupByType(rows.slice(0, 1)).map((g) => g.type),
+    ['health-and-welfare'],
+  );
 });
 
 test('searchParam: absent, empty, repeated, too long, not a string', () => {
@@ -102,10 +134,21 @@ test('dashboardHref: page 1 is the dashboard; a search is carried, encoded', () 
 describe('takeLegacyFlash: mezzio-flash messages, shown once per hop', () => {
   const session = (value: unknown) => new Session('s'.repeat(32), new Map([[MEZZIO_FLASH_KEY, value]]), false);
 
-  test('in the layout\'s order, one hop used; the key goes when none are left', () => {
-    const s = session({ flash_success: { value: ['Saved'], hops: 1 }, flash_error: { value: 'Failed', hops: 2 }, other: { value: 'x', hops: 1 } });
-    assert.deepEqual(takeLegacyFlash(s, 'GET'), [{ type: 'error', messages: ['Failed'] }, { type: 'success', messages: ['Saved'] }]);
-    assert.deepEqual({ ...(s.get(MEZZIO_FLASH_KEY) as object) }, { flash_error: { value: 'Failed', hops: 1 } }, 'a null-prototype object, as session values are');
+  test("in the layout's order, one hop used; the key goes when none are left", () => {
+    const s = session({
+      flash_success: { value: ['Saved'], hops: 1 },
+      flash_error: { value: 'Failed', hops: 2 },
+      other: { value: 'x', hops: 1 },
+    });
+    assert.deepEqual(takeLegacyFlash(s, 'GET'), [
+      { type: 'error', messages: ['Failed'] },
+      { type: 'success', messages: ['Saved'] },
+    ]);
+    assert.deepEqual(
+      { ...(s.get(MEZZIO_FLASH_KEY) as object) },
+      { flash_error: { value: 'Failed', hops: 1 } },
+      'a null-prototype object, as session values are',
+    );
     assert.deepEqual(takeLegacyFlash(s, 'GET'), [{ type: 'error', messages: ['Failed'] }]);
     assert.equal(s.has(MEZZIO_FLASH_KEY), false);
     assert.deepEqual(takeLegacyFlash(s, 'GET'), []);
@@ -118,7 +161,13 @@ describe('takeLegacyFlash: mezzio-flash messages, shown once per hop', () => {
   });
 
   test('junk is ignored, long messages cut', () => {
-    for (const junk of [null, 'text', [1, 2], { flash_error: 'not an entry' }, { flash_error: { value: [null, {}, ''] } }]) {
+    for (const junk of [
+      null,
+      'text',
+      [1, 2],
+      { flash_error: 'not an entry' },
+      { flash_error: { value: [null, {}, ''] } },
+    ]) {
       assert.deepEqual(takeLegacyFlash(session(junk), 'GET'), [], JSON.stringify(junk));
     }
     const [long] = takeLegacyFlash(session({ flash_warning: { value: ['y'.repeat(900)], hops: 1 } }), 'GET');

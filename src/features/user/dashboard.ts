@@ -19,7 +19,15 @@ export const TERMS_SEEN_KEY = 'termsAndConditionsCheckSeen';
 /** Statuses whose explanation page `/lpa/:id/status` the live dashboard links to (macros.twig). */
 const STATUS_PAGES: ReadonlySet<string> = new Set(['completed', 'waiting', 'received', 'checking', 'processed']);
 /** Statuses the catalogue has words for; another (a new Sirius status) is shown as the API sent it. */
-export const KNOWN_STATUSES: readonly string[] = ['started', 'created', 'completed', 'waiting', 'received', 'checking', 'processed'];
+export const KNOWN_STATUSES: readonly string[] = [
+  'started',
+  'created',
+  'completed',
+  'waiting',
+  'received',
+  'checking',
+  'processed',
+];
 
 export interface Progress {
   /** As the API or the front names it: Started, Created, Completed, Waiting, or the case system's status. */
@@ -30,7 +38,9 @@ export interface Progress {
   readonly refresh: boolean;
 }
 
-/** fetchLpaSummaries' progress: Started, Created once created, Completed, and once tracked Waiting or the case status. */
+/**
+ * fetchLpaSummaries' progress: Started, Created once created, Completed, and once tracked Waiting or the case status.
+ */
 export function lpaProgress(lpa: LpaSummary, trackFrom: Date, now: Date): Progress {
   let progress = 'Started';
   let refresh = false;
@@ -51,7 +61,12 @@ export function formatLpaId(id: number): string {
   return `A${String(id).padStart(11, '0')}`.replace(/(.{4})(?=.)/g, '$1 ');
 }
 
-const SHORT_DATE = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: '2-digit', month: '2-digit', year: '2-digit' });
+const SHORT_DATE = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  day: '2-digit',
+  month: '2-digit',
+  year: '2-digit',
+});
 
 /** "21/08/26", the live page's `date('d/m/y')`. */
 export function formatShortDate(date: Date): string {
@@ -67,7 +82,9 @@ export interface Pager {
   readonly totalItemCount: number;
 }
 
-/** PaginationTrait::getPaginationControlData: the page (kept within the pages there are) and up to `width` around it. */
+/**
+ * PaginationTrait::getPaginationControlData: the page (kept within the pages there are) and up to `width` around it.
+ */
 export function pager(requested: number, perPage: number, total: number, width: number = PAGES_IN_RANGE): Pager {
   const pageCount = Math.ceil(total / perPage);
   const page = Math.min(requested, pageCount);

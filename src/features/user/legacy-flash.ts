@@ -15,7 +15,11 @@ export const MEZZIO_FLASH_KEY = 'Mezzio\\Flash\\FlashMessagesInterface::FLASH_NE
 export type LegacyFlashType = 'error' | 'info' | 'default' | 'success' | 'warning';
 /** The order the live layout renders them in, each with its key in the flash (FlashMessenger::TYPE_KEY_MAP). */
 const TYPES: readonly (readonly [LegacyFlashType, string])[] = [
-  ['error', 'flash_error'], ['info', 'flash_info'], ['default', 'flash_default'], ['success', 'flash_success'], ['warning', 'flash_warning'],
+  ['error', 'flash_error'],
+  ['info', 'flash_info'],
+  ['default', 'flash_default'],
+  ['success', 'flash_success'],
+  ['warning', 'flash_warning'],
 ];
 /** Enough for any real message; a longer one is cut rather than filling the page. */
 const MAX_MESSAGES = 10;

@@ -20,7 +20,12 @@ export const PROFILE_KEY = 'lpaFrontProfile';
 export const ABOUT_YOU_NEW_ROUTE = `${PATHS.aboutYou}/:new`;
 
 /** Routes the live front marks `allowIncompleteUser`. */
-export const ALLOW_INCOMPLETE: ReadonlySet<string> = new Set([PATHS.aboutYou, PATHS.aboutYouNew, ABOUT_YOU_NEW_ROUTE, PATHS.addressLookup]);
+export const ALLOW_INCOMPLETE: ReadonlySet<string> = new Set([
+  PATHS.aboutYou,
+  PATHS.aboutYouNew,
+  ABOUT_YOU_NEW_ROUTE,
+  PATHS.addressLookup,
+]);
 
 export function markProfileComplete(request: FastifyRequest, userId: string, complete: boolean): void {
   if (request.session !== null && !request.session.readOnly) request.session.set(PROFILE_KEY, { userId, complete });
@@ -41,7 +46,13 @@ async function profileGate(app: FastifyInstance, options: ProfileGateOptions): P
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const user = request.user;
     const route = request.routeOptions.url;
-    if (user === undefined || route === undefined || ALLOW_INCOMPLETE.has(route) || isPublicRoute(route, request.method)) return;
+    if (
+      user === undefined ||
+      route === undefined ||
+      ALLOW_INCOMPLETE.has(route) ||
+      isPublicRoute(route, request.method)
+    )
+      return;
     // Only a complete profile is remembered: a name given elsewhere (the other front, the API) counts at once.
     let complete = known(request, user.userId);
     if (complete !== true) {

@@ -15,13 +15,22 @@ export interface UserRoutesOptions {
 }
 
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric', hour: 'numeric', minute: '2-digit', hour12: true,
+  timeZone: 'Europe/London',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  hour12: true,
 });
 
 /** "21 August 2026 at 3:20pm" (UK time), as GOV.UK writes dates and times. */
 export function formatDateTime(date: Date): string {
   const parts = Object.fromEntries(DATE_TIME.formatToParts(date).map((p) => [p.type, p.value]));
-  return `${parts.day ?? ''} ${parts.month ?? ''} ${parts.year ?? ''} at ${parts.hour ?? ''}:${parts.minute ?? ''}${(parts.dayPeriod ?? '').toLowerCase()}`;
+  return (
+    `${parts.day ?? ''} ${parts.month ?? ''} ${parts.year ?? ''} ` +
+    `at ${parts.hour ?? ''}:${parts.minute ?? ''}${(parts.dayPeriod ?? '').toLowerCase()}`
+  );
 }
 
 export default async function userRoutes(app: FastifyInstance, options: UserRoutesOptions): Promise<void> {
@@ -29,15 +38,19 @@ export default async function userRoutes(app: FastifyInstance, options: UserRout
 
   // Read-only: never refreshes the token (resolveUser skips this path), never writes or slides the
   // session whatever the request says (X-SessionReadOnly is what our script sends anyway).
-  app.get(PATHS.sessionState, {
-    config: { json: true, sessionReadOnly: true },
-  }, async (request, reply) => {
-    const remainingMs = request.user === undefined ? 0 : request.user.tokenExpiresAt.getTime() - now();
-    reply.header('cache-control', 'no-store');
-    // No sign-in left: 204, as the live front's SessionExpiryHandler answers. The legacy pages' timeout dialog
-    // (service-front/assets/js/opg/session-timeout-dialog.js) reloads on 204; a 200 saying 0 would keep it warning.
-    if (remainingMs <= 0) return reply.code(204).send();
-    // Rounded up: never 0 while the sign-in lasts, so a page that waits this long never arrives before it ends.
-    return reply.type('application/json; charset=utf-8').send({ remainingSeconds: Math.ceil(remainingMs / 1000) });
-  });
+  app.get(
+    PATHS.sessionState,
+    {
+      config: { json: true, sessionReadOnly: true },
+    },
+    async (request, reply) => {
+      const remainingMs = request.user === undefined ? 0 : request.user.tokenExpiresAt.getTime() - now();
+      reply.header('cache-control', 'no-store');
+      // No sign-in left: 204, as the live front's SessionExpiryHandler answers. The legacy pages' timeout dialog
+      // (service-front/assets/js/opg/session-timeout-dialog.js) reloads on 204; a 200 saying 0 would keep it warning.
+      if (remainingMs <= 0) return reply.code(204).send();
+      // Rounded up: never 0 while the sign-in lasts, so a page that waits this long never arrives before it ends.
+      return reply.type('application/json; charset=utf-8').send({ remainingSeconds: Math.ceil(remainingMs / 1000) });
+    },
+  );
 }

@@ -16,22 +16,42 @@ export const PREFER_NOT_TO_SAY = 'Prefer not to say';
 export const TITLES = ['Mr', 'Mrs', 'Miss', 'Ms', 'Dr', PREFER_NOT_TO_SAY] as const;
 
 export const FIELDS = [
-  'name-title', 'name-first', 'name-last', 'dob-date-day', 'dob-date-month', 'dob-date-year',
-  'address-address1', 'address-address2', 'address-address3', 'address-postcode',
+  'name-title',
+  'name-first',
+  'name-last',
+  'dob-date-day',
+  'dob-date-month',
+  'dob-date-year',
+  'address-address1',
+  'address-address2',
+  'address-address3',
+  'address-postcode',
 ] as const;
 export type FieldName = (typeof FIELDS)[number];
 
 const text = Type.Optional(Type.String({ maxLength: 1000 }));
-export const AboutYouBody = Type.Object({
-  'name-title': text, 'name-first': text, 'name-last': text,
-  'dob-date-day': text, 'dob-date-month': text, 'dob-date-year': text,
-  'address-address1': text, 'address-address2': text, 'address-address3': text, 'address-postcode': text,
-  /** The no-JavaScript postcode search: the postcode typed, and which button was pressed. */
-  'postcode-lookup': text,
-  'address-choice': Type.Optional(Type.String({ maxLength: 2000 })),
-  action: Type.Optional(Type.Union([Type.Literal('save'), Type.Literal('find-address'), Type.Literal('use-address')])),
-  _csrf: Type.Optional(Type.String({ maxLength: 256 })),
-}, { additionalProperties: false });
+export const AboutYouBody = Type.Object(
+  {
+    'name-title': text,
+    'name-first': text,
+    'name-last': text,
+    'dob-date-day': text,
+    'dob-date-month': text,
+    'dob-date-year': text,
+    'address-address1': text,
+    'address-address2': text,
+    'address-address3': text,
+    'address-postcode': text,
+    /** The no-JavaScript postcode search: the postcode typed, and which button was pressed. */
+    'postcode-lookup': text,
+    'address-choice': Type.Optional(Type.String({ maxLength: 2000 })),
+    action: Type.Optional(
+      Type.Union([Type.Literal('save'), Type.Literal('find-address'), Type.Literal('use-address')]),
+    ),
+    _csrf: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
 export type AboutYouBodyType = Static<typeof AboutYouBody>;
 
 export type AboutYouValues = Readonly<Record<FieldName, string>>;
@@ -52,22 +72,36 @@ export function valuesOf(body: Partial<Record<FieldName, string | undefined>>): 
 }
 
 /** The stored details as the form's values (a GET). */
-export function valuesFromDetails(details: { name: PersonName | null; dob: string | null; address: Address | null }): AboutYouValues {
+export function valuesFromDetails(details: {
+  name: PersonName | null;
+  dob: string | null;
+  address: Address | null;
+}): AboutYouValues {
   const [year = '', month = '', day = ''] = details.dob?.split('-') ?? [];
   const name = details.name;
   return {
     // No title stored for a named user: they chose "Prefer not to say" (AbstractActorForm::bind).
-    'name-title': name === null ? '' : name.title ?? PREFER_NOT_TO_SAY,
-    'name-first': name?.first ?? '', 'name-last': name?.last ?? '',
-    'dob-date-day': day, 'dob-date-month': month, 'dob-date-year': year,
-    'address-address1': details.address?.address1 ?? '', 'address-address2': details.address?.address2 ?? '',
-    'address-address3': details.address?.address3 ?? '', 'address-postcode': details.address?.postcode ?? '',
+    'name-title': name === null ? '' : (name.title ?? PREFER_NOT_TO_SAY),
+    'name-first': name?.first ?? '',
+    'name-last': name?.last ?? '',
+    'dob-date-day': day,
+    'dob-date-month': month,
+    'dob-date-year': year,
+    'address-address1': details.address?.address1 ?? '',
+    'address-address2': details.address?.address2 ?? '',
+    'address-address3': details.address?.address3 ?? '',
+    'address-postcode': details.address?.postcode ?? '',
   };
 }
 
 /** Today in the UK as YYYY-MM-DD (the API's `new DateTime('today')` runs on UK time). */
 export function ukToday(now: Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/London',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(now);
 }
 
 /** Day, month and year as YYYY-MM-DD when they make a real calendar date, else null. */
@@ -82,15 +116,21 @@ export function realDate(day: string, month: string, year: string): string | nul
 }
 
 /** Validates as the live form and data model do; the update to save when there is no error. */
-export function checkAboutYou(values: AboutYouValues, now: Date = new Date()): { errors: KeyedError[]; update: DetailsUpdate | null } {
+export function checkAboutYou(
+  values: AboutYouValues,
+  now: Date = new Date(),
+): { errors: KeyedError[]; update: DetailsUpdate | null } {
   const errors: KeyedError[] = [];
   const v = values;
-  const err = (field: FieldName, key: string) => { if (!errors.some((e) => e.field === field)) errors.push({ key: `aboutYou:errors.${key}`, field }); };
+  const err = (field: FieldName, key: string) => {
+    if (!errors.some((e) => e.field === field)) errors.push({ key: `aboutYou:errors.${key}`, field });
+  };
   for (const f of FIELDS) if (CONTROL.test(v[f])) err(f, 'control');
 
   // Name: NotBlank as a whole, then each part (Common\Name); "Prefer not to say" is no title.
   if (v['name-title'] === '') err('name-title', 'titleRequired');
-  else if (v['name-title'] !== PREFER_NOT_TO_SAY && chars(v['name-title']) > LIMITS.title) err('name-title', 'titleLength');
+  else if (v['name-title'] !== PREFER_NOT_TO_SAY && chars(v['name-title']) > LIMITS.title)
+    err('name-title', 'titleLength');
   if (v['name-first'] === '') err('name-first', 'firstRequired');
   else if (chars(v['name-first']) > LIMITS.first) err('name-first', 'firstLength');
   if (v['name-last'] === '') err('name-last', 'lastRequired');
@@ -125,15 +165,25 @@ export function checkAboutYou(values: AboutYouValues, now: Date = new Date()): {
   errors.sort((a, b) => FIELDS.indexOf(a.field as FieldName) - FIELDS.indexOf(b.field as FieldName));
   if (errors.length > 0) return { errors, update: null };
   const title = v['name-title'] === PREFER_NOT_TO_SAY ? undefined : v['name-title'];
-  const name: PersonName = title === undefined ? { first: v['name-first'], last: v['name-last'] } : { title, first: v['name-first'], last: v['name-last'] };
+  const name: PersonName =
+    title === undefined
+      ? { first: v['name-first'], last: v['name-last'] }
+      : { title, first: v['name-first'], last: v['name-last'] };
   const address: Address | null = hasAddress
-    ? { address1: v['address-address1'], address2: v['address-address2'] === '' ? null : v['address-address2'], address3: v['address-address3'] === '' ? null : v['address-address3'], postcode: v['address-postcode'] }
+    ? {
+        address1: v['address-address1'],
+        address2: v['address-address2'] === '' ? null : v['address-address2'],
+        address3: v['address-address3'] === '' ? null : v['address-address3'],
+        postcode: v['address-postcode'],
+      }
     : null;
   return { errors, update: { name, dob, address } };
 }
 
 /** A chosen address from the no-JavaScript list (the option's value: the four lines as JSON), or null. */
-export function chosenAddress(raw: string | undefined): { line1: string; line2: string; line3: string; postcode: string } | null {
+export function chosenAddress(
+  raw: string | undefined,
+): { line1: string; line2: string; line3: string; postcode: string } | null {
   if (raw === undefined || raw === '') return null;
   let parsed: unknown;
   try {
@@ -141,7 +191,8 @@ export function chosenAddress(raw: string | undefined): { line1: string; line2: 
   } catch {
     return null;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((p) => typeof p === 'string' && p.length <= 100)) return null;
+  if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((p) => typeof p === 'string' && p.length <= 100))
+    return null;
   const [line1, line2, line3, postcode] = parsed as [string, string, string, string];
   return { line1, line2, line3, postcode };
 }

@@ -4,7 +4,8 @@
  * policy becomes (security-headers.ts): every other directive, and every other response, is left byte for byte.
  */
 export const GA_SCRIPT_SOURCES = 'https://*.googletagmanager.com';
-export const GA_BEACON_SOURCES = 'https://*.google-analytics.com https://*.analytics.google.com https://*.googletagmanager.com';
+export const GA_BEACON_SOURCES =
+  'https://*.google-analytics.com https://*.analytics.google.com ' + 'https://*.googletagmanager.com';
 
 const ADDED: Readonly<Record<string, string>> = {
   'script-src': GA_SCRIPT_SOURCES,
@@ -18,7 +19,10 @@ const ADDED: Readonly<Record<string, string>> = {
  * except that `trusted-types`, if present, also allows the `default` policy GA4's page script creates.
  */
 export function widenForAnalytics(policy: string): string {
-  const directives = policy.split(';').map((d) => d.trim()).filter((d) => d.length > 0);
+  const directives = policy
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0);
   const names = directives.map((d) => d.split(/\s+/, 1)[0]?.toLowerCase() ?? '');
   const fallback = directives[names.indexOf('default-src')]?.slice('default-src'.length).trim();
   const out = directives.map((d, i) => {

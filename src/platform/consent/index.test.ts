@@ -9,21 +9,48 @@ import type { ConsentView } from './index.ts';
 const ACCEPTED = 'cookie_policy={"essential":true,"usage":true}; seen_cookie_message=true';
 const BASE_CSP = "default-src 'self'; script-src 'self' 'nonce-n'; img-src 'self'; connect-src 'self'";
 
-function run(options: { cookie?: string; url: string; route: string | undefined; id?: string | null }): { consent: ConsentView; csp: string; setCookies: string[] } {
+function run(options: { cookie?: string; url: string; route: string | undefined; id?: string | null }): {
+  consent: ConsentView;
+  csp: string;
+  setCookies: string[];
+} {
   const headers = new Map<string, string>([['content-security-policy', BASE_CSP]]);
   const setCookies: string[] = [];
-  const request = { headers: { cookie: options.cookie }, url: options.url, routeOptions: { url: options.route } } as unknown as FastifyRequest;
+  const request = {
+    headers: { cookie: options.cookie },
+    url: options.url,
+    routeOptions: { url: options.route },
+  } as unknown as FastifyRequest;
   const reply = {
-    header(name: string, value: string) { if (name === 'set-cookie') setCookies.push(value); else headers.set(name, value); return reply; },
-    getHeader(name: string) { return headers.get(name); },
+    header(name: string, value: string) {
+      if (name === 'set-cookie') setCookies.push(value);
+      else headers.set(name, value);
+      return reply;
+    },
+    getHeader(name: string) {
+      return headers.get(name);
+    },
   } as unknown as FastifyReply;
-  const variant = consentVariant({ secure: true, publicOrigin: 'https://lpa.example', measurementId: options.id === null ? undefined : options.id ?? 'G-TEST1234', gaCookieDomain: '.lpa.example' })(request, reply);
-  return { consent: variant.context.consent as ConsentView, csp: headers.get('content-security-policy') ?? '', setCookies };
+  const variant = consentVariant({
+    secure: true,
+    publicOrigin: 'https://lpa.example',
+    measurementId: options.id === null ? undefined : (options.id ?? 'G-TEST1234'),
+    gaCookieDomain: '.lpa.example',
+  })(request, reply);
+  return {
+    consent: variant.context.consent as ConsentView,
+    csp: headers.get('content-security-policy') ?? '',
+    setCookies,
+  };
 }
 
 test('consented, on a fixed route: GA4 with the path alone, and the CSP widened', () => {
   const { consent, csp } = run({ cookie: ACCEPTED, url: '/terms?token=abc', route: '/terms' });
-  assert.deepEqual(consent.analytics, { measurementId: 'G-TEST1234', cookieDomain: '.lpa.example', pageLocation: 'https://lpa.example/terms' });
+  assert.deepEqual(consent.analytics, {
+    measurementId: 'G-TEST1234',
+    cookieDomain: '.lpa.example',
+    pageLocation: 'https://lpa.example/terms',
+  });
   assert.match(csp, /googletagmanager/);
 });
 
@@ -32,8 +59,16 @@ test('never on a route with a parameter or a wildcard, nor on a 404, nor without
     { cookie: ACCEPTED, url: '/reset-password/0123456789abcdef', route: '/reset-password/:token' },
     { cookie: ACCEPTED, url: '/assets/x.js', route: '/assets/*' },
     { cookie: ACCEPTED, url: '/no-such-page', route: undefined },
-    { cookie: 'cookie_policy={"essential":true,"usage":false}; seen_cookie_message=true', url: '/terms', route: '/terms' },
-    { cookie: 'cookie_policy={"essential":true,"usage":"true"}; seen_cookie_message=true', url: '/terms', route: '/terms' },
+    {
+      cookie: 'cookie_policy={"essential":true,"usage":false}; seen_cookie_message=true',
+      url: '/terms',
+      route: '/terms',
+    },
+    {
+      cookie: 'cookie_policy={"essential":true,"usage":"true"}; seen_cookie_message=true',
+      url: '/terms',
+      route: '/terms',
+    },
     { url: '/terms', route: '/terms' },
     { cookie: ACCEPTED, url: '/terms', route: '/terms', id: null },
   ];

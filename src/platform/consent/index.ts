@@ -41,7 +41,13 @@ export interface ConsentView {
   readonly returnTo: string;
 }
 
-const NO_BANNER: ReadonlySet<string> = new Set([PATHS.cookies, PATHS.ping, PATHS.pingJson, PATHS.pingElb, PATHS.cspReport]);
+const NO_BANNER: ReadonlySet<string> = new Set([
+  PATHS.cookies,
+  PATHS.ping,
+  PATHS.pingJson,
+  PATHS.pingElb,
+  PATHS.cspReport,
+]);
 
 /** True for a route whose URL can carry nothing of the visitor's (no parameter, no wildcard). */
 function fixedRoute(request: FastifyRequest): boolean {
@@ -63,7 +69,8 @@ export function consentVariant(options: ConsentOptions): (request: FastifyReques
     }
     const saved = onCookiesPage && state.saved === 'saved';
     // The confirmation is shown once: this response clears the marker.
-    if (banner === 'accepted' || banner === 'rejected' || saved) reply.header('set-cookie', clearSavedCookie(options.secure));
+    if (banner === 'accepted' || banner === 'rejected' || saved)
+      reply.header('set-cookie', clearSavedCookie(options.secure));
     const measurementId = state.policy?.usage === true && fixedRoute(request) ? options.measurementId : undefined;
     const analytics = measurementId !== undefined;
     if (analytics) {
@@ -77,9 +84,10 @@ export function consentVariant(options: ConsentOptions): (request: FastifyReques
     if (variant === undefined) {
       const consent: ConsentView = {
         banner,
-        analytics: measurementId !== undefined
-          ? { measurementId, cookieDomain: options.gaCookieDomain, pageLocation: `${options.publicOrigin}${path}` }
-          : null,
+        analytics:
+          measurementId !== undefined
+            ? { measurementId, cookieDomain: options.gaCookieDomain, pageLocation: `${options.publicOrigin}${path}` }
+            : null,
         usage,
         saved,
         returnTo,

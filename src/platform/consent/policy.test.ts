@@ -5,9 +5,20 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
-import { choiceCookies, consentState, gaDeletions, parseCookies, policyValue, readPolicy, savedCookie } from './policy.ts';
+import {
+  choiceCookies,
+  consentState,
+  gaDeletions,
+  parseCookies,
+  policyValue,
+  readPolicy,
+  savedCookie,
+} from './policy.ts';
 
-const PHP_JS = readFileSync(join(import.meta.dirname, '../../../test/fixtures/opg-lpa/moj.cookie-functions.js.txt'), 'utf8');
+const PHP_JS = readFileSync(
+  join(import.meta.dirname, '../../../test/fixtures/opg-lpa/moj.cookie-functions.js.txt'),
+  'utf8',
+);
 
 /** The PHP front's GOVUK cookie functions over a stand-in `document.cookie` jar (name=value only). */
 function phpFront(protocol: 'https:' | 'http:' = 'https:') {
@@ -16,7 +27,9 @@ function phpFront(protocol: 'https:' | 'http:' = 'https:') {
   const document = {
     domain: 'www.lastingpowerofattorney.service.gov.uk',
     location: { protocol },
-    get cookie() { return [...jar].map(([k, v]) => `${k}=${v}`).join('; '); },
+    get cookie() {
+      return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    },
     set cookie(line: string) {
       written.push(line);
       const [pair = ''] = line.split(';');
@@ -28,7 +41,11 @@ function phpFront(protocol: 'https:' | 'http:' = 'https:') {
   };
   const window: Record<string, unknown> = { document };
   vm.runInNewContext(PHP_JS, { window, document, console });
-  const GOVUK = window.GOVUK as { getConsentCookie(): unknown; setConsentCookie(o: object): void; cookie(n: string, v?: string, o?: object): unknown };
+  const GOVUK = window.GOVUK as {
+    getConsentCookie(): unknown;
+    setConsentCookie(o: object): void;
+    cookie(n: string, v?: string, o?: object): unknown;
+  };
   return { GOVUK, jar, written };
 }
 
@@ -59,52 +76,94 @@ test('the policy we write is read by the PHP front’s JS, as the exact JSON sha
     ]);
     assert.doesNotMatch(lines.join('\n'), /HttpOnly/i, 'the PHP front’s JS reads both');
     const php = phpFront();
-    for (const line of lines) php.jar.set(line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1, line.indexOf(';')));
-    assert.deepEqual(JSON.parse(JSON.stringify(php.GOVUK.getConsentCookie())), { essential: true, usage }); // another realm's object
+    for (const line of lines)
+      php.jar.set(line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1, line.indexOf(';')));
+    // another realm's object
+    assert.deepEqual(JSON.parse(JSON.stringify(php.GOVUK.getConsentCookie())), { essential: true, usage });
     assert.equal(php.GOVUK.cookie('seen_cookie_message'), 'true');
   }
   assert.equal(policyValue(true), '{"essential":true,"usage":true}');
-  assert.doesNotMatch(choiceCookies(true, [], { secure: false }).join('\n'), /Secure/, 'no Secure on a plain-http origin');
+  assert.doesNotMatch(
+    choiceCookies(true, [], { secure: false }).join('\n'),
+    /Secure/,
+    'no Secure on a plain-http origin',
+  );
 });
 
 test('malformed values are no choice, never an exception', () => {
   const bad = [
-    '', 'true', 'null', '[]', '"x"', '{', '{"essential":true}', '{"usage":true}', '{"essential":true,"usage":"true"}',
-    '{"essential":true,"usage":1}', '{"essential":"true","usage":true}', '{"essential":false,"usage":true}',
-    `{"essential":true,"usage":true,"pad":"${'x'.repeat(300)}"}`, '%7B%ZZ', '%E0%A4%A', '{"__proto__":{"usage":true},"essential":true}',
-    '[{"essential":true,"usage":true}]', '"{\\"essential\\":true,\\"usage\\":true}"', 'x'.repeat(100_000),
+    '',
+    'true',
+    'null',
+    '[]',
+    '"x"',
+    '{',
+    '{"essential":true}',
+    '{"usage":true}',
+    '{"essential":true,"usage":"true"}',
+    '{"essential":true,"usage":1}',
+    '{"essential":"true","usage":true}',
+    '{"essential":false,"usage":true}',
+    `{"essential":true,"usage":true,"pad":"${'x'.repeat(300)}"}`,
+    '%7B%ZZ',
+    '%E0%A4%A',
+    '{"__proto__":{"usage":true},"essential":true}',
+    '[{"essential":true,"usage":true}]',
+    '"{\\"essential\\":true,\\"usage\\":true}"',
+    'x'.repeat(100_000),
   ];
   for (const raw of bad) {
     assert.equal(readPolicy(raw), null, raw.slice(0, 60));
-    assert.deepEqual(consentState(parseCookies(`seen_cookie_message=true; cookie_policy=${raw}`)), { policy: null, chosen: false, saved: null }, raw.slice(0, 60));
+    assert.deepEqual(
+      consentState(parseCookies(`seen_cookie_message=true; cookie_policy=${raw}`)),
+      { policy: null, chosen: false, saved: null },
+      raw.slice(0, 60),
+    );
   }
   assert.equal(readPolicy(undefined), null);
 });
 
 test('percent-encoded (as PHP setcookie writes) reads the same', () => {
   assert.deepEqual(readPolicy(encodeURIComponent('{"essential":true,"usage":true}')), { usage: true });
-  assert.deepEqual(readPolicy('{"essential":true,"usage":false,"campaigns":true}'), { usage: false }, 'GOV.UK’s other categories are ignored');
+  assert.deepEqual(
+    readPolicy('{"essential":true,"usage":false,"campaigns":true}'),
+    { usage: false },
+    'GOV.UK’s other categories are ignored',
+  );
 });
 
 test('seen alone, or seen with another value, is no choice', () => {
   assert.equal(consentState(parseCookies('seen_cookie_message=true')).chosen, false);
-  assert.equal(consentState(parseCookies('seen_cookie_message=yes; cookie_policy={"essential":true,"usage":true}')).chosen, false);
+  assert.equal(
+    consentState(parseCookies('seen_cookie_message=yes; cookie_policy={"essential":true,"usage":true}')).chosen,
+    false,
+  );
   assert.equal(consentState(parseCookies('lpa-consent-saved=<script>')).saved, null);
   assert.equal(consentState(parseCookies('lpa-consent-saved=accepted')).saved, 'accepted');
 });
 
 test('withdrawing expires every _ga cookie on the host and on the cookie domain', () => {
-  const headers = choiceCookies(false, ['_ga', '_ga_ABC123', 'lpa3', '_gid', '_ga_bad;name', 'cookie_policy'], { secure: true, gaCookieDomain: '.lastingpowerofattorney.service.gov.uk', measurementId: 'G-DY4BCL021L' });
+  const headers = choiceCookies(false, ['_ga', '_ga_ABC123', 'lpa3', '_gid', '_ga_bad;name', 'cookie_policy'], {
+    secure: true,
+    gaCookieDomain: '.lastingpowerofattorney.service.gov.uk',
+    measurementId: 'G-DY4BCL021L',
+  });
   const deleted = headers.slice(2);
   const expected = ['_ga', '_ga_ABC123', '_ga_DY4BCL021L'].flatMap((n) => [
     `${n}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; SameSite=Lax; Secure`,
-    `${n}=; Domain=.lastingpowerofattorney.service.gov.uk; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; SameSite=Lax; Secure`,
+    `${n}=; Domain=.lastingpowerofattorney.service.gov.uk; Max-Age=0; Expires=Thu, 01 Jan ` +
+      `1970 00:00:00 GMT; Path=/; SameSite=Lax; Secure`,
   ]);
   assert.deepEqual(deleted, expected);
   assert.equal(choiceCookies(true, ['_ga'], { secure: true }).length, 2, 'accepting deletes nothing');
-  assert.deepEqual(gaDeletions([], { secure: false }), ['_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; SameSite=Lax']);
+  assert.deepEqual(gaDeletions([], { secure: false }), [
+    '_ga=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; SameSite=Lax',
+  ]);
 });
 
 test('the saved marker is HttpOnly and short-lived', () => {
-  assert.equal(savedCookie('accepted', true), 'lpa-consent-saved=accepted; Max-Age=300; HttpOnly; Path=/; SameSite=Lax; Secure');
+  assert.equal(
+    savedCookie('accepted', true),
+    'lpa-consent-saved=accepted; Max-Age=300; HttpOnly; Path=/; SameSite=Lax; Secure',
+  );
 });

@@ -1,11 +1,15 @@
 /**
- * The consent cookies shared with the PHP front (docs/adr/0037): `cookie_policy`, JSON `{"essential":true,"usage":bool}`,
- * and `seen_cookie_message=true`, both 365 days, path /, readable by JavaScript (the PHP front's JS reads and writes them).
+ * The consent cookies shared with the PHP front (docs/adr/0037): `cookie_policy`, JSON
+ * `{"essential":true,"usage":bool}`,
+ * and `seen_cookie_message=true`, both 365 days, path /, readable by JavaScript (the PHP front's JS reads and writes
+ * them).
  * Pure functions: reading never throws (a malformed value is "no choice"), writing returns Set-Cookie header values.
  */
 export const POLICY_COOKIE = 'cookie_policy';
 export const SEEN_COOKIE = 'seen_cookie_message';
-/** Ours only: which confirmation the next page shows after a choice sent without JavaScript (read once, then cleared). */
+/**
+ * Ours only: which confirmation the next page shows after a choice sent without JavaScript (read once, then cleared).
+ */
 export const SAVED_COOKIE = 'lpa-consent-saved';
 
 const YEAR_SECONDS = 365 * 24 * 60 * 60;
@@ -31,7 +35,9 @@ export interface ConsentState {
   readonly saved: Saved | null;
 }
 
-/** `cookie_policy` as the PHP front and GOV.UK's cookie-functions.js write it, raw or percent-encoded; null otherwise. */
+/**
+ * `cookie_policy` as the PHP front and GOV.UK's cookie-functions.js write it, raw or percent-encoded; null otherwise.
+ */
 export function readPolicy(raw: string | undefined): Policy | null {
   if (raw === undefined || raw.length === 0 || raw.length > MAX_POLICY_LENGTH) return null;
   let text = raw;

@@ -73,18 +73,24 @@ function ruleOf(schema: TSchema, value: string): Rule | undefined {
   const error = Value.Errors(schema, value).First();
   if (error === undefined) return undefined;
   switch (error.type) {
-    case ValueErrorType.StringMaxLength: return 'maxLength';
-    case ValueErrorType.StringMinLength: return 'minLength';
-    case ValueErrorType.StringPattern: return 'pattern';
+    case ValueErrorType.StringMaxLength:
+      return 'maxLength';
+    case ValueErrorType.StringMinLength:
+      return 'minLength';
+    case ValueErrorType.StringPattern:
+      return 'pattern';
     case ValueErrorType.Union:
-    case ValueErrorType.Literal: return 'enum';
-    default: return 'invalid';
+    case ValueErrorType.Literal:
+      return 'enum';
+    default:
+      return 'invalid';
   }
 }
 
 /** The key of the message for a value, or undefined when it is valid. */
 export function checkField(field: FieldDeclaration, value: string): string | undefined {
-  if (field.raw === true ? value.length === 0 : value.trim() === '') return field.required === true ? field.messages.required ?? field.messages.invalid : undefined;
+  if (field.raw === true ? value.length === 0 : value.trim() === '')
+    return field.required === true ? (field.messages.required ?? field.messages.invalid) : undefined;
   const rule = field.check === undefined ? ruleOf(field.schema, value) : field.check(value);
   if (rule === undefined) return undefined;
   return field.messages[rule] ?? field.messages.invalid;
@@ -132,7 +138,13 @@ export interface FieldView {
 }
 
 /** Parameters for govuk-frontend's macro; every string a person reads comes through `t`. */
-export function fieldView(name: string, field: FieldDeclaration, value: string, error: string | undefined, t: Translate): FieldView {
+export function fieldView(
+  name: string,
+  field: FieldDeclaration,
+  value: string,
+  error: string | undefined,
+  t: Translate,
+): FieldView {
   const label = { text: t(field.label), classes: field.labelClasses, isPageHeading: field.isPageHeading === true };
   const common: Record<string, unknown> = {
     name,
@@ -156,7 +168,9 @@ export function fieldView(name: string, field: FieldDeclaration, value: string, 
     return {
       macro: 'password',
       params: {
-        ...common, id: fieldId(name), label,
+        ...common,
+        id: fieldId(name),
+        label,
         showPasswordText: t('govuk:password.show'),
         hidePasswordText: t('govuk:password.hide'),
         showPasswordAriaLabelText: t('govuk:password.showAriaLabel'),
@@ -172,7 +186,10 @@ export function fieldView(name: string, field: FieldDeclaration, value: string, 
     const { maxLength } = field.schema as { maxLength?: unknown };
     if (params.maxlength === undefined && typeof maxLength === 'number') params.maxlength = maxLength;
     Object.assign(params, {
-      charactersUnderLimitText: { one: t('govuk:characterCount.underOne'), other: t('govuk:characterCount.underOther') },
+      charactersUnderLimitText: {
+        one: t('govuk:characterCount.underOne'),
+        other: t('govuk:characterCount.underOther'),
+      },
       charactersOverLimitText: { one: t('govuk:characterCount.overOne'), other: t('govuk:characterCount.overOther') },
       charactersAtLimitText: t('govuk:characterCount.atLimit'),
       textareaDescriptionText: t('govuk:characterCount.descriptionOther'),
@@ -191,5 +208,10 @@ export function answerText(field: FieldDeclaration, value: string, t: Translate)
 /** Every catalogue key a field uses, to check at start-up that English has them all. */
 export function fieldKeys(field: FieldDeclaration): string[] {
   const messages = Object.values(field.messages).filter((key): key is string => key !== undefined);
-  return [field.label, ...(field.hint === undefined ? [] : [field.hint]), ...messages, ...(field.options ?? []).map((o) => o.text)];
+  return [
+    field.label,
+    ...(field.hint === undefined ? [] : [field.hint]),
+    ...messages,
+    ...(field.options ?? []).map((o) => o.text),
+  ];
 }

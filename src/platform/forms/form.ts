@@ -51,7 +51,11 @@ export interface FormDeclaration<V extends Values = Values> {
   /** Values shown on GET (e.g. what the backend holds); default all empty. */
   readonly load?: (request: FastifyRequest) => Values | Promise<Values>;
   /** Runs on valid answers only (normalised as each field says), with the hidden values accepted. */
-  readonly onSuccess: (values: V, request: FastifyRequest, hidden: Values) => Outcome | Refusal | Promise<Outcome | Refusal>;
+  readonly onSuccess: (
+    values: V,
+    request: FastifyRequest,
+    hidden: Values,
+  ) => Outcome | Refusal | Promise<Outcome | Refusal>;
   /** Hidden values the page carries; see HiddenField. */
   readonly hidden?: Readonly<Record<string, HiddenField>>;
   /** Bounds on the POST body's shape (sizes, no unknown fields): a body outside them is a bare 400. */
@@ -88,7 +92,13 @@ export function isFormDeclaration(value: unknown): value is FormDeclaration {
 }
 
 /** Fails start-up on a declaration the catalogue or the route table cannot serve. */
-export function assertDeclaration(what: string, path: string, keys: readonly string[], catalogue: Catalogue, methods: readonly string[]): void {
+export function assertDeclaration(
+  what: string,
+  path: string,
+  keys: readonly string[],
+  catalogue: Catalogue,
+  methods: readonly string[],
+): void {
   const missing = keys.filter((k) => !catalogue.has(k));
   if (missing.length > 0) throw new Error(`${what}: no English message for ${missing.join(', ')}`);
   const access = methods.map((m) => isPublicRoute(path, m));
@@ -107,13 +117,33 @@ export interface FormPage {
 }
 
 /** Renders a kit form page: 200 with values, or 400 with the errors and the person's answers. */
-export function renderFormPage(request: FastifyRequest, reply: FastifyReply, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>, hidden: Values = {}, extra?: { readonly status?: number; readonly context?: Readonly<Record<string, unknown>> }): FastifyReply {
+export function renderFormPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  language: PageLanguage,
+  page: FormPage,
+  values: Values,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  hidden: Values = {},
+  extra?: { readonly status?: number; readonly context?: Readonly<Record<string, unknown>> },
+): FastifyReply {
   const status = extra?.status ?? (checked !== undefined && checked.errors.length > 0 ? 400 : 200);
-  return reply.view(page.template, { ...formContext(request, language, page, values, checked, hidden), ...extra?.context }, status);
+  return reply.view(
+    page.template,
+    { ...formContext(request, language, page, values, checked, hidden), ...extra?.context },
+    status,
+  );
 }
 
 /** The view context of a kit form page. */
-function formContext(request: FastifyRequest | undefined, language: PageLanguage, page: FormPage, values: Values, checked?: Pick<Checked, 'errors' | 'fieldErrors'>, hidden: Values = {}): Record<string, unknown> {
+function formContext(
+  request: FastifyRequest | undefined,
+  language: PageLanguage,
+  page: FormPage,
+  values: Values,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  hidden: Values = {},
+): Record<string, unknown> {
   const { t } = language;
   const views = page.names.map((name) => {
     const field = page.fields[name];
@@ -124,10 +154,18 @@ function formContext(request: FastifyRequest | undefined, language: PageLanguage
   const errors = checked !== undefined && checked.errors.length > 0 ? checked.errors : undefined;
   return {
     // No request: the blank page shared by everyone, so no flash message (that takes a session).
-    ...(request === undefined ? { lang: language.lang, htmlLang: language.lang, t, flash: undefined } : pageContext(request, language)),
+    ...(request === undefined
+      ? { lang: language.lang, htmlLang: language.lang, t, flash: undefined }
+      : pageContext(request, language)),
     pageTitle: t(page.title),
     errors,
-    form: { action: page.action, button: t(page.button), fields: views, questionIsHeading, hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })) },
+    form: {
+      action: page.action,
+      button: t(page.button),
+      fields: views,
+      questionIsHeading,
+      hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })),
+    },
   };
 }
 
@@ -169,9 +207,16 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
     fields: form.fields,
     names,
   };
-  assertDeclaration(`form ${form.path}`, form.path, [form.title, page.button, ...Object.values(form.fields).flatMap(fieldKeys)], catalogue, ['GET', 'HEAD', 'POST']);
+  assertDeclaration(
+    `form ${form.path}`,
+    form.path,
+    [form.title, page.button, ...Object.values(form.fields).flatMap(fieldKeys)],
+    catalogue,
+    ['GET', 'HEAD', 'POST'],
+  );
   for (const alias of form.alsoShownAt ?? []) {
-    if (isPublicRoute(alias, 'GET') !== isPublicRoute(form.path, 'GET')) throw new Error(`form ${form.path}: ${alias} must be as public as the form (PUBLIC_ROUTES)`);
+    if (isPublicRoute(alias, 'GET') !== isPublicRoute(form.path, 'GET'))
+      throw new Error(`form ${form.path}: ${alias} must be as public as the form (PUBLIC_ROUTES)`);
   }
 
   const hiddenFields = Object.entries(form.hidden ?? {});
@@ -194,29 +239,54 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
     const values = form.load === undefined ? {} : await form.load(request);
     // The same page for everyone (no values, nothing carried, no message waiting): one context object per language,
     // so a route declared `render: 'prerendered'` is served from its pre-rendered copy (views.ts decides).
-    if (form.load === undefined && form.context === undefined && Object.keys(hidden).length === 0 && request.session?.get(FLASH_KEY) === undefined) {
+    if (
+      form.load === undefined &&
+      form.context === undefined &&
+      Object.keys(hidden).length === 0 &&
+      request.session?.get(FLASH_KEY) === undefined
+    ) {
       blank ??= blankContexts(page);
       return reply.view(page.template, blank(language));
     }
-    return renderFormPage(request, reply, language, page, values, undefined, hidden, { context: form.context?.(request) });
+    return renderFormPage(request, reply, language, page, values, undefined, hidden, {
+      context: form.context?.(request),
+    });
   };
   for (const path of [form.path, ...(form.alsoShownAt ?? [])]) app.get(path, { config }, show);
 
-  app.post(form.path, { config, ...(form.body === undefined ? {} : { schema: { body: form.body } }) }, async (request, reply) => {
-    const language = pageLanguage(request, reply, catalogue);
-    const posted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
-    const hidden = carried((f, name) => f.accept(Object.hasOwn(posted, name) ? posted[name] : undefined));
-    const checked = checkFields(form.fields, names, request.body, language.t);
-    if (form.beforeAnswer !== undefined) await form.beforeAnswer(checked, request, reply); // no extra tick for forms without one
-    if (checked.errors.length > 0) return renderFormPage(request, reply, language, page, checked.values, checked, hidden, { context: form.context?.(request) });
-    const outcome = await form.onSuccess(checked.normalised, request, hidden);
-    if ('refuse' in outcome) {
-      return renderFormPage(request, reply, language, page, checked.values, refusalErrors(outcome, language.t), hidden, {
-        ...(outcome.status === undefined ? {} : { status: outcome.status }),
-        context: { ...form.context?.(request), ...outcome.context },
-      });
-    }
-    if (outcome.flash !== undefined) setFlash(request, outcome.flash);
-    return reply.redirect(outcome.redirect, 303);
-  });
+  app.post(
+    form.path,
+    { config, ...(form.body === undefined ? {} : { schema: { body: form.body } }) },
+    async (request, reply) => {
+      const language = pageLanguage(request, reply, catalogue);
+      const posted =
+        typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
+      const hidden = carried((f, name) => f.accept(Object.hasOwn(posted, name) ? posted[name] : undefined));
+      const checked = checkFields(form.fields, names, request.body, language.t);
+      // no extra tick for forms without one
+      if (form.beforeAnswer !== undefined) await form.beforeAnswer(checked, request, reply);
+      if (checked.errors.length > 0)
+        return renderFormPage(request, reply, language, page, checked.values, checked, hidden, {
+          context: form.context?.(request),
+        });
+      const outcome = await form.onSuccess(checked.normalised, request, hidden);
+      if ('refuse' in outcome) {
+        return renderFormPage(
+          request,
+          reply,
+          language,
+          page,
+          checked.values,
+          refusalErrors(outcome, language.t),
+          hidden,
+          {
+            ...(outcome.status === undefined ? {} : { status: outcome.status }),
+            context: { ...form.context?.(request), ...outcome.context },
+          },
+        );
+      }
+      if (outcome.flash !== undefined) setFlash(request, outcome.flash);
+      return reply.redirect(outcome.redirect, 303);
+    },
+  );
 }

@@ -51,7 +51,8 @@ export interface FormKitOptions {
 export default async function formKit(app: FastifyInstance, options: FormKitOptions): Promise<void> {
   if (options.templateDirs !== undefined && options.templateDirs.length > 0) {
     const loader = (app.views as unknown as { loaders: unknown[] }).loaders[0];
-    if (!(loader instanceof nunjucks.FileSystemLoader)) throw new Error('form kit: the views have no file system loader');
+    if (!(loader instanceof nunjucks.FileSystemLoader))
+      throw new Error('form kit: the views have no file system loader');
     (loader as unknown as { searchPaths: string[] }).searchPaths.push(...options.templateDirs);
   }
   // The views' catalogue (one for the whole app) unless a test gives the kit its own.

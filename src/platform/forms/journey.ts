@@ -71,7 +71,9 @@ function readAll(request: FastifyRequest): Record<string, State> {
   if (typeof raw !== 'string') return {};
   try {
     const parsed = JSON.parse(raw) as unknown;
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, State>) : {};
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, State>)
+      : {};
   } catch {
     return {};
   }
@@ -83,7 +85,8 @@ function readState(request: FastifyRequest, name: string): State {
   const answers: Record<string, string> = Object.create(null) as Record<string, string>;
   if (typeof state !== 'object' || state === null) return { answers, done: [] };
   const { answers: stored, done } = state as { answers?: unknown; done?: unknown };
-  if (typeof stored === 'object' && stored !== null) for (const [k, v] of Object.entries(stored)) if (typeof v === 'string') answers[k] = v;
+  if (typeof stored === 'object' && stored !== null)
+    for (const [k, v] of Object.entries(stored)) if (typeof v === 'string') answers[k] = v;
   return { answers, done: Array.isArray(done) ? done.filter((d): d is string => typeof d === 'string') : [] };
 }
 
@@ -133,13 +136,24 @@ export function registerJourney(app: FastifyInstance, catalogue: Catalogue, jour
   const stepPaths = Object.keys(journey.steps);
   const summary = stepPaths.find((p) => journey.steps[p]?.checkAnswers === true);
   for (const [path, step] of Object.entries(journey.steps)) {
-    const targets = step.next === undefined ? [] : typeof step.next === 'string' ? [step.next] : step.next.map((b) => (typeof b === 'string' ? b : b.next));
-    for (const target of targets) if (!stepPaths.includes(target)) throw new Error(`journey ${journey.name}: ${path} leads to ${target}, not a step`);
-    const keys = [step.title, step.button ?? 'kit:continue', ...(step.fields ?? []).flatMap((f) => {
-      const field = journey.fields[f];
-      if (field === undefined) throw new Error(`journey ${journey.name}: ${path} has no field ${f}`);
-      return fieldKeys(field);
-    })];
+    const targets =
+      step.next === undefined
+        ? []
+        : typeof step.next === 'string'
+          ? [step.next]
+          : step.next.map((b) => (typeof b === 'string' ? b : b.next));
+    for (const target of targets)
+      if (!stepPaths.includes(target))
+        throw new Error(`journey ${journey.name}: ${path} leads to ${target}, not a step`);
+    const keys = [
+      step.title,
+      step.button ?? 'kit:continue',
+      ...(step.fields ?? []).flatMap((f) => {
+        const field = journey.fields[f];
+        if (field === undefined) throw new Error(`journey ${journey.name}: ${path} has no field ${f}`);
+        return fieldKeys(field);
+      }),
+    ];
     assertDeclaration(`journey ${journey.name}`, path, keys, catalogue, ['GET', 'HEAD', 'POST']);
     if (step.checkAnswers === true) registerSummary(path, step);
     else registerStep(path, step);
@@ -171,7 +185,13 @@ export function registerJourney(app: FastifyInstance, catalogue: Catalogue, jour
       const state = readState(request, journey.name);
       const refused = guard(request, reply, path, state);
       if (refused !== undefined) return refused;
-      return renderFormPage(request, reply, pageLanguage(request, reply, catalogue), page(isChange(request)), state.answers);
+      return renderFormPage(
+        request,
+        reply,
+        pageLanguage(request, reply, catalogue),
+        page(isChange(request)),
+        state.answers,
+      );
     });
     app.post(path, async (request, reply) => {
       const state = readState(request, journey.name);
@@ -180,7 +200,8 @@ export function registerJourney(app: FastifyInstance, catalogue: Catalogue, jour
       const change = isChange(request);
       const language = pageLanguage(request, reply, catalogue);
       const checked = checkFields(journey.fields, names, request.body, language.t);
-      if (checked.errors.length > 0) return renderFormPage(request, reply, language, page(change), checked.values, checked);
+      if (checked.errors.length > 0)
+        return renderFormPage(request, reply, language, page(change), checked.values, checked);
       Object.assign(state.answers, checked.normalised);
       if (!state.done.includes(path)) state.done.push(path);
       writeState(request, journey.name, state);
@@ -200,16 +221,28 @@ export function registerJourney(app: FastifyInstance, catalogue: Catalogue, jour
       if (refused !== undefined) return refused;
       const language = pageLanguage(request, reply, catalogue);
       const { t } = language;
-      const rows = walk(journey, state).path.filter((p) => p !== path).flatMap((stepPath) => (journey.steps[stepPath]?.fields ?? []).map((name) => {
-        const field = journey.fields[name];
-        if (field === undefined) throw new Error(`journey ${journey.name}: no field ${name}`);
-        const label = t(field.label);
-        return {
-          key: { text: label },
-          value: { text: answerText(field, state.answers[name] ?? '', t) },
-          actions: { items: [{ href: `${withChange(stepPath, true)}#${name}`, text: t('kit:checkAnswers.change'), visuallyHiddenText: label }] },
-        };
-      }));
+      const rows = walk(journey, state)
+        .path.filter((p) => p !== path)
+        .flatMap((stepPath) =>
+          (journey.steps[stepPath]?.fields ?? []).map((name) => {
+            const field = journey.fields[name];
+            if (field === undefined) throw new Error(`journey ${journey.name}: no field ${name}`);
+            const label = t(field.label);
+            return {
+              key: { text: label },
+              value: { text: answerText(field, state.answers[name] ?? '', t) },
+              actions: {
+                items: [
+                  {
+                    href: `${withChange(stepPath, true)}#${name}`,
+                    text: t('kit:checkAnswers.change'),
+                    visuallyHiddenText: label,
+                  },
+                ],
+              },
+            };
+          }),
+        );
       return reply.view(step.template ?? 'kit/check-answers.njk', {
         ...pageContext(request, language),
         pageTitle: t(step.title),
@@ -223,7 +256,8 @@ export function registerJourney(app: FastifyInstance, catalogue: Catalogue, jour
       if (refused !== undefined) return refused;
       const onPath = walk(journey, state).path;
       const answers: Record<string, string> = {};
-      for (const stepPath of onPath) for (const name of journey.steps[stepPath]?.fields ?? []) answers[name] = state.answers[name] ?? '';
+      for (const stepPath of onPath)
+        for (const name of journey.steps[stepPath]?.fields ?? []) answers[name] = state.answers[name] ?? '';
       const outcome = await journey.onComplete(answers, request);
       writeState(request, journey.name, undefined);
       if (outcome.flash !== undefined) setFlash(request, outcome.flash);

@@ -23,7 +23,11 @@ export interface PageLanguage {
  */
 export function pageLanguage(request: FastifyRequest, reply: FastifyReply, catalogue: Catalogue): PageLanguage {
   const query = request.query as Record<string, unknown> | null;
-  const { lang, fromQuery } = chooseLanguage(query?.lang, readCookie(request.headers.cookie, LANG_COOKIE), catalogue.languages);
+  const { lang, fromQuery } = chooseLanguage(
+    query?.lang,
+    readCookie(request.headers.cookie, LANG_COOKIE),
+    catalogue.languages,
+  );
   if (fromQuery) {
     // Like every cookie of the service: Secure, HttpOnly, SameSite=Lax (browsers keep Secure cookies on loopback too).
     reply.header('set-cookie', `${LANG_COOKIE}=${lang}; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax`);

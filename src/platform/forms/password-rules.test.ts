@@ -48,14 +48,23 @@ describe('newPasswordFields on the form kit', () => {
     test(`${wording}: every key is in the English catalogue`, () => {
       const fields = newPasswordFields(wording);
       const catalogue = createCatalogue();
-      for (const key of [...fieldKeys(fields.password), ...fieldKeys(fields.password_confirm), passwordMismatchMessage(wording)]) {
+      for (const key of [
+        ...fieldKeys(fields.password),
+        ...fieldKeys(fields.password_confirm),
+        passwordMismatchMessage(wording),
+      ]) {
         assert.ok(catalogue.has(key), key);
       }
     });
   }
   test('each broken rule shows its own message, on the field; the password is never shown back', () => {
     const fields = newPasswordFields('set');
-    const checked = checkFields(fields, ['password', 'password_confirm'], { password: 'alllower12345678', password_confirm: '' }, t);
+    const checked = checkFields(
+      fields,
+      ['password', 'password_confirm'],
+      { password: 'alllower12345678', password_confirm: '' },
+      t,
+    );
     assert.deepEqual(checked.errors, [
       { text: 'Your password must include at least one capital letter (A-Z)', href: '#password' },
       { text: 'Confirm your password', href: '#password_confirm' },

@@ -1,5 +1,6 @@
 /**
- * The rules for a new password, shared by every page that sets one (sign up, reset, change). The live front's rules (service-front/src/App/src/Form/User/SetPassword.php and Form/Validator/Password.php:
+ * The rules for a new password, shared by every page that sets one (sign up, reset, change). The live front's rules
+ * (service-front/src/App/src/Form/User/SetPassword.php and Form/Validator/Password.php:
  * at least 12 characters, a digit, a lower-case and a capital letter) plus NCSC and GOV.UK guidance: not one of the
  * passwords people use most. The list (common-passwords.txt) is the first 10,000 of @zxcvbn-ts/language-common's
  * frequency list (MIT, Dan Wheeler, Dropbox and @zxcvbn-ts), shipped with the code so the check needs no network.
@@ -23,7 +24,11 @@ let common: ReadonlySet<string> | undefined;
 
 /** Read on first use: a worker that never sets a password never holds the list. */
 function commonPasswords(): ReadonlySet<string> {
-  common ??= new Set(readFileSync(join(import.meta.dirname, 'common-passwords.txt'), 'utf8').split('\n').filter((line) => line !== ''));
+  common ??= new Set(
+    readFileSync(join(import.meta.dirname, 'common-passwords.txt'), 'utf8')
+      .split('\n')
+      .filter((line) => line !== ''),
+  );
   return common;
 }
 
@@ -56,14 +61,19 @@ export function passwordRule(password: string): PasswordRule | undefined {
   return undefined;
 }
 
-/** Which wording a page uses: `set` for sign-up and reset ("Your password must…"), `change` ("Choose a new password…"). */
+/**
+ * Which wording a page uses: `set` for sign-up and reset ("Your password must…"), `change` ("Choose a new password…").
+ */
 export type PasswordWording = 'set' | 'change';
 
 /**
  * The new password and its confirmation as form kit fields, words from the `password` namespace. Whether the two
  * match is the page's check (`refuse` with `password.<wording>.mismatch` on the confirmation).
  */
-export function newPasswordFields(wording: PasswordWording): { readonly password: FieldDeclaration; readonly password_confirm: FieldDeclaration } {
+export function newPasswordFields(wording: PasswordWording): {
+  readonly password: FieldDeclaration;
+  readonly password_confirm: FieldDeclaration;
+} {
   const m = (key: string): string => `password:${wording}.${key}`;
   return {
     password: {
@@ -75,8 +85,14 @@ export function newPasswordFields(wording: PasswordWording): { readonly password
       hint: 'password:hint',
       check: (value) => (codePoints(value) > PASSWORD_MAX_LENGTH ? 'maxLength' : passwordRule(value)),
       messages: {
-        required: m('required'), maxLength: m('maxLength'), minLength: m('minLength'), digit: m('digit'),
-        lowerCase: m('lowerCase'), upperCase: m('upperCase'), common: m('common'), invalid: m('required'),
+        required: m('required'),
+        maxLength: m('maxLength'),
+        minLength: m('minLength'),
+        digit: m('digit'),
+        lowerCase: m('lowerCase'),
+        upperCase: m('upperCase'),
+        common: m('common'),
+        invalid: m('required'),
       },
       params: { autocomplete: 'new-password' },
     },

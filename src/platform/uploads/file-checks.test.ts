@@ -49,8 +49,18 @@ test('refused files, each for its reason', async () => {
     ['no extension', 'evidence', makePdf(), 'extension'],
     ['PDF named .png', 'photo.png', makePdf(), 'type-mismatch'],
     ['PNG named .pdf', 'letter.pdf', makePng(10, 10), 'type-mismatch'],
-    ['HTML named .pdf', 'letter.pdf', Buffer.from('<html><script>alert(1)</script></html>'.padEnd(100)), 'unknown-type'],
-    ['SVG named .png', 'x.png', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'.padEnd(100)), 'unknown-type'],
+    [
+      'HTML named .pdf',
+      'letter.pdf',
+      Buffer.from('<html><script>alert(1)</script></html>'.padEnd(100)),
+      'unknown-type',
+    ],
+    [
+      'SVG named .png',
+      'x.png',
+      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'.padEnd(100)),
+      'unknown-type',
+    ],
     ['empty', 'a.pdf', Buffer.alloc(0), 'empty'],
     ['truncated PDF', 'a.pdf', makePdf().subarray(0, 400), 'truncated'],
     ['truncated PNG', 'a.png', makePng(100, 100).subarray(0, 60), 'truncated'],
@@ -59,15 +69,55 @@ test('refused files, each for its reason', async () => {
     ['PNG over the pixel cap', 'a.png', makePng(10_000, 10_000, true), 'image-too-large'],
     ['JPEG over the pixel cap', 'a.jpg', makeJpeg(65_000, 65_000), 'image-too-large'],
     ['HEIC over the pixel cap', 'a.heic', makeHeic(20_000, 20_000), 'image-too-large'],
-    ['JPEG without a frame header', 'a.jpg', Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2, ...Buffer.alloc(80), 0xff, 0xd9]), 'image-unreadable'],
-    ['PDF with /OpenAction JavaScript', 'a.pdf', makePdf({ catalogExtra: '/OpenAction 6 0 R', objects: [js] }), 'pdf-active-content'],
-    ['PDF with /JS hex-escaped', 'a.pdf', makePdf({ objects: ['<< /S /J#61vaScript /J#53 (x) >>'] }), 'pdf-active-content'],
+    [
+      'JPEG without a frame header',
+      'a.jpg',
+      Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2, ...Buffer.alloc(80), 0xff, 0xd9]),
+      'image-unreadable',
+    ],
+    [
+      'PDF with /OpenAction JavaScript',
+      'a.pdf',
+      makePdf({ catalogExtra: '/OpenAction 6 0 R', objects: [js] }),
+      'pdf-active-content',
+    ],
+    [
+      'PDF with /JS hex-escaped',
+      'a.pdf',
+      makePdf({ objects: ['<< /S /J#61vaScript /J#53 (x) >>'] }),
+      'pdf-active-content',
+    ],
     ['PDF with /Launch', 'a.pdf', makePdf({ objects: ['<< /S /Launch /F (cmd.exe) >>'] }), 'pdf-active-content'],
-    ['PDF with an embedded file', 'a.pdf', makePdf({ objects: ['<< /Type /EmbeddedFile /Length 0 >>\nstream\n\nendstream'] }), 'pdf-active-content'],
-    ['PDF with JavaScript in a compressed object stream', 'a.pdf', pdfJs([objectStream([js, '<< /Type /Annot >>'])]), 'pdf-active-content'],
-    ['encrypted PDF', 'a.pdf', makePdf({ objects: ['<< /Filter /Standard /V 2 >>'] , catalogExtra: '/Encrypt 6 0 R' }), 'pdf-encrypted'],
-    ['object stream under another filter', 'a.pdf', pdfJs([`<< /Type /ObjStm /N 1 /First 4 /Filter /LZWDecode /Length 3 >>\nstream\nabc\nendstream`]), 'pdf-unreadable'],
-    ['object stream that does not inflate', 'a.pdf', pdfJs([`<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length 9 >>\nstream\nnot zlib!\nendstream`]), 'pdf-unreadable'],
+    [
+      'PDF with an embedded file',
+      'a.pdf',
+      makePdf({ objects: ['<< /Type /EmbeddedFile /Length 0 >>\nstream\n\nendstream'] }),
+      'pdf-active-content',
+    ],
+    [
+      'PDF with JavaScript in a compressed object stream',
+      'a.pdf',
+      pdfJs([objectStream([js, '<< /Type /Annot >>'])]),
+      'pdf-active-content',
+    ],
+    [
+      'encrypted PDF',
+      'a.pdf',
+      makePdf({ objects: ['<< /Filter /Standard /V 2 >>'], catalogExtra: '/Encrypt 6 0 R' }),
+      'pdf-encrypted',
+    ],
+    [
+      'object stream under another filter',
+      'a.pdf',
+      pdfJs([`<< /Type /ObjStm /N 1 /First 4 /Filter /LZWDecode /Length 3 >>\nstream\nabc\nendstream`]),
+      'pdf-unreadable',
+    ],
+    [
+      'object stream that does not inflate',
+      'a.pdf',
+      pdfJs([`<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length 9 >>\nstream\nnot ` + `zlib!\nendstream`]),
+      'pdf-unreadable',
+    ],
   ];
   for (const [what, name, data, expected] of cases) {
     const limits = what === 'too large' ? { ...LIMITS, maxBytes: 1500 } : LIMITS;
@@ -80,7 +130,9 @@ test('refused files, each for its reason', async () => {
 test('a PDF zip bomb stops at the inflate cap, with flat memory', async () => {
   // 200 MiB of zeros deflate to about 200 KiB; the cap is 8 MiB.
   const bomb = deflateSync(Buffer.alloc(200 * 1024 * 1024), { level: 9 });
-  const pdf = makePdf({ objects: [`<< /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n${bomb.toString('latin1')}\nendstream`] });
+  const pdf = makePdf({
+    objects: [`<< /Filter /FlateDecode /Length ${bomb.length} ` + `>>\nstream\n${bomb.toString('latin1')}\nendstream`],
+  });
   const before = process.memoryUsage().rss;
   assert.equal(reason(await check('bomb.pdf', pdf, 64 * 1024)), 'pdf-inflate-limit');
   assert.ok(process.memoryUsage().rss - before < 100 * 1024 * 1024, 'did not inflate the whole bomb');
@@ -88,7 +140,12 @@ test('a PDF zip bomb stops at the inflate cap, with flat memory', async () => {
 
 test('a compressed content stream without active content is accepted', async () => {
   const content = deflateSync(Buffer.from('BT /F1 12 Tf 72 700 Td (hello) Tj ET'));
-  const pdf = makePdf({ objects: [`<< /Filter /FlateDecode /Length ${content.length} >>\nstream\n${content.toString('latin1')}\nendstream`, objectStream(['<< /Type /Annot /Subtype /Link >>'])] });
+  const pdf = makePdf({
+    objects: [
+      `<< /Filter /FlateDecode /Length ${content.length} ` + `>>\nstream\n${content.toString('latin1')}\nendstream`,
+      objectStream(['<< /Type /Annot /Subtype /Link >>']),
+    ],
+  });
   assert.equal(reason(await check('ok.pdf', pdf, 5)), 'ok');
 });
 

@@ -22,7 +22,14 @@ export const MEDIA_TYPES: Readonly<Record<FileKind, string>> = {
   heic: 'image/heic',
 };
 
-const EXTENSIONS: Readonly<Record<string, FileKind>> = { pdf: 'pdf', jpg: 'jpeg', jpeg: 'jpeg', png: 'png', heic: 'heic', heif: 'heic' };
+const EXTENSIONS: Readonly<Record<string, FileKind>> = {
+  pdf: 'pdf',
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  png: 'png',
+  heic: 'heic',
+  heif: 'heic',
+};
 
 export type Rejection =
   | 'extension' // the name's extension is not one we accept
@@ -55,12 +62,16 @@ export function kindFromName(name: string): FileKind | undefined {
   return Object.hasOwn(EXTENSIONS, extensionOf(name)) ? EXTENSIONS[extensionOf(name)] : undefined;
 }
 
-/** The kind the first bytes say, or undefined. 12 bytes decide; HEIC's compatible brands may need up to the ftyp box's end. */
+/**
+ * The kind the first bytes say, or undefined. 12 bytes decide; HEIC's compatible brands may need up to the ftyp box's
+ * end.
+ */
 export function sniff(head: Uint8Array): FileKind | undefined {
   const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   if (b.length >= 5 && b.toString('latin1', 0, 5) === '%PDF-') return 'pdf';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return 'png';
   if (b.length >= 12 && b.toString('latin1', 4, 8) === 'ftyp') {
     const size = Math.min(b.readUInt32BE(0), b.length);
     const brands = [b.toString('latin1', 8, 12)];
@@ -70,7 +81,10 @@ export function sniff(head: Uint8Array): FileKind | undefined {
   return undefined;
 }
 
-export interface PixelSize { readonly width: number; readonly height: number }
+export interface PixelSize {
+  readonly width: number;
+  readonly height: number;
+}
 
 /** Width and height from an image header, or undefined when the header does not hold them. */
 export function imageSize(kind: Exclude<FileKind, 'pdf'>, head: Uint8Array): PixelSize | undefined {
@@ -88,7 +102,10 @@ function jpegSize(b: Buffer): PixelSize | undefined {
   while (at + 4 <= b.length) {
     if (b[at] !== 0xff) return undefined;
     const marker = b[at + 1] ?? 0;
-    if (marker === 0xff) { at++; continue; } // fill byte
+    if (marker === 0xff) {
+      at++;
+      continue;
+    } // fill byte
     const length = b.readUInt16BE(at + 2);
     // SOF0-3, 5-7, 9-11, 13-15 (C4 DHT, C8 JPG, CC DAC are not frames)
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
@@ -109,17 +126,22 @@ function heicSize(b: Buffer, start: number, end: number, depth: number): PixelSi
     let size = b.readUInt32BE(at);
     const type = b.toString('latin1', at + 4, at + 8);
     let header = 8;
-    if (size === 1 && at + 16 <= end) { size = Number(b.readBigUInt64BE(at + 8)); header = 16; }
+    if (size === 1 && at + 16 <= end) {
+      size = Number(b.readBigUInt64BE(at + 8));
+      header = 16;
+    }
     if (size === 0) size = end - at;
     if (size < header) return best;
     const boxEnd = Math.min(at + size, end);
     let found: PixelSize | undefined;
-    if (type === 'meta') found = heicSize(b, at + header + 4, boxEnd, depth + 1); // full box: version and flags
+    if (type === 'meta')
+      found = heicSize(b, at + header + 4, boxEnd, depth + 1); // full box: version and flags
     else if (type === 'iprp' || type === 'ipco') found = heicSize(b, at + header, boxEnd, depth + 1);
     else if (type === 'ispe' && at + header + 12 <= end) {
       found = { width: b.readUInt32BE(at + header + 4), height: b.readUInt32BE(at + header + 8) };
     }
-    if (found !== undefined && (best === undefined || found.width * found.height > best.width * best.height)) best = found;
+    if (found !== undefined && (best === undefined || found.width * found.height > best.width * best.height))
+      best = found;
     at += size;
   }
   return best;
@@ -152,12 +174,14 @@ export class FileCheck {
     if (this.bytes > this.limits.maxBytes) return (this.rejected = 'too-large');
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const before = this.head; // while undecided, every byte so far (under 64)
-    if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, buf.subarray(0, HEAD_BYTES - this.head.length)]);
+    if (this.head.length < HEAD_BYTES)
+      this.head = Buffer.concat([this.head, buf.subarray(0, HEAD_BYTES - this.head.length)]);
     this.tail = Buffer.concat([this.tail, buf.subarray(Math.max(0, buf.length - TAIL_BYTES))]);
     this.tail = this.tail.subarray(Math.max(0, this.tail.length - TAIL_BYTES));
     if (this.kind === undefined && this.head.length >= 64) {
       const decided = this.decide();
-      if (decided !== 'pdf' && decided !== 'jpeg' && decided !== 'png' && decided !== 'heic') return (this.rejected = decided);
+      if (decided !== 'pdf' && decided !== 'jpeg' && decided !== 'png' && decided !== 'heic')
+        return (this.rejected = decided);
       if (decided === 'pdf') this.pendingPdf = Buffer.concat([before, buf]);
     }
     if (this.kind === 'pdf') {
@@ -194,7 +218,8 @@ export class FileCheck {
       }
     }
     const kind = this.kind;
-    if (this.rejected !== undefined || kind === undefined) return { ok: false, reason: this.rejected ?? 'unknown-type' };
+    if (this.rejected !== undefined || kind === undefined)
+      return { ok: false, reason: this.rejected ?? 'unknown-type' };
     const problem = this.endProblem(kind) ?? (kind === 'pdf' ? pdfRejection(await this.pdf?.end()) : undefined);
     if (problem !== undefined) return { ok: false, reason: (this.rejected = problem) };
     return { ok: true, kind, mediaType: MEDIA_TYPES[kind], bytes: this.bytes };
@@ -203,7 +228,11 @@ export class FileCheck {
   private endProblem(kind: FileKind): Rejection | undefined {
     const t = this.tail;
     if (kind === 'pdf' && !t.toString('latin1').includes('%%EOF')) return 'truncated';
-    if (kind === 'png' && !t.subarray(Math.max(0, t.length - 12)).equals(Buffer.from('0000000049454e44ae426082', 'hex'))) return 'truncated';
+    if (
+      kind === 'png' &&
+      !t.subarray(Math.max(0, t.length - 12)).equals(Buffer.from('0000000049454e44ae426082', 'hex'))
+    )
+      return 'truncated';
     if (kind === 'jpeg' && !(t.length >= 2 && t[t.length - 2] === 0xff && t[t.length - 1] === 0xd9)) return 'truncated';
     if (kind === 'pdf') return undefined;
     const size = imageSize(kind, this.head);

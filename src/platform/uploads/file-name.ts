@@ -12,8 +12,15 @@ export const MAX_DISPLAY_NAME = 100;
 /** C0 and C1 controls and DEL; the Arabic letter mark; zero-width characters and LRM/RLM; line and paragraph
  * separators, bidi embeddings and overrides; word joiner, invisible operators and bidi isolates; the BOM. */
 function unsafe(cp: number): boolean {
-  return cp <= 0x1f || (cp >= 0x7f && cp <= 0x9f) || cp === 0x61c || (cp >= 0x200b && cp <= 0x200f)
-    || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp === 0xfeff;
+  return (
+    cp <= 0x1f ||
+    (cp >= 0x7f && cp <= 0x9f) ||
+    cp === 0x61c ||
+    (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x2028 && cp <= 0x202e) ||
+    (cp >= 0x2060 && cp <= 0x2069) ||
+    cp === 0xfeff
+  );
 }
 
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });

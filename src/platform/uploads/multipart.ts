@@ -73,7 +73,8 @@ export interface ReadUploadOptions<T> {
 export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
   const { headers, body, limits, fileField } = opts;
   const now = opts.now ?? Date.now;
-  if (!/^multipart\/form-data\s*;/i.test(headers['content-type'] ?? '')) return Promise.reject(new MultipartError('not-multipart'));
+  if (!/^multipart\/form-data\s*;/i.test(headers['content-type'] ?? ''))
+    return Promise.reject(new MultipartError('not-multipart'));
 
   return new Promise<T[]>((resolve, reject) => {
     let parser: busboy.Busboy;
@@ -85,7 +86,15 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
         // The name as sent, path and all: busboy would cut it to the last segment, hiding a `../` from nameProblem.
         preservePath: true,
         // busboy signals 'limit' on reaching fileSize, so one byte more: a file of exactly maxFileBytes passes.
-        limits: { fileSize: limits.maxFileBytes + 1, files: limits.maxFiles, fields: 1, fieldSize: 512, fieldNameSize: 64, parts: limits.maxFiles + 1, headerPairs: 16 },
+        limits: {
+          fileSize: limits.maxFileBytes + 1,
+          files: limits.maxFiles,
+          fields: 1,
+          fieldSize: 512,
+          fieldNameSize: 64,
+          parts: limits.maxFiles + 1,
+          headerPairs: 16,
+        },
       });
     } catch (err) {
       reject(new MultipartError('malformed', [], err));
@@ -115,11 +124,15 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
       received += chunk.length;
       if (received > limits.maxTotalBytes) fail('too-large');
     };
-    const timer = setInterval(() => {
-      const elapsed = now() - started;
-      if (elapsed > limits.timeoutMs) fail('timeout');
-      else if (elapsed > limits.rateGraceMs && received / (elapsed / 1000) < limits.minBytesPerSecond) fail('too-slow');
-    }, Math.min(250, Math.max(10, Math.floor(limits.rateGraceMs / 4))));
+    const timer = setInterval(
+      () => {
+        const elapsed = now() - started;
+        if (elapsed > limits.timeoutMs) fail('timeout');
+        else if (elapsed > limits.rateGraceMs && received / (elapsed / 1000) < limits.minBytesPerSecond)
+          fail('too-slow');
+      },
+      Math.min(250, Math.max(10, Math.floor(limits.rateGraceMs / 4))),
+    );
 
     parser.on('field', (name, value, info) => {
       if (failed !== undefined) return;
@@ -128,9 +141,20 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
       else csrfPassed = true;
     });
     parser.on('file', (name, stream, info) => {
-      if (failed !== undefined) { stream.resume(); return; }
-      if (!csrfPassed) { stream.resume(); fail('csrf-missing'); return; }
-      if (name !== fileField) { stream.resume(); fail('unexpected-part'); return; }
+      if (failed !== undefined) {
+        stream.resume();
+        return;
+      }
+      if (!csrfPassed) {
+        stream.resume();
+        fail('csrf-missing');
+        return;
+      }
+      if (name !== fileField) {
+        stream.resume();
+        fail('unexpected-part');
+        return;
+      }
       // The handler sees errors through its iteration; this keeps one after the handler's last read from being thrown.
       stream.on('error', () => undefined);
       stream.on('limit', () => {

@@ -13,9 +13,21 @@ import type { Inflate } from 'node:zlib';
 
 export type PdfProblem = 'active-content' | 'encrypted' | 'unreadable' | 'inflate-limit';
 
-const ACTIVE = new Set(['JavaScript', 'JS', 'Launch', 'EmbeddedFile', 'EmbeddedFiles', 'RichMedia', 'XFA', 'GoToE', 'ImportData', 'SubmitForm']);
+const ACTIVE = new Set([
+  'JavaScript',
+  'JS',
+  'Launch',
+  'EmbeddedFile',
+  'EmbeddedFiles',
+  'RichMedia',
+  'XFA',
+  'GoToE',
+  'ImportData',
+  'SubmitForm',
+]);
 
-const isWhite = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x0c || b === 0x00;
+const isWhite = (b: number): boolean =>
+  b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x0c || b === 0x00;
 const isDelim = (b: number): boolean => isWhite(b) || '()<>[]{}/%'.includes(String.fromCharCode(b));
 const MAX_TOKEN = 256;
 
@@ -94,7 +106,9 @@ export class PdfActiveContentCheck {
       else if (n === 'Encrypt') this.fail('encrypted');
       this.dictNames.add(n);
     };
-    this.outer = new Tokens(onName, (w) => { if (w === 'obj' || w === 'endobj') this.dictNames.clear(); });
+    this.outer = new Tokens(onName, (w) => {
+      if (w === 'obj' || w === 'endobj') this.dictNames.clear();
+    });
   }
 
   get result(): PdfProblem | undefined {
@@ -149,7 +163,10 @@ export class PdfActiveContentCheck {
     this.held = Buffer.alloc(0);
     this.streamIsObjStm = names.has('ObjStm');
     const flate = names.has('FlateDecode') || names.has('Fl');
-    const otherFilter = [...names].some((n) => n.endsWith('Decode') && n !== 'FlateDecode') || names.has('DecodeParms') || names.has('Crypt');
+    const otherFilter =
+      [...names].some((n) => n.endsWith('Decode') && n !== 'FlateDecode') ||
+      names.has('DecodeParms') ||
+      names.has('Crypt');
     if (this.streamIsObjStm && (!flate || otherFilter)) {
       this.fail('unreadable');
       return;
@@ -185,10 +202,13 @@ export class PdfActiveContentCheck {
   private inner: Tokens | undefined;
 
   private newInnerTokens(): Tokens {
-    return new Tokens((n) => {
-      if (ACTIVE.has(n)) this.fail('active-content');
-      else if (n === 'Encrypt') this.fail('encrypted');
-    }, () => undefined);
+    return new Tokens(
+      (n) => {
+        if (ACTIVE.has(n)) this.fail('active-content');
+        else if (n === 'Encrypt') this.fail('encrypted');
+      },
+      () => undefined,
+    );
   }
 
   private async streamBytes(data: Buffer): Promise<void> {

@@ -18,9 +18,18 @@ const BOUNDARY = 'lpaPipelineBoundary';
 const TOKEN = 'token-of-this-user';
 
 function multipart(files: readonly [string, Buffer][]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${TOKEN}\r\n`)];
+  const parts: Buffer[] = [
+    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${TOKEN}\r\n`),
+  ];
   for (const [name, data] of files) {
-    parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`), data, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; ` +
+          `filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      data,
+      Buffer.from('\r\n'),
+    );
   }
   parts.push(Buffer.from(`--${BOUNDARY}--\r\n`));
   return Buffer.concat(parts);
@@ -41,9 +50,18 @@ test('multipart → checks → storage → clamd, with a real clamd and the real
   const receive = async (files: readonly [string, Buffer][], chunk: number): Promise<ReceiveOutcome[]> => {
     const body = new PassThrough();
     const reading = readUpload({
-      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, body,
-      limits: { maxFileBytes: limits.maxBytes, maxFiles: 5, maxTotalBytes: 6 * limits.maxBytes, timeoutMs: 10_000, minBytesPerSecond: 1, rateGraceMs: 10_000 },
-      fileField: 'file', checkCsrf: (tok) => tok === TOKEN,
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      body,
+      limits: {
+        maxFileBytes: limits.maxBytes,
+        maxFiles: 5,
+        maxTotalBytes: 6 * limits.maxBytes,
+        timeoutMs: 10_000,
+        minBytesPerSecond: 1,
+        rateGraceMs: 10_000,
+      },
+      fileField: 'file',
+      checkCsrf: (tok) => tok === TOKEN,
       onFile: (part) => receiveFile(part, { storage, limits }),
     });
     const data = multipart(files);
@@ -54,32 +72,53 @@ test('multipart → checks → storage → clamd, with a real clamd and the real
 
   const pdfWithEicar = makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] });
 
-  await t.test('EICAR inside a PDF, split across 13-byte network chunks: passes the type checks, clamd finds it', async () => {
-    const [outcome] = await receive([['benefit-letter.pdf', pdfWithEicar]], 13);
-    assert.ok(outcome?.ok, JSON.stringify(outcome));
-    assert.deepEqual(await scanStored(outcome.file.key, { storage, clamd }), { status: 'infected', signature: EICAR_SIGNATURE });
-    await storage.delete(outcome.file.key); // what the page does with an infected file
-  });
+  await t.test(
+    'EICAR inside a PDF, split across 13-byte network chunks: passes the type checks, clamd ' + 'finds it',
+    async () => {
+      const [outcome] = await receive([['benefit-letter.pdf', pdfWithEicar]], 13);
+      assert.ok(outcome?.ok, JSON.stringify(outcome));
+      assert.deepEqual(await scanStored(outcome.file.key, { storage, clamd }), {
+        status: 'infected',
+        signature: EICAR_SIGNATURE,
+      });
+      await storage.delete(outcome.file.key); // what the page does with an infected file
+    },
+  );
 
   await t.test('a clean PDF and PNG: stored, then clean', async () => {
-    const outcomes = await receive([['letter.pdf', makePdf()], ['photo.png', makePng(320, 240)]], 1000);
+    const outcomes = await receive(
+      [
+        ['letter.pdf', makePdf()],
+        ['photo.png', makePng(320, 240)],
+      ],
+      1000,
+    );
     for (const o of outcomes) {
       assert.ok(o.ok, JSON.stringify(o));
       assert.deepEqual(await scanStored(o.file.key, { storage, clamd }), { status: 'clean' });
     }
-    assert.deepEqual(outcomes.map((o) => o.ok && o.file.mediaType), ['application/pdf', 'image/png']);
+    assert.deepEqual(
+      outcomes.map((o) => o.ok && o.file.mediaType),
+      ['application/pdf', 'image/png'],
+    );
     for (const o of outcomes) if (o.ok) await storage.delete(o.file.key);
   });
 
   await t.test('refused files are not kept; the request goes on to the next file', async () => {
     const exe = Buffer.concat([Buffer.from('MZ\x90\x00', 'latin1'), Buffer.alloc(5000)]);
-    const outcomes = await receive([
-      ['evidence.pdf', exe],
-      ['../../x\u202Egnp.pdf', makePng(10, 10)],
-      ['letter.pdf', makePdf().subarray(0, 300)],
-      ['ok.pdf', makePdf()],
-    ], 512);
-    assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.reason)), ['unknown-type', 'type-mismatch', 'truncated', 'ok']);
+    const outcomes = await receive(
+      [
+        ['evidence.pdf', exe],
+        ['../../x\u202Egnp.pdf', makePng(10, 10)],
+        ['letter.pdf', makePdf().subarray(0, 300)],
+        ['ok.pdf', makePdf()],
+      ],
+      512,
+    );
+    assert.deepEqual(
+      outcomes.map((o) => (o.ok ? 'ok' : o.reason)),
+      ['unknown-type', 'type-mismatch', 'truncated', 'ok'],
+    );
     const second = outcomes[1];
     assert.ok(second !== undefined && !second.ok);
     assert.equal(second.displayName, 'xgnp.pdf', 'path and RTL override gone, UTF-8 read as UTF-8');
@@ -121,9 +160,18 @@ test('memory stays flat: 5 uploads of 20 MiB at once are streamed, never held', 
   const one = async (): Promise<ReceiveOutcome[]> => {
     const body = new PassThrough();
     const reading = readUpload({
-      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, body,
-      limits: { maxFileBytes: limits.maxBytes, maxFiles: 5, maxTotalBytes: limits.maxBytes + 4096, timeoutMs: 60_000, minBytesPerSecond: 1, rateGraceMs: 60_000 },
-      fileField: 'file', checkCsrf: (tok) => tok === TOKEN,
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      body,
+      limits: {
+        maxFileBytes: limits.maxBytes,
+        maxFiles: 5,
+        maxTotalBytes: limits.maxBytes + 4096,
+        timeoutMs: 60_000,
+        minBytesPerSecond: 1,
+        rateGraceMs: 60_000,
+      },
+      fileField: 'file',
+      checkCsrf: (tok) => tok === TOKEN,
       onFile: (part) => receiveFile(part, { storage, limits }),
     });
     for (let at = 0; at < payload.length; at += 64 * 1024) {
@@ -138,7 +186,11 @@ test('memory stays flat: 5 uploads of 20 MiB at once are streamed, never held', 
   const ms = Date.now() - started;
   for (const [o] of results) assert.ok(o?.ok, JSON.stringify(o));
   const growth = (peakArray - baseline.arrayBuffers) / 1024 / 1024;
-  t.diagnostic(`5 x ${String(pdf.length)} bytes in ${String(ms)} ms; peak growth: buffers ${growth.toFixed(1)} MiB, rss ${((peakRss - baseline.rss) / 1024 / 1024).toFixed(1)} MiB`);
+  t.diagnostic(
+    `5 x ${String(pdf.length)} bytes in ${String(ms)} ms; peak growth: ` +
+      `buffers ${growth.toFixed(1)} MiB, ` +
+      `rss ${((peakRss - baseline.rss) / 1024 / 1024).toFixed(1)} MiB`,
+  );
   // Holding the files would take 100 MiB of buffers; streaming holds a few 64 KiB chunks and 256 KiB heads each.
   assert.ok(growth < 30, `buffers grew by ${growth.toFixed(1)} MiB`);
   assert.equal((await readdir(path.join(dataDir, 'uploads'))).length, 5);

@@ -34,7 +34,10 @@ class Refused extends Error {
   }
 }
 
-export async function receiveFile(part: UploadedPart, deps: { storage: FileStorage; limits: FileCheckLimits }): Promise<ReceiveOutcome> {
+export async function receiveFile(
+  part: UploadedPart,
+  deps: { storage: FileStorage; limits: FileCheckLimits },
+): Promise<ReceiveOutcome> {
   const name = displayName(part.filename);
   const check = new FileCheck(name, deps.limits);
   const source = part.source[Symbol.asyncIterator]();
@@ -53,7 +56,9 @@ export async function receiveFile(part: UploadedPart, deps: { storage: FileStora
   } catch (err) {
     if (!(err instanceof Refused) && !(err instanceof StorageLimitError)) throw err;
     // Read (and drop) the rest of this part, so the next part of the request can be read.
-    for (let next = await source.next(); next.done !== true; next = await source.next()) { /* discard */ }
+    for (let next = await source.next(); next.done !== true; next = await source.next()) {
+      /* discard */
+    }
     return { ok: false, reason: err instanceof Refused ? err.reason : 'too-large', displayName: name };
   }
   const verdict = await check.end();
@@ -61,7 +66,10 @@ export async function receiveFile(part: UploadedPart, deps: { storage: FileStora
     await deps.storage.delete(stored.key);
     return { ok: false, reason: verdict.reason, displayName: name };
   }
-  return { ok: true, file: { key: stored.key, kind: verdict.kind, mediaType: verdict.mediaType, bytes: stored.bytes, displayName: name } };
+  return {
+    ok: true,
+    file: { key: stored.key, kind: verdict.kind, mediaType: verdict.mediaType, bytes: stored.bytes, displayName: name },
+  };
 }
 
 /** Streams a stored file to clamd. A file that is gone is an error, never clean. */

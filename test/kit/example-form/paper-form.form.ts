@@ -30,7 +30,11 @@ export const paperForm = defineForm<{ fullName: string; email: string; reason: s
       required: true,
       label: 'paperForm:email.label',
       hint: 'paperForm:email.hint',
-      messages: { required: 'paperForm:email.required', pattern: 'paperForm:email.invalid', maxLength: 'paperForm:email.invalid' },
+      messages: {
+        required: 'paperForm:email.required',
+        pattern: 'paperForm:email.invalid',
+        maxLength: 'paperForm:email.invalid',
+      },
       params: { type: 'email', autocomplete: 'email', spellcheck: false },
     },
     reason: {

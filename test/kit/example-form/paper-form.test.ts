@@ -41,14 +41,32 @@ test('the example form works end to end on the real app', async (t) => {
   const doc = html(blank.text);
   assert.equal(doc.querySelector('h1')?.text.trim(), 'Ask for a paper form');
   assert.match(doc.querySelector('main .govuk-body')?.text ?? '', /We will post you the forms/);
-  assert.deepEqual(doc.querySelectorAll('label').map((l) => l.text.trim()), ['Full name', 'Email address', 'Why do you need a paper form? (optional)']);
-  assert.equal(doc.querySelector('textarea#reason')?.getAttribute('maxlength') ?? null, null, 'character count: limit told, not enforced by the browser');
-  assert.equal(doc.querySelector('.govuk-character-count')?.getAttribute('data-maxlength'), '500', 'the limit told is the schema\'s');
+  assert.deepEqual(
+    doc.querySelectorAll('label').map((l) => l.text.trim()),
+    ['Full name', 'Email address', 'Why do you need a paper form? (optional)'],
+  );
+  assert.equal(
+    doc.querySelector('textarea#reason')?.getAttribute('maxlength') ?? null,
+    null,
+    'character count: limit told, not enforced by the browser',
+  );
+  assert.equal(
+    doc.querySelector('.govuk-character-count')?.getAttribute('data-maxlength'),
+    '500',
+    "the limit told is the schema's",
+  );
 
   const token = csrfTokenFrom(blank.text);
-  const invalid = await browser.post(PAPER_FORM_PATH, { fullName: '', email: 'not-an-email', reason: 'x'.repeat(501), _csrf: token });
+  const invalid = await browser.post(PAPER_FORM_PATH, {
+    fullName: '',
+    email: 'not-an-email',
+    reason: 'x'.repeat(501),
+    _csrf: token,
+  });
   assert.equal(invalid.status, 400);
-  const errors = html(invalid.text).querySelectorAll('.govuk-error-summary__list a').map((a) => [a.getAttribute('href'), a.text.trim()]);
+  const errors = html(invalid.text)
+    .querySelectorAll('.govuk-error-summary__list a')
+    .map((a) => [a.getAttribute('href'), a.text.trim()]);
   assert.deepEqual(errors, [
     ['#fullName', 'Enter your full name'],
     ['#email', 'Enter an email address in the correct format, like name@example.com'],
@@ -57,11 +75,20 @@ test('the example form works end to end on the real app', async (t) => {
   assert.equal(html(invalid.text).querySelector('input#email')?.getAttribute('value'), 'not-an-email');
   assert.equal(requests.length, 0);
 
-  const sent = await browser.post(PAPER_FORM_PATH, { fullName: ' Ada Lovelace ', email: 'ada@example.com', reason: '', _csrf: token });
+  const sent = await browser.post(PAPER_FORM_PATH, {
+    fullName: ' Ada Lovelace ',
+    email: 'ada@example.com',
+    reason: '',
+    _csrf: token,
+  });
   assert.equal(sent.status, 303);
   assert.equal(sent.headers.get('location'), PAPER_FORM_PATH);
   assert.deepEqual(requests, [{ fullName: 'Ada Lovelace', email: 'ada@example.com', reason: '' }]);
   const after = html((await browser.get(PAPER_FORM_PATH)).text);
   assert.equal(after.querySelector('.govuk-notification-banner__content')?.text.trim(), 'We have your request');
-  assert.equal(html((await browser.get(PAPER_FORM_PATH)).text).querySelector('.govuk-notification-banner'), null, 'shown once');
+  assert.equal(
+    html((await browser.get(PAPER_FORM_PATH)).text).querySelector('.govuk-notification-banner'),
+    null,
+    'shown once',
+  );
 });

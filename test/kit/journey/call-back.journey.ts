@@ -43,7 +43,10 @@ export const callBackJourney = defineJourney({
       required: true,
       label: 'callBack:contact.label',
       messages: { required: 'callBack:contact.required', enum: 'callBack:contact.required' },
-      options: [{ value: 'email', text: 'callBack:contact.email' }, { value: 'phone', text: 'callBack:contact.phone' }],
+      options: [
+        { value: 'email', text: 'callBack:contact.email' },
+        { value: 'phone', text: 'callBack:contact.phone' },
+      ],
       labelClasses: 'govuk-fieldset__legend--m',
     },
     phone: {
