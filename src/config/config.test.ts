@@ -260,3 +260,10 @@ test('the upload time limit follows a shorter REQUEST_TIMEOUT_MS when unset, and
     /UPLOAD_TIMEOUT_MS/,
   );
 });
+
+test('LEGACY_FRONT: unset, true in production (behind the edge) and false elsewhere; set, as given', () => {
+  assert.equal(loadConfig(prod).legacyFront, true);
+  assert.equal(loadConfig({}, { onNotice: () => undefined }).legacyFront, false);
+  assert.equal(loadConfig({ ...prod, LEGACY_FRONT: 'false' }).legacyFront, false);
+  assert.equal(loadConfig({ LEGACY_FRONT: 'true' }, { onNotice: () => undefined }).legacyFront, true);
+});

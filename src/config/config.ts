@@ -573,8 +573,7 @@ export const SETTINGS = {
     },
   },
   LEGACY_FRONT: {
-    doc: 'true where the legacy PHP front answers every path lpa-front does not (behind the edge, as in production): pages then send people on to its pages as the live front does (a dashboard with no LPAs goes to /user/dashboard/create). false where lpa-front is the whole site (npm start), which has no such pages.',
-    default: 'false',
+    doc: 'true where the legacy PHP front answers every path lpa-front does not (behind the edge, as in production): pages then send people on to its pages as the live front does (a dashboard with no LPAs goes to /user/dashboard/create). false where lpa-front is the whole site (npm start), which has no such pages. Unset: true in production, else false.',
     parse: flag,
   },
 } as const satisfies Record<string, Setting>;
@@ -822,7 +821,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     accountThrottlePerRecipient: get('ACCOUNT_THROTTLE_PER_RECIPIENT') as number,
     gaMeasurementId: get('GA_MEASUREMENT_ID') as string | undefined,
     gaCookieDomain,
-    legacyFront: get('LEGACY_FRONT') as boolean,
+    // Unset: true in production (behind the edge), false elsewhere (npm start is the whole site).
+    legacyFront: (get('LEGACY_FRONT') as boolean | undefined) ?? production,
     trackFromDate: new Date(`${get('TRACK_FROM_DATE') as string}T00:00:00Z`),
   });
 }

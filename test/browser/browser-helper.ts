@@ -102,10 +102,11 @@ export async function watch(context: BrowserContext, page: Page): Promise<Proble
   });
   page.on('requestfailed', (request) => {
     const why = request.failure()?.errorText ?? 'failed';
-    // Chromium fetches the favicon itself, late and outside the page's requests, and drops it when the tab
-    // navigates; a broken favicon still shows as an HTTP error status below.
+    // Chromium fetches the favicon and the web app manifest itself, late and outside the page's requests, and drops
+    // them when the tab navigates; a broken one still shows as an HTTP error status below.
     const browserFavicon =
-      request.resourceType() === 'other' && /\/favicon[^/]*$/.test(new URL(request.url()).pathname);
+      request.resourceType() === 'manifest' ||
+      (request.resourceType() === 'other' && /\/favicon[^/]*$/.test(new URL(request.url()).pathname));
     const pageLeft =
       why === 'net::ERR_ABORTED' &&
       (request.isNavigationRequest() ||
