@@ -207,6 +207,9 @@ const appEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
   NODE_ENV: 'production',
+  // lpa-front alone, no legacy front beside it: a bench user with no LPAs sees the dashboard, not a redirect to the
+  // legacy create page (LEGACY_FRONT is on by default in production).
+  LEGACY_FRONT: 'false',
   MAIL_TRANSPORT: 'file',
   HOST: '127.0.0.1',
   PORT: String(appPort),
