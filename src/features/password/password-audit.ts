@@ -6,9 +6,7 @@
  * derived from SESSION_SECRET with the same HKDF info), so one account's sign-ins and resets can be correlated.
  * Never logged: an email, a password, a token.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { normaliseEmail } from '../../backends/credentials.ts';
 
 export type PasswordEvent =
   | 'account.password_reset.requested'
@@ -18,17 +16,9 @@ export type PasswordEvent =
   | 'account.password_change.completed'
   | 'account.password_change.refused';
 
-/** Must stay sign-in's (src/features/sign-in/audit.ts), so the two trails name an account alike. */
-const HKDF_INFO = 'lpa-front audit user hash v1';
-const HASH_HEX_CHARS = 32;
-
-export type AccountHasher = (email: string) => string;
-
-export function createAccountHasher(secret: Buffer): AccountHasher {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32));
-  return (email) =>
-    createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
-}
+// The platform's one account hash, so this trail names an account as sign-in's does.
+export type { AccountHasher } from '../../platform/account-hash.ts';
+export { createAccountHasher } from '../../platform/account-hash.ts';
 
 export function auditPassword(
   request: FastifyRequest,

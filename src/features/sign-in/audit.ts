@@ -8,25 +8,18 @@
  * against the log by someone holding the secret, while the log itself never holds an email address.
  * Never logged: the password, any token, the raw email.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { normaliseEmail } from '../../backends/credentials.ts';
+import type { AccountHasher } from '../../platform/account-hash.ts';
+import { createAccountHasher } from '../../platform/account-hash.ts';
 
 export type SignInEvent =
   'auth.sign_in.success' | 'auth.sign_in.failure' | 'auth.sign_in.locked' | 'auth.sign_in.throttled';
 
-const HKDF_INFO = 'lpa-front audit user hash v1';
 const USER_AGENT_MAX = 200;
-const HASH_HEX_CHARS = 32;
 
-export type UserHasher = (email: string) => string;
-
-/** HMAC-SHA256(HKDF(secret), lowercased trimmed email), hex, first 128 bits. */
-export function createUserHasher(secret: Buffer): UserHasher {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32));
-  return (email: string) =>
-    createHmac('sha256', key).update(normaliseEmail(email), 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
-}
+/** HMAC-SHA256(HKDF(secret), lowercased trimmed email), hex, first 128 bits: the platform's one account hash. */
+export type UserHasher = AccountHasher;
+export const createUserHasher: (secret: Buffer) => UserHasher = createAccountHasher;
 
 export interface SignInAudit {
   readonly event: SignInEvent;
