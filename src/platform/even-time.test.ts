@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { evenTime } from './even-time.ts';
+import { evenTime, untilFloor } from './even-time.ts';
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
@@ -47,6 +47,18 @@ describe('evenTime', () => {
     assert.ok(performance.now() - start >= 59);
   });
 
+  test('a timer that ends early (a busy loop with a stale clock) is slept again until the floor has passed', async () => {
+    const readings = [0, 0, 30, 61]; // started, then: 60 ms left, a timer that ended 30 ms early, past the floor
+    const seen: number[] = [];
+    const clock = (): number => {
+      const reading = readings.shift() ?? 1000;
+      seen.push(reading);
+      return reading;
+    };
+    assert.equal(await evenTime(60, () => Promise.resolve('ok'), clock), 'ok');
+    assert.deepEqual(seen, [0, 0, 30, 61]);
+  });
+
   test('a failure is delayed to the floor too, then thrown', async () => {
     const start = performance.now();
     await assert.rejects(
@@ -60,7 +72,7 @@ describe('evenTime', () => {
     const start = performance.now();
     assert.equal(
       await evenTime(10, async () => {
-        await sleep(50);
+        await untilFloor(start, 50);
         return 'late';
       }),
       'late',

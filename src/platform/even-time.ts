@@ -23,8 +23,22 @@ export async function evenTime<T>(
   } catch (error) {
     outcome = { ok: false, error };
   }
-  const left = floorMs - (now() - started);
-  if (left > 0) await sleep(left);
+  await untilFloor(started, floorMs, now);
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
+}
+
+/**
+ * Sleeps until `floorMs` after `started` (a reading of `now`). A timer is due from the event loop's cached clock,
+ * which lags the real one when the loop is busy, so one sleep can end a few milliseconds early: it sleeps again until
+ * the floor has truly passed.
+ */
+export async function untilFloor(
+  started: number,
+  floorMs: number,
+  now: () => number = performance.now.bind(performance),
+): Promise<void> {
+  for (let left = floorMs - (now() - started); left > 0; left = floorMs - (now() - started)) {
+    await sleep(Math.ceil(left));
+  }
 }

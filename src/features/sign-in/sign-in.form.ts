@@ -18,6 +18,7 @@ import { PATHS, safeLocalPath } from '../../paths.ts';
 import { RESUME_KEY } from '../../platform/auth-guard.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { defineForm } from '../../platform/forms/index.ts';
+import { untilFloor } from '../../platform/even-time.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -67,11 +68,6 @@ export interface SignInFormOptions {
   /** Where each sign-in is indexed under its account, so a password reset or change can end it (ADR 0047). */
   readonly revocations: Pick<RevocationStore, 'remember'>;
 }
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 /** The audit key of the email typed (the kit's normalised value), or null when none was. */
 function accountKeyOf(email: string | undefined, userHash: UserHasher): string | null {
@@ -124,8 +120,7 @@ export function signInForm(options: SignInFormOptions) {
           userHash: accountKey,
           reason: result.reason,
         });
-        const wait = policy.failureDelayMs - (performance.now() - started);
-        if (wait > 0) await sleep(wait);
+        await untilFloor(started, policy.failureDelayMs);
         return {
           refuse: [{ field: 'email', message: AUTH_MESSAGES[result.reason] }],
           status: result.reason === 'api-error' ? 503 : 400,
