@@ -1,7 +1,8 @@
 # Production image for lpa-front (ADR 0008 A05, A06, A08).
 # - Base: Node 24 LTS on Debian bookworm-slim, pinned by digest (a tag can be re-pointed; a digest cannot).
 #   Renovate updates the digest (renovate.json, "pinDigests"). Keep the major in step with package.json engines.
-# - Three stages: production dependencies only, asset build, and a runtime stage holding nothing else.
+# - Three stages: production dependencies only, the build (assets, compiled server), and a runtime stage holding
+#   nothing else.
 # - Runs as the unprivileged `node` user with a read-only root filesystem: it writes only to $DATA_DIR
 #   (a volume) and /tmp. Run with: docker run --read-only --tmpfs /tmp -v lpa-data:/data -p 8005:8005 ...
 # - No install scripts run (npm ci --ignore-scripts): production dependencies have none to run.
@@ -14,16 +15,18 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# 2. Hashed, compressed static assets (needs govuk-frontend, a production dependency).
+# 2. Build: hashed, compressed static assets, and the server compiled to JavaScript (ADR 0058). TypeScript is a
+#    development dependency, so this stage installs them all; none of it reaches the runtime stage.
 FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS build
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
-COPY scripts/build-assets.ts ./scripts/
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY scripts/build-assets.ts scripts/build-server.ts ./scripts/
 COPY assets ./assets
-RUN node scripts/build-assets.ts
+COPY src ./src
+RUN node scripts/build-assets.ts && node scripts/build-server.ts
 
-# 3. Runtime: the application source (run directly by Node's type stripping), its dependencies and the assets.
+# 3. Runtime: the compiled server with its templates and words, its dependencies and the assets (no TypeScript).
 FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS runtime
 # The package managers are not needed at run time: less to patch, less to abuse.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
@@ -40,7 +43,6 @@ ENV NODE_ENV=production \
 COPY --chown=root:root package.json ./
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
-COPY --chown=root:root src ./src
 VOLUME ["/data"]
 USER node
 EXPOSE 8005
@@ -50,4 +52,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT ?? '8005') + '/ping/elb').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # V8 heap sizing (docs/adr/0032): on a large host V8 lets one worker's young generation grow to 2 x 64 MiB and its old
 # space to 4x the live heap before collecting; these keep a worker near 150 MiB RSS. Cluster workers inherit them.
-CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=384", "src/server.ts"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=384", "dist/server/server.js"]

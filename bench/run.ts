@@ -161,6 +161,8 @@ if (!existsSync(path.join(ROOT, 'dist/assets/manifest.json'))) {
   say('bench: building assets (npm run build)');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-assets.ts')], { stdio: 'inherit', cwd: ROOT });
 }
+// Always: the bench runs the compiled server (ADR 0058), which must be the code checked out, never an older build.
+execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-server.ts')], { stdio: 'inherit', cwd: ROOT });
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'lpa-bench-'));
 const dataDir = path.join(work, 'data');
@@ -288,7 +290,8 @@ const nodeFlags = [
 const app = startPinned(
   serverCpus,
   process.execPath,
-  [...nodeFlags, path.join(ROOT, 'src/server.ts')],
+  // What production runs: the compiled build (the Dockerfile's CMD, ADR 0058).
+  [...nodeFlags, path.join(ROOT, 'dist/server/server.js')],
   appEnv,
   path.join(work, 'app.log'),
 );

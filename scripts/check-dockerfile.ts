@@ -5,7 +5,8 @@
 //   - the final stage runs as a non-root USER with NODE_ENV=production, declares its data folder a VOLUME
 //     (read-only root filesystem: the app writes only there and to /tmp), copies only named runtime files
 //     (no `COPY . .`, no ADD), has a HEALTHCHECK on /ping/elb made with node itself (no curl or wget),
-//     EXPOSEs 8005 and starts with CMD ["node", <NODE_MEMORY_FLAGS>, "src/server.ts"].
+//     EXPOSEs 8005 and starts with CMD ["node", <NODE_MEMORY_FLAGS>, "dist/server/server.js"] (the compiled build,
+//     ADR 0058).
 // Used by test/supply-chain/dockerfile.test.ts; run alone with `node scripts/check-dockerfile.ts`.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +58,7 @@ export const DEFAULT_RULES: DockerfileRules = {
   nodeMajor: 24,
   port: 8005,
   healthPath: '/ping/elb',
-  cmd: ['node', ...NODE_MEMORY_FLAGS, 'src/server.ts'],
+  cmd: ['node', ...NODE_MEMORY_FLAGS, 'dist/server/server.js'],
 };
 
 function stageOf(from: string): { image: string; name?: string } {

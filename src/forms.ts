@@ -1,7 +1,8 @@
 /**
  * The form kit's part of the route table: every form and journey declared under src/features, found at start-up
- * by file name (`<name>.form.ts`, `<name>.journey.ts`), so adding a form registers nothing by hand (ADR 0031).
- * Only values made by defineForm/defineJourney are taken. Top layer, beside app.ts: it may load features.
+ * by file name (`<name>.form.ts`, `<name>.journey.ts`; `.js` in the compiled build), so adding a form registers
+ * nothing by hand (ADR 0031). Only values made by defineForm/defineJourney are taken. Top layer, beside app.ts: it
+ * may load features.
  *
  *   await app.register(formKit, await discoverForms());
  */
@@ -12,6 +13,8 @@ import type { FormKitOptions } from './platform/forms/index.ts';
 import { isFormDeclaration, isJourneyDeclaration } from './platform/forms/index.ts';
 
 export const FEATURES_DIR = join(import.meta.dirname, 'features');
+/** `.ts` run from source, `.js` in the compiled build (dist/server, ADR 0058). */
+const EXTENSION = import.meta.url.endsWith('.js') ? '.js' : '.ts';
 
 export async function discoverForms(
   dir: string = FEATURES_DIR,
@@ -20,7 +23,7 @@ export async function discoverForms(
   const journeys: NonNullable<FormKitOptions['journeys']>[number][] = [];
   // eslint-disable-next-line security/detect-non-literal-fs-filename -- the app's own features folder, read at start-up
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.form.ts') || f.endsWith('.journey.ts'))
+    .filter((f) => f.endsWith(`.form${EXTENSION}`) || f.endsWith(`.journey${EXTENSION}`))
     .sort();
   for (const file of files) {
     const module = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;

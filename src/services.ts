@@ -2,7 +2,8 @@
  * The app's dependencies, built once from config. Tests build their own with real alternatives
  * (memory store, local backends) through the same function's options.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Config } from './config/config.ts';
 import type { SessionStore } from './sessions/session-store.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
@@ -76,7 +77,16 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export const ASSETS_DIR = join(import.meta.dirname, '..', 'dist', 'assets');
+/** The nearest folder above `from` holding package.json: src/.. from source, dist/server/../.. compiled (ADR 0058). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- folders above this module, at start-up
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const ASSETS_DIR = join(projectRoot(import.meta.dirname), 'dist', 'assets');
 
 /** The identity as the PHP front stores it; anything malformed or expired means "not signed in". */
 export function identityFromSession(raw: unknown, now: Date = new Date()): SignedInUser | undefined {

@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -53,7 +54,8 @@ const root = join(import.meta.dirname, '..');
 const TEMPLATE_ROOTS: readonly string[] = [
   join(root, 'views'),
   join(root, 'features'),
-  join(root, '..', 'node_modules/govuk-frontend/dist'),
+  // Resolved as an import is, so the compiled build (dist/server, ADR 0058) finds it as the source does.
+  join(dirname(fileURLToPath(import.meta.resolve('govuk-frontend/package.json'))), 'dist'),
 ];
 
 export function createEnvironment(

@@ -41,7 +41,7 @@ ${GOOD_CMD}
 describe('the repository Dockerfile', () => {
   test('npm start runs the worker with the same V8 memory flags as the image (docs/adr/0032)', () => {
     assert.ok(
-      (pkg.scripts?.start ?? '').endsWith(` node ${NODE_MEMORY_FLAGS.join(' ')} src/server.ts`),
+      (pkg.scripts?.start ?? '').endsWith(` node ${NODE_MEMORY_FLAGS.join(' ')} dist/server/server.js`),
       pkg.scripts?.start,
     );
   });
@@ -113,9 +113,9 @@ describe('checkDockerfile', () => {
     [
       'npm start as CMD',
       GOOD.replace(GOOD_CMD, 'CMD npm start'),
-      /CMD \["node","--max-semi-space-size=8",.*"src\/server\.ts"\]/,
+      /CMD \["node","--max-semi-space-size=8",.*"dist\/server\/server\.js"\]/,
     ],
-    ['node without the memory flags', GOOD.replace(GOOD_CMD, 'CMD ["node", "src/server.ts"]'), /exec form/],
+    ['node without the memory flags', GOOD.replace(GOOD_CMD, 'CMD ["node", "dist/server/server.js"]'), /exec form/],
     [
       'a secret build arg',
       GOOD.replace('WORKDIR /app\nENV', 'WORKDIR /app\nARG NPM_TOKEN\nENV'),
