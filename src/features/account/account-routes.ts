@@ -25,7 +25,7 @@ import { PATHS, TOKEN_PATHS, tokenRoute } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
-import { checkFields, pageLanguage, refusalErrors, renderFormPage, setFlash } from '../../platform/forms/index.ts';
+import { checkFields, pageLanguage, refusalErrors, renderForm, setFlash } from '../../platform/forms/index.ts';
 import type { Checked } from '../../platform/forms/fields.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -122,17 +122,10 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
     status?: number,
   ): FastifyReply {
-    const language = pageLanguage(request, reply, request.server.words);
-    return renderFormPage(
-      request,
-      reply,
-      language,
-      CHANGE_EMAIL_PAGE,
-      values,
-      errors,
-      {},
-      { ...(status === undefined ? {} : { status }), context: { currentEmail } },
-    );
+    return renderForm(request, reply, CHANGE_EMAIL_PAGE, values, errors, {
+      ...(status === undefined ? {} : { status }),
+      context: { currentEmail },
+    });
   }
 
   app.get(PATHS.changeEmail, async (request, reply) => {
