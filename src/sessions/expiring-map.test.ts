@@ -54,3 +54,19 @@ test('evictBatch drops that many of the oldest at once; sweep reads expiry chang
   assert.equal(map.get('c'), slid);
   map.close();
 });
+
+test('sweepWhenFull false: when full the oldest goes at once, even while an expired entry waits for the sweep', () => {
+  let clock = 0;
+  const map = new ExpiringMap<number>({ now: () => clock, maxEntries: 2, expiresAt: (t) => t, sweepWhenFull: false });
+  map.add('old', 1000);
+  map.add('gone', 10);
+  clock = 100;
+  map.add('new', 1000);
+  assert.deepEqual(
+    ['old', 'gone', 'new'].map((k) => map.get(k)),
+    [undefined, 10, 1000],
+  );
+  map.sweep();
+  assert.equal(map.size, 1);
+  map.close();
+});

@@ -1,7 +1,7 @@
 /**
- * The bounded map under the in-process stores (sessions, the deny-list): entries expire, expired ones are swept each
- * minute, and at `maxEntries` a new entry first sweeps, then drops the oldest (Map order: first added), so a flood of
- * new keys costs memory up to the bound and no more, and never refuses one.
+ * The bounded map under the in-process stores (sessions, the deny-list, sign-in throttle counters): entries expire,
+ * expired ones are swept each minute, and at `maxEntries` a new entry first sweeps, then drops the oldest (Map order:
+ * first added), so a flood of new keys costs memory up to the bound and no more, and never refuses one.
  */
 export interface ExpiringMapOptions<V> {
   readonly now: () => number;
@@ -10,6 +10,11 @@ export interface ExpiringMapOptions<V> {
   readonly expiresAt: (value: V) => number;
   /** How many of the oldest go at once when still full after a sweep. Default 1. */
   readonly evictBatch?: number;
+  /**
+   * false: when full, drop the oldest at once, without a sweep first (a sweep visits every entry; the throttle, whose
+   * keys a flood of source addresses creates, keeps each hit cheap). Default true.
+   */
+  readonly sweepWhenFull?: boolean;
   /** Told of each entry a sweep or an eviction removes (not of `delete`), to tidy an index kept beside the map. */
   readonly dropped?: (key: string, value: V) => void;
 }
@@ -39,7 +44,7 @@ export class ExpiringMap<V> {
   /** Sets `key` as the newest entry, making room first when the map is full. */
   add(key: string, value: V): void {
     this.#entries.delete(key);
-    if (this.#entries.size >= this.#options.maxEntries) this.sweep();
+    if (this.#entries.size >= this.#options.maxEntries && this.#options.sweepWhenFull !== false) this.sweep();
     if (this.#entries.size >= this.#options.maxEntries) this.evictOldest(this.#options.evictBatch ?? 1);
     this.#entries.set(key, value);
   }
