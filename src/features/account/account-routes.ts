@@ -24,6 +24,7 @@ import type { MailOutbox } from '../../backends/mail-outbox.ts';
 import { PATHS, TOKEN_PATHS, tokenRoute } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
+import { linkFollowed } from '../../platform/link-followed.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
 import { checkFields, pageLanguage, refusalErrors, renderForm, setFlash } from '../../platform/forms/index.ts';
 import type { Checked } from '../../platform/forms/fields.ts';
@@ -84,25 +85,6 @@ function signedInUser(request: FastifyRequest): SignedInUser {
 function tokenRejected(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   requireSession(request).delete(SESSION_KEYS.identity);
   return reply.redirect(PATHS.loginTimeout, 303);
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Whether a GET of the confirm path is the live page's link followed on this site: the browser says `same-origin`
- * (not `none`: a typed or bookmarked URL does not delete), never a prefetch. A browser without fetch metadata is
- * believed only when its Referer is this origin.
- */
-export function confirmLinkFollowed(request: FastifyRequest, publicOrigin: string): boolean {
-  const purpose = `${header(request, 'sec-purpose') ?? ''} ${header(request, 'purpose') ?? ''}`.toLowerCase();
-  if (purpose.includes('prefetch') || purpose.includes('prerender')) return false;
-  const site = header(request, 'sec-fetch-site');
-  if (site !== undefined) return site === 'same-origin';
-  const referer = header(request, 'referer');
-  return referer !== undefined && URL.canParse(referer) && new URL(referer).origin === publicOrigin;
 }
 
 export default async function accountRoutes(app: FastifyInstance, options: AccountRoutesOptions): Promise<void> {
@@ -283,7 +265,8 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
 
   app.post(PATHS.deleteAccountConfirm, deleteAccount);
   app.get(PATHS.deleteAccountConfirm, (request, reply) => {
-    if (request.method === 'GET' && confirmLinkFollowed(request, options.publicOrigin))
+    // The live page's link followed on this site; a typed or bookmarked URL does not delete.
+    if (request.method === 'GET' && linkFollowed(request, options.publicOrigin, { typed: false }))
       return deleteAccount(request, reply);
     return reply.view('account/delete.njk', {});
   });
