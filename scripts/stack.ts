@@ -22,7 +22,15 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { generateNginxConf } from '../deploy/nginx/generate.ts';
 import type { EdgeOptions, LegacyUpstream } from '../deploy/nginx/generate.ts';
-import { canConnect, freePort, reservePort, startClamd, systemBinary, waitFor } from '../test/helpers/services.ts';
+import {
+  canConnect,
+  freePort,
+  REDIS_BASE_ARGS,
+  reservePort,
+  startClamd,
+  systemBinary,
+  waitFor,
+} from '../test/helpers/services.ts';
 import type { StartedClamd } from '../test/helpers/services.ts';
 import { issueTestCertificates, spawnGroup } from '../test/helpers/processes.ts';
 
@@ -267,24 +275,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const redis = spawnService(
         'redis-server',
         systemBinary('redis-server'),
-        [
-          '--bind',
-          LOOPBACK,
-          '--port',
-          String(port),
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--protected-mode',
-          'yes',
-          '--daemonize',
-          'no',
-          '--loglevel',
-          'warning',
-          '--dir',
-          join(dir, 'redis'),
-        ],
+        ['--port', String(port), ...REDIS_BASE_ARGS, '--dir', join(dir, 'redis')],
         process.env,
         join(dir, 'logs/redis.log'),
       );

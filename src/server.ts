@@ -12,7 +12,7 @@ import { TurnBatchedSink, loggerOptions } from './platform/logging.ts';
 import { assertSupportedRuntime } from './platform/runtime-guard.ts';
 import { Lifecycle, buildApp } from './app.ts';
 import { createServices } from './services.ts';
-import { loadTracing } from './platform/trace-context.ts';
+import { loadTracing } from './platform/tracing-loader.ts';
 
 assertSupportedRuntime();
 

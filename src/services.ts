@@ -43,7 +43,7 @@ import { createFeedbackService } from './features/feedback/feedback-service.ts';
 import type { Tracing } from './platform/trace-context.ts';
 import { createClamd } from './backends/clamd.ts';
 import type { Clamd } from './backends/clamd.ts';
-import { createFileStorage, deferredFileStorage } from './backends/file-storage.ts';
+import { createFileStorage, deferredFileStorage } from './backends/file-storage-loader.ts';
 import type { FileStorage } from './backends/file-storage.ts';
 import { EVIDENCE_MIGRATIONS, createEvidenceFiles } from './backends/evidence-files.ts';
 import type { EvidenceService } from './features/evidence/evidence-service.ts';

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Egress, EgressLogger } from './egress.ts';
-import { createEgress } from './egress.ts';
+import { createEgress, privateHostsFor } from './egress.ts';
 
 export interface LookupAddress {
   readonly line1: string;
@@ -104,13 +104,11 @@ export interface OsPlacesOptions {
 }
 
 export function osPlacesLookup(options: OsPlacesOptions): AddressLookup {
-  const host = options.url.hostname.replace(/^\[|\]$/g, '');
-  const allowPrivateFor = (options.allowPrivateFor ?? []).filter((h) => h === host);
   const egress =
     options.egress ??
     createEgress({
       allowedOrigins: [options.url.origin],
-      allowPrivateFor,
+      allowPrivateFor: privateHostsFor(options.allowPrivateFor ?? [], options.url),
       timeoutMs: options.timeoutMs ?? 5000,
       maxResponseBytes: 2 * 1024 * 1024,
       logger: options.logger,

@@ -10,7 +10,7 @@
  * only EgressError (transport). Feature methods (`postFeedback`) turn unexpected statuses into ApiError.
  */
 import type { Egress, EgressLogger, EgressResponse } from './egress.ts';
-import { createEgress } from './egress.ts';
+import { createEgress, privateHostsFor } from './egress.ts';
 
 export const API_USER_AGENT = 'LPA-FRONT';
 
@@ -185,16 +185,9 @@ export function apiClientFor(
   timeoutMs = 10_000,
   tracing?: OutboundTracer,
 ): ApiClient {
-  const host = config.apiBaseUrl.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const egress = createEgress({
     allowedOrigins: [config.apiBaseUrl.origin],
-    allowPrivateFor: config.egressAllowPrivate.filter(
-      (h) =>
-        h
-          .trim()
-          .replace(/^\[|\]$/g, '')
-          .toLowerCase() === host,
-    ),
+    allowPrivateFor: privateHostsFor(config.egressAllowPrivate, config.apiBaseUrl),
     timeoutMs,
     maxResponseBytes: 1024 * 1024,
     logger,

@@ -10,6 +10,15 @@ export function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
+/**
+ * The entries of EGRESS_ALLOW_PRIVATE that name `endpoint`'s host: what one endpoint's egress may be given as
+ * `allowPrivateFor` (createEgress refuses an entry that names none of its origins).
+ */
+export function privateHostsFor(entries: readonly string[], endpoint: URL): string[] {
+  const host = stripBrackets(endpoint.hostname.toLowerCase());
+  return entries.filter((entry) => stripBrackets(entry.trim().toLowerCase()) === host);
+}
+
 export function parseAllowedOrigin(origin: string): string {
   let url: URL;
   try {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createEgress, classifyAddress, nonPublicBlockList, EgressError } from './egress.ts';
+import { createEgress, classifyAddress, nonPublicBlockList, EgressError, privateHostsFor } from './egress.ts';
 import type { AddressCategory, Egress, EgressOptions } from './egress.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -624,4 +624,26 @@ describe('classifyAddress', () => {
       agent.destroy();
     }
   });
+});
+
+test('privateHostsFor: the EGRESS_ALLOW_PRIVATE entries that name the endpoint, whatever their case or brackets', () => {
+  const entries = ['api', ' LOCALHOST ', '[::1]', '::1', 'collector', '127.0.0.1'];
+  const cases: readonly [endpoint: string, hosts: readonly string[]][] = [
+    ['http://localhost:8080/', [' LOCALHOST ']],
+    ['http://[::1]:4318', ['[::1]', '::1']],
+    ['https://127.0.0.1/', ['127.0.0.1']],
+    ['https://api.example/', []],
+  ];
+  for (const [endpoint, hosts] of cases) assert.deepEqual(privateHostsFor(entries, new URL(endpoint)), hosts, endpoint);
+  // What it picks, createEgress takes (it refuses an entry naming none of its origins).
+  const picked = privateHostsFor(entries, new URL('http://[::1]:4318'));
+  assert.doesNotThrow(() =>
+    createEgress({
+      allowedOrigins: ['http://[::1]:4318'],
+      allowPrivateFor: picked,
+      timeoutMs: 1000,
+      maxResponseBytes: 1024,
+      logger: pino({ level: 'silent' }),
+    }),
+  );
 });

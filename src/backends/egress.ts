@@ -33,6 +33,7 @@ export type {
   EgressResponse,
 } from './egress-types.ts';
 export { EgressError } from './egress-types.ts';
+export { privateHostsFor } from './egress-origins.ts';
 
 function toHeaders(res: http.IncomingMessage): Headers {
   const headers = new Headers();

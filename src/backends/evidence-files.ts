@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Migration, Store } from './sqlite-store.ts';
+import { columnNumber, columnText } from './sqlite-store.ts';
 
 export const EVIDENCE_MIGRATIONS: readonly Migration[] = [
   {
@@ -78,29 +79,19 @@ export interface EvidenceFiles {
 
 type Row = Record<string, unknown>;
 
-function str(row: Row, key: string): string | null {
-  const v = row[key];
-  return typeof v === 'string' ? v : null;
-}
-
-function num(row: Row, key: string): number | null {
-  const v = row[key];
-  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null;
-}
-
 function toFile(row: Row): EvidenceFile {
   return {
-    id: str(row, 'id') ?? '',
-    userId: str(row, 'user_id') ?? '',
-    userHash: str(row, 'user_hash'),
-    storageKey: str(row, 'storage_key'),
-    displayName: str(row, 'display_name') ?? '',
-    mediaType: str(row, 'media_type'),
-    bytes: num(row, 'bytes'),
-    status: (str(row, 'status') ?? 'rejected') as EvidenceStatus,
-    reason: str(row, 'reason'),
-    scannedWith: str(row, 'scanned_with'),
-    createdAt: num(row, 'created_at') ?? 0,
+    id: columnText(row, 'id') ?? '',
+    userId: columnText(row, 'user_id') ?? '',
+    userHash: columnText(row, 'user_hash'),
+    storageKey: columnText(row, 'storage_key'),
+    displayName: columnText(row, 'display_name') ?? '',
+    mediaType: columnText(row, 'media_type'),
+    bytes: columnNumber(row, 'bytes'),
+    status: (columnText(row, 'status') ?? 'rejected') as EvidenceStatus,
+    reason: columnText(row, 'reason'),
+    scannedWith: columnText(row, 'scanned_with'),
+    createdAt: columnNumber(row, 'created_at') ?? 0,
   };
 }
 
@@ -117,7 +108,7 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
         const row = db()
           .prepare("SELECT count(*) AS n FROM evidence_files WHERE user_id = ? AND status != 'rejected'")
           .get(userId) as Row | undefined;
-        if ((num(row ?? {}, 'n') ?? 0) >= max) return undefined;
+        if ((columnNumber(row ?? {}, 'n') ?? 0) >= max) return undefined;
         const id = randomUUID();
         db()
           .prepare(

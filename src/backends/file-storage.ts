@@ -1,10 +1,11 @@
 /**
- * Where uploaded files live (ADR 0033): the contract, and the choice between the backends. Keys are random UUIDs
- * made here, never a name the user gave; a key from a request is checked with `isStorageKey` before any use.
- * Writes are streamed with a byte cap and leave nothing behind when they fail or run over.
+ * Where uploaded files live (ADR 0033): the contract every backend keeps. Keys are random UUIDs made here, never a
+ * name the user gave; a key from a request is checked with `isStorageKey` before any use. Writes are streamed with a
+ * byte cap and leave nothing behind when they fail or run over.
  *
  * - `local-file-storage.ts`: the embedded default, a folder under DATA_DIR (not served by anything).
  * - `s3-file-storage.ts`: S3 with server-side encryption; the only module that opens S3 connections.
+ * - `file-storage-loader.ts`: the choice between them, from the config.
  */
 import type { Readable } from 'node:stream';
 
@@ -38,38 +39,4 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 /** True for the keys `put` makes (lower-case UUID v4): anything else never reaches a path or a bucket. */
 export function isStorageKey(key: string): boolean {
   return UUID.test(key);
-}
-
-/** The backend the config names: S3 when UPLOAD_S3_BUCKET is set, else DATA_DIR/uploads. S3's SDK loads only then. */
-export async function createFileStorage(config: {
-  readonly dataDir: string;
-  readonly uploadS3Bucket: string | undefined;
-  readonly uploadS3Region: string;
-  readonly uploadS3Endpoint: URL | undefined;
-  readonly uploadS3KmsKeyId: string | undefined;
-}): Promise<FileStorage> {
-  if (config.uploadS3Bucket === undefined) {
-    const { createLocalFileStorage } = await import('./local-file-storage.ts');
-    return createLocalFileStorage(config.dataDir);
-  }
-  const { createS3FileStorage } = await import('./s3-file-storage.ts');
-  return createS3FileStorage({
-    bucket: config.uploadS3Bucket,
-    region: config.uploadS3Region,
-    ...(config.uploadS3Endpoint === undefined ? {} : { endpoint: config.uploadS3Endpoint }),
-    ...(config.uploadS3KmsKeyId === undefined ? {} : { kmsKeyId: config.uploadS3KmsKeyId }),
-  });
-}
-
-/**
- * A storage usable at once whose backend is still being made (the app's services are built synchronously; the
- * folder or the S3 client is ready by the first upload). Every call waits for it; a failure to make it fails them.
- */
-export function deferredFileStorage(making: Promise<FileStorage>): FileStorage {
-  making.catch(() => undefined); // reported by the first call that needs it, never an unhandled rejection
-  return {
-    put: async (source, opts) => (await making).put(source, opts),
-    get: async (key) => (await making).get(key),
-    delete: async (key) => (await making).delete(key),
-  };
 }

@@ -15,6 +15,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Migration } from './sqlite-store.ts';
+import { columnNumber, columnText } from './sqlite-store.ts';
 import {
   LOCAL_CREDENTIALS_MIGRATIONS,
   DEFAULT_SCRYPT,
@@ -74,18 +75,6 @@ export const LOCAL_ACCOUNTS_MIGRATIONS: readonly Migration[] = [
 
 type Purpose = 'activate' | 'reset' | 'email';
 type Row = Record<string, unknown>;
-
-function s(row: Row | undefined, key: string): string | null {
-  const v = row?.[key];
-  return typeof v === 'string' ? v : null;
-}
-
-function n(row: Row | undefined, key: string): number | null {
-  const v = row?.[key];
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  return null;
-}
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -202,8 +191,8 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
   function signedIn(userId: string, authToken: string): boolean {
     if (authToken.length === 0 || authToken.length > 128) return false;
     const row = st().authOwner.get(sha256(authToken).toString('hex'));
-    const expires = n(row, 'expires_at');
-    return s(row, 'user_id') === userId && expires !== null && expires > now();
+    const expires = columnNumber(row, 'expires_at');
+    return columnText(row, 'user_id') === userId && expires !== null && expires > now();
   }
 
   function issue(purpose: Purpose, userId: string, newEmail: string | null): { token: string; expiresAt: Date } {
@@ -224,15 +213,15 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     if (token.length < 16 || token.length > 256) return null;
     const hash = sha256(token);
     const row = st().consume.get(hash.toString('hex'), purpose);
-    const stored = s(row, 'token_hash');
-    const userId = s(row, 'user_id');
-    const expires = n(row, 'expires_at');
+    const stored = columnText(row, 'token_hash');
+    const userId = columnText(row, 'user_id');
+    const expires = columnNumber(row, 'expires_at');
     if (stored === null || userId === null || expires === null) return null;
     // Defence in depth: the row found must be this token's hash, compared without early exit.
     const storedBytes = Buffer.from(stored, 'hex');
     if (storedBytes.length !== hash.length || !timingSafeEqual(storedBytes, hash)) return null;
     if (expires <= now()) return null;
-    return { userId, newEmail: s(row, 'new_email') };
+    return { userId, newEmail: columnText(row, 'new_email') };
   }
 
   function newSignIn(userId: string): { token: string; expiresAt: Date } {
@@ -243,19 +232,19 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
   }
 
   function toLpa(row: Row): LpaSummary {
-    const type = s(row, 'type');
-    const updated = n(row, 'updated_at');
-    const completed = n(row, 'completed_at');
-    const created = n(row, 'created_at');
+    const type = columnText(row, 'type');
+    const updated = columnNumber(row, 'updated_at');
+    const completed = columnNumber(row, 'completed_at');
+    const created = columnNumber(row, 'created_at');
     return {
-      id: n(row, 'id') ?? 0,
+      id: columnNumber(row, 'id') ?? 0,
       type: type === 'property-and-financial' || type === 'health-and-welfare' ? type : null,
-      donorName: s(row, 'donor_name'),
+      donorName: columnText(row, 'donor_name'),
       updatedAt: updated === null ? null : new Date(updated),
       createdAt: created === null ? null : new Date(created),
       completedAt: completed === null ? null : new Date(completed),
-      reusable: n(row, 'reusable') === 1,
-      processingStatus: s(row, 'processing_status'),
+      reusable: columnNumber(row, 'reusable') === 1,
+      processingStatus: columnText(row, 'processing_status'),
     };
   }
 
@@ -284,9 +273,9 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     requestPasswordReset(email) {
       const normalised = normaliseEmail(email);
       const user = normalised.length <= 320 ? st().userByEmail.get(normalised) : undefined;
-      const userId = s(user, 'id');
+      const userId = columnText(user, 'id');
       if (userId === null) return Promise.resolve({ outcome: 'unknown' });
-      if (n(user, 'active') !== 1)
+      if (columnNumber(user, 'active') !== 1)
         return Promise.resolve({ outcome: 'not-activated', activationToken: issue('activate', userId, null).token });
       const { token, expiresAt } = issue('reset', userId, null);
       return Promise.resolve({ outcome: 'reset', token, expiresAt });
@@ -295,9 +284,10 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     async resetPassword(passwordToken, newPassword) {
       if (passwordToken.length < 16 || passwordToken.length > 256) return 'invalid-token';
       // The rules are checked before the token is spent, so a refused password leaves the link usable.
-      const holder = s(st().peek.get(sha256(passwordToken).toString('hex'), 'reset'), 'user_id');
+      const holder = columnText(st().peek.get(sha256(passwordToken).toString('hex'), 'reset'), 'user_id');
       if (holder === null) return 'invalid-token';
-      if (passwordProblem(newPassword, s(st().user.get(holder), 'email') ?? '') !== null) return 'invalid-password';
+      if (passwordProblem(newPassword, columnText(st().user.get(holder), 'email') ?? '') !== null)
+        return 'invalid-password';
       const hash = await hashPassword(newPassword, params);
       const owner = consume('reset', passwordToken);
       if (owner === null) return 'invalid-token';
@@ -311,10 +301,10 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
     async changePassword(userId, authToken, currentPassword, newPassword) {
       if (!signedIn(userId, authToken)) return { ok: false, reason: 'invalid-token' };
       const user = st().user.get(userId);
-      const stored = s(user, 'password_hash') ?? '';
+      const stored = columnText(user, 'password_hash') ?? '';
       if (currentPassword.length > 1024 || !(await verifyPassword(currentPassword, stored)))
         return { ok: false, reason: 'wrong-password' };
-      if (passwordProblem(newPassword, s(user, 'email') ?? '') !== null)
+      if (passwordProblem(newPassword, columnText(user, 'email') ?? '') !== null)
         return { ok: false, reason: 'invalid-password' };
       const hash = await hashPassword(newPassword, params);
       return inTransaction(() => {
@@ -329,7 +319,7 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       const normalised = normaliseEmail(newEmail);
       if (!EMAIL.test(normalised) || normalised.length > 320)
         return Promise.resolve({ ok: false, reason: 'invalid-email' });
-      const owner = s(st().userByEmail.get(normalised), 'id');
+      const owner = columnText(st().userByEmail.get(normalised), 'id');
       if (owner === userId) return Promise.resolve({ ok: false, reason: 'same-email' });
       if (owner !== null) return Promise.resolve({ ok: false, reason: 'email-taken' });
       const { token, expiresAt } = issue('email', userId, normalised);
@@ -353,28 +343,33 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       if (!signedIn(userId, authToken)) return Promise.resolve(null);
       const row = st().user.get(userId);
       if (row === undefined) return Promise.resolve(null);
-      const first = s(row, 'first_name');
-      const last = s(row, 'last_name');
-      const title = s(row, 'title');
+      const first = columnText(row, 'first_name');
+      const last = columnText(row, 'last_name');
+      const title = columnText(row, 'title');
       const name: PersonName | null =
         first === null || last === null
           ? null
           : title === null || title === ''
             ? { first, last }
             : { title, first, last };
-      const address1 = s(row, 'address1');
-      const postcode = s(row, 'postcode');
-      const created = n(row, 'created_at');
-      const updated = n(row, 'updated_at');
+      const address1 = columnText(row, 'address1');
+      const postcode = columnText(row, 'postcode');
+      const created = columnNumber(row, 'created_at');
+      const updated = columnNumber(row, 'updated_at');
       return Promise.resolve({
         id: userId,
-        email: s(row, 'email') ?? '',
+        email: columnText(row, 'email') ?? '',
         name,
-        dob: s(row, 'dob'),
+        dob: columnText(row, 'dob'),
         address:
           address1 === null
             ? null
-            : { address1, address2: s(row, 'address2'), address3: s(row, 'address3'), postcode: postcode ?? '' },
+            : {
+                address1,
+                address2: columnText(row, 'address2'),
+                address3: columnText(row, 'address3'),
+                postcode: postcode ?? '',
+              },
         createdAt: created === null ? null : new Date(created),
         updatedAt: updated === null ? null : new Date(updated),
       });
@@ -413,13 +408,13 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       let total: number;
       let rows: Row[];
       if (filter.kind === 'id') {
-        total = n(x.countId.get(userId, filter.id), 'total') ?? 0;
+        total = columnNumber(x.countId.get(userId, filter.id), 'total') ?? 0;
         rows = x.pageId.all(userId, filter.id, perPage, offset);
       } else if (filter.kind === 'name') {
-        total = n(x.countName.get(userId, filter.text), 'total') ?? 0;
+        total = columnNumber(x.countName.get(userId, filter.text), 'total') ?? 0;
         rows = x.pageName.all(userId, filter.text, perPage, offset);
       } else {
-        total = n(x.countAll.get(userId), 'total') ?? 0;
+        total = columnNumber(x.countAll.get(userId), 'total') ?? 0;
         rows = x.pageAll.all(userId, perPage, offset);
       }
       return Promise.resolve({ lpas: rows.map(toLpa), total });

@@ -21,6 +21,7 @@
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Migration } from './sqlite-store.ts';
+import { columnNumber, columnText } from './sqlite-store.ts';
 import type { AuthenticateResult, CredentialBackend, PersonName, RefreshResult, UserDetails } from './credentials.ts';
 import { LOCK_SECONDS, MAX_FAILED_ATTEMPTS, TOKEN_LIFETIME_SECONDS, normaliseEmail } from './credentials.ts';
 
@@ -188,18 +189,6 @@ export class UserExistsError extends Error {
 
 type Row = Record<string, unknown>;
 
-function str(row: Row, key: string): string | null {
-  const v = row[key];
-  return typeof v === 'string' ? v : null;
-}
-
-function num(row: Row, key: string): number | null {
-  const v = row[key];
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  return null;
-}
-
 function sha256(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
@@ -209,10 +198,10 @@ export function newToken(): string {
 }
 
 function toName(row: Row): PersonName | null {
-  const first = str(row, 'first_name');
-  const last = str(row, 'last_name');
+  const first = columnText(row, 'first_name');
+  const last = columnText(row, 'last_name');
   if (first === null || last === null) return null;
-  const title = str(row, 'title');
+  const title = columnText(row, 'title');
   return title === null || title === '' ? { first, last } : { title, first, last };
 }
 
@@ -289,9 +278,9 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
     if (token.length === 0 || token.length > 128) return null;
     const row = st().token.get(sha256(token));
     if (row === undefined) return null;
-    const expires = num(row, 'expires_at');
+    const expires = columnNumber(row, 'expires_at');
     if (expires === null || expires <= at) return null;
-    return str(row, 'user_id');
+    return columnText(row, 'user_id');
   }
 
   return {
@@ -304,13 +293,14 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       const user: Row | undefined =
         normalised.length > 0 && normalised.length <= 320 ? s.userByEmail.get(normalised) : undefined;
       const lockedAt = (at: number): boolean => {
-        const lockedUntil = num(s.failures.get(emailKey) ?? {}, 'locked_until');
+        const lockedUntil = columnNumber(s.failures.get(emailKey) ?? {}, 'locked_until');
         return lockedUntil !== null && lockedUntil > at;
       };
       const locked = lockedAt(now());
 
       // Always exactly one scrypt, whatever the outcome will be.
-      const storedHash = user === undefined ? await dummyHash : (str(user, 'password_hash') ?? (await dummyHash));
+      const storedHash =
+        user === undefined ? await dummyHash : (columnText(user, 'password_hash') ?? (await dummyHash));
       const verified = password.length <= 1024 && (await verifyPassword(password, storedHash));
       const at = now();
       sweep(at);
@@ -323,16 +313,16 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
           lockUntil: at + LOCK_SECONDS * 1000,
           at,
         });
-        const lockedUntil = row === undefined ? null : num(row, 'locked_until');
+        const lockedUntil = row === undefined ? null : columnNumber(row, 'locked_until');
         // The API answers `invalid-user-credentials/account-locked` on the attempt that locks.
         return { ok: false, reason: lockedUntil !== null && lockedUntil > at ? 'locked' : 'authentication-failed' };
       }
       // Locked by failures counted while this password was being checked: still locked.
       if (lockedAt(at)) return { ok: false, reason: 'locked' };
-      if (num(user, 'active') !== 1) return { ok: false, reason: 'not-activated' };
+      if (columnNumber(user, 'active') !== 1) return { ok: false, reason: 'not-activated' };
 
-      const userId = str(user, 'id') ?? '';
-      const previous = num(user, 'last_login_at');
+      const userId = columnText(user, 'id') ?? '';
+      const previous = columnNumber(user, 'last_login_at');
       s.clearFailures.run(emailKey);
       if (needsRehash(storedHash, params)) s.rehash.run(await hashPassword(password, params), userId);
       const token = newToken();
@@ -367,11 +357,11 @@ export function createLocalCredentials(options: LocalCredentialsOptions): LocalC
       if (tokenOwner(token, now()) !== userId) return Promise.resolve(null);
       const row = st().userById.get(userId);
       if (row === undefined) return Promise.resolve(null);
-      const created = num(row, 'created_at');
-      const updated = num(row, 'updated_at');
+      const created = columnNumber(row, 'created_at');
+      const updated = columnNumber(row, 'updated_at');
       return Promise.resolve({
         id: userId,
-        email: str(row, 'email') ?? '',
+        email: columnText(row, 'email') ?? '',
         name: toName(row),
         createdAt: created === null ? null : new Date(created),
         updatedAt: updated === null ? null : new Date(updated),

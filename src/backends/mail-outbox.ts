@@ -15,6 +15,8 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Migration } from './sqlite-store.ts';
 import type { Email, MailTransport } from './mail.ts';
 import { MailError } from './mail.ts';
+import type { RetryOptions } from './retry-loop.ts';
+import { backoffMs, createRetryLoop } from './retry-loop.ts';
 
 export const MAIL_OUTBOX_MIGRATIONS: readonly Migration[] = [
   {
@@ -43,17 +45,7 @@ export interface MailLogger {
   error(obj: Record<string, unknown>, msg: string): void;
 }
 
-export interface MailRetry {
-  readonly pollMs: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly maxAttempts: number;
-  readonly batchSize: number;
-  /** Must exceed the transport's timeout. */
-  readonly leaseMs: number;
-}
-
-export const DEFAULT_MAIL_RETRY: MailRetry = {
+export const DEFAULT_MAIL_RETRY: RetryOptions = {
   pollMs: 10_000,
   baseDelayMs: 5_000,
   maxDelayMs: 30 * 60_000,
@@ -68,7 +60,7 @@ export interface MailOutboxOptions {
   readonly logger: MailLogger;
   readonly now?: () => number;
   readonly random?: () => number;
-  readonly retry?: Partial<MailRetry>;
+  readonly retry?: Partial<RetryOptions>;
   /** Longest `send` waits for the first attempt (ms). */
   readonly waitMs?: number;
 }
@@ -95,13 +87,9 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
   const { transport, logger } = options;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const retry: MailRetry = { ...DEFAULT_MAIL_RETRY, ...options.retry };
+  const retry: RetryOptions = { ...DEFAULT_MAIL_RETRY, ...options.retry };
   const waitMs = options.waitMs ?? 3000;
-  const inFlight = new Set<Promise<unknown>>();
   let statements: ReturnType<typeof prepare> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let ticking: Promise<unknown> | undefined;
 
   function prepare(db: DatabaseSync) {
     return {
@@ -130,17 +118,6 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
   }
   const st = () => (statements ??= prepare(options.db()));
 
-  function track<T>(p: Promise<T>): Promise<T> {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    return p;
-  }
-
-  function backoff(attempts: number): number {
-    const exp = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
-    return Math.round(exp / 2 + random() * (exp / 2));
-  }
-
   /** One attempt for a claimed row. Never throws: a row left leased comes due again. */
   async function attempt(id: number, attempts: number, email: Email): Promise<boolean> {
     try {
@@ -161,7 +138,7 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
           st().parked.run(code, id);
           logger.error({ mailId: id, attempts, code }, 'email could not be sent; parked');
         } else {
-          st().failed.run(code, now() + backoff(attempts), id);
+          st().failed.run(code, now() + backoffMs(attempts, retry, random), id);
           logger.warn({ mailId: id, attempts, code }, 'email not sent; will retry');
         }
       } catch (recordErr) {
@@ -186,25 +163,18 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
       const t = now();
       const row = st().claim.get(t + retry.leaseMs, t, retry.maxAttempts);
       if (row === undefined) break;
-      if (await track(attempt(int(row, 'id'), int(row, 'attempts'), toEmail(row)))) delivered++;
+      if (await loop.track(attempt(int(row, 'id'), int(row, 'attempts'), toEmail(row)))) delivered++;
     }
     return delivered;
   }
 
-  function schedule(): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      ticking = deliverDue()
-        .catch((err: unknown) => {
-          logger.error({ err }, 'mail retry loop failed');
-        })
-        .finally(() => {
-          ticking = undefined;
-          schedule();
-        });
-    }, retry.pollMs);
-    timer.unref();
-  }
+  const loop = createRetryLoop({
+    pollMs: retry.pollMs,
+    tick: deliverDue,
+    failed: (err) => {
+      logger.error({ err }, 'mail retry loop failed');
+    },
+  });
 
   return {
     async send(message) {
@@ -221,35 +191,14 @@ export function createMailOutbox(options: MailOutboxOptions): MailOutbox {
           t,
         ).lastInsertRowid,
       );
-      const first = track(attempt(id, 1, email));
-      let waitTimer: NodeJS.Timeout | undefined;
-      const sent = await Promise.race([
-        first,
-        new Promise<false>((resolve) => {
-          waitTimer = setTimeout(() => {
-            resolve(false);
-          }, waitMs);
-          waitTimer.unref();
-        }),
-      ]);
-      clearTimeout(waitTimer);
-      return { id, sent };
+      return { id, sent: await loop.waitAtMost(attempt(id, 1, email), waitMs) };
     },
     deliverDue,
     counts() {
       const row = st().counts.get() ?? {};
       return { pending: int(row, 'pending'), parked: int(row, 'parked'), sent: int(row, 'sent') };
     },
-    start() {
-      if (running) return;
-      running = true;
-      schedule();
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      if (ticking !== undefined) await ticking;
-      await Promise.allSettled([...inFlight]);
-    },
+    start: loop.start,
+    stop: loop.stop,
   };
 }

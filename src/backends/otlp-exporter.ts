@@ -10,7 +10,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Egress } from './egress.ts';
-import { createEgress } from './egress.ts';
+import { createEgress, privateHostsFor } from './egress.ts';
 
 /** Where export failures go (the app's pino logger fits); declared here so backends import nothing of platform. */
 export interface ExporterLogger {
@@ -91,18 +91,11 @@ export function createOtlpExporter(options: OtlpExporterOptions): SpanExporter {
     'v1/traces',
     options.endpoint.href.endsWith('/') ? options.endpoint : `${options.endpoint.href}/`,
   );
-  const host = options.endpoint.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const egress =
     options.egress ??
     createEgress({
       allowedOrigins: [options.endpoint.origin],
-      allowPrivateFor: options.allowPrivate.filter(
-        (h) =>
-          h
-            .trim()
-            .replace(/^\[|\]$/g, '')
-            .toLowerCase() === host,
-      ),
+      allowPrivateFor: privateHostsFor(options.allowPrivate, options.endpoint),
       timeoutMs: options.timeoutMs ?? 10_000,
       maxResponseBytes: 64 * 1024,
       logger: options.logger,

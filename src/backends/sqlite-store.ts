@@ -118,6 +118,20 @@ export interface OpenStoreOptions {
 
 type Row = Record<string, unknown>;
 
+/** A text column of a row read from the store: null when the row or the value is missing, NULL or not text. */
+export function columnText(row: Row | undefined, key: string): string | null {
+  const v = row?.[key];
+  return typeof v === 'string' ? v : null;
+}
+
+/** A number column (INTEGER may come as a bigint): null when the row or the value is missing, NULL or not a number. */
+export function columnNumber(row: Row | undefined, key: string): number | null {
+  const v = row?.[key];
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return null;
+}
+
 function int(row: Row, key: string): number {
   const v = row[key];
   if (typeof v === 'number') return v;

@@ -1,8 +1,8 @@
 /**
- * Request tracing, the part that is always loaded: trace header parsing and formatting, the trusted-peer check,
- * the current trace (AsyncLocalStorage), and `loadTracing`, which imports the OpenTelemetry SDK (tracing.ts) only
- * when OTEL_ENABLED is true. Nothing here imports @opentelemetry, so with tracing off the SDK is never loaded
- * (docs/adr/0026; test/integration/tracing-off.integration.test.ts checks the module graph).
+ * Request tracing, the part that is always loaded: trace header parsing and formatting, the trusted-peer check and
+ * the current trace (AsyncLocalStorage). Nothing here imports @opentelemetry; tracing-loader.ts imports the SDK
+ * (tracing.ts) only when OTEL_ENABLED is true, so with tracing off it is never loaded (docs/adr/0026;
+ * test/integration/tracing-off.integration.test.ts checks the module graph).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import net from 'node:net';
@@ -188,17 +188,4 @@ export function incomingTrace(
   const w3c = parseTraceparent(single(headers.traceparent));
   if (w3c !== undefined) return { traceId: w3c.traceId, parentId: w3c.parentId };
   return parseXrayHeader(single(headers['x-amzn-trace-id']));
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Loading
-
-/**
- * The tracing module when OTEL_ENABLED is true, else undefined. The SDK is imported here and only here, and only
- * then: with tracing off it costs no memory and no time.
- */
-export async function loadTracing(config: TracingConfig, logger: TracingLogger): Promise<Tracing | undefined> {
-  if (!config.otelEnabled) return undefined;
-  const { createTracing } = await import('./tracing.ts');
-  return createTracing(config, logger);
 }

@@ -1,5 +1,5 @@
 /**
- * Request tracing with the OpenTelemetry SDK, loaded only when OTEL_ENABLED is true (trace-context.ts
+ * Request tracing with the OpenTelemetry SDK, loaded only when OTEL_ENABLED is true (tracing-loader.ts
  * `loadTracing`; docs/adr/0026). Spans are made by hand at the two places that matter, not by monkey-patching
  * node:http: one server span per request (the Fastify plugin below) and one client span per LPA API call
  * (`outbound`, used by api-client.ts). Spans go to an OTLP/HTTP collector through egress (otlp-exporter.ts).

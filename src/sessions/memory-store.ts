@@ -1,5 +1,6 @@
 import type { LoadedSession, SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
+import { ExpiringMap } from './expiring-map.ts';
 
 interface Entry {
   data: SessionData;
@@ -8,24 +9,26 @@ interface Entry {
 
 /**
  * In-process session store: the embedded default when no Redis is configured, and the store most unit
- * and integration tests use. Expired entries are swept lazily and by a bounded periodic sweep; at
- * `maxEntries` the oldest sessions are evicted.
+ * and integration tests use. Expired entries are swept lazily and each minute; at `maxEntries` the oldest
+ * sessions are evicted (expiring-map.ts).
  * `structuredClone` keeps callers from sharing mutable objects with the store.
  */
 export class MemoryStore implements SessionStore {
   readonly kind = 'memory' as const;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: ExpiringMap<Entry>;
   readonly #now: () => number;
-  readonly #maxEntries: number;
-  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: { now?: () => number; maxEntries?: number } = {}) {
     this.#now = options.now ?? Date.now;
-    this.#maxEntries = options.maxEntries ?? 100_000;
-    this.#sweeper = setInterval(() => {
-      this.sweep();
-    }, 60_000);
-    this.#sweeper.unref();
+    const maxEntries = options.maxEntries ?? 100_000;
+    // Still full after a sweep: drop the oldest sessions (1% at a time) rather than refuse new visitors, so a flood
+    // of anonymous form views cannot stop the site working. Production shares sessions in Redis.
+    this.#entries = new ExpiringMap({
+      now: this.#now,
+      maxEntries,
+      expiresAt: (entry) => entry.expiresAt,
+      evictBatch: Math.max(1, Math.floor(maxEntries / 100)),
+    });
   }
 
   get size(): number {
@@ -56,15 +59,11 @@ export class MemoryStore implements SessionStore {
     const source = base === undefined || base === 'new' ? undefined : this.#entries.get(base.copyFrom);
     if (source !== undefined && source.expiresAt > this.#now() && entry === undefined) {
       entry = { data: structuredClone(source.data), expiresAt: source.expiresAt };
-      this.#entries.set(id, entry);
+      this.#entries.add(id, entry);
     }
     if (entry === undefined || entry.expiresAt <= this.#now()) {
-      if (this.#entries.size >= this.#maxEntries) this.sweep();
-      // Still full: drop the oldest sessions (Map order is creation order) rather than refuse new visitors,
-      // so a flood of anonymous form views cannot stop the site working. Production shares sessions in Redis.
-      if (this.#entries.size >= this.#maxEntries) this.evictOldest(Math.max(1, Math.floor(this.#maxEntries / 100)));
       entry = { data: new Map(), expiresAt: 0 };
-      this.#entries.set(id, entry);
+      this.#entries.add(id, entry);
     }
     for (const [key, value] of changes) {
       if (value === DELETE) entry.data.delete(key);
@@ -90,21 +89,11 @@ export class MemoryStore implements SessionStore {
   }
 
   close(): Promise<void> {
-    clearInterval(this.#sweeper);
-    this.#entries.clear();
+    this.#entries.close();
     return Promise.resolve();
   }
 
-  evictOldest(count: number): void {
-    let left = count;
-    for (const id of this.#entries.keys()) {
-      if (left-- <= 0) break;
-      this.#entries.delete(id);
-    }
-  }
-
   sweep(): void {
-    const now = this.#now();
-    for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(id);
+    this.#entries.sweep();
   }
 }

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { ExpiringMap } from './expiring-map.ts';
 
 /** One request's deny-list check. */
 export interface RevocationCheck {
@@ -64,32 +65,28 @@ function wholeSeconds(ttlSeconds: number): number {
 
 /** One process's deny-list: at most `maxEntries` (the oldest dropped first), expired entries swept each minute. */
 export class MemoryRevocationStore implements RevocationStore {
-  readonly #until = new Map<string, number>();
+  /** digest → until (epoch ms). */
+  readonly #until: ExpiringMap<number>;
   /** digest → account and until; account → its digests (the account index). */
-  readonly #issued = new Map<string, { account: string; until: number }>();
+  readonly #issued: ExpiringMap<{ account: string; until: number }>;
   readonly #byAccount = new Map<string, Set<string>>();
   readonly #now: () => number;
-  readonly #maxEntries: number;
-  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: { now?: () => number; maxEntries?: number } = {}) {
     this.#now = options.now ?? Date.now;
-    this.#maxEntries = options.maxEntries ?? 100_000;
-    this.#sweeper = setInterval(() => {
-      this.sweep();
-    }, 60_000);
-    this.#sweeper.unref();
+    const bounds = { now: this.#now, maxEntries: options.maxEntries ?? 100_000 };
+    this.#until = new ExpiringMap({ ...bounds, expiresAt: (until) => until });
+    this.#issued = new ExpiringMap({
+      ...bounds,
+      expiresAt: (entry) => entry.until,
+      dropped: (digest, entry) => {
+        this.#unindex(digest, entry.account);
+      },
+    });
   }
 
   revoke(token: string, ttlSeconds: number): Promise<void> {
-    const key = tokenDigest(token);
-    this.#until.delete(key);
-    if (this.#until.size >= this.#maxEntries) this.sweep();
-    if (this.#until.size >= this.#maxEntries) {
-      const oldest = this.#until.keys().next();
-      if (oldest.done !== true) this.#until.delete(oldest.value);
-    }
-    this.#until.set(key, this.#now() + wholeSeconds(ttlSeconds) * 1000);
+    this.#until.add(tokenDigest(token), this.#now() + wholeSeconds(ttlSeconds) * 1000);
     return Promise.resolve();
   }
 
@@ -101,12 +98,7 @@ export class MemoryRevocationStore implements RevocationStore {
   remember(account: string, token: string, ttlSeconds: number): Promise<void> {
     const digest = tokenDigest(token);
     this.#forget(digest);
-    if (this.#issued.size >= this.#maxEntries) this.sweep();
-    if (this.#issued.size >= this.#maxEntries) {
-      const oldest = this.#issued.keys().next();
-      if (oldest.done !== true) this.#forget(oldest.value);
-    }
-    this.#issued.set(digest, { account, until: this.#now() + wholeSeconds(ttlSeconds) * 1000 });
+    this.#issued.add(digest, { account, until: this.#now() + wholeSeconds(ttlSeconds) * 1000 });
     let digests = this.#byAccount.get(account);
     if (digests === undefined) this.#byAccount.set(account, (digests = new Set()));
     digests.add(digest);
@@ -126,8 +118,7 @@ export class MemoryRevocationStore implements RevocationStore {
       const live = (this.#issued.get(digest)?.until ?? 0) > this.#now();
       this.#forget(digest);
       if (!live) continue;
-      this.#until.delete(digest);
-      this.#until.set(digest, this.#now() + wholeSeconds(ttlSeconds) * 1000);
+      this.#until.add(digest, this.#now() + wholeSeconds(ttlSeconds) * 1000);
       count++;
     }
     return Promise.resolve(count);
@@ -137,9 +128,13 @@ export class MemoryRevocationStore implements RevocationStore {
     const entry = this.#issued.get(digest);
     if (entry === undefined) return;
     this.#issued.delete(digest);
-    const digests = this.#byAccount.get(entry.account);
+    this.#unindex(digest, entry.account);
+  }
+
+  #unindex(digest: string, account: string): void {
+    const digests = this.#byAccount.get(account);
     digests?.delete(digest);
-    if (digests?.size === 0) this.#byAccount.delete(entry.account);
+    if (digests?.size === 0) this.#byAccount.delete(account);
   }
 
   /** In memory the check costs no round trip: every request uses the store itself. */
@@ -148,15 +143,13 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   sweep(): void {
-    const now = this.#now();
-    for (const [key, until] of this.#until) if (until <= now) this.#until.delete(key);
-    for (const [digest, entry] of this.#issued) if (entry.until <= now) this.#forget(digest);
+    this.#until.sweep();
+    this.#issued.sweep();
   }
 
   close(): Promise<void> {
-    clearInterval(this.#sweeper);
-    this.#until.clear();
-    this.#issued.clear();
+    this.#until.close();
+    this.#issued.close();
     this.#byAccount.clear();
     return Promise.resolve();
   }

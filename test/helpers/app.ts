@@ -16,7 +16,7 @@ import { buildApp } from '../../src/app.ts';
 import type { Services } from '../../src/services.ts';
 import { createServices } from '../../src/services.ts';
 import { loggerOptions } from '../../src/platform/logging.ts';
-import { loadTracing } from '../../src/platform/trace-context.ts';
+import { loadTracing } from '../../src/platform/tracing-loader.ts';
 import { freePort } from './services.ts';
 
 export const TEST_SECRET = 'test-secret-for-lpa-front-tests-only-000000';

@@ -281,7 +281,8 @@ export interface StartedRedis {
   stop(): Promise<void>;
 }
 
-const REDIS_BASE_ARGS = [
+/** A throwaway redis-server on loopback: no persistence, protected mode, foreground (tests and `npm run stack`). */
+export const REDIS_BASE_ARGS = [
   '--bind',
   LOOPBACK,
   '--save',

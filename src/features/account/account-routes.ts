@@ -24,8 +24,9 @@ import type { MailOutbox } from '../../backends/mail-outbox.ts';
 import { PATHS, TOKEN_PATHS, tokenRoute } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { httpError } from '../../platform/http-error.ts';
+import { linkFollowed } from '../../platform/link-followed.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
-import { checkFields, pageLanguage, refusalErrors, renderFormPage, setFlash } from '../../platform/forms/index.ts';
+import { checkFields, pageLanguage, refusalErrors, renderForm, setFlash } from '../../platform/forms/index.ts';
 import type { Checked } from '../../platform/forms/fields.ts';
 import { requireSession } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -86,25 +87,6 @@ function tokenRejected(request: FastifyRequest, reply: FastifyReply): FastifyRep
   return reply.redirect(PATHS.loginTimeout, 303);
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Whether a GET of the confirm path is the live page's link followed on this site: the browser says `same-origin`
- * (not `none`: a typed or bookmarked URL does not delete), never a prefetch. A browser without fetch metadata is
- * believed only when its Referer is this origin.
- */
-export function confirmLinkFollowed(request: FastifyRequest, publicOrigin: string): boolean {
-  const purpose = `${header(request, 'sec-purpose') ?? ''} ${header(request, 'purpose') ?? ''}`.toLowerCase();
-  if (purpose.includes('prefetch') || purpose.includes('prerender')) return false;
-  const site = header(request, 'sec-fetch-site');
-  if (site !== undefined) return site === 'same-origin';
-  const referer = header(request, 'referer');
-  return referer !== undefined && URL.canParse(referer) && new URL(referer).origin === publicOrigin;
-}
-
 export default async function accountRoutes(app: FastifyInstance, options: AccountRoutesOptions): Promise<void> {
   const { accounts, credentials, mail, signIn } = options;
 
@@ -122,17 +104,10 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
     errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
     status?: number,
   ): FastifyReply {
-    const language = pageLanguage(request, reply, request.server.words);
-    return renderFormPage(
-      request,
-      reply,
-      language,
-      CHANGE_EMAIL_PAGE,
-      values,
-      errors,
-      {},
-      { ...(status === undefined ? {} : { status }), context: { currentEmail } },
-    );
+    return renderForm(request, reply, CHANGE_EMAIL_PAGE, values, errors, {
+      ...(status === undefined ? {} : { status }),
+      context: { currentEmail },
+    });
   }
 
   app.get(PATHS.changeEmail, async (request, reply) => {
@@ -290,7 +265,8 @@ export default async function accountRoutes(app: FastifyInstance, options: Accou
 
   app.post(PATHS.deleteAccountConfirm, deleteAccount);
   app.get(PATHS.deleteAccountConfirm, (request, reply) => {
-    if (request.method === 'GET' && confirmLinkFollowed(request, options.publicOrigin))
+    // The live page's link followed on this site; a typed or bookmarked URL does not delete.
+    if (request.method === 'GET' && linkFollowed(request, options.publicOrigin, { typed: false }))
       return deleteAccount(request, reply);
     return reply.view('account/delete.njk', {});
   });

@@ -10,7 +10,7 @@ import { openStore } from '../../backends/sqlite-store.ts';
 import type { Store } from '../../backends/sqlite-store.ts';
 import { apiClientFor } from '../../backends/api-client.ts';
 import type { ApiClient } from '../../backends/api-client.ts';
-import { DEFAULT_RETRY, OUTBOX_KIND, backoffMs, createFeedbackService } from './feedback-service.ts';
+import { DEFAULT_RETRY, OUTBOX_KIND, createFeedbackService } from './feedback-service.ts';
 import type { FeedbackLogger, FeedbackSubmission } from './feedback-service.ts';
 import { runInTrace } from '../../platform/trace-context.ts';
 import type { Tracing } from '../../platform/trace-context.ts';
@@ -378,34 +378,6 @@ describe('with the API', () => {
     assert.deepEqual(result, { stored: 'outbox', id: 1, delivered: false });
     assert.equal(store.getOutbox(1)?.lastErrorCode, 'NETWORK');
   });
-});
-
-test('backoff doubles, is capped, and has jitter in the upper half', () => {
-  const retry = { ...DEFAULT_RETRY, baseDelayMs: 1000, maxDelayMs: 8000 };
-  assert.equal(
-    backoffMs(1, retry, () => 0),
-    500,
-  );
-  assert.equal(
-    backoffMs(1, retry, () => 0.999_999),
-    1000,
-  );
-  assert.equal(
-    backoffMs(2, retry, () => 0),
-    1000,
-  );
-  assert.equal(
-    backoffMs(3, retry, () => 0),
-    2000,
-  );
-  assert.equal(
-    backoffMs(10, retry, () => 0),
-    4000,
-  );
-  assert.equal(
-    backoffMs(1000, retry, () => 0.999_999),
-    8000,
-  );
 });
 
 describe('one row, many attempts: the same idempotency key and the same trace (issue 18.6)', () => {

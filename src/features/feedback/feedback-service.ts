@@ -21,6 +21,8 @@ import type { Store } from '../../backends/sqlite-store.ts';
 import type { ApiClient, FeedbackPayload } from '../../backends/api-client.ts';
 import { ApiError } from '../../backends/api-client.ts';
 import { EgressError } from '../../backends/egress.ts';
+import type { RetryOptions } from '../../backends/retry-loop.ts';
+import { backoffMs, createRetryLoop } from '../../backends/retry-loop.ts';
 import type { Feedback } from './feedback-schema.ts';
 import { currentTraceparent } from '../../platform/trace-context.ts';
 
@@ -33,20 +35,6 @@ export interface FeedbackLogger {
   info(obj: Record<string, unknown>, msg: string): void;
   warn(obj: Record<string, unknown>, msg: string): void;
   error(obj: Record<string, unknown>, msg: string): void;
-}
-
-export interface RetryOptions {
-  /** How often the loop looks for due rows (ms). */
-  readonly pollMs: number;
-  /** Delay after the first failure (ms); doubles with each attempt. */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  /** After this many attempts a row is parked (kept, not retried). */
-  readonly maxAttempts: number;
-  /** Most rows delivered per tick. */
-  readonly batchSize: number;
-  /** How long a claimed row is reserved for its deliverer (ms); must exceed the API timeout. */
-  readonly leaseMs: number;
 }
 
 export const DEFAULT_RETRY: RetryOptions = {
@@ -154,12 +142,6 @@ function readEntry(id: number, stored: unknown): OutboxEntry | undefined {
   };
 }
 
-/** Exponential backoff with "equal jitter": half the delay fixed, half random, so workers spread out. */
-export function backoffMs(attempts: number, retry: RetryOptions, random: () => number): number {
-  const exp = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
-  return Math.round(exp / 2 + random() * (exp / 2));
-}
-
 export function createFeedbackService(options: FeedbackServiceOptions): FeedbackService {
   const { store, logger } = options;
   const lpaApi = options.api; // (not `api`: the security lint reads that name as a credential)
@@ -167,16 +149,6 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
   const random = options.random ?? Math.random;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const waitMs = options.waitMs ?? 3000;
-  const inFlight = new Set<Promise<unknown>>();
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let ticking: Promise<unknown> | undefined;
-
-  function track<T>(p: Promise<T>): Promise<T> {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    return p;
-  }
 
   /** Delivers one claimed row; records the outcome. Never throws: a row left leased simply comes due again. */
   async function deliver(id: number, attempts: number, stored: unknown): Promise<boolean> {
@@ -232,25 +204,18 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         store.markFailed(row.id, 'UNKNOWN_KIND', null);
         continue;
       }
-      if (await track(deliver(row.id, row.attempts, row.payload))) delivered++;
+      if (await loop.track(deliver(row.id, row.attempts, row.payload))) delivered++;
     }
     return delivered;
   }
 
-  function schedule(): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      ticking = deliverDue()
-        .catch((err: unknown) => {
-          logger.error({ err }, 'feedback retry loop failed');
-        })
-        .finally(() => {
-          ticking = undefined;
-          schedule();
-        });
-    }, retry.pollMs);
-    timer.unref();
-  }
+  const loop = createRetryLoop({
+    pollMs: retry.pollMs,
+    tick: deliverDue,
+    failed: (err) => {
+      logger.error({ err }, 'feedback retry loop failed');
+    },
+  });
 
   return {
     async submit(submission, submitOptions = {}) {
@@ -271,32 +236,12 @@ export function createFeedbackService(options: FeedbackServiceOptions): Feedback
         ...(traceparent === undefined ? {} : { traceparent }),
       };
       const id = store.enqueue(OUTBOX_KIND, entry, t, t + retry.leaseMs);
-      const attempt = track(deliver(id, 1, entry));
-      let waitTimer: NodeJS.Timeout | undefined;
-      const delivered = await Promise.race([
-        attempt,
-        new Promise<false>((resolve) => {
-          waitTimer = setTimeout(() => {
-            resolve(false);
-          }, waitMs);
-          waitTimer.unref();
-        }),
-      ]);
-      clearTimeout(waitTimer);
-      return { stored: 'outbox', id, delivered };
+      return { stored: 'outbox', id, delivered: await loop.waitAtMost(deliver(id, 1, entry), waitMs) };
     },
     deliverDue,
     start() {
-      if (lpaApi === undefined || running) return;
-      running = true;
-      schedule();
+      if (lpaApi !== undefined) loop.start();
     },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      timer = undefined;
-      if (ticking !== undefined) await ticking;
-      await Promise.allSettled([...inFlight]);
-    },
+    stop: loop.stop,
   };
 }

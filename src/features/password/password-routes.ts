@@ -13,7 +13,7 @@
  *   the live message and goes to /user/about-you, with this session on the new token and every other one signed out.
  *
  * Hand-written routes for the first two (a page answered in place, a path with a token), rendered from the kit's
- * field tables (renderFormPage, checkFields), like sign-in; the third is a kit form (addForm).
+ * field tables (renderForm, renderFormPage, checkFields), like sign-in; the third is a kit form (addForm).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialBackend } from '../../backends/credentials.ts';
@@ -27,6 +27,7 @@ import {
   defineForm,
   pageLanguage,
   refusalErrors,
+  renderForm,
   renderFormPage,
   setFlash,
 } from '../../platform/forms/index.ts';
@@ -108,7 +109,7 @@ export default async function passwordRoutes(app: FastifyInstance, options: Pass
 
   app.get(PATHS.forgotPassword, async (request, reply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
-    return renderFormPage(request, reply, pageLanguage(request, reply, app.words), FORGOT_PAGE, {});
+    return renderForm(request, reply, FORGOT_PAGE, {});
   });
 
   app.post(PATHS.forgotPassword, { schema: { body: ForgotBody } }, async (request, reply) => {
@@ -173,7 +174,7 @@ export default async function passwordRoutes(app: FastifyInstance, options: Pass
     if (linkKey === undefined) return invalidToken(request, reply);
     const token = linkKey;
     if (await signedOutFirst(request)) return reply.redirect(resetPasswordPath(token), 302);
-    return renderFormPage(request, reply, pageLanguage(request, reply, app.words), resetPage(token), {});
+    return renderForm(request, reply, resetPage(token), {});
   });
 
   app.post(

@@ -11,6 +11,7 @@ import type { CredentialBackend } from '../../backends/credentials.ts';
 import { PATHS, SIGNED_OUT_URL } from '../../paths.ts';
 import type { SignedInUser } from '../../platform/auth-guard.ts';
 import { addForm } from '../../platform/forms/index.ts';
+import { linkFollowed } from '../../platform/link-followed.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { RevocationStore } from '../../sessions/revocation-store.ts';
 import { auditSignOut, createUserHasher } from './audit.ts';
@@ -37,26 +38,6 @@ export interface SignInRoutesOptions {
   /** Keys the audit log's user hashes (config.sessionSecret; a separate key is derived from it). */
   readonly auditSecret: Buffer;
   readonly policy?: Partial<SignInPolicy>;
-}
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Whether a GET /logout is the user's own: a navigation the browser marks `Sec-Fetch-Site: same-origin` (a link or
- * form on this origin, which the edge shares with the legacy front) or `none` (typed, a bookmark), never a prefetch.
- * A browser too old to send fetch metadata is believed only when its Referer is this origin (ADR 0020).
- */
-export function signOutLinkFollowed(request: FastifyRequest, publicOrigin: string): boolean {
-  const purpose = `${header(request, 'sec-purpose') ?? ''} ${header(request, 'purpose') ?? ''}`.toLowerCase();
-  if (purpose.includes('prefetch') || purpose.includes('prerender')) return false;
-  const site = header(request, 'sec-fetch-site');
-  if (site !== undefined) return site === 'same-origin' || site === 'none';
-  const referer = header(request, 'referer');
-  if (referer === undefined || !URL.canParse(referer)) return false;
-  return new URL(referer).origin === publicOrigin;
 }
 
 export default async function signInRoutes(app: FastifyInstance, options: SignInRoutesOptions): Promise<void> {
@@ -109,7 +90,7 @@ export default async function signInRoutes(app: FastifyInstance, options: SignIn
   // button is the CSRF-checked POST above. With no live session there is nothing to protect (ADR 0018).
   app.get(PATHS.logout, (request, reply) => {
     const session = requireSession(request);
-    if (request.method === 'GET' && (session.isNew || signOutLinkFollowed(request, options.publicOrigin)))
+    if (request.method === 'GET' && (session.isNew || linkFollowed(request, options.publicOrigin, { typed: true })))
       return signOut(request, reply, 302);
     return reply.view('sign-in/sign-out.njk', {}, 200);
   });

@@ -6,6 +6,7 @@
  * This sits in front of the backend's own lockout (5 failures → 15 minutes): the lockout protects one
  * account from guessing; the address limit slows one source spraying many accounts.
  */
+import { ExpiringMap } from '../../sessions/expiring-map.ts';
 
 export interface ThrottleStore {
   /**
@@ -34,21 +35,22 @@ export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = { perAccount: 10, perAddr
  * least recently hit dropped first, and idle keys are swept.
  */
 export class MemoryThrottleStore implements ThrottleStore {
-  readonly #hits = new Map<string, number[]>();
+  /** key → times of its recent hits, least recently hit first. */
+  readonly #hits: ExpiringMap<number[]>;
   readonly #now: () => number;
-  readonly #maxKeys: number;
   readonly #maxHitsPerKey: number;
-  readonly #sweeper: NodeJS.Timeout;
   #longestWindowMs = 0;
 
   constructor(options: { now?: () => number; maxKeys?: number; maxHitsPerKey?: number } = {}) {
     this.#now = options.now ?? Date.now;
-    this.#maxKeys = options.maxKeys ?? 100_000;
     this.#maxHitsPerKey = options.maxHitsPerKey ?? 1000;
-    this.#sweeper = setInterval(() => {
-      this.sweep();
-    }, 60_000);
-    this.#sweeper.unref();
+    this.#hits = new ExpiringMap({
+      now: this.#now,
+      maxEntries: options.maxKeys ?? 100_000,
+      // A key stops mattering one window (the longest asked for) after its last hit.
+      expiresAt: (times) => (times.at(-1) ?? -Infinity) + this.#longestWindowMs,
+      sweepWhenFull: false,
+    });
   }
 
   get size(): number {
@@ -64,13 +66,7 @@ export class MemoryThrottleStore implements ThrottleStore {
     const kept = previous.filter((t) => t > since);
     kept.push(now);
     if (kept.length > this.#maxHitsPerKey) kept.splice(0, kept.length - this.#maxHitsPerKey);
-    // Re-insert so Map order is least recently hit first.
-    this.#hits.delete(key);
-    if (this.#hits.size >= this.#maxKeys) {
-      const oldest = this.#hits.keys().next();
-      if (oldest.done !== true) this.#hits.delete(oldest.value);
-    }
-    this.#hits.set(key, kept);
+    this.#hits.add(key, kept); // the newest: Map order stays least recently hit first
     return Promise.resolve(kept.length);
   }
 
@@ -80,16 +76,11 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 
   sweep(): void {
-    const since = this.#now() - this.#longestWindowMs;
-    for (const [key, times] of this.#hits) {
-      const last = times[times.length - 1];
-      if (last === undefined || last <= since) this.#hits.delete(key);
-    }
+    this.#hits.sweep();
   }
 
   close(): Promise<void> {
-    clearInterval(this.#sweeper);
-    this.#hits.clear();
+    this.#hits.close();
     return Promise.resolve();
   }
 }

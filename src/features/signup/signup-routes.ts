@@ -3,7 +3,7 @@
  * ResendActivationEmailHandler, Form/User/Registration.php and ConfirmEmail.php):
  * `GET|POST /signup`, `GET /signup/email-sent`, `GET /signup/confirm/:token`, `GET|POST /signup/resend-email`.
  *
- * - Pages on the form kit's page (renderFormPage, checkFields); the routes are hand-written because of the terms
+ * - Pages on the form kit's page (renderForm, checkFields); the routes are hand-written because of the terms
  *   checkbox, the throttles and the even answer time.
  * - No enumeration: a valid sign-up or resend is answered with the same 303 to /signup/email-sent whether the address
  *   is unknown, inactive or active, no sooner than ACCOUNT_ANSWER_FLOOR_MS after it arrived (evenTime); the email
@@ -19,7 +19,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS, TOKEN_PATHS, TOKEN_SEGMENT, tokenRoute } from '../../paths.ts';
 import { evenTime } from '../../platform/even-time.ts';
 import type { FormPage } from '../../platform/forms/index.ts';
-import { checkFields, pageLanguage, refusalErrors, renderFormPage } from '../../platform/forms/index.ts';
+import { checkFields, pageLanguage, refusalErrors, renderForm } from '../../platform/forms/index.ts';
 import type { Checked, FormError } from '../../platform/forms/fields.ts';
 import { passwordMismatchMessage } from '../../platform/forms/password-rules.ts';
 import { httpError } from '../../platform/http-error.ts';
@@ -114,17 +114,9 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
     terms = false,
   ): FastifyReply {
-    const language = pageLanguage(request, reply, request.server.words);
-    return renderFormPage(
-      request,
-      reply,
-      language,
-      SIGNUP_PAGE,
-      values,
-      errors,
-      {},
-      { context: { termsChecked: terms, termsError: errors?.fieldErrors.terms, useAnLpaUrl: USE_AN_LPA_URL } },
-    );
+    return renderForm(request, reply, SIGNUP_PAGE, values, errors, {
+      context: { termsChecked: terms, termsError: errors?.fieldErrors.terms, useAnLpaUrl: USE_AN_LPA_URL },
+    });
   }
 
   app.get(PATHS.signup, async (request, reply) => {
@@ -182,25 +174,9 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     return reply.view('signup/email-sent.njk', { email: typeof email === 'string' ? email : undefined });
   });
 
-  function renderResend(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    values: Record<string, string>,
-    errors?: Pick<Checked, 'errors' | 'fieldErrors'>,
-  ): FastifyReply {
-    return renderFormPage(
-      request,
-      reply,
-      pageLanguage(request, reply, request.server.words),
-      RESEND_PAGE,
-      values,
-      errors,
-    );
-  }
-
   app.get(PATHS.signupResend, async (request, reply) => {
     if (request.user !== undefined) return reply.redirect(PATHS.dashboard, 302);
-    return renderResend(request, reply, {});
+    return renderForm(request, reply, RESEND_PAGE, {});
   });
 
   app.post<{ Body: ResendBodyType }>(PATHS.signupResend, { schema: { body: ResendBody } }, async (request, reply) => {
@@ -210,9 +186,10 @@ export default async function signupRoutes(app: FastifyInstance, options: Signup
     const mismatch =
       (checked.normalised.email_confirm ?? '') !== '' && checked.normalised.email !== checked.normalised.email_confirm;
     if (checked.errors.length > 0 || mismatch)
-      return renderResend(
+      return renderForm(
         request,
         reply,
+        RESEND_PAGE,
         checked.values,
         withErrors(checked, mismatch ? [{ field: 'email_confirm', message: MESSAGES.emailMismatch }] : [], t),
       );

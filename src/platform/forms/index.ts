@@ -6,13 +6,14 @@
  *
  * docs/recipes/add-a-form.md says how to add a form; src/features/README.md what a feature folder holds.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
 import type { Catalogue } from '../../i18n/catalogue.ts';
 import { createCatalogue } from '../../i18n/catalogue.ts';
-import type { Values } from './fields.ts';
-import type { FormDeclaration } from './form.ts';
-import { registerForm } from './form.ts';
+import type { Checked, Values } from './fields.ts';
+import type { FormDeclaration, FormPage } from './form.ts';
+import { registerForm, renderFormPage } from './form.ts';
+import { pageLanguage } from './page.ts';
 import type { JourneyDeclaration } from './journey.ts';
 import { registerJourney } from './journey.ts';
 
@@ -33,6 +34,22 @@ export type { PageLanguage } from './page.ts';
  */
 export function addForm<V extends Values>(app: FastifyInstance, form: FormDeclaration<V>): void {
   registerForm(app, app.words, form as unknown as FormDeclaration);
+}
+
+/**
+ * Renders a kit form page from a feature's hand-written route (sign-up, account, password pages): in the request's
+ * language, with the app's catalogue; `extra` sets another status or adds to the view context.
+ */
+export function renderForm(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: FormPage,
+  values: Values,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  extra?: { readonly status?: number; readonly context?: Readonly<Record<string, unknown>> },
+): FastifyReply {
+  const language = pageLanguage(request, reply, request.server.words);
+  return renderFormPage(request, reply, language, page, values, checked, {}, extra);
 }
 
 export interface FormKitOptions {
