@@ -9,7 +9,7 @@ import type { Static } from '@sinclair/typebox';
 import type { PersonName } from '../../backends/credentials.ts';
 import type { Address, DetailsUpdate } from '../../backends/accounts.ts';
 import type { DateParts, DateProblem, FieldDeclaration, FieldTable, Values } from '../../platform/forms/index.ts';
-import { DATE_PARTS, checkFields, realDate } from '../../platform/forms/index.ts';
+import { DATE_PARTS, checkFields } from '../../platform/forms/index.ts';
 
 /** Name (title 1–5, first and last up to 50) and Address (lines up to 50, postcode up to 8) lengths. */
 export const LIMITS = { title: 5, first: 50, last: 50, line: 50, postcode: 8 } as const;
@@ -107,7 +107,20 @@ export function ukToday(now: Date): string {
   }).format(now);
 }
 
-export { realDate };
+/**
+ * Day, month and year as YYYY-MM-DD when they make a real calendar date, else null: as this page always has, so
+ * years 0001–0099 are refused too (Date.UTC reads them as 1900–1999); the live Common\Dob refuses every year before
+ * 1000. The kit's own `realDate` takes 0001–9999.
+ */
+export function realDate(day: string, month: string, year: string): string | null {
+  if (!/^\d{1,2}$/.test(day) || !/^\d{1,2}$/.test(month) || !/^\d{4}$/.test(year)) return null;
+  const d = Number(day);
+  const m = Number(month);
+  const y = Number(year);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return null;
+  return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
 
 /**
  * The live date of birth rules (Common\Dob): complete, a real date, not after today (UK). Its messages are about the

@@ -42,8 +42,8 @@ export function realDate(day: string, month: string, year: string): string | nul
   const d = Number(day);
   const m = Number(month);
   const y = Number(year);
-  const date = new Date(Date.UTC(y, m - 1, d));
-  // Date.UTC maps years 0–99 to 1900–1999: the year check refuses them (and 0000) with the rest.
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d); // not Date.UTC, which takes years 0–99 as 1900–1999
   if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return null;
   return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
