@@ -2,10 +2,10 @@
  * The "Your details" form (/user/about-you), with the live front's rules and messages: the AboutYou form, the
  * MakeShared data model it validates through (Common\Name, Common\Dob, Common\Address, User) and the messages
  * of templates/application/authenticated/about-you/partials/form-error-summary.twig. Field names are the live ones
- * (`name-title`, `dob-date-day`, `address-postcode` …), so the same ids and error links.
+ * (`name-title`, `dob-date-day`, `address-postcode` …), so the same ids and error links. The rules are form-kit
+ * field declarations (`aboutYouFields`, ADR 0053); `checkAboutYou` runs them outside a request.
  */
 import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
 import type { PersonName } from '../../backends/credentials.ts';
 import type { Address, DetailsUpdate } from '../../backends/accounts.ts';
 import type { DateParts, DateProblem, FieldDeclaration, FieldTable, Values } from '../../platform/forms/index.ts';
@@ -54,7 +54,6 @@ export const AboutYouBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type AboutYouBodyType = Static<typeof AboutYouBody>;
 
 export type AboutYouValues = Readonly<Record<FieldName, string>>;
 
