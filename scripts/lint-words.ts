@@ -25,6 +25,7 @@ export const ALL_WORDS_FROM_CATALOGUE: readonly string[] = [
   'src/features/feedback/',
   'src/features/sign-in/',
   'src/features/user/dashboard.njk',
+  'src/features/user/about-you.njk',
   'src/features/evidence/',
   'src/views/layouts/',
   'src/views/fragments/',

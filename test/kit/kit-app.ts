@@ -9,6 +9,7 @@ import type { TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/app.ts';
 import { createServices } from '../../src/services.ts';
+import type { Services } from '../../src/services.ts';
 import type { FormKitOptions } from '../../src/platform/forms/index.ts';
 import formKit from '../../src/platform/forms/index.ts';
 import { PUBLIC_ROUTES } from '../../src/paths.ts';
@@ -31,7 +32,7 @@ export async function buildKitApp(
   t: TestContext | { after(fn: () => unknown): void },
   kit: FormKitOptions,
   publicPort = false,
-): Promise<{ origin: string; logText: () => string }> {
+): Promise<{ origin: string; logText: () => string; services: Services }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lpa-front-kit-'));
   const port = publicPort ? await freePort() : 0;
   const publicOrigin = publicPort ? `http://127.0.0.1:${String(port)}` : 'http://127.0.0.1:8005';
@@ -54,5 +55,5 @@ export async function buildKitApp(
   });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
-  return { origin: `http://127.0.0.1:${String(address.port)}`, logText: () => lines.join('\n') };
+  return { origin: `http://127.0.0.1:${String(address.port)}`, logText: () => lines.join('\n'), services };
 }

@@ -20,6 +20,7 @@ import { callBackJourney, STEPS } from './journey/call-back.journey.ts';
 import { PAPER_FORM_PATH } from './example-form/paper-form.form.ts';
 import { addPublicRoutes, buildKitApp } from './kit-app.ts';
 import { PATHS } from '../../src/paths.ts';
+import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 
 const PSEUDO = 'en-XA';
 const PLAIN = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -82,7 +83,7 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
   const exampleDir = join(here, 'example-form');
   const { forms } = await discoverForms(exampleDir);
   addPublicRoutes([...Object.values(STEPS), PAPER_FORM_PATH]);
-  const { origin } = await buildKitApp(t, {
+  const { origin, services } = await buildKitApp(t, {
     catalogue,
     forms,
     journeys: [callBackJourney],
@@ -143,6 +144,29 @@ test('every kit page in a pseudo-locale has no English left', async (t) => {
   await visit('sign-in after a timeout', PATHS.loginTimeout);
   await post('sign-in incomplete', PATHS.login, { email: '', password: '' }, 400);
   await post('sign-in refused', PATHS.login, { email: 'nobody@example.com', password: 'wrong' }, 400);
+
+  // "Your details" (ADR 0053), signed in: the first-sign-in page, its errors, a search that finds nothing.
+  await (services.credentials as LocalCredentials).addUser({
+    email: 'ps@example.com',
+    password: 'ps-Pass-1234!x',
+    name: null,
+  });
+  const login = await browser.get(PATHS.login);
+  const signedIn = await browser.post(PATHS.login, {
+    email: 'ps@example.com',
+    password: 'ps-Pass-1234!x',
+    _csrf: csrfTokenFrom(login.text),
+  });
+  assert.equal(signedIn.status, 303);
+  await post('your details with errors', PATHS.aboutYouNew, { 'name-first': 'Ádá', 'dob-date-day': '31' }, 400);
+  const token = csrfTokenFrom(await visit('your details', PATHS.aboutYouNew));
+  const none = await browser.post(PATHS.aboutYouNew, {
+    'postcode-lookup': 'ZZ9 9ZZ',
+    action: 'find-address',
+    _csrf: token,
+  });
+  assert.equal(none.status, 200);
+  pages.push(['your details, no address found', none.text]);
 
   assert.ok(pages.length >= 24);
   for (const [label, page] of pages) assert.deepEqual(englishLeft(page), [], `${label}: English left`);

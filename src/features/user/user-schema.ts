@@ -2,12 +2,14 @@
  * The "Your details" form (/user/about-you), with the live front's rules and messages: the AboutYou form, the
  * MakeShared data model it validates through (Common\Name, Common\Dob, Common\Address, User) and the messages
  * of templates/application/authenticated/about-you/partials/form-error-summary.twig. Field names are the live ones
- * (`name-title`, `dob-date-day`, `address-postcode` …), so the same ids and error links.
+ * (`name-title`, `dob-date-day`, `address-postcode` …), so the same ids and error links. The rules are form-kit
+ * field declarations (`aboutYouFields`, ADR 0053); `checkAboutYou` runs them outside a request.
  */
 import { Type } from '@sinclair/typebox';
-import type { Static } from '@sinclair/typebox';
 import type { PersonName } from '../../backends/credentials.ts';
 import type { Address, DetailsUpdate } from '../../backends/accounts.ts';
+import type { DateParts, DateProblem, FieldDeclaration, FieldTable, Values } from '../../platform/forms/index.ts';
+import { DATE_PARTS, checkFields } from '../../platform/forms/index.ts';
 
 /** Name (title 1–5, first and last up to 50) and Address (lines up to 50, postcode up to 8) lengths. */
 export const LIMITS = { title: 5, first: 50, last: 50, line: 50, postcode: 8 } as const;
@@ -52,7 +54,6 @@ export const AboutYouBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export type AboutYouBodyType = Static<typeof AboutYouBody>;
 
 export type AboutYouValues = Readonly<Record<FieldName, string>>;
 
@@ -65,6 +66,7 @@ export interface KeyedError {
 const chars = (s: string) => Array.from(s).length;
 // eslint-disable-next-line no-control-regex -- control characters are what we refuse
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const message = (key: string) => `aboutYou:errors.${key}`;
 
 /** The posted values, trimmed (what the page shows back). */
 export function valuesOf(body: Partial<Record<FieldName, string | undefined>>): AboutYouValues {
@@ -104,7 +106,11 @@ export function ukToday(now: Date): string {
   }).format(now);
 }
 
-/** Day, month and year as YYYY-MM-DD when they make a real calendar date, else null. */
+/**
+ * Day, month and year as YYYY-MM-DD when they make a real calendar date, else null: as this page always has, so
+ * years 0001–0099 are refused too (Date.UTC reads them as 1900–1999); the live Common\Dob refuses every year before
+ * 1000. The kit's own `realDate` takes 0001–9999.
+ */
 export function realDate(day: string, month: string, year: string): string | null {
   if (!/^\d{1,2}$/.test(day) || !/^\d{1,2}$/.test(month) || !/^\d{4}$/.test(year)) return null;
   const d = Number(day);
@@ -115,69 +121,187 @@ export function realDate(day: string, month: string, year: string): string | nul
   return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
-/** Validates as the live form and data model do; the update to save when there is no error. */
+/**
+ * The live date of birth rules (Common\Dob): complete, a real date, not after today (UK). Its messages are about the
+ * whole date, so every part is highlighted and the summary links to the day; a part with a control character is
+ * the one named.
+ */
+export function checkDob(now: () => Date): (parts: DateParts) => DateProblem | undefined {
+  return (parts) => {
+    const controlled = DATE_PARTS.filter((p) => CONTROL.test(parts[p]));
+    if (controlled.length > 0) return { rule: 'control', parts: controlled };
+    if (DATE_PARTS.some((p) => parts[p] === '')) return { rule: 'incomplete', parts: DATE_PARTS };
+    const dob = realDate(parts.day, parts.month, parts.year);
+    if (dob === null) return { rule: 'invalid', parts: DATE_PARTS };
+    return dob > ukToday(now()) ? { rule: 'future', parts: DATE_PARTS } : undefined;
+  };
+}
+
+/** A text field's own rule: no control characters, then at most `limit` characters (as a person counts them). */
+function textRule(limit: number, exempt?: string): (value: string) => string | undefined {
+  return (value) => {
+    if (CONTROL.test(value)) return 'control';
+    return value !== exempt && chars(value) > limit ? 'maxLength' : undefined;
+  };
+}
+
+const ADDRESS_LINES = ['address-address1', 'address-address2', 'address-address3', 'address-postcode'] as const;
+/** The address is optional as a whole: its rules apply once any line is given (Common\Address). */
+const hasAddress = (v: Values) => ADDRESS_LINES.some((l) => (v[l] ?? '') !== '');
+
+const input = (
+  label: string,
+  rules: { required?: string; requiredIf?: (v: Values) => boolean; maxLength: string },
+  limit: number,
+  params: Readonly<Record<string, unknown>>,
+  extra: Partial<FieldDeclaration> = {},
+): FieldDeclaration => ({
+  macro: 'input',
+  label: `aboutYou:${label}`,
+  // A message for `required` with `requiredIf`: required only when that says so.
+  ...(rules.required === undefined || rules.requiredIf !== undefined ? {} : { required: true }),
+  ...(rules.requiredIf === undefined ? {} : { requiredIf: rules.requiredIf }),
+  messages: {
+    ...(rules.required === undefined ? {} : { required: message(rules.required) }),
+    maxLength: message(rules.maxLength),
+    control: message('control'),
+  },
+  check: textRule(limit),
+  params,
+  ...extra,
+});
+
+/**
+ * The page's fields on the form kit, in the order of the page and of its errors, with the live rules and messages.
+ * `now`: the clock for the date of birth (not in the future, and the hint's example year).
+ */
+export function aboutYouFields(now: () => Date = () => new Date()): FieldTable {
+  return {
+    'name-title': input(
+      'name.title',
+      { required: 'titleRequired', maxLength: 'titleLength' },
+      LIMITS.title,
+      { classes: 'govuk-input--width-10', autocomplete: 'honorific-prefix', spellcheck: false },
+      { hint: 'aboutYou:name.titleHint', check: textRule(LIMITS.title, PREFER_NOT_TO_SAY) },
+    ),
+    'name-first': input('name.first', { required: 'firstRequired', maxLength: 'firstLength' }, LIMITS.first, {
+      autocomplete: 'given-name',
+      spellcheck: false,
+    }),
+    'name-last': input('name.last', { required: 'lastRequired', maxLength: 'lastLength' }, LIMITS.last, {
+      autocomplete: 'family-name',
+      spellcheck: false,
+    }),
+    'dob-date': {
+      macro: 'dateInput',
+      label: 'aboutYou:dob.heading',
+      labelClasses: 'govuk-fieldset__legend--m',
+      hint: 'aboutYou:dob.hint',
+      // "For example, 08 04 <eighteen years ago>", as the live page.
+      hintValues: () => ({ year: now().getUTCFullYear() - 18 }),
+      messages: {
+        incomplete: message('dobRequired'),
+        invalid: message('dobInvalid'),
+        future: message('dobFuture'),
+        control: message('control'),
+      },
+      date: {
+        check: checkDob(now),
+        autocomplete: 'bday',
+        labels: { day: 'aboutYou:dob.day', month: 'aboutYou:dob.month', year: 'aboutYou:dob.year' },
+      },
+    },
+    'address-address1': input(
+      'address.line1',
+      { required: 'address1Required', requiredIf: hasAddress, maxLength: 'address1Length' },
+      LIMITS.line,
+      { autocomplete: 'address-line1' },
+    ),
+    'address-address2': input(
+      'address.line2',
+      {
+        required: 'address2Required',
+        requiredIf: (v) => hasAddress(v) && v['address-postcode'] === '',
+        maxLength: 'address2Length',
+      },
+      LIMITS.line,
+      { autocomplete: 'address-line2' },
+    ),
+    'address-address3': input('address.line3', { maxLength: 'address3Length' }, LIMITS.line, {
+      autocomplete: 'address-line3',
+    }),
+    'address-postcode': input(
+      'address.postcode',
+      {
+        required: 'postcodeRequired',
+        requiredIf: (v) => hasAddress(v) && v['address-address2'] === '',
+        maxLength: 'postcodeLength',
+      },
+      LIMITS.postcode,
+      { classes: 'govuk-input--width-10', autocomplete: 'postal-code', spellcheck: false },
+    ),
+    // The no-JavaScript postcode search: an input of its two buttons only (ADR 0053), shown back on their answers.
+    // An implausible postcode is a notice beside the results, as before, not a form error.
+    'postcode-lookup': {
+      macro: 'input',
+      label: 'aboutYou:address.lookupLabel',
+      hint: 'aboutYou:address.lookupHint',
+      messages: {},
+      onlyFor: ['find-address', 'use-address'],
+      params: {
+        classes: 'govuk-input--width-10',
+        autocomplete: 'off',
+        spellcheck: false,
+        formGroup: { classes: 'govuk-!-margin-bottom-3' },
+      },
+    },
+  };
+}
+
+/** The fields Save checks: all but the search box. */
+export const SAVED_FIELDS = [
+  'name-title',
+  'name-first',
+  'name-last',
+  'dob-date',
+  'address-address1',
+  'address-address2',
+  'address-address3',
+  'address-postcode',
+] as const;
+
+/** The update to save from valid answers (the kit's normalised values: `dob-date` is YYYY-MM-DD or ''). */
+export function detailsUpdate(v: Values): DetailsUpdate {
+  const get = (name: string) => v[name] ?? '';
+  const title = get('name-title') === PREFER_NOT_TO_SAY ? undefined : get('name-title');
+  const name: PersonName =
+    title === undefined
+      ? { first: get('name-first'), last: get('name-last') }
+      : { title, first: get('name-first'), last: get('name-last') };
+  const address: Address | null = hasAddress(v)
+    ? {
+        address1: get('address-address1'),
+        address2: get('address-address2') === '' ? null : get('address-address2'),
+        address3: get('address-address3') === '' ? null : get('address-address3'),
+        postcode: get('address-postcode'),
+      }
+    : null;
+  return { name, dob: get('dob-date') === '' ? null : get('dob-date'), address };
+}
+
+/** Validates as the live form and data model do (the kit's checks of the fields); the update when there is no error. */
 export function checkAboutYou(
   values: AboutYouValues,
   now: Date = new Date(),
 ): { errors: KeyedError[]; update: DetailsUpdate | null } {
-  const errors: KeyedError[] = [];
-  const v = values;
-  const err = (field: FieldName, key: string) => {
-    if (!errors.some((e) => e.field === field)) errors.push({ key: `aboutYou:errors.${key}`, field });
-  };
-  for (const f of FIELDS) if (CONTROL.test(v[f])) err(f, 'control');
-
-  // Name: NotBlank as a whole, then each part (Common\Name); "Prefer not to say" is no title.
-  if (v['name-title'] === '') err('name-title', 'titleRequired');
-  else if (v['name-title'] !== PREFER_NOT_TO_SAY && chars(v['name-title']) > LIMITS.title)
-    err('name-title', 'titleLength');
-  if (v['name-first'] === '') err('name-first', 'firstRequired');
-  else if (chars(v['name-first']) > LIMITS.first) err('name-first', 'firstLength');
-  if (v['name-last'] === '') err('name-last', 'lastRequired');
-  else if (chars(v['name-last']) > LIMITS.last) err('name-last', 'lastLength');
-
-  // Date of birth: optional when every part is empty; otherwise complete, real and not after today (Common\Dob).
-  const parts = [v['dob-date-day'], v['dob-date-month'], v['dob-date-year']];
-  let dob: string | null = null;
-  if (parts.some((p) => p !== '')) {
-    if (parts.some((p) => p === '')) err('dob-date-day', 'dobRequired');
-    else {
-      dob = realDate(v['dob-date-day'], v['dob-date-month'], v['dob-date-year']);
-      if (dob === null) err('dob-date-day', 'dobInvalid');
-      else if (dob > ukToday(now)) err('dob-date-day', 'dobFuture');
-    }
-  }
-
-  // Address: optional when every line is empty; line 1 needed, and line 2 or the postcode (Common\Address).
-  const lines = [v['address-address1'], v['address-address2'], v['address-address3'], v['address-postcode']];
-  const hasAddress = lines.some((l) => l !== '');
-  if (hasAddress) {
-    if (v['address-address1'] === '') err('address-address1', 'address1Required');
-    else if (chars(v['address-address1']) > LIMITS.line) err('address-address1', 'address1Length');
-    if (chars(v['address-address2']) > LIMITS.line) err('address-address2', 'address2Length');
-    if (chars(v['address-address3']) > LIMITS.line) err('address-address3', 'address3Length');
-    if (chars(v['address-postcode']) > LIMITS.postcode) err('address-postcode', 'postcodeLength');
-    if (v['address-address2'] === '' && v['address-postcode'] === '') {
-      err('address-address2', 'address2Required');
-      err('address-postcode', 'postcodeRequired');
-    }
-  }
-  errors.sort((a, b) => FIELDS.indexOf(a.field as FieldName) - FIELDS.indexOf(b.field as FieldName));
-  if (errors.length > 0) return { errors, update: null };
-  const title = v['name-title'] === PREFER_NOT_TO_SAY ? undefined : v['name-title'];
-  const name: PersonName =
-    title === undefined
-      ? { first: v['name-first'], last: v['name-last'] }
-      : { title, first: v['name-first'], last: v['name-last'] };
-  const address: Address | null = hasAddress
-    ? {
-        address1: v['address-address1'],
-        address2: v['address-address2'] === '' ? null : v['address-address2'],
-        address3: v['address-address3'] === '' ? null : v['address-address3'],
-        postcode: v['address-postcode'],
-      }
-    : null;
-  return { errors, update: { name, dob, address } };
+  const checked = checkFields(
+    aboutYouFields(() => now),
+    SAVED_FIELDS,
+    values,
+    (key) => key,
+  );
+  const errors = checked.errors.map((e) => ({ key: e.text, field: e.href.slice(1) }));
+  return { errors, update: errors.length > 0 ? null : detailsUpdate(checked.normalised) };
 }
 
 /** A chosen address from the no-JavaScript list (the option's value: the four lines as JSON), or null. */

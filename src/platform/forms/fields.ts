@@ -6,9 +6,11 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { Translate } from '../../i18n/catalogue.ts';
+import type { DatePart, DateRules } from './date.ts';
+import { DATE_PARTS, checkDate, dateItems, dateKeys, partName, postedParts, realDate } from './date.ts';
 
 /** The govuk-frontend macros the kit renders fields with. */
-export type FieldMacro = 'input' | 'textarea' | 'characterCount' | 'radios' | 'password';
+export type FieldMacro = 'input' | 'textarea' | 'characterCount' | 'radios' | 'password' | 'dateInput';
 
 /** The rules a message can be given for; the kit maps TypeBox's error to one of these. */
 export type Rule = 'required' | 'maxLength' | 'minLength' | 'pattern' | 'enum' | 'invalid';
@@ -21,13 +23,23 @@ export interface FieldOption {
 
 export interface FieldDeclaration {
   readonly macro: FieldMacro;
-  /** Checks a non-empty value (a string). Use Type.String({ maxLength, pattern }) or a union of literals. */
-  readonly schema: TSchema;
+  /**
+   * Checks a non-empty value (a string). Use Type.String({ maxLength, pattern }) or a union of literals. Not for a
+   * date (its `date` rules judge it) or a field with its own `check`.
+   */
+  readonly schema?: TSchema;
   /** An empty answer fails with the `required` message; without it an empty answer is accepted as ''. */
   readonly required?: boolean;
+  /**
+   * Required only when this says so, given every field's value as posted (trimmed): an address line needed once any
+   * line of the address is given.
+   */
+  readonly requiredIf?: (values: Values) => boolean;
   /** Catalogue keys. `label` is the legend for radios. */
   readonly label: string;
   readonly hint?: string;
+  /** Values for the hint's placeholders, worked out at each render (a date example from this year). */
+  readonly hintValues?: () => Readonly<Record<string, string | number>>;
   /**
    * Catalogue key per rule; `required` is needed when the field is, and one of the others for the schema. A field
    * with its own `check` may name rules of its own (a password's `digit`, `common`) and give each a message.
@@ -35,7 +47,7 @@ export interface FieldDeclaration {
   readonly messages: Readonly<Partial<Record<Rule, string>>> & Readonly<Record<string, string | undefined>>;
   readonly options?: readonly FieldOption[];
   /** Extra macro parameters that are not words: autocomplete, type, spellcheck, classes, maxlength, rows. */
-  readonly params?: Readonly<Record<string, string | number | boolean>>;
+  readonly params?: Readonly<Record<string, unknown>>;
   /** Classes for the label or legend (e.g. govuk-label--l when the field is the page's question). */
   readonly labelClasses?: string;
   /** Makes the label the page heading (one question per page). */
@@ -53,6 +65,16 @@ export interface FieldDeclaration {
   readonly raw?: boolean;
   /** What the success handler receives for a valid trimmed value (lowercased email, \n line endings). */
   readonly normalise?: (value: string) => string;
+  /**
+   * A date (`macro: 'dateInput'`, src/platform/forms/date.ts): its parts are posted and shown back as `<name>-day`,
+   * `-month`, `-year`; the success handler receives `<name>` as YYYY-MM-DD ('' when no part is given).
+   */
+  readonly date?: DateRules;
+  /**
+   * The actions (buttons) of a form with several that this field is an input of, a search box for its button:
+   * checked only when one of them is pressed, and shown back only on their answer (empty on the others').
+   */
+  readonly onlyFor?: readonly string[];
 }
 
 export type FieldTable = Readonly<Record<string, FieldDeclaration>>;
@@ -69,7 +91,8 @@ export function fieldId(name: string): string {
   return name;
 }
 
-function ruleOf(schema: TSchema, value: string): Rule | undefined {
+function ruleOf(schema: TSchema | undefined, value: string): Rule | undefined {
+  if (schema === undefined) return undefined;
   const error = Value.Errors(schema, value).First();
   if (error === undefined) return undefined;
   switch (error.type) {
@@ -87,10 +110,10 @@ function ruleOf(schema: TSchema, value: string): Rule | undefined {
   }
 }
 
-/** The key of the message for a value, or undefined when it is valid. */
-export function checkField(field: FieldDeclaration, value: string): string | undefined {
+/** The key of the message for a value, or undefined when it is valid. `required`: what `requiredIf` answered. */
+export function checkField(field: FieldDeclaration, value: string, required = field.required): string | undefined {
   if (field.raw === true ? value.length === 0 : value.trim() === '')
-    return field.required === true ? (field.messages.required ?? field.messages.invalid) : undefined;
+    return required === true ? (field.messages.required ?? field.messages.invalid) : undefined;
   const rule = field.check === undefined ? ruleOf(field.schema, value) : field.check(value);
   if (rule === undefined) return undefined;
   return field.messages[rule] ?? field.messages.invalid;
@@ -104,31 +127,76 @@ export interface Checked {
   readonly errors: readonly FormError[];
   /** Per field, the message shown inline. */
   readonly fieldErrors: Readonly<Record<string, string>>;
+  /** Per date field with an error, the parts it is about (highlighted). */
+  readonly wrongParts?: Readonly<Record<string, readonly DatePart[]>>;
 }
 
-/** Checks the declared fields of a posted body; other fields of the body are ignored. */
-export function checkFields(fields: FieldTable, names: readonly string[], body: unknown, t: Translate): Checked {
+/** A date field's message key and wrong parts, or undefined when it is valid (or empty and optional). */
+function checkDateField(field: FieldDeclaration, parts: Readonly<Record<DatePart, string>>) {
+  if (DATE_PARTS.every((p) => parts[p] === '')) {
+    if (field.required !== true) return undefined;
+    return { key: field.messages.required ?? field.messages.invalid, parts: DATE_PARTS };
+  }
+  const problem = (field.date?.check ?? checkDate)(parts);
+  if (problem === undefined) return undefined;
+  return { key: field.messages[problem.rule] ?? field.messages.invalid, parts: problem.parts };
+}
+
+/**
+ * Checks the declared fields of a posted body; other fields of the body are ignored. `judge`: the names checked
+ * (a form action's scope); the others are read and shown back but not judged. Default all.
+ */
+export function checkFields(
+  fields: FieldTable,
+  names: readonly string[],
+  body: unknown,
+  t: Translate,
+  judge?: ReadonlySet<string>,
+): Checked {
   const form = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const values: Record<string, string> = {};
   const normalised: Record<string, string> = {};
   const errors: FormError[] = [];
   const fieldErrors: Record<string, string> = {};
+  const wrongParts: Record<string, readonly DatePart[]> = {};
+  let posted: Values | undefined; // every value, for a field required only with others: read once, when one asks
+  const postedValues = (): Values => {
+    posted ??= Object.fromEntries(
+      Object.keys(fields).map((n) => [n, Object.hasOwn(form, n) && typeof form[n] === 'string' ? form[n].trim() : '']),
+    );
+    return posted;
+  };
   for (const name of names) {
     const field = fields[name];
     if (field === undefined) throw new Error(`form kit: no field ${name}`);
+    if (field.macro === 'dateInput') {
+      const parts = postedParts(form, name);
+      for (const p of DATE_PARTS) values[partName(name, p)] = parts[p];
+      const problem = judge !== undefined && !judge.has(name) ? undefined : checkDateField(field, parts);
+      const iso = realDate(parts.day, parts.month, parts.year);
+      normalised[name] = problem === undefined && iso !== null ? iso : '';
+      if (problem?.key !== undefined) {
+        const text = t(problem.key);
+        errors.push({ text, href: `#${partName(name, problem.parts[0] ?? 'day')}` });
+        fieldErrors[name] = text;
+        wrongParts[name] = problem.parts;
+      }
+      continue;
+    }
     const raw = Object.hasOwn(form, name) ? form[name] : undefined;
     const posted = typeof raw === 'string' ? raw : '';
     const value = field.raw === true ? posted : posted.trim();
     values[name] = field.raw === true ? '' : value;
     normalised[name] = field.normalise === undefined ? value : field.normalise(value);
-    const key = checkField(field, value);
+    const required = field.requiredIf === undefined ? field.required : field.requiredIf(postedValues());
+    const key = judge !== undefined && !judge.has(name) ? undefined : checkField(field, value, required);
     if (key !== undefined) {
       const text = t(key);
       errors.push({ text, href: `#${fieldId(name)}` });
       fieldErrors[name] = text;
     }
   }
-  return { values, normalised, errors, fieldErrors };
+  return { values, normalised, errors, fieldErrors, wrongParts };
 }
 
 /** What the kit's `kitField` macro needs: the macro's name and its parameters, words already translated. */
@@ -144,11 +212,13 @@ export function fieldView(
   value: string,
   error: string | undefined,
   t: Translate,
+  /** A date's parts come from all the values; the parts its error is about are highlighted. */
+  date?: { readonly values: Values; readonly wrong?: readonly DatePart[] },
 ): FieldView {
   const label = { text: t(field.label), classes: field.labelClasses, isPageHeading: field.isPageHeading === true };
   const common: Record<string, unknown> = {
     name,
-    hint: field.hint === undefined ? undefined : { text: t(field.hint) },
+    hint: field.hint === undefined ? undefined : { text: t(field.hint, field.hintValues?.()) },
     errorMessage: error === undefined ? false : { text: error, visuallyHiddenText: t('govuk:errorPrefix') },
     ...field.params,
   };
@@ -160,6 +230,27 @@ export function fieldView(
         idPrefix: fieldId(name),
         fieldset: { legend: label },
         items: (field.options ?? []).map((o) => ({ value: o.value, text: t(o.text), checked: o.value === value })),
+      },
+    };
+  }
+  if (field.macro === 'dateInput') {
+    // govuk-frontend's date input; `name` is not one of its parameters (namePrefix is).
+    const params: Record<string, unknown> = { ...common };
+    delete params.name;
+    return {
+      macro: 'dateInput',
+      params: {
+        ...params,
+        id: name,
+        namePrefix: name,
+        fieldset: { legend: label },
+        items: dateItems(
+          name,
+          field.date,
+          date?.values ?? {},
+          error === undefined ? [] : (date?.wrong ?? DATE_PARTS),
+          t,
+        ),
       },
     };
   }
@@ -183,7 +274,7 @@ export function fieldView(
   const params: Record<string, unknown> = { ...common, id: fieldId(name), label, value };
   if (field.macro === 'characterCount') {
     // The limit the person is told is the schema's, unless the declaration says otherwise.
-    const { maxLength } = field.schema as { maxLength?: unknown };
+    const { maxLength } = (field.schema ?? {}) as { maxLength?: unknown };
     if (params.maxlength === undefined && typeof maxLength === 'number') params.maxlength = maxLength;
     Object.assign(params, {
       charactersUnderLimitText: {
@@ -213,5 +304,6 @@ export function fieldKeys(field: FieldDeclaration): string[] {
     ...(field.hint === undefined ? [] : [field.hint]),
     ...messages,
     ...(field.options ?? []).map((o) => o.text),
+    ...(field.macro === 'dateInput' ? dateKeys(field.date) : []),
   ];
 }

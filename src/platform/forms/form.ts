@@ -8,7 +8,8 @@ import type { TSchema } from '@sinclair/typebox';
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalogue, Translate } from '../../i18n/catalogue.ts';
 import { isPublicRoute } from '../../paths.ts';
-import type { Checked, FieldTable, FormError, Values } from './fields.ts';
+import { httpError } from '../http-error.ts';
+import type { Checked, FieldTable, FieldView, FormError, Values } from './fields.ts';
 import { checkFields, fieldKeys, fieldView } from './fields.ts';
 import type { PageLanguage } from './page.ts';
 import { FLASH_KEY, pageContext, pageLanguage, setFlash } from './page.ts';
@@ -38,6 +39,53 @@ export interface Refusal {
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * An answer that shows the page again, no errors, with what was typed (the values a search found changed by
+ * `values`): the outcome of a button that does not finish the form (find an address). Status 200 unless it says.
+ */
+export interface Reshow {
+  readonly show: {
+    readonly values?: Values;
+    readonly context?: Readonly<Record<string, unknown>>;
+    readonly status?: number;
+  };
+}
+
+/**
+ * One button of a form with several (ADR 0053): posted as `<actionField>=<its name>`. Each checks its own scope and
+ * has its own outcome; CSRF, hidden values, `beforeAnswer` and the body bounds are the form's, whichever is pressed.
+ */
+export interface FormAction<V extends Values = Values> {
+  /** Catalogue key of the button's words. */
+  readonly button: string;
+  /**
+   * Its validation scope: the form's fields it checks, besides the fields that are its own (`onlyFor`). Default:
+   * every field that is not only another action's. Fields outside the scope are kept as typed but not judged.
+   */
+  readonly checks?: readonly string[];
+  /** Runs when its scope is valid: values normalised where checked, as typed (trimmed) elsewhere. */
+  readonly run: (
+    values: V,
+    request: FastifyRequest,
+    hidden: Values,
+  ) => Outcome | Refusal | Reshow | Promise<Outcome | Refusal | Reshow>;
+}
+
+/** What `load` answers instead of values to send the person elsewhere (a redirect), made by `elsewhere()`. */
+export class Elsewhere {
+  readonly path: string;
+  readonly status: 302 | 303;
+  constructor(path: string, status: 302 | 303) {
+    this.path = path;
+    this.status = status;
+  }
+}
+
+/** From `load`: do not show the form, send the person to `path` (302, or 303 after a sign-out). */
+export function elsewhere(path: string, status: 302 | 303 = 302): Elsewhere {
+  return new Elsewhere(path, status);
+}
+
 export interface FormDeclaration<V extends Values = Values> {
   /** The route, from PATHS. Public or signed-in as PUBLIC_ROUTES says. */
   readonly path: string;
@@ -48,10 +96,16 @@ export interface FormDeclaration<V extends Values = Values> {
   readonly template?: string;
   /** Catalogue key of the button; default `kit:continue`. */
   readonly button?: string;
-  /** Values shown on GET (e.g. what the backend holds); default all empty. */
-  readonly load?: (request: FastifyRequest) => Values | Promise<Values>;
-  /** Runs on valid answers only (normalised as each field says), with the hidden values accepted. */
-  readonly onSuccess: (
+  /**
+   * Values shown on GET (e.g. what the backend holds); default all empty. May answer `elsewhere(path)` instead
+   * (a signed-in page whose backend no longer knows the person).
+   */
+  readonly load?: (request: FastifyRequest) => Values | Elsewhere | Promise<Values | Elsewhere>;
+  /**
+   * Runs on valid answers only (normalised as each field says), with the hidden values accepted. A form with
+   * `actions` has none: each action has its own `run`.
+   */
+  readonly onSuccess?: (
     values: V,
     request: FastifyRequest,
     hidden: Values,
@@ -62,6 +116,18 @@ export interface FormDeclaration<V extends Values = Values> {
   readonly body?: TSchema;
   /** Other GET paths (from PATHS) that show the same form, posting to `path` (sign-in's timeout page). */
   readonly alsoShownAt?: readonly string[];
+  /** Other paths that show the form and take its POST too (a live route with an optional segment). */
+  readonly alsoAnsweredAt?: readonly string[];
+  /**
+   * Several buttons, each its own action (ADR 0053): the button's name is `actionField`, its value the action's
+   * name. A body that names none is the `defaultAction` (what pressing Enter in a field sends); one that names an
+   * undeclared action is a bare 400.
+   */
+  readonly actions?: Readonly<Record<string, FormAction<V>>>;
+  /** The submit buttons' name; default `action`. */
+  readonly actionField?: string;
+  /** Default: the first action declared. */
+  readonly defaultAction?: string;
   /** On GET, a page to send the person to instead (302), e.g. a signed-in person asking to sign in. */
   readonly skipTo?: (request: FastifyRequest) => string | undefined;
   /** Extra view context for every render of the page (GET and a POST's re-render); the page is then never blank. */
@@ -114,6 +180,8 @@ export interface FormPage {
   readonly button: string;
   readonly fields: FieldTable;
   readonly names: readonly string[];
+  /** A form with several buttons: each action's button name, value and catalogue key. */
+  readonly actions?: readonly { readonly name: string; readonly value: string; readonly button: string }[];
 }
 
 /** Renders a kit form page: 200 with values, or 400 with the errors and the person's answers. */
@@ -123,7 +191,7 @@ export function renderFormPage(
   language: PageLanguage,
   page: FormPage,
   values: Values,
-  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors' | 'wrongParts'>,
   hidden: Values = {},
   extra?: { readonly status?: number; readonly context?: Readonly<Record<string, unknown>> },
 ): FastifyReply {
@@ -141,14 +209,21 @@ function formContext(
   language: PageLanguage,
   page: FormPage,
   values: Values,
-  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors' | 'wrongParts'>,
   hidden: Values = {},
 ): Record<string, unknown> {
   const { t } = language;
+  const byName: Record<string, FieldView> = {};
   const views = page.names.map((name) => {
     const field = page.fields[name];
     if (field === undefined) throw new Error(`form kit: no field ${name}`);
-    return fieldView(name, field, values[name] ?? '', checked?.fieldErrors[name], t);
+    const error = checked?.fieldErrors[name];
+    const view =
+      field.macro === 'dateInput'
+        ? fieldView(name, field, '', error, t, { values, wrong: checked?.wrongParts?.[name] })
+        : fieldView(name, field, values[name] ?? '', error, t);
+    byName[name] = view;
+    return view;
   });
   const questionIsHeading = page.names.length === 1 && page.fields[page.names[0] ?? '']?.isPageHeading === true;
   const errors = checked !== undefined && checked.errors.length > 0 ? checked.errors : undefined;
@@ -163,6 +238,12 @@ function formContext(
       action: page.action,
       button: t(page.button),
       fields: views,
+      // By name, for a template that places each field itself (a form with fieldsets or several buttons).
+      field: byName,
+      actions:
+        page.actions === undefined
+          ? undefined
+          : Object.fromEntries(page.actions.map((a) => [a.value, { name: a.name, value: a.value, text: t(a.button) }])),
       questionIsHeading,
       hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })),
     },
@@ -197,8 +278,44 @@ export function refusalErrors(refusal: Refusal, t: Translate): Pick<Checked, 'er
   return { errors, fieldErrors };
 }
 
+/** What a POST runs: its scope, the fields shown back, and its handler. */
+interface Answering {
+  readonly shown: readonly string[];
+  readonly judge?: ReadonlySet<string>;
+  readonly run: (
+    values: Values,
+    request: FastifyRequest,
+    hidden: Values,
+  ) => Outcome | Refusal | Reshow | Promise<Outcome | Refusal | Reshow>;
+}
+
+/** Each action's scope, checked against the declaration once at start-up. */
+function actionsOf(form: FormDeclaration, names: readonly string[]): ReadonlyMap<string, Answering> {
+  const answering = new Map<string, Answering>();
+  const actions = Object.entries(form.actions ?? {});
+  const declared = new Set(actions.map(([name]) => name));
+  for (const name of names) {
+    for (const a of form.fields[name]?.onlyFor ?? [])
+      if (!declared.has(a)) throw new Error(`form ${form.path}: field ${name} is only for ${a}, which is no action`);
+  }
+  for (const [name, action] of actions) {
+    const own = names.filter((n) => form.fields[n]?.onlyFor?.includes(name) === true);
+    const common = names.filter((n) => form.fields[n]?.onlyFor === undefined);
+    for (const n of action.checks ?? []) {
+      if (!common.includes(n)) throw new Error(`form ${form.path}: action ${name} checks ${n}, no field of the form`);
+    }
+    answering.set(name, {
+      shown: [...common, ...own],
+      judge: new Set([...(action.checks ?? common), ...own]),
+      run: action.run,
+    });
+  }
+  return answering;
+}
+
 export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: FormDeclaration): void {
   const names = Object.keys(form.fields);
+  const actionField = form.actionField ?? 'action';
   const page: FormPage = {
     template: form.template ?? 'kit/form.njk',
     title: form.title,
@@ -206,18 +323,36 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
     button: form.button ?? 'kit:continue',
     fields: form.fields,
     names,
+    ...(form.actions === undefined
+      ? {}
+      : {
+          actions: Object.entries(form.actions).map(([value, a]) => ({ name: actionField, value, button: a.button })),
+        }),
   };
   assertDeclaration(
     `form ${form.path}`,
     form.path,
-    [form.title, page.button, ...Object.values(form.fields).flatMap(fieldKeys)],
+    [
+      form.title,
+      page.button,
+      ...Object.values(form.fields).flatMap(fieldKeys),
+      ...(page.actions ?? []).map((a) => a.button),
+    ],
     catalogue,
     ['GET', 'HEAD', 'POST'],
   );
-  for (const alias of form.alsoShownAt ?? []) {
+  for (const alias of [...(form.alsoShownAt ?? []), ...(form.alsoAnsweredAt ?? [])]) {
     if (isPublicRoute(alias, 'GET') !== isPublicRoute(form.path, 'GET'))
       throw new Error(`form ${form.path}: ${alias} must be as public as the form (PUBLIC_ROUTES)`);
   }
+  if ((form.onSuccess === undefined) === (form.actions === undefined))
+    throw new Error(`form ${form.path}: give either onSuccess or actions`);
+  const answering = actionsOf(form, names);
+  const defaultAction = form.defaultAction ?? Object.keys(form.actions ?? {})[0];
+  if (form.actions !== undefined && (defaultAction === undefined || !answering.has(defaultAction)))
+    throw new Error(`form ${form.path}: no default action ${String(defaultAction)}`);
+  const single: Answering | undefined =
+    form.onSuccess === undefined ? undefined : { shown: names, run: form.onSuccess };
 
   const hiddenFields = Object.entries(form.hidden ?? {});
   const carried = (pick: (field: HiddenField, name: string) => string | undefined): Values => {
@@ -232,11 +367,13 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
   let blank: ((language: PageLanguage) => Readonly<Record<string, unknown>>) | undefined;
 
   const show = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const elsewhere = form.skipTo?.(request);
-    if (elsewhere !== undefined) return reply.redirect(elsewhere, 302);
+    const elsewhereTo = form.skipTo?.(request);
+    if (elsewhereTo !== undefined) return reply.redirect(elsewhereTo, 302);
+    // Before the language: a page that sends the person elsewhere writes no language cookie.
+    const loaded = form.load === undefined ? {} : await form.load(request);
+    if (loaded instanceof Elsewhere) return reply.redirect(loaded.path, loaded.status);
     const language = pageLanguage(request, reply, catalogue);
     const hidden = carried((f) => f.initial?.(request));
-    const values = form.load === undefined ? {} : await form.load(request);
     // The same page for everyone (no values, nothing carried, no message waiting): one context object per language,
     // so a route declared `render: 'prerendered'` is served from its pre-rendered copy (views.ts decides).
     if (
@@ -248,45 +385,70 @@ export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: F
       blank ??= blankContexts(page);
       return reply.view(page.template, blank(language));
     }
-    return renderFormPage(request, reply, language, page, values, undefined, hidden, {
+    return renderFormPage(request, reply, language, page, loaded, undefined, hidden, {
       context: form.context?.(request),
     });
   };
-  for (const path of [form.path, ...(form.alsoShownAt ?? [])]) app.get(path, { config }, show);
 
-  app.post(
-    form.path,
-    { config, ...(form.body === undefined ? {} : { schema: { body: form.body } }) },
-    async (request, reply) => {
-      const language = pageLanguage(request, reply, catalogue);
-      const posted =
-        typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
-      const hidden = carried((f, name) => f.accept(Object.hasOwn(posted, name) ? posted[name] : undefined));
-      const checked = checkFields(form.fields, names, request.body, language.t);
-      // no extra tick for forms without one
-      if (form.beforeAnswer !== undefined) await form.beforeAnswer(checked, request, reply);
-      if (checked.errors.length > 0)
-        return renderFormPage(request, reply, language, page, checked.values, checked, hidden, {
-          context: form.context?.(request),
-        });
-      const outcome = await form.onSuccess(checked.normalised, request, hidden);
-      if ('refuse' in outcome) {
-        return renderFormPage(
-          request,
-          reply,
-          language,
-          page,
-          checked.values,
-          refusalErrors(outcome, language.t),
-          hidden,
-          {
-            ...(outcome.status === undefined ? {} : { status: outcome.status }),
-            context: { ...form.context?.(request), ...outcome.context },
-          },
-        );
-      }
-      if (outcome.flash !== undefined) setFlash(request, outcome.flash);
-      return reply.redirect(outcome.redirect, 303);
-    },
-  );
+  /** The action a body asks for: the default when it names none, undefined when it names one not declared. */
+  const chosen = (posted: Readonly<Record<string, unknown>>): Answering | undefined => {
+    if (single !== undefined) return single;
+    const value = Object.hasOwn(posted, actionField) ? posted[actionField] : undefined;
+    const name = value === undefined ? defaultAction : value;
+    return typeof name === 'string' ? answering.get(name) : undefined;
+  };
+
+  const answer = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const language = pageLanguage(request, reply, catalogue);
+    const posted =
+      typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
+    const action = chosen(posted);
+    if (action === undefined) throw httpError(400, 'form kit: the body names no action of the form');
+    const hidden = carried((f, name) => f.accept(Object.hasOwn(posted, name) ? posted[name] : undefined));
+    const checked = checkFields(form.fields, action.shown, request.body, language.t, action.judge);
+    // no extra tick for forms without one
+    if (form.beforeAnswer !== undefined) await form.beforeAnswer(checked, request, reply);
+    if (checked.errors.length > 0)
+      return renderFormPage(request, reply, language, page, checked.values, checked, hidden, {
+        context: form.context?.(request),
+      });
+    const outcome = await action.run(checked.normalised, request, hidden);
+    if ('show' in outcome) {
+      return renderFormPage(
+        request,
+        reply,
+        language,
+        page,
+        { ...checked.values, ...outcome.show.values },
+        undefined,
+        hidden,
+        {
+          status: outcome.show.status ?? 200,
+          context: { ...form.context?.(request), ...outcome.show.context },
+        },
+      );
+    }
+    if ('refuse' in outcome) {
+      return renderFormPage(
+        request,
+        reply,
+        language,
+        page,
+        checked.values,
+        refusalErrors(outcome, language.t),
+        hidden,
+        {
+          ...(outcome.status === undefined ? {} : { status: outcome.status }),
+          context: { ...form.context?.(request), ...outcome.context },
+        },
+      );
+    }
+    if (outcome.flash !== undefined) setFlash(request, outcome.flash);
+    return reply.redirect(outcome.redirect, 303);
+  };
+
+  const routeOptions = { config, ...(form.body === undefined ? {} : { schema: { body: form.body } }) };
+  for (const path of [form.path, ...(form.alsoShownAt ?? []), ...(form.alsoAnsweredAt ?? [])])
+    app.get(path, { config }, show);
+  for (const path of [form.path, ...(form.alsoAnsweredAt ?? [])]) app.post(path, routeOptions, answer);
 }

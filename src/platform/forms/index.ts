@@ -18,8 +18,10 @@ import type { JourneyDeclaration } from './journey.ts';
 import { registerJourney } from './journey.ts';
 
 export type { FieldDeclaration, FieldTable, FormError, Values } from './fields.ts';
-export type { FormDeclaration, FormPage, HiddenField, Outcome, Refusal } from './form.ts';
-export { refusalErrors, renderFormPage } from './form.ts';
+export type { FormAction, FormDeclaration, FormPage, HiddenField, Outcome, Refusal, Reshow } from './form.ts';
+export { elsewhere, refusalErrors, renderFormPage } from './form.ts';
+export type { DatePart, DateParts, DateProblem, DateRules } from './date.ts';
+export { DATE_PARTS, checkDate, realDate } from './date.ts';
 export { checkFields } from './fields.ts';
 export { defineForm, isFormDeclaration } from './form.ts';
 export type { Branch, JourneyDeclaration, StepDeclaration } from './journey.ts';
