@@ -261,10 +261,14 @@ function splitAt<S>(html: string, markers: readonly (readonly [string, S])[]): {
 /** What goes in a gap of a slotted page: the nonce, the CSRF token or the request's string number n. */
 export type ValueSlot = Slot | number;
 
-/** A page rendered once with markers (ADR 0056): its parts as text, and what goes between each two. */
+/**
+ * A page rendered once with markers (ADR 0056): its parts, and what goes between each two. A page whose only gaps
+ * are the nonce and token (a form with errors and nothing typed) reuses its bodies as a pre-rendered page does.
+ */
 export interface SlottedPage {
-  readonly parts: readonly string[];
+  readonly parts: readonly Buffer[];
   readonly slots: readonly ValueSlot[];
+  readonly bodies: BodyPool | undefined;
 }
 
 /**
@@ -279,6 +283,7 @@ export function renderSlotted(
   template: string,
   context: (slot: (i: number) => string) => ViewContext,
   count: number,
+  budget: ByteBudget = new ByteBudget(POOLED_BODY_BYTES),
 ): SlottedPage | null {
   const id = randomBytes(12).toString('hex');
   const tag = (i: number): string => `${id}v${String(i)}z`;
@@ -299,40 +304,42 @@ export function renderSlotted(
   const { parts, slots } = splitAt(html, markers);
   // Nothing of the markers may be left over (a value shown in some other form, e.g. its length or URL-encoded).
   if (parts.some((p) => p.includes(id))) return null;
-  return { parts, slots };
+  const buffers = parts.map((p) => Buffer.from(p));
+  const bodies = slots.every((s) => typeof s !== 'number') ? new BodyPool(buffers, 64, budget) : undefined;
+  return { parts: buffers, slots, bodies };
 }
 
 /** Nunjucks' own autoescape: what `{{ value }}` does to a string. */
 const escapeText = (value: string): string =>
   (nunjucks.lib as unknown as { escape: (v: string) => string }).escape(value);
 
-/** The page with the request's nonce, token and strings (escaped) in their gaps. */
+/**
+ * The page with the request's nonce, token and strings (escaped) in their gaps; a body from the page's pool when it
+ * has one (given back when `res` has finished).
+ */
 export function fillSlotted(
   page: SlottedPage,
   nonce: string,
   csrfToken: () => string,
   values: readonly string[],
-): string {
+  res?: Parameters<BodyPool['body']>[1],
+): Buffer {
   let token: string | undefined;
-  let html = page.parts[0] ?? '';
-  for (let i = 0; i < page.slots.length; i++) {
-    const slot = page.slots[i];
-    let value: string;
-    if (slot === 'nonce') {
-      value = nonce;
-    } else if (slot === 'csrf') {
-      token ??= csrfToken();
-      value = token;
-    } else if (slot !== undefined) {
-      value = escapeText(values[slot] ?? '');
-    } else {
-      throw new Error('slotView: a gap without a slot');
+  const filled = page.slots.map((slot) => {
+    if (slot === 'nonce' || slot === 'csrf') {
+      const value = slot === 'nonce' ? nonce : (token ??= csrfToken());
+      if (!SPLICE_SAFE.test(value)) throw new Error('slotView: a nonce or token would need escaping');
+      return value;
     }
-    if (typeof slot !== 'number' && !SPLICE_SAFE.test(value))
-      throw new Error('slotView: a nonce or token would need escaping');
-    html += value + (page.parts[i + 1] ?? '');
-  }
-  return html;
+    return escapeText(values[slot] ?? '');
+  });
+  if (page.bodies !== undefined && res !== undefined) return page.bodies.body(filled, res);
+  const chunks: Buffer[] = [];
+  page.parts.forEach((part, i) => {
+    if (i > 0) chunks.push(Buffer.from(filled[i - 1] ?? ''));
+    chunks.push(part);
+  });
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -342,9 +349,8 @@ export function fillSlotted(
 const MAX_SLOTTED = 1000;
 /** About 250 form pages of 16 KiB. */
 const SLOTTED_BYTES = 4 * 1024 * 1024;
-/** A string's bytes counted as two per character (V8 may hold it either way). */
-const slottedSize = (page: SlottedPage): number =>
-  page.parts.reduce((n, p) => n + 2 * p.length, 64 * page.parts.length);
+/** A page's bytes and a little for each part (its pooled bodies count against the pools' own budget). */
+const slottedSize = (page: SlottedPage): number => page.parts.reduce((n, p) => n + p.length, 64 * page.parts.length);
 
 /** Pages times languages times consent variants (docs/adr/0037); the byte cap below is what bounds memory. */
 const MAX_PRERENDERED = 400;
@@ -435,6 +441,7 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
           template,
           (slot) => renderContext(request, variant, page.context(slot)),
           page.values.length,
+          bodyBudget,
         );
         if (made === null) {
           const values = page.values;
@@ -449,8 +456,8 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
         slotted.set(template, key, made);
         slots = made;
       }
-      const html = fillSlotted(slots, request.cspNonce, () => request.csrfToken(), page.values);
-      return this.code(status).type('text/html; charset=utf-8').send(html);
+      const body = fillSlotted(slots, request.cspNonce, () => request.csrfToken(), page.values, this.raw);
+      return this.code(status).type('text/html; charset=utf-8').send(body);
     },
   );
 
