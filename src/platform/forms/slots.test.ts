@@ -146,6 +146,7 @@ async function buildApp(): Promise<FastifyInstance> {
   const app = Fastify();
   // What the platform's plugins give every request: its own nonce and token (from headers, so a pair shares them).
   app.decorateRequest('cspNonce', '');
+  app.decorateRequest('session', null); // no session: no flash message
   app.decorateRequest('csrfToken', function csrfToken(this: { headers: Record<string, unknown> }) {
     return String(this.headers['x-token']);
   });
@@ -213,6 +214,34 @@ describe('slotted kit pages', () => {
         }
         assert.ok(slotted.body.includes(headers['x-nonce']), label);
       }
+    }
+  });
+
+  test('a page with errors is rendered once: later answers in the same state are only filled in', async () => {
+    // Counts the environment's renders (the real environment, only observed).
+    const env = app.views;
+    const render = env.render.bind(env);
+    let renders = 0;
+    env.render = (name: string, context?: object) => {
+      renders++;
+      return render(name, context);
+    };
+    try {
+      const page = 1;
+      const post = async (name: string) => {
+        const body = { name, notes: '', story: '', mood: '', secret: '' };
+        const c: Case = { page, lang: 'en', body, hidden: {}, as: 'post' };
+        const headers = { 'x-nonce': 'n0', 'x-token': 't0', 'content-type': 'application/json' };
+        return app.inject({ method: 'POST', url: '/form?state=count', headers, payload: c });
+      };
+      const first = await post('firstANSWER <x>');
+      const before = renders;
+      const second = await post('secondANSWER & y');
+      assert.equal(renders, before, 'the second answer was spliced in, not rendered');
+      assert.ok(first.body.includes('firstANSWER &lt;x&gt;') && !first.body.includes('secondANSWER'));
+      assert.ok(second.body.includes('secondANSWER &amp; y') && !second.body.includes('firstANSWER'));
+    } finally {
+      env.render = render;
     }
   });
 
