@@ -262,13 +262,13 @@ function splitAt<S>(html: string, markers: readonly (readonly [string, S])[]): {
 export type ValueSlot = Slot | number;
 
 /**
- * A page rendered once with markers (ADR 0056): its parts, and what goes between each two. A page whose only gaps
- * are the nonce and token (a form with errors and nothing typed) reuses its bodies as a pre-rendered page does.
+ * A page rendered once with markers (ADR 0056): its parts, and what goes between each two. Once kept, a page whose only
+ * gaps are the nonce and token (a form with errors and nothing typed) reuses its bodies as a pre-rendered page does.
  */
 export interface SlottedPage {
   readonly parts: readonly Buffer[];
   readonly slots: readonly ValueSlot[];
-  readonly bodies: BodyPool | undefined;
+  bodies?: BodyPool;
 }
 
 /**
@@ -283,7 +283,6 @@ export function renderSlotted(
   template: string,
   context: (slot: (i: number) => string) => ViewContext,
   count: number,
-  budget: ByteBudget = new ByteBudget(POOLED_BODY_BYTES),
 ): SlottedPage | null {
   const id = randomBytes(12).toString('hex');
   const tag = (i: number): string => `${id}v${String(i)}z`;
@@ -304,9 +303,7 @@ export function renderSlotted(
   const { parts, slots } = splitAt(html, markers);
   // Nothing of the markers may be left over (a value shown in some other form, e.g. its length or URL-encoded).
   if (parts.some((p) => p.includes(id))) return null;
-  const buffers = parts.map((p) => Buffer.from(p));
-  const bodies = slots.every((s) => typeof s !== 'number') ? new BodyPool(buffers, 64, budget) : undefined;
-  return { parts: buffers, slots, bodies };
+  return { parts: parts.map((p) => Buffer.from(p)), slots };
 }
 
 /** Nunjucks' own autoescape: what `{{ value }}` does to a string. */
@@ -441,7 +438,6 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
           template,
           (slot) => renderContext(request, variant, page.context(slot)),
           page.values.length,
-          bodyBudget,
         );
         if (made === null) {
           const values = page.values;
@@ -454,6 +450,9 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
           );
         }
         slotted.set(template, key, made);
+        // Pooled bodies only for a page kept: a pool dropped with idle bodies would keep their share of the budget.
+        if (slotted.get(template, key) === made && made.slots.every((s) => typeof s !== 'number'))
+          made.bodies = new BodyPool(made.parts, 64, bodyBudget);
         slots = made;
       }
       const body = fillSlotted(slots, request.cspNonce, () => request.csrfToken(), page.values, this.raw);
