@@ -46,7 +46,25 @@ declare module 'fastify' {
      * one throws. Signed-in requests are rendered normally (their navigation differs).
      */
     staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;
+    /**
+     * Renders a page whose HTML is decided by `page.key` but for a few strings (a form's answers, ADR 0056): rendered
+     * once per template, key, path, language and variant with markers for the strings, which each response puts back
+     * escaped as autoescape does. The same bytes as `view(template, page.context(i => page.values[i]), status)`.
+     */
+    slotView(template: string, page: SlottedView, status?: number): FastifyReply;
   }
+}
+
+/** A page for `reply.slotView`: see there. */
+export interface SlottedView {
+  /** The page's language (its context must give the same `lang` and that language's `t`). */
+  readonly lang: string;
+  /** Everything else the page's HTML depends on, apart from `values`, the path, language and variant. */
+  readonly key: string;
+  /** The strings put into the page per request; only ever text (escaped), never markup. */
+  readonly values: readonly string[];
+  /** The page's context with `slot(i)` wherever `values[i]` goes; given the values themselves, the page as is. */
+  readonly context: (slot: (i: number) => string) => ViewContext;
 }
 
 const root = join(import.meta.dirname, '..');
@@ -211,21 +229,127 @@ export function prerenderSlots(
   const nonce = `nonce-marker-${id}`;
   const csrf = `csrf-marker-${id}`;
   const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf });
-  const parts: Buffer[] = [];
-  const slots: Slot[] = [];
+  const { parts, slots } = splitAt<Slot>(html, [
+    [nonce, 'nonce'],
+    [csrf, 'csrf'],
+  ]);
+  return { parts: parts.map((p) => Buffer.from(p)), slots };
+}
+
+/** `html` cut at every occurrence of each marker, and which marker stood in each gap. */
+function splitAt<S>(html: string, markers: readonly (readonly [string, S])[]): { parts: string[]; slots: S[] } {
+  const parts: string[] = [];
+  const slots: S[] = [];
   let from = 0;
   for (;;) {
-    const n = html.indexOf(nonce, from);
-    const c = html.indexOf(csrf, from);
-    const at = n === -1 ? c : c === -1 ? n : Math.min(n, c);
-    if (at === -1) break;
-    parts.push(Buffer.from(html.slice(from, at)));
-    slots.push(at === n ? 'nonce' : 'csrf');
-    from = at + (at === n ? nonce.length : csrf.length);
+    let at = -1;
+    let found: readonly [string, S] | undefined;
+    for (const marker of markers) {
+      const i = html.indexOf(marker[0], from);
+      if (i !== -1 && (at === -1 || i < at)) {
+        at = i;
+        found = marker;
+      }
+    }
+    if (found === undefined) break;
+    parts.push(html.slice(from, at));
+    slots.push(found[1]);
+    from = at + found[0].length;
   }
-  parts.push(Buffer.from(html.slice(from)));
+  parts.push(html.slice(from));
   return { parts, slots };
 }
+
+/** What goes in a gap of a slotted page: the nonce, the CSRF token or the request's string number n. */
+export type ValueSlot = Slot | number;
+
+/**
+ * A page rendered once with markers (ADR 0056): its parts, and what goes between each two. Once kept, a page whose only
+ * gaps are the nonce and token (a form with errors and nothing typed) reuses its bodies as a pre-rendered page does.
+ */
+export interface SlottedPage {
+  readonly parts: readonly Buffer[];
+  readonly slots: readonly ValueSlot[];
+  bodies?: BodyPool;
+}
+
+/**
+ * Renders `template` once with a marker for each of `count` strings, and for the nonce and CSRF token. A string's
+ * marker has characters that autoescape changes (so it is found only if escaped exactly once, as the page would
+ * escape the string), white space at both ends and upper and lower case (so a `trim`, `indent` or `upper` on the way
+ * is seen): the page is slotted only if every marker is found, each time escaped exactly once and nowhere in any
+ * other form. Otherwise null: the page cannot take its strings spliced in, and is rendered per request.
+ */
+export function renderSlotted(
+  env: nunjucks.Environment,
+  template: string,
+  context: (slot: (i: number) => string) => ViewContext,
+  count: number,
+): SlottedPage | null {
+  const id = randomBytes(12).toString('hex');
+  const tag = (i: number): string => `${id}v${String(i)}z`;
+  const raw = (i: number): string => `\n <Slot&"'\\${tag(i)}>\n `;
+  const nonce = `nonce-marker-${id}`;
+  const csrf = `csrf-marker-${id}`;
+  const html = env.render(template, { ...context(raw), cspNonce: nonce, csrfToken: () => csrf });
+  const markers: (readonly [string, ValueSlot])[] = [
+    [nonce, 'nonce'],
+    [csrf, 'csrf'],
+  ];
+  for (let i = 0; i < count; i++) {
+    const escaped = escapeText(raw(i));
+    const times = html.split(escaped).length - 1;
+    if (times === 0 || html.split(tag(i)).length - 1 !== times) return null;
+    markers.push([escaped, i]);
+  }
+  const { parts, slots } = splitAt(html, markers);
+  // Nothing of the markers may be left over (a value shown in some other form, e.g. its length or URL-encoded).
+  if (parts.some((p) => p.includes(id))) return null;
+  return { parts: parts.map((p) => Buffer.from(p)), slots };
+}
+
+/** Nunjucks' own autoescape: what `{{ value }}` does to a string. */
+const escapeText = (value: string): string =>
+  (nunjucks.lib as unknown as { escape: (v: string) => string }).escape(value);
+
+/**
+ * The page with the request's nonce, token and strings (escaped) in their gaps; a body from the page's pool when it
+ * has one (given back when `res` has finished).
+ */
+export function fillSlotted(
+  page: SlottedPage,
+  nonce: string,
+  csrfToken: () => string,
+  values: readonly string[],
+  res?: Parameters<BodyPool['body']>[1],
+): Buffer {
+  let token: string | undefined;
+  const filled = page.slots.map((slot) => {
+    if (slot === 'nonce' || slot === 'csrf') {
+      const value = slot === 'nonce' ? nonce : (token ??= csrfToken());
+      if (!SPLICE_SAFE.test(value)) throw new Error('slotView: a nonce or token would need escaping');
+      return value;
+    }
+    return escapeText(values[slot] ?? '');
+  });
+  if (page.bodies !== undefined && res !== undefined) return page.bodies.body(filled, res);
+  const chunks: Buffer[] = [];
+  page.parts.forEach((part, i) => {
+    if (i > 0) chunks.push(Buffer.from(filled[i - 1] ?? ''));
+    chunks.push(part);
+  });
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Slotted pages (ADR 0056): forms times their error and answer states times languages and variants; the byte cap is
+ * what bounds memory. A page past it is rendered per request, as before.
+ */
+const MAX_SLOTTED = 1000;
+/** About 250 form pages of 16 KiB. */
+const SLOTTED_BYTES = 4 * 1024 * 1024;
+/** A page's bytes and a little for each part (its pooled bodies count against the pools' own budget). */
+const slottedSize = (page: SlottedPage): number => page.parts.reduce((n, p) => n + p.length, 64 * page.parts.length);
 
 /** Pages times languages times consent variants (docs/adr/0037); the byte cap below is what bounds memory. */
 const MAX_PRERENDERED = 400;
@@ -253,6 +377,8 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     gzip?: GzipSplice;
   }>(MAX_PRERENDERED, { maxBytes: PRERENDERED_BYTES, sizeOf: prerenderedSize });
   const bodyBudget = new ByteBudget(POOLED_BODY_BYTES);
+  // By template, then path, language, variant and the page's own key (ADR 0056), bounded by bytes as above.
+  const slotted = new TwoKeyCache<SlottedPage>(MAX_SLOTTED, { maxBytes: SLOTTED_BYTES, sizeOf: slottedSize });
   app.decorate('views', env);
   app.decorate('words', words);
   const variantOf = options.variant;
@@ -276,10 +402,9 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
     },
   );
 
-  function renderPerRequest(reply: FastifyReply, template: string, context: ViewContext, status: number): FastifyReply {
-    const request = reply.request;
-    const variant = variantOf?.(request, reply);
-    const html = env.render(template, {
+  /** What a per-request render sees; slotView renders the same with markers in place of nonce and token. */
+  function renderContext(request: FastifyRequest, variant: PageVariant | undefined, context: ViewContext): ViewContext {
+    return {
       ...variant?.context,
       ...context,
       ...languageOf(request, words, context),
@@ -287,9 +412,55 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       csrfToken: () => request.csrfToken(),
       currentPath: pathOf(request.url),
       signedIn: (request as { user?: unknown }).user !== undefined,
-    });
+    };
+  }
+
+  function renderPerRequest(
+    reply: FastifyReply,
+    template: string,
+    context: ViewContext,
+    status: number,
+    variant: PageVariant | undefined = variantOf?.(reply.request, reply),
+  ): FastifyReply {
+    const html = env.render(template, renderContext(reply.request, variant, context));
     return reply.code(status).type('text/html; charset=utf-8').send(html);
   }
+
+  app.decorateReply(
+    'slotView',
+    function slotView(this: FastifyReply, template: string, page: SlottedView, status = 200) {
+      const request = this.request;
+      const variant = variantOf?.(request, this);
+      const signedIn = (request as { user?: unknown }).user !== undefined;
+      const key = `${page.lang} ${pathOf(request.url)} ${signedIn ? 'in' : 'out'}\u0000${variant?.key ?? ''}\u0000${page.key}`;
+      let slots = slotted.get(template, key);
+      if (slots === undefined) {
+        const made = renderSlotted(
+          env,
+          template,
+          (slot) => renderContext(request, variant, page.context(slot)),
+          page.values.length,
+        );
+        if (made === null) {
+          const values = page.values;
+          return renderPerRequest(
+            this,
+            template,
+            page.context((i) => values[i] ?? ''),
+            status,
+            variant,
+          );
+        }
+        slotted.set(template, key, made);
+        // Pooled bodies only for a page kept: a pool dropped with idle bodies would keep their share of the budget.
+        if (slotted.get(template, key) === made && made.slots.every((s) => typeof s !== 'number'))
+          made.bodies = new BodyPool(made.parts, 64, bodyBudget);
+        slots = made;
+      }
+      const body = fillSlotted(slots, request.cspNonce, () => request.csrfToken(), page.values, this.raw);
+      return this.code(status).type('text/html; charset=utf-8').send(body);
+    },
+  );
 
   app.decorateReply(
     'staticView',

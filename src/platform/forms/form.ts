@@ -11,8 +11,9 @@ import { isPublicRoute } from '../../paths.ts';
 import { httpError } from '../http-error.ts';
 import type { Checked, FieldTable, FieldView, FormError, Values } from './fields.ts';
 import { checkFields, fieldKeys, fieldView } from './fields.ts';
-import type { PageLanguage } from './page.ts';
+import type { FormPage, PageLanguage } from './page.ts';
 import { FLASH_KEY, pageContext, pageLanguage, setFlash } from './page.ts';
+import { formSlots } from './slots.ts';
 
 /** What a success handler answers: where to send the person (303), and an optional flash message key. */
 export interface Outcome {
@@ -173,16 +174,7 @@ export function assertDeclaration(
   }
 }
 
-export interface FormPage {
-  readonly template: string;
-  readonly title: string;
-  readonly action: string;
-  readonly button: string;
-  readonly fields: FieldTable;
-  readonly names: readonly string[];
-  /** A form with several buttons: each action's button name, value and catalogue key. */
-  readonly actions?: readonly { readonly name: string; readonly value: string; readonly button: string }[];
-}
+export type { FormPage } from './page.ts';
 
 /** Renders a kit form page: 200 with values, or 400 with the errors and the person's answers. */
 export function renderFormPage(
@@ -196,6 +188,26 @@ export function renderFormPage(
   extra?: { readonly status?: number; readonly context?: Readonly<Record<string, unknown>> },
 ): FastifyReply {
   const status = extra?.status ?? (checked !== undefined && checked.errors.length > 0 ? 400 : 200);
+  // Without context of its own or a message waiting, the page is its key and the answers (ADR 0056, slots.ts).
+  const slots =
+    extra?.context === undefined && request.session?.get(FLASH_KEY) === undefined
+      ? formSlots(page, values, checked, hidden)
+      : undefined;
+  if (slots !== undefined) {
+    return reply.slotView(
+      page.template,
+      {
+        lang: language.lang,
+        key: slots.key,
+        values: slots.values,
+        context: (slot) => {
+          const shown = slots.shown(slot);
+          return formViewContext(language, page, shown.values, checked, shown.hidden);
+        },
+      },
+      status,
+    );
+  }
   return reply.view(
     page.template,
     { ...formContext(request, language, page, values, checked, hidden), ...extra?.context },
@@ -248,6 +260,17 @@ function formContext(
       hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })),
     },
   };
+}
+
+/** The view context of a kit page shown without a request's own parts (no flash message): tests compare with it. */
+export function formViewContext(
+  language: PageLanguage,
+  page: FormPage,
+  values: Values,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  hidden: Values = {},
+): Record<string, unknown> {
+  return formContext(undefined, language, page, values, checked, hidden);
 }
 
 /**

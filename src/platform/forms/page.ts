@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalogue, Translate } from '../../i18n/catalogue.ts';
 import { chooseLanguage } from '../../i18n/catalogue.ts';
 import { readCookie } from '../session.ts';
+import type { FieldTable } from './fields.ts';
 
 /** The cookie that keeps a chosen language (as the sister services: `?lang=cy` sets it). */
 export const LANG_COOKIE = 'lang';
@@ -53,4 +54,16 @@ export function takeFlash(request: FastifyRequest, t: Translate): string | undef
 /** The context of a kit page: language, translate function and the waiting flash message. */
 export function pageContext(request: FastifyRequest, language: PageLanguage): Record<string, unknown> {
   return { lang: language.lang, htmlLang: language.lang, t: language.t, flash: takeFlash(request, language.t) };
+}
+
+/** What a kit page shows: its template, title, form action, button and fields. */
+export interface FormPage {
+  readonly template: string;
+  readonly title: string;
+  readonly action: string;
+  readonly button: string;
+  readonly fields: FieldTable;
+  readonly names: readonly string[];
+  /** A form with several buttons: each action's button name, value and catalogue key. */
+  readonly actions?: readonly { readonly name: string; readonly value: string; readonly button: string }[];
 }
