@@ -166,22 +166,15 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
           'completed_at, reusable, processing_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       countAll: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ?'),
-      // Each page query also counts every match (a window runs before LIMIT): one query a dashboard, not two.
-      pageAll: db.prepare(
-        'SELECT *, COUNT(*) OVER () AS total_rows FROM lpas WHERE user_id = ? ORDER BY updated_at DESC, id DESC ' +
-          'LIMIT ? OFFSET ?',
-      ),
+      pageAll: db.prepare('SELECT * FROM lpas WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?'),
       countId: db.prepare('SELECT COUNT(*) AS total FROM lpas WHERE user_id = ? AND id = ?'),
-      pageId: db.prepare(
-        'SELECT *, COUNT(*) OVER () AS total_rows FROM lpas WHERE user_id = ? AND id = ? LIMIT ? OFFSET ?',
-      ),
+      pageId: db.prepare('SELECT * FROM lpas WHERE user_id = ? AND id = ? LIMIT ? OFFSET ?'),
       // instr on lower(): a literal substring match (no LIKE wildcards to escape), as the API's name search.
       countName: db.prepare(
         'SELECT COUNT(*) AS total FROM lpas WHERE user_id = ? AND instr(lower(donor_name), ' + 'lower(?)) > 0',
       ),
       pageName: db.prepare(
-        'SELECT *, COUNT(*) OVER () AS total_rows FROM lpas WHERE user_id = ? AND instr(lower(donor_name), lower(?)) > 0 ' +
-          'ORDER BY ' +
+        'SELECT * FROM lpas WHERE user_id = ? AND instr(lower(donor_name), lower(?)) > 0 ORDER BY ' +
           'updated_at DESC, id DESC LIMIT ? OFFSET ?',
       ),
     } satisfies Record<string, StatementSync | DatabaseSync>;
@@ -417,21 +410,19 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       const offset = (Math.max(1, Math.floor(query.page)) - 1) * perPage;
       const filter = searchFilter(query.search);
       const x = st();
-      let rows: Row[];
-      let count: () => Row | undefined;
+      // The count first: a page past the last (no LPAs at all, the commonest) needs no second query.
+      let total: number;
+      let rows: Row[] = [];
       if (filter.kind === 'id') {
-        rows = x.pageId.all(userId, filter.id, perPage, offset);
-        count = () => x.countId.get(userId, filter.id);
+        total = n(x.countId.get(userId, filter.id), 'total') ?? 0;
+        if (offset < total) rows = x.pageId.all(userId, filter.id, perPage, offset);
       } else if (filter.kind === 'name') {
-        rows = x.pageName.all(userId, filter.text, perPage, offset);
-        count = () => x.countName.get(userId, filter.text);
+        total = n(x.countName.get(userId, filter.text), 'total') ?? 0;
+        if (offset < total) rows = x.pageName.all(userId, filter.text, perPage, offset);
       } else {
-        rows = x.pageAll.all(userId, perPage, offset);
-        count = () => x.countAll.get(userId);
+        total = n(x.countAll.get(userId), 'total') ?? 0;
+        if (offset < total) rows = x.pageAll.all(userId, perPage, offset);
       }
-      // The page's rows carry the count; only a page past the last one (no rows) asks for it on its own.
-      const [first] = rows;
-      const total = first !== undefined ? (n(first, 'total_rows') ?? 0) : offset === 0 ? 0 : (n(count(), 'total') ?? 0);
       return Promise.resolve({ lpas: rows.map(toLpa), total });
     },
 
