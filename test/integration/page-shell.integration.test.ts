@@ -215,4 +215,23 @@ describe('over HTTP: one shell, each user their own page', () => {
     assert.equal((await ada.get(PATHS.dashboard)).status, 302, 'signed out');
     assert.equal((await bob.get(PATHS.dashboard)).status, 200, 'the other user is still signed in');
   });
+
+  test('200 pages at once for two users, bodies reused: each has its own donor and the nonce of its own header', async () => {
+    const cat = await signedIn('cat@example.com', 'Donor Cat');
+    const dan = await signedIn('dan@example.com', 'Donor Dan');
+    const pages = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? cat : dan).get(PATHS.dashboard).then((p) => ({ i, p }))),
+    );
+    const nonces = new Set<string>();
+    for (const { i, p } of pages) {
+      assert.equal(p.status, 200);
+      const [mine, theirs] = i % 2 === 0 ? ['Donor Cat', 'Donor Dan'] : ['Donor Dan', 'Donor Cat'];
+      assert.ok(p.text.includes(mine) && !p.text.includes(theirs), `page ${String(i)} shows only its user's LPAs`);
+      assert.ok(p.text.trimEnd().endsWith('</html>'), `page ${String(i)} is whole`);
+      const nonce = /<script[^>]* nonce="([^"]+)"/.exec(p.text)?.[1] ?? '';
+      assert.ok((p.headers.get('content-security-policy') ?? '').includes(`'nonce-${nonce}'`));
+      nonces.add(nonce);
+    }
+    assert.equal(nonces.size, 200, 'a fresh nonce in every page');
+  });
 });
