@@ -233,5 +233,12 @@ describe('over HTTP: one shell, each user their own page', () => {
       nonces.add(nonce);
     }
     assert.equal(nonces.size, 200, 'a fresh nonce in every page');
+    // HEAD: the same length as the page, no body; the body it was given goes back and the next GET is whole.
+    const head = await cat.request('HEAD', PATHS.dashboard);
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    assert.equal(Number(head.headers.get('content-length')), Buffer.byteLength(pages[0]?.p.text ?? ''));
+    const again = await cat.get(PATHS.dashboard);
+    assert.ok(again.text.includes('Donor Cat') && again.text.trimEnd().endsWith('</html>'));
   });
 });
