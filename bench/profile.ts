@@ -63,3 +63,45 @@ const show = (title: string, map: Map<string, number>): void => {
 };
 show('self time', self);
 show('inclusive time', inclusive);
+
+/**
+ * Busy time (idle left out) by phase of a request: each sample goes to the first phase, in this order, that a frame
+ * of its stack matches, so a render inside a handler counts as the render (how ADR 0057's figures were made).
+ */
+const PHASES: readonly (readonly [string, RegExp])[] = [
+  ['whole-page render (reply.view)', /^renderPerRequest /],
+  ['response write (headers, body, socket)', /^onSendEnd /],
+  ['LPA list (backend)', /^listLpas /],
+  ['Redis replies (ioredis)', /ioredis\/built\/(DataHandler|redis\/event|resp)/],
+  ['Redis commands (ioredis, pipelined write)', /(executeAutoPipeline|sendCommand|Pipeline)/],
+  ['access log', /(logging\.ts|sonic-boom|pino)/],
+  ['PHP session decode', /decodeSession|plainData/],
+  ['identity check', /identity\.ts/],
+  ['CSRF', /csrf\.ts/],
+  ['security headers', /security-headers\.ts/],
+  ['dashboard handler (content render, splice)', /^show src\/features/],
+  ['start-up (compile, load)', /(compileAllTemplates|buildApp|wrapSafe|compileFunction|_compile src)/],
+  ['HTTP parsing', /(parserOnHeadersComplete|parserOnIncoming|_http_server|_http_common)/],
+  ['Fastify (routing, hooks)', /fastify\/lib/],
+  ['sockets', /(stream_base_commons|node:net|afterWrite|onStreamRead)/],
+];
+const phases = new Map<string, number>();
+let busy = 0;
+for (const [id, t] of timePerNode) {
+  const node = byId.get(id);
+  if (node === undefined || node.callFrame.functionName === '(idle)') continue;
+  busy += t;
+  const stack: string[] = [];
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const n = byId.get(cur);
+    if (n !== undefined) stack.push(name(n));
+  }
+  const phase =
+    node.callFrame.functionName === '(garbage collector)'
+      ? 'garbage collector'
+      : (PHASES.find(([, re]) => stack.some((f) => re.test(f)))?.[0] ?? 'other');
+  phases.set(phase, (phases.get(phase) ?? 0) + t);
+}
+process.stdout.write(`--- by phase (of ${(busy / 1e6).toFixed(1)} s busy)\n`);
+for (const [k, t] of [...phases].sort((a, b) => b[1] - a[1]))
+  process.stdout.write(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${k}\n`);

@@ -221,6 +221,8 @@ function pluginOptions(config: Config, services: Services, words: Catalogue | un
   const https = config.publicOrigin.protocol === 'https:';
   const origin = config.publicOrigin.origin;
   const consent = { secure: https, measurementId: config.gaMeasurementId, gaCookieDomain: config.gaCookieDomain };
+  // One for the views and the dashboard's cached shell (ADR 0057), so both pick the same consent variant.
+  const pageVariant = consentVariant({ ...consent, publicOrigin: origin });
   return {
     accessLog: { tracing: services.tracing !== undefined },
     limits: { publicHost: config.publicOrigin.host, checkHost: config.isProduction },
@@ -239,7 +241,7 @@ function pluginOptions(config: Config, services: Services, words: Catalogue | un
       catalogue: services.assets,
       precompile: config.isProduction,
       globals: { sessionWarningSeconds: config.sessionWarningSeconds, ...VIEW_GLOBALS },
-      variant: consentVariant({ ...consent, publicOrigin: origin }),
+      variant: pageVariant,
       ...(words === undefined ? {} : { words }),
     },
     authGuard: { resolveUser: services.resolveUser },
@@ -295,7 +297,12 @@ function pluginOptions(config: Config, services: Services, words: Catalogue | un
       onDeleted: (userId: string) => services.evidence.deleteForUser(userId),
     },
     aboutYou: { accounts: services.accounts, addressLookup: services.addressLookup },
-    dashboard: { accounts: services.accounts, trackFromDate: config.trackFromDate, legacyFront: config.legacyFront },
+    dashboard: {
+      accounts: services.accounts,
+      trackFromDate: config.trackFromDate,
+      legacyFront: config.legacyFront,
+      variant: pageVariant,
+    },
     evidence: {
       service: services.evidence,
       publicOrigin: config.acceptedOrigins,

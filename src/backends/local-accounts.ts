@@ -405,17 +405,18 @@ export function createLocalAccounts(options: LocalAccountsOptions): LocalAccount
       const offset = (Math.max(1, Math.floor(query.page)) - 1) * perPage;
       const filter = searchFilter(query.search);
       const x = st();
+      // The count first: a page past the last (no LPAs at all, the commonest) needs no second query.
       let total: number;
-      let rows: Row[];
+      let rows: Row[] = [];
       if (filter.kind === 'id') {
         total = columnNumber(x.countId.get(userId, filter.id), 'total') ?? 0;
-        rows = x.pageId.all(userId, filter.id, perPage, offset);
+        if (offset < total) rows = x.pageId.all(userId, filter.id, perPage, offset);
       } else if (filter.kind === 'name') {
         total = columnNumber(x.countName.get(userId, filter.text), 'total') ?? 0;
-        rows = x.pageName.all(userId, filter.text, perPage, offset);
+        if (offset < total) rows = x.pageName.all(userId, filter.text, perPage, offset);
       } else {
         total = columnNumber(x.countAll.get(userId), 'total') ?? 0;
-        rows = x.pageAll.all(userId, perPage, offset);
+        if (offset < total) rows = x.pageAll.all(userId, perPage, offset);
       }
       return Promise.resolve({ lpas: rows.map(toLpa), total });
     },

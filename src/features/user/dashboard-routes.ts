@@ -8,9 +8,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountsBackend } from '../../backends/accounts.ts';
 import { LPAS_PER_PAGE } from '../../backends/accounts.ts';
-import { LEGACY_PATHS, PATHS, USE_AN_LPA_URL } from '../../paths.ts';
+import { LEGACY_PATHS, PATHS, USE_AN_LPA_URL, pathOf } from '../../paths.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
+import type { PageLanguage } from '../../platform/forms/index.ts';
+import { PageShells } from '../../platform/page-shell.ts';
+import type { PageVariant } from '../../platform/views.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { Session } from '../../platform/session.ts';
 import { SESSION_KEYS } from '../../sessions/session-store.ts';
@@ -37,7 +40,15 @@ export interface DashboardRoutesOptions {
    */
   readonly legacyFront: boolean;
   readonly now?: () => number;
+  /**
+   * The views' page variant (the consent banner, app.ts): the page's shell is cached per variant and language.
+   * Without it every request renders the whole page.
+   */
+  readonly variant?: (request: FastifyRequest, reply: FastifyReply) => PageVariant;
 }
+
+/** The page's content, rendered per request into the cached shell of dashboard.njk. */
+const CONTENT_TEMPLATE = 'user/dashboard-content.njk';
 
 /** The notices other pages may leave under NOTICE_KEY (their words: dashboard.json `notice`). */
 const NOTICES: readonly string[] = ['name-updated'];
@@ -61,8 +72,39 @@ export function dashboardHref(page: number, search: string | undefined): string 
 }
 
 export default async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
-  const { accounts, trackFromDate, legacyFront } = options;
+  const { accounts, trackFromDate, legacyFront, variant } = options;
   const now = options.now ?? Date.now;
+  const shells = new PageShells(app.views, 'user/dashboard.njk', 'dashboardContent');
+
+  /**
+   * The page as its cached shell (one per language and consent state, rendered from nothing of the user's) with this
+   * request's nonce, token and content spliced in: the same bytes as `reply.view` (ADR 0057).
+   */
+  function sendInShell(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    pageVariant: NonNullable<DashboardRoutesOptions['variant']>,
+    language: PageLanguage,
+    content: Record<string, unknown>,
+  ): FastifyReply {
+    const chosen = pageVariant(request, reply);
+    const shell = shells.shell(`${language.lang}\u0000${chosen.key}`, () => ({
+      ...chosen.context,
+      lang: language.lang,
+      htmlLang: language.lang,
+      t: language.t,
+      currentPath: PATHS.dashboard,
+      signedIn: true,
+      refreshIds: [],
+    }));
+    const html = app.views.render(CONTENT_TEMPLATE, content);
+    const body = shells.body(
+      shell,
+      { nonce: request.cspNonce, csrf: () => request.csrfToken(), content: html },
+      reply.raw,
+    );
+    return reply.code(200).type('text/html; charset=utf-8').send(body);
+  }
 
   /** The backend no longer accepts the token: signed out, and told why. */
   function tokenRejected(session: Session, reply: FastifyReply): FastifyReply {
@@ -103,7 +145,12 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     const at = new Date(now());
     const rows = found.lpas.map((lpa) => lpaRow(lpa, trackFromDate, at));
     const shortList = found.total <= SHORT_LIST && !isSearch;
-    return reply.view('user/dashboard.njk', {
+    const refreshIds = legacyFront ? rows.filter((r) => r.refresh).map((r) => r.id) : [];
+    // For the status script: the words of each status it may write (a status it does not know it shows as sent).
+    const statusLabels = JSON.stringify(
+      Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)])),
+    );
+    const content = {
       lang: language.lang,
       htmlLang: language.lang,
       t: language.t,
@@ -135,13 +182,14 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
             }
           : undefined,
       // Only where the legacy front answers /user/dashboard/statuses (the status script asks it).
-      refreshIds: legacyFront ? rows.filter((r) => r.refresh).map((r) => r.id) : [],
-      // For the status script: the words of each status it may write (a status it does not know it shows as sent).
-      statusLabels: JSON.stringify(
-        Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)])),
-      ),
+      refreshIds,
+      statusLabels,
       useAnLpaUrl: USE_AN_LPA_URL,
-    });
+    };
+    // The first page without the status script (every page but a long list's later ones): the cached shell (ADR 0057).
+    if (variant !== undefined && refreshIds.length === 0 && pathOf(request.url) === PATHS.dashboard)
+      return sendInShell(request, reply, variant, language, content);
+    return reply.view('user/dashboard.njk', content);
   }
 
   app.get(PATHS.dashboard, (request, reply) => show(request, reply, 1));
