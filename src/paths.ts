@@ -127,6 +127,13 @@ export const USE_AN_LPA_URL = 'https://use-lasting-power-of-attorney.service.gov
  */
 export const SIGNED_OUT_URL = 'https://www.gov.uk/done/lasting-power-of-attorney';
 
+/**
+ * Upload routes (POST): their own time and minimum-rate limits (UPLOAD_TIMEOUT_MS, UPLOAD_MIN_BYTES_PER_SECOND) in
+ * place of REQUEST_TIMEOUT_MS (platform/request-deadline.ts), and their own nginx location: a body limit, no request
+ * buffering, body and upstream timeouts (deploy/nginx/generate.ts).
+ */
+export const UPLOAD_PATHS: readonly AppPath[] = [PATHS.evidence];
+
 /** One evidence file (download) and its delete action, under PATHS.evidence; `id` is the file's UUID. */
 export const EVIDENCE_FILE_ROUTE = `${PATHS.evidence}/:id`;
 export const EVIDENCE_DELETE_ROUTE = `${PATHS.evidence}/:id/delete`;

@@ -36,6 +36,7 @@ export interface EvidenceLimits {
   readonly maxImagePixels: number;
   readonly timeoutMs: number;
   readonly minBytesPerSecond: number;
+  readonly rateWindowMs: number;
   readonly retentionDays: number;
 }
 
@@ -165,6 +166,9 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
         t(`evidence:errors.${reason.startsWith('pdf-') ? 'pdf' : reason}`, { ...words, name });
       const outcomes: readonly FileOutcome[] = body.outcomes;
       if (body.problem !== undefined) {
+        // A sender cut off as too slow may still be trickling: the page, then the connection closes (Node does not
+        // read the rest of a body it never consumed on a connection that is closing).
+        if (body.problem === 'timeout' || body.problem === 'too-slow') reply.header('connection', 'close');
         const key =
           body.problem === 'unavailable'
             ? 'unavailable'
@@ -289,7 +293,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
           maxTotalBytes: limits.maxFilesPerUser * (limits.maxFileBytes + 64 * 1024),
           timeoutMs: limits.timeoutMs,
           minBytesPerSecond: limits.minBytesPerSecond,
-          rateGraceMs: 2000,
+          rateWindowMs: limits.rateWindowMs,
         },
         fileField: 'file',
         checkCsrf: (given) => {
