@@ -97,7 +97,9 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.evidence]:
     'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy ' +
-    'front, which has no such page, until a service reads the files (ADR 0040)',
+    'front, which has no such page, until a service reads the files. Everything else it needs to run behind the edge ' +
+    'is there: records and the per-user limit shared in Redis by every instance (ADR 0053), the bytes in S3, its own ' +
+    'nginx location and time limits (ADR 0052)',
 };
 
 /**

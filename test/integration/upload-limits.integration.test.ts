@@ -134,7 +134,8 @@ describe('upload time and minimum-rate limits, per route', () => {
 
   const onDisk = (built: Built): string[] => readdirSync(join(built.config.dataDir, 'uploads'));
   /** Rows still `receiving` (per-user slots held), for any user. */
-  const held = (built: Built): number => built.services.evidence.files.staleReservations(Date.now() + 1, 100).length;
+  const held = async (built: Built): Promise<number> =>
+    (await built.services.evidence.files.staleReservations(Date.now() + 1, 100)).length;
   const errors = (text: string): string =>
     html(text)
       .querySelectorAll('[data-qa="error-summary"] li')
@@ -166,7 +167,7 @@ describe('upload time and minimum-rate limits, per route', () => {
     assert.ok(slow.ms < WINDOW_MS + 2000, `held for ${slow.ms.toFixed(0)} ms`);
     assert.ok(slow.sent < PDF.length / 2, 'the server closed the connection; the client did not finish');
     assert.deepEqual(onDisk(built), [], 'nothing on disk');
-    assert.equal(held(built), 0, 'the per-user slot is released');
+    assert.equal(await held(built), 0, 'the per-user slot is released');
     assert.ok(built.logs.some((l) => l.event === 'evidence.upload.refused' && l.reason === 'too-slow'));
   });
 
@@ -182,7 +183,7 @@ describe('upload time and minimum-rate limits, per route', () => {
     assert.match(errors(stalled.reply.body), /The upload took too long/);
     assert.ok(stalled.ms < 2 * WINDOW_MS + 1500, `held for ${stalled.ms.toFixed(0)} ms`);
     assert.deepEqual(onDisk(built), []);
-    assert.equal(held(built), 0);
+    assert.equal(await held(built), 0);
   });
 
   test('an upload refused before its body is read (not signed in) closes the connection at once', async (t) => {
