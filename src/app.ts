@@ -5,15 +5,17 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import type { Services } from './services.ts';
-import { loggablePath } from './paths.ts';
+import { UPLOAD_PATHS, loggablePath } from './paths.ts';
 import { rawErrorBody, rawErrorHeaders, rawErrorResponse } from './platform/security-headers.ts';
 import securityHeaders from './platform/security-headers.ts';
 import limits from './platform/limits.ts';
+import { RequestTimeoutError, serverRequestTimeoutMs, withRequestDeadline } from './platform/request-deadline.ts';
 import loadShedding from './platform/load-shedding.ts';
 import session from './platform/session.ts';
 import assets from './platform/assets.ts';
@@ -69,6 +71,16 @@ export function serverOptions(
 ): FastifyServerOptions {
   const https = config.publicOrigin.protocol === 'https:';
   const access = accessLineWriter(logger);
+  const clientError = (err: Error, socket: Duplex): void => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    access({ reqId: newRequestId(), method: '-', path: '-', status, ms: 0 });
+    socket.end(rawErrorResponse(status, REASONS[status] ?? 'Bad Request', https));
+  };
   return {
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -102,22 +114,15 @@ export function serverOptions(
         .send(rawErrorBody(status, reason));
     },
     // Node's own replies to malformed requests (bad syntax, oversized headers, too slow) carry the headers too.
-    clientErrorHandler: (err, socket) => {
-      if (!socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const code = (err as NodeJS.ErrnoException).code;
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      access({ reqId: newRequestId(), method: '-', path: '-', status, ms: 0 });
-      socket.end(rawErrorResponse(status, REASONS[status] ?? 'Bad Request', https));
-    },
+    clientErrorHandler: clientError,
     serverFactory: (handler) =>
       answerExpectations(
         createServer(
           {
             maxHeaderSize: 16 * 1024,
-            requestTimeout: config.requestTimeoutMs,
+            // Per route (request-deadline.ts): Node's own limit is the longest, the upload's; the wrapper below
+            // applies REQUEST_TIMEOUT_MS to every other request.
+            requestTimeout: serverRequestTimeoutMs(config.requestTimeoutMs, config.uploadTimeoutMs),
             headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
             // Node checks those two timeouts on this interval (30 s by default), so a slow client held its socket for
             // up
@@ -129,10 +134,19 @@ export function serverOptions(
             requireHostHeader: false,
             joinDuplicateHeaders: false,
           },
-          (req, res) => {
-            if (lifecycle.draining) res.setHeader('connection', 'close');
-            handler(req, res);
-          },
+          withRequestDeadline(
+            (req, res) => {
+              if (lifecycle.draining) res.setHeader('connection', 'close');
+              handler(req, res);
+            },
+            {
+              requestTimeoutMs: config.requestTimeoutMs,
+              ownLimits: (method, path) => method === 'POST' && (UPLOAD_PATHS as readonly string[]).includes(path),
+              onTimeout: (socket) => {
+                clientError(new RequestTimeoutError(), socket);
+              },
+            },
+          ),
         ),
         https,
         access,
@@ -313,6 +327,7 @@ function pluginOptions(config: Config, services: Services, words: Catalogue | un
         maxImagePixels: config.uploadMaxImagePixels,
         timeoutMs: config.uploadTimeoutMs,
         minBytesPerSecond: config.uploadMinBytesPerSecond,
+        rateWindowMs: config.uploadRateWindowMs,
         retentionDays: config.uploadRetentionDays,
       },
     },

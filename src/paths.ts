@@ -97,7 +97,9 @@ export const EDGE_HELD_BACK: Readonly<Partial<Record<AppPath, string>>> = {
   [PATHS.loginTimeout]: 'the same live route as /login (held back with it)',
   [PATHS.evidence]:
     'a new page (issue 23) that nothing at OPG consumes yet: the edge sends it to the legacy ' +
-    'front, which has no such page, until a service reads the files (ADR 0040)',
+    'front, which has no such page, until a service reads the files. Everything else it needs to run behind the edge ' +
+    'is there: records and the per-user limit shared in Redis by every instance (ADR 0059), the bytes in S3, its own ' +
+    'nginx location and time limits (ADR 0052)',
 };
 
 /**
@@ -126,6 +128,13 @@ export const USE_AN_LPA_URL = 'https://use-lasting-power-of-attorney.service.gov
  * needs that origin in the CSP's form-action, so the policy reads it from here.
  */
 export const SIGNED_OUT_URL = 'https://www.gov.uk/done/lasting-power-of-attorney';
+
+/**
+ * Upload routes (POST): their own time and minimum-rate limits (UPLOAD_TIMEOUT_MS, UPLOAD_MIN_BYTES_PER_SECOND) in
+ * place of REQUEST_TIMEOUT_MS (platform/request-deadline.ts), and their own nginx location: a body limit, no request
+ * buffering, body and upstream timeouts (deploy/nginx/generate.ts).
+ */
+export const UPLOAD_PATHS: readonly AppPath[] = [PATHS.evidence];
 
 /** One evidence file (download) and its delete action, under PATHS.evidence; `id` is the file's UUID. */
 export const EVIDENCE_FILE_ROUTE = `${PATHS.evidence}/:id`;

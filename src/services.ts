@@ -9,6 +9,7 @@ import type { SessionStore } from './sessions/session-store.ts';
 import { MemoryStore } from './sessions/memory-store.ts';
 import { RedisStore } from './sessions/redis-store.ts';
 import { RedisThrottleStore } from './sessions/redis-throttle-store.ts';
+import { createRedisEvidenceFiles } from './sessions/redis-evidence-files.ts';
 import type { RevocationStore } from './sessions/revocation-store.ts';
 import { MemoryRevocationStore, RedisRevocationStore } from './sessions/revocation-store.ts';
 import type { SessionCookieOptions } from './platform/session.ts';
@@ -188,8 +189,12 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     // Not required: with clamd down the site works and uploads wait as "Checking" (ADR 0040).
     ...(clamd.configured ? [{ name: 'clamd', required: false, check: () => clamdStatus(clamd) }] : []),
   ];
+  // Shared by every instance when REDIS_URL is set (ADR 0059): the per-user limit and the records hold across them all.
   const evidence = createEvidenceService({
-    files: createEvidenceFiles(store),
+    files:
+      sessionStore instanceof RedisStore
+        ? createRedisEvidenceFiles({ redis: sessionStore.client })
+        : createEvidenceFiles(store),
     storage: overrides.fileStorage ?? deferredFileStorage(createFileStorage(config)),
     clamd,
     logger: logger.child({ component: 'evidence' }),

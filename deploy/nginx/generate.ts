@@ -34,6 +34,7 @@ import {
   TOKEN_PATHS,
   TOKEN_PATH_PREFIXES,
   TOKEN_SEGMENT,
+  UPLOAD_PATHS,
 } from '../../src/paths.ts';
 import { staticSecurityHeaders } from '../../src/platform/security-headers.ts';
 
@@ -84,6 +85,25 @@ export interface TcpFront {
 
 export const DEFAULT_TCP_FRONT: TcpFront = { perAddress: 128 };
 
+/**
+ * The location of an upload route (src/paths.ts UPLOAD_PATHS), once it is routed to lpa-front: its own body limit,
+ * the body streamed to lpa-front as it arrives (`proxy_request_buffering off`: no unscanned file lands in nginx's temp
+ * files, and lpa-front's minimum-rate check sees the client's real pace), and timeouts that fit an upload. lpa-front
+ * enforces the total time and the minimum rate (UPLOAD_TIMEOUT_MS, UPLOAD_MIN_BYTES_PER_SECOND); nginx only bounds the
+ * silence between two reads. docs/adr/0052.
+ */
+export interface UploadLocation {
+  /**
+   * One request's whole body. Default '101m': lpa-front's own total for its defaults, UPLOAD_MAX_FILES_PER_USER x
+   * (UPLOAD_MAX_FILE_BYTES + 64 KiB of part headers) = 5 x 20.0625 MiB, rounded up.
+   */
+  readonly maxBodySize?: string;
+  /** Seconds of silence from the client between two reads (client_body_timeout). Default 10. */
+  readonly bodyTimeout?: number;
+  /** Seconds lpa-front may take to answer once the body is sent: it scans every file first. Default 180. */
+  readonly readTimeout?: number;
+}
+
 export interface EdgeOptions {
   /** Address nginx listens on. Default 127.0.0.1 (a container would use 0.0.0.0). */
   readonly listenAddress?: string;
@@ -116,6 +136,8 @@ export interface EdgeOptions {
   readonly http2?: boolean;
   /** Default '1m' (the live service's effective limit; lpa-front itself accepts far less). */
   readonly clientMaxBodySize?: string;
+  /** The upload routes' own location (src/paths.ts UPLOAD_PATHS), when routed: see UploadLocation. */
+  readonly upload?: UploadLocation;
   /** Seconds. Defaults: connect 2, send 10, read 30. */
   readonly proxyConnectTimeout?: number;
   readonly proxySendTimeout?: number;
@@ -269,6 +291,12 @@ const SIZE = /^\d+[kKmM]?$/;
 // Printable ASCII except `"`, `$` and backslash: header values sit inside double quotes in the config.
 const HEADER_VALUE = /^[\x20\x21\x23\x25-\x5b\x5d-\x7e]*$/;
 
+function seconds(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 3600)
+    throw new Error(`nginx generator: ${name} ${String(value)} is not allowed`);
+  return value;
+}
+
 function serverLine(s: string | UpstreamServer): string {
   const server = typeof s === 'string' ? { address: s } : s;
   const maxFails = server.maxFails ?? 1;
@@ -413,6 +441,11 @@ export function renderHttpBlock(opts: EdgeOptions): string {
   const certFile = assertToken('certFile', opts.certFile, FILE);
   const keyFile = assertToken('keyFile', opts.keyFile, FILE);
   const bodySize = assertToken('clientMaxBodySize', opts.clientMaxBodySize ?? '1m', SIZE);
+  const upload = {
+    bodySize: assertToken('upload.maxBodySize', opts.upload?.maxBodySize ?? '101m', SIZE),
+    bodyTimeout: seconds('upload.bodyTimeout', opts.upload?.bodyTimeout ?? 10),
+    readTimeout: seconds('upload.readTimeout', opts.upload?.readTimeout ?? 180),
+  };
   if (opts.upstreams.length === 0) throw new Error('nginx generator: at least one lpa-front upstream is needed');
   const accessLog =
     opts.accessLog ?? (opts.prefix !== undefined ? join(opts.prefix, 'logs/access.log') : '/dev/stdout');
@@ -449,6 +482,8 @@ export function renderHttpBlock(opts: EdgeOptions): string {
     tries: opts.proxyTries ?? 2,
     alsoRoute,
     paths: declaredPaths(alsoRoute),
+    uploadPaths: UPLOAD_PATHS,
+    upload,
     patterns: declaredPatterns(alsoRoute),
     assetRegex: ASSET_REGEX,
     tokenRegexes: tokenPathRegexes(),

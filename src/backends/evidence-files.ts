@@ -36,46 +36,8 @@ export const EVIDENCE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export type EvidenceStatus = 'receiving' | 'checking' | 'ready' | 'rejected';
-
-export interface EvidenceFile {
-  readonly id: string;
-  readonly userId: string;
-  /** The keyed hash audit lines use for this user (never the email or the name). */
-  readonly userHash: string | null;
-  readonly storageKey: string | null;
-  readonly displayName: string;
-  readonly mediaType: string | null;
-  readonly bytes: number | null;
-  readonly status: EvidenceStatus;
-  /** Why a file was rejected (a check's name or `virus`); null otherwise. */
-  readonly reason: string | null;
-  /** The clamd signature database a `ready` file was last found clean with. */
-  readonly scannedWith: string | null;
-  readonly createdAt: number;
-}
-
-export interface EvidenceFiles {
-  /** A `receiving` row for the user, or undefined when the user already holds `max` files (race-free). */
-  reserve(userId: string, userHash: string | null, displayName: string, max: number, now: number): string | undefined;
-  /** The reserved file is stored: now `checking`. */
-  stored(id: string, storageKey: string, mediaType: string, bytes: number): void;
-  /** Drops a reservation (or any row). */
-  release(id: string): void;
-  list(userId: string): EvidenceFile[];
-  /** The user's own file; undefined for another user's id or an unknown one. */
-  get(userId: string, id: string): EvidenceFile | undefined;
-  byId(id: string): EvidenceFile | undefined;
-  clean(id: string, scannedWith: string, now: number): void;
-  reject(id: string, reason: string, now: number): void;
-  /** Rows to scan: `checking` ones, and `ready` ones last found clean with another signature database. */
-  dueForScan(currentDatabase: string | undefined, limit: number): EvidenceFile[];
-  /** Rows created before `before` (retention), any status, oldest first. */
-  olderThan(before: number, limit: number): EvidenceFile[];
-  /** `receiving` rows left by a request that died before finishing (older than `before`). */
-  staleReservations(before: number, limit: number): EvidenceFile[];
-  forUser(userId: string): EvidenceFile[];
-}
+export type { EvidenceFile, EvidenceFiles, EvidenceStatus } from '../sessions/evidence-records.ts';
+import type { EvidenceFile, EvidenceFiles, EvidenceStatus } from '../sessions/evidence-records.ts';
 
 type Row = Record<string, unknown>;
 
@@ -103,7 +65,7 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
       .all(...params)
       .map((r) => toFile(r as Row));
   return {
-    reserve(userId, userHash, displayName, max, now) {
+    async reserve(userId, userHash, displayName, max, now) {
       return store.transaction(() => {
         const row = db()
           .prepare("SELECT count(*) AS n FROM evidence_files WHERE user_id = ? AND status != 'rejected'")
@@ -119,17 +81,17 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
         return id;
       });
     },
-    stored(id, storageKey, mediaType, bytes) {
+    async stored(id, storageKey, mediaType, bytes) {
       db()
         .prepare(
           'UPDATE evidence_files SET storage_key = ?, media_type = ?, bytes = ?, status = ' + "'checking' WHERE id = ?",
         )
         .run(storageKey, mediaType, bytes, id);
     },
-    release(id) {
+    async release(id) {
       db().prepare('DELETE FROM evidence_files WHERE id = ?').run(id);
     },
-    list(userId) {
+    async list(userId) {
       return all(
         // Upload order: rowid breaks a tie within one millisecond (the id is a random UUID, so it would not).
         "SELECT * FROM evidence_files WHERE user_id = ? AND status != 'receiving' ORDER BY " +
@@ -137,17 +99,17 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
         userId,
       );
     },
-    get(userId, id) {
+    async get(userId, id) {
       const row = db()
         .prepare("SELECT * FROM evidence_files WHERE id = ? AND user_id = ? AND status != 'receiving'")
         .get(id, userId) as Row | undefined;
       return row === undefined ? undefined : toFile(row);
     },
-    byId(id) {
+    async byId(id) {
       const row = db().prepare('SELECT * FROM evidence_files WHERE id = ?').get(id) as Row | undefined;
       return row === undefined ? undefined : toFile(row);
     },
-    clean(id, scannedWith, now) {
+    async clean(id, scannedWith, now) {
       // Only a file still waiting or ready can become ready: a rejection is final.
       db()
         .prepare(
@@ -156,7 +118,7 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
         )
         .run(scannedWith, now, id);
     },
-    reject(id, reason, now) {
+    async reject(id, reason, now) {
       db()
         .prepare(
           "UPDATE evidence_files SET status = 'rejected', reason = ?, storage_key = NULL, " +
@@ -164,7 +126,7 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
         )
         .run(reason, now, id);
     },
-    dueForScan(currentDatabase, limit) {
+    async dueForScan(currentDatabase, limit) {
       if (currentDatabase === undefined)
         return all("SELECT * FROM evidence_files WHERE status = 'checking' ORDER BY created_at LIMIT ?", limit);
       return all(
@@ -174,13 +136,13 @@ export function createEvidenceFiles(store: Pick<Store, 'db' | 'transaction'>): E
         limit,
       );
     },
-    olderThan(before, limit) {
+    async olderThan(before, limit) {
       return all('SELECT * FROM evidence_files WHERE created_at < ? ORDER BY created_at LIMIT ?', before, limit);
     },
-    staleReservations(before, limit) {
+    async staleReservations(before, limit) {
       return all("SELECT * FROM evidence_files WHERE status = 'receiving' AND created_at < ? LIMIT ?", before, limit);
     },
-    forUser(userId) {
+    async forUser(userId) {
       return all('SELECT * FROM evidence_files WHERE user_id = ?', userId);
     },
   };

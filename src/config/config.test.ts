@@ -252,13 +252,15 @@ test('tracing is off by default; on, it needs a collector origin; the ratio is a
   );
 });
 
-test('the upload time limit follows a shorter REQUEST_TIMEOUT_MS when unset, and must fit within it when set', () => {
-  assert.equal(loadConfig({ REQUEST_TIMEOUT_MS: '3000' }, { onNotice: () => undefined }).uploadTimeoutMs, 3000);
-  assert.equal(loadConfig({}, { onNotice: () => undefined }).uploadTimeoutMs, 10_000);
-  assert.throws(
-    () => loadConfig({ REQUEST_TIMEOUT_MS: '3000', UPLOAD_TIMEOUT_MS: '8000' }, { onNotice: () => undefined }),
-    /UPLOAD_TIMEOUT_MS/,
-  );
+test('the upload time limit is its own, not bounded by REQUEST_TIMEOUT_MS; the minimum rate has a window', () => {
+  const quiet = { onNotice: () => undefined };
+  const config = loadConfig({ REQUEST_TIMEOUT_MS: '3000', UPLOAD_TIMEOUT_MS: '900000' }, quiet);
+  assert.equal(config.requestTimeoutMs, 3000);
+  assert.equal(config.uploadTimeoutMs, 900_000);
+  assert.equal(loadConfig({}, quiet).uploadTimeoutMs, 600_000);
+  assert.equal(loadConfig({}, quiet).uploadRateWindowMs, 10_000);
+  assert.throws(() => loadConfig({ UPLOAD_RATE_WINDOW_MS: '100' }, quiet), /UPLOAD_RATE_WINDOW_MS/);
+  assert.throws(() => loadConfig({ UPLOAD_TIMEOUT_MS: '3600001' }, quiet), /UPLOAD_TIMEOUT_MS/);
 });
 
 test('LEGACY_FRONT: unset, true in production (behind the edge) and false elsewhere; set, as given', () => {

@@ -57,6 +57,7 @@ export interface Config {
   readonly uploadScanIntervalMs: number;
   readonly uploadTimeoutMs: number;
   readonly uploadMinBytesPerSecond: number;
+  readonly uploadRateWindowMs: number;
   readonly uploadS3Bucket: string | undefined;
   readonly uploadS3Region: string;
   readonly uploadS3Endpoint: URL | undefined;
@@ -436,7 +437,7 @@ export const SETTINGS = {
     parse: integer(1, 1000),
   },
   REQUEST_TIMEOUT_MS: {
-    doc: 'Time allowed to receive a whole request (slow-client protection).',
+    doc: 'Time allowed to receive a whole request (slow-client protection); upload routes have their own, UPLOAD_TIMEOUT_MS.',
     default: '10000',
     parse: integer(1000, 120_000),
   },
@@ -494,14 +495,19 @@ export const SETTINGS = {
     parse: integer(1000, 3_600_000),
   },
   UPLOAD_TIMEOUT_MS: {
-    doc: 'Time allowed to receive one upload request. At most REQUEST_TIMEOUT_MS, which the server applies to every request (unset: 10000 or REQUEST_TIMEOUT_MS if that is shorter).',
-    default: '10000',
-    parse: integer(1000, 600_000),
+    doc: 'Time allowed to receive one upload request (all its files), in place of REQUEST_TIMEOUT_MS, which does not apply to upload routes. Past it the upload is refused with an error page and the connection closed.',
+    default: '600000',
+    parse: integer(1000, 3_600_000),
   },
   UPLOAD_MIN_BYTES_PER_SECOND: {
-    doc: 'After its first 2 seconds, an upload arriving slower than this on average is refused (a slow sender holds a connection and a scan slot).',
+    doc: 'Slowest upload accepted: in every UPLOAD_RATE_WINDOW_MS, at least this many bytes per second must arrive, else the upload is refused with an error page and the connection closed (a slow sender holds a connection and a storage slot).',
     default: '16384',
     parse: integer(1, 104_857_600),
+  },
+  UPLOAD_RATE_WINDOW_MS: {
+    doc: 'The window UPLOAD_MIN_BYTES_PER_SECOND is measured over (sliding, so a fast start does not pay for a stall later); the first window is grace.',
+    default: '10000',
+    parse: integer(500, 120_000),
   },
   UPLOAD_S3_BUCKET: {
     doc: "S3 bucket for uploaded files. Unset: files are kept under DATA_DIR/uploads. Credentials come from the AWS SDK's default chain (the task role), never from here.",
@@ -751,15 +757,6 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const bare = gaCookieDomain.replace(/^\./, '');
   if (publicOrigin.hostname !== bare && !publicOrigin.hostname.endsWith(`.${bare}`))
     throw new ConfigError('GA_COOKIE_DOMAIN', 'must be the PUBLIC_ORIGIN host or a parent domain of it');
-  // Node's requestTimeout covers every request, uploads too: a longer upload limit would never be reached. Left
-  // unset, the upload limit follows a shorter REQUEST_TIMEOUT_MS; set, it must fit within it.
-  const requestTimeoutMs = get('REQUEST_TIMEOUT_MS') as number;
-  const uploadSet = env.UPLOAD_TIMEOUT_MS !== undefined && env.UPLOAD_TIMEOUT_MS !== '';
-  const uploadTimeoutMs = uploadSet
-    ? (get('UPLOAD_TIMEOUT_MS') as number)
-    : Math.min(get('UPLOAD_TIMEOUT_MS') as number, requestTimeoutMs);
-  if (uploadTimeoutMs > requestTimeoutMs)
-    throw new ConfigError('UPLOAD_TIMEOUT_MS', 'must be at most REQUEST_TIMEOUT_MS');
   const cookieName =
     (get('SESSION_COOKIE_NAME') as string | undefined) ??
     (redisUrl !== undefined ? 'lpa3' : production ? '__Host-lpa-session' : 'lpa-session');
@@ -800,8 +797,9 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     uploadMaxImagePixels: get('UPLOAD_MAX_IMAGE_PIXELS') as number,
     uploadRetentionDays: get('UPLOAD_RETENTION_DAYS') as number,
     uploadScanIntervalMs: get('UPLOAD_SCAN_INTERVAL_MS') as number,
-    uploadTimeoutMs,
+    uploadTimeoutMs: get('UPLOAD_TIMEOUT_MS') as number,
     uploadMinBytesPerSecond: get('UPLOAD_MIN_BYTES_PER_SECOND') as number,
+    uploadRateWindowMs: get('UPLOAD_RATE_WINDOW_MS') as number,
     uploadS3Bucket: get('UPLOAD_S3_BUCKET') as string | undefined,
     uploadS3Region: get('UPLOAD_S3_REGION') as string,
     uploadS3Endpoint: get('UPLOAD_S3_ENDPOINT') as URL | undefined,

@@ -9,7 +9,16 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ASSET_PREFIX, EDGE_HELD_BACK, PATHS, PUBLIC_ROUTES, TOKEN_PATHS, tokenRoute } from '../../src/paths.ts';
+import {
+  ASSET_PREFIX,
+  EDGE_HELD_BACK,
+  PATHS,
+  PUBLIC_ROUTES,
+  TOKEN_PATHS,
+  UPLOAD_PATHS,
+  tokenRoute,
+} from '../../src/paths.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import {
   ASSET_REGEX,
   assertPlainPath,
@@ -308,12 +317,52 @@ test('alsoRoute (tests only) routes a held-back page, refuses anything not in PA
     heldBack.sort(),
   );
   const conf = renderHttpBlock({ ...BASE, alsoRoute: heldBack });
-  for (const p of heldBack) assert.ok(conf.includes(`location = ${p} {\n      proxy_pass http://lpa_front${p};`), p);
+  for (const p of heldBack)
+    assert.ok(
+      conf.includes(`location = ${p} {\n`) && conf.includes(`      proxy_pass http://lpa_front${p};\n    }`),
+      p,
+    );
   assert.match(conf, /# TEST ONLY \(alsoRoute\)/);
   for (const bad of ['/admin', '/assets/', '/user/dashboard/', '/%75ser/dashboard']) {
     assert.throws(() => renderHttpBlock({ ...BASE, alsoRoute: [bad] }), /alsoRoute/, bad);
   }
   assert.doesNotMatch(renderHttpBlock(BASE), /TEST ONLY/);
+});
+
+test('an upload route, once routed, has its own location: body limit, no request buffering, upload timeouts', () => {
+  const block = (conf: string, p: string): string => {
+    const at = conf.indexOf(`location = ${p} {`);
+    return at < 0 ? '' : conf.slice(at, conf.indexOf('\n    }', at));
+  };
+  assert.ok(UPLOAD_PATHS.length > 0);
+  for (const p of UPLOAD_PATHS) {
+    assert.equal(block(renderHttpBlock(BASE), p), '', `${p} is held back: no location unless routed`);
+    const conf = renderHttpBlock({ ...BASE, alsoRoute: [p] });
+    const own = block(conf, p);
+    for (const line of [
+      'client_max_body_size 101m;',
+      'client_body_timeout 10s;',
+      'proxy_request_buffering off;',
+      'proxy_read_timeout 180s;',
+    ])
+      assert.ok(own.includes(line), `${p}: ${line}`);
+    // Every other location keeps the server-wide limits.
+    assert.equal(conf.split('proxy_request_buffering').length - 1, 1);
+    assert.equal(conf.split('client_max_body_size').length - 1, 2);
+    assert.ok(conf.includes('  client_max_body_size 1m;'));
+    const tuned = block(
+      renderHttpBlock({ ...BASE, alsoRoute: [p], upload: { maxBodySize: '30m', bodyTimeout: 5, readTimeout: 60 } }),
+      p,
+    );
+    for (const line of ['client_max_body_size 30m;', 'client_body_timeout 5s;', 'proxy_read_timeout 60s;'])
+      assert.ok(tuned.includes(line), line);
+  }
+  // The default body limit holds lpa-front's own total for its default settings (evidence-routes.ts).
+  const config = loadConfig({}, { onNotice: () => undefined });
+  const appTotal = config.uploadMaxFilesPerUser * (config.uploadMaxFileBytes + 64 * 1024);
+  assert.ok(101 * 1024 * 1024 >= appTotal && 100 * 1024 * 1024 < appTotal, String(appTotal));
+  for (const bad of [{ maxBodySize: '1g' }, { maxBodySize: '1m; evil' }, { bodyTimeout: 0 }, { readTimeout: 1.5 }])
+    assert.throws(() => renderHttpBlock({ ...BASE, alsoRoute: [PATHS.evidence], upload: bad }), /upload\./);
 });
 
 test('unsafe input is refused instead of written into the config', () => {
@@ -370,6 +419,7 @@ test(
         legacy,
         prefix,
         tcpFront: fronts[i % fronts.length],
+        alsoRoute: i === 0 ? [...UPLOAD_PATHS] : undefined, // the upload location's directives, checked by nginx too
         traceSamplePercent: [5, 0, 100, 0.25][i],
       });
       if (name.startsWith('fastcgi')) {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EDGE_HELD_BACK } from '../../src/paths.ts';
+import { EDGE_HELD_BACK, PATHS } from '../../src/paths.ts';
 import { generateNginxConf, renderHttpBlock, renderStreamBlock } from '../../deploy/nginx/generate.ts';
 import type { EdgeOptions } from '../../deploy/nginx/generate.ts';
 
@@ -56,7 +56,8 @@ const CASES: [string, () => string][] = [
         fallbackCsp: "default-src 'none'",
         accessLog: 'off',
         traceSamplePercent: 12.5,
-        alsoRoute: Object.keys(EDGE_HELD_BACK).slice(0, 2),
+        alsoRoute: [...Object.keys(EDGE_HELD_BACK).slice(0, 2), PATHS.evidence],
+        upload: { maxBodySize: '30m', bodyTimeout: 5, readTimeout: 60 },
       }),
   ],
   ['http-trace-0.conf', () => renderHttpBlock({ ...BASE, traceSamplePercent: 0, accessLog: '/var/log/nginx/lpa.log' })],

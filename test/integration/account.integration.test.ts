@@ -371,10 +371,10 @@ async function deleteJourney(built: Built, email: string): Promise<void> {
   // An evidence file of the user's, stored (ADR 0040): it goes with the account.
   const userId = String((identity as Record<string, unknown> | undefined)?.userId);
   const evidence = built.services.evidence;
-  const fileId = evidence.files.reserve(userId, null, 'letter.pdf', 5, Date.now());
+  const fileId = await evidence.files.reserve(userId, null, 'letter.pdf', 5, Date.now());
   assert.ok(fileId !== undefined);
   const stored = await evidence.storage.put(Readable.from([Buffer.from('%PDF-1.4\n%%EOF\n')]), { maxBytes: 1 << 20 });
-  evidence.files.stored(fileId, stored.key, 'application/pdf', stored.bytes);
+  await evidence.files.stored(fileId, stored.key, 'application/pdf', stored.bytes);
 
   const warning = await browser.get(PATHS.deleteAccount);
   assert.equal(warning.status, 200);
@@ -390,7 +390,7 @@ async function deleteJourney(built: Built, email: string): Promise<void> {
   assert.equal(page.status, 200);
   assert.equal(html(page.text).querySelector('h1')?.text.trim(), en('account:deleted.title'));
 
-  assert.deepEqual(evidence.files.forUser(userId), [], "the user's evidence files are deleted with the account");
+  assert.deepEqual(await evidence.files.forUser(userId), [], "the user's evidence files are deleted with the account");
   assert.notEqual((await signIn(built, email)).status, 303, 'the account cannot sign in');
   assert.notEqual((await other.get(PATHS.dashboard)).status, 200, 'the other session is signed out');
   // A copy of the deleted session's identity (a request in flight, a stolen value) is refused: the deny-list.

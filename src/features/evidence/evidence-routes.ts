@@ -36,6 +36,7 @@ export interface EvidenceLimits {
   readonly maxImagePixels: number;
   readonly timeoutMs: number;
   readonly minBytesPerSecond: number;
+  readonly rateWindowMs: number;
   readonly retentionDays: number;
 }
 
@@ -99,16 +100,16 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
     days: limits.retentionDays,
   };
 
-  function render(
+  async function render(
     request: FastifyRequest,
     reply: FastifyReply,
     errors: readonly { text: string; href: string }[],
     status: number,
-  ): FastifyReply {
+  ): Promise<FastifyReply> {
     const user = signedInUser(request);
     const language = pageLanguage(request, reply, app.words);
     const { t } = language;
-    const files = service.files.list(user.userId).map((f) => ({
+    const files = (await service.files.list(user.userId)).map((f) => ({
       id: f.id,
       name: f.displayName,
       size: f.bytes === null ? '' : t('evidence:size', { size: mib(f.bytes) }),
@@ -165,6 +166,9 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
         t(`evidence:errors.${reason.startsWith('pdf-') ? 'pdf' : reason}`, { ...words, name });
       const outcomes: readonly FileOutcome[] = body.outcomes;
       if (body.problem !== undefined) {
+        // A sender cut off as too slow may still be trickling: the page, then the connection closes (Node does not
+        // read the rest of a body it never consumed on a connection that is closing).
+        if (body.problem === 'timeout' || body.problem === 'too-slow') reply.header('connection', 'close');
         const key =
           body.problem === 'unavailable'
             ? 'unavailable'
@@ -195,12 +199,13 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
         // Scanned before the answer, so a virus is refused on this page; clamd down leaves the file "Checking".
         const outcome = await service.scan(o.file);
         if (outcome === 'rejected') {
-          const after = service.files.byId(o.file.id);
+          const after = await service.files.byId(o.file.id);
           errors.push({
             text: errorFor(after?.reason === 'virus' ? 'virus' : 'scan-error', o.file.displayName),
             href: '#file',
           });
-          service.files.release(o.file.id); // refused here and said so: nothing kept (the audit line is the record)
+          // Refused here and said so: nothing kept (the audit line is the record).
+          await service.files.release(o.file.id);
         }
       }
       request.log.debug(
@@ -254,27 +259,27 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
         });
         return drain('name');
       }
-      const id = service.files.reserve(user.userId, hash, name, limits.maxFilesPerUser, now());
+      const id = await service.files.reserve(user.userId, hash, name, limits.maxFilesPerUser, now());
       if (id === undefined) return drain('limit');
       try {
         const received = await receiveFile(part, { storage: service.storage, limits: checkLimits });
         if (!received.ok) {
-          service.files.release(id);
+          await service.files.release(id);
           service.audit(request.log, 'evidence.upload.refused', { userHash: hash, reason: received.reason });
           return { ok: false, reason: received.reason, displayName: received.displayName };
         }
-        service.files.stored(id, received.file.key, received.file.mediaType, received.file.bytes);
+        await service.files.stored(id, received.file.key, received.file.mediaType, received.file.bytes);
         service.audit(request.log, 'evidence.upload.accepted', {
           userHash: hash,
           fileId: id,
           mediaType: received.file.mediaType,
           bytes: received.file.bytes,
         });
-        const file = service.files.byId(id);
+        const file = await service.files.byId(id);
         if (file === undefined) throw new Error('evidence row vanished');
         return { ok: true, file };
       } catch (err) {
-        service.files.release(id);
+        await service.files.release(id);
         throw err;
       }
     };
@@ -289,7 +294,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
           maxTotalBytes: limits.maxFilesPerUser * (limits.maxFileBytes + 64 * 1024),
           timeoutMs: limits.timeoutMs,
           minBytesPerSecond: limits.minBytesPerSecond,
-          rateGraceMs: 2000,
+          rateWindowMs: limits.rateWindowMs,
         },
         fileField: 'file',
         checkCsrf: (given) => {
@@ -313,7 +318,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
   }
 
   /** The person's own file; anyone else's id, an unknown one or a malformed one: the same 404. */
-  function ownFile(request: FastifyRequest): EvidenceFile | undefined {
+  async function ownFile(request: FastifyRequest): Promise<EvidenceFile | undefined> {
     const user = signedInUser(request);
     const id = (request.params as Record<string, unknown>).id;
     if (typeof id !== 'string' || !UUID.test(id)) return undefined;
@@ -321,7 +326,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
   }
 
   app.get(EVIDENCE_FILE_ROUTE, async (request, reply) => {
-    const file = ownFile(request);
+    const file = await ownFile(request);
     if (file?.status !== 'ready' || file.storageKey === null || file.mediaType === null)
       return sendErrorPage(request, reply, 404);
     const stream = await service.storage.get(file.storageKey);
@@ -337,7 +342,7 @@ export default async function evidenceRoutes(app: FastifyInstance, options: Evid
   });
 
   app.post(EVIDENCE_DELETE_ROUTE, async (request, reply) => {
-    const file = ownFile(request);
+    const file = await ownFile(request);
     if (file === undefined) return sendErrorPage(request, reply, 404);
     await service.remove(file);
     service.audit(request.log, 'evidence.delete', { userHash: file.userHash, fileId: file.id });

@@ -60,10 +60,10 @@ test('rescan after a signature update, retention, and deletion with the account'
     now: () => clock,
   });
   const add = async (userId: string, data: Buffer): Promise<string> => {
-    const id = files.reserve(userId, `hash-${userId}`, 'letter.pdf', 5, clock);
+    const id = await files.reserve(userId, `hash-${userId}`, 'letter.pdf', 5, clock);
     assert.ok(id !== undefined);
     const stored = await storage.put(once(data), { maxBytes: 1 << 20 });
-    files.stored(id, stored.key, 'application/pdf', stored.bytes);
+    await files.stored(id, stored.key, 'application/pdf', stored.bytes);
     return id;
   };
   const onDisk = async (): Promise<number> => (await readdir(path.join(dataDir, 'uploads'))).length;
@@ -74,14 +74,18 @@ test('rescan after a signature update, retention, and deletion with the account'
     'u1',
     makePdf({ objects: [`<< /Length ${EICAR.length} >>\nstream\n${EICAR}\nendstream`] }),
   );
-  for (const id of [clean, laterFound]) files.clean(id, 'ClamAV 1.4.6/27000', clock);
-  assert.deepEqual(files.dueForScan('ClamAV 1.4.6/27000', 10), [], 'nothing to rescan while the database is the same');
+  for (const id of [clean, laterFound]) await files.clean(id, 'ClamAV 1.4.6/27000', clock);
+  assert.deepEqual(
+    await files.dueForScan('ClamAV 1.4.6/27000', 10),
+    [],
+    'nothing to rescan while the database is the same',
+  );
 
   // clamd now answers with another database (here its local one): both are rescanned, the infected one is rejected.
   assert.equal(await service.sweep(), 2);
-  assert.equal(files.byId(clean)?.status, 'ready');
-  assert.equal(files.byId(laterFound)?.status, 'rejected');
-  assert.equal(files.byId(laterFound)?.storageKey, null);
+  assert.equal((await files.byId(clean))?.status, 'ready');
+  assert.equal((await files.byId(laterFound))?.status, 'rejected');
+  assert.equal((await files.byId(laterFound))?.storageKey, null);
   assert.equal(await onDisk(), 1, 'the infected file is deleted');
   const infected = lines.find((l) => l.event === 'evidence.scan.infected');
   assert.ok(infected !== undefined);
@@ -92,12 +96,12 @@ test('rescan after a signature update, retention, and deletion with the account'
   // Retention: 90 days after upload, the file and its record go.
   const newer = await add('u2', makePdf());
   clock += 91 * day;
-  files.reserve('u3', null, 'x.pdf', 5, clock - 120_000); // a reservation whose request died
+  await files.reserve('u3', null, 'x.pdf', 5, clock - 120_000); // a reservation whose request died
   await service.sweep();
-  assert.equal(files.byId(clean), undefined);
-  assert.equal(files.byId(laterFound), undefined);
-  assert.equal(files.byId(newer), undefined);
-  assert.equal(files.forUser('u3').length, 0, 'a stale reservation is dropped');
+  assert.equal(await files.byId(clean), undefined);
+  assert.equal(await files.byId(laterFound), undefined);
+  assert.equal(await files.byId(newer), undefined);
+  assert.equal((await files.forUser('u3')).length, 0, 'a stale reservation is dropped');
   assert.equal(await onDisk(), 0);
   assert.equal(lines.filter((l) => l.event === 'evidence.retention.delete').length, 3);
 
@@ -106,7 +110,7 @@ test('rescan after a signature update, retention, and deletion with the account'
   await add('u4', makePdf());
   await add('u5', makePdf());
   assert.equal(await service.deleteForUser('u4'), 2);
-  assert.equal(files.forUser('u4').length, 0);
-  assert.equal(files.forUser('u5').length, 1);
+  assert.equal((await files.forUser('u4')).length, 0);
+  assert.equal((await files.forUser('u5')).length, 1);
   assert.equal(await onDisk(), 1);
 });

@@ -5,9 +5,10 @@
  *   `rejected` (the person sees why) and writes an audit line; a clamd `error` (size limit, parse error) rejects too.
  *   `unavailable` (clamd down, timed out, unset) changes nothing: the file stays `checking`, never downloadable.
  * - The queue is the table itself: `sweep` (every UPLOAD_SCAN_INTERVAL_MS, and on start) scans every `checking`
- *   row, so files stored while clamd was down are scanned when it returns (nothing lost: the state is in SQLite, not
- *   in memory). It also rescans `ready` files last found clean with another signature database than clamd's current
- *   one (from VERSION), so a file stored before a signature update is checked against the new signatures.
+ *   row, so files stored while clamd was down are scanned when it returns (nothing lost: the state is in the store,
+ *   SQLite or Redis, not in memory). It also rescans `ready` files last found clean with another signature database
+ *   than clamd's current one (from VERSION), so a file stored before a signature update is checked against the new
+ *   signatures.
  * - Retention: files older than UPLOAD_RETENTION_DAYS are deleted, bytes and row; reservations left by a request that
  *   died are dropped. `deleteForUser` removes everything of one user (account deletion).
  * Audit lines carry the keyed user hash (sign-in's, ADR 0008), the file id, type and size: never the email, the
@@ -92,12 +93,12 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
       const who = { userHash: file.userHash, fileId: file.id, mediaType: file.mediaType, bytes: file.bytes };
       switch (result.status) {
         case 'clean':
-          files.clean(file.id, db ?? 'unknown', now());
+          await files.clean(file.id, db ?? 'unknown', now());
           if (file.status !== 'ready') audit(logger, 'evidence.scan.clean', { ...who, database: db });
           return 'ready';
         case 'infected':
           await storage.delete(file.storageKey);
-          files.reject(file.id, 'virus', now());
+          await files.reject(file.id, 'virus', now());
           audit(logger, 'evidence.scan.infected', {
             ...who,
             signature: result.signature,
@@ -107,7 +108,7 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
           return 'rejected';
         case 'error':
           await storage.delete(file.storageKey);
-          files.reject(file.id, 'scan-error', now());
+          await files.reject(file.id, 'scan-error', now());
           audit(logger, 'evidence.scan.error', { ...who, reason: result.reason });
           return 'rejected';
         case 'unavailable':
@@ -124,20 +125,20 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
 
   async function remove(file: EvidenceFile): Promise<void> {
     if (file.storageKey !== null) await storage.delete(file.storageKey);
-    files.release(file.id);
+    await files.release(file.id);
   }
 
   async function sweepOnce(): Promise<number> {
     const at = now();
-    for (const old of files.olderThan(at - opts.retentionMs, 100)) {
+    for (const old of await files.olderThan(at - opts.retentionMs, 100)) {
       await remove(old);
       audit(logger, 'evidence.retention.delete', { userHash: old.userHash, fileId: old.id });
     }
-    for (const stale of files.staleReservations(at - opts.staleReservationMs, 100)) files.release(stale.id);
+    for (const stale of await files.staleReservations(at - opts.staleReservationMs, 100)) await files.release(stale.id);
     const db = await currentDatabase(clamd);
     if (db === undefined && clamd.configured) return 0; // clamd down: everything waits, nothing is skipped
     let scanned = 0;
-    for (const file of files.dueForScan(db, 50)) {
+    for (const file of await files.dueForScan(db, 50)) {
       const outcome = await scan(file, db);
       if (outcome === 'checking' && file.status === 'checking') break; // clamd went away mid-pass
       scanned++;
@@ -159,7 +160,7 @@ export function createEvidenceService(opts: EvidenceServiceOptions): EvidenceSer
     },
     remove,
     async deleteForUser(userId) {
-      const mine = files.forUser(userId);
+      const mine = await files.forUser(userId);
       for (const file of mine) await remove(file);
       return mine.length;
     },

@@ -20,7 +20,7 @@ const LIMITS: MultipartLimits = {
   maxTotalBytes: 6 * 1024 * 1024,
   timeoutMs: 5000,
   minBytesPerSecond: 1000,
-  rateGraceMs: 300,
+  rateWindowMs: 300,
 };
 
 type Part = { field: string; value: string } | { file: string; name: string; data: Buffer };
@@ -224,7 +224,7 @@ test('a slow sender over a real socket is cut off (minimum rate), and a stalled 
   const port = (server.address() as net.AddressInfo).port;
   const payload = body([csrf, file('a.pdf', Buffer.alloc(50_000))]);
 
-  const send = async (bytesPerTick: number, tickMs: number): Promise<string> => {
+  const send = async (bytesPerTick: number, tickMs: number, burst = 0): Promise<string> => {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => undefined);
     socket.write(
@@ -233,7 +233,8 @@ test('a slow sender over a real socket is cut off (minimum rate), and a stalled 
         `close\r\n\r\n`,
     );
     const reply = buffer(socket);
-    for (let at = 0; at < payload.length && !socket.destroyed && !socket.readableEnded; at += bytesPerTick) {
+    socket.write(payload.subarray(0, burst));
+    for (let at = burst; at < payload.length && !socket.destroyed && !socket.readableEnded; at += bytesPerTick) {
       socket.write(payload.subarray(at, at + bytesPerTick));
       await new Promise((r) => setTimeout(r, tickMs));
       if (outcomes.length > 0) break;
@@ -243,7 +244,12 @@ test('a slow sender over a real socket is cut off (minimum rate), and a stalled 
 
   assert.equal(await send(10, 50), 'HTTP/1.1 400 Bad Request'); // 200 B/s, under 1000 B/s
   assert.deepEqual(outcomes.splice(0), ['too-slow']);
-  limits = { ...LIMITS, timeoutMs: 400, minBytesPerSecond: 1, rateGraceMs: 10_000 };
+  // 40 kB at once, then 200 B/s: the average since the start stays over 1000 B/s for 40 s; the last window's does not.
+  const started = performance.now();
+  assert.equal(await send(10, 50, 40_000), 'HTTP/1.1 400 Bad Request');
+  assert.deepEqual(outcomes.splice(0), ['too-slow']);
+  assert.ok(performance.now() - started < 2000, 'cut off within a few windows of the stall');
+  limits = { ...LIMITS, timeoutMs: 400, minBytesPerSecond: 1, rateWindowMs: 10_000 };
   assert.equal(await send(100, 20), 'HTTP/1.1 400 Bad Request'); // fast enough for the rate, not for 400 ms in all
   assert.deepEqual(outcomes.splice(0), ['timeout']);
   limits = LIMITS;

@@ -4,7 +4,8 @@
  * The CSRF token must be the FIRST part, a field named `_csrf`, and must pass `checkCsrf` before any file part is
  * handed on: a file part first, a wrong token, or a token anywhere else ends the request before a byte is stored.
  * Limits end the request too: files per request, bytes per file, bytes in all, fields, a total time and a minimum
- * rate (a slow sender holds a connection and a scan slot). On any failure the error carries the results of the
+ * rate over a sliding window (a slow sender holds a connection and a storage slot; an average since the start would
+ * let a fast first second pay for minutes of trickle). On any failure the error carries the results of the
  * files already handed on, so the caller deletes them: a refused request leaves nothing.
  */
 import busboy from 'busboy';
@@ -19,9 +20,9 @@ export interface MultipartLimits {
   readonly maxTotalBytes: number;
   /** The whole body must arrive within this. */
   readonly timeoutMs: number;
-  /** After `rateGraceMs`, the average rate must stay at or above this. */
+  /** In every `rateWindowMs` (sliding; the first is grace), at least this many bytes per second must arrive. */
   readonly minBytesPerSecond: number;
-  readonly rateGraceMs: number;
+  readonly rateWindowMs: number;
 }
 
 export type MultipartProblem =
@@ -107,6 +108,8 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
     let handlers: Promise<void> = Promise.resolve();
     let received = 0;
     const started = now();
+    // (time, bytes received by then), one per tick, back to the last one at least a window old.
+    const samples: { at: number; received: number }[] = [{ at: started, received: 0 }];
 
     const fail = (problem: MultipartProblem, cause?: unknown): void => {
       if (failed !== undefined) return;
@@ -126,12 +129,19 @@ export function readUpload<T>(opts: ReadUploadOptions<T>): Promise<T[]> {
     };
     const timer = setInterval(
       () => {
-        const elapsed = now() - started;
-        if (elapsed > limits.timeoutMs) fail('timeout');
-        else if (elapsed > limits.rateGraceMs && received / (elapsed / 1000) < limits.minBytesPerSecond)
+        const at = now();
+        if (at - started > limits.timeoutMs) {
+          fail('timeout');
+          return;
+        }
+        samples.push({ at, received });
+        while (samples.length > 1 && (samples[1]?.at ?? at) <= at - limits.rateWindowMs) samples.shift();
+        const base = samples[0] ?? { at: started, received: 0 };
+        const span = at - base.at;
+        if (span >= limits.rateWindowMs && (received - base.received) / (span / 1000) < limits.minBytesPerSecond)
           fail('too-slow');
       },
-      Math.min(250, Math.max(10, Math.floor(limits.rateGraceMs / 4))),
+      Math.min(250, Math.max(10, Math.floor(limits.rateWindowMs / 4))),
     );
 
     parser.on('field', (name, value, info) => {

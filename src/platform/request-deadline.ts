@@ -1,0 +1,65 @@
+/**
+ * Per-route request time limits (issue 23, docs/adr/0052). Node's `requestTimeout` is one number for the whole
+ * server, and an upload over a slow line needs minutes where a form needs seconds. So Node's limit is set to the
+ * longest one (the upload's, plus slack, as a backstop) and this wrapper applies REQUEST_TIMEOUT_MS to every other
+ * request, from the moment its head is parsed (the head itself is bounded by Node's `headersTimeout`).
+ *
+ * Upload routes have their own time and minimum-rate limits, checked while the body streams (multipart.ts). A reply
+ * sent on one before its body is all read (refused, redirected to sign in) closes the connection, so a sender that
+ * keeps trickling after the answer does not hold its socket until the backstop.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface RequestDeadlineOptions {
+  /** REQUEST_TIMEOUT_MS: the whole body of any other request must have arrived within this. */
+  readonly requestTimeoutMs: number;
+  /** True for a request whose route enforces its own limits (the upload routes, UPLOAD_PATHS). */
+  readonly ownLimits: (method: string, path: string) => boolean;
+  /** Answers 408 as Node would (the app's clientError handler), then the socket is closed. */
+  readonly onTimeout: (socket: Socket) => void;
+}
+
+/** Node's server-wide requestTimeout: the longest limit of any route, plus slack so the route answers first. */
+export function serverRequestTimeoutMs(requestTimeoutMs: number, uploadTimeoutMs: number): number {
+  return Math.max(requestTimeoutMs, uploadTimeoutMs + 5000);
+}
+
+export class RequestTimeoutError extends Error {
+  readonly code = 'ERR_HTTP_REQUEST_TIMEOUT';
+  constructor() {
+    super('Request timeout');
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function withRequestDeadline(handler: Handler, options: RequestDeadlineOptions): Handler {
+  return (req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0] ?? '';
+    if (options.ownLimits(req.method ?? '', path)) {
+      res.once('finish', () => {
+        if (!req.complete) req.socket.destroySoon();
+      });
+    } else {
+      const socket = req.socket;
+      const timer = setTimeout(() => {
+        if (req.complete || socket.destroyed) return;
+        // As Node's own check: a reply already under way cannot be followed by a 408, so the socket just closes.
+        if (res.headersSent && !res.writableFinished) socket.destroy();
+        else {
+          options.onTimeout(socket);
+          socket.destroySoon();
+        }
+      }, options.requestTimeoutMs);
+      const clear = (): void => {
+        clearTimeout(timer);
+        socket.removeListener('close', clear); // a keep-alive socket carries many requests
+      };
+      req.once('end', clear);
+      socket.once('close', clear);
+    }
+    handler(req, res);
+  };
+}
