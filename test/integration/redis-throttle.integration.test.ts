@@ -77,7 +77,7 @@ describe('RedisThrottleStore', () => {
       for (const pause of PAUSES) {
         await sleep(pause);
         counts.push(await store.hit(k, WINDOW_MS / 1000));
-        const newest = await raw.zrange(THROTTLE_KEY_PREFIX + k, -1, -1, 'WITHSCORES');
+        const newest = await raw.zrange(THROTTLE_KEY_PREFIX + k, '-1', '-1', 'WITHSCORES');
         times.push(Number(newest[1]));
       }
       // "In the last window, this one included": hits older than the window (or exactly its length) are gone.
