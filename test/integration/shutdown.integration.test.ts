@@ -105,14 +105,16 @@ test(
       assert.equal(reply.status, 200);
       assert.notEqual(reply.headers.get('connection'), 'close', 'kept alive before the signal');
     }
-    // A request in flight at the signal: its head is sent, its body comes after SIGTERM.
+    // A request in flight at the signal: its head is sent, its body comes after SIGTERM. Node's "100 Continue" says
+    // the server has read the head (a fixed 100 ms wait did not, on a loaded machine: the signal could then win).
     const inFlight = await openSocket(origin);
-    const inFlightReply = readReply(inFlight);
+    const interim = readReply(inFlight);
     inFlight.write(
       'POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:8005\r\nContent-Type: ' +
-        'application/csp-report\r\nContent-Length: 2\r\n\r\n',
+        'application/csp-report\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n',
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await within(interim, 10_000, "the in-flight request's 100 Continue")).status, 100);
+    const inFlightReply = readReply(inFlight);
 
     process.kill(server.pid, 'SIGTERM');
     // Requests that reach the process before it has read the signal are ordinary ones; wait until it has.
