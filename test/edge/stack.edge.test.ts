@@ -121,16 +121,26 @@ async function signIn(): Promise<Client> {
   return c;
 }
 
-/** Requests answered per instance so far, from each instance's own access log. */
-async function answeredBy(): Promise<number[]> {
-  // The instances batch their log lines and flush them at least once a second (src/server.ts).
+/**
+ * Requests answered per instance so far, from each instance's own access log, once `atLeast` lines in all are there.
+ * The instances batch their log lines and flush them at least once a second (src/server.ts): a fixed wait for that
+ * flush can be overrun on a loaded machine, so this reads again until the expected lines are in (15 s at most).
+ */
+async function answeredBy(atLeast = 0): Promise<number[]> {
+  const read = (): Promise<number[]> =>
+    Promise.all(
+      stack.instances.map(async (inst) => {
+        const text = await readFile(inst.service.logFile, 'utf8').catch(() => '');
+        return text.split('\n').filter((l) => l.includes('"msg":"request"')).length;
+      }),
+    );
   await new Promise((resolve) => setTimeout(resolve, 1300));
-  return Promise.all(
-    stack.instances.map(async (inst) => {
-      const text = await readFile(inst.service.logFile, 'utf8').catch(() => '');
-      return text.split('\n').filter((l) => l.includes('"msg":"request"')).length;
-    }),
-  );
+  let counts = await read();
+  for (const deadline = Date.now() + 15_000; counts.reduce((a, b) => a + b, 0) < atLeast && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    counts = await read();
+  }
+  return counts;
 }
 
 async function addUser(dataDir: string): Promise<void> {
@@ -232,7 +242,7 @@ describe('the stack', () => {
       assert.equal(res.status, 200, `request ${String(i)}: still signed in`);
       assert.ok(res.body.includes(NAME_SHOWN), "the signed-in user's own name");
     }
-    const afterCounts = await answeredBy();
+    const afterCounts = await answeredBy(before.reduce((a, b) => a + b, 0) + 20);
     const served = afterCounts.map((n, i) => n - (before[i] ?? 0));
     assert.ok(
       served.every((n) => n >= 5),
