@@ -383,10 +383,25 @@ describe('the stack', () => {
       socket.write(
         `POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:${String(stack.httpsPort)}\r\nContent-Type: ` +
           `application/csp-report\r\nContent-Length: ${String(body.length)}\r\nConnection: ` +
-          `close\r\n\r\n`,
+          `close\r\nExpect: 100-continue\r\n\r\n`,
       );
       socket.write(body.slice(0, 10)); // the request is in flight: headers read, body still arriving
-      await new Promise((r) => setTimeout(r, 200));
+      // Node's "100 Continue" says the instance has read the head (a fixed 200 ms wait did not, on a loaded machine).
+      await new Promise<void>((resolve, reject) => {
+        let seen = '';
+        const timer = setTimeout(() => {
+          reject(new Error(`no 100 Continue in 15 s: ${seen}`));
+        }, 15_000);
+        const onData = (c: Buffer): void => {
+          seen += c.toString('latin1');
+          if (!seen.includes('\r\n\r\n')) return;
+          socket.off('data', onData);
+          clearTimeout(timer);
+          if (seen.startsWith('HTTP/1.1 100 ')) resolve();
+          else reject(new Error(`not a 100 Continue: ${seen.slice(0, 120)}`));
+        };
+        socket.on('data', onData);
+      });
       const stopped = inst.stop(); // SIGTERM
       await new Promise((r) => setTimeout(r, 700));
       // A connection made during the drain is either refused (the listener has closed) or answered with
@@ -409,7 +424,7 @@ describe('the stack', () => {
         });
       });
       socket.write(body.slice(10));
-      const text = await response;
+      const text = (await response).replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
       await stopped;
       const exit = await inst.service.exited;
       await inst.start();
