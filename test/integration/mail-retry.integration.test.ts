@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PATHS } from '../../src/paths.ts';
-import { TEST_SECRET } from '../helpers/app.ts';
+import { TEST_LOAD_SHED_BOUND_MS, TEST_SECRET } from '../helpers/app.ts';
 import { Browser, csrfTokenFrom } from '../helpers/http.ts';
 import { canConnect, freePort, startProcess, waitFor } from '../helpers/services.ts';
 import { signupForm } from '../helpers/signup.ts';
@@ -34,6 +34,7 @@ test(
         DATA_DIR: dataDir,
         SESSION_SECRET: TEST_SECRET,
         ACCOUNT_ANSWER_FLOOR_MS: '0',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
         LOG_LEVEL: 'info',
       },
       readyCheck: () => canConnect(port),

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { TEST_SECRET } from '../helpers/app.ts';
+import { TEST_LOAD_SHED_BOUND_MS, TEST_SECRET } from '../helpers/app.ts';
 import { canConnect, freePort, startProcess, waitFor } from '../helpers/services.ts';
 import { openSocket, parseRaw } from '../helpers/raw.ts';
 import type { RawReply } from '../helpers/raw.ts';
@@ -89,6 +89,7 @@ test(
         DATA_DIR: dataDir,
         SESSION_SECRET: TEST_SECRET,
         SHUTDOWN_DRAIN_MS: '5000',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
         LOG_LEVEL: 'info',
       },
       readyCheck: () => canConnect(port),
