@@ -19,6 +19,7 @@ import type { Stack } from '../../scripts/stack.ts';
 import { declaredPaths } from '../../deploy/nginx/generate.ts';
 import { PATHS } from '../../src/paths.ts';
 import { rawRequest, csrfFrom, rememberCookies, addUserWithScript } from './edge-client.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -155,6 +156,7 @@ before(async () => {
     httpPort: 0,
     instances: 2,
     redis: true,
+    env: { LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS) }, // test/helpers/app.ts says why
     edge: { alsoRoute: ALSO_ROUTE },
   });
   agent = new https.Agent({ ca: stack.caPem, keepAlive: true, maxSockets: 20 });
