@@ -255,16 +255,15 @@ describe('local credential backend', () => {
       return performance.now() - started;
     };
     await time('warm@example.com');
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      known.push(await time('timing14@example.com'));
-      unknown.push(await time(`nobody${String(i)}@example.com`));
+    // Without the dummy scrypt an unknown user costs 1-10 % of a known one (measured). Each pair is measured back to
+    // back and compared as a ratio, so load from other tests slows both sides of a pair; the median of 9 pairs
+    // ignores the few a burst of load hits on one side only (the median of 3 raw times did not).
+    const ratios: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const known = await time('timing14@example.com');
+      ratios.push((await time(`nobody${String(i)}@example.com`)) / known);
     }
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] ?? 0;
-    assert.ok(
-      med(unknown) > 0.5 * med(known),
-      `unknown ${med(unknown).toFixed(1)} ms vs known ${med(known).toFixed(1)} ms`,
-    );
+    const median = [...ratios].sort((a, b) => a - b)[4] ?? 0;
+    assert.ok(median > 0.5, `unknown / known: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
   });
 });

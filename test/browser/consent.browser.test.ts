@@ -11,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/paths.ts';
 import type { Suite } from './browser-helper.ts';
 import { describeProblems, describeViolations, problemCount, startSuite, watch } from './browser-helper.ts';
+import { waitFor } from '../helpers/services.ts';
 
 const GOOGLE_DOMAINS = ['googletagmanager.com', 'google-analytics.com', 'google.com', 'doubleclick.net', 'gstatic.com'];
 const GOOGLE = (url: URL): boolean => GOOGLE_DOMAINS.some((d) => url.hostname === d || url.hostname.endsWith(`.${d}`));
@@ -92,7 +93,15 @@ describe('cookie consent and GA4 in Chromium', () => {
   /** The checks on a page that loads GA4: the loader carries the nonce, the stand-in ran, nothing was blocked. */
   async function assertGaLoaded(page: Page, google: string[], nonce: string): Promise<void> {
     await page.waitForFunction(() => (window as unknown as { __gtagStandIn?: unknown }).__gtagStandIn !== undefined);
-    await page.waitForTimeout(200);
+    // The stand-in's script and beacon reach the route handler through Playwright, later on a loaded machine: wait
+    // for both (with a deadline), and still 200 ms at least so a late violation is seen; the assertions below fail
+    // if either request never comes.
+    const both = (): boolean =>
+      google.some((u) => u.includes('/gtag/destination')) && google.some((u) => u.includes('/g/collect'));
+    await Promise.all([
+      page.waitForTimeout(200),
+      waitFor(both, { timeoutMs: 15_000, what: "the stand-in's script and beacon" }).catch(() => undefined),
+    ]);
     const loader = page.locator('script[src^="https://www.googletagmanager.com/gtag/js"]');
     assert.equal(await loader.evaluate((s: HTMLScriptElement) => s.nonce), nonce);
     assert.ok(

@@ -17,6 +17,7 @@ import { PATHS } from '../../src/paths.ts';
 import { startRedis, startTcpProxy, waitFor } from '../helpers/services.ts';
 import type { StartedRedis, StartedTcpProxy } from '../helpers/services.ts';
 import { addUserWithScript, csrfFrom, rememberCookies } from './edge-client.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ALSO_ROUTE = [PATHS.home, PATHS.login, PATHS.aboutYou];
@@ -139,7 +140,10 @@ describe('Redis failover with a READONLY window, through nginx and two instances
       httpPort: 0,
       instances: 2,
       redis: false,
-      env: { REDIS_URL: `redis://127.0.0.1:${String(proxy.port)}` },
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${String(proxy.port)}`,
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
+      },
       edge: { alsoRoute: ALSO_ROUTE },
     });
     agent = new https.Agent({ ca: stack.caPem, keepAlive: false });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startStack } from '../../scripts/stack.ts';
 import { PATHS } from '../../src/paths.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 
 function get(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -31,7 +32,15 @@ function get(url: string, ca: string): Promise<{ status: number; body: string }>
 
 test('the stack starts a clamd that every instance scans with, reported on /ping/json', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-clamd-'));
-  const stack = await startStack({ dir, httpsPort: 0, httpPort: 0, instances: 1, redis: false, clamd: true });
+  const stack = await startStack({
+    dir,
+    httpsPort: 0,
+    httpPort: 0,
+    instances: 1,
+    redis: false,
+    clamd: true,
+    env: { LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS) }, // test/helpers/app.ts says why
+  });
   t.after(async () => {
     await stack.stop();
     await rm(dir, { recursive: true, force: true });

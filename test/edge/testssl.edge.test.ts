@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startStack } from '../../scripts/stack.ts';
 import type { Stack } from '../../scripts/stack.ts';
 import { systemBinary } from '../helpers/services.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 
 /** Findings a locally made CA cannot avoid, with the reason. Everything else MEDIUM or worse fails the test. */
 const UNAVOIDABLE_WITH_LOCAL_CA: Readonly<Record<string, string>> = {
@@ -31,7 +32,14 @@ let dir: string;
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'lpa-edge-tls-'));
-  stack = await startStack({ dir, httpsPort: 0, httpPort: 0, instances: 1, redis: false });
+  stack = await startStack({
+    dir,
+    httpsPort: 0,
+    httpPort: 0,
+    instances: 1,
+    redis: false,
+    env: { LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS) }, // test/helpers/app.ts says why
+  });
 });
 
 after(async () => {

@@ -14,6 +14,7 @@ import {
   httpGet,
   nginxBaseConfig,
   phpRedisSessionIni,
+  pickablePorts,
   reservePort,
   startNginx,
   startPhpServer,
@@ -91,6 +92,24 @@ describe('freePort and waitFor', () => {
       server.listen(port, '127.0.0.1', resolve);
     });
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test("freePort and reservePort choose below the kernel's automatic range: no listen(0) or connect takes the port", async () => {
+    const range = pickablePorts();
+    assert.ok(range, `${readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim()} leaves room below it`);
+    const automaticLow = range.high + 1;
+    for (let i = 0; i < 20; i++) {
+      const port = i % 2 === 0 ? await freePort() : await reservePort().then(async (r) => (await r.release(), r.port));
+      assert.ok(port >= range.low && port < automaticLow, `port ${String(port)}`);
+    }
+  });
+
+  test('pickablePorts reads the kernel range; too little room below it means the kernel picks', () => {
+    assert.deepEqual(pickablePorts('32768\t60999\n'), { low: 10_000, high: 32_767 });
+    assert.deepEqual(pickablePorts('20000 60999'), { low: 10_000, high: 19_999 });
+    assert.equal(pickablePorts('1024 65535'), undefined);
+    assert.equal(pickablePorts('12000 60999'), undefined);
+    assert.equal(pickablePorts('nonsense'), undefined);
   });
 
   test('waitFor returns the first truthy value', async () => {

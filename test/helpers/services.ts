@@ -7,13 +7,14 @@
 // The system packages come from scripts/ensure-system-packages.sh.
 import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, readFile, rm, chmod } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { randomInt } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { issueTestCertificates, killGroupsOnSignals, spawnGroup } from './processes.ts';
 
@@ -25,11 +26,66 @@ const OUTPUT_CAP = 64 * 1024;
 // ---------------------------------------------------------------------------------------------------------
 // Small utilities
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (reserved, then released at once). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (reserved, then released at once), for a server started just
+ * after. The port comes from below the kernel's automatic range (see pickablePorts), so in that moment neither a
+ * listen on port 0 nor an outgoing connection of any process can take it.
+ */
 export async function freePort(): Promise<number> {
   const reserved = await reservePort();
   await reserved.release();
   return reserved.port;
+}
+
+const AUTOMATIC_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
+
+/**
+ * The ports freePort() and reservePort() choose from: 10000 up to the start of the kernel's automatic range
+ * (ip_local_port_range, 32768-60999 by default). The kernel hands out ports in that range by itself, to every
+ * listen on port 0 (each test app, fake API, proxy) and every outgoing connection (each client socket), so a port
+ * taken from it and released for a server that binds it a few hundred ms later (redis-server, php -S, nginx) could
+ * be handed to one of those meanwhile: under 2 test files at a time, the server then failed with "address already
+ * in use", or a ready check reached someone else's server. Below that range only an explicit bind takes a port.
+ * Undefined when the range leaves too little room below it (then the kernel picks, as before).
+ */
+export function pickablePorts(rangeText?: string): { readonly low: number; readonly high: number } | undefined {
+  let text = rangeText;
+  if (text === undefined) {
+    try {
+      text = readFileSync(AUTOMATIC_RANGE_FILE, 'utf8');
+    } catch {
+      return undefined; // not Linux
+    }
+  }
+  const automaticLow = Number(text.trim().split(/\s+/)[0]);
+  const low = 10_000;
+  const high = automaticLow - 1;
+  return Number.isInteger(automaticLow) && high - low >= 4096 ? { low, high } : undefined;
+}
+
+function listenOn(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      resolve(server);
+    });
+  });
+}
+
+/** A free loopback port held open: randomly from pickablePorts() (another if in use), else the kernel's choice. */
+async function holdPort(): Promise<net.Server> {
+  const range = pickablePorts();
+  for (let tries = 0; range !== undefined && tries < 100; tries++) {
+    const port = range.low + randomInt(range.high - range.low + 1);
+    try {
+      return await listenOn(port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  return listenOn(0);
 }
 
 /**
@@ -37,29 +93,22 @@ export async function freePort(): Promise<number> {
  * stack, after the instances that must know its address), so no other test's freePort() can take it meanwhile.
  */
 export async function reservePort(): Promise<{ readonly port: number; release(): Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('reservePort: no port assigned'));
+  const server = await holdPort();
+  const address = server.address();
+  if (address === null || typeof address === 'string') {
+    server.close();
+    throw new Error('reservePort: no port assigned');
+  }
+  // Idempotent, so an error path may release again.
+  const release = (): Promise<void> =>
+    new Promise<void>((done, fail) => {
+      if (!server.listening) {
+        done();
         return;
       }
-      // Idempotent, so an error path may release again.
-      const release = (): Promise<void> =>
-        new Promise<void>((done, fail) => {
-          if (!server.listening) {
-            done();
-            return;
-          }
-          server.close((err) => (err ? fail(err) : done()));
-        });
-      resolve({ port: address.port, release });
+      server.close((err) => (err ? fail(err) : done()));
     });
-  });
+  return { port: address.port, release };
 }
 
 export interface WaitForOptions {

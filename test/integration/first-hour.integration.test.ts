@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Browser, csrfTokenFrom } from '../helpers/http.ts';
 import { canConnect, freePort, startProcess, waitFor } from '../helpers/services.ts';
 import { PATHS } from '../../src/paths.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 
 const SERVER = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 
@@ -30,6 +31,7 @@ test(
         WORKERS: undefined,
         REDIS_URL: undefined,
         API_BASE_URL: undefined,
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
         LOG_LEVEL: 'info',
       },
       readyCheck: () => canConnect(port),
@@ -58,7 +60,8 @@ test(
           .output()
           .split('\n')
           .find((l) => l.includes('form refused')),
-      { timeoutMs: 5000 },
+      // The server batches its log lines (flushed at least once a second): generous for a loaded machine.
+      { timeoutMs: 15_000, what: 'the form refused warning' },
     );
     assert.ok(line.includes('http://localhost:9') && line.includes(origin), `the warning names both origins: ${line}`);
     assert.match(line, /"level":"warn"/, 'logged as a warning');

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { TEST_SECRET } from '../helpers/app.ts';
+import { TEST_LOAD_SHED_BOUND_MS, TEST_SECRET } from '../helpers/app.ts';
 import { canConnect, freePort, startProcess, waitFor } from '../helpers/services.ts';
 import { openSocket, parseRaw } from '../helpers/raw.ts';
 import type { RawReply } from '../helpers/raw.ts';
@@ -89,6 +89,7 @@ test(
         DATA_DIR: dataDir,
         SESSION_SECRET: TEST_SECRET,
         SHUTDOWN_DRAIN_MS: '5000',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
         LOG_LEVEL: 'info',
       },
       readyCheck: () => canConnect(port),
@@ -105,14 +106,16 @@ test(
       assert.equal(reply.status, 200);
       assert.notEqual(reply.headers.get('connection'), 'close', 'kept alive before the signal');
     }
-    // A request in flight at the signal: its head is sent, its body comes after SIGTERM.
+    // A request in flight at the signal: its head is sent, its body comes after SIGTERM. Node's "100 Continue" says
+    // the server has read the head (a fixed 100 ms wait did not, on a loaded machine: the signal could then win).
     const inFlight = await openSocket(origin);
-    const inFlightReply = readReply(inFlight);
+    const interim = readReply(inFlight);
     inFlight.write(
       'POST /csp-report HTTP/1.1\r\nHost: 127.0.0.1:8005\r\nContent-Type: ' +
-        'application/csp-report\r\nContent-Length: 2\r\n\r\n',
+        'application/csp-report\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n',
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await within(interim, 10_000, "the in-flight request's 100 Continue")).status, 100);
+    const inFlightReply = readReply(inFlight);
 
     process.kill(server.pid, 'SIGTERM');
     // Requests that reach the process before it has read the signal are ordinary ones; wait until it has.

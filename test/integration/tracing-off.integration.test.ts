@@ -30,6 +30,7 @@ async function resolvedByServer(env: Record<string, string>): Promise<{ resolved
         PORT: String(port),
         DATA_DIR: dataDir,
         WORKERS: '1',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: '60000', // as test apps (test/helpers/app.ts says why)
         LOG_LEVEL: 'info',
         ...env,
       },

@@ -13,7 +13,7 @@ import type { Services } from '../../src/services.ts';
 import type { FormKitOptions } from '../../src/platform/forms/index.ts';
 import formKit from '../../src/platform/forms/index.ts';
 import { PUBLIC_ROUTES } from '../../src/paths.ts';
-import { captureLogger, TEST_SECRET } from '../helpers/app.ts';
+import { captureLogger, TEST_LOAD_SHED_BOUND_MS, TEST_SECRET } from '../helpers/app.ts';
 import { freePort } from '../helpers/services.ts';
 
 /**
@@ -42,6 +42,7 @@ export async function buildKitApp(
     PUBLIC_ORIGIN: publicOrigin,
     DATA_DIR: dataDir,
     FEEDBACK_MIN_SECONDS: '0',
+    LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // as test/helpers/app.ts says why
   });
   const { logger, lines } = captureLogger('info');
   const services = createServices(config, { logger });

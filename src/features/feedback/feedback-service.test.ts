@@ -357,9 +357,9 @@ describe('with the API', () => {
     const logger = new CaptureLogger();
     const store = openTestStore(t, tempDir(t));
     const service = createFeedbackService({ store, api: apiFor(t, fake.port, logger, 400), logger, waitMs: 50 });
-    const started = performance.now();
     const result = await service.submit(submission);
-    assert.ok(performance.now() - started < 350, 'returned before the API timeout');
+    // The attempt is still in flight when submit answers (no clock reading, which a loaded machine can stretch).
+    assert.equal(store.getOutbox(1)?.lastErrorCode, null, 'returned before the API timeout');
     assert.deepEqual(result, { stored: 'outbox', id: 1, delivered: false });
     await service.stop();
     assert.equal(store.getOutbox(1)?.lastErrorCode, 'TIMEOUT');
