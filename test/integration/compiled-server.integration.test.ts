@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { canConnect, freePort, startProcess } from '../helpers/services.ts';
 import type { StartedProcess } from '../helpers/services.ts';
 import { csrfTokenFrom } from '../helpers/http.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SECRET = randomBytes(48).toString('base64');
@@ -50,6 +51,8 @@ async function start(entry: string, cwd: string, dataDir: string): Promise<Serve
       WORKERS: '1',
       LOG_LEVEL: 'warn',
       DATA_DIR: dataDir,
+      // A busy machine must not turn a compared answer into a load-shedding 503 (README.md, "busy machine").
+      LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS),
     },
     readyCheck: () => canConnect(port),
     name: entry,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, httpGet, startProcess, startRedisTls } from '../helpers/services.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
 import type { StartedRedisTls } from '../helpers/services.ts';
 import { build } from '../helpers/app.ts';
 import { Browser } from '../helpers/http.ts';
@@ -128,6 +129,7 @@ describe('the app on rediss://', () => {
         SESSION_SECRET: 'test-secret-for-lpa-front-tests-only-000000',
         NODE_EXTRA_CA_CERTS: caFile,
         LOG_LEVEL: 'warn',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS),
       },
       readyCheck: async () => (await httpGet(`http://127.0.0.1:${String(port)}${PATHS.pingElb}`)).status === 200,
     });
