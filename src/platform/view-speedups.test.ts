@@ -151,13 +151,16 @@ describe('every page renders as with a stock environment', () => {
       relative(join(root, 'views'), join(root, 'views', 'errors', f)),
     ),
   ];
+  // What every route passes the dashboard (its intro fragment takes only scalar arguments).
+  const useAnLpaUrl = 'https://www.gov.uk/use-lasting-power-of-attorney';
   const contexts = [
-    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.home, signedIn: false },
+    { cspNonce: 'n0nce', csrfToken: () => 'tok', currentPath: PATHS.home, signedIn: false, useAnLpaUrl },
     {
       cspNonce: 'n0nce',
       csrfToken: () => 'tok',
       currentPath: PATHS.dashboard,
       signedIn: true,
+      useAnLpaUrl,
       fullName: 'Ann <b>Smith</b>',
       email: 'a&b@example.com',
       notice: 'Saved "x"',
@@ -167,6 +170,7 @@ describe('every page renders as with a stock environment', () => {
       csrfToken: () => 'tok',
       currentPath: PATHS.aboutYou,
       signedIn: true,
+      useAnLpaUrl,
       errors: [{ text: 'Enter <x>', href: '#a' }],
       fieldErrors: { firstName: 'Enter <first>' },
       values: { firstName: '"><script>' },
@@ -176,6 +180,7 @@ describe('every page renders as with a stock environment', () => {
       csrfToken: () => 'tok',
       currentPath: PATHS.feedback,
       signedIn: false,
+      useAnLpaUrl,
       errors: [{ text: 'Select a rating', href: '#rating' }],
       values: { details: '  \n<i>odd</i>\n ' },
     },
