@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { openStore } from './sqlite-store.ts';
 import type { Store } from './sqlite-store.ts';
 import {
@@ -65,6 +67,30 @@ describe('password hashing', () => {
     ];
     for (const [pw, ok] of cases) assert.equal(passwordProblem(pw, 'ada.lovelace@example.com') === null, ok, pw);
   });
+});
+
+test('hashes run one at a time: four at once raise the peak by one scrypt (32 MiB), not four', () => {
+  // A fresh process, so the peak (VmHWM) is this test's alone; memory, unlike time, does not depend on the load.
+  const module = pathToFileURL(join(import.meta.dirname, 'local-credentials.ts')).href;
+  const script =
+    `const { hashPassword } = await import(${JSON.stringify(module)});` +
+    `const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]);` +
+    `await hashPassword('warm-up-password');` +
+    `const before = hwm();` +
+    `await Promise.all([1, 2, 3, 4].map((i) => hashPassword('password-' + i)));` +
+    `process.stdout.write(String((hwm() - before) / 1024));`;
+  const grewMiB = Number(
+    execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';` + `const require = createRequire(import.meta.url);` + script,
+      ],
+      { encoding: 'utf8' },
+    ),
+  );
+  assert.ok(grewMiB < 60, `four hashes at once raised the peak by ${String(grewMiB)} MiB`);
 });
 
 describe('local credential backend', () => {

@@ -41,7 +41,21 @@ const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 const HASH_PATTERN = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,64})\$([A-Za-z0-9_-]{32,128})$/;
 
+/**
+ * Hashes run one at a time per process, in arrival order. Each holds 128 x N x r bytes (32 MiB by default) while it
+ * runs, and libuv would run four at once: 128 MiB on top of a worker's ~140 MiB, for no more hashes per second when
+ * a worker has a core to itself (the CPU is the limit). One at a time, a burst of sign-ins waits in line instead
+ * (ADR 0032, amended).
+ */
+let hashing: Promise<unknown> = Promise.resolve();
+
 function scrypt(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
+  const turn = hashing.then(() => scryptNow(password, salt, params, keyLength));
+  hashing = turn.catch(() => undefined);
+  return turn;
+}
+
+function scryptNow(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
   const N = 2 ** params.log2N;
   return new Promise((resolve, reject) => {
     scryptCallback(
