@@ -95,8 +95,20 @@ export const SESSION_STEPS: readonly Step[] = [
   post('sign in', '/login', 303, (o) => ({ email: o.email, password: o.password })),
   get('dashboard', '/user/dashboard'),
   get('form', '/user/about-you'),
-  post('form with an error', '/user/about-you', 400, () => ({ title: '', firstName: '', lastName: '' })),
-  post('form corrected', '/user/about-you', 303, () => ({ title: '', firstName: 'Bench', lastName: 'User' })),
+  post('form with an error', '/user/about-you', 400, () => ({ 'name-title': 'Mr', 'name-first': '', 'name-last': '' })),
+  // What the live page takes (ADR 0050): a name, a date of birth and an address.
+  post('form corrected', '/user/about-you', 303, () => ({
+    'name-title': 'Mr',
+    'name-first': 'Bench',
+    'name-last': 'User',
+    'dob-date-day': '1',
+    'dob-date-month': '2',
+    'dob-date-year': '1980',
+    'address-address1': '1 Bench Street',
+    'address-address2': 'Benchton',
+    'address-address3': '',
+    'address-postcode': 'SW1A 1AA',
+  })),
   get('dashboard again', '/user/dashboard'),
   post('sign out', '/logout', 303, () => ({})),
 ];
