@@ -12,6 +12,9 @@
  *   2b. One anchored regex per token page (src/paths.ts TOKEN_PATHS): `<prefix><TOKEN_SEGMENT>`, proxied as the
  *      normalised $uri (only `[A-Za-z0-9_-]` after the prefix). A link with any other character goes to the legacy
  *      front. The access log writes such paths (and the legacy front's token paths) with `[redacted]` for the token.
+ *   2c. One anchored regex per id sub-route of a routed page (ID_ROUTES: `/user/evidence/<uuid>` and its `/delete`),
+ *      routed only when that page is; the id a lowercase UUID, proxied as the normalised $uri. Server-wide body
+ *      limit; a download is never spooled to nginx's temp files (`proxy_max_temp_file_size 0`). ADR 0052.
  *   3. `location /`: everything else to the legacy front (HTTP or FastCGI, with the URI as the client sent
  *      it, as today), or 404 when there is none. Never to lpa-front.
  *
@@ -30,6 +33,8 @@ import nunjucks from 'nunjucks';
 import {
   ASSET_PREFIX,
   EDGE_HELD_BACK,
+  EVIDENCE_DELETE_ROUTE,
+  EVIDENCE_FILE_ROUTE,
   PATHS,
   TOKEN_PATHS,
   TOKEN_PATH_PREFIXES,
@@ -256,6 +261,35 @@ export function tokenPathRegexes(): string[] {
 export function redactedLogPrefixes(): string[] {
   for (const prefix of TOKEN_PATH_PREFIXES) assertPlainPath(prefix);
   return [...TOKEN_PATH_PREFIXES].sort();
+}
+
+/** What an id segment may be at the edge: a lowercase UUID (the evidence store's `randomUUID`), as a regex source. */
+export const UUID_SEGMENT = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * Routes with an `:id` segment under a page in PATHS (`under`): the edge routes each exactly when it routes that page.
+ * `download`: the answer is a user's file (up to UPLOAD_MAX_FILE_BYTES), which nginx must not spool to its temp files.
+ */
+export const ID_ROUTES: readonly { readonly route: string; readonly under: string; readonly download: boolean }[] = [
+  { route: EVIDENCE_FILE_ROUTE, under: PATHS.evidence, download: true },
+  { route: EVIDENCE_DELETE_ROUTE, under: PATHS.evidence, download: false },
+];
+
+/** The anchored regex of each id sub-route whose page is routed (ID_ROUTES), and whether it is a download. */
+export function idRouteLocations(alsoRoute: readonly string[] = []): { regex: string; download: boolean }[] {
+  const routed = routedPaths(alsoRoute);
+  return ID_ROUTES.filter((r) => routed.includes(r.under))
+    .map((r) => {
+      const parts = r.route.split('/:id');
+      if (parts.length !== 2) throw new Error(`nginx generator: "${r.route}" has no single :id segment`);
+      const [before = '', after = ''] = parts;
+      assertPlainPath(before);
+      if (after !== '') assertPlainPath(after);
+      const escape = (s: string): string => s.replace(/[.]/g, '\\.');
+      // `(?!\n)`: PCRE's `$` also matches before a final newline, and a `%0A` would reach lpa-front raw in $uri.
+      return { regex: `^${escape(before)}/${UUID_SEGMENT}${escape(after)}$(?!\\n)`, download: r.download };
+    })
+    .sort((a, b) => a.regex.localeCompare(b.regex));
 }
 
 /** A path goes into the config verbatim, so it may only hold characters that need no quoting or escaping. */
@@ -487,6 +521,7 @@ export function renderHttpBlock(opts: EdgeOptions): string {
     patterns: declaredPatterns(alsoRoute),
     assetRegex: ASSET_REGEX,
     tokenRegexes: tokenPathRegexes(),
+    idRoutes: idRouteLocations(alsoRoute),
     redactedPrefixes: redactedLogPrefixes(),
   });
 }
