@@ -184,10 +184,16 @@ export const MOZILLA_INTERMEDIATE_CIPHERS = [
 ].join(':');
 
 /**
+ * The end of every regex location: PCRE's `$` also matches before a final newline, so a `%0A` at the end would match
+ * and reach lpa-front raw in $uri (a bare LF in the request line). `(?!\n)` refuses it; JavaScript reads it the same.
+ */
+export const REGEX_END = '$(?!\\n)';
+
+/**
  * The hashed-asset rule: an optional folder, then a name ending `-<10 hex>.<ext>` (scripts/build-assets.ts).
  * Only [A-Za-z0-9._-], no segment that starts with a dot, anchored at both ends.
  */
-export const ASSET_REGEX = `^${ASSET_PREFIX}(?:[a-z0-9][a-z0-9_-]*/)?[A-Za-z0-9_][A-Za-z0-9._-]*-[0-9a-f]{10}\\.[a-z0-9]{1,8}$`;
+export const ASSET_REGEX = `^${ASSET_PREFIX}(?:[a-z0-9][a-z0-9_-]*/)?[A-Za-z0-9_][A-Za-z0-9._-]*-[0-9a-f]{10}\\.[a-z0-9]{1,8}${REGEX_END}`;
 
 /** Request headers that some frameworks trust to override the path, method or client: always cleared. */
 export const CLEARED_REQUEST_HEADERS = [
@@ -237,7 +243,7 @@ function routedPaths(alsoRoute: readonly string[]): string[] {
  * `/user/dashboard/page/:page`), each as a location regex: the prefix, then 1 to 9 digits, nothing else.
  */
 export function declaredPatterns(alsoRoute: readonly string[] = []): string[] {
-  return declaredPrefixes(alsoRoute).map((p) => `^${p.replace(/[.]/g, '\\.')}[0-9]{1,9}$`);
+  return declaredPrefixes(alsoRoute).map((p) => `^${p.replace(/[.]/g, '\\.')}[0-9]{1,9}${REGEX_END}`);
 }
 
 /** The prefix paths themselves (for the tests that compare them with the live route table). */
@@ -252,7 +258,7 @@ export function tokenPathRegexes(): string[] {
   return Object.values(TOKEN_PATHS)
     .map((prefix) => {
       assertPlainPath(prefix);
-      return `^${prefix}${TOKEN_SEGMENT}$`;
+      return `^${prefix}${TOKEN_SEGMENT}${REGEX_END}`;
     })
     .sort();
 }
@@ -286,8 +292,7 @@ export function idRouteLocations(alsoRoute: readonly string[] = []): { regex: st
       assertPlainPath(before);
       if (after !== '') assertPlainPath(after);
       const escape = (s: string): string => s.replace(/[.]/g, '\\.');
-      // `(?!\n)`: PCRE's `$` also matches before a final newline, and a `%0A` would reach lpa-front raw in $uri.
-      return { regex: `^${escape(before)}/${UUID_SEGMENT}${escape(after)}$(?!\\n)`, download: r.download };
+      return { regex: `^${escape(before)}/${UUID_SEGMENT}${escape(after)}${REGEX_END}`, download: r.download };
     })
     .sort((a, b) => a.regex.localeCompare(b.regex));
 }

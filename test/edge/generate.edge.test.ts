@@ -157,17 +157,19 @@ test('the config has an exact location for every declared path, one asset regex,
     if (path === ASSET_PREFIX) continue;
     if (Object.hasOwn(EDGE_HELD_BACK, path))
       assert.ok(!conf.includes(`location = ${path} {`), `${path} is held back: the legacy front answers it`);
-    else if (declaredPrefixes().includes(path)) assert.ok(conf.includes(`location ~ "^${path}[0-9]{1,9}$" {`), path);
+    else if (declaredPrefixes().includes(path))
+      assert.ok(conf.includes(`location ~ "^${path}[0-9]{1,9}$(?!\\n)" {`), path);
     else assert.ok(conf.includes(`location = ${path} {`), path);
   }
   assert.ok(
     conf.includes(`location = ${PATHS.dashboard} {`),
     "the dashboard lists the user's LPAs: lpa-front answers it (ADR 0042)",
   );
-  assert.deepEqual(declaredPatterns(), ['^/user/dashboard/page/[0-9]{1,9}$'], 'and its pages, by number only');
+  assert.deepEqual(declaredPatterns(), ['^/user/dashboard/page/[0-9]{1,9}$(?!\\n)'], 'and its pages, by number only');
   assert.ok(
     conf.includes(
-      'location ~ "^/user/dashboard/page/[0-9]{1,9}$" {\n      proxy_pass ' + 'http://lpa_front$uri$is_args$args;',
+      'location ~ "^/user/dashboard/page/[0-9]{1,9}$(?!\\n)" {\n      proxy_pass ' +
+        'http://lpa_front$uri$is_args$args;',
     ),
     'the page number and the search go upstream',
   );
