@@ -12,6 +12,9 @@
  *   2b. One anchored regex per token page (src/paths.ts TOKEN_PATHS): `<prefix><TOKEN_SEGMENT>`, proxied as the
  *      normalised $uri (only `[A-Za-z0-9_-]` after the prefix). A link with any other character goes to the legacy
  *      front. The access log writes such paths (and the legacy front's token paths) with `[redacted]` for the token.
+ *   2c. One anchored regex per id sub-route of a routed page (ID_ROUTES: `/user/evidence/<uuid>` and its `/delete`),
+ *      routed only when that page is; the id a lowercase UUID, proxied as the normalised $uri. Server-wide body
+ *      limit; a download is never spooled to nginx's temp files (`proxy_max_temp_file_size 0`). ADR 0052.
  *   3. `location /`: everything else to the legacy front (HTTP or FastCGI, with the URI as the client sent
  *      it, as today), or 404 when there is none. Never to lpa-front.
  *
@@ -30,6 +33,8 @@ import nunjucks from 'nunjucks';
 import {
   ASSET_PREFIX,
   EDGE_HELD_BACK,
+  EVIDENCE_DELETE_ROUTE,
+  EVIDENCE_FILE_ROUTE,
   PATHS,
   TOKEN_PATHS,
   TOKEN_PATH_PREFIXES,
@@ -179,10 +184,16 @@ export const MOZILLA_INTERMEDIATE_CIPHERS = [
 ].join(':');
 
 /**
+ * The end of every regex location: PCRE's `$` also matches before a final newline, so a `%0A` at the end would match
+ * and reach lpa-front raw in $uri (a bare LF in the request line). `(?!\n)` refuses it; JavaScript reads it the same.
+ */
+export const REGEX_END = '$(?!\\n)';
+
+/**
  * The hashed-asset rule: an optional folder, then a name ending `-<10 hex>.<ext>` (scripts/build-assets.ts).
  * Only [A-Za-z0-9._-], no segment that starts with a dot, anchored at both ends.
  */
-export const ASSET_REGEX = `^${ASSET_PREFIX}(?:[a-z0-9][a-z0-9_-]*/)?[A-Za-z0-9_][A-Za-z0-9._-]*-[0-9a-f]{10}\\.[a-z0-9]{1,8}$`;
+export const ASSET_REGEX = `^${ASSET_PREFIX}(?:[a-z0-9][a-z0-9_-]*/)?[A-Za-z0-9_][A-Za-z0-9._-]*-[0-9a-f]{10}\\.[a-z0-9]{1,8}${REGEX_END}`;
 
 /** Request headers that some frameworks trust to override the path, method or client: always cleared. */
 export const CLEARED_REQUEST_HEADERS = [
@@ -232,7 +243,7 @@ function routedPaths(alsoRoute: readonly string[]): string[] {
  * `/user/dashboard/page/:page`), each as a location regex: the prefix, then 1 to 9 digits, nothing else.
  */
 export function declaredPatterns(alsoRoute: readonly string[] = []): string[] {
-  return declaredPrefixes(alsoRoute).map((p) => `^${p.replace(/[.]/g, '\\.')}[0-9]{1,9}$`);
+  return declaredPrefixes(alsoRoute).map((p) => `^${p.replace(/[.]/g, '\\.')}[0-9]{1,9}${REGEX_END}`);
 }
 
 /** The prefix paths themselves (for the tests that compare them with the live route table). */
@@ -247,7 +258,7 @@ export function tokenPathRegexes(): string[] {
   return Object.values(TOKEN_PATHS)
     .map((prefix) => {
       assertPlainPath(prefix);
-      return `^${prefix}${TOKEN_SEGMENT}$`;
+      return `^${prefix}${TOKEN_SEGMENT}${REGEX_END}`;
     })
     .sort();
 }
@@ -256,6 +267,34 @@ export function tokenPathRegexes(): string[] {
 export function redactedLogPrefixes(): string[] {
   for (const prefix of TOKEN_PATH_PREFIXES) assertPlainPath(prefix);
   return [...TOKEN_PATH_PREFIXES].sort();
+}
+
+/** What an id segment may be at the edge: a lowercase UUID (the evidence store's `randomUUID`), as a regex source. */
+export const UUID_SEGMENT = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * Routes with an `:id` segment under a page in PATHS (`under`): the edge routes each exactly when it routes that page.
+ * `download`: the answer is a user's file (up to UPLOAD_MAX_FILE_BYTES), which nginx must not spool to its temp files.
+ */
+export const ID_ROUTES: readonly { readonly route: string; readonly under: string; readonly download: boolean }[] = [
+  { route: EVIDENCE_FILE_ROUTE, under: PATHS.evidence, download: true },
+  { route: EVIDENCE_DELETE_ROUTE, under: PATHS.evidence, download: false },
+];
+
+/** The anchored regex of each id sub-route whose page is routed (ID_ROUTES), and whether it is a download. */
+export function idRouteLocations(alsoRoute: readonly string[] = []): { regex: string; download: boolean }[] {
+  const routed = routedPaths(alsoRoute);
+  return ID_ROUTES.filter((r) => routed.includes(r.under))
+    .map((r) => {
+      const parts = r.route.split('/:id');
+      if (parts.length !== 2) throw new Error(`nginx generator: "${r.route}" has no single :id segment`);
+      const [before = '', after = ''] = parts;
+      assertPlainPath(before);
+      if (after !== '') assertPlainPath(after);
+      const escape = (s: string): string => s.replace(/[.]/g, '\\.');
+      return { regex: `^${escape(before)}/${UUID_SEGMENT}${escape(after)}${REGEX_END}`, download: r.download };
+    })
+    .sort((a, b) => a.regex.localeCompare(b.regex));
 }
 
 /** A path goes into the config verbatim, so it may only hold characters that need no quoting or escaping. */
@@ -487,6 +526,7 @@ export function renderHttpBlock(opts: EdgeOptions): string {
     patterns: declaredPatterns(alsoRoute),
     assetRegex: ASSET_REGEX,
     tokenRegexes: tokenPathRegexes(),
+    idRoutes: idRouteLocations(alsoRoute),
     redactedPrefixes: redactedLogPrefixes(),
   });
 }

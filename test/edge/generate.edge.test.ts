@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import {
   declaredPatterns,
   declaredPrefixes,
   generateNginxConf,
+  idRouteLocations,
   renderHttpBlock,
   renderStreamBlock,
   tokenPathRegexes,
@@ -98,6 +100,18 @@ test(
       );
       assert.ok(!declared.has(p), `${p} is held back but still sent to lpa-front`);
     }
+    // ...and once a held-back page is routed, so is each of its sub-paths (an id in place of the parameter).
+    assert.deepEqual(idRouteLocations(), [], 'no sub-path of a held-back page is routed');
+    // eslint-disable-next-line security/detect-non-literal-regexp -- the generator's output, the very thing under test
+    const subPaths = idRouteLocations(heldBack).map((l) => new RegExp(l.regex));
+    for (const raw of rawRoutes.filter((r) => r.includes('/:') && heldBack.some((h) => r.startsWith(`${h}/`)))) {
+      const instance = raw.replace(/:[A-Za-z]+/g, () => randomUUID());
+      assert.equal(
+        subPaths.filter((re) => re.test(instance)).length,
+        1,
+        `${raw}: one location once its page is routed`,
+      );
+    }
     assert.equal(routes.filter((r) => r.endsWith('*')).length, 1, 'exactly one wildcard route (assets)');
     assert.ok(app.hasRoute({ url: `${ASSET_PREFIX}*`, method: 'GET' }), 'the wildcard is the asset prefix');
     // And the other way: every declared path is a route of the app (for some method).
@@ -143,17 +157,19 @@ test('the config has an exact location for every declared path, one asset regex,
     if (path === ASSET_PREFIX) continue;
     if (Object.hasOwn(EDGE_HELD_BACK, path))
       assert.ok(!conf.includes(`location = ${path} {`), `${path} is held back: the legacy front answers it`);
-    else if (declaredPrefixes().includes(path)) assert.ok(conf.includes(`location ~ "^${path}[0-9]{1,9}$" {`), path);
+    else if (declaredPrefixes().includes(path))
+      assert.ok(conf.includes(`location ~ "^${path}[0-9]{1,9}$(?!\\n)" {`), path);
     else assert.ok(conf.includes(`location = ${path} {`), path);
   }
   assert.ok(
     conf.includes(`location = ${PATHS.dashboard} {`),
     "the dashboard lists the user's LPAs: lpa-front answers it (ADR 0042)",
   );
-  assert.deepEqual(declaredPatterns(), ['^/user/dashboard/page/[0-9]{1,9}$'], 'and its pages, by number only');
+  assert.deepEqual(declaredPatterns(), ['^/user/dashboard/page/[0-9]{1,9}$(?!\\n)'], 'and its pages, by number only');
   assert.ok(
     conf.includes(
-      'location ~ "^/user/dashboard/page/[0-9]{1,9}$" {\n      proxy_pass ' + 'http://lpa_front$uri$is_args$args;',
+      'location ~ "^/user/dashboard/page/[0-9]{1,9}$(?!\\n)" {\n      proxy_pass ' +
+        'http://lpa_front$uri$is_args$args;',
     ),
     'the page number and the search go upstream',
   );
@@ -363,6 +379,43 @@ test('an upload route, once routed, has its own location: body limit, no request
   assert.ok(101 * 1024 * 1024 >= appTotal && 100 * 1024 * 1024 < appTotal, String(appTotal));
   for (const bad of [{ maxBodySize: '1g' }, { maxBodySize: '1m; evil' }, { bodyTimeout: 0 }, { readTimeout: 1.5 }])
     assert.throws(() => renderHttpBlock({ ...BASE, alsoRoute: [PATHS.evidence], upload: bad }), /upload\./);
+});
+
+test('evidence sub-paths, once routed: anchored UUID locations, server-wide body limit, download never spooled', () => {
+  const block = (conf: string, re: string): string => {
+    const at = conf.indexOf(`location ~ "${re}" {`);
+    return at < 0 ? '' : conf.slice(at, conf.indexOf('\n    }', at));
+  };
+  const locations = idRouteLocations([PATHS.evidence]);
+  const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+  assert.deepEqual(locations, [
+    { regex: `^/user/evidence/${uuid}/delete$(?!\\n)`, download: false },
+    { regex: `^/user/evidence/${uuid}$(?!\\n)`, download: true },
+  ]);
+  assert.doesNotMatch(renderHttpBlock(BASE), /evidence/, 'held back: nothing about evidence at the edge');
+  const conf = renderHttpBlock({ ...BASE, alsoRoute: [PATHS.evidence] });
+  for (const { regex, download } of locations) {
+    const own = block(conf, regex);
+    assert.ok(own.includes('proxy_pass http://lpa_front$uri;'), regex);
+    assert.equal(own.includes('proxy_max_temp_file_size 0;'), download, regex);
+    assert.doesNotMatch(own, /client_max_body_size|proxy_request_buffering|client_body_timeout/, regex);
+  }
+  const id = randomUUID();
+  // eslint-disable-next-line security/detect-non-literal-regexp -- the generator's output, the very thing under test
+  const res = locations.map((l) => new RegExp(l.regex));
+  for (const yes of [`/user/evidence/${id}`, `/user/evidence/${id}/delete`])
+    assert.equal(res.filter((re) => re.test(yes)).length, 1, yes);
+  for (const no of [
+    '/user/evidence',
+    '/user/evidence/',
+    `/user/evidenceX/${id}`,
+    `/user/evidence/${id.toUpperCase()}`,
+    `/user/evidence/${id}/`,
+    `/user/evidence/${id}/delete/x`,
+    `/x/user/evidence/${id}`,
+    `/user/evidence/${id}\n`,
+  ])
+    assert.ok(!res.some((re) => re.test(no)), no);
 });
 
 test('unsafe input is refused instead of written into the config', () => {

@@ -210,6 +210,10 @@ describe('routing: only declared paths reach lpa-front', () => {
       '/assets/css/app-0123456789.css/',
       '/assets/css/app-0123456789.css.php',
       '/assets/css/app%2d0123456789.css%2f..%2f..%2fadmin',
+      // A trailing newline: PCRE's `$` matches before it, so without `(?!\n)` it reached lpa-front as a raw LF.
+      '/assets/css/app-0123456789.css%0A',
+      '/user/dashboard/page/2%0A',
+      '/signup/confirm/AbC123_-xyz987654321QRSTuvw%0A',
     ];
     for (const p of toLegacy) {
       const r = await route(p);
