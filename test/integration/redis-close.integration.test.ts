@@ -16,9 +16,10 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
 import { MemoryThrottleStore } from '../../src/features/sign-in/throttle.ts';
 import { RedisStore } from '../../src/sessions/redis-store.ts';
-import { TEST_SECRET, captureLogger } from '../helpers/app.ts';
+import { TEST_SECRET, captureLogger, startTestApp } from '../helpers/app.ts';
 import { startRedis } from '../helpers/services.ts';
 import type { StartedRedis } from '../helpers/services.ts';
+import type { Tracing } from '../../src/platform/trace-context.ts';
 
 /** close() must return well within this, hung server or not (ioredis' own command timeout here is 10 s). */
 const CLOSE_DEADLINE_MS = 4000;
@@ -165,5 +166,30 @@ describe('services.close() closes every Redis client the services made', () => {
     await services.sessionStore.ping();
     await assert.rejects(services.close(), /throttle store close failed/);
     assert.equal(await connectionsAfterKill(redis), 0, 'connections to the port after services.close()');
+  });
+});
+
+describe('test helpers close what they made', () => {
+  test('startTestApp: the app cannot be built, the services it made are closed all the same', async (t) => {
+    const redis = await redisFor(t);
+    const failingPlugin: Tracing = {
+      plugin: () => Promise.reject(new Error('plugin failed')),
+      outbound: (_name, _parent, fn) => fn({}),
+      shutdown: () => Promise.resolve(),
+    };
+    let made: unknown;
+    await assert.rejects(
+      startTestApp({
+        env: { REDIS_URL: redis.url },
+        services: (config, logger) => {
+          const services = createServices(config, { logger, tracing: failingPlugin });
+          made = services.sessionStore;
+          return services;
+        },
+      }),
+      /plugin failed/,
+    );
+    disconnectAfter(t, made);
+    assert.equal(await connectionsAfterKill(redis), 0, 'connections to the port after the failed start');
   });
 });
