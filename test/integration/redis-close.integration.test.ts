@@ -151,7 +151,7 @@ describe('services.close() closes every Redis client the services made', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     void services.throttleStore.hit('k', 60).catch(() => undefined);
     void services.revocations.revoke('token', 60).catch(() => undefined);
-    void services.evidence.sweep().catch(() => undefined);
+    void services.evidence.files.list('user').catch(() => undefined); // the records, not a sweep: stop() awaits that
     await commandsSent();
     await closesWithin('services.close()', () => services.close());
     assert.equal(await connectionsAfterKill(redis), 0, 'connections to the port after services.close()');
