@@ -42,7 +42,16 @@ const files = args.length > 0 ? args : ['src/**/*.test.ts', 'scripts/**/*.test.t
 process.stdout.write('\n▶ tests\n');
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  // exit-guard: a file that passes but never exits (a leaked handle) fails after a grace period instead of
+  // hanging the job; --test-timeout bounds each test.
+  [
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    '--test-timeout=600000',
+    '--import=./test/helpers/exit-guard.ts',
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
 );
 process.exit(result.status ?? 1);

@@ -117,6 +117,19 @@ async function clamdStatus(
   };
 }
 
+/** Runs each step in order whatever the others do; rejects with the first failure once all have run. */
+export async function closeAll(steps: readonly (() => unknown)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}
+
 export interface ServiceOverrides {
   readonly sessionStore?: SessionStore;
   readonly assets?: AssetCatalogue;
@@ -251,19 +264,22 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
     mail,
     evidence,
     addressLookup,
-    close: async () => {
-      await evidence.stop();
-      addressLookup.close();
-      await mail.stop();
-      mailTransport.close();
-      await credentials.close();
-      await throttleStore.close?.();
-      await revocations.close();
-      await feedback.stop();
-      api?.close();
-      store.close();
-      await sessionStore.close();
-      await overrides.tracing?.shutdown(); // last: sends the spans of everything above
-    },
+    // Every step runs even when one before it fails: a skipped sessionStore.close() left a Redis client
+    // reconnecting for ever (a test file that never exited). The first failure is thrown at the end.
+    close: () =>
+      closeAll([
+        () => evidence.stop(),
+        () => addressLookup.close(),
+        () => mail.stop(),
+        () => mailTransport.close(),
+        () => credentials.close(),
+        () => throttleStore.close?.(),
+        () => revocations.close(),
+        () => feedback.stop(),
+        () => api?.close(),
+        () => store.close(),
+        () => sessionStore.close(),
+        () => overrides.tracing?.shutdown(), // last: sends the spans of everything above
+      ]),
   };
 }

@@ -64,6 +64,9 @@ type CasRedis = Redis & {
 /** Per-command bound: far below nginx's 30 s proxy_read_timeout, short enough that a user sees the 503 page. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 
+/** How long close() waits for QUIT's reply before dropping the connection (a healthy server answers in ms). */
+export const QUIT_BOUND_MS = 1000;
+
 export interface RedisStoreOptions {
   readonly url: URL;
   readonly prefix: string;
@@ -298,7 +301,21 @@ export class RedisStore implements SessionStore {
     await this.#call('ping', () => this.#redis.ping());
   }
 
+  /**
+   * QUIT (pending replies first), bounded: a hung server never answers it, and while reconnecting with commands
+   * queued it waits in the offline queue and leaves the client reconnecting for ever. Then always disconnect():
+   * it cancels any reconnect, so no connection attempt follows close (a leaked client kept a test run alive).
+   */
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, QUIT_BOUND_MS);
+    });
+    try {
+      await Promise.race([this.#redis.quit().catch(() => undefined), bound]);
+    } finally {
+      clearTimeout(timer);
+      this.#redis.disconnect();
+    }
   }
 }

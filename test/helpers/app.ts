@@ -91,12 +91,24 @@ export async function startTestApp(options: BuildOptions = {}): Promise<Started>
   const services = options.services
     ? await options.services(config, logger)
     : createServices(config, { logger, tracing: await loadTracing(config, logger) });
-  const app = await buildApp(config, services, logger);
-  await app.listen({ host: '127.0.0.1', port });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
+  // If the app cannot be built or listen, nothing returned can close the services (a Redis client among them),
+  // so close them here: a leaked client keeps the test file from ever exiting.
+  let app: FastifyInstance | undefined;
+  let address: ReturnType<FastifyInstance['server']['address']>;
+  try {
+    app = await buildApp(config, services, logger);
+    await app.listen({ host: '127.0.0.1', port });
+    address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('no address');
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await services.close().catch(() => undefined);
+    if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const built = app;
   return {
-    app,
+    app: built,
     origin: `http://127.0.0.1:${String(address.port)}`,
     config,
     services,
@@ -105,9 +117,12 @@ export async function startTestApp(options: BuildOptions = {}): Promise<Started>
     },
     logText: () => lines.join('\n'),
     async close() {
-      await app.close();
-      await services.close();
-      if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+      try {
+        await built.close();
+      } finally {
+        await services.close(); // even when the app's close failed
+        if (ownDataDir !== undefined) rmSync(ownDataDir, { recursive: true, force: true });
+      }
     },
   };
 }
