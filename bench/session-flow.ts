@@ -95,7 +95,7 @@ export const SESSION_STEPS: readonly Step[] = [
   post('sign in', '/login', 303, (o) => ({ email: o.email, password: o.password })),
   get('dashboard', '/user/dashboard'),
   get('form', '/user/about-you'),
-  post('form with an error', '/user/about-you', 400, () => ({ 'name-title': 'Mr', 'name-first': '', 'name-last': '' })),
+  post('form with an error', '/user/about-you', 400, () => ({ 'name-title': '', 'name-first': '', 'name-last': '' })),
   // What the live page takes (ADR 0050): a name, a date of birth and an address.
   post('form corrected', '/user/about-you', 303, () => ({
     'name-title': 'Mr',

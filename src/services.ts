@@ -24,7 +24,7 @@ import { openStore } from './backends/sqlite-store.ts';
 import { apiClientFor } from './backends/api-client.ts';
 import type { CredentialBackend } from './backends/credentials.ts';
 import { createApiCredentials } from './backends/api-credentials.ts';
-import { createLocalCredentials } from './backends/local-credentials.ts';
+import { createLocalCredentials, setPasswordHashConcurrency } from './backends/local-credentials.ts';
 import type { AccountsBackend } from './backends/accounts.ts';
 import { createApiAccounts } from './backends/api-accounts.ts';
 import { LOCAL_ACCOUNTS_MIGRATIONS, createLocalAccounts } from './backends/local-accounts.ts';
@@ -177,6 +177,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
           undefined,
           overrides.tracing,
         );
+  setPasswordHashConcurrency(config.passwordHashConcurrency); // the embedded store's hashes (ADR 0032)
   const credentials =
     overrides.credentials ??
     (api !== undefined

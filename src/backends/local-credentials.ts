@@ -47,12 +47,27 @@ const HASH_PATTERN = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9
  * a worker has a core to itself (the CPU is the limit). One at a time, a burst of sign-ins waits in line instead
  * (ADR 0032, amended).
  */
-let hashing: Promise<unknown> = Promise.resolve();
+const hashLine = { limit: 1, running: 0, waiting: [] as (() => void)[] };
 
-function scrypt(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
-  const turn = hashing.then(() => scryptNow(password, salt, params, keyLength));
-  hashing = turn.catch(() => undefined);
-  return turn;
+/** How many hashes may run at once in this process (config PASSWORD_HASH_CONCURRENCY, set once at start-up). */
+export function setPasswordHashConcurrency(limit: number): void {
+  hashLine.limit = Math.max(1, limit);
+  while (hashLine.running < hashLine.limit && hashLine.waiting.length > 0) {
+    hashLine.running++;
+    hashLine.waiting.shift()?.();
+  }
+}
+
+async function scrypt(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {
+  if (hashLine.running < hashLine.limit) hashLine.running++;
+  else await new Promise<void>((resolve) => hashLine.waiting.push(resolve)); // its place is handed over on release
+  try {
+    return await scryptNow(password, salt, params, keyLength);
+  } finally {
+    const next = hashLine.waiting.shift();
+    if (next === undefined) hashLine.running--;
+    else next();
+  }
 }
 
 function scryptNow(password: string, salt: Buffer, params: ScryptParams, keyLength: number): Promise<Buffer> {

@@ -65,6 +65,8 @@ export interface Config {
   readonly shutdownDrainMs: number;
   readonly loadShedEventLoopDelayMs: number;
   readonly loadShedRetryAfterSeconds: number;
+  /** Embedded credential store: scrypt hashes run at once per process (ADR 0032). */
+  readonly passwordHashConcurrency: number;
   /** How account emails leave (ADR 0035): GOV.UK Notify, or one JSON line each in DATA_DIR/mail.jsonl. */
   readonly mailTransport: 'notify' | 'file';
   readonly notifyApiKey: string | undefined;
@@ -547,6 +549,11 @@ export const SETTINGS = {
     default: '10',
     parse: integer(1, 3600),
   },
+  PASSWORD_HASH_CONCURRENCY: {
+    doc: 'Embedded credential store (API_BASE_URL unset): password hashes (scrypt, 32 MiB each) run at once per process; more wait in line. 1 suits a worker with a core to itself (ADR 0032).',
+    default: '1',
+    parse: integer(1, 64),
+  },
   GA_MEASUREMENT_ID: {
     doc: "Google Analytics 4 measurement ID (G-XXXXXXXXXX; the live front's is G-DY4BCL021L). Loaded only for visitors who accepted analytics cookies. Unset: no analytics at all.",
     parse: (raw) => {
@@ -807,6 +814,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     shutdownDrainMs: get('SHUTDOWN_DRAIN_MS') as number,
     loadShedEventLoopDelayMs: get('LOAD_SHED_EVENT_LOOP_DELAY_MS') as number,
     loadShedRetryAfterSeconds: get('LOAD_SHED_RETRY_AFTER_SECONDS') as number,
+    passwordHashConcurrency: get('PASSWORD_HASH_CONCURRENCY') as number,
     mailTransport,
     notifyApiKey,
     notifyBaseUrl: get('NOTIFY_BASE_URL') as URL,

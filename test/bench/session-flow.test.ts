@@ -40,8 +40,14 @@ test('posts carry the token and cookie the visit has gathered, as a same-origin 
   assert.equal(signIn.headers['x-forwarded-for'], '10.0.0.7');
   assert.equal(
     SESSION_STEPS[5]?.request(visit, o).body,
-    'title=&firstName=&lastName=&_csrf=tok123',
-    'every field empty: an error',
+    'name-title=&name-first=&name-last=&_csrf=tok123',
+    "every field empty (the live page's field names): an error",
+  );
+  const corrected = new URLSearchParams(SESSION_STEPS[6]?.request(visit, o).body);
+  assert.deepEqual(
+    ['name-first', 'dob-date-year', 'address-address1', 'address-postcode'].map((f) => corrected.get(f) !== ''),
+    [true, true, true, true],
+    'corrected: a name, a date of birth and an address, as the live page requires',
   );
   const home = SESSION_STEPS[0]?.request(newVisit(), o);
   assert.ok(home !== undefined);

@@ -22,7 +22,7 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const built = await build(t, {
-      env: { LOAD_SHED_EVENT_LOOP_DELAY_MS: '20', LOAD_SHED_RETRY_AFTER_SECONDS: '7' },
+      env: { LOAD_SHED_EVENT_LOOP_DELAY_MS: '20', LOAD_SHED_RETRY_AFTER_SECONDS: '7', PASSWORD_HASH_CONCURRENCY: '4' },
       services: (config) => createServices(config, { signInPolicy: { failureDelayMs: 0 } }),
     });
     const users = built.services.credentials as LocalCredentials;
