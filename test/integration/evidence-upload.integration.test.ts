@@ -566,14 +566,13 @@ describe('evidence upload with a real clamd', () => {
       'each scanned whole by clamd',
     );
     // Measured here (client and server share this process): 2.3 to 7.7 MiB held at the peak for 100 MiB in flight on a
-    // quiet machine, 31.6 to 33.6 MiB on one saturated by other work (buffers in flight pile up behind slow writes).
-    // Holding
-    // the files, as a buffering parser or storage would, is 100 MiB or more; the bound sits well between.
+    // quiet machine, 31.6 to 65 MiB on one saturated by other work (the client's buffers in flight pile up behind slow
+    // writes). Holding the files, as a buffering parser or storage would, is 100 MiB or more: the bound sits between.
     t.diagnostic(
       `5 × ${(size / 1048576).toFixed(0)} MiB received, stored and scanned; peak memory ` +
         `held ${(peak / 1048576).toFixed(1)} MiB`,
     );
-    assert.ok(peak < 60 * 1048576, `memory held grew by ${(peak / 1048576).toFixed(1)} MiB for 5 × 20 MiB of uploads`);
+    assert.ok(peak < 85 * 1048576, `memory held grew by ${(peak / 1048576).toFixed(1)} MiB for 5 × 20 MiB of uploads`);
   });
 
   test(
