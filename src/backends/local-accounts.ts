@@ -12,7 +12,7 @@
  * Differences from the API, on purpose: the API keeps an inactive account's activation token and returns it on
  * every reset request; here only its hash is kept, so a reset request for an inactive account issues a new one.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Migration } from './sqlite-store.ts';
 import { columnNumber, columnText } from './sqlite-store.ts';
@@ -77,7 +77,7 @@ type Purpose = 'activate' | 'reset' | 'email';
 type Row = Record<string, unknown>;
 
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;

@@ -18,7 +18,7 @@
  *
  * node:sqlite is synchronous: every statement touches one row; the slow part (scrypt) runs on libuv's pool.
  */
-import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Migration } from './sqlite-store.ts';
 import { columnNumber, columnText } from './sqlite-store.ts';
@@ -219,7 +219,7 @@ export class UserExistsError extends Error {
 type Row = Record<string, unknown>;
 
 function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 export function newToken(): string {

@@ -17,7 +17,7 @@
  * Values the app reads come out as plain data (`toPlain`): PHP arrays as arrays or null-prototype objects.
  * Values it writes go in through `fromPlain`. Nothing from the store is ever evaluated.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
@@ -96,7 +96,7 @@ function plainData(session: PhpSession): SessionData {
 }
 
 function sha1(bytes: Buffer): string {
-  return createHash('sha1').update(bytes).digest('hex');
+  return hash('sha1', bytes, 'hex');
 }
 
 /** A Redis error's message without credentials (an error can carry the URL, and REDIS_URL may hold a password). */

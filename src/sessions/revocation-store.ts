@@ -11,7 +11,7 @@
  *   session carried when this process last saw it, in the same tick as the session's own read (so in the same
  *   pipelined write); the read is still made on every request, only earlier.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ExpiringMap } from './expiring-map.ts';
 
@@ -56,7 +56,7 @@ export const ACCOUNT_TOKENS_PREFIX = 'lpa-front:account-tokens:';
 export const TOKEN_ACCOUNT_PREFIX = 'lpa-front:token-account:';
 
 export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 function wholeSeconds(ttlSeconds: number): number {

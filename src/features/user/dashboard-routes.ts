@@ -106,6 +106,17 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     return reply.code(200).type('text/html; charset=utf-8').send(body);
   }
 
+  /** For the status script: the words of each status it may write (a status it does not know it shows as sent). */
+  const labelsByLanguage = new Map<string, string>();
+  function statusLabelsFor(language: PageLanguage): string {
+    let labels = labelsByLanguage.get(language.lang);
+    if (labels === undefined) {
+      labels = JSON.stringify(Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)])));
+      labelsByLanguage.set(language.lang, labels);
+    }
+    return labels;
+  }
+
   /** The backend no longer accepts the token: signed out, and told why. */
   function tokenRejected(session: Session, reply: FastifyReply): FastifyReply {
     session.delete(SESSION_KEYS.identity);
@@ -146,10 +157,7 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     const rows = found.lpas.map((lpa) => lpaRow(lpa, trackFromDate, at));
     const shortList = found.total <= SHORT_LIST && !isSearch;
     const refreshIds = legacyFront ? rows.filter((r) => r.refresh).map((r) => r.id) : [];
-    // For the status script: the words of each status it may write (a status it does not know it shows as sent).
-    const statusLabels = JSON.stringify(
-      Object.fromEntries(KNOWN_STATUSES.map((s) => [s, language.t(`dashboard:status.${s}`)])),
-    );
+    const statusLabels = statusLabelsFor(language);
     const content = {
       lang: language.lang,
       htmlLang: language.lang,
