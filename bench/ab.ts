@@ -11,7 +11,7 @@
  *   node bench/ab.ts --old /tmp/old --scenario form-get|static|about-you|dashboard
  *        [--rounds 10 --seconds 3 --warmup 5 --connections 10 --name ab-<scenario>]
  *
- * Sessions in memory unless the scenario is the dashboard (signed in, session in Redis: one redis-server per side).
+ * Sessions in Redis, as `npm run bench` runs them: one redis-server per side, pinned beside its app.
  * Results: bench/results/<name>.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -84,8 +84,8 @@ async function startRedis(name: string): Promise<{ proc: Proc; url: string }> {
 
 async function startSide(name: 'old' | 'new', dir: string): Promise<Side> {
   const procs: Proc[] = [];
-  const redis = scenario === 'dashboard' ? await startRedis(name) : undefined;
-  if (redis !== undefined) procs.push(redis.proc);
+  const redis = await startRedis(name);
+  procs.push(redis.proc);
   const port = await freePort();
   const origin = `https://127.0.0.1:${String(port)}`;
   const env: NodeJS.ProcessEnv = {
@@ -103,7 +103,7 @@ async function startSide(name: 'old' | 'new', dir: string): Promise<Side> {
     LOG_LEVEL: 'info',
     DATA_DIR: path.join(work, name),
     MALLOC_ARENA_MAX: '2',
-    ...(redis === undefined ? {} : { REDIS_URL: redis.url }),
+    REDIS_URL: redis.url,
   };
   const added = spawnSync(process.execPath, ['scripts/user-add.ts', '--email', EMAIL, '--name', 'Bench User'], {
     cwd: dir,
@@ -199,8 +199,9 @@ const median = (xs: readonly number[]) => {
 };
 
 const sides: Side[] = [];
+const NEW_DIR = process.env.AB_NEW ?? ROOT;
 try {
-  sides.push(await startSide('old', path.resolve(opts.old)), await startSide('new', ROOT));
+  sides.push(await startSide('old', path.resolve(opts.old)), await startSide('new', NEW_DIR));
   const run = (side: Side, secs: number) =>
     load({
       tool: 'wrk',
@@ -248,6 +249,9 @@ try {
     '| --- | ---: | ---: | --- | --- |',
     `| CPU µs per request | ${median(cpu.old).toFixed(1)} | ${median(cpu.new).toFixed(1)} | ${ratio(median(cpu.new), median(cpu.old))} | ${ratio(median(cpu.new), Math.max(...cpu.old))} |`,
     `| requests per second | ${median(rps.old).toFixed(0)} | ${median(rps.new).toFixed(0)} | ${ratio(median(rps.new), median(rps.old))} | ${ratio(median(rps.new), Math.min(...rps.old))} |`,
+    '',
+    // Each round's pair ran back to back: their ratio cancels most of the machine's drift between rounds.
+    `Median of the rounds' new/old CPU ratios: ${median(cpu.new.map((n, i) => n / (cpu.old[i] ?? n))).toFixed(3)}.`,
     '',
     `CPU µs per request by round, old: ${us(cpu.old)}; new: ${us(cpu.new)}`,
     '',

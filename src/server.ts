@@ -63,14 +63,9 @@ if (workers > 1 && cluster.isPrimary) {
   });
   bootLogger.info({ workers, host: config.host, port: config.port }, 'lpa-front primary started');
 } else {
-  // Log lines are buffered and written in batches (at 4 KB, every second, and on exit), not one write per
-  // request: the access line was the largest single cost of a static page (docs/adr/0006). Each turn's lines
-  // reach the buffer as one string (TurnBatchedSink).
-  const destination = new TurnBatchedSink(pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const flusher = setInterval(() => {
-    destination.flush();
-  }, 1000);
-  flusher.unref();
+  // One write per turn of the event loop, not per line (TurnBatchedSink), made on the main thread: handing each
+  // batch to libuv's pool cost more than the write itself (ADR 0062).
+  const destination = new TurnBatchedSink(pino.destination({ dest: 1, sync: true }));
   process.on('exit', () => {
     destination.flushSync();
   });
