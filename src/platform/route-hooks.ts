@@ -10,7 +10,7 @@
  */
 import type { RouteOptions } from 'fastify';
 
-export type RouteHookName = 'onRequest' | 'preValidation' | 'onSend';
+export type RouteHookName = 'onRequest' | 'preValidation' | 'preHandler' | 'onSend';
 
 /** The type of one hook of a route's `name` list, as Fastify declares it. */
 type RouteHook<K extends RouteHookName> = Extract<NonNullable<RouteOptions[K]>, readonly unknown[]>[number];
@@ -43,6 +43,7 @@ export function addRouteHook(
   ...[name, hook]:
     | ['onRequest', RouteHook<'onRequest'>]
     | ['preValidation', RouteHook<'preValidation'>]
+    | ['preHandler', RouteHook<'preHandler'>]
     | ['onSend', RouteHook<'onSend'>]
 ): void {
   switch (name) {
@@ -51,6 +52,9 @@ export function addRouteHook(
       break;
     case 'preValidation':
       route.preValidation = withHook(route.preValidation, hook);
+      break;
+    case 'preHandler':
+      route.preHandler = withHook(route.preHandler, hook);
       break;
     case 'onSend':
       route.onSend = withHook(route.onSend, hook);

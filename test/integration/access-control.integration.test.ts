@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from '../helpers/app.ts';
 import { PATHS, PUBLIC_ROUTES, isPublicRoute } from '../../src/paths.ts';
+import { ALLOW_INCOMPLETE } from '../../src/features/user/profile-gate.ts';
 
 const EXPECTED_PUBLIC: Record<string, string[]> = {
   '/': ['GET', 'HEAD'],
@@ -200,6 +201,34 @@ describe('access control', () => {
     for (const route of ['POST /send-feedback', 'POST /login', 'POST /logout', `POST ${PATHS.aboutYou}`])
       assert.ok(checked.includes(route), route);
   });
+
+  test('every signed-in route but the exempt ones runs the profile gate (a per-route hook since session 10)', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lpa-access-'));
+    t.after(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const built = await build(t, { env: { DATA_DIR: dataDir } });
+    const gated: string[] = [];
+    for (const method of ['GET', 'POST'] as const) {
+      const tree = built.app.printRoutes({ includeHooks: true, commonPrefix: false, method });
+      for (const [route, hooks] of hooksByFullPath(tree)) {
+        const runs = (hooks.preHandler ?? []).includes('gate()');
+        const where = `${method} ${route}: ${JSON.stringify(hooks)}`;
+        // No guard (public for every method, no session): there is never a user to send anywhere.
+        if (!(hooks.onRequest ?? []).includes('guard()')) {
+          assert.equal(runs, false, where);
+          continue;
+        }
+        if (isPublicRoute(route, method) || ALLOW_INCOMPLETE.has(route)) continue;
+        assert.equal(runs, true, where);
+        gated.push(`${method} ${route}`);
+      }
+    }
+    t.diagnostic(`gated: ${gated.join(', ')}`);
+    for (const route of [`GET ${PATHS.dashboard}`, `GET ${PATHS.changeEmail}`, `POST ${PATHS.deleteAccount}`])
+      assert.ok(gated.includes(route), route);
+    assert.ok(!gated.includes(`GET ${PATHS.aboutYou}`), 'about-you is exempt (allowIncompleteUser)');
+  });
 });
 
 /**
@@ -218,6 +247,30 @@ function hooksByRoute(tree: string): Map<string, Record<string, string[]>> {
     }
     const hook = /• \((\w+)\) (\[.*\])$/.exec(line);
     if (hook !== null && current !== undefined) current[hook[1] ?? ''] = JSON.parse(hook[2] ?? '[]') as string[];
+  }
+  return routes;
+}
+
+/** As hooksByRoute, keyed by each route's full path (the tree's nodes joined from the root, as routesFromTree). */
+function hooksByFullPath(tree: string): Map<string, Record<string, string[]>> {
+  const routes = new Map<string, Record<string, string[]>>();
+  const stack: string[] = [];
+  let current: Record<string, string[]> | undefined;
+  for (const line of tree.split('\n')) {
+    const hook = /• \((\w+)\) (\[.*\])$/.exec(line);
+    if (hook !== null) {
+      if (current !== undefined) current[hook[1] ?? ''] = JSON.parse(hook[2] ?? '[]') as string[];
+      continue;
+    }
+    const branch = line.search(/[├└]── /);
+    if (branch < 0) continue;
+    let node = line.slice(branch + 4);
+    const methods = / \([A-Z, ]+\)$/.exec(node);
+    if (methods !== null) node = node.slice(0, methods.index);
+    stack.length = branch / 4;
+    stack[branch / 4] = node;
+    current = methods === null ? undefined : {};
+    if (current !== undefined) routes.set(stack.join(''), current);
   }
   return routes;
 }

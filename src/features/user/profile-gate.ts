@@ -6,9 +6,11 @@
  * profile records it complete (markProfileComplete).
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { AccountsBackend } from '../../backends/accounts.ts';
 import { PATHS, isPublicRoute } from '../../paths.ts';
+import type { SignedInUser } from '../../platform/auth-guard.ts';
+import { addRouteHook, routeMethods } from '../../platform/route-hooks.ts';
 
 /** Session key: `{ userId, complete }`. */
 export const PROFILE_KEY = 'lpaFrontProfile';
@@ -43,33 +45,54 @@ export interface ProfileGateOptions {
 }
 
 async function profileGate(app: FastifyInstance, options: ProfileGateOptions): Promise<void> {
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Per route (docs/adr/0014): the exempt routes and the routes public for every method they answer never run it.
+  app.addHook('onRoute', (route) => {
+    if (ALLOW_INCOMPLETE.has(route.url) || routeMethods(route).every((method) => isPublicRoute(route.url, method)))
+      return;
+    addRouteHook(route, 'preHandler', gate);
+  });
+
+  // Callback style: a profile already known complete (every signed-in page after the first) costs no promise.
+  function gate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const user = request.user;
     const route = request.routeOptions.url;
-    if (
-      user === undefined ||
-      route === undefined ||
-      ALLOW_INCOMPLETE.has(route) ||
-      isPublicRoute(route, request.method)
-    )
+    if (user === undefined || route === undefined || isPublicRoute(route, request.method)) {
+      done();
       return;
-    // Only a complete profile is remembered: a name given elsewhere (the other front, the API) counts at once.
-    let complete = known(request, user.userId);
-    if (complete !== true) {
-      let details;
-      try {
-        details = await options.accounts.getDetails(user.userId, user.token, request.id);
-      } catch (err) {
-        // As the live front: no answer about the user, so the page decides (it reads the user itself).
-        request.log.warn({ event: 'profile.check.error', err }, 'could not read the profile; not gating this request');
-        return;
-      }
-      if (details === null) return; // the token is no longer accepted: the page signs the user out
-      complete = details.name !== null;
-      if (complete) markProfileComplete(request, user.userId, true);
     }
-    if (!complete) await reply.redirect(PATHS.aboutYouNew, 302);
-  });
+    // Only a complete profile is remembered: a name given elsewhere (the other front, the API) counts at once.
+    if (known(request, user.userId) === true) {
+      done();
+      return;
+    }
+    ask(request, reply, user).then(
+      (answered) => {
+        if (!answered) done();
+      },
+      (err: unknown) => {
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  /** Asks the backend; true when it answered the request (sent to /user/about-you/new). */
+  async function ask(request: FastifyRequest, reply: FastifyReply, user: SignedInUser): Promise<boolean> {
+    let details;
+    try {
+      details = await options.accounts.getDetails(user.userId, user.token, request.id);
+    } catch (err) {
+      // As the live front: no answer about the user, so the page decides (it reads the user itself).
+      request.log.warn({ event: 'profile.check.error', err }, 'could not read the profile; not gating this request');
+      return false;
+    }
+    if (details === null) return false; // the token is no longer accepted: the page signs the user out
+    if (details.name !== null) {
+      markProfileComplete(request, user.userId, true);
+      return false;
+    }
+    await reply.redirect(PATHS.aboutYouNew, 302);
+    return true;
+  }
 }
 
 export default fp(profileGate, { name: 'lpa-profile-gate', dependencies: ['lpa-auth-guard'] });
