@@ -38,6 +38,8 @@ export interface ScenarioResult {
    * verdict.
    */
   readonly appCpuUs?: readonly number[];
+  /** Redis's own CPU per request in each app round (already inside appCpuUs). */
+  readonly redisCpuUs?: readonly number[];
   readonly ceilingCpuUs?: readonly number[];
   readonly note?: string;
 }
@@ -265,7 +267,7 @@ export function markdown(run: RunResult): string {
       `pair (median and worst pair); ` +
       `"quiet pairs" repeats the ratio and app p99 over only the pairs with steal ` +
       `under ${String(QUIET_STEAL * 100)} %. ` +
-      '"CPU µs/req" is the CPU time (user + system, the app\'s with Redis\'s) per request, ' +
+      "\"CPU µs/req\" is the CPU time (user + system, the app's with Redis's; Redis's own in brackets) per request, " +
       "median over the rounds, and in brackets the median pair's ceiling ÷ app CPU, which steal " +
       'hardly moves. The verdict uses all pairs and requests per second.',
     '',
@@ -311,7 +313,11 @@ export function markdown(run: RunResult): string {
           ? `0 of ${String(q.of)}`
           : `${String(q.pairs)} of ${String(q.of)}: ${q.ratio.toFixed(2)}, ${q.appP99 === undefined ? '–' : ms(q.appP99)}`;
     const c = cpuSummary(s);
-    const cpu = c === undefined ? '–' : `${c.app.toFixed(0)}, ${c.ceiling.toFixed(0)} (${c.ratio.toFixed(2)})`;
+    const redis =
+      s.redisCpuUs === undefined || s.redisCpuUs.length === 0
+        ? ''
+        : ` (Redis ${quantile(s.redisCpuUs, 0.5).toFixed(0)})`;
+    const cpu = c === undefined ? '–' : `${c.app.toFixed(0)}${redis}, ${c.ceiling.toFixed(0)} (${c.ratio.toFixed(2)})`;
     lines.push(
       `| ${s.title} | ${int(s.app.rps)} | ${ms(s.app.p50)} | ${ms(s.app.p99)}${worst} ` +
         `| ${String(s.app.errors)} | ${int(s.ceiling.rps)} | ${ms(s.ceiling.p99)} ` +

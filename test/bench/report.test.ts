@@ -106,6 +106,21 @@ describe('bench report', () => {
       scenarios: [scenario({ appCpuUs: [120, 130, 110, 125, 400], ceilingCpuUs: [70, 72, 66, 75, 71] })],
     });
     assert.match(withCpu, /\| – \| – \| 125, 71 \(0\.58\) \| ≥ 0\.6 \|/);
+    const withRedis = markdown({
+      ...run,
+      scenarios: [
+        scenario({
+          appCpuUs: [120, 130, 110, 125, 400],
+          ceilingCpuUs: [70, 72, 66, 75, 71],
+          redisCpuUs: [9, 8, 30, 7, 8],
+        }),
+      ],
+    });
+    assert.match(
+      withRedis,
+      /\| – \| – \| 125 \(Redis 8\), 71 \(0\.58\) \| ≥ 0\.6 \|/,
+      "Redis's own share beside the app's",
+    );
     assert.match(svg(run), /^<svg[\s\S]*25,000 \(0\.62\)[\s\S]*<\/svg>\n?$/);
     assert.doesNotMatch(md, /Cold start/, 'no cold start measured, none shown');
     const withCold = markdown({
