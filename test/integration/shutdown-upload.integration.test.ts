@@ -17,7 +17,7 @@ import { openSocket, parseRaw } from '../helpers/raw.ts';
 import type { RawReply } from '../helpers/raw.ts';
 import { canConnect, freePort, startClamd, startProcess, waitFor } from '../helpers/services.ts';
 import type { StartedClamd, StartedProcess } from '../helpers/services.ts';
-import { makePdf } from '../helpers/upload-fixtures.ts';
+import { makePdf, uploadBody } from '../helpers/upload-fixtures.ts';
 import { openStore } from '../../src/backends/sqlite-store.ts';
 import { LOCAL_ACCOUNTS_MIGRATIONS } from '../../src/backends/local-accounts.ts';
 import { createLocalCredentials } from '../../src/backends/local-credentials.ts';
@@ -34,17 +34,7 @@ const OLD_BOUND_MS = SHUTDOWN_DRAIN_MS + REQUEST_TIMEOUT_MS + 5000;
 // A valid PDF of about 14 kB: at 1.2 kB/s it takes about 11 s, well past OLD_BOUND_MS.
 const PDF = makePdf({ text: 'Evidence of benefits '.repeat(650) });
 
-function multipart(token: string, data: Buffer): Buffer {
-  return Buffer.concat([
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`),
-    Buffer.from(
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="letter.pdf"\r\n` +
-        'Content-Type: application/pdf\r\n\r\n',
-    ),
-    data,
-    Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
-  ]);
-}
+const multipart = (token: string, data: Buffer): Buffer => uploadBody(BOUNDARY, token, 'letter.pdf', data);
 
 interface Running {
   readonly server: StartedProcess;
