@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { TEST_LOAD_SHED_BOUND_MS, TEST_SECRET } from '../helpers/app.ts';
 import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
 import { openSocket, parseRaw } from '../helpers/raw.ts';
 import type { RawReply } from '../helpers/raw.ts';
-import { canConnect, freePort, startClamd, startProcess, waitFor } from '../helpers/services.ts';
+import { startClamd, waitFor } from '../helpers/services.ts';
+import { startServerProcess } from '../helpers/server-process.ts';
 import type { StartedClamd, StartedProcess } from '../helpers/services.ts';
 import { makePdf, uploadBody } from '../helpers/upload-fixtures.ts';
 import { openStore } from '../../src/backends/sqlite-store.ts';
@@ -23,7 +23,6 @@ import { LOCAL_ACCOUNTS_MIGRATIONS } from '../../src/backends/local-accounts.ts'
 import { createLocalCredentials } from '../../src/backends/local-credentials.ts';
 import { PATHS } from '../../src/paths.ts';
 
-const SERVER = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 const BOUNDARY = '----lpaShutdownUploadBoundary';
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -61,28 +60,17 @@ async function start(t: TestContext, clamd: StartedClamd, uploadTimeoutMs: numbe
   } finally {
     store.close();
   }
-  const port = await freePort();
-  const server = await startProcess(process.execPath, [SERVER], {
-    env: {
-      NODE_ENV: 'test',
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      SESSION_SECRET: TEST_SECRET,
-      CLAMD_ADDRESS: clamd.address,
-      UPLOAD_SCAN_INTERVAL_MS: '3600000',
-      REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-      SHUTDOWN_DRAIN_MS: String(SHUTDOWN_DRAIN_MS),
-      UPLOAD_TIMEOUT_MS: String(uploadTimeoutMs),
-      UPLOAD_MIN_BYTES_PER_SECOND: '100',
-      UPLOAD_RATE_WINDOW_MS: '2000',
-      LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
-      LOG_LEVEL: 'info',
-    },
-    readyCheck: () => canConnect(port),
-    name: 'lpa-front',
+  const { server, origin } = await startServerProcess({
+    DATA_DIR: dataDir,
+    CLAMD_ADDRESS: clamd.address,
+    UPLOAD_SCAN_INTERVAL_MS: '3600000',
+    REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    SHUTDOWN_DRAIN_MS: String(SHUTDOWN_DRAIN_MS),
+    UPLOAD_TIMEOUT_MS: String(uploadTimeoutMs),
+    UPLOAD_MIN_BYTES_PER_SECOND: '100',
+    UPLOAD_RATE_WINDOW_MS: '2000',
   });
   t.after(() => server.stop());
-  const origin = `http://127.0.0.1:${String(port)}`;
   const ada = new Browser(origin, origin);
   const form = await ada.get(PATHS.login);
   const signedIn = await ada.post(PATHS.login, { email: EMAIL, password: PASSWORD, _csrf: csrfTokenFrom(form.text) });
