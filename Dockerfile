@@ -21,7 +21,7 @@ FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY scripts/build-assets.ts scripts/build-server.ts ./scripts/
+COPY scripts/build-assets.ts scripts/build-server.ts scripts/build-output.ts ./scripts/
 COPY assets ./assets
 COPY src ./src
 RUN node scripts/build-assets.ts && node scripts/build-server.ts

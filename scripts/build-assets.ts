@@ -7,26 +7,16 @@
  * Run by `npm run build` (and so by `npm start` and `npm test`). Output is deterministic.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, relative } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { ASSET_PREFIX } from '../src/paths.ts';
+import { buildOutput, moveIntoPlace } from './build-output.ts';
 
 const root = join(import.meta.dirname, '..');
 const govuk = join(root, 'node_modules/govuk-frontend/dist/govuk');
-// `--out <dir>` (tests) builds somewhere else than dist/assets.
-const outArg = process.argv.indexOf('--out');
-const target =
-  outArg > 0 && process.argv[outArg + 1] !== undefined
-    ? resolve(process.argv[outArg + 1] ?? '')
-    : join(root, 'dist/assets');
-// Built into a fresh folder beside the target and renamed into place at the end, so two builds at once (two
-// `npm start`s in one checkout) never write into, or delete, a folder the other is using.
-mkdirSync(dirname(target), { recursive: true });
-const out = mkdtempSync(join(dirname(target), `.${basename(target)}-`));
-process.on('exit', () => {
-  rmSync(out, { recursive: true, force: true });
-}); // a failed build leaves nothing behind
+// `--out <dir>` (tests) builds somewhere else than dist/assets; built beside it, then moved into place.
+const { target, out } = buildOutput(join(root, 'dist/assets'));
 const PREFIX = ASSET_PREFIX;
 const COMPRESSIBLE = new Set(['.css', '.js', '.mjs', '.svg', '.json', '.ico', '.txt']);
 
@@ -109,28 +99,3 @@ hashed(
 writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 moveIntoPlace(out, target);
 process.stdout.write(`assets: ${String(Object.keys(manifest).length)} files built into ${relative(root, target)}\n`);
-
-/**
- * Renames the finished folder onto the target. A folder cannot be renamed over a non-empty one, so the old target is
- * first renamed aside (one rename: a reader sees the old folder or the new, never a half-written one) and removed.
- * Another build may do the same at once; the builds are deterministic, so whichever lands last is the same output.
- */
-function moveIntoPlace(from: string, to: string): void {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      renameSync(from, to);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= 20) throw err;
-    }
-    const aside = `${from}-old`;
-    try {
-      renameSync(to, aside);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // another build moved it first
-      continue;
-    }
-    rmSync(aside, { recursive: true, force: true });
-  }
-}

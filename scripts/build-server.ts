@@ -7,18 +7,15 @@
  * Run by `npm run build` (and so by `npm start` and `npm test`). Each file is transpiled alone (no type check: that
  * is `npm run typecheck`), its relative `.ts` imports rewritten to `.js`. Output is deterministic.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { buildOutput, moveIntoPlace } from './build-output.ts';
 
 const root = join(import.meta.dirname, '..');
 const source = join(root, 'src');
-// `--out <dir>` (tests) builds somewhere else than dist/server.
-const outArg = process.argv.indexOf('--out');
-const target =
-  outArg > 0 && process.argv[outArg + 1] !== undefined
-    ? resolve(process.argv[outArg + 1] ?? '')
-    : join(root, 'dist/server');
+// `--out <dir>` (tests) builds somewhere else than dist/server; built beside it, then moved into place.
+const { target, out } = buildOutput(join(root, 'dist/server'));
 
 /** Files that are not code but that the code reads from its own folder (import.meta.dirname). */
 const RESOURCE = /\.(njk|json|txt)$/;
@@ -40,14 +37,6 @@ function* filesUnder(dir: string): Generator<string> {
     else if (entry.isFile()) yield full;
   }
 }
-
-// Built into a fresh folder beside the target and renamed into place at the end, as the asset build is, so a
-// server starting from the old build never reads a half-written one.
-mkdirSync(dirname(target), { recursive: true });
-const out = mkdtempSync(join(dirname(target), `.${basename(target)}-`));
-process.on('exit', () => {
-  rmSync(out, { recursive: true, force: true });
-});
 
 let compiled = 0;
 let copied = 0;
@@ -75,6 +64,5 @@ for (const file of filesUnder(source)) {
   }
 }
 
-rmSync(target, { recursive: true, force: true });
-renameSync(out, target);
+moveIntoPlace(out, target);
 process.stdout.write(`build-server: ${String(compiled)} modules and ${String(copied)} templates and data files\n`);

@@ -15,7 +15,12 @@ import { UPLOAD_PATHS, loggablePath } from './paths.ts';
 import { rawErrorBody, rawErrorHeaders, rawErrorResponse } from './platform/security-headers.ts';
 import securityHeaders from './platform/security-headers.ts';
 import limits from './platform/limits.ts';
-import { RequestTimeoutError, serverRequestTimeoutMs, withRequestDeadline } from './platform/request-deadline.ts';
+import {
+  InFlight,
+  RequestTimeoutError,
+  serverRequestTimeoutMs,
+  withRequestDeadline,
+} from './platform/request-deadline.ts';
 import loadShedding from './platform/load-shedding.ts';
 import session from './platform/session.ts';
 import assets from './platform/assets.ts';
@@ -53,6 +58,8 @@ import { consentVariant } from './platform/consent/index.ts';
 export class Lifecycle {
   /** True from SIGTERM on: every response closes its connection, so no keep-alive socket is left to race. */
   draining = false;
+  /** Requests not yet answered, each with its own deadline: the drain waits for them up to it (ADR 0060). */
+  readonly inFlight = new InFlight();
 }
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -142,6 +149,8 @@ export function serverOptions(
             {
               requestTimeoutMs: config.requestTimeoutMs,
               ownLimits: (method, path) => method === 'POST' && (UPLOAD_PATHS as readonly string[]).includes(path),
+              ownLimitMs: config.uploadTimeoutMs,
+              inFlight: lifecycle.inFlight,
               onTimeout: (socket) => {
                 clientError(new RequestTimeoutError(), socket);
               },

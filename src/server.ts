@@ -13,6 +13,8 @@ import { assertSupportedRuntime } from './platform/runtime-guard.ts';
 import { Lifecycle, buildApp } from './app.ts';
 import { createServices } from './services.ts';
 import { loadTracing } from './platform/tracing-loader.ts';
+import { ANSWER_SLACK_MS } from './platform/request-deadline.ts';
+import type { InFlight } from './platform/request-deadline.ts';
 
 assertSupportedRuntime();
 
@@ -83,18 +85,19 @@ if (workers > 1 && cluster.isPrimary) {
   // on one: it was reset (ECONNRESET). So first every response says Connection: close, in-flight and newly arriving
   // alike, and each connection closes after its reply; idle ones are closed only when the drain window is over or
   // no connection is left. Then Fastify closes (any last request is still answered) and the stores.
+  // Each request still in flight may take until its own deadline, an upload's UPLOAD_TIMEOUT_MS (docs/adr/0060):
+  // the hard exit comes only after the latest of them and the time to answer.
   const drain = async (signal: string): Promise<void> => {
     logger.info({ signal, drainMs: config.shutdownDrainMs }, 'draining');
-    const timer = setTimeout(
-      () => {
-        process.exit(1);
-      },
-      config.shutdownDrainMs + config.requestTimeoutMs + 5000,
-    );
-    timer.unref();
     lifecycle.draining = true;
     await untilNoConnections(app.server, config.shutdownDrainMs);
-    await app.close(); // stops accepting, closes idle sockets, finishes in-flight requests, runs onClose hooks
+    const closed = app.close(); // stops accepting, closes idle sockets, finishes in-flight requests, runs onClose hooks
+    logger.info({ inFlight: lifecycle.inFlight.size }, 'draining: no longer accepting');
+    exitAfterDeadlines(lifecycle.inFlight, () => {
+      logger.error({ inFlight: lifecycle.inFlight.size }, 'drain overran; exiting');
+      process.exit(1);
+    });
+    await closed;
     await services.close();
     process.exit(0);
   };
@@ -118,4 +121,20 @@ async function untilNoConnections(server: Server, ms: number): Promise<void> {
     if (open === 0) return;
     await delay(50);
   }
+}
+
+/**
+ * Calls `exit` once the latest deadline of the requests in flight, plus the time to answer, has passed (with none in
+ * flight, that time alone, for the stores to close). Checked again then: a request accepted while the listener was
+ * closing counts too. Every deadline is at most the longest route limit after its request arrived.
+ */
+function exitAfterDeadlines(inFlight: InFlight, exit: () => void): void {
+  let end = performance.now() + ANSWER_SLACK_MS;
+  const check = (): void => {
+    end = Math.max(end, inFlight.latestDeadline() + ANSWER_SLACK_MS);
+    const left = end - performance.now();
+    if (left > 0) setTimeout(check, left).unref();
+    else exit();
+  };
+  check();
 }

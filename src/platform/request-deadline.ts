@@ -7,6 +7,9 @@
  * Upload routes have their own time and minimum-rate limits, checked while the body streams (multipart.ts). A reply
  * sent on one before its body is all read (refused, redirected to sign in) closes the connection, so a sender that
  * keeps trickling after the answer does not hold its socket until the backstop.
+ *
+ * Each request is also recorded with its own deadline while it is in flight (`InFlight`): the shutdown drain waits
+ * for each one up to that deadline, an upload's being UPLOAD_TIMEOUT_MS (docs/adr/0060).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -16,13 +19,41 @@ export interface RequestDeadlineOptions {
   readonly requestTimeoutMs: number;
   /** True for a request whose route enforces its own limits (the upload routes, UPLOAD_PATHS). */
   readonly ownLimits: (method: string, path: string) => boolean;
+  /** UPLOAD_TIMEOUT_MS: the longest such a route lets its body take (it answers by then), for `inFlight`. */
+  readonly ownLimitMs: number;
+  /** Where requests are recorded, with their deadlines, until their response is done. */
+  readonly inFlight: InFlight;
   /** Answers 408 as Node would (the app's clientError handler), then the socket is closed. */
   readonly onTimeout: (socket: Socket) => void;
 }
 
+/** Time allowed after a route's own deadline for its answer to go out (a 408, the upload's error page, a scan). */
+export const ANSWER_SLACK_MS = 5000;
+
 /** Node's server-wide requestTimeout: the longest limit of any route, plus slack so the route answers first. */
 export function serverRequestTimeoutMs(requestTimeoutMs: number, uploadTimeoutMs: number): number {
-  return Math.max(requestTimeoutMs, uploadTimeoutMs + 5000);
+  return Math.max(requestTimeoutMs, uploadTimeoutMs + ANSWER_SLACK_MS);
+}
+
+/** The requests whose response is not done yet, each with the time (performance.now()) by which it must be. */
+export class InFlight {
+  readonly #deadlines = new Map<ServerResponse, number>();
+
+  add(res: ServerResponse, deadline: number): void {
+    this.#deadlines.set(res, deadline);
+    res.once('close', () => this.#deadlines.delete(res)); // finished, or its socket gone
+  }
+
+  get size(): number {
+    return this.#deadlines.size;
+  }
+
+  /** The latest deadline of any request in flight; -Infinity when there is none. */
+  latestDeadline(): number {
+    let latest = -Infinity; // a loop, not Math.max(...): tens of thousands of slow sockets would overflow the stack
+    for (const deadline of this.#deadlines.values()) if (deadline > latest) latest = deadline;
+    return latest;
+  }
 }
 
 export class RequestTimeoutError extends Error {
@@ -38,7 +69,9 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export function withRequestDeadline(handler: Handler, options: RequestDeadlineOptions): Handler {
   return (req, res) => {
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
-    if (options.ownLimits(req.method ?? '', path)) {
+    const own = options.ownLimits(req.method ?? '', path);
+    options.inFlight.add(res, performance.now() + (own ? options.ownLimitMs : options.requestTimeoutMs));
+    if (own) {
       res.once('finish', () => {
         if (!req.complete) req.socket.destroySoon();
       });

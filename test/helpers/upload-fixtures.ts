@@ -96,3 +96,16 @@ export function makeHeic(width: number, height: number): Buffer {
   const meta = box('meta', Buffer.concat([Buffer.alloc(4), box('hdlr', Buffer.alloc(24)), box('iprp', ipco)]));
   return Buffer.concat([ftyp, meta, box('mdat', Buffer.alloc(64))]);
 }
+
+/** The evidence form's multipart body: the `_csrf` field first, then one PDF under `file`. */
+export function uploadBody(boundary: string, token: string, name: string, data: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n` +
+        'Content-Type: application/pdf\r\n\r\n',
+    ),
+    data,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+}

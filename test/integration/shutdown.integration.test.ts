@@ -11,12 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { TEST_LOAD_SHED_BOUND_MS, TEST_SECRET } from '../helpers/app.ts';
-import { canConnect, freePort, startProcess, waitFor } from '../helpers/services.ts';
+import { waitFor } from '../helpers/services.ts';
+import { startServerProcess } from '../helpers/server-process.ts';
 import { openSocket, parseRaw } from '../helpers/raw.ts';
 import type { RawReply } from '../helpers/raw.ts';
 
-const SERVER = join(import.meta.dirname, '..', '..', 'src', 'server.ts');
 const SOCKETS = 16;
 
 /** Reads one response (Content-Length framed) from a socket that may stay open; rejects if the socket fails first. */
@@ -77,26 +76,12 @@ test(
     'then the process exits 0',
   { timeout: 60_000 },
   async (t) => {
-    const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'lpa-shutdown-'));
     t.after(() => {
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const server = await startProcess(process.execPath, [SERVER], {
-      env: {
-        NODE_ENV: 'test',
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        SESSION_SECRET: TEST_SECRET,
-        SHUTDOWN_DRAIN_MS: '5000',
-        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS), // test/helpers/app.ts says why
-        LOG_LEVEL: 'info',
-      },
-      readyCheck: () => canConnect(port),
-      name: 'lpa-front',
-    });
+    const { server, origin } = await startServerProcess({ DATA_DIR: dataDir, SHUTDOWN_DRAIN_MS: '5000' });
     t.after(() => server.stop());
-    const origin = `http://127.0.0.1:${String(port)}`;
 
     const sockets = await Promise.all(Array.from({ length: SOCKETS }, () => openSocket(origin)));
     for (const socket of sockets) {

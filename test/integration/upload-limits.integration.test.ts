@@ -17,7 +17,7 @@ import { openSocket, parseRaw } from '../helpers/raw.ts';
 import type { RawReply } from '../helpers/raw.ts';
 import { startClamd } from '../helpers/services.ts';
 import type { StartedClamd } from '../helpers/services.ts';
-import { makePdf } from '../helpers/upload-fixtures.ts';
+import { makePdf, uploadBody } from '../helpers/upload-fixtures.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import { PATHS } from '../../src/paths.ts';
 
@@ -28,17 +28,7 @@ const MIN_RATE = 2000; // bytes per second
 // A valid PDF of about 14 kB: sent at 5 kB/s it takes almost three times REQUEST_TIMEOUT_MS.
 const PDF = makePdf({ text: 'Evidence of benefits '.repeat(650) });
 
-function body(token: string, name: string, data: Buffer): Buffer {
-  return Buffer.concat([
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`),
-    Buffer.from(
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n` +
-        'Content-Type: application/pdf\r\n\r\n',
-    ),
-    data,
-    Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
-  ]);
-}
+const body = (token: string, name: string, data: Buffer): Buffer => uploadBody(BOUNDARY, token, name, data);
 
 interface Sent {
   readonly reply: RawReply;
