@@ -187,13 +187,13 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const throttleStore =
     overrides.throttleStore ??
     (sessionStore instanceof RedisStore
-      ? new RedisThrottleStore({ redis: sessionStore.client })
+      ? new RedisThrottleStore({ redis: sessionStore.client, bound: sessionStore.bound })
       : new MemoryThrottleStore());
   // Shared for the same reason: a token signed out on one instance must be refused by all of them at once.
   const revocations =
     overrides.revocations ??
     (sessionStore instanceof RedisStore
-      ? new RedisRevocationStore({ redis: sessionStore.client })
+      ? new RedisRevocationStore({ redis: sessionStore.client, bound: sessionStore.bound })
       : new MemoryRevocationStore());
   const clamd = overrides.clamd ?? createClamd({ address: config.clamdAddress, timeoutMs: config.clamdTimeoutMs });
   const healthChecks: HealthCheck[] = [
@@ -207,7 +207,7 @@ export function createServices(config: Config, overrides: ServiceOverrides = {})
   const evidence = createEvidenceService({
     files:
       sessionStore instanceof RedisStore
-        ? createRedisEvidenceFiles({ redis: sessionStore.client })
+        ? createRedisEvidenceFiles({ redis: sessionStore.client, bound: sessionStore.bound })
         : createEvidenceFiles(store),
     storage: overrides.fileStorage ?? deferredFileStorage(createFileStorage(config)),
     clamd,

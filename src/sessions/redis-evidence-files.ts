@@ -14,6 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { EvidenceFile, EvidenceFiles, EvidenceStatus } from './evidence-records.ts';
+import { unbounded } from './command-deadlines.ts';
+import type { Bound } from './command-deadlines.ts';
 
 const STATUSES: readonly EvidenceStatus[] = ['receiving', 'checking', 'ready', 'rejected'];
 
@@ -64,6 +66,8 @@ type EvidenceRedis = Redis & {
 export interface RedisEvidenceFilesOptions {
   /** The session store's client (RedisStore.client). */
   readonly redis: Redis;
+  /** The bound of the connection's owner (RedisStore.bound), whose client has no command timeout of its own. */
+  readonly bound?: Bound;
   readonly prefix?: string;
 }
 
@@ -89,6 +93,7 @@ function toFile(hash: Record<string, string>): EvidenceFile | undefined {
 export function createRedisEvidenceFiles(opts: RedisEvidenceFilesOptions): EvidenceFiles {
   const prefix = opts.prefix ?? 'lpa-evidence:';
   const redis = opts.redis as EvidenceRedis;
+  const bound = opts.bound ?? unbounded;
   // defineCommand is idempotent per name: the session store's client may be shared by several of these.
   redis.defineCommand('evidenceReserve', { numberOfKeys: 6, lua: RESERVE });
   redis.defineCommand('evidenceTransition', { numberOfKeys: 6, lua: TRANSITION });
@@ -107,7 +112,7 @@ export function createRedisEvidenceFiles(opts: RedisEvidenceFilesOptions): Evide
     if (ids.length === 0) return [];
     const pipeline = redis.pipeline();
     for (const id of ids) pipeline.hgetall(k.file(id));
-    const results = (await pipeline.exec()) ?? [];
+    const results = (await bound(pipeline.exec())) ?? [];
     const out: EvidenceFile[] = [];
     for (const [err, value] of results) {
       if (err !== null) throw err;
@@ -118,7 +123,7 @@ export function createRedisEvidenceFiles(opts: RedisEvidenceFilesOptions): Evide
   }
 
   async function byId(id: string): Promise<EvidenceFile | undefined> {
-    return toFile(await redis.hgetall(k.file(id)));
+    return toFile(await bound(redis.hgetall(k.file(id))));
   }
 
   async function transition(
@@ -127,35 +132,39 @@ export function createRedisEvidenceFiles(opts: RedisEvidenceFilesOptions): Evide
     from: readonly EvidenceStatus[],
     fields: Record<string, string>,
   ): Promise<void> {
-    const userId = await redis.hget(k.file(id), 'user_id');
+    const userId = await bound(redis.hget(k.file(id), 'user_id'));
     if (userId === null) return;
-    await redis.evidenceTransition(
-      k.file(id),
-      k.held(userId),
-      ...statusKeys,
-      id,
-      to,
-      from.join(','),
-      ...Object.entries(fields).flat(),
+    await bound(
+      redis.evidenceTransition(
+        k.file(id),
+        k.held(userId),
+        ...statusKeys,
+        id,
+        to,
+        from.join(','),
+        ...Object.entries(fields).flat(),
+      ),
     );
   }
 
   return {
     async reserve(userId, userHash, displayName, max, now) {
       const id = randomUUID();
-      const done = await redis.evidenceReserve(
-        k.held(userId),
-        k.user(userId),
-        k.file(id),
-        k.status('receiving'),
-        k.all,
-        k.seq,
-        String(max),
-        id,
-        userId,
-        userHash ?? '',
-        displayName,
-        String(now),
+      const done = await bound(
+        redis.evidenceReserve(
+          k.held(userId),
+          k.user(userId),
+          k.file(id),
+          k.status('receiving'),
+          k.all,
+          k.seq,
+          String(max),
+          id,
+          userId,
+          userHash ?? '',
+          displayName,
+          String(now),
+        ),
       );
       return done === 1 ? id : undefined;
     },
@@ -167,13 +176,13 @@ export function createRedisEvidenceFiles(opts: RedisEvidenceFilesOptions): Evide
       });
     },
     async release(id) {
-      const userId = await redis.hget(k.file(id), 'user_id');
+      const userId = await bound(redis.hget(k.file(id), 'user_id'));
       // A record without its hash (never, unless written half by hand) can still leave the queues.
       const owner = userId ?? '';
-      await redis.evidenceRelease(k.file(id), k.held(owner), k.user(owner), k.all, ...statusKeys, id);
+      await bound(redis.evidenceRelease(k.file(id), k.held(owner), k.user(owner), k.all, ...statusKeys, id));
     },
     async list(userId) {
-      const ids = await redis.zrange(k.user(userId), '0', '-1');
+      const ids = await bound(redis.zrange(k.user(userId), '0', '-1'));
       return (await load(ids)).filter((f) => f.status !== 'receiving').slice(0, 100);
     },
     async get(userId, id) {
@@ -189,19 +198,21 @@ export function createRedisEvidenceFiles(opts: RedisEvidenceFilesOptions): Evide
       await transition(id, 'rejected', STATUSES, { reason, storage_key: '', scanned_at: String(now) });
     },
     async dueForScan(currentDatabase, limit) {
-      const checking = await load(await redis.zrange(k.status('checking'), '0', String(limit - 1)));
+      const checking = await load(await bound(redis.zrange(k.status('checking'), '0', String(limit - 1))));
       if (currentDatabase === undefined || checking.length >= limit) return checking;
-      const ready = await load(await redis.zrange(k.status('ready'), '0', '-1'));
+      const ready = await load(await bound(redis.zrange(k.status('ready'), '0', '-1')));
       return [...checking, ...ready.filter((f) => f.scannedWith !== currentDatabase)].slice(0, limit);
     },
     async olderThan(before, limit) {
-      return load(await redis.zrangebyscore(k.all, '-inf', `(${String(before)}`, 'LIMIT', 0, limit));
+      return load(await bound(redis.zrangebyscore(k.all, '-inf', `(${String(before)}`, 'LIMIT', 0, limit)));
     },
     async staleReservations(before, limit) {
-      return load(await redis.zrangebyscore(k.status('receiving'), '-inf', `(${String(before)}`, 'LIMIT', 0, limit));
+      return load(
+        await bound(redis.zrangebyscore(k.status('receiving'), '-inf', `(${String(before)}`, 'LIMIT', 0, limit)),
+      );
     },
     async forUser(userId) {
-      return load(await redis.zrange(k.user(userId), '0', '-1'));
+      return load(await bound(redis.zrange(k.user(userId), '0', '-1')));
     },
   };
 }

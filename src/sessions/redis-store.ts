@@ -12,7 +12,7 @@
  * an existing session whose key has gone (signed out here or by the PHP front, or expired) writes nothing.
  * A value the codec cannot decode is treated as no session, as PHP does: logged once (never the value) and
  * deleted if still the same bytes. Every Redis failure (down, hung, READONLY during a failover) surfaces as a
- * `StoreUnavailableError` (503, Retry-After), after at most `commandTimeoutMs` per command.
+ * `StoreUnavailableError` (503, Retry-After), after at most `commandTimeoutMs` per step (command-deadlines.ts).
  *
  * Values the app reads come out as plain data (`toPlain`): PHP arrays as arrays or null-prototype objects.
  * Values it writes go in through `fromPlain`. Nothing from the store is ever evaluated.
@@ -28,6 +28,8 @@ import { PhpSerializeError, fromPlain, toPlain } from './php-serialize.ts';
 import type { LoadedSession, SessionBase, SessionChanges, SessionData, SessionStore } from './session-store.ts';
 import { DELETE } from './session-store.ts';
 import { StoreUnavailableError } from './store-unavailable.ts';
+import { CommandDeadlines } from './command-deadlines.ts';
+import type { Bound } from './command-deadlines.ts';
 
 // ARGV: expected SHA-1 ('' = the key must be absent), value, TTL, 'create' when this request made the id.
 // 1 stored; 0 changed since read (retry); -1 the key is absent and may not be created (XX: a destroyed session
@@ -146,6 +148,7 @@ export class RedisStore implements SessionStore {
   readonly #maxRetries: number;
   readonly #commitBudgetMs: number;
   readonly #logger: RedisStoreOptions['logger'];
+  readonly #deadlines: CommandDeadlines;
   readonly #pauseMs = 1000;
   #failFastUntil = 0;
   /** The server does not know GETEX (Redis before 6.2): read with GET and slide with EXPIRE, as before. */
@@ -153,11 +156,14 @@ export class RedisStore implements SessionStore {
 
   constructor(options: RedisStoreOptions) {
     const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    // No ioredis commandTimeout (a timer per command): every call on this connection is bounded by #deadlines, the
+    // session store's own calls in #call and the other stores' through `bound` (command-deadlines.ts).
     const redis = createRedisClient(
       options.url,
-      { commandTimeout, connectTimeout: commandTimeout, ...options.redisOptions },
+      { connectTimeout: commandTimeout, ...options.redisOptions, commandTimeout: undefined },
       options.tlsCaFile,
     ) as CasRedis;
+    this.#deadlines = new CommandDeadlines(commandTimeout);
     const logger = options.logger;
     redis.on('error', (err: Error) => {
       logger?.warn({ redisError: redactRedisMessage(err) }, 'redis connection error');
@@ -171,9 +177,14 @@ export class RedisStore implements SessionStore {
     this.#logger = logger;
   }
 
-  /** The client, for other shared-state users (throttling) and tests. */
+  /** The client, for other shared-state users (throttling) and tests. Its commands have no bound of their own. */
   get client(): Redis {
     return this.#redis;
+  }
+
+  /** The bound every call on `client` must go through: the store's command timeout. */
+  get bound(): Bound {
+    return this.#deadlines.bound;
   }
 
   key(id: string): string {
@@ -189,7 +200,7 @@ export class RedisStore implements SessionStore {
     if (Date.now() < this.#failFastUntil)
       throw new StoreUnavailableError(`session store ${step} skipped: store failing`);
     try {
-      return await run();
+      return await this.#deadlines.bound(run());
     } catch (err) {
       if (!(err instanceof Error && err.name === 'ReplyError')) this.#failFastUntil = Date.now() + this.#pauseMs;
       throw new StoreUnavailableError(`session store ${step} failed: ${redactRedisMessage(err)}`);
@@ -315,6 +326,7 @@ export class RedisStore implements SessionStore {
       await Promise.race([this.#redis.quit().catch(() => undefined), bound]);
     } finally {
       clearTimeout(timer);
+      this.#deadlines.close();
       this.#redis.disconnect();
     }
   }

@@ -14,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from './store-unavailable.ts';
 import { redactRedisMessage } from './redis-store.ts';
+import { unbounded } from './command-deadlines.ts';
+import type { Bound } from './command-deadlines.ts';
 
 /**
  * The contract of `ThrottleStore` (features/sign-in/throttle.ts), restated because sessions/ sits below
@@ -55,14 +57,18 @@ export interface RedisThrottleStoreOptions {
   readonly maxHitsPerKey?: number;
   /** Default THROTTLE_KEY_PREFIX. */
   readonly prefix?: string;
+  /** The bound of the connection's owner (RedisStore.bound), whose client has no command timeout of its own. */
+  readonly bound?: Bound;
 }
 
 export class RedisThrottleStore implements SharedThrottleStore {
   readonly #redis: ThrottleRedis;
   readonly #prefix: string;
   readonly #cap: number;
+  readonly #bound: Bound;
 
   constructor(options: RedisThrottleStoreOptions) {
+    this.#bound = options.bound ?? unbounded;
     const redis = options.redis as ThrottleRedis;
     // defineCommand is idempotent per name; the script is loaded (EVALSHA, falling back to EVAL) on first use.
     redis.defineCommand('lpaThrottleHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
@@ -81,7 +87,9 @@ export class RedisThrottleStore implements SharedThrottleStore {
     if (!Number.isFinite(windowSeconds) || windowSeconds <= 0) throw new RangeError('windowSeconds must be positive');
     const windowMs = Math.ceil(windowSeconds * 1000);
     try {
-      return await this.#redis.lpaThrottleHit(this.key(key), windowMs, randomBytes(9).toString('base64url'), this.#cap);
+      return await this.#bound(
+        this.#redis.lpaThrottleHit(this.key(key), windowMs, randomBytes(9).toString('base64url'), this.#cap),
+      );
     } catch (err) {
       // Cannot count: the sign-in is refused with the service's 503 page rather than let through unthrottled.
       throw new StoreUnavailableError(`throttle store failed: ${redactRedisMessage(err)}`);
@@ -90,7 +98,7 @@ export class RedisThrottleStore implements SharedThrottleStore {
 
   async reset(key: string): Promise<void> {
     try {
-      await this.#redis.del(this.key(key));
+      await this.#bound(this.#redis.del(this.key(key)));
     } catch (err) {
       throw new StoreUnavailableError(`throttle store failed: ${redactRedisMessage(err)}`);
     }

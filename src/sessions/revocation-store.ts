@@ -14,6 +14,8 @@
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ExpiringMap } from './expiring-map.ts';
+import { unbounded } from './command-deadlines.ts';
+import type { Bound } from './command-deadlines.ts';
 
 /** One request's deny-list check. */
 export interface RevocationCheck {
@@ -166,8 +168,12 @@ export class RedisRevocationStore implements RevocationStore {
   readonly #seen = new Map<string, string>();
   readonly #maxSeen: number;
 
-  constructor(options: { redis: Redis; prefix?: string; sessionsRemembered?: number }) {
+  /** The bound of the connection's owner (RedisStore.bound), whose client has no command timeout of its own. */
+  readonly #bound: Bound;
+
+  constructor(options: { redis: Redis; bound?: Bound; prefix?: string; sessionsRemembered?: number }) {
     this.#redis = options.redis;
+    this.#bound = options.bound ?? unbounded;
     this.#prefix = options.prefix ?? REVOKED_KEY_PREFIX;
     this.#maxSeen = options.sessionsRemembered ?? DEFAULT_SESSIONS_REMEMBERED;
   }
@@ -177,7 +183,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async revoke(token: string, ttlSeconds: number): Promise<void> {
-    await this.#redis.set(this.key(token), '1', 'EX', wholeSeconds(ttlSeconds));
+    await this.#bound(this.#redis.set(this.key(token), '1', 'EX', wholeSeconds(ttlSeconds)));
   }
 
   async isRevoked(token: string): Promise<boolean> {
@@ -209,7 +215,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async #listed(digest: string): Promise<boolean> {
-    return (await this.#redis.exists(this.#prefix + digest)) === 1;
+    return (await this.#bound(this.#redis.exists(this.#prefix + digest))) === 1;
   }
 
   async remember(account: string, token: string, ttlSeconds: number): Promise<void> {
@@ -217,24 +223,26 @@ export class RedisRevocationStore implements RevocationStore {
     const ttl = wholeSeconds(ttlSeconds);
     const index = ACCOUNT_TOKENS_PREFIX + account;
     // The index lives as long as its longest-lived token (NX sets a first expiry, GT only ever lengthens it).
-    await this.#redis
-      .multi()
-      .zremrangebyscore(index, '-inf', Date.now())
-      .zadd(index, Date.now() + ttl * 1000, digest)
-      .expire(index, ttl, 'NX')
-      .expire(index, ttl, 'GT')
-      .set(TOKEN_ACCOUNT_PREFIX + digest, account, 'EX', ttl)
-      .exec();
+    await this.#bound(
+      this.#redis
+        .multi()
+        .zremrangebyscore(index, '-inf', Date.now())
+        .zadd(index, Date.now() + ttl * 1000, digest)
+        .expire(index, ttl, 'NX')
+        .expire(index, ttl, 'GT')
+        .set(TOKEN_ACCOUNT_PREFIX + digest, account, 'EX', ttl)
+        .exec(),
+    );
   }
 
   accountOf(token: string): Promise<string | null> {
-    return this.#redis.get(TOKEN_ACCOUNT_PREFIX + tokenDigest(token));
+    return this.#bound(this.#redis.get(TOKEN_ACCOUNT_PREFIX + tokenDigest(token)));
   }
 
   async revokeAccount(account: string, keep: string | null, ttlSeconds: number): Promise<number> {
     const index = ACCOUNT_TOKENS_PREFIX + account;
     const kept = keep === null ? null : tokenDigest(keep);
-    const digests = (await this.#redis.zrangebyscore(index, Date.now(), '+inf')).filter((d) => d !== kept);
+    const digests = (await this.#bound(this.#redis.zrangebyscore(index, Date.now(), '+inf'))).filter((d) => d !== kept);
     if (digests.length === 0) return 0;
     const batch = this.#redis.multi();
     for (const digest of digests)
@@ -242,7 +250,7 @@ export class RedisRevocationStore implements RevocationStore {
         .set(this.#prefix + digest, '1', 'EX', wholeSeconds(ttlSeconds))
         .zrem(index, digest)
         .del(TOKEN_ACCOUNT_PREFIX + digest);
-    await batch.exec();
+    await this.#bound(batch.exec());
     return digests.length;
   }
 

@@ -157,6 +157,53 @@ describe('services.close() closes every Redis client the services made', () => {
     assert.equal(await connectionsAfterKill(redis), 0, 'connections to the port after services.close()');
   });
 
+  test('Redis hung: every store on the shared connection gives up within the command bound (2 s), not never', async (t) => {
+    const redis = await redisFor(t);
+    const services = servicesFor(redis);
+    disconnectAfter(t, services.sessionStore);
+    await services.sessionStore.ping();
+    process.kill(redis.process.pid, 'SIGSTOP');
+    t.after(() => {
+      kill(redis);
+    });
+    // The session store's client has no ioredis command timeout (ADR 0021 amended): each sharer uses its bound.
+    const calls: [string, () => Promise<unknown>][] = [
+      ['session read', () => services.sessionStore.load('0'.repeat(32))],
+      ['throttle hit', () => services.throttleStore.hit('k', 60)],
+      ['throttle reset', () => services.throttleStore.reset('k')],
+      ['deny-list check', () => services.revocations.isRevoked('token')],
+      ['deny-list add', () => services.revocations.revoke('token', 60)],
+      ['account index', () => services.revocations.remember('account', 'token', 60)],
+      ['account of a token', () => services.revocations.accountOf('token')],
+      ['sign out everywhere', () => services.revocations.revokeAccount('account', null, 60)],
+      ['evidence records', () => services.evidence.files.list('user')],
+    ];
+    const outcomes = await Promise.all(
+      calls.map(async ([what, call]) => {
+        const started = performance.now();
+        let watchdog: NodeJS.Timeout | undefined;
+        const never = new Promise<string>((resolve) => {
+          watchdog = setTimeout(() => {
+            resolve('still waiting after 5 s');
+          }, 5000);
+        });
+        const outcome = await Promise.race([
+          call().then(
+            () => 'answered',
+            () => 'failed',
+          ),
+          never,
+        ]);
+        clearTimeout(watchdog);
+        return `${what}: ${outcome}${outcome === 'failed' && performance.now() - started < 1900 ? ' too soon' : ''}`;
+      }),
+    );
+    assert.deepEqual(
+      outcomes,
+      calls.map(([what]) => `${what}: failed`),
+    );
+  });
+
   test("another service's close() fails: the Redis client is closed all the same", async (t) => {
     const redis = await redisFor(t);
     const failing = new MemoryThrottleStore();
