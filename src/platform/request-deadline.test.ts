@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { InFlight, withRequestDeadline } from './request-deadline.ts';
+import { InFlight, hasBody, withRequestDeadline } from './request-deadline.ts';
 
 const REQUEST_MS = 1000;
 const UPLOAD_MS = 60_000;
@@ -78,4 +78,12 @@ test('each request in flight counts until its own deadline, and only until its r
   await new Promise((r) => setImmediate(r));
   assert.equal(inFlight.size, 0);
   assert.equal(inFlight.latestDeadline(), -Infinity);
+});
+
+test('a body follows the head only with Content-Length above 0 or Transfer-Encoding (RFC 9112 6.3)', () => {
+  const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+  assert.equal(hasBody(req({})), false, 'a GET as browsers send it');
+  assert.equal(hasBody(req({ 'content-length': '0' })), false);
+  assert.equal(hasBody(req({ 'content-length': '12' })), true);
+  assert.equal(hasBody(req({ 'transfer-encoding': 'chunked' })), true);
 });

@@ -66,6 +66,15 @@ export class RequestTimeoutError extends Error {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/**
+ * Whether a body follows the head (RFC 9112 6.3: a request has one only with Content-Length or Transfer-Encoding).
+ * A request without one is whole once its head is parsed, so it needs no timer (most requests: every page's GET).
+ */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 export function withRequestDeadline(handler: Handler, options: RequestDeadlineOptions): Handler {
   return (req, res) => {
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
@@ -75,7 +84,7 @@ export function withRequestDeadline(handler: Handler, options: RequestDeadlineOp
       res.once('finish', () => {
         if (!req.complete) req.socket.destroySoon();
       });
-    } else {
+    } else if (hasBody(req)) {
       const socket = req.socket;
       const timer = setTimeout(() => {
         if (req.complete || socket.destroyed) return;
