@@ -18,7 +18,8 @@ import { createCatalogue, LOCALES_DIR, readLocales } from '../../i18n/catalogue.
 import type { Messages } from '../../i18n/catalogue.ts';
 import { FEEDBACK_FIELDS } from '../../features/feedback/feedback-schema.ts';
 import type { AssetCatalogue } from '../assets.ts';
-import views, { createEnvironment, fillSlotted, renderSlotted } from '../views.ts';
+import views, { createEnvironment } from '../views.ts';
+import { renderSpliced, spliceWhole } from '../spliced-page.ts';
 import type { FieldTable, Values } from './fields.ts';
 import { checkFields } from './fields.ts';
 import type { FormPage } from './form.ts';
@@ -258,14 +259,14 @@ describe('slotted kit pages', () => {
           { fromPage: slot(1) },
         ),
       });
-      const made = renderSlotted(env, page.template, context, 2);
+      const made = renderSpliced(env, page.template, (m) => context(m.text), 2);
       assert.ok(made !== null, page.template);
       assert.ok(made.slots.includes(0) && made.slots.includes(1) && made.slots.includes('csrf'));
     }
   });
 });
 
-describe('renderSlotted refuses a template that does anything but escape a string once', () => {
+describe('renderSpliced refuses a template that does anything but escape a string once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-slots-'));
   after(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -275,7 +276,7 @@ describe('renderSlotted refuses a template that does anything but escape a strin
   const slotted = (source: string) => {
     const name = `t${String(files++)}.njk`; // a new name each time: the loader keeps what it compiled
     writeFileSync(join(dir, name), source);
-    return renderSlotted(env, name, (slot) => ({ v: slot(0) }), 1);
+    return renderSpliced(env, name, (m) => ({ v: m.text(0) }), 1);
   };
   for (const source of [
     '<p>{{ v | trim }}</p>',
@@ -303,7 +304,7 @@ describe('renderSlotted refuses a template that does anything but escape a strin
     const made = slotted('<p title="{{ v }}">{{ v }}</p>');
     assert.ok(made !== null);
     assert.equal(
-      fillSlotted(made, 'n', () => 't', [`<a href="x">'&'</a>`]).toString(),
+      spliceWhole(made, { nonce: 'n', csrf: () => 't', texts: [`<a href="x">'&'</a>`] }).toString(),
       '<p title="&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;">&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;</p>',
     );
   });
