@@ -54,7 +54,7 @@ export function renderSpliced(
   const raw = (i: number): string => `\n <Slot&"'\\${tag(i)}>\n `;
   const nonce = `nonce-marker-${id}`;
   const csrf = `csrf-marker-${id}`;
-  const htmlMarker = `html-marker-${id}`;
+  const htmlMarker = `Html-Marker-${id}`; // mixed case: an `upper` or `lower` on the way is seen
   const out = env.render(template, {
     ...context({ text: raw, html: markedSafe(htmlMarker) }),
     cspNonce: nonce,

@@ -300,6 +300,31 @@ describe('renderSpliced refuses a template that does anything but escape a strin
       assert.equal(slotted(source), null);
     });
   }
+  const withHtml = (source: string) => {
+    const name = `t${String(files++)}.njk`;
+    writeFileSync(join(dir, name), source);
+    return renderSpliced(env, name, (m) => ({ v: m.text(0), h: m.html }), 1, true);
+  };
+  test('the HTML gap must appear exactly once, untransformed', () => {
+    for (const source of [
+      '<p>{{ v }}</p>',
+      '<p>{{ v }}</p>{{ h }}{{ h }}',
+      '<p>{{ v }}</p>{{ h | lower }}',
+      '<p>{{ v }}</p>{{ h | upper }}',
+    ])
+      assert.equal(withHtml(source), null, source);
+  });
+  test('HTML is put in whole, texts escaped, the nonce and token only if they need no escaping', () => {
+    const made = withHtml('<main nonce="{{ cspNonce }}">{{ h }}<p>{{ v }}</p>{{ csrfToken() }}</main>');
+    assert.ok(made !== null);
+    const fill = { nonce: 'n0+/=', csrf: () => 't-_1', texts: ['<b>&</b>'], html: '<em>ok</em>' };
+    assert.equal(
+      spliceWhole(made, fill).toString(),
+      '<main nonce="n0+/="><em>ok</em><p>&lt;b&gt;&amp;&lt;/b&gt;</p>t-_1</main>',
+    );
+    assert.throws(() => spliceWhole(made, { ...fill, nonce: 'n"' }), /would need escaping/);
+    assert.throws(() => spliceWhole(made, { ...fill, csrf: () => '<t>' }), /would need escaping/);
+  });
   test('a value escaped once, shown twice, is slotted and filled in escaped', () => {
     const made = slotted('<p title="{{ v }}">{{ v }}</p>');
     assert.ok(made !== null);
