@@ -120,15 +120,18 @@ export interface Fill {
 /** What goes in each gap of `page` for `fill`: nonce and token checked SPLICE_SAFE, texts escaped, HTML as it is. */
 export function gapValues(page: SplicedPage, fill: Fill): string[] {
   let token: string | undefined;
-  return page.slots.map((slot) => {
+  const values: string[] = [];
+  for (const slot of page.slots) {
+    let value: string;
     if (slot === 'nonce' || slot === 'csrf') {
-      const value = slot === 'nonce' ? fill.nonce : (token ??= fill.csrf());
+      value = slot === 'nonce' ? fill.nonce : (token ??= fill.csrf());
       if (!SPLICE_SAFE.test(value)) throw new Error('spliced page: a nonce or token would need escaping');
-      return value;
+    } else {
+      value = slot === 'html' ? (fill.html ?? '') : escapeText(fill.texts?.[slot] ?? '');
     }
-    if (slot === 'html') return fill.html ?? '';
-    return escapeText(fill.texts?.[slot] ?? '');
-  });
+    values.push(value);
+  }
+  return values;
 }
 
 /** How many pages are kept, their bytes, and the bytes of idle bodies (docs/adr/0032: bounded by bytes). */
@@ -185,19 +188,21 @@ export class SplicedPages {
   body(page: SplicedPage, values: readonly string[], res: Finishes): Buffer {
     if (page.bodies !== undefined) return page.bodies.body(values, res);
     if (values.length === 0 && page.parts[0] !== undefined) return page.parts[0]; // never written to
+    const { parts, slots } = page;
     let size = page.partBytes;
-    values.forEach((value, i) => {
-      size += page.slots[i] === 'nonce' || page.slots[i] === 'csrf' ? value.length : Buffer.byteLength(value, 'utf8');
-    });
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] ?? '';
+      size += slots[i] === 'nonce' || slots[i] === 'csrf' ? value.length : Buffer.byteLength(value, 'utf8');
+    }
     const body = this.#sized.take(size, res);
     let at = 0;
-    page.parts.forEach((part, i) => {
+    for (let i = 0; i < parts.length; i++) {
       if (i > 0) {
-        const gap = page.slots[i - 1];
+        const gap = slots[i - 1];
         at += body.write(values[i - 1] ?? '', at, gap === 'nonce' || gap === 'csrf' ? 'latin1' : 'utf8');
       }
-      at += part.copy(body, at);
-    });
+      at += parts[i]?.copy(body, at) ?? 0;
+    }
     return body.subarray(0, size);
   }
 }
