@@ -49,7 +49,7 @@ declare module 'fastify' {
      * Renders a page whose HTML is decided by `page.key` but for a few strings (a form's answers, ADR 0056) and perhaps
      * one piece of HTML (the dashboard's content, ADR 0057): rendered once per template, key, path, language and
      * variant with markers (spliced-page.ts, ADR 0063), each response putting back its strings escaped as autoescape
-     * does and its HTML whole. The same bytes as `view(template, page.context(i => page.values[i], html), status)`.
+     * does and its HTML whole. The same bytes as `view(template, page.context(i => page.values[i]), status)`.
      */
     slotView(template: string, page: SlottedView, status?: number): FastifyReply;
   }
@@ -66,10 +66,10 @@ export interface SlottedView {
   /** HTML put into the page whole, once, per request: autoescaped by its own render, so holding only what it shows. */
   readonly html?: string;
   /**
-   * The page's context with `slot(i)` wherever `values[i]` goes and `html` where `html` goes; given the values and
-   * the HTML themselves, the page as is.
+   * The page's context with `slot(i)` wherever `values[i]` goes and `html` where `html` goes; given the values
+   * themselves (and no `html`), the page as is.
    */
-  readonly context: (slot: (i: number) => string, html: object) => ViewContext;
+  readonly context: (slot: (i: number) => string, html?: object) => ViewContext;
 }
 
 const root = join(import.meta.dirname, '..');
@@ -292,9 +292,16 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
           page.html !== undefined,
         );
         if (rendered === null) {
+          // HTML rendered apart has no whole render to fall back on: a template that loses it is a bug (ADR 0057).
+          if (page.html !== undefined) throw new Error(`slotView(${template}): the HTML, nonce or token was not kept`);
           const values = page.values;
-          const context = page.context((i) => values[i] ?? '', markedSafe(page.html ?? ''));
-          return renderPerRequest(this, template, context, status, variant);
+          return renderPerRequest(
+            this,
+            template,
+            page.context((i) => values[i] ?? ''),
+            status,
+            variant,
+          );
         }
         spliced.keep(template, key, rendered);
         made = rendered;
