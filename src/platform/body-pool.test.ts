@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { BodyPool, ByteBudget, splice } from './body-pool.ts';
+import { BodyPool, ByteBudget, SizedBodies, splice } from './body-pool.ts';
 
 const parts = [Buffer.from('<p nonce="'), Buffer.from('">a</p><input value="'), Buffer.from('">')];
 const bytes = parts.reduce((n, p) => n + p.length, 0);
@@ -81,4 +81,26 @@ test('idle bodies are bounded by bytes shared between pools, and a reused body g
   late.emit('finish');
   assert.equal(budget.used, 2 * body, 'room again: the finished body went back');
   assert.ok(budget.take(body) && !budget.take(1), 'the budget never goes past its limit');
+});
+
+test('sized bodies: one per response in flight, back to its size class on finish, idle bytes within the budget', () => {
+  const budget = new ByteBudget(48 * 1024);
+  const sized = new SizedBodies(budget);
+  const [r1, r2, r3] = [0, 1, 2].map(() => new EventEmitter());
+  assert.ok(r1 !== undefined && r2 !== undefined && r3 !== undefined);
+  const a = sized.take(100, r1);
+  const b = sized.take(100, r2);
+  assert.equal(a.length, 16 * 1024, 'the smallest class');
+  assert.notEqual(a.buffer, b.buffer, 'two responses in flight never share a body');
+  r1.emit('close');
+  assert.equal(budget.used, 0, 'a response that closed without finishing keeps its body');
+  r1.emit('finish');
+  assert.equal(budget.used, 16 * 1024);
+  assert.equal(sized.take(16 * 1024, new EventEmitter()), a, 'reused from its class');
+  assert.equal(budget.used, 0, 'a body taken off the list is no longer idle');
+  const big = sized.take(40 * 1024, r3);
+  assert.equal(big.length, 64 * 1024, 'a power of two');
+  r3.emit('finish');
+  r2.emit('finish');
+  assert.equal(budget.used, 16 * 1024, 'the 64 KiB body did not fit the budget and was left to the collector');
 });

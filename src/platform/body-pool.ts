@@ -14,6 +14,9 @@
  * Idle bodies are bounded by bytes, not only by count (docs/adr/0032): the pools of one app share a ByteBudget, so
  * more pages or variants of a page (Welsh, consent states) share the same memory rather than each adding 64 bodies.
  * A body that does not fit is left to the garbage collector, as before pooling.
+ *
+ * Pages whose gaps vary in length (typed answers, the dashboard's content) cannot reuse a body in place: their bodies
+ * come from `SizedBodies`, free lists by size class under the same budget (spliced-page.ts, docs/adr/0063).
  */
 /** What a body waits on: the response it was sent in (a node:http ServerResponse). */
 export interface Finishes {
@@ -126,5 +129,44 @@ export class BodyPool {
     });
     this.#offsets = offsets;
     return values.map((v) => v.length);
+  }
+}
+
+/** The smallest size class of `SizedBodies` (a page is rarely smaller). */
+const MIN_SIZED_BODY = 16 * 1024;
+
+/**
+ * Bodies for pages whose spliced values vary in length: free lists by size class (powers of two from 16 KiB), each body
+ * written whole per response and given back when that response has finished, idle bodies counted against `budget`.
+ */
+export class SizedBodies {
+  readonly #budget: ByteBudget;
+  readonly #free = new Map<number, Buffer[]>();
+
+  constructor(budget: ByteBudget) {
+    this.#budget = budget;
+  }
+
+  /** A body of at least `size` bytes (the caller overwrites them), back to its list when `res` has finished. */
+  take(size: number, res: Finishes): Buffer {
+    let capacity = MIN_SIZED_BODY;
+    while (capacity < size) capacity *= 2;
+    let body = this.#free.get(capacity)?.pop();
+    if (body === undefined) {
+      body = Buffer.alloc(capacity); // zeroed: only on a miss, and never pooled memory
+    } else {
+      this.#budget.give(body.length);
+    }
+    const taken = body;
+    res.once('finish', () => {
+      if (!this.#budget.take(taken.length)) return; // left to the garbage collector
+      let list = this.#free.get(taken.length);
+      if (list === undefined) {
+        list = [];
+        this.#free.set(taken.length, list);
+      }
+      list.push(taken);
+    });
+    return body;
   }
 }

@@ -4,10 +4,10 @@
  *
  * Pages whose content is the same for everyone (`reply.staticView`) are rendered once per process with a
  * random marker in place of the nonce; each response then only puts its own nonce (and token) between the parts,
- * into a body reused once written (body-pool.ts, docs/adr/0016).
+ * into a body reused once written (body-pool.ts, docs/adr/0016). Slotted pages (form answers, ADR 0056; the dashboard's
+ * content, ADR 0057) go through the same seam: spliced-page.ts, docs/adr/0063.
  * A test proves the two ways give the same bytes apart from the nonce.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,16 +18,15 @@ import { PATHS, pathOf } from '../paths.ts';
 import type { Catalogue } from '../i18n/catalogue.ts';
 import { chooseLanguage, createCatalogue, DEFAULT_LANGUAGE } from '../i18n/catalogue.ts';
 import type { AssetCatalogue } from './assets.ts';
-import { BodyPool, ByteBudget, POOLED_BODY_BYTES, SPLICE_SAFE } from './body-pool.ts';
-import type { GzipSplice } from './compression.ts';
 import { acceptsGzip, prepareGzipSplice, spliceGzip } from './compression.ts';
+import { gapValues, renderSpliced, SplicedPages } from './spliced-page.ts';
+import type { SplicedPage } from './spliced-page.ts';
 import {
   installExportCache,
   installFastFilters,
   installRuntimeSpeedups,
   markedSafe,
   ResolveCachingLoader,
-  TwoKeyCache,
 } from './view-speedups.ts';
 import { readCookie } from './session.ts';
 import { LANG_COOKIE } from './forms/page.ts';
@@ -47,9 +46,10 @@ declare module 'fastify' {
      */
     staticView(template: string, status?: number, context?: Readonly<ViewContext>): FastifyReply;
     /**
-     * Renders a page whose HTML is decided by `page.key` but for a few strings (a form's answers, ADR 0056): rendered
-     * once per template, key, path, language and variant with markers for the strings, which each response puts back
-     * escaped as autoescape does. The same bytes as `view(template, page.context(i => page.values[i]), status)`.
+     * Renders a page whose HTML is decided by `page.key` but for a few strings (a form's answers, ADR 0056) and perhaps
+     * one piece of HTML (the dashboard's content, ADR 0057): rendered once per template, key, path, language and
+     * variant with markers (spliced-page.ts, ADR 0063), each response putting back its strings escaped as autoescape
+     * does and its HTML whole. The same bytes as `view(template, page.context(i => page.values[i]), status)`.
      */
     slotView(template: string, page: SlottedView, status?: number): FastifyReply;
   }
@@ -63,8 +63,13 @@ export interface SlottedView {
   readonly key: string;
   /** The strings put into the page per request; only ever text (escaped), never markup. */
   readonly values: readonly string[];
-  /** The page's context with `slot(i)` wherever `values[i]` goes; given the values themselves, the page as is. */
-  readonly context: (slot: (i: number) => string) => ViewContext;
+  /** HTML put into the page whole, once, per request: autoescaped by its own render, so holding only what it shows. */
+  readonly html?: string;
+  /**
+   * The page's context with `slot(i)` wherever `values[i]` goes and `html` where `html` goes; given the values
+   * themselves (and no `html`), the page as is.
+   */
+  readonly context: (slot: (i: number) => string, html?: object) => ViewContext;
 }
 
 const root = join(import.meta.dirname, '..');
@@ -217,168 +222,12 @@ function languageOf(
   return { lang, htmlLang: lang, t: words.forLanguage(lang) };
 }
 
-export type Slot = 'nonce' | 'csrf';
-
-/** Renders `template` once with marker nonce and CSRF token; returns the parts and what goes in each gap. */
-export function prerenderSlots(
-  env: nunjucks.Environment,
-  template: string,
-  context: ViewContext = {},
-): { parts: readonly Buffer[]; slots: readonly Slot[] } {
-  const id = randomBytes(12).toString('hex');
-  const nonce = `nonce-marker-${id}`;
-  const csrf = `csrf-marker-${id}`;
-  const html = env.render(template, { ...context, cspNonce: nonce, csrfToken: () => csrf });
-  const { parts, slots } = splitAt<Slot>(html, [
-    [nonce, 'nonce'],
-    [csrf, 'csrf'],
-  ]);
-  return { parts: parts.map((p) => Buffer.from(p)), slots };
-}
-
-/** `html` cut at every occurrence of each marker, and which marker stood in each gap. */
-function splitAt<S>(html: string, markers: readonly (readonly [string, S])[]): { parts: string[]; slots: S[] } {
-  const parts: string[] = [];
-  const slots: S[] = [];
-  let from = 0;
-  for (;;) {
-    let at = -1;
-    let found: readonly [string, S] | undefined;
-    for (const marker of markers) {
-      const i = html.indexOf(marker[0], from);
-      if (i !== -1 && (at === -1 || i < at)) {
-        at = i;
-        found = marker;
-      }
-    }
-    if (found === undefined) break;
-    parts.push(html.slice(from, at));
-    slots.push(found[1]);
-    from = at + found[0].length;
-  }
-  parts.push(html.slice(from));
-  return { parts, slots };
-}
-
-/** What goes in a gap of a slotted page: the nonce, the CSRF token or the request's string number n. */
-export type ValueSlot = Slot | number;
-
-/**
- * A page rendered once with markers (ADR 0056): its parts, and what goes between each two. Once kept, a page whose only
- * gaps are the nonce and token (a form with errors and nothing typed) reuses its bodies as a pre-rendered page does.
- */
-export interface SlottedPage {
-  readonly parts: readonly Buffer[];
-  readonly slots: readonly ValueSlot[];
-  bodies?: BodyPool;
-}
-
-/**
- * Renders `template` once with a marker for each of `count` strings, and for the nonce and CSRF token. A string's
- * marker has characters that autoescape changes (so it is found only if escaped exactly once, as the page would
- * escape the string), white space at both ends and upper and lower case (so a `trim`, `indent` or `upper` on the way
- * is seen): the page is slotted only if every marker is found, each time escaped exactly once and nowhere in any
- * other form. Otherwise null: the page cannot take its strings spliced in, and is rendered per request.
- */
-export function renderSlotted(
-  env: nunjucks.Environment,
-  template: string,
-  context: (slot: (i: number) => string) => ViewContext,
-  count: number,
-): SlottedPage | null {
-  const id = randomBytes(12).toString('hex');
-  const tag = (i: number): string => `${id}v${String(i)}z`;
-  const raw = (i: number): string => `\n <Slot&"'\\${tag(i)}>\n `;
-  const nonce = `nonce-marker-${id}`;
-  const csrf = `csrf-marker-${id}`;
-  const html = env.render(template, { ...context(raw), cspNonce: nonce, csrfToken: () => csrf });
-  const markers: (readonly [string, ValueSlot])[] = [
-    [nonce, 'nonce'],
-    [csrf, 'csrf'],
-  ];
-  for (let i = 0; i < count; i++) {
-    const escaped = escapeText(raw(i));
-    const times = html.split(escaped).length - 1;
-    if (times === 0 || html.split(tag(i)).length - 1 !== times) return null;
-    markers.push([escaped, i]);
-  }
-  const { parts, slots } = splitAt(html, markers);
-  // Nothing of the markers may be left over (a value shown in some other form, e.g. its length or URL-encoded).
-  if (parts.some((p) => p.includes(id))) return null;
-  return { parts: parts.map((p) => Buffer.from(p)), slots };
-}
-
-/** Nunjucks' own autoescape: what `{{ value }}` does to a string. */
-const escapeText = (value: string): string =>
-  (nunjucks.lib as unknown as { escape: (v: string) => string }).escape(value);
-
-/**
- * The page with the request's nonce, token and strings (escaped) in their gaps; a body from the page's pool when it
- * has one (given back when `res` has finished).
- */
-export function fillSlotted(
-  page: SlottedPage,
-  nonce: string,
-  csrfToken: () => string,
-  values: readonly string[],
-  res?: Parameters<BodyPool['body']>[1],
-): Buffer {
-  let token: string | undefined;
-  const filled = page.slots.map((slot) => {
-    if (slot === 'nonce' || slot === 'csrf') {
-      const value = slot === 'nonce' ? nonce : (token ??= csrfToken());
-      if (!SPLICE_SAFE.test(value)) throw new Error('slotView: a nonce or token would need escaping');
-      return value;
-    }
-    return escapeText(values[slot] ?? '');
-  });
-  if (page.bodies !== undefined && res !== undefined) return page.bodies.body(filled, res);
-  const chunks: Buffer[] = [];
-  page.parts.forEach((part, i) => {
-    if (i > 0) chunks.push(Buffer.from(filled[i - 1] ?? ''));
-    chunks.push(part);
-  });
-  return Buffer.concat(chunks);
-}
-
-/**
- * Slotted pages (ADR 0056): forms times their error and answer states times languages and variants; the byte cap is
- * what bounds memory. A page past it is rendered per request, as before.
- */
-const MAX_SLOTTED = 1000;
-/** About 250 form pages of 16 KiB. */
-const SLOTTED_BYTES = 4 * 1024 * 1024;
-/** A page's bytes and a little for each part (its pooled bodies count against the pools' own budget). */
-const slottedSize = (page: SlottedPage): number => page.parts.reduce((n, p) => n + p.length, 64 * page.parts.length);
-
-/** Pages times languages times consent variants (docs/adr/0037); the byte cap below is what bounds memory. */
-const MAX_PRERENDERED = 400;
-/** Bytes of pre-rendered pages kept (docs/adr/0032): every current page and its variants fit many times over. */
-const PRERENDERED_BYTES = 16 * 1024 * 1024;
-/**
- * What a pre-rendered page holds: its parts, their gzip once made (about a third of them), 4 KiB of CRC tables per gap.
- */
-const prerenderedSize = (page: { readonly parts: readonly Buffer[] }): number => {
-  const bytes = page.parts.reduce((n, p) => n + p.length, 0);
-  return Math.ceil(bytes * 1.5) + 4096 * (page.parts.length - 1);
-};
-
 async function views(app: FastifyInstance, options: ViewsOptions): Promise<void> {
   const words = options.words ?? createCatalogue();
   const env = createEnvironment(options.catalogue, options.globals, words);
   if (options.precompile === true) compileAllTemplates(env);
-  // By template, then variant (path and language); at most MAX_PRERENDERED pages and PRERENDERED_BYTES are kept, and
-  // their idle bodies share one budget.
-  const prerendered = new TwoKeyCache<{
-    readonly parts: readonly Buffer[];
-    readonly bodies: BodyPool;
-    readonly slots: readonly Slot[];
-    readonly context: unknown;
-    gzip?: GzipSplice;
-  }>(MAX_PRERENDERED, { maxBytes: PRERENDERED_BYTES, sizeOf: prerenderedSize });
-  const bodyBudget = new ByteBudget(POOLED_BODY_BYTES);
-  // By template, then path, language, variant and the page's own key (ADR 0056), bounded by bytes as above.
-  const slotted = new TwoKeyCache<SlottedPage>(MAX_SLOTTED, { maxBytes: SLOTTED_BYTES, sizeOf: slottedSize });
+  // Pre-rendered and slotted pages, by template then key, and their bodies: one cache and one budget (ADR 0063).
+  const spliced = new SplicedPages();
   app.decorate('views', env);
   app.decorate('words', words);
   const variantOf = options.variant;
@@ -432,16 +281,19 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       const request = this.request;
       const variant = variantOf?.(request, this);
       const signedIn = (request as { user?: unknown }).user !== undefined;
-      const key = `${page.lang} ${pathOf(request.url)} ${signedIn ? 'in' : 'out'}\u0000${variant?.key ?? ''}\u0000${page.key}`;
-      let slots = slotted.get(template, key);
-      if (slots === undefined) {
-        const made = renderSlotted(
+      const key = `slot ${page.lang} ${pathOf(request.url)} ${signedIn ? 'in' : 'out'}\u0000${variant?.key ?? ''}\u0000${page.key}`;
+      let made = spliced.get(template, key);
+      if (made === undefined) {
+        const rendered = renderSpliced(
           env,
           template,
-          (slot) => renderContext(request, variant, page.context(slot)),
+          (markers) => renderContext(request, variant, page.context(markers.text, markers.html)),
           page.values.length,
+          page.html !== undefined,
         );
-        if (made === null) {
+        if (rendered === null) {
+          // HTML rendered apart has no whole render to fall back on: a template that loses it is a bug (ADR 0057).
+          if (page.html !== undefined) throw new Error(`slotView(${template}): the HTML, nonce or token was not kept`);
           const values = page.values;
           return renderPerRequest(
             this,
@@ -451,13 +303,11 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
             variant,
           );
         }
-        slotted.set(template, key, made);
-        // Pooled bodies only for a page kept: a pool dropped with idle bodies would keep their share of the budget.
-        if (slotted.get(template, key) === made && made.slots.every((s) => typeof s !== 'number'))
-          made.bodies = new BodyPool(made.parts, 64, bodyBudget);
-        slots = made;
+        spliced.keep(template, key, rendered);
+        made = rendered;
       }
-      const body = fillSlotted(slots, request.cspNonce, () => request.csrfToken(), page.values, this.raw);
+      const fill = { nonce: request.cspNonce, csrf: () => request.csrfToken(), texts: page.values, html: page.html };
+      const body = spliced.body(made, gapValues(made, fill), this.raw);
       return this.code(status).type('text/html; charset=utf-8').send(body);
     },
   );
@@ -474,42 +324,35 @@ async function views(app: FastifyInstance, options: ViewsOptions): Promise<void>
       // One pre-rendered page per template, path, language and consent variant (ADR 0030, ADR 0037).
       const key =
         variant === undefined
-          ? `${language.lang} ${currentPath}`
-          : `${language.lang} ${currentPath}\u0000${variant.key}`;
-      let page = prerendered.get(template, key);
-      if (page === undefined) {
-        const { parts, slots } = prerenderSlots(env, template, {
+          ? `static ${language.lang} ${currentPath}`
+          : `static ${language.lang} ${currentPath}\u0000${variant.key}`;
+      let page = spliced.get(template, key);
+      let shown: NonNullable<SplicedPage['static']>;
+      if (page?.static === undefined) {
+        const rendered = renderSpliced(env, template, () => ({
           ...variant?.context,
           ...context,
           ...language,
           currentPath,
-        });
-        page = { parts, slots, bodies: new BodyPool(parts, 64, bodyBudget), context };
-        prerendered.set(template, key, page);
-      } else if (page.context !== context) {
+        }));
+        if (rendered === null) return renderPerRequest(this, template, context ?? {}, status, variant);
+        shown = { context };
+        page = { ...rendered, static: shown };
+        spliced.keep(template, key, page);
+      } else if (page.static.context !== context) {
         throw new Error(`staticView(${template}): context must be the same object on every call`);
+      } else {
+        shown = page.static;
       }
-      const values: string[] = [];
-      let token: string | undefined;
-      for (const slot of page.slots) {
-        let value: string;
-        if (slot === 'nonce') {
-          value = request.cspNonce;
-        } else {
-          token ??= request.csrfToken();
-          value = token;
-        }
-        if (!SPLICE_SAFE.test(value)) throw new Error('staticView: a value to splice in would need escaping');
-        values.push(value);
-      }
+      const values = gapValues(page, { nonce: request.cspNonce, csrf: () => request.csrfToken() });
       this.code(status).type('text/html; charset=utf-8').header('vary', 'Accept-Encoding');
       if (acceptsGzip(request.headers['accept-encoding'])) {
         // Compressed once per process; only the nonce and token are spliced in per response (compression.ts,
         // docs/adr/0006).
-        page.gzip ??= prepareGzipSplice(page.parts);
-        return this.header('content-encoding', 'gzip').send(spliceGzip(page.gzip, values));
+        shown.gzip ??= prepareGzipSplice(page.parts);
+        return this.header('content-encoding', 'gzip').send(spliceGzip(shown.gzip, values));
       }
-      return this.send(page.bodies.body(values, this.raw));
+      return this.send(spliced.body(page, values, this.raw));
     },
   );
 }

@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Built } from '../helpers/app.ts';
 import { build } from '../helpers/app.ts';
 import { CONTENT_PAGES } from '../../src/features/content/content-routes.ts';
-import { prerenderSlots } from '../../src/platform/views.ts';
+import { renderSpliced } from '../../src/platform/spliced-page.ts';
 import { prepareGzipSplice, spliceGzip } from '../../src/platform/compression.ts';
 
 interface Raw {
@@ -235,7 +235,9 @@ describe('fast path: pre-rendered pages', () => {
       assert.notEqual(token, '');
       const template = 'feedback/feedback.njk';
       const served = blank.body.toString('utf8').split(nonceOf(blank)).join('NONCE').split(token).join('TOKEN');
-      const { parts, slots } = prerenderSlots(built.app.views, template, {});
+      const made = renderSpliced(built.app.views, template, () => ({}));
+      assert.ok(made !== null, 'the page takes nonce and token spliced in');
+      const { parts, slots } = made;
       assert.ok(slots.includes('nonce') && slots.includes('csrf'), `slots: ${slots.join(',')}`);
       const splice = prepareGzipSplice(parts);
       for (let i = 0; i < 5; i++) {

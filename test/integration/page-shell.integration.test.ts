@@ -1,8 +1,8 @@
 /**
- * The dashboard's cached shell (src/platform/page-shell.ts, ADR 0057): the page sent as a shell rendered once with
- * the nonce, CSRF token and content spliced in must be byte for byte the page a whole render gives, over a table of
- * page states (empty, short and long lists, search with hostile text, notices, legacy messages, consent banners);
- * and over real HTTP, each signed-in user gets their own content, token and a fresh nonce from the one shell.
+ * The dashboard's cached shell (src/platform/spliced-page.ts, ADR 0057 and 0063): the page sent as a shell rendered
+ * once with the nonce, CSRF token and content spliced in must be byte for byte the page a whole render gives, over a
+ * table of page states (empty, short and long lists, search with hostile text, notices, legacy messages, consent
+ * banners); and over real HTTP, each signed-in user gets their own content, token and a fresh nonce from the one shell.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,8 @@ import { MemoryStore } from '../../src/sessions/memory-store.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
 import type { LocalAccounts } from '../../src/backends/local-accounts.ts';
 import type { LpaSummary } from '../../src/backends/accounts.ts';
-import { PageShells } from '../../src/platform/page-shell.ts';
+import { gapValues, renderSpliced, SplicedPages } from '../../src/platform/spliced-page.ts';
+import type { SplicedPage } from '../../src/platform/spliced-page.ts';
 import type { ConsentView } from '../../src/platform/consent/index.ts';
 import { groupByType, lpaRow } from '../../src/features/user/dashboard.ts';
 import { PATHS, USE_AN_LPA_URL } from '../../src/paths.ts';
@@ -117,7 +118,15 @@ test('the shell with spliced values is byte for byte the whole render, over page
     ['asked', consent('ask')],
     ['accepted, with analytics', consent('accepted', { measurementId: 'G-TEST', cookieDomain: '', pageLocation: 'x' })],
   ];
-  const shells = new PageShells(env, 'user/dashboard.njk', 'dashboardContent');
+  const shells = new SplicedPages();
+  const shellFor = (key: string, context: Record<string, unknown>): SplicedPage => {
+    const kept = shells.get('user/dashboard.njk', key);
+    if (kept !== undefined) return kept;
+    const made = renderSpliced(env, 'user/dashboard.njk', (m) => ({ ...context, dashboardContent: m.html }), 0, true);
+    assert.ok(made !== null, 'the shell takes its content spliced in');
+    shells.keep('user/dashboard.njk', key, made);
+    return made;
+  };
   const res = new EventEmitter();
   let nonceCount = 0;
   for (const [bannerName, view] of banners) {
@@ -133,7 +142,7 @@ test('the shell with spliced values is byte for byte the whole render, over page
         currentPath: PATHS.dashboard,
         signedIn: true,
       });
-      const shell = shells.shell(`en\u0000${bannerName}`, () => ({
+      const shell = shellFor(`en\u0000${bannerName}`, {
         consent: view,
         lang: 'en',
         htmlLang: 'en',
@@ -141,9 +150,10 @@ test('the shell with spliced values is byte for byte the whole render, over page
         currentPath: PATHS.dashboard,
         signedIn: true,
         refreshIds: [],
-      }));
+      });
+      assert.equal(shells.get('user/dashboard.njk', `en\u0000${bannerName}`), shell, 'kept and reused');
       const html = env.render('user/dashboard-content.njk', page);
-      const spliced = shells.body(shell, { nonce, csrf: () => token, content: html }, res);
+      const spliced = shells.body(shell, gapValues(shell, { nonce, csrf: () => token, html }), res);
       assert.equal(spliced.toString('utf8'), whole, `${bannerName}: ${name}`);
       assert.ok(whole.includes(nonce) && whole.includes(token), `${bannerName}: ${name} carries nonce and token`);
       res.emit('finish'); // the body goes back to be reused by the next state: stale bytes must not show
@@ -153,12 +163,16 @@ test('the shell with spliced values is byte for byte the whole render, over page
 
 test('a value that would need escaping is never spliced in raw', async (t) => {
   const built = await build(t);
-  const shells = new PageShells(built.app.views, 'user/dashboard.njk', 'dashboardContent');
-  const shell = shells.shell('k', () => ({ t: built.app.words.forLanguage('en'), signedIn: true, refreshIds: [] }));
-  assert.throws(
-    () => shells.body(shell, { nonce: '"><script>', csrf: () => 'tok', content: '' }, new EventEmitter()),
-    /would need escaping/,
+  const shell = renderSpliced(
+    built.app.views,
+    'user/dashboard.njk',
+    (m) => ({ t: built.app.words.forLanguage('en'), signedIn: true, refreshIds: [], dashboardContent: m.html }),
+    0,
+    true,
   );
+  assert.ok(shell !== null);
+  assert.throws(() => gapValues(shell, { nonce: '"><script>', csrf: () => 'tok', html: '' }), /would need escaping/);
+  assert.throws(() => gapValues(shell, { nonce: 'n', csrf: () => 'tok"', html: '' }), /would need escaping/);
 });
 
 describe('over HTTP: one shell, each user their own page', () => {

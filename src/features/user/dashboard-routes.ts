@@ -12,7 +12,6 @@ import { LEGACY_PATHS, PATHS, USE_AN_LPA_URL, pathOf } from '../../paths.ts';
 import { httpError } from '../../platform/http-error.ts';
 import { pageLanguage, takeFlash } from '../../platform/forms/index.ts';
 import type { PageLanguage } from '../../platform/forms/index.ts';
-import { PageShells } from '../../platform/page-shell.ts';
 import type { PageVariant } from '../../platform/views.ts';
 import { requireSession } from '../../platform/session.ts';
 import type { Session } from '../../platform/session.ts';
@@ -74,36 +73,20 @@ export function dashboardHref(page: number, search: string | undefined): string 
 export default async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
   const { accounts, trackFromDate, legacyFront, variant } = options;
   const now = options.now ?? Date.now;
-  const shells = new PageShells(app.views, 'user/dashboard.njk', 'dashboardContent');
 
   /**
    * The page as its cached shell (one per language and consent state, rendered from nothing of the user's) with this
-   * request's nonce, token and content spliced in: the same bytes as `reply.view` (ADR 0057).
+   * request's nonce, token and content spliced in (spliced-page.ts, ADR 0063): the same bytes as `reply.view`
+   * (ADR 0057).
    */
-  function sendInShell(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    pageVariant: NonNullable<DashboardRoutesOptions['variant']>,
-    language: PageLanguage,
-    content: Record<string, unknown>,
-  ): FastifyReply {
-    const chosen = pageVariant(request, reply);
-    const shell = shells.shell(`${language.lang}\u0000${chosen.key}`, () => ({
-      ...chosen.context,
+  function sendInShell(reply: FastifyReply, language: PageLanguage, content: Record<string, unknown>): FastifyReply {
+    return reply.slotView('user/dashboard.njk', {
       lang: language.lang,
-      htmlLang: language.lang,
-      t: language.t,
-      currentPath: PATHS.dashboard,
-      signedIn: true,
-      refreshIds: [],
-    }));
-    const html = app.views.render(CONTENT_TEMPLATE, content);
-    const body = shells.body(
-      shell,
-      { nonce: request.cspNonce, csrf: () => request.csrfToken(), content: html },
-      reply.raw,
-    );
-    return reply.code(200).type('text/html; charset=utf-8').send(body);
+      key: 'shell',
+      values: [],
+      html: app.views.render(CONTENT_TEMPLATE, content),
+      context: (_slot, html) => ({ lang: language.lang, t: language.t, refreshIds: [], dashboardContent: html }),
+    });
   }
 
   /** For the status script: the words of each status it may write (a status it does not know it shows as sent). */
@@ -196,7 +179,7 @@ export default async function dashboardRoutes(app: FastifyInstance, options: Das
     };
     // The first page without the status script (every page but a long list's later ones): the cached shell (ADR 0057).
     if (variant !== undefined && refreshIds.length === 0 && pathOf(request.url) === PATHS.dashboard)
-      return sendInShell(request, reply, variant, language, content);
+      return sendInShell(reply, language, content);
     return reply.view('user/dashboard.njk', content);
   }
 

@@ -18,7 +18,8 @@ import { createCatalogue, LOCALES_DIR, readLocales } from '../../i18n/catalogue.
 import type { Messages } from '../../i18n/catalogue.ts';
 import { FEEDBACK_FIELDS } from '../../features/feedback/feedback-schema.ts';
 import type { AssetCatalogue } from '../assets.ts';
-import views, { createEnvironment, fillSlotted, renderSlotted } from '../views.ts';
+import views, { createEnvironment } from '../views.ts';
+import { renderSpliced, spliceWhole } from '../spliced-page.ts';
 import type { FieldTable, Values } from './fields.ts';
 import { checkFields } from './fields.ts';
 import type { FormPage } from './form.ts';
@@ -258,14 +259,14 @@ describe('slotted kit pages', () => {
           { fromPage: slot(1) },
         ),
       });
-      const made = renderSlotted(env, page.template, context, 2);
+      const made = renderSpliced(env, page.template, (m) => context(m.text), 2);
       assert.ok(made !== null, page.template);
       assert.ok(made.slots.includes(0) && made.slots.includes(1) && made.slots.includes('csrf'));
     }
   });
 });
 
-describe('renderSlotted refuses a template that does anything but escape a string once', () => {
+describe('renderSpliced refuses a template that does anything but escape a string once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lpa-slots-'));
   after(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -275,7 +276,7 @@ describe('renderSlotted refuses a template that does anything but escape a strin
   const slotted = (source: string) => {
     const name = `t${String(files++)}.njk`; // a new name each time: the loader keeps what it compiled
     writeFileSync(join(dir, name), source);
-    return renderSlotted(env, name, (slot) => ({ v: slot(0) }), 1);
+    return renderSpliced(env, name, (m) => ({ v: m.text(0) }), 1);
   };
   for (const source of [
     '<p>{{ v | trim }}</p>',
@@ -299,11 +300,36 @@ describe('renderSlotted refuses a template that does anything but escape a strin
       assert.equal(slotted(source), null);
     });
   }
+  const withHtml = (source: string) => {
+    const name = `t${String(files++)}.njk`;
+    writeFileSync(join(dir, name), source);
+    return renderSpliced(env, name, (m) => ({ v: m.text(0), h: m.html }), 1, true);
+  };
+  test('the HTML gap must appear exactly once, untransformed', () => {
+    for (const source of [
+      '<p>{{ v }}</p>',
+      '<p>{{ v }}</p>{{ h }}{{ h }}',
+      '<p>{{ v }}</p>{{ h | lower }}',
+      '<p>{{ v }}</p>{{ h | upper }}',
+    ])
+      assert.equal(withHtml(source), null, source);
+  });
+  test('HTML is put in whole, texts escaped, the nonce and token only if they need no escaping', () => {
+    const made = withHtml('<main nonce="{{ cspNonce }}">{{ h }}<p>{{ v }}</p>{{ csrfToken() }}</main>');
+    assert.ok(made !== null);
+    const fill = { nonce: 'n0+/=', csrf: () => 't-_1', texts: ['<b>&</b>'], html: '<em>ok</em>' };
+    assert.equal(
+      spliceWhole(made, fill).toString(),
+      '<main nonce="n0+/="><em>ok</em><p>&lt;b&gt;&amp;&lt;/b&gt;</p>t-_1</main>',
+    );
+    assert.throws(() => spliceWhole(made, { ...fill, nonce: 'n"' }), /would need escaping/);
+    assert.throws(() => spliceWhole(made, { ...fill, csrf: () => '<t>' }), /would need escaping/);
+  });
   test('a value escaped once, shown twice, is slotted and filled in escaped', () => {
     const made = slotted('<p title="{{ v }}">{{ v }}</p>');
     assert.ok(made !== null);
     assert.equal(
-      fillSlotted(made, 'n', () => 't', [`<a href="x">'&'</a>`]).toString(),
+      spliceWhole(made, { nonce: 'n', csrf: () => 't', texts: [`<a href="x">'&'</a>`] }).toString(),
       '<p title="&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;">&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;</p>',
     );
   });
