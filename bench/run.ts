@@ -10,6 +10,7 @@
  * --profile (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
  *   --rss-requests 500000   (memory run of the mixed scenarios: is the worker's RSS flat and under 150 MiB? issue 20)
  *   --visit-rate 20   (requests/s of the memory run's visits beside the rotation; 0: none)
+ *   --rss-sample-ms 100   (the memory run reads the worker's VmRSS this often, for the whole run)
  *   --node-flags="--max-semi-space-size=16"   (replaces the Dockerfile CMD's Node flags, for an A/B of memory flags)
  * Results: bench/results/<name>.md, .json, .svg (soak: <name>-soak.*). See docs/adr/0006-performance.md.
  */
@@ -52,7 +53,7 @@ import {
   waitForPort,
   workerRss,
 } from './lib.ts';
-import type { ColdStart, RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
+import type { Checkpoint, ColdStart, RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
 import {
   REFERENCES,
   cpuList,
@@ -65,6 +66,7 @@ import {
   markdown,
   quantile,
   ratio,
+  requestsAt,
   soakSvg,
   soakVerdict,
   svg,
@@ -96,6 +98,7 @@ const { values: opts } = parseArgs({
     'rss-requests': { type: 'string' },
     'node-flags': { type: 'string' },
     'visit-rate': { type: 'string', default: '20' },
+    'rss-sample-ms': { type: 'string', default: '100' },
   },
   strict: true,
 });
@@ -853,7 +856,19 @@ async function soak(): Promise<void> {
   let errors = 0;
   let visitCount = 0;
   const startedAt = Date.now();
+  // The memory run reads the worker's RSS on a timer for the whole run, not once a round: a level is then the median
+  // of many samples, so the sign-ins in flight (32 MiB each while their scrypt runs) decide neither level. Each sample
+  // gets the requests served by then, interpolated between the counts taken at the start and end of each round.
+  const sampleMs = Number(opts['rss-sample-ms']);
+  const checkpoints: Checkpoint[] = [{ atMs: startedAt, requests: 0 }];
+  const timed: { readonly atMs: number; readonly rssBytes: number }[] = [];
+  const sampler = rssRun
+    ? setInterval(() => {
+        timed.push({ atMs: Date.now(), rssBytes: largestWorkerRss(app.pid) });
+      }, sampleMs)
+    : undefined;
   while (total < target) {
+    checkpoints.push({ atMs: Date.now(), requests: total });
     const r = await load({
       tool,
       cpus: clientCpus,
@@ -868,6 +883,7 @@ async function soak(): Promise<void> {
     });
     // The visits' requests are counted at the end; at 20/s they add a fraction of a per cent between samples.
     total += r.requests + (visiting === undefined ? 0 : Math.round(VISIT_RATE * r.seconds));
+    checkpoints.push({ atMs: Date.now(), requests: total });
     errors += r.socketErrors + r.unexpected;
     const rss = rssNow();
     gc = lastMajorGc(newLog()) ?? gc;
@@ -882,6 +898,11 @@ async function soak(): Promise<void> {
         `MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`,
     );
   }
+  clearInterval(sampler);
+  const rssSamples: SoakSample[] = timed.map((t) => ({
+    requests: requestsAt(t.atMs, checkpoints),
+    rssBytes: t.rssBytes,
+  }));
   stopVisits.abort();
   const v2 = await visiting;
   if (v2 !== undefined) {
@@ -893,7 +914,7 @@ async function soak(): Promise<void> {
       );
   }
   const v = soakVerdict(samples);
-  const flatness = rssRun ? rssFlatness(samples) : undefined;
+  const flatness = rssRun ? rssFlatness(rssSamples) : undefined;
   const h = heapVerdict(samples);
   const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
   const md = [
@@ -902,7 +923,11 @@ async function soak(): Promise<void> {
     `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s ` +
       `(${tool}, ${String(connections)} connections, ${String(workers)} worker(s), ` +
       `store ${storeKind}); mix: ${mix.join(', ')}; ` +
-      `errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.`,
+      `errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.` +
+      (rssRun
+        ? ` Worker RSS (VmRSS) sampled every ${String(sampleMs)} ms: ${fmt(rssSamples.length)} samples` +
+          `; the rows below the flatness checks are per round (${fmt(samples.length)}).`
+        : ''),
     '',
     '| measure | value |',
     '| --- | ---: |',
@@ -949,11 +974,11 @@ async function soak(): Promise<void> {
   writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.md`), md);
   writeFileSync(
     path.join(RESULTS, `${opts.name}-${suffix}.json`),
-    `${JSON.stringify({ total, errors, mix, store: storeKind, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples }, null, 2)}\n`,
+    `${JSON.stringify({ total, errors, mix, store: storeKind, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples, ...(rssRun ? { sampleMs, rssSamples } : {}) }, null, 2)}\n`,
   );
   writeFileSync(
     path.join(RESULTS, `${opts.name}-${suffix}.svg`),
-    soakSvg(samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`),
+    soakSvg(rssRun ? rssSamples : samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`),
   );
   say('');
   say(md);
