@@ -673,3 +673,50 @@ export function requestsAt(atMs: number, checkpoints: readonly Checkpoint[]): nu
   if (a === undefined || b.atMs === a.atMs) return b.requests;
   return Math.round(a.requests + ((b.requests - a.requests) * (atMs - a.atMs)) / (b.atMs - a.atMs));
 }
+
+/** A worker's resident memory by kind of mapping, from /proc/<pid>/smaps (bytes). */
+export interface SmapsSummary {
+  /** The node executable's own pages (clean, shared between processes). */
+  readonly binary: number;
+  /** Other files: shared libraries, and anything else mapped from disk. */
+  readonly files: number;
+  /** glibc's main arena ([heap]). */
+  readonly brk: number;
+  /** Anonymous mappings: V8's heap and code space, glibc's other arenas, large buffers (a scrypt's 32 MiB). */
+  readonly anonymous: number;
+  /** Stacks, vdso and the like. */
+  readonly other: number;
+}
+
+export function smapsSummary(text: string, exe: string): SmapsSummary {
+  const sums = { binary: 0, files: 0, brk: 0, anonymous: 0, other: 0 };
+  let kind: keyof SmapsSummary = 'other';
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+ *(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[1] ?? '';
+      kind =
+        name === exe
+          ? 'binary'
+          : name === ''
+            ? 'anonymous'
+            : name === '[heap]'
+              ? 'brk'
+              : name.startsWith('/')
+                ? 'files'
+                : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (rss !== null) sums[kind] += Number(rss[1]) * 1024;
+  }
+  return sums;
+}
+
+/** One line for the report: smapsSummary in MiB. */
+export function smapsLine(s: SmapsSummary): string {
+  return (
+    `node binary ${mib(s.binary)}, other files ${mib(s.files)}, glibc main arena ${mib(s.brk)}, ` +
+    `anonymous (V8 heap, other arenas, buffers) ${mib(s.anonymous)}, other ${mib(s.other)}`
+  );
+}

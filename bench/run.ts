@@ -26,6 +26,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -52,9 +53,10 @@ import {
   startPinned,
   tail,
   waitForPort,
+  workerPids,
   workerRss,
 } from './lib.ts';
-import type { Checkpoint, ColdStart, RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
+import type { Checkpoint, ColdStart, RunResult, ScenarioResult, Side, SmapsSummary, SoakSample } from './report.ts';
 import {
   REFERENCES,
   cpuList,
@@ -68,6 +70,8 @@ import {
   quantile,
   ratio,
   requestsAt,
+  smapsLine,
+  smapsSummary,
   soakSvg,
   soakVerdict,
   svg,
@@ -834,6 +838,23 @@ async function bench(): Promise<void> {
   say(`Results: ${path.relative(ROOT, path.join(RESULTS, `${opts.name}.{md,json,svg}`))}`);
 }
 
+/** The largest worker's VmRSS and its smaps by kind of mapping; undefined if /proc cannot tell. */
+function workerSmaps(): (SmapsSummary & { readonly rssBytes: number }) | undefined {
+  const pid = workerPids(app.pid)
+    .map((p) => ({ p, rss: rssOf(p) }))
+    .sort((a, b) => b.rss - a.rss)[0];
+  if (pid === undefined) return undefined;
+  try {
+    const exe = readlinkSync(`/proc/${String(pid.p)}/exe`);
+    return {
+      ...smapsSummary(readFileSync(`/proc/${String(pid.p)}/smaps`, 'utf8'), exe),
+      rssBytes: rssOf(pid.p),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 async function soak(): Promise<void> {
   // --rss-requests: issue 20's memory run. The same rounds as the soak, with signed-in pages in the rotation and,
   // beside
@@ -975,6 +996,8 @@ async function soak(): Promise<void> {
       );
   }
   errors += await noteLpaApi();
+  // What holds the largest worker's memory once the load has stopped, by kind of mapping.
+  const smaps = rssRun ? workerSmaps() : undefined;
   const v = soakVerdict(samples);
   const flatness = rssRun ? rssFlatness(rssSamples) : undefined;
   const h = heapVerdict(samples);
@@ -995,6 +1018,9 @@ async function soak(): Promise<void> {
     '| --- | ---: |',
     `| ${rssRun ? 'worker ' : ''}RSS at start | ${mib(samples[0]?.rssBytes ?? 0)} |`,
     ...(flatness === undefined ? [] : rssFlatnessLines(flatness)),
+    ...(smaps === undefined
+      ? []
+      : [`| worker RSS once the load stopped (${mib(smaps.rssBytes)}), by mapping (smaps) | ${smapsLine(smaps)} |`]),
     `| RSS after warm-up (${fmt(v.warmupRequests)} requests) | ${mib(v.rssAfterWarmup)} |`,
     `| highest RSS after warm-up | ${mib(v.rssMaxAfterWarmup)} |`,
     `| RSS at end | ${mib(v.rssEnd)} |`,
@@ -1036,7 +1062,7 @@ async function soak(): Promise<void> {
   writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.md`), md);
   writeFileSync(
     path.join(RESULTS, `${opts.name}-${suffix}.json`),
-    `${JSON.stringify({ total, errors, mix, store: storeKind, backend, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples, ...(rssRun ? { sampleMs, rssSamples } : {}) }, null, 2)}\n`,
+    `${JSON.stringify({ total, errors, mix, store: storeKind, backend, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, smaps: smaps ?? null, samples, ...(rssRun ? { sampleMs, rssSamples } : {}) }, null, 2)}\n`,
   );
   writeFileSync(
     path.join(RESULTS, `${opts.name}-${suffix}.svg`),

@@ -21,6 +21,8 @@ import {
   rssFlatness,
   rssFlatnessLines,
   requestsAt,
+  smapsLine,
+  smapsSummary,
   soakVerdict,
   stealShare,
   svg,
@@ -367,6 +369,28 @@ describe('issue 20: the mixed scenario, worker RSS and the memory run', () => {
     assert.equal(requestsAt(4200, checkpoints), 25_000);
     assert.equal(requestsAt(9000, checkpoints), 30_000, 'after the last: the last count');
     assert.equal(requestsAt(9000, []), 0);
+  });
+
+  test("a worker's resident memory by kind of mapping, from smaps", () => {
+    const map = (head: string, kb: number) => `${head}\nSize:  ${String(kb * 2)} kB\nRss:  ${String(kb)} kB\nPss: 1 kB`;
+    const text = [
+      map('55a0-55a1 r--p 00000000 fe:00 1                          /usr/local/bin/node', 1024),
+      map('55a1-55a2 r-xp 00002000 fe:00 1                          /usr/local/bin/node', 2048),
+      map('55b0-55b1 rw-p 00000000 00:00 0                          [heap]', 4096),
+      map('7f00-7f01 rw-p 00000000 00:00 0 ', 8192),
+      map('7f01-7f02 rw-p 00000000 00:00 0', 512),
+      map('7f02-7f03 r--p 00000000 fe:00 2                          /usr/lib/x86_64-linux-gnu/libc.so.6', 256),
+      map('7ffc-7ffd rw-p 00000000 00:00 0                          [stack]', 128),
+    ].join('\n');
+    const s = smapsSummary(text, '/usr/local/bin/node');
+    assert.deepEqual(s, {
+      binary: 3 * mib,
+      files: 256 * 1024,
+      brk: 4 * mib,
+      anonymous: 8.5 * mib,
+      other: 128 * 1024,
+    });
+    assert.match(smapsLine(s), /^node binary 3\.0 MiB, other files 0\.3 MiB, glibc main arena 4\.0 MiB, anonymous/);
   });
 
   test("the bench starts the app with the Dockerfile CMD's Node flags", () => {
