@@ -579,8 +579,14 @@ export interface RssFlatness {
    */
   readonly rssAt: number;
   readonly rssEnd: number;
+  /** How many samples each level is the median of. */
+  readonly samplesAt: number;
+  readonly samplesEnd: number;
   /** The highest sample from `at` requests on (sign-ins in flight included). */
   readonly rssPeak: number;
+  /** The share of the samples from `at` requests on that are above `limitBytes`, and how many samples that is of. */
+  readonly shareOverLimit: number;
+  readonly samplesFrom: number;
   /** Median RSS at the end ≤ median RSS after `at` requests + `tolerance`. */
   readonly flat: boolean;
   /** Both medians ≤ `limitBytes`. */
@@ -608,22 +614,28 @@ export function rssFlatness(
   if (first === undefined || last === undefined) return undefined;
   const span = last.requests * window;
   // The lower median: with an even count the lower middle, since the transients it must ignore only ever add.
-  const median = (from: number, to: number): number => {
-    const inWindow = samples
+  const inWindow = (from: number, to: number): number[] =>
+    samples
       .filter((s) => s.requests >= from && s.requests <= to)
       .map((s) => s.rssBytes)
       .sort((a, b) => a - b);
-    return inWindow[Math.floor((inWindow.length - 1) / 2)] ?? 0;
-  };
+  const median = (sorted: readonly number[]): number => sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
   const endFrom = Math.max(first.requests, last.requests - span);
-  const rssAt = median(first.requests, first.requests + span);
-  const rssEnd = median(endFrom, last.requests);
+  const atWindow = inWindow(first.requests, first.requests + span);
+  const endWindow = inWindow(endFrom, last.requests);
+  const rssAt = median(atWindow);
+  const rssEnd = median(endWindow);
+  const from = samples.filter((s) => s.requests >= first.requests).map((s) => s.rssBytes);
   return {
     atRequests: first.requests,
     endFromRequests: endFrom,
     rssAt,
     rssEnd,
-    rssPeak: Math.max(...samples.filter((s) => s.requests >= first.requests).map((s) => s.rssBytes)),
+    samplesAt: atWindow.length,
+    samplesEnd: endWindow.length,
+    rssPeak: Math.max(...from),
+    shareOverLimit: from.filter((b) => b > limitBytes).length / from.length,
+    samplesFrom: from.length,
     flat: rssEnd <= rssAt * (1 + tolerance),
     underLimit: Math.max(rssAt, rssEnd) <= limitBytes,
     limitBytes,
@@ -634,13 +646,83 @@ export function rssFlatness(
 /** The report's lines for rssFlatness. */
 export function rssFlatnessLines(f: RssFlatness): string[] {
   return [
-    `| worker RSS from ${int(f.atRequests)} requests (median of the samples in the next 5 % ` +
+    `| worker RSS from ${int(f.atRequests)} requests (median of the ${int(f.samplesAt)} samples in the next 5 % ` +
       `of the run) | ${mib(f.rssAt)} |`,
-    `| worker RSS at the end (median of the samples from ${int(f.endFromRequests)} requests) | ${mib(f.rssEnd)} |`,
+    `| worker RSS at the end (median of the ${int(f.samplesEnd)} samples from ${int(f.endFromRequests)} requests) ` +
+      `| ${mib(f.rssEnd)} |`,
     `| highest worker RSS sample from ${int(f.atRequests)} requests on (sign-ins in flight ` +
       `included) | ${mib(f.rssPeak)} |`,
+    `| samples from ${int(f.atRequests)} requests on above ${mib(f.limitBytes)} ` +
+      `| ${(f.shareOverLimit * 100).toFixed(1)} % of ${int(f.samplesFrom)} |`,
     `| flat: end ≤ RSS from ${int(f.atRequests)} + ${String(f.tolerance * 100)} % ` +
       `(${mib(f.rssAt * (1 + f.tolerance))}) | ${f.flat ? 'yes' : 'NO'} |`,
     `| at or under ${mib(f.limitBytes)} (both medians) | ${f.underLimit ? 'yes' : 'NO'} |`,
   ];
+}
+
+/** A moment of the run (ms since the epoch) and the requests counted by then. */
+export interface Checkpoint {
+  readonly atMs: number;
+  readonly requests: number;
+}
+
+/**
+ * The requests served by `atMs`, interpolated linearly between the checkpoints around it (the load is counted per
+ * round, the RSS sampled every few hundred ms); before the first checkpoint its count, after the last the last one's.
+ */
+export function requestsAt(atMs: number, checkpoints: readonly Checkpoint[]): number {
+  const next = checkpoints.findIndex((c) => c.atMs >= atMs);
+  if (next === -1) return checkpoints.at(-1)?.requests ?? 0;
+  const b = checkpoints[next];
+  const a = checkpoints[next - 1];
+  if (b === undefined) return 0;
+  if (a === undefined || b.atMs === a.atMs) return b.requests;
+  return Math.round(a.requests + ((b.requests - a.requests) * (atMs - a.atMs)) / (b.atMs - a.atMs));
+}
+
+/** A worker's resident memory by kind of mapping, from /proc/<pid>/smaps (bytes). */
+export interface SmapsSummary {
+  /** The node executable's own pages (clean, shared between processes). */
+  readonly binary: number;
+  /** Other files: shared libraries, and anything else mapped from disk. */
+  readonly files: number;
+  /** glibc's main arena ([heap]). */
+  readonly brk: number;
+  /** Anonymous mappings: V8's heap and code space, glibc's other arenas, large buffers (a scrypt's 32 MiB). */
+  readonly anonymous: number;
+  /** Stacks, vdso and the like. */
+  readonly other: number;
+}
+
+export function smapsSummary(text: string, exe: string): SmapsSummary {
+  const sums = { binary: 0, files: 0, brk: 0, anonymous: 0, other: 0 };
+  let kind: keyof SmapsSummary = 'other';
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+ *(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[1] ?? '';
+      kind =
+        name === exe
+          ? 'binary'
+          : name === ''
+            ? 'anonymous'
+            : name === '[heap]'
+              ? 'brk'
+              : name.startsWith('/')
+                ? 'files'
+                : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (rss !== null) sums[kind] += Number(rss[1]) * 1024;
+  }
+  return sums;
+}
+
+/** One line for the report: smapsSummary in MiB. */
+export function smapsLine(s: SmapsSummary): string {
+  return (
+    `node binary ${mib(s.binary)}, other files ${mib(s.files)}, glibc main arena ${mib(s.brk)}, ` +
+    `anonymous (V8 heap, other arenas, buffers) ${mib(s.anonymous)}, other ${mib(s.other)}`
+  );
 }

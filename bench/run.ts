@@ -10,7 +10,9 @@
  * --profile (the app runs with --cpu-prof; profiles land in bench/results/profiles/, summarised by bench/profile.ts)
  *   --rss-requests 500000   (memory run of the mixed scenarios: is the worker's RSS flat and under 150 MiB? issue 20)
  *   --visit-rate 20   (requests/s of the memory run's visits beside the rotation; 0: none)
+ *   --rss-sample-ms 100   (the memory run reads the worker's VmRSS this often, for the whole run)
  *   --node-flags="--max-semi-space-size=16"   (replaces the Dockerfile CMD's Node flags, for an A/B of memory flags)
+ *   --backend embedded|api   (api: production's configuration, API_BASE_URL pointing at bench/lpa-api.ts)
  * Results: bench/results/<name>.md, .json, .svg (soak: <name>-soak.*). See docs/adr/0006-performance.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,6 +26,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -50,9 +53,10 @@ import {
   startPinned,
   tail,
   waitForPort,
+  workerPids,
   workerRss,
 } from './lib.ts';
-import type { ColdStart, RunResult, ScenarioResult, Side, SoakSample } from './report.ts';
+import type { Checkpoint, ColdStart, RunResult, ScenarioResult, Side, SmapsSummary, SoakSample } from './report.ts';
 import {
   REFERENCES,
   cpuList,
@@ -65,6 +69,9 @@ import {
   markdown,
   quantile,
   ratio,
+  requestsAt,
+  smapsLine,
+  smapsSummary,
   soakSvg,
   soakVerdict,
   svg,
@@ -96,6 +103,8 @@ const { values: opts } = parseArgs({
     'rss-requests': { type: 'string' },
     'node-flags': { type: 'string' },
     'visit-rate': { type: 'string', default: '20' },
+    'rss-sample-ms': { type: 'string', default: '100' },
+    backend: { type: 'string', default: 'embedded' },
   },
   strict: true,
 });
@@ -129,6 +138,8 @@ const allCpus = [...procStat().keys()];
 /** The cores the server and the load generator run on: steal on either disturbs a round. */
 const benchCpus = [...new Set([...cpuList(serverCpus, allCpus), ...cpuList(clientCpus, allCpus)])];
 const only = opts.only === undefined ? null : new Set(opts.only.split(','));
+const backend = opts.backend;
+if (backend !== 'embedded' && backend !== 'api') throw new Error(`--backend is embedded or api, not ${backend}`);
 const notes: string[] = [];
 
 function say(line: string): void {
@@ -238,7 +249,34 @@ const users = Array.from({ length: wantsVisits ? 8 : 1 }, (_, i) => ({
 }));
 const [user = { email: '', password: '' }] = users;
 let userNote: string | null = null;
-if (pkg.scripts?.['user:add'] === undefined) {
+// --backend api: production's configuration. The LPA API checks the passwords (no scrypt in lpa-front) and lists
+// the LPAs; bench/lpa-api.ts (the integration tests' contract-checked fake) runs on the client's core, seeded with
+// the accounts above.
+let lpaApi: Proc | undefined;
+if (backend === 'api') {
+  const seedFile = path.join(work, 'lpa-api-seed.json');
+  writeFileSync(seedFile, JSON.stringify({ users }));
+  lpaApi = startPinned(
+    clientCpus,
+    process.execPath,
+    [path.join(ROOT, 'bench/lpa-api.ts'), seedFile],
+    process.env,
+    path.join(work, 'lpa-api.log'),
+  );
+  started.push(lpaApi);
+  let origin: string | undefined;
+  for (let i = 0; i < 200 && origin === undefined; i++) {
+    origin = /^LPA_API_ORIGIN (\S+)$/m.exec(readFileSync(lpaApi.logFile, 'utf8'))?.[1];
+    if (origin === undefined) await sleep(100);
+  }
+  if (origin === undefined) throw new Error(`the bench's LPA API did not start:\n${tail(lpaApi.logFile)}`);
+  appEnv.API_BASE_URL = origin;
+  appEnv.EGRESS_ALLOW_PRIVATE = '127.0.0.1';
+  notes.push(
+    `Backend: the LPA API (API_BASE_URL), bench/lpa-api.ts on cpu ${clientCpus}: passwords are checked there ` +
+      `and LPAs listed there, as in production.`,
+  );
+} else if (pkg.scripts?.['user:add'] === undefined) {
   userNote = 'sign-in has not landed yet (no `npm run user:add`)';
 } else {
   for (const u of users) {
@@ -262,6 +300,23 @@ if (pkg.scripts?.['user:add'] === undefined) {
   }
 }
 
+/**
+ * Stops the bench's LPA API and reads what it answered: its calls by operation, and each contract violation (an
+ * error of the run). Undefined with the embedded backend.
+ */
+async function lpaApiSummary(): Promise<{ calls: number; violations: string[]; byOperation: object } | undefined> {
+  if (lpaApi === undefined) return undefined;
+  await lpaApi.stop();
+  const log = readFileSync(lpaApi.logFile, 'utf8');
+  const done = /^LPA_API_DONE (.*)$/m.exec(log)?.[1];
+  const parsed = done === undefined ? {} : (JSON.parse(done) as { calls?: number; byOperation?: object });
+  return {
+    calls: parsed.calls ?? 0,
+    violations: [...log.matchAll(/^LPA_API_VIOLATION (.*)$/gm)].map((m) => m[1] ?? ''),
+    byOperation: parsed.byOperation ?? {},
+  };
+}
+
 // The Node flags production uses (the Dockerfile's CMD), unless --node-flags replaces them for an A/B.
 const memoryFlags =
   opts['node-flags'] === undefined
@@ -275,7 +330,8 @@ if (memoryFlags.length > 0)
 
 say(
   `bench: starting lpa-front (production, ${String(workers)} worker(s), cpu ${serverCpus}) ` +
-    `on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}`,
+    `on ${host}${redisUrl === undefined ? ' with the memory session store' : ' with Redis'}, ` +
+    `backend ${backend === 'api' ? `the LPA API at ${appEnv.API_BASE_URL ?? ''}` : 'embedded'}`,
 );
 const profileDir = path.join(RESULTS, 'profiles');
 if (opts.profile) mkdirSync(profileDir, { recursive: true });
@@ -725,6 +781,17 @@ async function runMixed(
   };
 }
 
+/** Adds the bench's LPA API's figures to the notes (--backend api); returns its contract violations, errors. */
+async function noteLpaApi(): Promise<number> {
+  const summary = await lpaApiSummary();
+  if (summary === undefined) return 0;
+  notes.push(
+    `The LPA API answered ${fmt(summary.calls)} calls (${JSON.stringify(summary.byOperation)}), ` +
+      `${String(summary.violations.length)} contract violations${summary.violations.length > 0 ? `, first: ${summary.violations.slice(0, 3).join(' / ')}` : ''}.`,
+  );
+  return summary.violations.length;
+}
+
 async function bench(): Promise<void> {
   const chosen = SCENARIOS.filter((s) => only === null || only.has(s.name));
   const results: ScenarioResult[] = [];
@@ -737,6 +804,7 @@ async function bench(): Promise<void> {
       results.push({ name: s.name, title: s.title, reference: s.reference, skipped: `failed: ${why}` });
     }
   }
+  if ((await noteLpaApi()) > 0) say('bench: the LPA API saw contract violations (see the notes)');
   const run: RunResult = {
     startedAt: new Date().toISOString(),
     machine:
@@ -776,6 +844,23 @@ async function bench(): Promise<void> {
     );
   }
   say(`Results: ${path.relative(ROOT, path.join(RESULTS, `${opts.name}.{md,json,svg}`))}`);
+}
+
+/** The largest worker's VmRSS and its smaps by kind of mapping; undefined if /proc cannot tell. */
+function workerSmaps(): (SmapsSummary & { readonly rssBytes: number }) | undefined {
+  const pid = workerPids(app.pid)
+    .map((p) => ({ p, rss: rssOf(p) }))
+    .sort((a, b) => b.rss - a.rss)[0];
+  if (pid === undefined) return undefined;
+  try {
+    const exe = readlinkSync(`/proc/${String(pid.p)}/exe`);
+    return {
+      ...smapsSummary(readFileSync(`/proc/${String(pid.p)}/smaps`, 'utf8'), exe),
+      rssBytes: rssOf(pid.p),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 async function soak(): Promise<void> {
@@ -861,7 +946,19 @@ async function soak(): Promise<void> {
   let errors = 0;
   let visitCount = 0;
   const startedAt = Date.now();
+  // The memory run reads the worker's RSS on a timer for the whole run, not once a round: a level is then the median
+  // of many samples, so the sign-ins in flight (32 MiB each while their scrypt runs) decide neither level. Each sample
+  // gets the requests served by then, interpolated between the counts taken at the start and end of each round.
+  const sampleMs = Number(opts['rss-sample-ms']);
+  const checkpoints: Checkpoint[] = [{ atMs: startedAt, requests: 0 }];
+  const timed: { readonly atMs: number; readonly rssBytes: number }[] = [];
+  const sampler = rssRun
+    ? setInterval(() => {
+        timed.push({ atMs: Date.now(), rssBytes: largestWorkerRss(app.pid) });
+      }, sampleMs)
+    : undefined;
   while (total < target) {
+    checkpoints.push({ atMs: Date.now(), requests: total });
     const r = await load({
       tool,
       cpus: clientCpus,
@@ -876,6 +973,7 @@ async function soak(): Promise<void> {
     });
     // The visits' requests are counted at the end; at 20/s they add a fraction of a per cent between samples.
     total += r.requests + (visiting === undefined ? 0 : Math.round(VISIT_RATE * r.seconds));
+    checkpoints.push({ atMs: Date.now(), requests: total });
     errors += r.socketErrors + r.unexpected;
     const rss = rssNow();
     gc = lastMajorGc(newLog()) ?? gc;
@@ -890,6 +988,11 @@ async function soak(): Promise<void> {
         `MiB${gc === undefined ? '' : `, after last full GC: live heap ${(gc.liveBytes / 1048576).toFixed(1)} MiB, committed ${(gc.committedBytes / 1048576).toFixed(1)} MiB`}${errors > 0 ? `, errors ${String(errors)}` : ''}`,
     );
   }
+  clearInterval(sampler);
+  const rssSamples: SoakSample[] = timed.map((t) => ({
+    requests: requestsAt(t.atMs, checkpoints),
+    rssBytes: t.rssBytes,
+  }));
   stopVisits.abort();
   const v2 = await visiting;
   if (v2 !== undefined) {
@@ -900,8 +1003,11 @@ async function soak(): Promise<void> {
         `Visits: statuses ${JSON.stringify(v2.statuses)}; first ` + `unexpected: ${v2.firstUnexpected.join(', ')}.`,
       );
   }
+  errors += await noteLpaApi();
+  // What holds the largest worker's memory once the load has stopped, by kind of mapping.
+  const smaps = rssRun ? workerSmaps() : undefined;
   const v = soakVerdict(samples);
-  const flatness = rssRun ? rssFlatness(samples) : undefined;
+  const flatness = rssRun ? rssFlatness(rssSamples) : undefined;
   const h = heapVerdict(samples);
   const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
   const md = [
@@ -909,13 +1015,20 @@ async function soak(): Promise<void> {
     '',
     `${fmt(total)} requests in ${((Date.now() - startedAt) / 1000).toFixed(0)} s ` +
       `(${tool}, ${String(connections)} connections, ${String(workers)} worker(s), ` +
-      `store ${storeKind}); mix: ${mix.join(', ')}; ` +
-      `errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.`,
+      `store ${storeKind}, backend ${backend}); mix: ${mix.join(', ')}; ` +
+      `errors: ${String(errors)}${visitConnections > 0 ? `; ${fmt(visitCount)} visits` : ''}.` +
+      (rssRun
+        ? ` Worker RSS (VmRSS) sampled every ${String(sampleMs)} ms: ${fmt(rssSamples.length)} samples` +
+          `; the rows below the flatness checks are per round (${fmt(samples.length)}).`
+        : ''),
     '',
     '| measure | value |',
     '| --- | ---: |',
     `| ${rssRun ? 'worker ' : ''}RSS at start | ${mib(samples[0]?.rssBytes ?? 0)} |`,
     ...(flatness === undefined ? [] : rssFlatnessLines(flatness)),
+    ...(smaps === undefined
+      ? []
+      : [`| worker RSS once the load stopped (${mib(smaps.rssBytes)}), by mapping (smaps) | ${smapsLine(smaps)} |`]),
     `| RSS after warm-up (${fmt(v.warmupRequests)} requests) | ${mib(v.rssAfterWarmup)} |`,
     `| highest RSS after warm-up | ${mib(v.rssMaxAfterWarmup)} |`,
     `| RSS at end | ${mib(v.rssEnd)} |`,
@@ -957,11 +1070,11 @@ async function soak(): Promise<void> {
   writeFileSync(path.join(RESULTS, `${opts.name}-${suffix}.md`), md);
   writeFileSync(
     path.join(RESULTS, `${opts.name}-${suffix}.json`),
-    `${JSON.stringify({ total, errors, mix, store: storeKind, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, samples }, null, 2)}\n`,
+    `${JSON.stringify({ total, errors, mix, store: storeKind, backend, workers, nodeFlags: memoryFlags, verdict: v, flatness: flatness ?? null, heap: h ?? null, smaps: smaps ?? null, samples, ...(rssRun ? { sampleMs, rssSamples } : {}) }, null, 2)}\n`,
   );
   writeFileSync(
     path.join(RESULTS, `${opts.name}-${suffix}.svg`),
-    soakSvg(samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`),
+    soakSvg(rssRun ? rssSamples : samples, `lpa-front ${rssRun ? 'worker ' : ''}RSS over ${fmt(total)} requests`),
   );
   say('');
   say(md);

@@ -83,6 +83,25 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
     const userId = /^\/v2\/users?\/([0-9a-f]{32})/.exec(req.path)?.[1] ?? '';
     switch (req.operationId) {
       case 'authenticate': {
+        if (b.authToken !== undefined) {
+          // Authentication\Service::withToken: an unexpired token slides to now + the TTL (4500 s).
+          const s = sessions.get(b.authToken);
+          if (s === undefined) return problem(401, 'invalid-token');
+          if (s.expires <= state.clock) return problem(401, 'token-has-expired');
+          const u = users.get(s.userId);
+          if (u === undefined) return problem(401, 'invalid-token');
+          s.expires = state.clock + 4_500_000;
+          return {
+            status: 200,
+            body: {
+              userId: u.id,
+              username: u.email,
+              token: b.authToken,
+              expiresIn: 4500,
+              expiresAt: apiDate(s.expires),
+            },
+          };
+        }
         const u = byEmail(b.username ?? '');
         if (u === undefined || u.password !== b.password) return problem(401, 'invalid-user-credentials');
         if (!u.active) return problem(401, 'account-not-active');
