@@ -35,23 +35,41 @@ export function serverRequestTimeoutMs(requestTimeoutMs: number, uploadTimeoutMs
   return Math.max(requestTimeoutMs, uploadTimeoutMs + ANSWER_SLACK_MS);
 }
 
-/** The requests whose response is not done yet, each with the time (performance.now()) by which it must be. */
+/**
+ * The requests whose response is not done yet, and the time (performance.now()) by which the last of them must be.
+ * A request with its own limit (an upload) is kept with its deadline; any other is only counted, with the latest
+ * deadline of those: they all have the same limit, so the last to arrive has the latest. (A Map entry per request
+ * doubled the CPU of a static page: bench/results/s10-ab-inflight-static.md.)
+ */
 export class InFlight {
-  readonly #deadlines = new Map<ServerResponse, number>();
+  readonly #own = new Map<ServerResponse, number>();
+  #others = 0;
+  #latestOther = -Infinity;
+  readonly #otherDone = (): void => {
+    this.#others--;
+    if (this.#others === 0) this.#latestOther = -Infinity;
+  };
 
-  add(res: ServerResponse, deadline: number): void {
-    this.#deadlines.set(res, deadline);
-    res.once('close', () => this.#deadlines.delete(res)); // finished, or its socket gone
+  /** `own`: the request's route has its own limit (kept with its deadline); else counted. */
+  add(res: ServerResponse, deadline: number, own: boolean): void {
+    if (own) {
+      this.#own.set(res, deadline);
+      res.once('close', () => this.#own.delete(res)); // finished, or its socket gone
+      return;
+    }
+    this.#others++;
+    if (deadline > this.#latestOther) this.#latestOther = deadline;
+    res.once('close', this.#otherDone);
   }
 
   get size(): number {
-    return this.#deadlines.size;
+    return this.#own.size + this.#others;
   }
 
   /** The latest deadline of any request in flight; -Infinity when there is none. */
   latestDeadline(): number {
-    let latest = -Infinity; // a loop, not Math.max(...): tens of thousands of slow sockets would overflow the stack
-    for (const deadline of this.#deadlines.values()) if (deadline > latest) latest = deadline;
+    let latest = this.#latestOther; // a loop, not Math.max(...): tens of thousands of slow uploads would overflow it
+    for (const deadline of this.#own.values()) if (deadline > latest) latest = deadline;
     return latest;
   }
 }
@@ -79,7 +97,7 @@ export function withRequestDeadline(handler: Handler, options: RequestDeadlineOp
   return (req, res) => {
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
     const own = options.ownLimits(req.method ?? '', path);
-    options.inFlight.add(res, performance.now() + (own ? options.ownLimitMs : options.requestTimeoutMs));
+    options.inFlight.add(res, performance.now() + (own ? options.ownLimitMs : options.requestTimeoutMs), own);
     if (own) {
       res.once('finish', () => {
         if (!req.complete) req.socket.destroySoon();
