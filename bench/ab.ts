@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Proc, RequestSpec } from './lib.ts';
 import {
+  benchAppEnv,
   cookieHeader,
   cpuTimeOf,
   freePort,
@@ -88,23 +89,7 @@ async function startSide(name: 'old' | 'new', dir: string): Promise<Side> {
   procs.push(redis.proc);
   const port = await freePort();
   const origin = `https://127.0.0.1:${String(port)}`;
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    LEGACY_FRONT: 'false',
-    MAIL_TRANSPORT: 'file',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_ORIGIN: origin,
-    SESSION_SECRET: randomBytes(48).toString('base64'),
-    WORKERS: '1',
-    // Access lines written as production writes them (to a file here): their cost is part of every request.
-    LOG_LEVEL: 'info',
-    DATA_DIR: path.join(work, name),
-    MALLOC_ARENA_MAX: '2',
-    REDIS_URL: redis.url,
-  };
+  const env = benchAppEnv({ port, dataDir: path.join(work, name), workers: 1, logLevel: 'info', redisUrl: redis.url });
   const added = spawnSync(process.execPath, ['scripts/user-add.ts', '--email', EMAIL, '--name', 'Bench User'], {
     cwd: dir,
     env,

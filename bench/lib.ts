@@ -2,6 +2,7 @@
  * Bench plumbing: processes pinned to cores, captured responses, the load generator (wrk, or autocannon
  * when wrk is missing), and RSS sampling from /proc. Everything listens on 127.0.0.1 only.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -531,5 +532,40 @@ async function loadAutocannon(options: LoadOptions): Promise<LoadResult> {
     socketErrors: r.errors + r.timeouts,
     unexpected: counted - (statuses[String(options.expectStatus)] ?? 0),
     statuses,
+  };
+}
+
+export interface BenchAppOptions {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly workers: number;
+  readonly logLevel: string;
+  readonly redisUrl?: string | undefined;
+}
+
+/** The environment lpa-front runs with in a bench: production mode on loopback, as the Dockerfile runs it. */
+export function benchAppEnv(o: BenchAppOptions): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    // lpa-front alone, no legacy front beside it: a bench user with no LPAs sees the dashboard, not a redirect to the
+    // legacy create page (LEGACY_FRONT is on by default in production).
+    LEGACY_FRONT: 'false',
+    MAIL_TRANSPORT: 'file',
+    HOST: LOOPBACK,
+    PORT: String(o.port),
+    PUBLIC_ORIGIN: `https://${LOOPBACK}:${String(o.port)}`,
+    SESSION_SECRET: randomBytes(48).toString('base64'),
+    WORKERS: String(o.workers),
+    // Access lines written as production writes them (to a file here): their cost is part of every request.
+    LOG_LEVEL: o.logLevel,
+    DATA_DIR: o.dataDir,
+    // As the Dockerfile runs it (docs/adr/0006); MALLOC_ARENA_MAX in the bench's own environment overrides it.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    // The mixed scenario's visits each come from their own address (X-Forwarded-For), as people behind nginx do:
+    // sign-in is throttled per address.
+    TRUSTED_PROXIES: LOOPBACK,
+    ...(o.redisUrl === undefined ? {} : { REDIS_URL: o.redisUrl }),
   };
 }

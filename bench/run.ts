@@ -55,6 +55,7 @@ import {
   waitForPort,
   workerPids,
   workerRss,
+  benchAppEnv,
 } from './lib.ts';
 import type { Checkpoint, ColdStart, RunResult, ScenarioResult, Side, SmapsSummary, SoakSample } from './report.ts';
 import {
@@ -216,28 +217,7 @@ if (!opts['no-redis'] && has('redis-server')) {
 const appPort = await freePort();
 const publicOrigin = `https://127.0.0.1:${String(appPort)}`;
 const host = `127.0.0.1:${String(appPort)}`;
-const appEnv: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  NODE_ENV: 'production',
-  // lpa-front alone, no legacy front beside it: a bench user with no LPAs sees the dashboard, not a redirect to the
-  // legacy create page (LEGACY_FRONT is on by default in production).
-  LEGACY_FRONT: 'false',
-  MAIL_TRANSPORT: 'file',
-  HOST: '127.0.0.1',
-  PORT: String(appPort),
-  PUBLIC_ORIGIN: publicOrigin,
-  SESSION_SECRET: randomBytes(48).toString('base64'),
-  WORKERS: String(workers),
-  LOG_LEVEL: opts['log-level'],
-  DATA_DIR: dataDir,
-  // As the Dockerfile runs it (docs/adr/0006); MALLOC_ARENA_MAX in the bench's own environment overrides it.
-  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-  // The mixed scenario's visits each come from their own address (X-Forwarded-For), as people behind nginx do:
-  // sign-in is throttled per address.
-  TRUSTED_PROXIES: '127.0.0.1',
-  ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
-};
+const appEnv = benchAppEnv({ port: appPort, dataDir, workers, logLevel: opts['log-level'], redisUrl });
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
 // Visits of the mixed scenario sign in as these in turn, one account per visit running at once (at most 8): sign-in is
