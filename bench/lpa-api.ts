@@ -7,7 +7,7 @@
  *
  * Usage: node bench/lpa-api.ts <seed.json>, seed `{ "users": [{ "email", "password" }] }`. Prints
  * `LPA_API_ORIGIN <origin>` once listening, `LPA_API_VIOLATION <text>` for each contract violation, and on SIGTERM
- * `LPA_API_DONE <json>` (calls answered, violations).
+ * `LPA_API_DONE <json>` (calls answered, violations, TCP connections accepted).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -63,7 +63,9 @@ setInterval(() => {
 
 process.once('SIGTERM', () => {
   drain();
-  process.stdout.write(`LPA_API_DONE ${JSON.stringify({ calls, violations, byOperation })}\n`);
+  process.stdout.write(
+    `LPA_API_DONE ${JSON.stringify({ calls, violations, byOperation, connections: fake.connections })}\n`,
+  );
   void fake.close().then(() => process.exit(0));
 });
 process.stdout.write(`LPA_API_ORIGIN ${fake.origin}\n`);

@@ -284,16 +284,20 @@ if (backend === 'api') {
  * Stops the bench's LPA API and reads what it answered: its calls by operation, and each contract violation (an
  * error of the run). Undefined with the embedded backend.
  */
-async function lpaApiSummary(): Promise<{ calls: number; violations: string[]; byOperation: object } | undefined> {
+async function lpaApiSummary(): Promise<
+  { calls: number; violations: string[]; byOperation: object; connections: number } | undefined
+> {
   if (lpaApi === undefined) return undefined;
   await lpaApi.stop();
   const log = readFileSync(lpaApi.logFile, 'utf8');
   const done = /^LPA_API_DONE (.*)$/m.exec(log)?.[1];
-  const parsed = done === undefined ? {} : (JSON.parse(done) as { calls?: number; byOperation?: object });
+  const parsed =
+    done === undefined ? {} : (JSON.parse(done) as { calls?: number; byOperation?: object; connections?: number });
   return {
     calls: parsed.calls ?? 0,
     violations: [...log.matchAll(/^LPA_API_VIOLATION (.*)$/gm)].map((m) => m[1] ?? ''),
     byOperation: parsed.byOperation ?? {},
+    connections: parsed.connections ?? 0,
   };
 }
 
@@ -766,7 +770,8 @@ async function noteLpaApi(): Promise<number> {
   const summary = await lpaApiSummary();
   if (summary === undefined) return 0;
   notes.push(
-    `The LPA API answered ${fmt(summary.calls)} calls (${JSON.stringify(summary.byOperation)}), ` +
+    `The LPA API answered ${fmt(summary.calls)} calls (${JSON.stringify(summary.byOperation)}) on ` +
+      `${fmt(summary.connections)} TCP connections, ` +
       `${String(summary.violations.length)} contract violations${summary.violations.length > 0 ? `, first: ${summary.violations.slice(0, 3).join(' / ')}` : ''}.`,
   );
   return summary.violations.length;

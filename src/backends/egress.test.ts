@@ -275,6 +275,21 @@ describe('allowed origin', () => {
   });
 });
 
+test('keep-alive: a burst of concurrent requests keeps its connections for the next burst', async () => {
+  // 16 idle connections used to be the limit: a burst of 40 closed 24 of them after one request each, and every
+  // later burst opened them again (a quarter of the bench dashboard's API calls).
+  const fresh = createEgress(options());
+  try {
+    const before = api.connections;
+    const burst = (): Promise<number[]> =>
+      Promise.all(Array.from({ length: 40 }, () => fresh.request(`${api.origin}/hello`).then((r) => r.status)));
+    for (let round = 0; round < 3; round += 1) assert.deepEqual(new Set(await burst()), new Set([200]));
+    assert.equal(api.connections - before, 40);
+  } finally {
+    fresh.close();
+  }
+});
+
 test('the test guard really blocks connections (so the refusal tests below cannot leak traffic)', async () => {
   const fresh = createEgress(options());
   const connections = api.connections;

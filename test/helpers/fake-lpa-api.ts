@@ -255,6 +255,9 @@ export async function fakeLpaApi(): Promise<FakeLpaApi> {
     contract: fake.contract,
     calls: fake.calls,
     violations: fake.violations,
+    get connections() {
+      return fake.connections;
+    },
     close: () => fake.close(),
     users,
     delays: state.delays,

@@ -247,6 +247,8 @@ export interface ContractFakeApi {
   readonly calls: { request: FakeRequest; answer: FakeAnswer }[];
   /** Contract violations by either side; a test asserts this stays empty. */
   readonly violations: string[];
+  /** TCP connections accepted so far (a client that keeps its connections alive opens few). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -310,6 +312,10 @@ export async function contractFakeApi(
       })();
     });
   });
+  let connections = 0;
+  server.on('connection', () => {
+    connections += 1;
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
   return {
@@ -317,6 +323,9 @@ export async function contractFakeApi(
     contract,
     calls,
     violations,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
