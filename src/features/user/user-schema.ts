@@ -96,14 +96,18 @@ export function valuesFromDetails(details: {
   };
 }
 
+// Made once: constructing a DateTimeFormat costs far more than formatting with one (2 % of the mixed scenario's
+// CPU when every date of birth checked made its own).
+const UK_DAY = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
 /** Today in the UK as YYYY-MM-DD (the API's `new DateTime('today')` runs on UK time). */
 export function ukToday(now: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/London',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
+  return UK_DAY.format(now);
 }
 
 /**
