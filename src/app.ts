@@ -3,7 +3,6 @@
  * Dependencies arrive in `services`, so tests build the real app with real alternatives
  * (memory store, local backends) and nothing is mocked.
  */
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
@@ -53,6 +52,10 @@ import type { Catalogue } from './i18n/catalogue.ts';
 import { discoverForms } from './forms.ts';
 import { VIEW_GLOBALS } from './platform/view-globals.ts';
 import { consentVariant } from './platform/consent/index.ts';
+
+// Node's CommonJS module, not an ESM import: that reads every export of node:http, and one of them loads Node's fetch
+// implementation (undici): docs/adr/0032, test/integration/worker-modules.integration.test.ts.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** What the process tells the app while it stops (server.ts sets `draining` on SIGTERM). */
 export class Lifecycle {

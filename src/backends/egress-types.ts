@@ -50,9 +50,41 @@ export interface EgressRequestInit {
   followRedirects?: number;
 }
 
+/**
+ * A response's headers, read-only, as the WHATWG `Headers` reads them (names in any case; a repeated header's values
+ * joined with ", "; Set-Cookie one by one). Not `Headers` itself: making one loads Node's fetch implementation
+ * (undici), about 13 MiB of a worker's memory for nothing else (docs/adr/0032).
+ */
+export class EgressHeaders {
+  readonly #values = new Map<string, string[]>();
+
+  /** From Node's `rawHeaders` (name, value, name, value, ...). */
+  constructor(raw: readonly string[]) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] ?? '').toLowerCase();
+      const value = (raw[i + 1] ?? '').trim();
+      const list = this.#values.get(name);
+      if (list === undefined) this.#values.set(name, [value]);
+      else list.push(value);
+    }
+  }
+
+  get(name: string): string | null {
+    return this.#values.get(name.toLowerCase())?.join(', ') ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.#values.has(name.toLowerCase());
+  }
+
+  getSetCookie(): string[] {
+    return [...(this.#values.get('set-cookie') ?? [])];
+  }
+}
+
 export interface EgressResponse {
   status: number;
-  headers: Headers;
+  headers: EgressHeaders;
   body: Buffer;
   /** JSON.parse of the body, typed as the caller expects (validate it: the type is not checked). */
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects

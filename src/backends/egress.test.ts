@@ -6,7 +6,14 @@ import type { AddressInfo } from 'node:net';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createEgress, classifyAddress, nonPublicBlockList, EgressError, privateHostsFor } from './egress.ts';
+import {
+  createEgress,
+  classifyAddress,
+  nonPublicBlockList,
+  EgressError,
+  EgressHeaders,
+  privateHostsFor,
+} from './egress.ts';
 import type { AddressCategory, Egress, EgressOptions } from './egress.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -661,4 +668,16 @@ test('privateHostsFor: the EGRESS_ALLOW_PRIVATE entries that name the endpoint, 
       logger: pino({ level: 'silent' }),
     }),
   );
+});
+
+test('EgressHeaders reads as the WHATWG Headers does: any case, repeats joined, Set-Cookie one by one', () => {
+  const raw = ['Content-Type', 'text/plain', 'X-Many', 'a', 'x-many', ' b ', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2'];
+  const ours = new EgressHeaders(raw);
+  const theirs = new Headers();
+  for (let i = 0; i < raw.length; i += 2) theirs.append(raw[i] ?? '', raw[i + 1] ?? '');
+  for (const name of ['content-type', 'CONTENT-TYPE', 'x-many', 'set-cookie', 'absent']) {
+    assert.equal(ours.get(name), theirs.get(name), name);
+    assert.equal(ours.has(name), theirs.has(name), name);
+  }
+  assert.deepEqual(ours.getSetCookie(), theirs.getSetCookie());
 });

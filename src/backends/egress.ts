@@ -7,8 +7,8 @@
 // same origin. Time and response size are bounded. One debug log line per request, never headers or bodies.
 // https://owasp.org/Top10/A10_2021-Server-Side_Request_Forgery_%28SSRF%29/
 // https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type net from 'node:net';
 import { nonPublicBlockList } from './egress-addresses.ts';
 import type { Deadline } from './egress-deadline.ts';
@@ -17,7 +17,12 @@ import type { CheckedAddress } from './egress-dns.ts';
 import { defaultResolve, pinnedLookup, resolveAndCheck } from './egress-dns.ts';
 import { checkUrl, parseAllowedOrigin, REDIRECT_STATUSES, RESERVED_HEADERS, stripBrackets } from './egress-origins.ts';
 import type { Egress, EgressOptions, EgressRequestInit, EgressResponse } from './egress-types.ts';
-import { EgressError } from './egress-types.ts';
+import { EgressError, EgressHeaders } from './egress-types.ts';
+
+// The CommonJS modules, not ESM imports: an ESM import of node:http reads every export, and one of them loads Node's
+// fetch implementation (undici), about 13 MiB of resident memory (docs/adr/0032).
+const httpModule = process.getBuiltinModule('node:http');
+const httpsModule = process.getBuiltinModule('node:https');
 
 // Its parts, each readable alone: egress-types.ts (what callers see), egress-origins.ts (where a request may go),
 // egress-dns.ts and egress-addresses.ts (which addresses), egress-deadline.ts (one clock per request). This module
@@ -32,24 +37,8 @@ export type {
   EgressRequestInit,
   EgressResponse,
 } from './egress-types.ts';
-export { EgressError } from './egress-types.ts';
+export { EgressError, EgressHeaders } from './egress-types.ts';
 export { privateHostsFor } from './egress-origins.ts';
-
-function toHeaders(res: http.IncomingMessage): Headers {
-  const headers = new Headers();
-  const raw = res.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i];
-    const value = raw[i + 1];
-    if (name === undefined || value === undefined) continue;
-    try {
-      headers.append(name, value);
-    } catch {
-      // A header the WHATWG Headers class rejects is dropped rather than failing the request.
-    }
-  }
-  return headers;
-}
 
 export function createEgress(options: EgressOptions): Egress {
   const {
@@ -88,8 +77,8 @@ export function createEgress(options: EgressOptions): Egress {
     maxFreeSockets: 64,
     scheduling: 'lifo' as const,
   };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent({
+  const httpAgent = new httpModule.Agent(agentOptions);
+  const httpsAgent = new httpsModule.Agent({
     ...agentOptions,
     ...(options.ca === undefined ? {} : { ca: options.ca }),
   });
@@ -101,7 +90,7 @@ export function createEgress(options: EgressOptions): Egress {
     body: Buffer | undefined,
     addresses: readonly CheckedAddress[],
     deadline: Deadline,
-  ): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  ): Promise<{ status: number; headers: EgressHeaders; body: Buffer }> {
     return new Promise((resolvePromise, rejectPromise) => {
       let settled = false;
       const fail = (err: unknown): void => {
@@ -133,7 +122,7 @@ export function createEgress(options: EgressOptions): Egress {
       };
       let req: http.ClientRequest;
       try {
-        req = (isHttps ? https : http).request(requestOptions);
+        req = (isHttps ? httpsModule : httpModule).request(requestOptions);
       } catch (err) {
         // Invalid method or header characters: a caller's bug, reported without touching the network.
         fail(err);
@@ -150,10 +139,16 @@ export function createEgress(options: EgressOptions): Egress {
         socket.once('connect', clear);
         socket.once('close', clear);
       });
+      // Settled before the socket is destroyed: the response's close (NETWORK) must not win the race.
+      const tooLarge = (message: string): void => {
+        const err = new EgressError('TOO_LARGE', message);
+        fail(err);
+        req.destroy(err);
+      };
       req.on('response', (res) => {
         const declared = Number(res.headers['content-length']);
         if (Number.isFinite(declared) && declared > maxResponseBytes) {
-          req.destroy(new EgressError('TOO_LARGE', `response of ${declared} bytes exceeds ${maxResponseBytes}`));
+          tooLarge(`response of ${declared} bytes exceeds ${maxResponseBytes}`);
           return;
         }
         const chunks: Buffer[] = [];
@@ -162,7 +157,7 @@ export function createEgress(options: EgressOptions): Egress {
           if (settled) return;
           size += chunk.length;
           if (size > maxResponseBytes) {
-            req.destroy(new EgressError('TOO_LARGE', `response exceeds ${maxResponseBytes} bytes`));
+            tooLarge(`response exceeds ${maxResponseBytes} bytes`);
             return;
           }
           chunks.push(chunk);
@@ -174,7 +169,11 @@ export function createEgress(options: EgressOptions): Egress {
         res.on('end', () => {
           if (settled) return;
           settled = true;
-          resolvePromise({ status: res.statusCode ?? 0, headers: toHeaders(res), body: Buffer.concat(chunks) });
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers: new EgressHeaders(res.rawHeaders),
+            body: Buffer.concat(chunks),
+          });
         });
       });
       req.end(body);
@@ -204,7 +203,7 @@ export function createEgress(options: EgressOptions): Egress {
       for (;;) {
         const started = performance.now();
         const logFields = { method, origin: url.origin, path: url.pathname };
-        let result: { status: number; headers: Headers; body: Buffer };
+        let result: { status: number; headers: EgressHeaders; body: Buffer };
         try {
           const host = stripBrackets(url.hostname);
           const addresses = await resolveAndCheck(host, privateHosts.has(host.toLowerCase()), resolve, deadline);
@@ -255,7 +254,7 @@ export function createEgress(options: EgressOptions): Egress {
   };
 }
 
-function respond(result: { status: number; headers: Headers; body: Buffer }): EgressResponse {
+function respond(result: { status: number; headers: EgressHeaders; body: Buffer }): EgressResponse {
   return {
     status: result.status,
     headers: result.headers,

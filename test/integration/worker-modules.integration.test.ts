@@ -1,0 +1,123 @@
+/**
+ * A worker loads no more of Node than it uses (docs/adr/0032). An ESM import of node:http reads every export of the
+ * module, and one of them loads Node's fetch implementation (undici): about 13 MiB of resident memory in each worker,
+ * for nothing the app does. So is making a WHATWG `Headers`. The server is started as production runs it, with the
+ * LPA API as its backend (a contract-checked fake), a person signs in and sees the dashboard (API calls through the
+ * egress client), and the list of built-in modules the process loaded is read at its exit.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canConnect, freePort, startProcess } from '../helpers/services.ts';
+import type { StartedProcess } from '../helpers/services.ts';
+import { csrfTokenFrom } from '../helpers/http.ts';
+import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
+import { fakeLpaApi } from '../helpers/fake-lpa-api.ts';
+import type { FakeLpaApi } from '../helpers/fake-lpa-api.ts';
+import { PATHS } from '../../src/paths.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const EMAIL = 'modules@example.com';
+const PASSWORD = 'correct horse battery staple';
+
+let work = '';
+let api: FakeLpaApi | undefined;
+let server: StartedProcess | undefined;
+let host = '';
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'lpa-modules-'));
+  api = await fakeLpaApi();
+  const id = randomBytes(16).toString('hex');
+  const at = new Date(api.clock).toISOString().replace(/\.\d{3}Z$/, '+0000');
+  api.users.set(id, {
+    id,
+    email: EMAIL,
+    password: PASSWORD,
+    active: true,
+    activationToken: null,
+    reset: null,
+    emailChange: null,
+    profile: { id, createdAt: at, updatedAt: at, name: { title: '', first: 'Ada', last: 'Lovelace' } },
+    lpas: [],
+  });
+  const port = await freePort();
+  host = `127.0.0.1:${String(port)}`;
+  server = await startProcess(
+    process.execPath,
+    ['--import', join(ROOT, 'test/helpers/report-modules.mjs'), join(ROOT, 'src/server.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        NODE_ENV: 'production',
+        LEGACY_FRONT: 'false',
+        MAIL_TRANSPORT: 'file',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        PUBLIC_ORIGIN: `https://${host}`,
+        SESSION_SECRET: randomBytes(48).toString('base64'),
+        WORKERS: '1',
+        LOG_LEVEL: 'warn',
+        DATA_DIR: work,
+        API_BASE_URL: api.origin,
+        EGRESS_ALLOW_PRIVATE: '127.0.0.1',
+        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS),
+        REPORT_MODULES_FILE: join(work, 'modules.json'),
+        // The test's own keep-alive connections would otherwise hold the drain open past the stop's grace time.
+        SHUTDOWN_DRAIN_MS: '200',
+      },
+      readyCheck: () => canConnect(port),
+      name: 'lpa-front (production, LPA API)',
+      timeoutMs: 60_000,
+    },
+  );
+});
+
+after(async () => {
+  await server?.stop();
+  await api?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const cookiesOf = (response: Response): string =>
+  response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+
+test('a worker that signs a person in and lists their LPAs through the API never loads undici', async () => {
+  assert.ok(server !== undefined && api !== undefined);
+  const headers = { host, 'x-forwarded-proto': 'https' };
+  const form = await fetch(`http://${host}${PATHS.login}`, { headers, redirect: 'manual' });
+  const signedIn = await fetch(`http://${host}${PATHS.login}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      ...headers,
+      origin: `https://${host}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: cookiesOf(form),
+    },
+    body: new URLSearchParams({ email: EMAIL, password: PASSWORD, _csrf: csrfTokenFrom(await form.text()) }).toString(),
+  });
+  assert.equal(signedIn.status, 303, server.output());
+  const dashboard = await fetch(`http://${host}${PATHS.dashboard}`, {
+    redirect: 'manual',
+    headers: { ...headers, cookie: cookiesOf(signedIn) },
+  });
+  assert.equal(dashboard.status, 200, server.output());
+  assert.match(await dashboard.text(), /data-qa="last-signed-in"|govuk-heading/);
+  const operations = new Set(api.calls.map((c) => c.request.operationId));
+  assert.ok(operations.has('authenticate') && operations.has('listApplications'), [...operations].join(', '));
+
+  await server.stop();
+  const loaded = JSON.parse(readFileSync(join(work, 'modules.json'), 'utf8')) as string[];
+  assert.ok(loaded.includes('NativeModule http'), 'the list is the worker’s own (it serves HTTP)');
+  assert.deepEqual(
+    loaded.filter((m) => m.includes('undici')),
+    [],
+  );
+});
