@@ -1,9 +1,11 @@
 /**
  * A worker loads no more of Node than it uses (docs/adr/0032). An ESM import of node:http reads every export of the
- * module, and one of them loads Node's fetch implementation (undici): about 13 MiB of resident memory in each worker,
- * for nothing the app does. So is making a WHATWG `Headers`. The server is started as production runs it, with the
- * LPA API as its backend (a contract-checked fake), a person signs in and sees the dashboard (API calls through the
- * egress client), and the list of built-in modules the process loaded is read at its exit.
+ * module, and one of them loads Node's fetch implementation (undici), as does making a WHATWG `Headers`: 2–3 MiB of
+ * heap for nothing the app does. Any Intl.DateTimeFormat touches ICU's date data in the node binary (about 6.4 MiB
+ * resident, for good), so UK dates are formatted by src/platform/uk-time.ts. The server is started as production
+ * runs it, with the LPA API as its backend (a contract-checked fake); a person signs in, sees the dashboard with the
+ * time they last signed in (API calls through the egress client) and sends "about you" with a date of birth; what
+ * the process loaded and used is read at its exit.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +44,17 @@ before(async () => {
     reset: null,
     emailChange: null,
     profile: { id, createdAt: at, updatedAt: at, name: { title: '', first: 'Ada', last: 'Lovelace' } },
-    lpas: [],
+    lpas: [
+      {
+        id: 10_000_001,
+        startedAt: at,
+        updatedAt: at,
+        createdAt: null,
+        completedAt: null,
+        document: { type: 'health-and-welfare', donor: { name: { title: '', first: 'Ada', last: 'Lovelace' } } },
+        metadata: {},
+      },
+    ],
   });
   const port = await freePort();
   host = `127.0.0.1:${String(port)}`;
@@ -88,7 +100,7 @@ const cookiesOf = (response: Response): string =>
     .map((c) => c.split(';')[0])
     .join('; ');
 
-test('a worker that signs a person in and lists their LPAs through the API never loads undici', async () => {
+test('a signed-in journey through the API loads no undici and makes no ICU date formatter', async () => {
   assert.ok(server !== undefined && api !== undefined);
   const headers = { host, 'x-forwarded-proto': 'https' };
   const form = await fetch(`http://${host}${PATHS.login}`, { headers, redirect: 'manual' });
@@ -109,15 +121,39 @@ test('a worker that signs a person in and lists their LPAs through the API never
     headers: { ...headers, cookie: cookiesOf(signedIn) },
   });
   assert.equal(dashboard.status, 200, server.output());
-  assert.match(await dashboard.text(), /data-qa="last-signed-in"|govuk-heading/);
+  assert.match(await dashboard.text(), /data-qa="last-saved">\d\d\/\d\d\/\d\d</, 'an LPA with its date (UK time)');
+  // "About you" with a date of birth: checked against today in the UK.
+  const cookie = cookiesOf(signedIn);
+  const aboutYou = await fetch(`http://${host}${PATHS.aboutYou}`, {
+    redirect: 'manual',
+    headers: { ...headers, cookie },
+  });
+  assert.equal(aboutYou.status, 200, server.output());
+  const sent = await fetch(`http://${host}${PATHS.aboutYou}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...headers, origin: `https://${host}`, 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({
+      _csrf: csrfTokenFrom(await aboutYou.text()),
+      'name-title': '',
+      'name-first': 'Ada',
+      'name-last': 'Lovelace',
+      'dob-date-day': '10',
+      'dob-date-month': '12',
+      'dob-date-year': '2999',
+    }).toString(),
+  });
+  assert.equal(sent.status, 400, 'a date of birth in the future is refused');
+  assert.match(await sent.text(), /dob-date-day/);
   const operations = new Set(api.calls.map((c) => c.request.operationId));
   assert.ok(operations.has('authenticate') && operations.has('listApplications'), [...operations].join(', '));
 
   await server.stop();
-  const loaded = JSON.parse(readFileSync(join(work, 'modules.json'), 'utf8')) as string[];
-  assert.ok(loaded.includes('NativeModule http'), 'the list is the worker’s own (it serves HTTP)');
+  const report = JSON.parse(readFileSync(join(work, 'modules.json'), 'utf8')) as { modules: string[]; intl: string[] };
+  assert.ok(report.modules.includes('NativeModule http'), 'the list is the worker’s own (it serves HTTP)');
   assert.deepEqual(
-    loaded.filter((m) => m.includes('undici')),
+    report.modules.filter((m) => m.includes('undici')),
     [],
   );
+  assert.deepEqual(report.intl, []);
 });

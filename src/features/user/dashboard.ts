@@ -4,6 +4,7 @@
  * and the LPA reference (`MakeShared\DataModel\Lpa\Formatter::id`). Pure functions: the route only fetches and renders.
  */
 import type { LpaSummary } from '../../backends/accounts.ts';
+import { formatUkShortDate } from '../../platform/uk-time.ts';
 
 /** The live handler's pager width (DashboardHandler: 5 page numbers; its page size is LPAS_PER_PAGE). */
 export const PAGES_IN_RANGE = 5;
@@ -61,16 +62,9 @@ export function formatLpaId(id: number): string {
   return `A${String(id).padStart(11, '0')}`.replace(/(.{4})(?=.)/g, '$1 ');
 }
 
-const SHORT_DATE = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  day: '2-digit',
-  month: '2-digit',
-  year: '2-digit',
-});
-
-/** "21/08/26", the live page's `date('d/m/y')`. */
+/** "21/08/26", the live page's `date('d/m/y')` (UK time). */
 export function formatShortDate(date: Date): string {
-  return SHORT_DATE.format(date);
+  return formatUkShortDate(date);
 }
 
 export interface Pager {

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../paths.ts';
+import { formatUkDateTime } from '../../platform/uk-time.ts';
 
 /** Session key for a one-time success message shown on the next dashboard view (its words: dashboard.json `notice`). */
 export const NOTICE_KEY = 'lpaFrontNotice';
@@ -14,23 +15,9 @@ export interface UserRoutesOptions {
   readonly now?: () => number;
 }
 
-const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-  hour: 'numeric',
-  minute: '2-digit',
-  hour12: true,
-});
-
 /** "21 August 2026 at 3:20pm" (UK time), as GOV.UK writes dates and times. */
 export function formatDateTime(date: Date): string {
-  const parts = Object.fromEntries(DATE_TIME.formatToParts(date).map((p) => [p.type, p.value]));
-  return (
-    `${parts.day ?? ''} ${parts.month ?? ''} ${parts.year ?? ''} ` +
-    `at ${parts.hour ?? ''}:${parts.minute ?? ''}${(parts.dayPeriod ?? '').toLowerCase()}`
-  );
+  return formatUkDateTime(date);
 }
 
 export default async function userRoutes(app: FastifyInstance, options: UserRoutesOptions): Promise<void> {

@@ -10,6 +10,7 @@ import type { PersonName } from '../../backends/credentials.ts';
 import type { Address, DetailsUpdate } from '../../backends/accounts.ts';
 import type { DateParts, DateProblem, FieldDeclaration, FieldTable, Values } from '../../platform/forms/index.ts';
 import { DATE_PARTS, checkFields } from '../../platform/forms/index.ts';
+import { formatUkIsoDate } from '../../platform/uk-time.ts';
 
 /** Name (title 1–5, first and last up to 50) and Address (lines up to 50, postcode up to 8) lengths. */
 export const LIMITS = { title: 5, first: 50, last: 50, line: 50, postcode: 8 } as const;
@@ -96,18 +97,9 @@ export function valuesFromDetails(details: {
   };
 }
 
-// Made once: constructing a DateTimeFormat costs far more than formatting with one (2 % of the mixed scenario's
-// CPU when every date of birth checked made its own).
-const UK_DAY = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Europe/London',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
 /** Today in the UK as YYYY-MM-DD (the API's `new DateTime('today')` runs on UK time). */
 export function ukToday(now: Date): string {
-  return UK_DAY.format(now);
+  return formatUkIsoDate(now);
 }
 
 /**

@@ -23,10 +23,13 @@ function unsafe(cp: number): boolean {
   );
 }
 
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+// Made on first use: a Segmenter touches ICU's break data in the node binary (about 1 MiB of a worker's resident
+// memory, docs/adr/0032), and only an upload needs it.
+let graphemes: Intl.Segmenter | undefined;
 
 /** The user-perceived characters of s (an emoji with modifiers is one). */
 function characters(s: string): string[] {
+  graphemes ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
   return Array.from(graphemes.segment(s), (g) => g.segment);
 }
 
