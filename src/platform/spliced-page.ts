@@ -4,7 +4,8 @@
  *
  * A template is rendered once per key with a random marker for each thing that differs per request, and kept as byte
  * parts and what goes in each gap (`Gap`): the nonce and CSRF token, put in raw but only if SPLICE_SAFE; a text (a
- * typed answer), escaped here exactly as autoescape would; or pre-rendered HTML (autoescaped by its own render), put in
+ * typed answer), escaped here exactly as autoescape would (and re-indented as an `indent(n)` on the way re-indents
+ * it: a date part inside govuk-frontend's date input); or pre-rendered HTML (autoescaped by its own render), put in
  * whole. Pages are kept in one cache bounded by count and bytes, and bodies come from one byte budget and go back when
  * their response has finished. Tests render both ways and compare the bytes (slots.test.ts, fast-path and page-shell
  * integration tests).
@@ -17,7 +18,13 @@ import type { GzipSplice } from './compression.ts';
 import { markedSafe, TwoKeyCache } from './view-speedups.ts';
 
 /** What goes in a gap: the nonce, the CSRF token, the pre-rendered HTML, or text number n (escaped). */
-export type Gap = 'nonce' | 'csrf' | 'html' | number;
+export type Gap = 'nonce' | 'csrf' | 'html' | number | IndentedText;
+
+/** Text number `text`, escaped, each newline followed by `indent` spaces (what Nunjucks' `indent` filter adds). */
+export interface IndentedText {
+  readonly text: number;
+  readonly indent: number;
+}
 
 export interface SplicedPage {
   readonly parts: readonly Buffer[];
@@ -39,8 +46,11 @@ export interface Markers {
  * Renders `template` once with markers: for the nonce and token (as `cspNonce` and `csrfToken()`), for `texts` strings
  * and, if `html`, for one piece of HTML. A text's marker has characters that autoescape changes (so it is found only if
  * escaped exactly once, as the page would escape the text), white space at both ends and upper and lower case (so a
- * `trim`, `indent` or `upper` on the way is seen). Null, and the page is rendered per request, unless every text's
- * marker is found, each time escaped exactly once; the HTML's exactly once; and nothing of any marker in another form.
+ * `trim` or `upper` on the way is seen), and line ends of each kind: `\n` before a space, a letter and another `\n`,
+ * `\r\n` and a lone `\r`. A text may come back with a fixed number of spaces after every `\n` and nothing else changed,
+ * which is what `indent(n)` does (Nunjucks splits on `\n` only); its gap then adds them after each `\n` of the value.
+ * Null, and the page is rendered per request, unless every text's marker is found, each time escaped exactly once and
+ * indented so or not at all; the HTML's exactly once; and nothing of any marker in another form.
  */
 export function renderSpliced(
   env: nunjucks.Environment,
@@ -51,7 +61,8 @@ export function renderSpliced(
 ): SplicedPage | null {
   const id = randomBytes(12).toString('hex');
   const tag = (i: number): string => `${id}v${String(i)}z`;
-  const raw = (i: number): string => `\n <Slot&"'\\${tag(i)}>\n `;
+  const head = (i: number): string => `<Slot&"'\\${tag(i)}`;
+  const raw = (i: number): string => `\n ${head(i)}\nx\r\n\n\r\t>\n `;
   const nonce = `nonce-marker-${id}`;
   const csrf = `csrf-marker-${id}`;
   const htmlMarker = `Html-Marker-${id}`; // mixed case: an `upper` or `lower` on the way is seen
@@ -69,16 +80,37 @@ export function renderSpliced(
     markers.push([htmlMarker, 'html']);
   }
   for (let i = 0; i < texts; i++) {
-    const escaped = escapeText(raw(i));
-    const times = out.split(escaped).length - 1;
-    if (times === 0 || out.split(tag(i)).length - 1 !== times) return null;
-    markers.push([escaped, i]);
+    const gaps = textGaps(out, i, escapeText(head(i)), escapeText(raw(i)));
+    if (gaps === null || gaps.length === 0) return null;
+    // Every trace of the marker's id must be one of the gaps (an occurrence of the id elsewhere is a transform).
+    if (gaps.reduce((n, [shown]) => n + out.split(shown).length - 1, 0) !== out.split(tag(i)).length - 1) return null;
+    markers.push(...gaps);
   }
   const { parts, slots } = splitAt(out, markers);
   // Nothing of the markers may be left over (a value shown in some other form, e.g. its length or URL-encoded).
   if (parts.some((p) => p.includes(id))) return null;
   const bytes = parts.map((p) => Buffer.from(p));
   return { parts: bytes, slots, partBytes: bytes.reduce((n, p) => n + p.length, 0) };
+}
+
+/**
+ * Text i's marker as `out` shows it, once per indentation: `escaped` (the whole marker escaped) with a fixed number of
+ * spaces after each `\n`, found by the spaces between the marker's first `\n` and `escapedHead`. Null when an
+ * occurrence of the head is not the whole marker so indented.
+ */
+function textGaps(out: string, i: number, escapedHead: string, escaped: string): (readonly [string, Gap])[] | null {
+  const gaps = new Map<number, readonly [string, Gap]>();
+  for (let at = out.indexOf(escapedHead); at !== -1; at = out.indexOf(escapedHead, at + 1)) {
+    let start = at;
+    while (start > 0 && out[start - 1] === ' ') start--;
+    const indent = at - start - 1; // the marker's own space after its first \n
+    if (indent < 0 || out[start - 1] !== '\n') return null;
+    const shown =
+      gaps.get(indent)?.[0] ?? (indent === 0 ? escaped : escaped.replaceAll('\n', `\n${' '.repeat(indent)}`));
+    if (!out.startsWith(shown, start - 1)) return null;
+    gaps.set(indent, [shown, indent === 0 ? i : { text: i, indent }]);
+  }
+  return [...gaps.values()];
 }
 
 /** `html` cut at every occurrence of each marker, and which marker stood in each gap. */
@@ -127,7 +159,12 @@ export function gapValues(page: SplicedPage, fill: Fill): string[] {
       value = slot === 'nonce' ? fill.nonce : (token ??= fill.csrf());
       if (!SPLICE_SAFE.test(value)) throw new Error('spliced page: a nonce or token would need escaping');
     } else {
-      value = slot === 'html' ? (fill.html ?? '') : escapeText(fill.texts?.[slot] ?? '');
+      value =
+        slot === 'html'
+          ? (fill.html ?? '')
+          : typeof slot === 'number'
+            ? escapeText(fill.texts?.[slot] ?? '')
+            : escapeText(fill.texts?.[slot.text] ?? '').replaceAll('\n', `\n${' '.repeat(slot.indent)}`);
     }
     values.push(value);
   }

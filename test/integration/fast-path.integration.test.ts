@@ -238,7 +238,7 @@ describe('fast path: pre-rendered pages', () => {
       const made = renderSpliced(built.app.views, template, () => ({}));
       assert.ok(made !== null, 'the page takes nonce and token spliced in');
       const { parts, slots } = made;
-      assert.ok(slots.includes('nonce') && slots.includes('csrf'), `slots: ${slots.join(',')}`);
+      assert.ok(slots.includes('nonce') && slots.includes('csrf'), `slots: ${JSON.stringify(slots)}`);
       const splice = prepareGzipSplice(parts);
       for (let i = 0; i < 5; i++) {
         const nonce = Buffer.from(String(Math.random())).toString('base64');

@@ -86,14 +86,15 @@ export function aboutYouForm(options: AboutYouFormOptions, isNew: boolean) {
       if (!isNew && details.name === null) return elsewhere(PATHS.aboutYouNew);
       return valuesFromDetails(details);
     },
-    context: () => ({
+    // The same for every request: the page stays slotted (rendered once per state, the answers spliced in).
+    data: {
       isNew,
       links: {
         changePassword: PATHS.changePassword,
         changeEmail: PATHS.changeEmail,
         deleteAccount: PATHS.deleteAccount,
       },
-    }),
+    },
     actions: {
       save: {
         button: 'aboutYou:save',

@@ -131,7 +131,15 @@ export interface FormDeclaration<V extends Values = Values> {
   readonly defaultAction?: string;
   /** On GET, a page to send the person to instead (302), e.g. a signed-in person asking to sign in. */
   readonly skipTo?: (request: FastifyRequest) => string | undefined;
-  /** Extra view context for every render of the page (GET and a POST's re-render); the page is then never blank. */
+  /**
+   * Constant view context for every render of the page, the same for every request (links, which variant of a page
+   * this is): unlike `context`, the page is still rendered once per state and its answers spliced in (ADR 0056).
+   */
+  readonly data?: Readonly<Record<string, unknown>>;
+  /**
+   * Extra view context for every render of the page (GET and a POST's re-render), worked out per request; the page is
+   * then never blank, and rendered whole on every request.
+   */
   readonly context?: (request: FastifyRequest) => Readonly<Record<string, unknown>>;
   /**
    * Runs on every POST once the fields are checked, valid or not, before the answer: rate limits and audit, which
@@ -259,6 +267,7 @@ function formContext(
       questionIsHeading,
       hidden: Object.entries(hidden).map(([name, value]) => ({ name, value })),
     },
+    ...page.data,
   };
 }
 
@@ -267,7 +276,7 @@ export function formViewContext(
   language: PageLanguage,
   page: FormPage,
   values: Values,
-  checked?: Pick<Checked, 'errors' | 'fieldErrors'>,
+  checked?: Pick<Checked, 'errors' | 'fieldErrors' | 'wrongParts'>,
   hidden: Values = {},
 ): Record<string, unknown> {
   return formContext(undefined, language, page, values, checked, hidden);
@@ -336,22 +345,29 @@ function actionsOf(form: FormDeclaration, names: readonly string[]): ReadonlyMap
   return answering;
 }
 
-export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: FormDeclaration): void {
-  const names = Object.keys(form.fields);
+/** What a declaration's pages show (tests render a real form's page with it). */
+export function formPage(form: FormDeclaration): FormPage {
   const actionField = form.actionField ?? 'action';
-  const page: FormPage = {
+  return {
     template: form.template ?? 'kit/form.njk',
     title: form.title,
     action: form.path,
     button: form.button ?? 'kit:continue',
     fields: form.fields,
-    names,
+    names: Object.keys(form.fields),
+    ...(form.data === undefined ? {} : { data: form.data }),
     ...(form.actions === undefined
       ? {}
       : {
           actions: Object.entries(form.actions).map(([value, a]) => ({ name: actionField, value, button: a.button })),
         }),
   };
+}
+
+export function registerForm(app: FastifyInstance, catalogue: Catalogue, form: FormDeclaration): void {
+  const page = formPage(form);
+  const names = page.names;
+  const actionField = form.actionField ?? 'action';
   assertDeclaration(
     `form ${form.path}`,
     form.path,

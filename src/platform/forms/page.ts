@@ -64,6 +64,8 @@ export interface FormPage {
   readonly button: string;
   readonly fields: FieldTable;
   readonly names: readonly string[];
+  /** Constant view context its template reads (no words, nothing of a request): part of a slotted page's key. */
+  readonly data?: Readonly<Record<string, unknown>>;
   /** A form with several buttons: each action's button name, value and catalogue key. */
   readonly actions?: readonly { readonly name: string; readonly value: string; readonly button: string }[];
 }

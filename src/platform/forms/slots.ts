@@ -2,10 +2,13 @@
  * A kit page as a slotted view (ADR 0056): what decides its HTML (the form, each field's error and whether it has
  * an answer, the radio chosen) is the key; the person's typed answers and carried values are the strings views.ts
  * splices in, escaped as autoescape does. Only fields whose govuk-frontend macro shows its value once as escaped
- * text and otherwise only asks whether it is empty are slotted (input, textarea, character count; radios and
- * password inputs put no typed text on the page); a page with any other field is rendered per request.
- * slots.test.ts renders every kind of page both ways over hostile answers and compares the bytes.
+ * text and otherwise only asks whether it is empty are slotted (input, textarea, character count, each part of a date
+ * input, which re-indents it: spliced-page.ts; radios and password inputs put no typed text on the page); a page with
+ * any other field is rendered per request. A hint's values worked out per render (a date example's year) and the
+ * page's constant `data` are in the key too. slots.test.ts renders every kind of page both ways over hostile answers
+ * and compares the bytes.
  */
+import { DATE_PARTS, partName } from './date.ts';
 import type { Checked, FieldMacro, Values } from './fields.ts';
 import type { FormPage } from './page.ts';
 
@@ -20,7 +23,10 @@ export interface FormSlots {
   readonly shown: (slot: (i: number) => string) => { readonly values: Values; readonly hidden: Values };
 }
 
-/** A number per field table (declarations are module constants), so two forms on one template never share a key. */
+/**
+ * A number per field table or page data (declarations are module constants), so two forms on one template never share
+ * a key.
+ */
 const tableIds = new WeakMap<object, number>();
 let nextTableId = 0;
 function tableId(fields: object): number {
@@ -36,16 +42,33 @@ function tableId(fields: object): number {
 export function formSlots(
   page: FormPage,
   values: Values,
-  checked: Pick<Checked, 'errors' | 'fieldErrors'> | undefined,
+  checked: Pick<Checked, 'errors' | 'fieldErrors' | 'wrongParts'> | undefined,
   hidden: Values,
 ): FormSlots | undefined {
   const strings: string[] = [];
-  // Per field: '' (empty), a number (the slot of its text) or the radio option chosen (a value from the declaration).
-  const fieldStates: (string | number)[] = [];
+  // Per value shown: '' (empty), a number (the slot of its text) or the radio option chosen (from the declaration).
+  const shownStates: [string, string | number][] = [];
+  const slotted = (value: string): string | number => (value === '' ? '' : strings.push(value) - 1);
   const state: unknown[] = [tableId(page.fields), page.action, page.title, page.button, page.names];
+  if (page.data !== undefined) state.push(tableId(page.data));
   for (const name of page.names) {
     const field = page.fields[name];
     if (field === undefined) return undefined;
+    const error = checked?.fieldErrors[name] ?? null;
+    // Worked out at each render (fields.ts `fieldView`): a page cached in one year must not be shown in the next.
+    if (field.hintValues !== undefined) state.push(field.hintValues());
+    if (field.macro === 'dateInput') {
+      // Each part: empty or a slot; the parts highlighted are the error's (all of them for an error without parts).
+      const parts = DATE_PARTS.map((part) => slotted(values[partName(name, part)] ?? ''));
+      DATE_PARTS.forEach((part, k) => shownStates.push([partName(name, part), parts[k] ?? '']));
+      const wrong = error === null ? null : (checked?.wrongParts?.[name] ?? DATE_PARTS);
+      state.push(
+        parts.map((p) => (typeof p === 'number' ? 1 : p)),
+        error,
+        wrong,
+      );
+      continue;
+    }
     const value = values[name] ?? '';
     let shown: string | number;
     if (field.macro === 'radios') {
@@ -54,16 +77,16 @@ export function formSlots(
     } else if (field.macro === 'password') {
       shown = ''; // never shown back
     } else if (TEXT_MACROS.has(field.macro)) {
-      shown = value === '' ? '' : strings.push(value) - 1;
+      shown = slotted(value);
     } else {
       return undefined;
     }
-    fieldStates.push(shown);
-    state.push(typeof shown === 'number' ? 1 : shown, checked?.fieldErrors[name] ?? null);
+    shownStates.push([name, shown]);
+    state.push(typeof shown === 'number' ? 1 : shown, error);
   }
   const hiddenStates: [string, string | number][] = Object.entries(hidden).map(([name, value]) => [
     name,
-    value === '' ? '' : strings.push(value) - 1,
+    slotted(value),
   ]);
   state.push(
     hiddenStates.map(([name, shown]) => [name, typeof shown === 'number']),
@@ -75,7 +98,7 @@ export function formSlots(
     shown: (slot) => {
       const out = (shown: string | number): string => (typeof shown === 'number' ? slot(shown) : shown);
       return {
-        values: Object.fromEntries(page.names.map((name, i) => [name, out(fieldStates[i] ?? '')])),
+        values: Object.fromEntries(shownStates.map(([name, shown]) => [name, out(shown)])),
         hidden: Object.fromEntries(hiddenStates.map(([name, shown]) => [name, out(shown)])),
       };
     },
