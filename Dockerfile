@@ -52,4 +52,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT ?? '8005') + '/ping/elb').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # V8 heap sizing (docs/adr/0032): on a large host V8 lets one worker's young generation grow to 2 x 64 MiB and its old
 # space to 4x the live heap before collecting; these keep a worker near 150 MiB RSS. Cluster workers inherit them.
-CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=384", "dist/server/server.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=768", "dist/server/server.js"]
