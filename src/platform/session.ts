@@ -49,12 +49,20 @@ export class Session {
   readonly readOnly: boolean;
   /** The store slid the idle TTL when it loaded this session (ADR 0038): unchanged, it needs no touch. */
   readonly slidOnLoad: boolean;
+  /** The stored bytes this session was loaded from, for the store's write (LoadedSession.seen). */
+  readonly #seen: Buffer | undefined;
 
-  constructor(id: string | null, data: SessionData | null, readOnly: boolean, slidOnLoad = false) {
+  constructor(id: string | null, data: SessionData | null, readOnly: boolean, slidOnLoad = false, seen?: Buffer) {
     this.#id = id;
     this.#data = data ?? new Map<string, unknown>();
     this.readOnly = readOnly;
     this.slidOnLoad = slidOnLoad;
+    this.#seen = seen;
+  }
+
+  /** @internal used by the plugin */
+  get seen(): Buffer | undefined {
+    return this.#seen;
   }
 
   /** The id, or null while the session has never been stored. */
@@ -267,8 +275,8 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     if (revocations !== undefined) request.revocationCheck = revocations.checkFor(id);
     // A page that may slide the session slides it in the read itself (GETEX, ADR 0038): no touch when it is sent.
     if (!readOnly && store.loadAndSlide !== undefined) {
-      store.loadAndSlide(id, ttlSeconds).then(({ data, slid }) => {
-        request.session = new Session(data === null ? null : id, data, readOnly, slid);
+      store.loadAndSlide(id, ttlSeconds).then(({ data, slid, seen }) => {
+        request.session = new Session(data === null ? null : id, data, readOnly, slid, seen);
         done();
       }, failed);
       return;
@@ -360,7 +368,8 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       session.assignId(id);
     }
     const base = oldId !== null && !startEmpty ? { copyFrom: oldId } : made ? ('new' as const) : undefined;
-    const stored = await store.commit(id, changes, ttlSeconds, base);
+    // An existing session is written on top of the bytes it was loaded from: no second read (ADR 0038).
+    const stored = await store.commit(id, changes, ttlSeconds, base, base === undefined ? session.seen : undefined);
     // Gone since it was loaded (signed out meanwhile, here or in the PHP front): it stays gone (ADR 0021).
     if (!stored)
       request.log.info(

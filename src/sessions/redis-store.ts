@@ -255,10 +255,17 @@ export class RedisStore implements SessionStore {
       return { raw: await this.#redis.getBuffer(key), slid: false };
     });
     const session = read.raw === null ? null : await this.#decodeOrDiscard(key, read.raw);
-    return { data: session === null ? null : plainData(session), slid: read.slid };
+    if (session === null || read.raw === null) return { data: null, slid: read.slid };
+    return { data: plainData(session), slid: read.slid, seen: read.raw };
   }
 
-  async commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean> {
+  async commit(
+    id: string,
+    changes: SessionChanges,
+    ttlSeconds: number,
+    base?: SessionBase,
+    seen?: Buffer,
+  ): Promise<boolean> {
     const key = this.key(id);
     const copyFrom = base === undefined || base === 'new' ? undefined : base.copyFrom;
     // Only an id made by this request (new, or regenerated from copyFrom) may create the key.
@@ -266,9 +273,15 @@ export class RedisStore implements SessionStore {
     const deadline = Date.now() + this.#commitBudgetMs;
     for (let attempt = 0; attempt <= this.#maxRetries; attempt++) {
       if (attempt > 0 && Date.now() > deadline) throw new StoreUnavailableError('session store commit took too long');
-      // An id made by this request cannot be stored yet: skip the read (the write still checks it is absent).
-      const current =
-        attempt === 0 && base === 'new' ? null : await this.#call('read', () => this.#redis.getBuffer(key));
+      // An id made by this request cannot be stored yet: skip the read (the write still checks it is absent). An
+      // existing session's first try starts from the bytes the request loaded: the script writes only if they are
+      // still the stored ones, so a write in between is never lost, only read on the next try.
+      const optimistic = attempt === 0 && base === undefined && seen !== undefined;
+      const current = optimistic
+        ? seen
+        : attempt === 0 && base === 'new'
+          ? null
+          : await this.#call('read', () => this.#redis.getBuffer(key));
       const decoded = current === null ? null : await this.#decodeOrDiscard(key, current);
       // Destroyed or expired since it was loaded, or undecodable (now deleted): no session, nothing written.
       if (decoded === null && mode === 'existing') return false;
@@ -293,6 +306,8 @@ export class RedisStore implements SessionStore {
             );
       if (stored === 1) return true;
       if (stored === -1 && mode === 'existing') return false;
+      // Changed since the request loaded it (not contention): read it now and re-apply at once.
+      if (optimistic) continue;
       // Someone else wrote in between: back off a little (jittered) and re-apply on top of their write.
       // eslint-disable-next-line @microsoft/sdl/no-insecure-random -- retry jitter, not a secret
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * (attempt + 1)));

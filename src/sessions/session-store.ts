@@ -31,6 +31,11 @@ export function sessionNumber(value: SessionValue): number | undefined {
 export interface LoadedSession {
   readonly data: SessionData | null;
   readonly slid: boolean;
+  /**
+   * The stored bytes `data` was decoded from (Redis): handed back to `commit`, which then compare-and-sets against
+   * them without reading the session again (one round trip to write, not two). Opaque to everything else.
+   */
+  readonly seen?: Buffer;
 }
 
 export type SessionBase = { readonly copyFrom: string } | 'new';
@@ -53,9 +58,12 @@ export interface SessionStore {
    * the session must still exist, and when it has gone (destroyed by a sign-out here or in the PHP front, or
    * expired, since this request loaded it) nothing is written and it resolves false. A destroyed session stays
    * destroyed (ADR 0021).
+   * `seen` (an existing session only): the bytes this request loaded (`LoadedSession.seen`). The store may write
+   * on top of them without reading first, if they are still what is stored; if not, it reads and applies the
+   * changes on top of what is there, as without them.
    * Rejects with a StoreUnavailableError (store-unavailable.ts) when the store cannot be reached in time.
    */
-  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase): Promise<boolean>;
+  commit(id: string, changes: SessionChanges, ttlSeconds: number, base?: SessionBase, seen?: Buffer): Promise<boolean>;
   /** Slides the idle TTL without changing data (never creates the session). */
   touch(id: string, ttlSeconds: number): Promise<void>;
   destroy(id: string): Promise<void>;

@@ -105,6 +105,64 @@ describe('RedisStore', () => {
       await Promise.all(stores.map((s) => s.close()));
     }
   });
+
+  /** Calls of one command since the server started (INFO commandstats). */
+  async function calls(command: string): Promise<number> {
+    const line = (await raw.info('commandstats')).split('\r\n').find((l) => l.startsWith(`cmdstat_${command}:`));
+    return Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? '0');
+  }
+
+  test('a loaded session is written on top of the bytes it was loaded from: one round trip, no second read', async () => {
+    const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+    try {
+      const id = 'e'.repeat(32);
+      await raw.set(PREFIX + id, 'php|s:4:"kept";', 'EX', 100);
+      const loaded = await store.loadAndSlide(id, 100);
+      assert.ok(loaded.seen !== undefined && loaded.data?.get('php') === 'kept');
+      // Redis counts the script's own GET too: one GET a commit means the store read nothing itself.
+      let [gets, scripts] = [await calls('get'), (await calls('evalsha')) + (await calls('eval'))];
+      assert.equal(await store.commit(id, new Map([['ours', 1]]), 100, undefined, loaded.seen), true);
+      assert.equal((await calls('get')) - gets, 1, 'no read before the write');
+      assert.equal((await calls('evalsha')) + (await calls('eval')) - scripts, 1, 'one compare-and-set');
+      assert.equal(await raw.get(PREFIX + id), 'php|s:4:"kept";ours|i:1;');
+      // Without the loaded bytes it reads first, as before.
+      [gets, scripts] = [await calls('get'), (await calls('evalsha')) + (await calls('eval'))];
+      assert.equal(await store.commit(id, new Map([['ours', 2]]), 100), true);
+      assert.equal((await calls('get')) - gets, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a write between the load and the commit is kept: the commit reads again and applies on top of it', async () => {
+    const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+    const other = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+    try {
+      const id = 'f'.repeat(32);
+      await raw.set(PREFIX + id, 'php|s:4:"kept";', 'EX', 100);
+      const loaded = await store.loadAndSlide(id, 100);
+      // The PHP front (or another request of the same person) writes meanwhile.
+      assert.equal(await other.commit(id, new Map([['theirs', 'x']]), 100), true);
+      assert.equal(await store.commit(id, new Map([['ours', 1]]), 100, undefined, loaded.seen), true);
+      assert.equal(await raw.get(PREFIX + id), 'php|s:4:"kept";theirs|s:1:"x";ours|i:1;');
+    } finally {
+      await Promise.all([store.close(), other.close()]);
+    }
+  });
+
+  test('a session destroyed between the load and the commit stays destroyed', async () => {
+    const store = new RedisStore({ url: new URL(redis.url), prefix: PREFIX });
+    try {
+      const id = '9'.repeat(32);
+      await raw.set(PREFIX + id, 'php|s:4:"kept";', 'EX', 100);
+      const loaded = await store.loadAndSlide(id, 100);
+      await raw.del(PREFIX + id); // signed out in the PHP front
+      assert.equal(await store.commit(id, new Map([['ours', 1]]), 100, undefined, loaded.seen), false);
+      assert.equal(await raw.exists(PREFIX + id), 0);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('the app on Redis', () => {
