@@ -23,6 +23,27 @@ export const TEST_SECRET = 'test-secret-for-lpa-front-tests-only-000000';
 /** LOAD_SHED_EVENT_LOOP_DELAY_MS for test apps unless a test sets its own. */
 export const TEST_LOAD_SHED_BOUND_MS = 60_000;
 
+/**
+ * The environment of the server as a test starts it in its own process in production mode (src/server.ts or the
+ * compiled dist/server/server.js): one worker on 127.0.0.1:`port`, the embedded store in `dataDir`, mail to files.
+ */
+export function productionServerEnv(port: number, dataDir: string, sessionSecret: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LEGACY_FRONT: 'false',
+    MAIL_TRANSPORT: 'file',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_ORIGIN: `https://127.0.0.1:${String(port)}`,
+    SESSION_SECRET: sessionSecret,
+    WORKERS: '1',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    // A busy machine must not turn a compared answer into a load-shedding 503 (README.md, "busy machine").
+    LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS),
+  };
+}
+
 export interface Built {
   readonly app: FastifyInstance;
   readonly origin: string;

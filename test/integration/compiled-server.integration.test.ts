@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { canConnect, freePort, startProcess } from '../helpers/services.ts';
 import type { StartedProcess } from '../helpers/services.ts';
 import { csrfTokenFrom } from '../helpers/http.ts';
-import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
+import { productionServerEnv } from '../helpers/app.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SECRET = randomBytes(48).toString('base64');
@@ -40,20 +40,7 @@ async function start(entry: string, cwd: string, dataDir: string): Promise<Serve
   const host = `127.0.0.1:${String(port)}`;
   const process_ = await startProcess(process.execPath, [entry], {
     cwd,
-    env: {
-      NODE_ENV: 'production',
-      LEGACY_FRONT: 'false',
-      MAIL_TRANSPORT: 'file',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_ORIGIN: `https://${host}`,
-      SESSION_SECRET: SECRET,
-      WORKERS: '1',
-      LOG_LEVEL: 'warn',
-      DATA_DIR: dataDir,
-      // A busy machine must not turn a compared answer into a load-shedding 503 (README.md, "busy machine").
-      LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS),
-    },
+    env: productionServerEnv(port, dataDir, SECRET),
     readyCheck: () => canConnect(port),
     name: entry,
     timeoutMs: 60_000,

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { canConnect, freePort, startProcess } from '../helpers/services.ts';
 import type { StartedProcess } from '../helpers/services.ts';
 import { csrfTokenFrom } from '../helpers/http.ts';
-import { TEST_LOAD_SHED_BOUND_MS } from '../helpers/app.ts';
+import { productionServerEnv } from '../helpers/app.ts';
 import { fakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import type { FakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import { PATHS } from '../../src/paths.ts';
@@ -64,19 +64,9 @@ before(async () => {
     {
       cwd: ROOT,
       env: {
-        NODE_ENV: 'production',
-        LEGACY_FRONT: 'false',
-        MAIL_TRANSPORT: 'file',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        PUBLIC_ORIGIN: `https://${host}`,
-        SESSION_SECRET: randomBytes(48).toString('base64'),
-        WORKERS: '1',
-        LOG_LEVEL: 'warn',
-        DATA_DIR: work,
+        ...productionServerEnv(port, work, randomBytes(48).toString('base64')),
         API_BASE_URL: api.origin,
         EGRESS_ALLOW_PRIVATE: '127.0.0.1',
-        LOAD_SHED_EVENT_LOOP_DELAY_MS: String(TEST_LOAD_SHED_BOUND_MS),
         REPORT_MODULES_FILE: join(work, 'modules.json'),
         // The test's own keep-alive connections would otherwise hold the drain open past the stop's grace time.
         SHUTDOWN_DRAIN_MS: '200',
