@@ -9,34 +9,16 @@
  * `LPA_API_ORIGIN <origin>` once listening, `LPA_API_VIOLATION <text>` for each contract violation, and on SIGTERM
  * `LPA_API_DONE <json>` (calls answered, violations, TCP connections accepted).
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fakeLpaApi } from '../test/helpers/fake-lpa-api.ts';
+import { addActiveUser, fakeLpaApi } from '../test/helpers/fake-lpa-api.ts';
 
 const seedFile = process.argv[2];
 if (seedFile === undefined) throw new Error('usage: node bench/lpa-api.ts <seed.json>');
 const seed = JSON.parse(readFileSync(seedFile, 'utf8')) as { users: { email: string; password: string }[] };
 
 const fake = await fakeLpaApi();
-const apiDate = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
 for (const u of seed.users) {
-  const id = randomBytes(16).toString('hex');
-  fake.users.set(id, {
-    id,
-    email: u.email,
-    password: u.password,
-    active: true,
-    activationToken: null,
-    reset: null,
-    emailChange: null,
-    profile: {
-      id,
-      createdAt: apiDate(fake.clock),
-      updatedAt: apiDate(fake.clock),
-      name: { title: '', first: 'Bench', last: 'User' },
-    },
-    lpas: [],
-  });
+  addActiveUser(fake, { email: u.email, password: u.password, name: { title: '', first: 'Bench', last: 'User' } });
 }
 
 // The fake keeps every exchange for a test to inspect; a bench makes hundreds of thousands, so count and drop them.

@@ -41,6 +41,30 @@ function problem(status: number, detail: string): FakeAnswer {
   return { status, body: { type: 'https://tools.ietf.org/html/rfc7231', title: 'x', status, detail } };
 }
 
+/**
+ * Adds an active user, as `npm run user:add` makes one for the embedded store: `name` (the profile's, as the API holds
+ * it) absent means none yet (signed-in pages then send them to "about you"). Returns the user's id.
+ */
+export function addActiveUser(
+  fake: Pick<FakeLpaApi, 'users' | 'clock'>,
+  user: { email: string; password: string; name?: Record<string, unknown>; lpas?: Record<string, unknown>[] },
+): string {
+  const id = randomBytes(16).toString('hex');
+  const at = apiDate(fake.clock);
+  fake.users.set(id, {
+    id,
+    email: user.email,
+    password: user.password,
+    active: true,
+    activationToken: null,
+    reset: null,
+    emailChange: null,
+    profile: { id, createdAt: at, updatedAt: at, ...(user.name === undefined ? {} : { name: user.name }) },
+    lpas: user.lpas ?? [],
+  });
+  return id;
+}
+
 export async function fakeLpaApi(): Promise<FakeLpaApi> {
   const users = new Map<string, FakeUser>();
   const sessions = new Map<string, { userId: string; expires: number }>();

@@ -5,7 +5,6 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +13,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { build } from '../helpers/app.ts';
 import type { Built } from '../helpers/app.ts';
-import { fakeLpaApi } from '../helpers/fake-lpa-api.ts';
+import { addActiveUser, fakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import type { FakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import { Browser, csrfTokenFrom, html } from '../helpers/http.ts';
 import type { LocalCredentials } from '../../src/backends/local-credentials.ts';
@@ -62,23 +61,10 @@ async function setupApi(t: TestContext): Promise<Setup> {
     built,
     api,
     addUser: (p) => {
-      const id = randomBytes(16).toString('hex');
-      const at = new Date().toISOString().replace(/\.\d{3}Z$/, '+0000');
-      api.users.set(id, {
-        id,
+      addActiveUser(api, {
         email: p.email,
         password: PASSWORD,
-        active: true,
-        activationToken: null,
-        reset: null,
-        emailChange: null,
-        profile: {
-          id,
-          createdAt: at,
-          updatedAt: at,
-          ...(p.name === null ? {} : { name: { title: p.name.title ?? null, ...p.name } }),
-        },
-        lpas: [],
+        ...(p.name === null ? {} : { name: { title: p.name.title ?? null, ...p.name } }),
       });
       return Promise.resolve();
     },

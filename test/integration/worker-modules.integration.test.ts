@@ -17,7 +17,7 @@ import { canConnect, freePort, startProcess } from '../helpers/services.ts';
 import type { StartedProcess } from '../helpers/services.ts';
 import { csrfTokenFrom } from '../helpers/http.ts';
 import { productionServerEnv } from '../helpers/app.ts';
-import { fakeLpaApi } from '../helpers/fake-lpa-api.ts';
+import { addActiveUser, fakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import type { FakeLpaApi } from '../helpers/fake-lpa-api.ts';
 import { PATHS } from '../../src/paths.ts';
 
@@ -33,17 +33,11 @@ let host = '';
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'lpa-modules-'));
   api = await fakeLpaApi();
-  const id = randomBytes(16).toString('hex');
   const at = new Date(api.clock).toISOString().replace(/\.\d{3}Z$/, '+0000');
-  api.users.set(id, {
-    id,
+  addActiveUser(api, {
     email: EMAIL,
     password: PASSWORD,
-    active: true,
-    activationToken: null,
-    reset: null,
-    emailChange: null,
-    profile: { id, createdAt: at, updatedAt: at, name: { title: '', first: 'Ada', last: 'Lovelace' } },
+    name: { title: '', first: 'Ada', last: 'Lovelace' },
     lpas: [
       {
         id: 10_000_001,
